@@ -1,0 +1,292 @@
+"""The study's codebook: instruments, questions, scales, code lists and rules as data.
+
+Each edition is a folder of CSV files and an ``edition.toml`` shipped inside the package.
+:func:`load_codebook` is the one loader; everything study-specific is read from there.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import tomllib
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import pandas as pd
+
+from analysis.normalise import InvalidValue, lookup_code, match_key, normalise_text, parse_int
+
+__all__ = ["Codebook", "ColumnSpec", "SheetSpec", "available_editions", "load_codebook"]
+
+DEFAULT_EDITION = "fy2021"
+
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    """One column (or key/value row) of an instrument's sheet, as declared in ``columns.csv``."""
+
+    column: str
+    header_ja: str
+    header_en: str
+    type: str
+    codelist: str
+    required: bool
+    personal: bool
+    description_en: str
+
+
+@dataclass(frozen=True)
+class SheetSpec:
+    """One sheet of an instrument workbook."""
+
+    instrument: str
+    sheet: str
+    name_ja: str
+    name_en: str
+    kind: str  # "table" (header row, one record per row) or "keyvalue" (one field per row)
+    columns: tuple[ColumnSpec, ...]
+
+    def column(self, column_id: str) -> ColumnSpec:
+        """Return the spec of ``column_id``."""
+        for spec in self.columns:
+            if spec.column == column_id:
+                return spec
+        raise KeyError(column_id)
+
+
+@dataclass(frozen=True, eq=False)
+class Codebook:
+    """An edition of the codebook. Frames are read-only by convention: copy before changing."""
+
+    edition: str
+    meta: dict[str, Any]
+    tables: dict[str, pd.DataFrame] = field(repr=False)
+    instruments: pd.DataFrame = field(repr=False)
+    sheets: dict[str, tuple[SheetSpec, ...]] = field(repr=False)
+
+    # -- declared parts -------------------------------------------------------------
+    @property
+    def scale(self) -> pd.DataFrame:
+        """Answer scale levels: ``value``, ``label_ja``, ``label_en``."""
+        return pd.DataFrame(self.meta["scale"]["levels"])
+
+    @property
+    def missing_codes(self) -> pd.DataFrame:
+        """Missing-answer reasons: ``reason``, ``label_ja``, ``label_en``, ``aliases``."""
+        return pd.DataFrame(self.meta["missing"])
+
+    @property
+    def maturity_rules(self) -> dict[str, Any]:
+        """Thresholds, precedence and rules of the maturity classification."""
+        return self.meta["maturity"]
+
+    @property
+    def directives(self) -> pd.DataFrame:
+        return self.tables["directives"]
+
+    @property
+    def questions(self) -> pd.DataFrame:
+        return self.tables["questions"]
+
+    def table(self, name: str) -> pd.DataFrame:
+        """Return a codebook table (a CSV file of the edition) by its file stem."""
+        try:
+            return self.tables[name]
+        except KeyError:
+            known = ", ".join(sorted(self.tables))
+            raise KeyError(f"codebook {self.edition} has no table {name!r}; it has: {known}") from None
+
+    def instrument_sheets(self, instrument: str) -> tuple[SheetSpec, ...]:
+        """Return the sheets declared for ``instrument``."""
+        try:
+            return self.sheets[instrument]
+        except KeyError:
+            known = ", ".join(self.sheets)
+            raise KeyError(f"unknown instrument {instrument!r}; the codebook has: {known}") from None
+
+    # -- lookups ---------------------------------------------------------------------
+    def codelist(self, name: str) -> pd.DataFrame:
+        """Return the table behind code list ``name``."""
+        return self.table(self.meta["codelists"][name]["file"].removesuffix(".csv"))
+
+    def code_index(self, name: str) -> dict[str, str]:
+        """Map every accepted spelling (code, Japanese label, English label) to the code."""
+        return _code_index(self, name)
+
+    def lookup(self, name: str, value: object) -> str:
+        """Return the code of code list ``name`` that ``value`` names, or raise InvalidValue."""
+        return lookup_code(value, self.code_index(name), _WHAT.get(name, name.replace("_", " ")))
+
+    def label(self, name: str, code: object, lang: str = "ja") -> str:
+        """Return the label of ``code`` in code list ``name`` (``lang`` is ``ja`` or ``en``)."""
+        frame = self.codelist(name)
+        key = self.meta["codelists"][name]["key"]
+        hit = frame.loc[frame[key].astype(str) == str(code), f"label_{lang}"]
+        return str(hit.iloc[0]) if len(hit) else str(code)
+
+    def scale_index(self) -> dict[str, int]:
+        """Map accepted spellings of a scale level (number or label) to its value."""
+        index: dict[str, int] = {}
+        for level in self.meta["scale"]["levels"]:
+            value = int(level["value"])
+            for spelling in (str(value), level["label_ja"], level["label_en"]):
+                index[match_key(spelling)] = value
+        return index
+
+    def missing_index(self) -> dict[str, str]:
+        """Map accepted spellings of a missing answer to its reason."""
+        index: dict[str, str] = {}
+        for code in self.meta["missing"]:
+            for spelling in [code["reason"], code["label_ja"], code["label_en"], *code["aliases"]]:
+                index[match_key(spelling)] = code["reason"]
+        return index
+
+    def parse_score(self, value: object) -> tuple[int | None, str | None]:
+        """Read a self-assessment answer as ``(score, None)`` or ``(None, missing_reason)``."""
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            if value != value:  # NaN: an empty cell
+                return None, "unanswered"
+            try:
+                number = parse_int(value)
+            except InvalidValue:
+                number = None
+            if number is not None and number in self.scale_index().values():
+                return number, None
+            raise InvalidValue(self._score_expectation(value))
+        key = match_key(value)
+        missing = self.missing_index()
+        if key in missing:
+            return None, missing[key]
+        scale = self.scale_index()
+        if key in scale:
+            return scale[key], None
+        try:
+            number = parse_int(value)
+        except InvalidValue:
+            number = None
+        if number is not None and number in scale.values():
+            return number, None
+        raise InvalidValue(self._score_expectation(value))
+
+    def _score_expectation(self, value: object) -> str:
+        levels = self.meta["scale"]["levels"]
+        low, high = levels[0]["value"], levels[-1]["value"]
+        missing = ", ".join(code["label_ja"] for code in self.meta["missing"])
+        return (
+            f"expected a whole number from {low} to {high} (or its label, e.g. "
+            f"{levels[0]['label_ja']}), or {missing}; got {normalise_text(value)!r}"
+        )
+
+    @property
+    def true_words(self) -> list[str]:
+        return list(self.meta["booleans"]["true"])
+
+    @property
+    def false_words(self) -> list[str]:
+        return list(self.meta["booleans"]["false"])
+
+
+_WHAT = {
+    "questions": "question id (1-1 … 10-4)",
+    "presurvey_questions": "pre-survey question id",
+    "industries": "industry code or label",
+    "size_bands": "size band code or label",
+    "respondent_groups": "respondent group",
+    "maturity_groups": "maturity group (高, 中, 低) or a blank cell",
+    "regions": "region (domestic/overseas, 国内/海外)",
+    "countries": "country code or name",
+    "disclosure_items": "disclosure item",
+    "disclosure_venues": "disclosure venue",
+    "disclosure_bases": "legal or standard basis",
+    "statement_categories": "category id or label",
+}
+
+
+@cache
+def _code_index(codebook: Codebook, name: str) -> dict[str, str]:
+    spec = codebook.meta["codelists"][name]
+    frame = codebook.table(spec["file"].removesuffix(".csv"))
+    index: dict[str, str] = {}
+    label_columns = [c for c in ("label_ja", "label_en", "short_ja", "short_en") if c in frame]
+    # Labels first, then codes, so that a code always wins over a clashing label.
+    for column in label_columns:
+        for code, label in zip(frame[spec["key"]], frame[column], strict=True):
+            if isinstance(label, str) and label:
+                index.setdefault(match_key(label), str(code))
+    for code in frame[spec["key"]]:
+        index[match_key(code)] = str(code)
+    return index
+
+
+def available_editions() -> list[str]:
+    """Return the editions shipped with the package."""
+    root = resources.files("analysis.codebook")
+    return sorted(p.name for p in root.iterdir() if p.is_dir() and (p / "edition.toml").is_file())
+
+
+@cache
+def load_codebook(edition: str = DEFAULT_EDITION) -> Codebook:
+    """Load codebook ``edition`` (e.g. ``"fy2021"``) from the package data.
+
+    Raises
+    ------
+    KeyError
+        If the edition is not shipped; the message lists the editions that are.
+    """
+    if edition not in available_editions():
+        raise KeyError(
+            f"no codebook edition {edition!r}; available: {', '.join(available_editions())}"
+        )
+    folder = resources.files("analysis.codebook") / edition
+    meta = tomllib.loads((folder / "edition.toml").read_text(encoding="utf-8"))
+    tables: dict[str, pd.DataFrame] = {}
+    for entry in folder.iterdir():
+        if entry.name.endswith(".csv"):
+            tables[entry.name.removesuffix(".csv")] = _read_csv(entry.read_text(encoding="utf-8"))
+    instruments = tables.pop("instruments")
+    columns = tables.pop("columns")
+    sheets: dict[str, tuple[SheetSpec, ...]] = {}
+    for instrument in instruments["instrument"]:
+        rows = columns[columns["instrument"] == instrument]
+        specs = []
+        for sheet_id in dict.fromkeys(rows["sheet"]):
+            part = rows[rows["sheet"] == sheet_id]
+            first = part.iloc[0]
+            specs.append(
+                SheetSpec(
+                    instrument=instrument,
+                    sheet=sheet_id,
+                    name_ja=first["sheet_ja"],
+                    name_en=first["sheet_en"],
+                    kind=first["sheet_kind"],
+                    columns=tuple(
+                        ColumnSpec(
+                            column=r["column"],
+                            header_ja=r["header_ja"],
+                            header_en=r["header_en"],
+                            type=r["type"],
+                            codelist=r["codelist"],
+                            required=r["required"] == "true",
+                            personal=r["personal"] == "true",
+                            description_en=r["description_en"],
+                        )
+                        for _, r in part.iterrows()
+                    ),
+                )
+            )
+        sheets[instrument] = tuple(specs)
+    return Codebook(edition=edition, meta=meta, tables=tables, instruments=instruments, sheets=sheets)
+
+
+def _read_csv(text: str) -> pd.DataFrame:
+    # Codebook files are read as text so that codes like "01" or "1-1" keep their spelling;
+    # integer-looking columns that are ids in the study (directive, section, code...) are
+    # converted where they are used.
+    rows = list(csv.reader(io.StringIO(text)))
+    frame = pd.DataFrame(rows[1:], columns=rows[0], dtype="str")
+    for column in ("directive", "section", "order", "topic", "code", "round"):
+        if column in frame and frame[column].str.fullmatch(r"-?\d+").all():
+            frame[column] = frame[column].astype("int64")
+    return frame.fillna("")

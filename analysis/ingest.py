@@ -1,0 +1,320 @@
+"""Ingest a folder of returned workbooks into tidy tables and a list of problems.
+
+:func:`read_folder` is the input edge (it only reads), :func:`assemble` is pure (cross-file
+checks and tidy frames), :func:`write_processed` is the output edge (one atomic swap).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from analysis.atomic import staging_dir
+from analysis.codebook import Codebook, load_codebook
+from analysis.derived import derive
+from analysis.problems import Problem, format_problem, problems_frame
+from analysis.schema import TABLES, conform
+from analysis.validate import ParsedWorkbook, parse_workbook
+from analysis.workbook import SPREADSHEET_SUFFIXES, UnreadableFile, read_workbook
+
+__all__ = ["IngestResult", "assemble", "ingest", "list_inputs", "read_file", "read_folder", "write_processed"]
+
+_IGNORED_NAMES = {"readme.md", "readme.txt", ".gitkeep", "thumbs.db", ".ds_store"}
+_PROGRESS_MIN_FILES = 20
+
+
+@dataclass
+class IngestResult:
+    """Tidy tables, problems, and per-file accounting of one ingest."""
+
+    tables: dict[str, pd.DataFrame]
+    problems: list[Problem]
+    files: pd.DataFrame
+    edition: str
+    fiscal_year: int | None = None
+    inputs: list[dict] = field(default_factory=list)
+
+    @property
+    def n_errors(self) -> int:
+        return sum(p.severity == "error" for p in self.problems)
+
+    @property
+    def n_warnings(self) -> int:
+        return sum(p.severity == "warning" for p in self.problems)
+
+    @property
+    def cells(self) -> dict[str, int]:
+        """Cells read, loaded and reported over all files (read = loaded + reported)."""
+        return {k: int(self.files[f"cells_{k}"].sum()) if len(self.files) else 0
+                for k in ("read", "loaded", "reported")}
+
+    def summary(self, max_problems: int = 30) -> str:
+        """A readable summary for the terminal."""
+        files = self.files
+        status = files["status"].value_counts() if len(files) else pd.Series(dtype=int)
+        cells = self.cells
+        lines = [
+            f"Read {len(files)} file(s) with codebook {self.edition}"
+            + (f" for fiscal year {self.fiscal_year}" if self.fiscal_year else "")
+            + f": {int(status.get('loaded', 0))} loaded, {int(status.get('skipped', 0))} skipped, "
+            f"{int(status.get('unreadable', 0))} unreadable, {int(status.get('ignored', 0))} ignored",
+            f"Cells: {cells['read']:,} read = {cells['loaded']:,} loaded + {cells['reported']:,} reported",
+            "Tables: " + ", ".join(f"{name} {len(frame):,}" for name, frame in self.tables.items()),
+            f"Problems: {self.n_errors} error(s), {self.n_warnings} warning(s)",
+        ]
+        ordered = sorted(self.problems, key=lambda p: (p.severity != "error", p.file, p.sheet))
+        lines += ["  " + format_problem(p) for p in ordered[:max_problems]]
+        if len(ordered) > max_problems:
+            lines.append(f"  … and {len(ordered) - max_problems} more in issues.csv")
+        return "\n".join(lines)
+
+
+def list_inputs(raw_dir: Path) -> list[Path]:
+    """Every file under ``raw_dir`` that the ingest looks at, in a stable order."""
+    raw_dir = Path(raw_dir)
+    found = []
+    for path in sorted(raw_dir.rglob("*")):
+        rel = path.relative_to(raw_dir)
+        if any(part.startswith(".") for part in rel.parts):
+            continue
+        if path.is_dir() and not path.is_symlink():
+            continue
+        if path.name.lower() in _IGNORED_NAMES:
+            continue
+        found.append(path)
+    return found
+
+
+def read_file(path: Path, raw_dir: Path, codebook: Codebook) -> ParsedWorkbook:
+    """Read and validate one file; never raises for bad input (the problem is recorded)."""
+    name = str(Path(path).relative_to(raw_dir))
+    parsed = ParsedWorkbook(file=name)
+    if Path(path).is_symlink():
+        target = Path(path).resolve()
+        if not target.is_relative_to(Path(raw_dir).resolve()):
+            return parsed.skip("", "", "a symbolic link pointing outside the raw folder; copy the file in instead")
+    if Path(path).name.startswith("~$"):
+        parsed.warning("", "", "an Excel lock file (the workbook is open somewhere); ignored")
+        parsed.skipped = True
+        return parsed
+    if Path(path).suffix.lower() not in SPREADSHEET_SUFFIXES:
+        parsed.warning("", "", f"not a spreadsheet ({', '.join(SPREADSHEET_SUFFIXES)}); ignored")
+        parsed.skipped = True
+        return parsed
+    try:
+        book = read_workbook(Path(path))
+    except UnreadableFile as problem:
+        return parsed.skip("", "", str(problem))
+    result = parse_workbook(book, codebook)
+    result.file = name
+    result.problems = [Problem(p.severity, name, p.sheet, p.cell, p.message) for p in result.problems]
+    for records in result.records.values():
+        for record in records:
+            record["source"] = name + record["source"][len(book.file):]
+    return result
+
+
+def read_folder(raw_dir: Path, codebook: Codebook, progress: bool | None = None) -> list[ParsedWorkbook]:
+    """Read every input file under ``raw_dir`` (read only: raw files are never written)."""
+    paths = list_inputs(raw_dir)
+    show = progress if progress is not None else (len(paths) >= _PROGRESS_MIN_FILES and sys.stderr.isatty())
+    iterator: Iterable[Path] = paths
+    if show:
+        from tqdm import tqdm
+
+        iterator = tqdm(paths, desc="ingest", unit="file")
+    return [read_file(path, raw_dir, codebook) for path in iterator]
+
+
+def _status(parsed: ParsedWorkbook) -> str:
+    if parsed.skipped and parsed.instrument is None and parsed.cells_read == 0:
+        return "ignored" if all(p.severity == "warning" for p in parsed.problems) else "unreadable"
+    return "skipped" if parsed.skipped else "loaded"
+
+
+def _reject(parsed: ParsedWorkbook, message: str) -> None:
+    parsed.skip("", "", message)
+
+
+def assemble(parsed: Sequence[ParsedWorkbook], codebook: Codebook,
+             fiscal_year: int | None = None) -> IngestResult:
+    """Combine the workbooks of one ingest: cross-file checks, then tidy frames."""
+    # One respondent in two self-assessment files: neither can be trusted, both are named.
+    owners: dict[tuple, list[ParsedWorkbook]] = {}
+    for book in parsed:
+        if book.instrument == "self_assessment" and not book.skipped:
+            for record in book.records.get("respondents", []):
+                owners.setdefault((record["respondent_id"], record["fiscal_year"]), []).append(book)
+    for (rid, year), books in owners.items():
+        if len(books) > 1:
+            names = ", ".join(b.file for b in books)
+            for book in books:
+                _reject(book, f"respondent {rid} ({year}) appears in {len(books)} files: {names}; "
+                              "keep the right one and remove the others")
+    # Pre-survey answers given twice across files: the later file's row is reported.
+    first_seen: dict[tuple, str] = {}
+    for book in parsed:
+        if book.instrument != "presurvey" or book.skipped:
+            continue
+        kept = []
+        for record in book.records.get("presurvey", []):
+            key = (record["respondent_id"], record["fiscal_year"], record["question_id"])
+            owner = first_seen.setdefault(key, book.file)
+            if owner != book.file:
+                sheet, cell = record["source"].split("!")[-2:]
+                book.error(sheet, cell, f"{key[0]} answered {key[2]} in {key[1]} also in {owner}; kept that one")
+                book.cells_reported += 1
+                continue
+            kept.append(record)
+        book.records["presurvey"] = kept
+
+    problems = [p for book in parsed for p in book.problems]
+    rows: dict[str, list[dict]] = {name: [] for name in TABLES}
+    for book in parsed:
+        if book.skipped:
+            continue
+        for table, records in book.records.items():
+            rows[table].extend(records)
+
+    respondents, merge_problems = _merge_respondents(rows["respondents"])
+    problems += merge_problems
+    rows["respondents"] = respondents
+    _number_statements(rows["statements"])
+    tables = {name: conform(name, pd.DataFrame(records)) for name, records in rows.items()}
+    tables.update(derive(tables, codebook))
+
+    known = set(zip(tables["respondents"]["respondent_id"], tables["respondents"]["fiscal_year"], strict=True))
+    for table in ("presurvey", "statements"):
+        frame = tables[table]
+        unknown = frame.loc[[(r, y) not in known for r, y in zip(frame["respondent_id"], frame["fiscal_year"],
+                                                                  strict=True)]]
+        for (rid, year), part in unknown.groupby(["respondent_id", "fiscal_year"], sort=True):
+            file, sheet, cell = str(part["source"].iloc[0]).rsplit("!", 2)
+            problems.append(Problem("warning", file, sheet, cell,
+                                    f"{rid} ({year}) has {table} rows but no self-assessment profile or roster "
+                                    "row; add it to the roster so that its group and attributes are known"))
+    if fiscal_year is not None:
+        for table in ("self_assessment", "presurvey", "statements", "respondents"):
+            frame = tables[table]
+            if table == "respondents":
+                frame = frame[frame["group"] != "disclosure_company"]
+            other = frame[frame["fiscal_year"] != fiscal_year]
+            for source in other["source"].drop_duplicates().head(20):
+                file, sheet, cell = str(source).rsplit("!", 2)
+                problems.append(Problem("warning", file, sheet, cell,
+                                        f"{table}: fiscal year differs from the folder's year {fiscal_year}"))
+
+    files = pd.DataFrame([
+        {"file": b.file, "instrument": b.instrument or "", "status": _status(b), "cells_read": b.cells_read,
+         "cells_loaded": b.cells_loaded, "cells_reported": b.cells_reported}
+        for b in parsed
+    ], columns=["file", "instrument", "status", "cells_read", "cells_loaded", "cells_reported"])
+    problems = sorted(dict.fromkeys(problems), key=lambda p: (p.file, p.sheet, _cell_key(p.cell), p.message))
+    return IngestResult(tables=tables, problems=problems, files=files, edition=codebook.edition,
+                        fiscal_year=fiscal_year)
+
+
+def _cell_key(cell: str) -> tuple:
+    letters = "".join(ch for ch in cell if ch.isalpha())
+    digits = "".join(ch for ch in cell if ch.isdigit())
+    return (int(digits) if digits else 0, len(letters), letters)
+
+
+def _merge_respondents(records: list[dict]) -> tuple[list[dict], list[Problem]]:
+    """One row per respondent and year; the self-assessment profile wins over the roster."""
+    merged: dict[tuple, dict] = {}
+    problems = []
+    order = sorted(records, key=lambda r: (r["group"] != "user", "roster" in str(r.get("source"))))
+    for record in order:
+        key = (record["respondent_id"], record["fiscal_year"])
+        if key not in merged:
+            merged[key] = dict(record)
+            continue
+        have = merged[key]
+        for column, value in record.items():
+            if column == "source" or value is None:
+                continue
+            if have.get(column) is None:
+                have[column] = value
+            elif have[column] != value:
+                file, sheet, cell = str(record["source"]).rsplit("!", 2)
+                problems.append(Problem("warning", file, sheet, cell,
+                                        f"{key[0]} ({key[1]}): {column} is {value!r} here but {have[column]!r} in "
+                                        f"{str(have['source']).split('!')[0]}; kept the latter"))
+    return list(merged.values()), problems
+
+
+def _number_statements(records: list[dict]) -> None:
+    counters: dict[tuple, int] = {}
+    for record in sorted(records, key=lambda r: (r["fiscal_year"], r["respondent_id"], _source_key(r["source"]))):
+        key = (record["fiscal_year"], record["respondent_id"])
+        counters[key] = counters.get(key, 0) + 1
+        record["statement_id"] = f"{record['respondent_id']}-{record['fiscal_year']}-{counters[key]:03d}"
+
+
+def _source_key(source: str) -> tuple:
+    file, sheet, cell = source.rsplit("!", 2)
+    return (file, sheet, _cell_key(cell))
+
+
+def _to_csv_bytes(frame: pd.DataFrame) -> bytes:
+    return frame.to_csv(index=False, lineterminator="\n").encode("utf-8")
+
+
+def write_processed(result: IngestResult, out_dir: Path, inputs: Sequence[Path] = (),
+                    raw_dir: Path | None = None) -> Path:
+    """Write every tidy table (CSV and Parquet), ``issues.csv``, ``files.csv`` and ``ingest.json``.
+
+    The folder is built beside ``out_dir`` and swapped in only when complete.
+    """
+    out_dir = Path(out_dir)
+    with staging_dir(out_dir) as staged:
+        for name, frame in result.tables.items():
+            (staged / f"{name}.csv").write_bytes(_to_csv_bytes(frame))
+            frame.to_parquet(staged / f"{name}.parquet", index=False)
+        (staged / "issues.csv").write_bytes(_to_csv_bytes(problems_frame(result.problems)))
+        (staged / "files.csv").write_bytes(_to_csv_bytes(result.files))
+        manifest = {
+            "edition": result.edition,
+            "fiscal_year": result.fiscal_year,
+            "tables": {name: len(frame) for name, frame in result.tables.items()},
+            "cells": result.cells,
+            "errors": result.n_errors,
+            "warnings": result.n_warnings,
+            "inputs": [
+                {"file": str(Path(p).relative_to(raw_dir)) if raw_dir else Path(p).name,
+                 "sha256": _sha256(p)}
+                for p in inputs if Path(p).is_file()
+            ],
+        }
+        (staged / "ingest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n",
+                                            encoding="utf-8")
+    return out_dir
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 16), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def ingest(raw_dir: Path, out_dir: Path | None = None, edition: str = "fy2021",
+           fiscal_year: int | None = None, progress: bool | None = None) -> IngestResult:
+    """Read ``raw_dir``, validate and normalise every workbook, and (if ``out_dir``) write the tables."""
+    codebook = load_codebook(edition)
+    raw_dir = Path(raw_dir)
+    if not raw_dir.is_dir():
+        raise FileNotFoundError(f"raw folder {raw_dir} does not exist")
+    parsed = read_folder(raw_dir, codebook, progress=progress)
+    result = assemble(parsed, codebook, fiscal_year=fiscal_year)
+    if out_dir is not None:
+        write_processed(result, out_dir, inputs=list_inputs(raw_dir), raw_dir=raw_dir)
+    return result

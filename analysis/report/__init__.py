@@ -1,0 +1,1 @@
+"""The report: every registered table and figure built from processed tables."""

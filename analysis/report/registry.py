@@ -1,0 +1,89 @@
+"""What the report holds: tables and figures declared by builders registered here.
+
+A builder is one function ``(study, context) -> list[ReportTable | ReportFigure]``; adding a
+table to the report is writing one such function in a module of ``analysis.report.builders``
+and decorating it with :func:`register`. Builders compute; they never write files.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+__all__ = ["ReportContext", "ReportFigure", "ReportTable", "builders", "register"]
+
+
+@dataclass(frozen=True)
+class ReportTable:
+    """One table of the report.
+
+    ``counts`` names the columns holding counts (small-cell suppression applies to them in
+    publish mode), ``percents`` the columns holding proportions in [0, 1] (shown as %), and
+    ``respondent_columns`` the columns holding respondent ids (dropped in publish mode).
+    """
+
+    name: str
+    title_ja: str
+    title_en: str
+    frame: pd.DataFrame
+    section: str = ""
+    note_ja: str = ""
+    note_en: str = ""
+    counts: tuple[str, ...] = ()
+    percents: tuple[str, ...] = ()
+    respondent_columns: tuple[str, ...] = ()
+
+    def title(self, lang: str) -> str:
+        return self.title_ja if lang == "ja" else self.title_en
+
+
+@dataclass(frozen=True)
+class ReportFigure:
+    """One figure of the report (a matplotlib Figure; the writer saves PNG and SVG)."""
+
+    name: str
+    title_ja: str
+    title_en: str
+    figure: Any
+    section: str = ""
+
+    def title(self, lang: str) -> str:
+        return self.title_ja if lang == "ja" else self.title_en
+
+
+@dataclass(frozen=True)
+class ReportContext:
+    """Options of one report build. ``previous`` is the prior year's Study, when given."""
+
+    lang: str = "ja"
+    publish: bool = False
+    previous: Any = None
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+Builder = Callable[[Any, ReportContext], list]
+_REGISTRY: dict[str, tuple[int, Builder]] = {}
+
+
+def register(name: str, order: int = 100) -> Callable[[Builder], Builder]:
+    """Register a builder under ``name``; ``order`` sets its place in the report."""
+
+    def decorate(builder: Builder) -> Builder:
+        _REGISTRY[name] = (order, builder)
+        return builder
+
+    return decorate
+
+
+def builders() -> list[tuple[str, Builder]]:
+    """Every registered builder, in report order (imports ``analysis.report.builders.*``)."""
+    from analysis.report import builders as package
+
+    for module in pkgutil.iter_modules(package.__path__):
+        importlib.import_module(f"{package.__name__}.{module.name}")
+    return [(name, fn) for name, (order, fn) in sorted(_REGISTRY.items(), key=lambda kv: (kv[1][0], kv[0]))]
