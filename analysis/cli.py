@@ -91,6 +91,16 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return status
 
 
+def _cmd_dictionary(args: argparse.Namespace) -> int:
+    from analysis.atomic import atomic_write_text
+    from analysis.codebook import load_codebook
+    from analysis.dictionary import data_dictionary_markdown
+
+    atomic_write_text(Path(args.out), data_dictionary_markdown(load_codebook(args.edition)))
+    print(args.out)
+    return 0
+
+
 def _cmd_findings(args: argparse.Namespace) -> int:
     from analysis.findings_import import run_findings
 
@@ -144,6 +154,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--publish", action="store_true")
     p.add_argument("--show", type=int, default=10)
     p.set_defaults(func=_cmd_run)
+
+    p = sub.add_parser("dictionary", help="write the data dictionary (Markdown) from the codebook")
+    p.add_argument("--edition", default="fy2021")
+    p.add_argument("--out", default="docs/data_dictionary.md")
+    p.set_defaults(func=_cmd_dictionary)
 
     p = sub.add_parser("findings", help="turn a published report's text into coded statements")
     p.add_argument("report_text")

@@ -22,6 +22,7 @@ __all__ = [
     "parse_bool",
     "parse_date",
     "split_codes",
+    "lookup_code",
 ]
 
 # Japanese eras that can appear in a fiscal year written as 令和3年度 / R3 / 平成31年度 / H31.
@@ -162,7 +163,7 @@ def lookup_code(value: object, index: Mapping[str, str], what: str) -> str:
         return index[key]
     shown = sorted(set(index.values()), key=_natural)
     allowed = ", ".join(shown[:12]) + (", …" if len(shown) > 12 else "")
-    raise InvalidValue(f"expected a {what} ({allowed}), got {_show(value)}")
+    raise InvalidValue(f"expected {what} ({allowed}), got {_show(value)}")
 
 
 def _natural(text: str) -> list[object]:

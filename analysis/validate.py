@@ -608,11 +608,19 @@ def parse_workbook(book: RawWorkbook, codebook: Codebook) -> ParsedWorkbook:
     parsed.instrument = instrument
     parsed.edition = edition or codebook.edition
     PARSERS[instrument](book, codebook, parsed)
+    if parsed.skipped:
+        # Nothing of a rejected workbook lands: every cell in it is accounted as reported.
+        parsed.cells_read = parsed.cells_reported = max(parsed.cells_read, _count_all_cells(book))
     return parsed
 
 
+_NOT_DATA_SHEETS = {"説明", "instructions"}
+
+
 def _count_all_cells(book: RawWorkbook) -> int:
+    """Non-empty cells of a workbook's data sheets (hidden ``_`` sheets and instructions excluded)."""
     return sum(
-        1 for name, grid in book.sheets.items() if name != META_SHEET
+        1 for name, grid in book.sheets.items()
+        if not name.startswith("_") and match_key(name) not in _NOT_DATA_SHEETS
         for row in grid.rows for v in row if normalise_text(v) != ""
     )

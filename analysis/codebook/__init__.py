@@ -117,7 +117,7 @@ class Codebook:
 
     def lookup(self, name: str, value: object) -> str:
         """Return the code of code list ``name`` that ``value`` names, or raise InvalidValue."""
-        return lookup_code(value, self.code_index(name), _WHAT.get(name, name.replace("_", " ")))
+        return lookup_code(value, self.code_index(name), _WHAT.get(name, "a " + name.replace("_", " ")))
 
     def label(self, name: str, code: object, lang: str = "ja") -> str:
         """Return the label of ``code`` in code list ``name`` (``lang`` is ``ja`` or ``en``)."""
@@ -189,18 +189,18 @@ class Codebook:
 
 
 _WHAT = {
-    "questions": "question id (1-1 … 10-4)",
-    "presurvey_questions": "pre-survey question id",
-    "industries": "industry code or label",
-    "size_bands": "size band code or label",
-    "respondent_groups": "respondent group",
-    "maturity_groups": "maturity group (高, 中, 低) or a blank cell",
-    "regions": "region (domestic/overseas, 国内/海外)",
-    "countries": "country code or name",
-    "disclosure_items": "disclosure item",
-    "disclosure_venues": "disclosure venue",
-    "disclosure_bases": "legal or standard basis",
-    "statement_categories": "category id or label",
+    "questions": "a question id (1-1 … 10-4)",
+    "presurvey_questions": "a pre-survey question id",
+    "industries": "an industry code or label",
+    "size_bands": "a size band code or label",
+    "respondent_groups": "a respondent group",
+    "maturity_groups": "a maturity group (高, 中, 低) or a blank cell",
+    "regions": "a region (domestic/overseas, 国内/海外)",
+    "countries": "a country code or name",
+    "disclosure_items": "a disclosure item",
+    "disclosure_venues": "a disclosure venue",
+    "disclosure_bases": "a legal or standard basis",
+    "statement_categories": "a category id or label",
 }
 
 

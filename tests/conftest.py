@@ -1,0 +1,32 @@
+"""Shared fixtures: the codebook, workbook builders and a raw folder of filled workbooks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from analysis.codebook import Codebook, load_codebook
+from analysis.template import build_workbook, workbook_bytes
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_REFERENCE = REPO.parent / "shared" / "reference"
+
+
+@pytest.fixture(scope="session")
+def codebook() -> Codebook:
+    return load_codebook("fy2021")
+
+
+def all_answers(codebook: Codebook, score: object = 3) -> dict[str, object]:
+    return dict.fromkeys(codebook.questions["question_id"], score)
+
+
+def write_self_assessment(path: Path, codebook: Codebook, respondent_id: object = "U01",
+                          fiscal_year: object = 2021, answers: dict | None = None, **profile) -> Path:
+    """Write a filled self-assessment workbook as a respondent would return it."""
+    data = {"profile": {"respondent_id": respondent_id, "fiscal_year": fiscal_year, **profile},
+            "answers": answers if answers is not None else all_answers(codebook)}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(workbook_bytes(build_workbook(codebook, "self_assessment", "ja", data)))
+    return path

@@ -1,0 +1,79 @@
+import pytest
+
+from analysis.codebook import available_editions, load_codebook
+from analysis.normalise import InvalidValue
+
+
+def test_edition_shipped_and_unknown_named(codebook):
+    assert "fy2021" in available_editions()
+    with pytest.raises(KeyError, match="available: fy2021"):
+        load_codebook("fy1999")
+
+
+def test_self_assessment_instrument(codebook):
+    directives = codebook.directives
+    assert list(directives["directive"]) == list(range(1, 11))
+    assert directives[["title_ja", "title_en", "group"]].ne("").all().all()
+    questions = codebook.questions
+    assert len(questions) == 40
+    assert list(questions["question_id"][:5]) == ["1-1", "1-2", "1-3", "1-4", "2-1"]
+    assert questions.groupby("directive").size().eq(4).all()
+    assert list(codebook.scale["value"]) == [1, 2, 3, 4, 5]
+    assert set(codebook.missing_codes["reason"]) == {"unanswered", "not_applicable", "dont_know"}
+
+
+@pytest.mark.parametrize(("raw", "expected"), [
+    (4, (4, None)), (4.0, (4, None)), ("4", (4, None)), ("４", (4, None)), ("組織として実施", (3, None)),
+    ("", (None, "unanswered")), ("未回答", (None, "unanswered")), (None, (None, "unanswered")),
+    ("該当なし", (None, "not_applicable")), ("わからない", (None, "dont_know")),
+])
+def test_parse_score(codebook, raw, expected):
+    assert codebook.parse_score(raw) == expected
+
+
+@pytest.mark.parametrize("raw", [7, "abc", 0, 3.5, "６"])
+def test_parse_score_rejects_listing_what_is_allowed(codebook, raw):
+    with pytest.raises(InvalidValue, match="from 1 to 5.*該当なし"):
+        codebook.parse_score(raw)
+
+
+def test_presurvey_frame(codebook):
+    questions = codebook.table("presurvey_questions")
+    assert set(questions["topic"]) == set(range(1, 7))
+    assert {"single", "multiple", "text"} <= set(questions["kind"])
+    options = codebook.table("presurvey_options")
+    coded = set(questions.loc[questions["kind"] != "text", "question_id"])
+    assert coded == set(options["question_id"])
+    assert options[["label_ja", "label_en"]].ne("").all().all()
+
+
+def test_statement_frame(codebook):
+    sections = codebook.table("statement_sections")
+    users = sections[sections["respondent_group"] == "user"]
+    assert list(users["section"]) == list(range(1, 14))
+    investors = sections[sections["respondent_group"] == "investor"]
+    assert list(investors["section"]) == list(range(1, 7))
+    categories = codebook.table("statement_categories")
+    assert categories["category_id"].is_unique
+    keys = set(zip(sections["respondent_group"], sections["section"], strict=True))
+    assert all((g, s) in keys for g, s in zip(categories["respondent_group"], categories["section"], strict=True))
+    assert codebook.lookup("statement_categories", "u01-01") == "u01-01"
+
+
+def test_maturity_rules_are_data(codebook):
+    rules = codebook.maturity_rules
+    assert (rules["low_threshold"], rules["high_threshold"]) == (3, 4)
+    assert rules["precedence"] == ["A", "B", "C"]
+    by_level = {r["level"]: r["clauses"] for r in rules["rules"]}
+    assert by_level["C"] == [{"n_below_low": {"min": 6}}]
+    assert {"n_at_least_low": {"min": 5}} in by_level["B"]
+    assert {"n_at_least_high": {"min": 4}} in by_level["B"]
+    assert by_level["A"] == [{"n_below_low": {"max": 0}, "n_at_least_high": {"min": 4}}]
+
+
+def test_lookup_accepts_labels_and_names_choices(codebook):
+    assert codebook.lookup("industries", "製造業") == "manufacturing"
+    assert codebook.lookup("regions", "海外") == "overseas"
+    assert codebook.lookup("countries", "gb") == "GB"
+    with pytest.raises(InvalidValue, match="expected an industry code or label"):
+        codebook.lookup("industries", "宇宙産業")

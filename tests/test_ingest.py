@@ -1,0 +1,255 @@
+"""Round trip and one test per bad input of the foundation issue."""
+
+import hashlib
+import subprocess
+import sys
+import zipfile
+
+import openpyxl
+import pandas as pd
+import pytest
+
+from analysis.ingest import ingest
+from analysis.template import build_workbook, workbook_bytes
+from conftest import all_answers, write_self_assessment
+
+
+def _errors(result, file=None):
+    return [p for p in result.problems if p.severity == "error" and (file is None or p.file == file)]
+
+
+def test_round_trip_template_to_tidy(tmp_path, codebook):
+    answers = all_answers(codebook, 4)
+    answers.update({"1-1": "５", "1-2": "該当なし", "1-3": "わからない", "1-4": "", "2-1": "一部実施"})
+    write_self_assessment(tmp_path / "raw" / "a.xlsx", codebook, "Ｕ０７", "令和3年度", answers,
+                          industry="製造業", company_name="秘密工業株式会社")
+    result = ingest(tmp_path / "raw", tmp_path / "out", fiscal_year=2021)
+    assert not _errors(result)
+    sa = result.tables["self_assessment"]
+    assert len(sa) == 40 and set(sa["respondent_id"]) == {"U07"} and set(sa["fiscal_year"]) == {2021}
+    row = sa.set_index("question_id")
+    assert row.loc["1-1", "score"] == 5 and row.loc["2-1", "score"] == 2 and row.loc["3-1", "score"] == 4
+    assert row.loc["1-2", "missing_reason"] == "not_applicable"
+    assert row.loc["1-3", "missing_reason"] == "dont_know"
+    assert row.loc["1-4", "missing_reason"] == "unanswered" and pd.isna(row.loc["1-4", "score"])
+    assert row.loc["1-1", "source"] == "a.xlsx!回答!D2"
+    respondents = pd.read_csv(tmp_path / "out" / "respondents.csv")
+    assert respondents.loc[0, "industry"] == "manufacturing"
+    for path in (tmp_path / "out").iterdir():
+        if path.suffix == ".csv":
+            assert "秘密工業" not in path.read_text(encoding="utf-8"), path.name
+    assert pd.read_parquet(tmp_path / "out" / "self_assessment.parquet").equals(
+        pd.read_parquet(tmp_path / "out" / "self_assessment.parquet"))
+    cells = result.cells
+    assert cells["read"] == cells["loaded"] + cells["reported"] and cells["reported"] == 0
+
+
+def test_english_field_ids_accepted(tmp_path, codebook):
+    book = openpyxl.Workbook()
+    profile = book.active
+    profile.title = "profile"
+    for key, value in (("respondent_id", "U02"), ("fiscal_year", "FY2021"), ("industry", "Manufacturing")):
+        profile.append([key, value])
+    answers = book.create_sheet("answers")
+    answers.append(["question_id", "answer"])
+    for qid in codebook.questions["question_id"]:
+        answers.append([qid, 3])
+    (tmp_path / "raw").mkdir()
+    book.save(tmp_path / "raw" / "en.xlsx")
+    result = ingest(tmp_path / "raw", None)
+    assert not _errors(result)
+    assert len(result.tables["self_assessment"]) == 40
+
+
+@pytest.fixture
+def good_and_bad(tmp_path, codebook):
+    raw = tmp_path / "raw"
+    write_self_assessment(raw / "good.xlsx", codebook, "U01")
+    return raw
+
+
+def _bad_answers(raw, codebook, name, respondent_id, edits):
+    path = write_self_assessment(raw / name, codebook, respondent_id)
+    book = openpyxl.load_workbook(path)
+    for (sheet, cell), value in edits.items():
+        book[sheet][cell] = value
+    book.save(path)
+    return path
+
+
+@pytest.mark.parametrize(("value", "pattern"), [(7, "from 1 to 5"), ("abc", "from 1 to 5")])
+def test_bad_score_names_cell_and_allowed(good_and_bad, codebook, value, pattern):
+    _bad_answers(good_and_bad, codebook, "bad.xlsx", "U02", {("回答", "D14"): value})
+    result = ingest(good_and_bad)
+    (error,) = _errors(result, "bad.xlsx")
+    assert (error.sheet, error.cell) == ("回答", "D14") and pattern in error.message
+    assert "該当なし" in error.message
+    sa = result.tables["self_assessment"]
+    assert len(sa[sa.respondent_id == "U01"]) == 40 and len(sa[sa.respondent_id == "U02"]) == 39
+
+
+def test_unknown_question_id(good_and_bad, codebook):
+    _bad_answers(good_and_bad, codebook, "bad.xlsx", "U02", {("回答", "A5"): "11-1"})
+    (error,) = _errors(ingest(good_and_bad), "bad.xlsx")
+    assert (error.sheet, error.cell) == ("回答", "A5") and "question id" in error.message
+
+
+def test_missing_respondent_id_skips_workbook(good_and_bad, codebook):
+    write_self_assessment(good_and_bad / "noid.xlsx", codebook, "")
+    result = ingest(good_and_bad)
+    (error,) = _errors(result, "noid.xlsx")
+    assert (error.sheet, error.cell) == ("基本情報", "B2") and "回答者ID" in error.message
+    assert set(result.tables["self_assessment"]["respondent_id"]) == {"U01"}
+    files = result.files.set_index("file")
+    assert files.loc["noid.xlsx", "status"] == "skipped"
+    assert files.loc["noid.xlsx", "cells_reported"] == files.loc["noid.xlsx", "cells_read"] > 0
+
+
+def test_one_respondent_in_two_files_names_both(good_and_bad, codebook):
+    write_self_assessment(good_and_bad / "again.xlsx", codebook, "u01")
+    write_self_assessment(good_and_bad / "other.xlsx", codebook, "U03")
+    result = ingest(good_and_bad)
+    errors = _errors(result)
+    assert {e.file for e in errors} == {"good.xlsx", "again.xlsx"}
+    assert all("again.xlsx" in e.message and "good.xlsx" in e.message for e in errors)
+    assert set(result.tables["self_assessment"]["respondent_id"]) == {"U03"}
+
+
+def test_other_edition(good_and_bad, codebook):
+    path = write_self_assessment(good_and_bad / "old.xlsx", codebook, "U02")
+    book = openpyxl.load_workbook(path)
+    book["_meta"]["B2"] = "fy2020"
+    book.save(path)
+    result = ingest(good_and_bad)
+    (error,) = _errors(result, "old.xlsx")
+    assert "edition fy2020" in error.message and "--edition fy2020" in error.message
+    assert set(result.tables["self_assessment"]["respondent_id"]) == {"U01"}
+
+
+def test_formula_without_cached_value(good_and_bad, codebook):
+    _bad_answers(good_and_bad, codebook, "formula.xlsx", "U02", {("回答", "D9"): "=2+2"})
+    result = ingest(good_and_bad)
+    (error,) = _errors(result, "formula.xlsx")
+    assert (error.sheet, error.cell) == ("回答", "D9") and "no cached value" in error.message
+    sa = result.tables["self_assessment"]
+    assert len(sa[sa.respondent_id == "U02"]) == 39
+
+
+def test_missing_sheet(good_and_bad, codebook):
+    path = write_self_assessment(good_and_bad / "nosheet.xlsx", codebook, "U02")
+    book = openpyxl.load_workbook(path)
+    del book["回答"]
+    book.save(path)
+    result = ingest(good_and_bad)
+    errors = _errors(result, "nosheet.xlsx")
+    assert errors and "missing sheet 回答" in errors[0].message
+    assert set(result.tables["self_assessment"]["respondent_id"]) == {"U01"}
+
+
+@pytest.mark.parametrize(("name", "content"), [("csv.xlsx", b"a,b\n1,2\n"), ("empty.xlsx", b""),
+                                               ("text.xls", b"hello world")])
+def test_not_a_spreadsheet(good_and_bad, name, content):
+    (good_and_bad / name).write_bytes(content)
+    result = ingest(good_and_bad)
+    (error,) = _errors(result, name)
+    assert "not a spreadsheet" in error.message or "empty" in error.message
+    assert set(result.tables["self_assessment"]["respondent_id"]) == {"U01"}
+
+
+def test_truncated_zip(good_and_bad, codebook):
+    data = (good_and_bad / "good.xlsx").read_bytes()
+    (good_and_bad / "cut.xlsx").write_bytes(data[: len(data) // 2])
+    result = ingest(good_and_bad)
+    assert _errors(result, "cut.xlsx")
+    assert set(result.tables["self_assessment"]["respondent_id"]) == {"U01"}
+
+
+def test_exit_status_and_summary(good_and_bad, codebook, tmp_path):
+    _bad_answers(good_and_bad, codebook, "bad.xlsx", "U02", {("回答", "D14"): 7})
+    proc = subprocess.run([sys.executable, "-m", "analysis.cli", "ingest", str(good_and_bad),
+                           "--out", str(tmp_path / "out")], capture_output=True, text=True)
+    assert proc.returncode == 1
+    assert "bad.xlsx: 回答!D14" in proc.stdout
+    assert "read =" in proc.stdout
+    issues = pd.read_csv(tmp_path / "out" / "issues.csv")
+    assert list(issues.columns) == ["severity", "file", "sheet", "cell", "message"]
+    assert ((issues.file == "bad.xlsx") & (issues.cell == "D14")).any()
+
+
+def _digest(folder):
+    return {p.relative_to(folder): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_raw_folder_untouched_and_accounting_adds_up(tmp_path):
+    from analysis.sample.generate import write_sample
+
+    write_sample(tmp_path / "raw")
+    before = _digest(tmp_path / "raw")
+    result = ingest(tmp_path / "raw" / "2021", tmp_path / "out", fiscal_year=2021)
+    assert _digest(tmp_path / "raw") == before
+    cells = result.cells
+    assert cells["read"] == cells["loaded"] + cells["reported"] > 1000
+    assert result.n_errors == 0
+
+
+def test_killed_ingest_leaves_previous_output(tmp_path, codebook):
+    raw = tmp_path / "raw"
+    for i in range(30):
+        write_self_assessment(raw / f"u{i:02d}.xlsx", codebook, f"U{i:02d}")
+    out = tmp_path / "out"
+    ingest(raw, out)
+    before = _digest(out)
+    script = (
+        "import os, signal, sys\n"
+        "import analysis.validate as v\n"
+        "real = v.parse_workbook\n"
+        "count = [0]\n"
+        "def dying(book, codebook):\n"
+        "    count[0] += 1\n"
+        "    if count[0] == 15:\n"
+        "        os.kill(os.getpid(), signal.SIGKILL)\n"
+        "    return real(book, codebook)\n"
+        "import analysis.ingest as ing\n"
+        "ing.parse_workbook = dying\n"
+        "ing.ingest(sys.argv[1], sys.argv[2])\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script, str(raw), str(out)], capture_output=True)
+    assert proc.returncode != 0
+    assert _digest(out) == before
+
+
+def test_xlsm_macros_are_not_carried(tmp_path, codebook):
+    raw = tmp_path / "raw"
+    path = write_self_assessment(raw / "macro.xlsx", codebook, "U05")
+    macro = raw / "macro.xlsm"
+    with zipfile.ZipFile(path) as src, zipfile.ZipFile(macro, "w") as dst:
+        for item in src.infolist():
+            dst.writestr(item, src.read(item.filename))
+        dst.writestr("xl/vbaProject.bin", b"\x00" * 64)
+    path.unlink()
+    result = ingest(raw, tmp_path / "out")
+    assert len(result.tables["self_assessment"]) == 40
+    assert not any("vba" in p.name.lower() for p in (tmp_path / "out").iterdir())
+
+
+def test_presurvey_multiple_response_rows(tmp_path, codebook):
+    rows = [
+        {"respondent_id": "U01", "fiscal_year": 2021, "question_id": "Q1-1", "answer": "１"},
+        {"respondent_id": "U01", "fiscal_year": 2021, "question_id": "Q1-2", "answer": "1、3;3"},
+        {"respondent_id": "U01", "fiscal_year": 2021, "question_id": "Q1-4", "answer": "記述です"},
+        {"respondent_id": "U01", "fiscal_year": 2021, "question_id": "Q1-3", "answer": ""},
+        {"respondent_id": "U01", "fiscal_year": 2021, "question_id": "Q2-1", "answer": "99"},
+    ]
+    (tmp_path / "raw").mkdir()
+    (tmp_path / "raw" / "pre.xlsx").write_bytes(
+        workbook_bytes(build_workbook(codebook, "presurvey", data={"answers": rows})))
+    result = ingest(tmp_path / "raw")
+    pre = result.tables["presurvey"]
+    assert list(pre.loc[pre.question_id == "Q1-2", "option_code"]) == [1, 3]
+    assert list(pre.loc[pre.question_id == "Q1-1", "option_code"]) == [1]
+    assert pre.loc[pre.question_id == "Q1-4", "answer_text"].item() == "記述です"
+    assert pre.loc[pre.question_id == "Q1-3", "missing_reason"].item() == "unanswered"
+    (error,) = _errors(result)
+    assert error.cell == "D6" and "Q2-1 expects one option" in error.message
+    assert result.cells["read"] == result.cells["loaded"] + result.cells["reported"]

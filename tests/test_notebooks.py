@@ -1,0 +1,51 @@
+"""Execute every notebook in notebooks/ on the sample study (parameters cell replaced)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from analysis.ingest import ingest
+from analysis.sample.generate import write_sample
+
+REPO = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
+
+
+@pytest.fixture(scope="module")
+def study_dirs(tmp_path_factory):
+    root = tmp_path_factory.mktemp("nb")
+    write_sample(root / "raw")
+    for year in (2020, 2021):
+        ingest(root / "raw" / str(year), root / "processed" / str(year), fiscal_year=year)
+    return root
+
+
+def _parameters(root: Path) -> str:
+    return (
+        "from pathlib import Path\n"
+        "YEAR = 2021\n"
+        f"RAW_DIR = Path({str(root / 'raw' / '2021')!r})\n"
+        f"PROCESSED_DIR = Path({str(root / 'processed' / '2021')!r})\n"
+        f"PREVIOUS_DIR = Path({str(root / 'processed' / '2020')!r})\n"
+        f"REPORT_DIR = Path({str(root / 'reports' / '2021')!r})\n"
+    )
+
+
+def test_notebooks_exist():
+    assert NOTEBOOKS, "no notebooks found"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_notebook_runs(path, study_dirs):
+    notebook = nbformat.read(path, as_version=4)
+    assert all(not cell.get("outputs") for cell in notebook.cells if cell.cell_type == "code"), \
+        f"{path.name} is committed with outputs; strip them"
+    tagged = [c for c in notebook.cells if "parameters" in c.get("metadata", {}).get("tags", [])]
+    assert len(tagged) == 1, f"{path.name} needs exactly one cell tagged 'parameters'"
+    tagged[0].source = _parameters(study_dirs)
+    NotebookClient(notebook, timeout=600, kernel_name="python3",
+                   resources={"metadata": {"path": str(path.parent)}}).execute()

@@ -1,0 +1,44 @@
+import openpyxl
+
+from analysis.template import build_workbook, template_filename, write_templates
+from analysis.validate import META_SHEET
+
+
+def test_one_blank_workbook_per_instrument(tmp_path, codebook):
+    paths = write_templates(codebook, tmp_path)
+    assert sorted(p.name for p in paths) == sorted(template_filename(codebook, i) for i in codebook.sheets)
+    for path in paths:
+        book = openpyxl.load_workbook(path)
+        meta = {row[0].value: row[1].value for row in book[META_SHEET].iter_rows()}
+        assert meta["instrument"] == path.stem.removeprefix("fy2021_")
+        assert meta["edition"] == "fy2021"
+        assert book[META_SHEET].sheet_state == "hidden"
+        assert book.sheetnames[0] == "説明"
+
+
+def test_self_assessment_template_layout(codebook):
+    book = build_workbook(codebook, "self_assessment")
+    answers = book["回答"]
+    headers = [c.value for c in answers[1]]
+    assert headers[:4] == ["設問ID", "指示", "設問", "回答"]
+    assert [answers.cell(row=r, column=1).value for r in (2, 41)] == ["1-1", "10-4"]
+    assert answers.freeze_panes == "A2"
+    validations = answers.data_validations.dataValidation
+    assert any("D2" in str(v.sqref) for v in validations), "the answer column has a dropdown"
+    profile = book["基本情報"]
+    keys = [profile.cell(row=r, column=1).value for r in range(2, 7)]
+    assert keys == ["回答者ID", "年度", "業種", "従業員規模", "企業名"]
+
+
+def test_english_headers(codebook):
+    book = build_workbook(codebook, "self_assessment", lang="en")
+    assert "Answers" in book.sheetnames and "Profile" in book.sheetnames
+    assert [c.value for c in book["Answers"][1]][0] == "Question ID"
+
+
+def test_respondent_text_is_never_a_formula(codebook):
+    rows = [{"respondent_id": "U01", "fiscal_year": 2021, "group": "user", "section": 1,
+             "category": "u01-01", "text": "=HYPERLINK(\"http://x\")"}]
+    book = build_workbook(codebook, "statements", data={"statements": rows})
+    cell = book["発言"]["G2"]
+    assert cell.value.startswith("=HYPERLINK") and cell.data_type == "s"
