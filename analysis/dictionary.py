@@ -11,7 +11,8 @@ _COLUMN_DOCS = {
     "source": "Where the value came from: `file!sheet!cell` (relative to the raw folder).",
     "respondent_id": "Anonymous id (U01 user, V01 vendor, I01 investor, E01 expert, O01/D01 companies reviewed).",
     "fiscal_year": "Fiscal year (from 2021, FY2021, 令和3年度, R3...).",
-    "missing_reason": "unanswered (blank or 未回答), not_applicable (該当なし), dont_know (わからない); empty when answered.",
+    "missing_reason": "unanswered (blank or 未回答), not_applicable (該当なし), dont_know (わからない); "
+                      "empty when answered.",
     "score": "Self-assessment level 1-5; empty when missing_reason is set.",
     "option_code": "Option code of a single or multiple-response question (one row per selected option).",
     "maturity": "Maturity group the statement is attributed to (高/中/低), empty if none.",

@@ -8,10 +8,10 @@ import zipfile
 import openpyxl
 import pandas as pd
 import pytest
+from conftest import all_answers, write_self_assessment
 
 from analysis.ingest import ingest
 from analysis.template import build_workbook, workbook_bytes
-from conftest import all_answers, write_self_assessment
 
 
 def _errors(result, file=None):

@@ -1,7 +1,7 @@
 from pathlib import Path
 
-import python_calamine
 import pytest
+import python_calamine
 
 from analysis.ingest import ingest
 from analysis.sample.generate import SYNTHETIC_NOTE, write_sample
@@ -55,11 +55,9 @@ def test_sample_shape_matches_the_study(regenerated):
     assert regions["overseas"] == 8 and regions["domestic"] == 7
     assert set(disclosures["fiscal_year"]) == {2019, 2020, 2021}
     statements = y2021.tables["statements"]
-    sections = y2021.tables  # every user section has statements
     assert set(statements.loc[statements.respondent_group == "user", "section"]) == set(range(1, 14))
     assert set(statements.loc[statements.respondent_group == "investor", "section"]) == set(range(1, 7))
     assert len(y2021.tables["meetings"]) == 21 and len(y2021.tables["literature"]) == 27
-    del sections
 
 
 def test_imperfections_are_normalised(regenerated):
