@@ -19,14 +19,9 @@ Deriver = Callable[[dict[str, pd.DataFrame], Codebook], pd.DataFrame]
 
 def _registered() -> dict[str, Deriver]:
     # Imported here so that the ingest does not import plotting or statistics it does not use.
-    derived: dict[str, Deriver] = {}
-    try:
-        from analysis.maturity import maturity_table
-    except ImportError:  # the maturity module is optional while it is being built
-        pass
-    else:
-        derived["maturity"] = maturity_table
-    return derived
+    from analysis.maturity import maturity_table
+
+    return {"maturity": maturity_table}
 
 
 DERIVED = _registered

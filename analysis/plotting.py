@@ -37,6 +37,12 @@ def _capture_glyph_warnings() -> Iterator[list[str]]:
 
 def missing_glyphs(figure: Figure) -> list[str]:
     """Draw ``figure`` and return matplotlib's missing-glyph warnings (empty when all render)."""
+    from matplotlib.backend_bases import FigureCanvasBase
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    if type(figure.canvas) is FigureCanvasBase:
+        # A bare Figure() has a canvas whose draw() renders nothing, so nothing would be checked.
+        FigureCanvasAgg(figure)
     with _capture_glyph_warnings() as found:
         figure.canvas.draw()
     return found

@@ -44,13 +44,17 @@ class ReportTable:
 
 @dataclass(frozen=True)
 class ReportFigure:
-    """One figure of the report (a matplotlib Figure; the writer saves PNG and SVG)."""
+    """One figure of the report (a matplotlib Figure; the writer saves PNG and SVG).
+
+    ``respondent_level`` marks figures that show one respondent (e.g. its radar chart).
+    """
 
     name: str
     title_ja: str
     title_en: str
     figure: Any
     section: str = ""
+    respondent_level: bool = False  # shows single respondents: left out in publish mode
 
     def title(self, lang: str) -> str:
         return self.title_ja if lang == "ja" else self.title_en

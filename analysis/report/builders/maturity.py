@@ -1,0 +1,260 @@
+"""Maturity tables and figures of the report: level distribution, per-company table, directive
+profile by level, sensitivity to the thresholds, and (with the previous year) transitions.
+
+Levels are computed here from ``self_assessment`` (not read from the derived ``maturity`` file)
+so that the reasons come in the report's language. Titles, notes and headers are codebook data
+(``maturity_report.csv``, ``maturity_labels.csv``).
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import pandas as pd
+
+from analysis.figures_maturity import (
+    DEFAULT_MIN_INDUSTRY_N,
+    directive_labels,
+    level_heatmap,
+    level_label,
+    level_radar,
+    respondent_radar,
+)
+from analysis.maturity import (
+    DEFAULT_DELTA,
+    UNCLASSIFIED,
+    MaturityRules,
+    classify_scores,
+    describe_rule,
+    directive_change,
+    directive_change_summary,
+    one_year_only,
+    rules_from_codebook,
+    sensitivity,
+    transition_matrix,
+)
+from analysis.report.registry import ReportContext, ReportFigure, ReportTable, register
+from analysis.scores import directive_scores
+
+__all__ = ["level_distribution_table", "maturity_items", "profile_by_level", "respondent_table"]
+
+SECTION = "maturity"
+
+
+# -- words from the codebook ----------------------------------------------------------------
+
+def _labels(codebook, lang: str) -> dict[str, str]:
+    frame = codebook.table("maturity_labels")
+    return dict(zip(frame["key"], frame[f"label_{lang}"], strict=True))
+
+
+def _header(column: str, labels: dict[str, str], rules: MaturityRules) -> str:
+    if column in labels:
+        return labels[column]
+    for counter in rules.counters:
+        if rules.counter_column(counter) == column:
+            kind, threshold = column.removeprefix("n_").rsplit("_", 1)
+            return labels[f"n_{kind}_{{t}}"].replace("{t}", threshold)
+    if column.startswith("n_") and column[2:] in rules.levels:
+        return labels["n_{level}"].replace("{level}", column[2:])
+    return column
+
+
+def _display(frame: pd.DataFrame, labels: dict[str, str], rules: MaturityRules) -> pd.DataFrame:
+    return frame.rename(columns={c: _header(str(c), labels, rules) for c in frame.columns})
+
+
+def _texts(codebook, key: str, **values: object) -> dict[str, str]:
+    frame = codebook.table("maturity_report")
+    row = frame[frame["key"] == key].iloc[0]
+    out = {}
+    for field in ("title_ja", "title_en", "note_ja", "note_en"):
+        text = str(row[field])
+        lang = field.rsplit("_", 1)[1]
+        for name, value in values.items():
+            text = text.replace(f"{{{name}}}", str(value[lang] if isinstance(value, dict) else value))
+        out[field] = text
+    return out
+
+
+def _rules_note(codebook, rules: MaturityRules) -> dict[str, str]:
+    scale = [int(v["value"]) for v in codebook.meta["scale"]["levels"]]
+    out = {}
+    for lang in ("ja", "en"):
+        labels = _labels(codebook, lang)
+        spec = {r["level"]: r for r in codebook.maturity_rules["rules"]}
+        sep = "; " if lang == "en" else "、"
+        words = sep.join(f"{r.level}: " + (spec[r.level].get("source_ja") if lang == "ja" else
+                                            describe_rule(rules, r.level, "en")) for r in rules.rules)
+        out[lang] = (labels["rules_note"].replace("{rules}", words)
+                     .replace("{precedence}", " > ".join(rules.precedence))
+                     .replace("{min}", str(min(scale))).replace("{max}", str(max(scale))))
+    return out
+
+
+def _level_name(level: object, codebook, lang: str) -> str:
+    return level_label(level, codebook, lang)
+
+
+# -- tables ---------------------------------------------------------------------------------
+
+def level_distribution_table(maturity: pd.DataFrame, rules: MaturityRules, codebook,
+                             lang: str = "ja") -> pd.DataFrame:
+    """Companies per level (levels in order, then unclassified, then the total): ``level``, ``n``, ``share``."""
+    levels = maturity["level"].astype("object").where(maturity["level"].notna(), UNCLASSIFIED)
+    order = [*rules.levels, UNCLASSIFIED]
+    counts = [int((levels == level).sum()) for level in order]
+    total = len(maturity)
+    labels = _labels(codebook, lang)
+    frame = pd.DataFrame({
+        "level": [_level_name(level, codebook, lang) for level in order] + [labels["total"]],
+        "n": pd.array([*counts, total], dtype="Int64"),
+    })
+    frame["share"] = (frame["n"].astype("Float64") / total if total else pd.NA)
+    return frame.astype({"share": "Float64"})
+
+
+def respondent_table(scores: pd.DataFrame, maturity: pd.DataFrame, respondents: pd.DataFrame, codebook,
+                     lang: str = "ja") -> pd.DataFrame:
+    """One row per company: industry, directive means (one column per directive), level and why."""
+    wide = scores.pivot(index=["respondent_id", "fiscal_year"], columns="directive", values="mean")
+    names = dict(zip(codebook.directives["directive"].astype(int), directive_labels(codebook, lang), strict=True))
+    wide.columns = [names.get(int(d), str(d)) for d in wide.columns]
+    wide = wide.reset_index()
+    industry = respondents.drop_duplicates(["respondent_id", "fiscal_year"])[["respondent_id", "fiscal_year",
+                                                                             "industry"]]
+    frame = maturity.merge(industry, on=["respondent_id", "fiscal_year"], how="left").merge(
+        wide, on=["respondent_id", "fiscal_year"], how="left")
+    frame["industry"] = [codebook.label("industries", i, lang) if isinstance(i, str) and i else None
+                         for i in frame["industry"]]
+    frame["level"] = frame["level"].astype("object").where(frame["level"].notna(), _labels(codebook, lang)[
+        "unclassified"])
+    count_columns = [c for c in maturity.columns if c.startswith("n_")]
+    columns = ["respondent_id", "industry", *names.values(), "level", *count_columns, "rules_matched", "conflict",
+               "reason"]
+    return frame[[c for c in columns if c in frame]].reset_index(drop=True)
+
+
+def profile_by_level(scores: pd.DataFrame, maturity: pd.DataFrame, rules: MaturityRules, codebook,
+                     lang: str = "ja") -> pd.DataFrame:
+    """Per level and directive: mean, min and max of the companies' means, and n (companies answering)."""
+    levels = maturity[["respondent_id", "fiscal_year", "level"]].assign(
+        level=maturity["level"].astype("object").where(maturity["level"].notna(), UNCLASSIFIED))
+    joined = scores.merge(levels, on=["respondent_id", "fiscal_year"]).dropna(subset=["mean"])
+    joined = joined.assign(mean=joined["mean"].astype("float64"))
+    order = {level: i for i, level in enumerate([*rules.levels, UNCLASSIFIED])}
+    grouped = joined.groupby(["level", "directive"], sort=False)["mean"]
+    out = grouped.agg(["mean", "min", "max", "size"]).rename(columns={"size": "n"}).reset_index()
+    out = out.assign(_order=out["level"].map(order)).sort_values(["_order", "directive"], kind="stable")
+    names = dict(zip(codebook.directives["directive"].astype(int), directive_labels(codebook, lang), strict=True))
+    return pd.DataFrame({
+        "level": [_level_name(level, codebook, lang) for level in out["level"]],
+        "directive": [names.get(int(d), str(d)) for d in out["directive"]],
+        "mean": out["mean"].to_numpy(), "min": out["min"].to_numpy(), "max": out["max"].to_numpy(),
+        "n": pd.array(out["n"].to_numpy(), dtype="Int64"),
+    })
+
+
+def _scenario_label(scenario: str, labels: dict[str, str]) -> str:
+    if scenario == "baseline":
+        return labels["scenario:baseline"]
+    name, shift = scenario.split(" ", 1)
+    return f"{labels.get(f'scenario:{name}', name)} {shift}"
+
+
+def _year_of(study, frame: pd.DataFrame) -> int | None:
+    if study.fiscal_year is not None:
+        return int(study.fiscal_year)
+    years = frame["fiscal_year"].dropna()
+    return int(years.max()) if len(years) else None
+
+
+def _year_data(study, lang: str) -> tuple[int | None, pd.DataFrame, pd.DataFrame]:
+    sa = study.self_assessment
+    year = _year_of(study, sa)
+    sa = sa[sa["fiscal_year"] == year] if year is not None else sa.iloc[0:0]
+    scores = directive_scores(sa, study.codebook)
+    rules = rules_from_codebook(study.codebook)
+    return year, scores, classify_scores(scores, rules, lang)
+
+
+def maturity_items(study, ctx: ReportContext) -> list[ReportTable | ReportFigure]:
+    """Every maturity table and figure of ``study`` (see the module docstring)."""
+    cb, lang = study.codebook, ctx.lang
+    year, scores, maturity = _year_data(study, lang)
+    if maturity.empty:
+        return []
+    rules = rules_from_codebook(cb)
+    labels = _labels(cb, lang)
+    note = _rules_note(cb, rules)
+    out: list[ReportTable | ReportFigure] = []
+
+    def table(name: str, frame: pd.DataFrame, counts=(), percents=(), respondent=(), **texts) -> None:
+        shown = _display(frame, labels, rules)
+        head = {c: _header(c, labels, rules) for c in (*counts, *percents, *respondent)}
+        out.append(ReportTable(name=name, frame=shown, section=SECTION, counts=tuple(head[c] for c in counts),
+                               percents=tuple(head[c] for c in percents),
+                               respondent_columns=tuple(head[c] for c in respondent), **texts))
+
+    table("maturity_levels", level_distribution_table(maturity, rules, cb, lang), counts=("n",),
+          percents=("share",), **_texts(cb, "maturity_levels", year=year, n=len(maturity), rules=note))
+    table("maturity_respondents", respondent_table(scores, maturity, study.respondents, cb, lang),
+          respondent=("respondent_id",), **_texts(cb, "maturity_respondents", year=year, rules=note))
+    table("maturity_profile", profile_by_level(scores, maturity, rules, cb, lang), counts=("n",),
+          **_texts(cb, "maturity_profile", year=year))
+
+    delta = Fraction(str(ctx.options.get("maturity_delta", DEFAULT_DELTA)))
+    sens = sensitivity(scores, cb, delta)
+    sens["scenario"] = [_scenario_label(s, labels) for s in sens["scenario"]]
+    sens["changed"] = sens["changed"].str.replace(UNCLASSIFIED, labels["unclassified"], regex=False)
+    level_counts = [c for c in sens.columns if c.startswith("n_")]
+    delta_text = str(float(delta)).removesuffix(".0")
+    table("maturity_sensitivity", sens, counts=tuple(level_counts), respondent=("changed",),
+          **_texts(cb, "maturity_sensitivity", year=year, delta=delta_text))
+
+    previous = ctx.previous
+    if previous is not None:
+        prev_year, prev_scores, prev_maturity = _year_data(previous, lang)
+        if not prev_maturity.empty and prev_year != year:
+            both = pd.concat([prev_maturity, maturity], ignore_index=True)
+            years = {"previous": prev_year, "current": year}
+            matrix = transition_matrix(both, prev_year, year, rules.levels)
+            n_both = int(matrix["total"].sum())
+            matrix["from_level"] = [labels["unclassified"] if v == UNCLASSIFIED else v for v in matrix["from_level"]]
+            matrix = matrix.rename(columns={UNCLASSIFIED: "unclassified"})
+            table("maturity_transitions", matrix, counts=(*rules.levels, "unclassified", "total"),
+                  **_texts(cb, "maturity_transitions", n=n_both, **years))
+            change = directive_change_summary(directive_change(pd.concat([prev_scores, scores]), prev_year, year))
+            names = dict(zip(cb.directives["directive"].astype(int), directive_labels(cb, lang), strict=True))
+            change["directive"] = [names.get(int(d), str(d)) for d in change["directive"]]
+            table("maturity_directive_change", change, counts=("n", "n_up", "n_same", "n_down"),
+                  **_texts(cb, "maturity_directive_change", **years))
+            only = one_year_only(both, prev_year, year)
+            only["level"] = [_level_name(v, cb, lang) for v in only["level"]]
+            table("maturity_one_year_only", only, respondent=("respondent_id",),
+                  **_texts(cb, "maturity_one_year_only", **years))
+
+    figures = cb.table("maturity_report").set_index("key")
+    radar_title = figures.loc["figure:level_radar"]
+    out.append(ReportFigure(name="maturity_level_radar", title_ja=radar_title["title_ja"],
+                            title_en=radar_title["title_en"], section=SECTION,
+                            figure=level_radar(scores, maturity, year, cb, lang)))
+    heat_title = figures.loc["figure:level_heatmap"]
+    out.append(ReportFigure(name="maturity_level_heatmap", title_ja=heat_title["title_ja"],
+                            title_en=heat_title["title_en"], section=SECTION,
+                            figure=level_heatmap(scores, maturity, year, cb, lang, hide_ids=ctx.publish)))
+    if not ctx.publish:  # one company per figure: internal reports only
+        minimum = int(ctx.options.get("min_industry_n", DEFAULT_MIN_INDUSTRY_N))
+        one = figures.loc["figure:respondent_radar"]
+        for rid in maturity["respondent_id"]:
+            out.append(ReportFigure(
+                name=f"maturity_radar_{rid}", section=SECTION,
+                title_ja=one["title_ja"].replace("{respondent}", rid),
+                title_en=one["title_en"].replace("{respondent}", rid),
+                figure=respondent_radar(scores, study.respondents, rid, year, cb, lang, min_industry_n=minimum)))
+    return out
+
+
+@register("maturity", order=20)
+def build_maturity(study, ctx: ReportContext) -> list[ReportTable | ReportFigure]:
+    return maturity_items(study, ctx)
