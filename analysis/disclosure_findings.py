@@ -1,0 +1,224 @@
+"""The published findings of the disclosure review (report 2.4(2)) as checks that can be rerun.
+
+A check is one function decorated with :func:`finding`. It takes the disclosures of the review
+year, the codebook and its thresholds as keyword arguments, and returns a :class:`FindingResult`
+saying whether the finding holds and the numbers behind it. The thresholds (what "tend to",
+"many", "almost nothing" mean) are read from the codebook file ``disclosure_findings.toml``,
+one table per check; a researcher adds a check for a new study by writing one function and,
+if it has thresholds, one table in that file::
+
+    @finding("name", title_ja="…", title_en="…")
+    def name(disclosures, codebook, *, threshold):
+        ...
+        return FindingResult(holds=..., evidence="...")
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import pandas as pd
+
+from analysis.codebook import Codebook
+from analysis.disclosure import (
+    DOMESTIC,
+    OVERSEAS,
+    companies,
+    company_depth,
+    current_disclosures,
+    peer_pair_summary,
+)
+
+__all__ = ["FINDINGS", "Finding", "FindingResult", "finding", "finding_parameters", "run_checks"]
+
+PARAMETERS_FILE = "disclosure_findings.toml"
+
+
+@dataclass(frozen=True)
+class FindingResult:
+    """Whether a finding holds on the data, and the numbers that say so."""
+
+    holds: bool
+    evidence: str
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A registered check: its name, titles and function."""
+
+    name: str
+    title_ja: str
+    title_en: str
+    check: Callable[..., FindingResult]
+
+    def title(self, lang: str) -> str:
+        return self.title_ja if lang == "ja" else self.title_en
+
+
+FINDINGS: dict[str, Finding] = {}
+
+
+def finding(name: str, *, title_ja: str, title_en: str) -> Callable[[Callable[..., FindingResult]],
+                                                                      Callable[..., FindingResult]]:
+    """Register the decorated function as the check ``name`` (its docstring documents it)."""
+
+    def register(check: Callable[..., FindingResult]) -> Callable[..., FindingResult]:
+        FINDINGS[name] = Finding(name, title_ja, title_en, check)
+        return check
+
+    return register
+
+
+@cache
+def _read_parameters(edition: str) -> dict[str, dict[str, Any]]:
+    path = resources.files("analysis.codebook") / edition / PARAMETERS_FILE
+    return tomllib.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+
+
+def finding_parameters(codebook: Codebook) -> dict[str, dict[str, Any]]:
+    """Thresholds of every check from the edition's ``disclosure_findings.toml`` (a new copy)."""
+    return {name: dict(values) for name, values in _read_parameters(codebook.edition).items()}
+
+
+def run_checks(disclosures: pd.DataFrame, codebook: Codebook,
+               parameters: dict[str, dict[str, Any]] | None = None,
+               fiscal_year: int | None = None) -> pd.DataFrame:
+    """Run every registered check on the review year of ``disclosures``.
+
+    ``parameters`` overrides the codebook's thresholds per check (``{check: {key: value}}``).
+    Returns one row per check: finding, title_ja, title_en, holds, evidence.
+    """
+    current = current_disclosures(disclosures, fiscal_year)
+    settings = finding_parameters(codebook)
+    for name, values in (parameters or {}).items():
+        settings.setdefault(name, {}).update(values)
+    rows = []
+    for name, entry in FINDINGS.items():
+        result = entry.check(current, codebook, **settings.get(name, {}))
+        rows.append({"finding": name, "title_ja": entry.title_ja, "title_en": entry.title_en,
+                     "holds": bool(result.holds), "evidence": result.evidence})
+    frame = pd.DataFrame(rows, columns=["finding", "title_ja", "title_en", "holds", "evidence"])
+    return frame.astype({"holds": "bool"})
+
+
+def _true(values: pd.Series) -> pd.Series:
+    return values.fillna(False).astype(bool)
+
+
+def _share(n: int, total: int) -> str:
+    return f"{n}/{total} ({n / total:.0%})" if total else f"{n}/0"
+
+
+# -- the findings of FY2021, report 2.4(2) -------------------------------------------------------
+@finding("overseas_disclose_more",
+         title_ja="一般に海外企業のほうが国内企業より開示が積極的だが、一部国内企業は海外の同業企業と同程度の開示を行っている",
+         title_en="Overseas companies disclose more than domestic ones in general, "
+                  "though some domestic companies match their overseas peers")
+def overseas_disclose_more(disclosures: pd.DataFrame, codebook: Codebook, *,
+                           match_ratio: float, min_matching: int) -> FindingResult:
+    """Holds when overseas companies disclose more items per company on average than domestic
+    ones, and at least ``min_matching`` domestic companies disclose at least ``match_ratio`` times
+    the items of one of their overseas peers (over the items coded for both)."""
+    per_company = companies(disclosures, codebook)
+    means = {}
+    for region in (OVERSEAS, DOMESTIC):
+        items = per_company.loc[per_company["region"] == region, "n_items"]
+        means[region] = (float(items.mean()) if len(items) else float("nan"), len(items))
+    pairs = peer_pair_summary(disclosures, codebook)
+    matching_pairs = pairs[pairs["domestic_items"] >= match_ratio * pairs["overseas_items"]]
+    matching = sorted(set(matching_pairs["domestic_id"]))
+    more = means[OVERSEAS][0] > means[DOMESTIC][0]
+    holds = bool(more) and len(matching) >= min_matching
+    pairs_listed = matching_pairs[["overseas_id", "domestic_id"]].itertuples(index=False)
+    listed = ", ".join(f"{d}≥{o}" for o, d in pairs_listed) or "none"
+    evidence = (f"items disclosed per company: overseas {means[OVERSEAS][0]:.2f} (n={means[OVERSEAS][1]}), "
+                f"domestic {means[DOMESTIC][0]:.2f} (n={means[DOMESTIC][1]}); "
+                f"domestic companies matching a peer (≥{match_ratio:g}× its items): "
+                f"{len(matching)} of {pairs['domestic_id'].nunique()} with a peer, need ≥{min_matching} "
+                f"[{listed}]")
+    return FindingResult(holds, evidence)
+
+
+@finding("domestic_stop_at_governance",
+         title_ja="国内企業はセキュリティ体制の説明までにとどまる場合が多く、海外企業は対策まで踏み込んだ内容が多い",
+         title_en="Domestic companies tend to stop at the governance structure; "
+                  "overseas ones go on to measures")
+def domestic_stop_at_governance(disclosures: pd.DataFrame, codebook: Codebook, *, tend_to: float,
+                                stop_depths: list[str], measures_depths: list[str]) -> FindingResult:
+    """Among companies disclosing anything: holds when at least ``tend_to`` of domestic companies
+    have their deepest item in ``stop_depths`` and at least ``tend_to`` of overseas companies in
+    ``measures_depths`` (depth classes of ``disclosure_depths.csv``)."""
+    depth = company_depth(disclosures, codebook)
+    lowest = codebook.table("disclosure_depths").sort_values("order")["depth"].iloc[0]
+    disclosing = depth[depth["depth"] != lowest]
+    domestic = disclosing[disclosing["region"] == DOMESTIC]
+    overseas = disclosing[disclosing["region"] == OVERSEAS]
+    n_stop = int(domestic["depth"].isin(stop_depths).sum())
+    n_measures = int(overseas["depth"].isin(measures_depths).sum())
+    stop_ok = len(domestic) > 0 and n_stop / len(domestic) >= tend_to
+    measures_ok = len(overseas) > 0 and n_measures / len(overseas) >= tend_to
+    evidence = (f"domestic stopping at {'/'.join(stop_depths)}: {_share(n_stop, len(domestic))}; "
+                f"overseas going on to {'/'.join(measures_depths)}: {_share(n_measures, len(overseas))}; "
+                f"threshold ≥{tend_to:.0%} of companies disclosing anything")
+    return FindingResult(bool(stop_ok and measures_ok), evidence)
+
+
+@finding("large_cap_almost_nothing",
+         title_ja="世界的に著名な企業であっても、投資家向けにサイバーセキュリティ関連情報をほとんど開示していない企業もある",
+         title_en="Some world-famous companies disclose almost nothing on cybersecurity to investors")
+def large_cap_almost_nothing(disclosures: pd.DataFrame, codebook: Codebook, *,
+                             almost_nothing_max_items: int, min_companies: int) -> FindingResult:
+    """Holds when at least ``min_companies`` large_cap companies disclose at most
+    ``almost_nothing_max_items`` content items."""
+    per_company = companies(disclosures, codebook)
+    large = per_company[per_company["large_cap"].pipe(_true)]
+    quiet = large[large["n_items"] <= almost_nothing_max_items]
+    listed = ", ".join(f"{c} ({r}, {n} items)" for c, r, n in
+                       zip(quiet["company_id"], quiet["region"], quiet["n_items"], strict=True)) or "none"
+    evidence = (f"large_cap companies disclosing ≤{almost_nothing_max_items} items: "
+                f"{len(quiet)} of {len(large)}, need ≥{min_companies} [{listed}]")
+    return FindingResult(len(quiet) >= min_companies, evidence)
+
+
+@finding("sustainability_framing",
+         title_ja="国内外を問わず、「Sustainability」の一環としてサイバーセキュリティリスクとその軽減策について開示している企業が多い",
+         title_en="Many companies, domestic and overseas, disclose cyber risk and mitigation "
+                  "as part of sustainability")
+def sustainability_framing(disclosures: pd.DataFrame, codebook: Codebook, *, many: float) -> FindingResult:
+    """Holds when, in each region, at least ``many`` of the companies have at least one disclosed
+    item marked as framed under sustainability."""
+    disclosures = current_disclosures(disclosures)
+    per_company = companies(disclosures, codebook)
+    marked = _true(disclosures["disclosed"]) & _true(disclosures["sustainability"])
+    framing = set(disclosures.loc[marked, "company_id"])
+    parts, holds = [], True
+    for region in (OVERSEAS, DOMESTIC):
+        ids = per_company.loc[per_company["region"] == region, "company_id"]
+        n = int(ids.isin(framing).sum())
+        holds = holds and len(ids) > 0 and n / len(ids) >= many
+        parts.append(f"{region} {_share(n, len(ids))}")
+    return FindingResult(bool(holds), f"framing cyber under sustainability: {'; '.join(parts)}; "
+                                      f"threshold ≥{many:.0%} in each region")
+
+
+@finding("uk_all_mitigation",
+         title_ja="海外企業のうち、英国企業はすべての企業がリスクに関するMitigationの取組を具体的に示している",
+         title_en="Every UK company shows concrete mitigation of the risk")
+def uk_all_mitigation(disclosures: pd.DataFrame, codebook: Codebook, *,
+                      country: str, item: str) -> FindingResult:
+    """Holds when there is at least one company of ``country`` and every one of them discloses
+    ``item`` (a company with the item not coded counts as not showing it)."""
+    disclosures = current_disclosures(disclosures)
+    per_company = companies(disclosures, codebook)
+    ids = list(per_company.loc[per_company["country"] == country, "company_id"])
+    rows = disclosures[(disclosures["item"] == item) & disclosures["company_id"].isin(ids)]
+    showing = set(rows.loc[rows["disclosed"].pipe(_true), "company_id"])
+    lacking = [c for c in ids if c not in showing]
+    evidence = (f"{country} companies disclosing {item}: {_share(len(showing), len(ids))}"
+                + (f"; not: {', '.join(lacking)}" if lacking else ""))
+    return FindingResult(bool(ids) and not lacking, evidence)

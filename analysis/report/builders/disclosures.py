@@ -1,0 +1,158 @@
+"""Report section 2.4: the disclosure review, overseas companies against domestic ones.
+
+Tables of :mod:`analysis.disclosure` with codebook labels and headers, the heatmap and trend
+figures, and the checked findings of 2.4(2) (table ``findings``, also written as
+``findings.csv``). Titles and notes come from ``disclosure_report_tables.csv``, headers and
+terms from ``disclosure_terms.csv`` and the code lists.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pandas as pd
+
+from analysis import disclosure as ds
+from analysis.codebook import Codebook
+from analysis.disclosure_findings import FINDINGS, run_checks
+from analysis.figures_disclosure import heatmap_figure, trend_figure
+from analysis.report.registry import ReportContext, ReportFigure, ReportTable, register
+
+__all__ = ["disclosure_report", "findings_table"]
+
+SECTION = "disclosures"
+
+
+class _Words:
+    """Labels in one language: table texts, terms and code labels from the codebook."""
+
+    def __init__(self, codebook: Codebook, lang: str) -> None:
+        self.codebook, self.lang = codebook, lang
+        terms = codebook.table("disclosure_terms")
+        self.terms = dict(zip(terms["term"], terms[f"label_{lang}"], strict=True))
+        self.tables = codebook.table("disclosure_report_tables").set_index("key")
+        self.regions = list(codebook.table("regions")["region"])
+
+    def term(self, key: str, **values: str) -> str:
+        label = self.terms.get(key, key)
+        for name, value in values.items():
+            label = label.replace(f"{{{name}}}", value)
+        return label
+
+    def code(self, codelist: str, code: object) -> str:
+        return self.codebook.label(codelist, code, self.lang)
+
+    def texts(self, key: str) -> dict[str, str]:
+        row = self.tables.loc[key]
+        return {"title_ja": row["title_ja"], "title_en": row["title_en"],
+                "note_ja": row["note_ja"], "note_en": row["note_en"]}
+
+    def region_columns(self) -> dict[str, str]:
+        columns = {}
+        for region in self.regions:
+            name = self.code("regions", region)
+            for stem in ("n", "total", "share"):
+                columns[f"{stem}_{region}"] = self.term(f"{stem}_region", region=name)
+        return columns
+
+
+def _region_table(words: _Words, name: str, frame: pd.DataFrame, key: str, label: Callable[[str], str],
+                  header: str, p_term: str = "p_fisher") -> ReportTable:
+    """A by-region comparison with rows labelled by ``label(code)`` and display headers."""
+    out = frame.copy()
+    out[key] = out[key].map(label)
+    columns = {key: header, **words.region_columns(), "p_value": words.term(p_term)}
+    out = out.rename(columns=columns)[list(columns.values())]
+    counts = tuple(words.term(f"{s}_region", region=words.code("regions", r))
+                   for r in words.regions for s in ("n", "total"))
+    percents = tuple(words.term("share_region", region=words.code("regions", r)) for r in words.regions)
+    return ReportTable(name=name, frame=out, section=SECTION, counts=counts, percents=percents,
+                       **words.texts(name))
+
+
+def _long_table(words: _Words, name: str, frame: pd.DataFrame, labelled: dict[str, tuple[str, str | None]],
+                counts: tuple[str, ...], percents: tuple[str, ...], ids: tuple[str, ...] = ()) -> ReportTable:
+    """A long table: ``labelled`` maps column -> (term of its header, code list of its values or None)."""
+    out = frame.copy()
+    headers = {}
+    for column, (term, codelist) in labelled.items():
+        if codelist:
+            out[column] = out[column].map(lambda code, cl=codelist: words.code(cl, code))
+        headers[column] = words.term(term)
+    out = out.rename(columns=headers)[list(headers.values())]
+    return ReportTable(name=name, frame=out, section=SECTION, counts=tuple(headers[c] for c in counts),
+                       percents=tuple(headers[c] for c in percents),
+                       respondent_columns=tuple(headers[c] for c in ids), **words.texts(name))
+
+
+def findings_table(disclosures: pd.DataFrame, codebook: Codebook) -> ReportTable:
+    """The checked findings: frame columns finding, holds, evidence; the titles go in the note."""
+    words = _Words(codebook, "ja")
+    checks = run_checks(disclosures, codebook)
+    texts = words.texts("findings")
+    for lang in ("ja", "en"):
+        listed = "\n".join(f"{f.name}: {f.title(lang)}" for f in FINDINGS.values())
+        texts[f"note_{lang}"] = f"{texts[f'note_{lang}']}\n{listed}".strip()
+    return ReportTable(name="findings", frame=checks[["finding", "holds", "evidence"]].reset_index(drop=True),
+                       section=SECTION, **texts)
+
+
+@register("disclosures", order=40)
+def disclosure_report(study, ctx: ReportContext) -> list:
+    """Every table and figure of the disclosure review (nothing when no company was reviewed)."""
+    disclosures, codebook = study.disclosures, study.codebook
+    if disclosures.empty:
+        return []
+    words = _Words(codebook, ctx.lang)
+    headers = {spec.column: spec.header_ja if ctx.lang == "ja" else spec.header_en
+               for sheet in codebook.instrument_sheets("disclosures") for spec in sheet.columns}
+    words.terms = {**headers, **words.terms}  # instrument headers, then this section's own terms
+    depth_labels = codebook.table("disclosure_depths").set_index("depth")[f"label_{ctx.lang}"].to_dict()
+    tables = [
+        _region_table(words, "disclosure_items_by_region", ds.items_by_region(disclosures, codebook),
+                      "item", lambda code: words.code("disclosure_items", code), words.term("item")),
+        _long_table(words, "disclosure_items_by_country", ds.items_by_country(disclosures, codebook),
+                    {"region": ("region", "regions"), "country": ("country", "countries"),
+                     "item": ("item", "disclosure_items"), "n": ("n", None), "total": ("total", None),
+                     "share": ("share", None)}, counts=("n", "total"), percents=("share",)),
+        _region_table(words, "disclosure_depth_by_region", ds.depth_by_region(disclosures, codebook),
+                      "depth", depth_labels.get, words.term("depth")),
+        _region_table(words, "disclosure_venues_by_region", ds.venues_by_region(disclosures, codebook),
+                      "venue", lambda code: words.code("disclosure_venues", code), words.term("venue")),
+        _region_table(words, "disclosure_bases_by_region", ds.bases_by_region(disclosures, codebook),
+                      "basis", lambda code: words.code("disclosure_bases", code), words.term("basis")),
+        _region_table(words, "disclosure_sustainability_by_region",
+                      ds.sustainability_by_region(disclosures, codebook), "measure",
+                      lambda _: words.term("sustainability"), words.term("measure")),
+        _long_table(words, "disclosure_peer_pairs", ds.peer_pair_summary(disclosures, codebook),
+                    {"overseas_id": ("overseas_id", None), "domestic_id": ("domestic_id", None),
+                     "compared": ("compared_items", None), "overseas_items": ("overseas_items", None),
+                     "domestic_items": ("domestic_items", None), "both": ("both", None),
+                     "overseas_only": ("overseas_only", None), "domestic_only": ("domestic_only", None),
+                     "neither": ("neither", None), "p_value": ("p_mcnemar", None)},
+                    counts=(), percents=(), ids=("overseas_id", "domestic_id")),
+        _long_table(words, "disclosure_peer_items", ds.peer_item_tests(disclosures, codebook),
+                    {"item": ("item", "disclosure_items"), "compared": ("compared_pairs", None),
+                     "both": ("both", None), "overseas_only": ("overseas_only", None),
+                     "domestic_only": ("domestic_only", None), "neither": ("neither", None),
+                     "p_value": ("p_mcnemar", None)},
+                    counts=("compared", "both", "overseas_only", "domestic_only", "neither"), percents=()),
+        _long_table(words, "disclosure_trend", ds.trend_by_region(disclosures, codebook),
+                    {"fiscal_year": ("fiscal_year", None), "region": ("region", "regions"),
+                     "item": ("item", "disclosure_items"), "n": ("n", None), "total": ("total", None),
+                     "share": ("share", None)}, counts=("n", "total"), percents=("share",)),
+        findings_table(disclosures, codebook),
+    ]
+    figures = [
+        ReportFigure("disclosure_heatmap", figure=heatmap_figure(disclosures, codebook, ctx.lang,
+                                                                 show_ids=not ctx.publish),
+                     section=SECTION, **_figure_titles(words, "disclosure_heatmap")),
+        ReportFigure("disclosure_trend_figure", figure=trend_figure(disclosures, codebook, ctx.lang),
+                     section=SECTION, **_figure_titles(words, "disclosure_trend_figure")),
+    ]
+    return tables + figures
+
+
+def _figure_titles(words: _Words, key: str) -> dict[str, str]:
+    texts = words.texts(key)
+    return {"title_ja": texts["title_ja"], "title_en": texts["title_en"]}
