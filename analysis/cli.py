@@ -52,8 +52,12 @@ def _cmd_report(args: argparse.Namespace) -> int:
     from analysis.report import build_report
 
     previous = Path(args.previous) if args.previous else None
-    written = build_report(Path(args.processed_dir), Path(args.out), lang=args.lang,
-                           publish=args.publish, previous_dir=previous)
+    try:
+        written = build_report(Path(args.processed_dir), Path(args.out), lang=args.lang,
+                               publish=args.publish, previous_dir=previous)
+    except (FileNotFoundError, RuntimeError) as error:
+        print(f"survey report: {error}", file=sys.stderr)
+        return 2
     print(f"Wrote the report to {written}")
     return 0
 

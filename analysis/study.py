@@ -77,4 +77,9 @@ def load_study(path: str | Path, edition: str | None = None) -> Study:
         elif (path / f"{name}.csv").is_file():
             tables[name] = pd.read_csv(path / f"{name}.csv", dtype="str", keep_default_na=False, na_values=[""])
     issues = pd.read_csv(path / "issues.csv", dtype="str") if (path / "issues.csv").is_file() else None
-    return study_from_tables(tables, codebook, manifest.get("fiscal_year"), path, issues)
+    study = study_from_tables(tables, codebook, manifest.get("fiscal_year"), path, issues)
+    # Derived tables written by the ingest (e.g. maturity) come along as they are.
+    for extra in sorted(path.glob("*.parquet")):
+        if extra.stem not in TABLES:
+            study.tables[extra.stem] = pd.read_parquet(extra)
+    return study

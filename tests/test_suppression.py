@@ -1,0 +1,303 @@
+"""Small-cell suppression: small counts hidden, complements hidden, nothing recoverable.
+
+Recoverability is checked twice: with the module's own linear programme and, independently,
+by enumerating every whole-number table consistent with what stays visible.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from analysis.suppression import (
+    TableLayout,
+    detect_layout,
+    hidden_mask,
+    is_recoverable,
+    protection_intervals,
+    suppress_counts,
+)
+
+COUNTS = ["x", "y", "z"]
+
+
+def interior(rows: list[list[int]]) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=COUNTS, index=[f"r{i}" for i in range(len(rows))])
+
+
+def with_margins(rows: list[list[int]]) -> pd.DataFrame:
+    frame = interior(rows)
+    frame["total"] = frame[COUNTS].sum(axis=1)
+    frame.loc["total"] = frame.sum()
+    return frame
+
+
+def possible_values(original: pd.DataFrame, suppressed: pd.DataFrame, columns: list[str],
+                    total_row: str | None, total_column: str | None) -> dict[tuple, set[int]]:
+    """Every value each hidden cell takes over all non-negative whole-number tables that agree
+    with what stays visible: the visible cells, the printed totals, and, where the frame
+    prints no totals, the true row and column sums (published elsewhere).
+
+    A plain search over whole numbers (no linear programming), so it checks the module
+    independently.
+    """
+    rows, table = list(original.index), original[columns].to_numpy(dtype=int)
+    mask = hidden_mask(original, suppressed, columns).to_numpy()
+    hidden = [(int(i), int(j)) for i, j in zip(*np.nonzero(mask), strict=True)]
+    var = {cell: n for n, cell in enumerate(hidden)}
+    part_r = [i for i, r in enumerate(rows) if r != total_row]
+    part_c = [j for j, c in enumerate(columns) if c != total_column]
+    tr = None if total_row is None else rows.index(total_row)
+    tc = None if total_column is None else columns.index(total_column)
+
+    # Each line: cells with coefficient +1 (parts) and -1 (its printed total), sum == constant.
+    lines = []
+    for line_rows, line_cols, total in (
+        *[([i], part_c, None if tc is None else (i, tc)) for i in [*part_r, *([tr] if tr is not None else [])]],
+        *[(part_r, [j], None if tr is None else (tr, j)) for j in [*part_c, *([tc] if tc is not None else [])]],
+    ):
+        cells = [((i, j), 1) for i in line_rows for j in line_cols]
+        if total is not None:
+            cells.append((total, -1))
+            constant = 0
+        else:
+            constant = sum(table[i, j] for i in line_rows for j in line_cols)  # a known margin
+        terms, rest = [], constant
+        for cell, coefficient in cells:
+            if cell in var:
+                terms.append((var[cell], coefficient))
+            else:
+                rest -= coefficient * table[cell]
+        if terms:
+            lines.append((terms, rest))
+    upper = int(table[np.ix_(part_r, part_c)].sum())
+    seen: list[set[int]] = [set() for _ in hidden]
+    assignment: list[int | None] = [None] * len(hidden)
+
+    def consistent() -> bool:
+        for terms, constant in lines:
+            open_terms = [(v, c) for v, c in terms if assignment[v] is None]
+            fixed = sum(c * assignment[v] for v, c in terms if assignment[v] is not None)
+            if not open_terms and fixed != constant:
+                return False
+        return True
+
+    def search(n: int) -> None:
+        if n == len(hidden):
+            for v, value in enumerate(assignment):
+                seen[v].add(value)
+            return
+        for value in range(upper + 1):
+            assignment[n] = value
+            if consistent():
+                search(n + 1)
+        assignment[n] = None
+
+    search(0)
+    return {(rows[i], columns[j]): seen[var[(i, j)]] for i, j in hidden}
+
+
+def test_small_counts_hidden_and_zero_kept():
+    frame = interior([[1, 6, 7], [8, 9, 0], [10, 0, 12]])
+    out = suppress_counts(frame, COUNTS, k=5)
+    assert pd.isna(out.loc["r0", "x"])
+    assert out.loc["r1", "z"] == 0 and out.loc["r2", "y"] == 0  # zeros are not small cells
+    assert out["x"].dtype == "Int64"
+    assert frame.loc["r0", "x"] == 1  # input not changed
+
+
+def test_each_affected_line_has_two_hidden_cells():
+    frame = interior([[1, 6, 7], [8, 9, 6], [10, 5, 12]])
+    out = suppress_counts(frame, COUNTS, k=5)
+    mask = out[COUNTS].isna()
+    assert set(mask.sum(axis=1)) <= {0, 2, 3}
+    assert set(mask.sum(axis=0)) <= {0, 2, 3}
+
+
+def test_hidden_cells_cannot_be_recovered_by_enumeration():
+    frame = interior([[1, 3, 2], [2, 0, 3], [4, 1, 0]])
+    out = suppress_counts(frame, COUNTS, k=3)
+    values = possible_values(frame, out, COUNTS, None, None)
+    assert values, "something must be hidden"
+    assert all(len(v) >= 2 for v in values.values()), values
+    assert not is_recoverable(frame, out, COUNTS)
+
+
+def test_margins_printed_in_the_frame_are_protected():
+    frame = with_margins([[1, 6, 7], [8, 9, 0], [10, 0, 12]])
+    layout = detect_layout(frame, [*COUNTS, "total"])
+    assert layout.total_row == "total" and layout.total_column == "total"
+    out = suppress_counts(frame, [*COUNTS, "total"], k=5)
+    values = possible_values(frame, out, [*COUNTS, "total"], "total", "total")
+    assert all(len(v) >= 2 for v in values.values()), values
+    # the visible total row is untouched where nothing in its column was hidden
+    assert out.loc["total", "z"] == 19
+
+
+def test_small_total_is_hidden_with_its_cells():
+    # Row r0 adds up to 3: its total is a small cell too.
+    frame = with_margins([[2, 1, 0], [8, 9, 6], [10, 7, 12]])
+    out = suppress_counts(frame, [*COUNTS, "total"], k=5)
+    assert pd.isna(out.loc["r0", "total"])
+    assert not is_recoverable(frame, out, [*COUNTS, "total"])
+
+
+def test_single_difference_would_reveal_without_complements():
+    # Hiding only the primary cell would be undone by the row total: 1 = 14 - 6 - 7.
+    frame = interior([[1, 6, 7], [8, 9, 9], [10, 8, 12]])
+    primary_only = frame.astype("Int64").copy()
+    primary_only.loc["r0", "x"] = pd.NA
+    assert is_recoverable(frame, primary_only, COUNTS)
+    assert not is_recoverable(frame, suppress_counts(frame, COUNTS), COUNTS)
+
+
+def test_margins_false_hides_primary_cells_only_without_printed_totals():
+    frame = interior([[1, 6, 7], [8, 9, 9], [10, 8, 12]])
+    out = suppress_counts(frame, COUNTS, margins=False)
+    assert int(out[COUNTS].isna().to_numpy().sum()) == 1
+
+
+def test_zero_complements_are_avoided_and_protection_holds():
+    # The only other cells of r0 are 0 and 9: hiding the 0 would leave 1 pinned in [0, 1]
+    # together with the column, so the zero is used only when nothing else will do.
+    frame = interior([[1, 0, 9], [6, 7, 8], [9, 6, 7]])
+    out = suppress_counts(frame, COUNTS)
+    intervals = protection_intervals(frame, out, COUNTS)
+    assert not intervals["recoverable"].any()
+    assert out.loc["r0", "y"] == 0
+
+
+def test_suppress_zero_option():
+    frame = interior([[0, 6, 7], [8, 9, 9], [10, 8, 12]])
+    assert not suppress_counts(frame, COUNTS)[COUNTS].isna().any().any()
+    assert pd.isna(suppress_counts(frame, COUNTS, suppress_zero=True).loc["r0", "x"])
+
+
+def test_percentages_follow_hidden_counts():
+    frame = with_margins([[1, 6, 7], [8, 9, 0], [10, 0, 12]])
+    frame["x_pct"] = frame["x"] / frame.loc["total", "x"]
+    frame["row_pct"] = frame["x"] / frame["total"]
+    out = suppress_counts(frame, [*COUNTS, "total"], percent_columns={"x_pct": "x", "row_pct": "x"})
+    hidden_x = out["x"].isna()
+    assert out.loc[hidden_x, "x_pct"].isna().all()
+    assert out.loc[~hidden_x, "x_pct"].notna().all()
+    assert out.loc["r2", "x_pct"] == pytest.approx(10 / 19)
+    assert out.loc["r2", "row_pct"] == pytest.approx(10 / 22)
+
+
+def test_untied_percentages_hidden_in_rows_with_hidden_counts():
+    frame = interior([[1, 6, 7], [8, 9, 9], [10, 8, 12]])
+    frame["share"] = [0.1, 0.3, 0.6]
+    out = suppress_counts(frame, COUNTS, percent_columns=["share"])
+    rows_hidden = out[COUNTS].isna().any(axis=1)
+    assert out.loc[rows_hidden, "share"].isna().all()
+    assert out.loc[~rows_hidden, "share"].notna().all()
+
+
+def test_layout_read_from_attrs():
+    frame = interior([[1, 6, 7], [8, 9, 9], [10, 8, 12]])
+    frame.loc["all"] = frame.sum()
+    frame["p"] = [0.1, 0.2, 0.3, 1.0]
+    frame.attrs["layout"] = TableLayout(total_row="all", percent_of={"p": "x"}).as_mapping()
+    out = suppress_counts(frame, COUNTS, percent_columns=["p"])
+    assert out.attrs["layout"]["total_row"] == "all"
+    assert pd.isna(out.loc["r0", "p"])
+    assert (out["p"].isna() == out["x"].isna()).all()  # tied to x only, not to y or z
+    assert out.loc["r2", "p"] == pytest.approx(0.3)
+
+
+def test_non_additive_rows_multiple_response():
+    # Options o1, o2 (select all that apply) do not add up; answered + unanswered = all.
+    frame = pd.DataFrame(
+        {"A": [3, 6, 8, 2, 10], "B": [7, 9, 9, 1, 10]},
+        index=["o1", "o2", "answered", "unanswered", "all"],
+    )
+    layout = TableLayout(total_row="all", additive_rows=("answered", "unanswered"))
+    out = suppress_counts(frame, ["A", "B"], layout=layout)
+    assert pd.isna(out.loc["o1", "A"]) and pd.isna(out.loc["unanswered", "A"])
+    assert not is_recoverable(frame, out, ["A", "B"], layout=layout)
+
+
+def test_input_errors():
+    frame = interior([[1, 2, 3]])
+    with pytest.raises(KeyError):
+        suppress_counts(frame, ["nope"])
+    with pytest.raises(ValueError):
+        suppress_counts(interior([[1, -2, 3]]), COUNTS)
+    with pytest.raises(ValueError):
+        suppress_counts(frame, COUNTS, k=0)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.lists(st.integers(0, 9), min_size=3, max_size=3), min_size=2, max_size=4),
+       st.integers(2, 6), st.booleans())
+def test_property_no_hidden_cell_recoverable(rows, k, printed_margins):
+    frame = with_margins(rows) if printed_margins else interior(rows)
+    columns = [*COUNTS, "total"] if printed_margins else COUNTS
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = suppress_counts(frame, columns, k=k)
+    values = np.asarray(frame[columns], dtype=float)
+    shown = out[columns].to_numpy(dtype="float", na_value=np.nan)
+    small = (values > 0) & (values < k)
+    assert np.isnan(shown[small]).all()  # every small cell hidden
+    assert (shown[~np.isnan(shown)] == values[~np.isnan(shown)]).all()  # the rest unchanged
+    if caught:
+        # Only when the published margins alone give a cell away (e.g. the one non-zero
+        # cell of a row and column): then even hiding everything would not help.
+        assert not printed_margins
+        everything = frame[columns].astype("Float64") * pd.NA
+        assert is_recoverable(frame, everything, columns)
+    else:
+        assert not is_recoverable(frame, out, columns)
+
+
+def test_margins_alone_can_give_a_cell_away():
+    frame = interior([[0, 0, 0], [0, 0, 1]])
+    with pytest.warns(UserWarning, match="cannot be protected"):
+        suppress_counts(frame, COUNTS)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.lists(st.integers(0, 5), min_size=3, max_size=3), min_size=2, max_size=3),
+       st.booleans())
+def test_property_enumeration_agrees(rows, printed_margins):
+    frame = with_margins(rows) if printed_margins else interior(rows)
+    columns = [*COUNTS, "total"] if printed_margins else COUNTS
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = suppress_counts(frame, columns, k=3)
+    total = "total" if printed_margins else None
+    values = possible_values(frame, out, columns, total, total)
+    if not caught:
+        assert all(len(v) >= 2 for v in values.values()), values
+    # The linear programme's range is exactly the range of whole-number solutions.
+    intervals = protection_intervals(frame, out, columns).set_index(["row", "column"])
+    for cell, possible in values.items():
+        assert min(possible) == round(intervals.loc[cell, "lower"])
+        assert max(possible) == round(intervals.loc[cell, "upper"])
+
+
+def test_dependent_columns_hidden_with_their_row():
+    frame = interior([[1, 6, 7], [8, 9, 9], [10, 8, 12]])
+    frame["p"] = [0.04, 0.5, 0.9]
+    frame.attrs["layout"] = TableLayout(dependent_columns=("p",)).as_mapping()
+    out = suppress_counts(frame, COUNTS)
+    rows_hidden = out[COUNTS].isna().any(axis=1)
+    assert out.loc[rows_hidden, "p"].isna().all()
+    assert out.loc[~rows_hidden, "p"].notna().all()
+
+
+def test_zero_percent_stays_when_only_the_denominator_is_hidden():
+    # Column x adds up to 3 (a small total): its visible 0 keeps its 0 %, the rest goes.
+    frame = with_margins([[0, 6, 7], [2, 9, 9], [1, 8, 12]])
+    frame["x_pct"] = frame["x"] / frame.loc["total", "x"]
+    out = suppress_counts(frame, [*COUNTS, "total"], percent_columns={"x_pct": "x"})
+    assert pd.isna(out.loc["total", "x"])
+    assert out.loc["r0", "x"] == 0 and out.loc["r0", "x_pct"] == 0
+    assert out.loc[["r1", "r2", "total"], "x_pct"].isna().all()

@@ -1,0 +1,206 @@
+"""Writers: CSV and Markdown bytes, the workbook's sheets and cell types, the page's links, figures."""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import openpyxl
+import pandas as pd
+import pytest
+
+from analysis.report.labels import report_labels
+from analysis.report.registry import ReportFigure, ReportTable
+from analysis.report.writers import (
+    HEADER_ROW,
+    csv_bytes,
+    markdown_text,
+    prepare_table,
+    save_figure,
+    write_report,
+    write_workbook,
+)
+
+
+@pytest.fixture(scope="module")
+def labels(codebook):
+    return report_labels(codebook, "ja")
+
+
+def sample_table(name: str = "sample") -> ReportTable:
+    frame = pd.DataFrame({
+        "group": ["user", "vendor"],
+        "n": pd.array([10, None], dtype="Int64"),
+        "share": [0.625, 0.1],
+        "mean": [3.25, 2.0],
+        "large_cap": pd.array([True, None], dtype="boolean"),
+        "text": ['=HYPERLINK("x","y")', "a|b\nc"],
+    })
+    return ReportTable(name=name, title_ja="表 テスト", title_en="Test table", frame=frame, section="records",
+                       note_ja="注記", counts=("n",), percents=("share",))
+
+
+def test_prepare_types_every_column(labels):
+    prepared = prepare_table(sample_table(), "ja", labels)
+    assert prepared.headers == ("回答者区分", "件数", "割合", "平均", "large_cap", "発言")
+    assert prepared.kinds == ("text", "int", "percent", "float", "bool", "text")
+    assert prepared.rows[0] == ("user", 10, 0.625, 3.25, True, '=HYPERLINK("x","y")')
+    assert prepared.rows[1][1] is None and prepared.rows[1][4] is None
+    assert prepared.section == "報告書の表"
+
+
+def test_an_object_column_of_counts_with_a_suppression_marker_keeps_numbers(labels):
+    frame = pd.DataFrame({"n": pd.Series([12, "<5", None], dtype="object"), "x": pd.Series([1, 2, 3], dtype="object")})
+    table = ReportTable(name="t", title_ja="t", title_en="t", frame=frame, counts=("n",))
+    prepared = prepare_table(table, "ja", labels)
+    assert prepared.kinds == ("int", "int")
+    assert [row[0] for row in prepared.rows] == [12, "<5", None]
+
+
+def test_csv_bytes_are_exact(labels):
+    data = csv_bytes(prepare_table(sample_table(), "ja", labels))
+    expected = ('回答者区分,件数,割合,平均,large_cap,発言\n'
+                'user,10,0.625,3.25,True,"\'=HYPERLINK(""x"",""y"")"\n'
+                'vendor,,0.1,2,,"a|b\nc"\n')
+    assert data == expected.encode("utf-8")
+
+
+def test_csv_float_noise_is_rounded_away(labels):
+    table = ReportTable(name="t", title_ja="t", title_en="t", frame=pd.DataFrame({"x": [0.3 - 0.1, -0.5]}))
+    assert csv_bytes(prepare_table(table, "ja", labels)) == b"x\n0.2\n-0.5\n"
+
+
+def test_markdown_is_exact(labels):
+    text = markdown_text(prepare_table(sample_table(), "ja", labels), labels)
+    assert text == (
+        "# 表 テスト\n\n"
+        "| 回答者区分 | 件数 | 割合 | 平均 | large\\_cap | 発言 |\n"
+        "| --- | ---: | ---: | ---: | ---: | --- |\n"
+        "| user | 10 | 62.5% | 3.25 | はい | '=HYPERLINK(\"x\",\"y\") |\n"
+        "| vendor |  | 10.0% | 2.00 |  | a\\|b<br>c |\n"
+        "\n注: 注記\n"
+    )
+
+
+def test_markdown_escapes_angle_brackets_so_text_is_not_swallowed_as_html(labels):
+    frame = pd.DataFrame({"title": ["スキル可視化<1.0 版>"]})
+    table = ReportTable(name="t", title_ja="t", title_en="t", frame=frame)
+    assert "スキル可視化\\<1.0 版>" in markdown_text(prepare_table(table, "ja", labels), labels)
+
+
+def test_an_empty_table_says_so(labels):
+    frame = pd.DataFrame({"n": pd.array([], dtype="Int64")})
+    table = ReportTable(name="t", title_ja="空", title_en="empty", frame=frame)
+    assert "(該当なし)" in markdown_text(prepare_table(table, "ja", labels), labels)
+
+
+def test_workbook_contents_links_every_sheet_with_typed_cells(tmp_path, labels):
+    tables = [prepare_table(sample_table("first"), "ja", labels),
+              prepare_table(sample_table("a:very/long*name[that]needs-cleaning-up"), "ja", labels)]
+    path = tmp_path / "tables.xlsx"
+    names = write_workbook(tables, path, labels, heading="見出し", banner="内部用")
+    book = openpyxl.load_workbook(path)
+    contents = book["目次"]
+    assert book.sheetnames == ["目次", *names]
+    linked = [contents.cell(HEADER_ROW + i, 2).hyperlink.location for i in (1, 2)]
+    assert linked == [f"'{n}'!A1" for n in names]
+    assert all(len(n) <= 31 and not re.search(r"[\[\]:*?/\\]", n) for n in names)
+
+    sheet = book[names[0]]
+    assert sheet.freeze_panes == f"A{HEADER_ROW + 1}"
+    assert [c.value for c in sheet[HEADER_ROW]] == ["回答者区分", "件数", "割合", "平均", "large_cap", "発言"]
+    n, share, mean, flag, text = (sheet.cell(HEADER_ROW + 1, j) for j in range(2, 7))
+    assert (n.value, n.data_type, n.number_format) == (10, "n", "0")
+    assert (share.value, share.data_type, share.number_format) == (0.625, "n", "0.0%")
+    assert (mean.value, mean.number_format) == (3.25, "0.00")
+    assert (flag.value, flag.data_type) == (True, "b")
+    assert (text.value, text.data_type) == ('=HYPERLINK("x","y")', "s")
+    assert sheet.cell(HEADER_ROW + 2, 2).value is None
+    assert sheet.column_dimensions["F"].width >= len("=HYPERLINK")
+    assert not [c for ws in book for row in ws.iter_rows() for c in row if c.data_type == "f"]
+
+
+class _References(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.refs, self.ids = [], set()
+
+    def handle_starttag(self, tag, attrs):
+        for key, value in attrs:
+            if key in ("href", "src"):
+                self.refs.append(value)
+            if key == "id":
+                self.ids.add(value)
+
+
+def _figure():
+    from analysis.plotting import assert_no_missing_glyphs, plt  # the Japanese font is set on import
+
+    fig, ax = plt.subplots(figsize=(3, 2))
+    ax.bar(["高", "中", "低"], [2, 5, 3])
+    ax.set_title("成熟度の分布")
+    assert_no_missing_glyphs(fig)
+    return fig
+
+
+def test_report_page_references_only_files_that_exist(tmp_path, labels):
+    findings = ReportTable(name="findings", title_ja="所見", title_en="Findings",
+                           frame=pd.DataFrame({"finding": ["uk_mitigation"], "holds": [True], "evidence": ["3/3"]}))
+    items = [sample_table(), ReportFigure(name="levels", title_ja="成熟度", title_en="Levels", figure=_figure(),
+                                          section="maturity"), findings]
+    written = write_report(tmp_path, items, "ja", labels, heading="見出し")
+    assert {p.relative_to(tmp_path).as_posix() for p in written} >= {
+        "tables.xlsx", "index.html", "findings.csv", "tables/sample.csv", "tables/sample.md",
+        "figures/levels.png", "figures/levels.svg", "tables/findings.csv"}
+    top = (tmp_path / "findings.csv").read_text(encoding="utf-8").splitlines()
+    assert top[0] == "finding,holds,evidence", "findings.csv keeps the column ids in every language"
+    assert top[1:] == (tmp_path / "tables" / "findings.csv").read_text(encoding="utf-8").splitlines()[1:]
+
+    parser = _References()
+    page = (tmp_path / "index.html").read_text(encoding="utf-8")
+    parser.feed(page)
+    files = [r for r in parser.refs if not r.startswith("#")]
+    assert "figures/levels.png" in files and "tables.xlsx" in files and "findings.csv" in files
+    for ref in parser.refs:
+        assert "://" not in ref and not ref.startswith("/")
+        if ref.startswith("#"):
+            assert ref[1:] in parser.ids
+        else:
+            assert (tmp_path / ref).is_file(), ref
+    assert "&#x27;=HYPERLINK" not in page and "=HYPERLINK(&quot;x&quot;" in page  # escaped, not neutralised
+
+
+def test_figures_are_png_and_svg_with_the_same_bytes_every_time(tmp_path):
+    first = save_figure(_figure(), tmp_path / "one", "levels")
+    second = save_figure(_figure(), tmp_path / "two", "levels")
+    assert [p.name for p in first] == ["levels.png", "levels.svg"]
+    assert first[0].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    for a, b in zip(first, second, strict=True):
+        assert Path(a).read_bytes() == Path(b).read_bytes()
+
+
+def test_tables_with_clashing_file_names_get_distinct_files(tmp_path, labels):
+    items = [sample_table("a/b"), sample_table("a_b")]
+    write_report(tmp_path, items, "en", labels, heading="h")
+    assert sorted(p.name for p in (tmp_path / "tables").glob("*.csv")) == ["a_b.csv", "a_b~2.csv"]
+
+
+def test_negative_numbers_are_numbers_in_csv_and_markdown(labels):
+    frame = pd.DataFrame({"change_n": pd.array([-2], dtype="Int64"), "change_share": [-0.2], "text": ["-2"]})
+    table = ReportTable(name="t", title_ja="t", title_en="t", frame=frame, percents=("change_share",))
+    prepared = prepare_table(table, "ja", labels)
+    assert csv_bytes(prepared).decode().splitlines()[1] == "-2,-0.2,'-2"
+    assert markdown_text(prepared, labels).splitlines()[4] == "| -2 | -20.0% | '-2 |"
+
+
+def test_a_meaningful_index_and_multiindex_columns_are_kept(labels):
+    frame = pd.DataFrame([[1, 2], [3, 4]], index=pd.Index(["高", "低"], name="maturity"),
+                         columns=pd.MultiIndex.from_tuples([("Q1", "yes"), ("Q1", "no")]))
+    prepared = prepare_table(ReportTable(name="t", title_ja="t", title_en="t", frame=frame), "ja", labels)
+    assert prepared.headers == ("成熟度", "Q1 / yes", "Q1 / no")
+    assert prepared.rows == (("高", 1, 2), ("低", 3, 4))
+    filtered = pd.DataFrame({"n": [5, 6, 7]}).iloc[[0, 2]]  # row numbers of a filtered frame: not shown
+    table = ReportTable(name="t", title_ja="t", title_en="t", frame=filtered)
+    assert prepare_table(table, "ja", labels).headers == ("件数",)
+    assert prepare_table(table, "ja", labels).rows == ((5,), (7,))
