@@ -43,6 +43,8 @@ def study_from_tables(tables: dict[str, pd.DataFrame], codebook: Codebook | None
     """Build a :class:`Study` from tidy frames (conformed to the schema, categoricals added)."""
     codebook = codebook or load_codebook()
     typed = {name: conform(name, tables.get(name, pd.DataFrame())) for name in TABLES}
+    # Tables outside the schema (derived ones such as maturity) are kept as given.
+    typed.update({name: frame.copy() for name, frame in tables.items() if name not in TABLES})
     sa = typed["self_assessment"]
     sa["missing_reason"] = _ordered(sa["missing_reason"], [m["reason"] for m in codebook.meta["missing"]])
     st = typed["statements"]

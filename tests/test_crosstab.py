@@ -1,0 +1,222 @@
+"""Cross-tabulations on a hand-made study: every expected number worked out by hand below."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats as sp
+
+from analysis.crosstab import (
+    CrossTab,
+    crosstab,
+    describe_test,
+    labels,
+    presurvey_by,
+    variable,
+    variable_names,
+)
+from analysis.study import study_from_tables
+from analysis.suppression import TableLayout, is_recoverable
+
+# Eight user companies. Maturity: U1-U3 A, U4-U5 B, U6-U7 C, U8 unclassified.
+IDS = [f"U{i}" for i in range(1, 9)]
+LEVELS = ["A", "A", "A", "B", "B", "C", "C", None]
+# Q1-1 (single): U6 has no row at all (unanswered), U7 answered "don't know".
+Q11 = {"U1": 1, "U2": 1, "U3": 2, "U4": 2, "U5": 3, "U7": "dont_know", "U8": 1}
+# Q1-2 (select all that apply), asked only of users of the guideline.
+Q12 = {"U1": [1, 2], "U2": [2], "U3": [2, 6], "U4": [1], "U5": "not_applicable",
+       "U7": "not_applicable", "U8": [2]}
+
+
+def _rows() -> list[dict]:
+    rows = []
+    for question, kind, answers in (("Q1-1", "single", Q11), ("Q1-2", "multiple", Q12)):
+        for respondent, answer in answers.items():
+            base = {"respondent_id": respondent, "fiscal_year": 2021, "topic": 1, "question_id": question,
+                    "kind": kind}
+            if isinstance(answer, str):
+                rows.append(base | {"option_code": None, "missing_reason": answer})
+            else:
+                for code in answer if isinstance(answer, list) else [answer]:
+                    rows.append(base | {"option_code": code})
+    return rows
+
+
+@pytest.fixture(scope="module")
+def study():
+    respondents = pd.DataFrame({
+        "respondent_id": IDS, "group": "user", "fiscal_year": 2021,
+        "industry": ["manufacturing"] * 4 + ["finance_insurance"] * 3 + [None],
+    })
+    return study_from_tables({"respondents": respondents, "presurvey": pd.DataFrame(_rows())}, fiscal_year=2021)
+
+
+@pytest.fixture(scope="module")
+def maturity():
+    return pd.DataFrame({"respondent_id": IDS, "fiscal_year": 2021, "level": LEVELS})
+
+
+@pytest.fixture(scope="module")
+def single(study, maturity) -> CrossTab:
+    return crosstab(study, "Q1-1", "maturity", maturity=maturity)
+
+
+@pytest.fixture(scope="module")
+def multiple(study, maturity) -> CrossTab:
+    return crosstab(study, "Q1-2", "maturity", maturity=maturity)
+
+
+def test_single_counts_with_missing_rows_and_margins(single):
+    c = single.counts
+    assert list(c.columns) == ["A", "B", "C", "missing:unclassified", "total"]
+    assert list(c.index) == ["1", "2", "3", "4", "missing:unanswered", "missing:not_applicable",
+                             "missing:dont_know", "total"]
+    assert c.loc["1"].tolist() == [2, 0, 0, 1, 3]
+    assert c.loc["2"].tolist() == [1, 1, 0, 0, 2]
+    assert c.loc["3"].tolist() == [0, 1, 0, 0, 1]
+    assert c.loc["missing:unanswered"].tolist() == [0, 0, 1, 0, 1]  # U6: no answer at all
+    assert c.loc["missing:not_applicable"].tolist() == [0, 0, 0, 0, 0]  # kept although empty
+    assert c.loc["missing:dont_know"].tolist() == [0, 0, 1, 0, 1]
+    assert c.loc["total"].tolist() == [3, 2, 2, 1, 8]
+
+
+def test_single_percentages(single):
+    column = single.percent("column")
+    assert column.loc["1", "A"] == pytest.approx(2 / 3)
+    assert column.loc["missing:dont_know", "C"] == pytest.approx(1 / 2)
+    assert column.loc["total"].tolist() == pytest.approx([1, 1, 1, 1, 1])
+    row = single.percent("row")
+    assert row.loc["1", "A"] == pytest.approx(2 / 3)
+    assert row.loc["1", "missing:unclassified"] == pytest.approx(1 / 3)
+    total = single.percent("total")
+    assert total.loc["1", "A"] == pytest.approx(2 / 8)
+    assert np.isnan(row.loc["4", "A"])  # 0 / 0: nobody chose option 4
+    with pytest.raises(ValueError):
+        single.percent("cell")
+
+
+def test_single_test_by_hand(single):
+    # Missing answers and empty rows/columns out: [[2, 0], [1, 1], [0, 1]] (options 1-3 x A, B).
+    # With rows (2, 2, 1) and columns (3, 2), a table's probability is 0.4 / prod(x!(r-x)!);
+    # the five tables have probabilities 0.2 (observed), 0.1, 0.2, 0.4, 0.1, so p = 0.6.
+    assert single.test.test == "fisher_freeman_halton"
+    assert single.test.p_value == pytest.approx(0.6)
+    reference = sp.fisher_exact(np.array([[2, 0], [1, 1], [0, 1]]),
+                                method=sp.PermutationMethod(n_resamples=np.inf))
+    assert single.test.p_value == pytest.approx(reference.pvalue)
+    assert single.test.details["n"] == 5
+
+
+def test_multiple_response_base_is_respondents_who_answered(multiple):
+    c = multiple.counts
+    assert c.loc["answered"].tolist() == [3, 1, 0, 1, 5]
+    assert c.loc["1"].tolist() == [1, 1, 0, 0, 2]
+    assert c.loc["2"].tolist() == [3, 0, 0, 1, 4]
+    assert c.loc["6"].tolist() == [1, 0, 0, 0, 1]
+    assert c.loc["missing:unanswered"].tolist() == [0, 0, 1, 0, 1]
+    assert c.loc["missing:not_applicable"].tolist() == [0, 1, 1, 0, 2]
+    assert c.loc["total"].tolist() == [3, 2, 2, 1, 8]
+    share = multiple.percent("column")
+    assert share.loc["1", "A"] == pytest.approx(1 / 3)  # of 3 answering, not of 5 mentions
+    assert share.loc["2", "total"] == pytest.approx(4 / 5)
+    assert share.loc["missing:not_applicable", "B"] == pytest.approx(1 / 2)  # of everybody in B
+    # Mentions add up to more than the respondents: percentages of options exceed 100% together.
+    assert share.loc[["1", "2", "6"], "A"].sum() == pytest.approx(5 / 3)
+
+
+def test_multiple_response_tests_per_option(multiple):
+    # Option 1 against A, B (C and unclassified out): chose [1, 1], did not [2, 0].
+    # Top-left cell x in {1, 2}, each with probability C(3,x) C(1,2-x) / C(4,2) = 1/2, so p = 1.
+    result = multiple.option_tests["1"]
+    assert result.test == "fisher_exact"
+    assert result.p_value == pytest.approx(1.0)
+    assert result.p_value == pytest.approx(sp.fisher_exact([[1, 1], [2, 0]]).pvalue)
+    assert multiple.option_tests["4"].test == "not_testable"
+
+
+def test_frame_labels_and_denominator_row(single, multiple):
+    frame = single.frame("ja")
+    assert frame.iloc[0, 0] == "活用している"
+    assert "成熟度A(高) n" in frame.columns and "成熟度A(高) %" in frame.columns
+    assert "判定不能 n" in frame.columns
+    assert frame.iloc[-1, 0] == "合計"
+    assert frame.iloc[6, 0] == "わからない"
+    english = multiple.frame("en")
+    first = english.columns[0]
+    assert english[first].tolist()[-2:] == ["Respondents answering (base of %)", "Respondents"]
+    assert english.loc[english[first] == "Unanswered", "Total n"].item() == 1
+    assert "p" in english.columns
+    assert "not of mentions" in multiple.note("en")
+
+
+def test_note_names_the_test(single):
+    note = single.note("en")
+    assert "Fisher-Freeman-Halton exact test" in note and "p = 0.6" in note
+    assert "Fisher-Freeman-Halton正確確率検定" in single.note("ja")
+
+
+def test_describe_monte_carlo_states_resamples(codebook):
+    from analysis.stats import fisher_monte_carlo
+
+    result = fisher_monte_carlo([[3, 1, 0], [0, 2, 1], [1, 0, 2]], n_resamples=999, seed=5)
+    text = describe_test(result, labels(codebook, "en"))
+    assert "999 resamples, seed 5" in text
+
+
+def test_suppressed_frame_cannot_be_undone(single, multiple):
+    for table in (single, multiple):
+        frame = table.frame("ja")
+        out = table.frame("ja", suppress=5)
+        counts = frame.attrs["count_columns"]
+        layout = TableLayout.from_mapping(frame.attrs["layout"])
+        assert out[counts].isna().to_numpy().any()
+        assert not is_recoverable(frame, out, counts, layout=layout)
+        shares = frame.attrs["percent_columns"]
+        for p, n in layout.percent_of.items():
+            assert out.loc[out[n].isna(), p].isna().all()
+        assert shares
+
+
+def test_respondent_variables(study, maturity):
+    table = crosstab(study, "industry", "group")
+    assert table.counts.loc["manufacturing", "user"] == 4
+    assert table.counts.loc["missing:unanswered", "user"] == 1  # U8 has no industry
+    assert table.test.test == "not_testable"  # one column only
+    by_level = crosstab(study, "industry", "maturity", maturity=maturity)
+    assert by_level.counts.loc["finance_insurance"].tolist()[:3] == [0, 1, 2]
+
+
+def test_variable_errors(study, maturity):
+    with pytest.raises(KeyError, match="unknown variable"):
+        variable(study, "Q9-9")
+    with pytest.raises(ValueError, match="free-text"):
+        variable(study, "Q1-4")
+    with pytest.raises(ValueError, match="multiple response"):
+        crosstab(study, "Q1-1", "Q1-2", maturity=maturity)
+    assert "Q1-4" not in variable_names(study.codebook)
+
+
+def test_single_response_with_two_options_is_an_error(study):
+    rows = _rows() + [{"respondent_id": "U1", "fiscal_year": 2021, "topic": 1, "question_id": "Q1-1",
+                       "kind": "single", "option_code": 2}]
+    broken = study_from_tables({"respondents": study.respondents, "presurvey": pd.DataFrame(rows)},
+                               fiscal_year=2021)
+    with pytest.raises(ValueError, match="single response"):
+        variable(broken, "Q1-1")
+
+
+def test_presurvey_by_maturity_one_table_per_question(study, maturity):
+    tables = presurvey_by(study, "maturity", maturity=maturity)
+    questions = study.codebook.table("presurvey_questions")
+    expected = questions.loc[questions["kind"] != "text", "question_id"].tolist()
+    assert [t.row.name for t in tables] == expected
+    unasked = next(t for t in tables if t.row.name == "Q6-1")
+    # Nobody answered Q6-1: everybody is counted as unanswered, nobody is dropped.
+    assert unasked.counts.loc["missing:unanswered", "total"] == 8
+
+
+def test_inputs_not_changed(study, maturity):
+    before = maturity.copy()
+    crosstab(study, "Q1-1", "maturity", maturity=maturity)
+    pd.testing.assert_frame_equal(maturity, before)

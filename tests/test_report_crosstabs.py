@@ -1,0 +1,76 @@
+"""Pre-survey by maturity in the report (analysis/report/builders/crosstabs.py)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from analysis.report import publishable
+from analysis.report.builders import crosstabs
+from analysis.report.builders.crosstabs import presurvey_tables
+from analysis.report.registry import ReportContext, builders
+from analysis.study import Study, study_from_tables
+from analysis.suppression import TableLayout, is_recoverable
+
+IDS = [f"U{i:02d}" for i in range(1, 11)]
+LEVELS = ["A", "A", "B", "B", "B", "B", "B", "C", "C", None]
+Q11 = [1, 1, 2, 2, 2, 3, 3, 4, 4, 2]
+
+
+@pytest.fixture
+def study(codebook) -> Study:
+    respondents = pd.DataFrame({"respondent_id": IDS, "group": "user", "fiscal_year": 2021})
+    rows = [{"respondent_id": r, "fiscal_year": 2021, "topic": 1, "question_id": "Q1-1", "kind": "single",
+             "option_code": v} for r, v in zip(IDS, Q11, strict=True)]
+    rows += [{"respondent_id": r, "fiscal_year": 2021, "topic": 1, "question_id": "Q1-2", "kind": "multiple",
+              "option_code": 2} for r in IDS[:7]]
+    base = study_from_tables({"respondents": respondents, "presurvey": pd.DataFrame(rows)}, codebook,
+                             fiscal_year=2021)
+    maturity = pd.DataFrame({"respondent_id": IDS, "fiscal_year": 2021, "level": LEVELS})
+    return Study(tables={**base.tables, "maturity": maturity}, codebook=codebook, fiscal_year=2021)
+
+
+def test_registered_in_the_crosstab_band():
+    assert "presurvey_by_maturity" in [name for name, _ in builders()]
+
+
+def test_one_table_per_question(study):
+    items = presurvey_tables(study, ReportContext(lang="ja"))
+    questions = study.codebook.table("presurvey_questions")
+    assert len(items) == int((questions["kind"] != "text").sum())
+    first = items[0]
+    assert first.name == "presurvey_q1_1_by_maturity"
+    assert first.title_ja.startswith("事前アンケート Q1-1×成熟度") and first.title_en.startswith("Pre-survey Q1-1 by")
+    assert "Fisher-Freeman-Halton" in first.note_en
+    assert set(first.counts) | set(first.percents) <= set(first.frame.columns)
+    # A-level column: U01, U02 answered option 1; the column's denominator is 2.
+    frame = first.frame
+    assert frame.loc[0, "成熟度A(高) n"] == 2 and frame.loc[0, "成熟度A(高) %"] == pytest.approx(1.0)
+    assert frame.iloc[-1]["合計 n"] == 10
+
+
+def test_fallback_to_respondent_group(study, monkeypatch):
+    monkeypatch.setattr(crosstabs, "maturity_levels", lambda study: None)
+    items = presurvey_tables(study, ReportContext(lang="en"))
+    assert items[0].name == "presurvey_q1_1_by_group"
+    assert "by respondent group" in items[0].note_en
+
+
+def test_publish_withholds_tests_and_hides_small_cells(study):
+    items = presurvey_tables(study, ReportContext(lang="ja", publish=True))
+    first = items[0]
+    assert "p = " not in first.note_en and "withheld" in first.note_en
+    multiple = next(item for item in items if item.name == "presurvey_q1_2_by_maturity")
+    assert "p値" not in multiple.frame.columns
+    published = publishable(items[:1], k=5)[0]
+    counts = list(first.counts)
+    assert (published.frame[counts] == "x").to_numpy().any()
+    hidden = published.frame[counts].where(published.frame[counts] != "x")
+    hidden = hidden.apply(pd.to_numeric).astype("Int64")
+    layout = TableLayout.from_mapping(first.frame.attrs["layout"])
+    assert not is_recoverable(first.frame, hidden, counts, layout=layout)
+
+
+def test_no_presurvey_no_tables(codebook):
+    empty = study_from_tables({}, codebook, fiscal_year=2021)
+    assert presurvey_tables(empty, ReportContext()) == []

@@ -1,0 +1,51 @@
+"""Coded statements in the report (analysis/report/builders/statements.py)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from analysis.report.builders.statements import statement_tables
+from analysis.report.registry import ReportContext, builders
+from analysis.study import study_from_tables
+
+ROWS = [
+    ("U01", "user", 1, "u01-01", None, "ガイドラインを活用している。"),
+    ("U02", "user", 1, "u01-01", "低", "成熟度低の企業では活用し始めた。"),
+    ("I01", "investor", 2, "i02-01", None, "体制が機能していることが重要。"),
+]
+
+
+@pytest.fixture
+def study(codebook):
+    frame = pd.DataFrame(ROWS, columns=["respondent_id", "respondent_group", "section", "category_id", "maturity",
+                                        "text"])
+    frame["statement_id"] = [f"S{i}" for i in range(len(frame))]
+    frame["fiscal_year"] = 2021
+    return study_from_tables({"statements": frame}, codebook, fiscal_year=2021)
+
+
+def test_registered():
+    assert "statements" in [name for name, _ in builders()]
+
+
+def test_tables_per_group(study):
+    items = {item.name: item for item in statement_tables(study, ReportContext(lang="ja"))}
+    assert set(items) == {f"{kind}_{group}" for group in ("user", "investor")
+                          for kind in ("statements_by_category", "statements_by_maturity", "findings",
+                                       "statements_matrix")}
+    findings = items["findings_user"].frame
+    assert findings["発言"].tolist() == ["ガイドラインを活用している。", "成熟度低の企業では活用し始めた。"]
+    assert findings["成熟度"].tolist() == ["", "成熟度低"]
+    matrix = items["statements_matrix_user"]
+    assert matrix.respondent_columns == ("回答者ID",)
+    assert matrix.frame.set_index("回答者ID").loc["U02", "u01-01"] == 1
+    for item in items.values():
+        assert set(item.counts) <= set(item.frame.columns)
+        assert item.title_ja and item.title_en
+
+
+def test_publish_leaves_out_the_matrix(study):
+    names = [item.name for item in statement_tables(study, ReportContext(publish=True))]
+    assert not [n for n in names if n.startswith("statements_matrix")]
+    assert "findings_user" in names

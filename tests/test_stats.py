@@ -1,0 +1,128 @@
+"""Tests of association for small tables: values computed by hand or with scipy directly."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from scipy import stats as sp
+
+from analysis.stats import (
+    AssociationResult,
+    TooManyTables,
+    association_test,
+    chi_square,
+    cramers_v,
+    fisher_exact_2x2,
+    fisher_exact_rxc,
+    fisher_monte_carlo,
+)
+
+
+def test_fisher_2x2_by_hand():
+    # [[8, 2], [1, 5]]: the top-left cell is hypergeometric (N=16, 10 in row 1, 9 in column 1).
+    def p(x: int) -> float:
+        return math.comb(9, x) * math.comb(7, 10 - x) / math.comb(16, 10)
+
+    observed = p(8)
+    expected = sum(p(x) for x in range(3, 10) if p(x) <= observed * (1 + 1e-9))
+    result = fisher_exact_2x2([[8, 2], [1, 5]])
+    assert isinstance(result, AssociationResult)
+    assert result.test == "fisher_exact"
+    assert result.p_value == pytest.approx(expected, rel=1e-12)
+    assert result.statistic == pytest.approx(8 * 5 / (2 * 1))
+    assert result.details["n"] == 16
+
+
+def test_fisher_2x2_rejects_other_shapes():
+    with pytest.raises(ValueError):
+        fisher_exact_2x2([[1, 2, 3], [4, 5, 6]])
+
+
+def test_freeman_halton_by_hand():
+    # Rows (2, 2, 2), columns (3, 3): a table's probability is 0.4 / prod(x!); the tables are
+    # the six permutations of first-column counts (2, 1, 0), each 0.1, and (1, 1, 1), 0.4.
+    # The observed (2, 0, 1) has probability 0.1, so p = 6 x 0.1 = 0.6.
+    result = fisher_exact_rxc([[2, 0], [0, 2], [1, 1]])
+    assert result.test == "fisher_freeman_halton"
+    assert result.statistic == pytest.approx(0.1)
+    assert result.p_value == pytest.approx(0.6)
+    assert result.details["n_tables"] == 7
+
+
+def test_freeman_halton_matches_scipy_exact_permutation():
+    # n = 8: scipy enumerates all 8! permutations (exact), which stays quick.
+    table = np.array([[3, 1, 0], [0, 1, 1], [0, 0, 2]])
+    ours = fisher_exact_rxc(table)
+    reference = sp.fisher_exact(table, method=sp.PermutationMethod(n_resamples=np.inf))
+    assert ours.p_value == pytest.approx(reference.pvalue, rel=1e-9)
+    assert ours.statistic == pytest.approx(reference.statistic, rel=1e-9)
+
+
+def test_monte_carlo_is_seeded_and_stated():
+    table = [[3, 1, 0], [0, 2, 1], [1, 0, 2]]
+    first = fisher_monte_carlo(table, n_resamples=20_000, seed=7)
+    again = fisher_monte_carlo(table, n_resamples=20_000, seed=7)
+    assert first.p_value == again.p_value
+    assert first.details["n_resamples"] == 20_000 and first.details["seed"] == 7
+    assert first.p_value == pytest.approx(fisher_exact_rxc(table).p_value, abs=0.01)
+    assert "20,000 resamples, seed 7" in first.describe()
+
+
+def test_chi_square_by_hand():
+    # Every expected count is 25; chi2 = 4 x 25 / 25 = 4 with 2 df, so p = exp(-2).
+    table = [[20, 30], [30, 20], [25, 25]]
+    result = chi_square(table)
+    assert result.statistic == pytest.approx(4.0)
+    assert result.p_value == pytest.approx(math.exp(-2))
+    assert result.details["dof"] == 2
+
+
+def test_chi_square_refuses_small_expected_counts():
+    with pytest.raises(ValueError, match="expected count"):
+        chi_square([[3, 1], [1, 3], [2, 2]])
+
+
+def test_cramers_v():
+    assert cramers_v([[20, 30], [30, 20], [25, 25]]) == pytest.approx(math.sqrt(4 / 150))
+    assert cramers_v([[5, 0], [0, 5]]) == pytest.approx(1.0)
+    assert cramers_v([[2, 4], [3, 6]]) == pytest.approx(0.0)
+    table = np.array([[3, 1, 0], [0, 2, 1], [1, 0, 2]])
+    assert cramers_v(table) == pytest.approx(sp.contingency.association(table, method="cramer"))
+
+
+def test_choice_of_test():
+    assert association_test([[8, 2], [1, 5]]).test == "fisher_exact"
+    assert association_test([[3, 1, 0], [0, 2, 1], [1, 0, 2]]).test == "fisher_freeman_halton"
+    assert association_test([[20, 30], [30, 20], [25, 25]]).test == "chi_square"
+    forced = association_test([[3, 1, 0], [0, 2, 1], [1, 0, 2]], max_exact_tables=10, n_resamples=999)
+    assert forced.test == "fisher_freeman_halton_monte_carlo"
+    assert forced.details["n_resamples"] == 999
+
+
+def test_empty_rows_dropped_before_testing():
+    # A 3x2 table with an empty row is the 2x2 table.
+    padded = association_test([[8, 2], [0, 0], [1, 5]])
+    assert padded.test == "fisher_exact"
+    assert padded.p_value == pytest.approx(sp.fisher_exact([[8, 2], [1, 5]]).pvalue)
+    assert padded.details["dropped_rows"] == [1]
+
+
+def test_not_testable():
+    result = association_test([[3, 0], [4, 0]])
+    assert result.test == "not_testable"
+    assert math.isnan(result.p_value)
+    assert "fewer than two" in result.describe()
+
+
+def test_too_many_tables():
+    with pytest.raises(TooManyTables):
+        fisher_exact_rxc([[3, 1, 0], [0, 2, 1], [1, 0, 2]], max_tables=5)
+
+
+def test_invalid_tables():
+    with pytest.raises(ValueError):
+        association_test([1, 2, 3])
+    with pytest.raises(ValueError):
+        association_test([[1, -1], [2, 3]])
