@@ -192,15 +192,16 @@ def build_report(processed_dir: Path, out_dir: Path, lang: str = "ja", publish: 
     manifest: dict[str, Any] = {}
     if (processed_dir / "ingest.json").is_file():
         manifest = json.loads((processed_dir / "ingest.json").read_text(encoding="utf-8"))
+    # One threshold for every table: the codebook's [suppression] k.
+    k = int(study.codebook.meta.get("suppression", {}).get("k", 5))
     ctx = ReportContext(lang=lang, publish=publish, previous=previous,
-                        options={"processed_dir": str(processed_dir), "ingest": manifest})
+                        options={"processed_dir": str(processed_dir), "ingest": manifest, "suppression_k": k})
 
     items, failures = collect_items(study, ctx)
     if failures:
         items.append(_failures_table(failures, study.codebook))
     labels = report_labels(study.codebook, lang)
     if publish:
-        k = int(study.codebook.meta.get("suppression", {}).get("k", 5))
         notes = tuple(report_labels(study.codebook, code).get("ui:suppressed_note", "").replace("{k}", str(k))
                       for code in ("ja", "en"))
         items = publishable(items, k=k, marker=labels.get("ui:suppressed_marker", "x"), notes=notes)
