@@ -11,10 +11,13 @@ Choices (documented because a reader of a published table needs them):
   hiding every 0 would empty most tables of ten respondents. Pass ``suppress_zero=True``
   where a 0 itself discloses something (e.g. "no company of group X did Y" when X is one
   company). Zeros may still be hidden as complements, but only when no non-zero cell will do.
-* **Totals.** A total row or column is one whose counts equal the sum of the other rows
-  or columns; it is found automatically, or named in a :class:`TableLayout` (also read from
-  ``frame.attrs["layout"]``). With ``margins=True`` row and column totals are assumed to be
-  known even when the frame does not print them (they usually appear in another table).
+* **Totals.** A total row or column is named in a :class:`TableLayout` (also read from
+  ``frame.attrs["layout"]``). Without one, every count cell is treated as an interior cell
+  whose row and column sums the reader knows: safe whatever the table holds, where guessing
+  totals from the sums is not (in a small table a column may equal the sum of the others by
+  chance). :func:`detect_layout` still offers the guess, for a person to confirm. With
+  ``margins=True`` row and column totals are assumed to be known even when the frame does
+  not print them (they usually appear in another table).
 * **Proof.** :func:`protection_intervals` solves, for every hidden cell, the smallest and
   largest value consistent with the visible cells, the totals and non-negativity (a linear
   programme); a cell is recoverable when that interval holds a single whole number.
@@ -238,8 +241,8 @@ def protection_intervals(
 
     The reader knows the visible counts, the totals (``margins``) and that counts are not
     negative. Returns one row per hidden cell: ``row`` (index label), ``column``, ``value``
-    (the true count), ``lower``, ``upper`` and ``recoverable`` (the range holds one whole
-    number only).
+    (the true count), ``lower``, ``upper`` (``inf`` when nothing the reader knows bounds the
+    cell) and ``recoverable`` (the range holds one whole number only).
     """
     count_columns = list(count_columns)
     values = _count_values(original, count_columns)
@@ -308,7 +311,11 @@ def _resolve_layout(frame: pd.DataFrame, count_columns: list[str], values: dict[
     if layout is None and isinstance(frame.attrs.get("layout"), Mapping):
         layout = TableLayout.from_mapping(frame.attrs["layout"])
     if layout is None:
-        return _detect(frame, count_columns, values)
+        # No layout named: treat every count cell as an interior cell whose row and column sums
+        # the reader knows. That over-states what a reader knows (a printed total column just
+        # adds equations already implied), so it is safe whatever the table holds; guessing
+        # totals from the sums is not (a column can equal the sum of the others by chance).
+        return TableLayout()
     if layout.total_column is not None and layout.total_column not in count_columns:
         raise KeyError(f"total column {layout.total_column!r} is not one of the count columns")
     for label in [layout.total_row, *(layout.additive_rows or ()), *(layout.denominator_rows or ())]:
@@ -321,7 +328,9 @@ def _detect(frame: pd.DataFrame, count_columns: list[str], values: dict[Cell, in
     n_rows = len(frame)
     total_column = None
     if len(count_columns) >= 3:
-        for column in count_columns:
+        # When several columns qualify (other columns all 0), the last is taken: totals are
+        # printed after the cells they add up.
+        for column in reversed(count_columns):
             others = [c for c in count_columns if c != column]
             rows = [pos for pos in range(n_rows) if (pos, column) in values]
             if rows and all(
@@ -333,7 +342,7 @@ def _detect(frame: pd.DataFrame, count_columns: list[str], values: dict[Cell, in
                 break
     total_row = None
     if n_rows >= 3:
-        for pos in range(n_rows):
+        for pos in reversed(range(n_rows)):  # the last qualifying row, as for columns
             others = [p for p in range(n_rows) if p != pos]
             columns = [c for c in count_columns if (pos, c) in values]
             if columns and all(
@@ -443,6 +452,8 @@ def _determined(hidden: set[Cell], relations: list[_Relation], values: dict[Cell
 
 
 def _single_integer(lower: float, upper: float) -> bool:
+    if math.isinf(upper):
+        return False
     tolerance = 1e-7
     return math.floor(upper + tolerance) - math.ceil(lower - tolerance) < 1
 
@@ -476,7 +487,9 @@ def _bounds(hidden: set[Cell], relations: list[_Relation], values: dict[Cell, in
             rhs.append(constant)
     a_eq = np.array(rows) if rows else None
     b_eq = np.array(rhs) if rows else None
-    upper_bound = float(sum(values.values())) or 1.0  # no count exceeds the sum of all counts
+    # Only what the reader knows bounds a cell: counts are not negative, and nothing else
+    # (the true counts must not leak in as a cap). A cell on a cycle of hidden cells with no
+    # known total is unbounded above: its upper end is infinite.
     bounds: dict[Cell, tuple[float, float]] = {}
     for cell, i in index.items():
         objective = np.zeros(len(order))
@@ -484,8 +497,10 @@ def _bounds(hidden: set[Cell], relations: list[_Relation], values: dict[Cell, in
         extremes = []
         for sign in (1.0, -1.0):
             result = linprog(sign * objective, A_eq=a_eq, b_eq=b_eq,
-                             bounds=[(0, upper_bound)] * len(order), method="highs")
-            if not result.success:  # cannot happen for a consistent table; be safe
+                             bounds=[(0, None)] * len(order), method="highs")
+            if result.status == 3:  # unbounded (only a maximum can be: counts are >= 0)
+                extremes.append(math.inf)
+            elif not result.success:  # cannot happen for a consistent table; be safe
                 extremes.append(values[cell])
             else:
                 extremes.append(sign * result.fun)

@@ -6,6 +6,7 @@ by enumerating every whole-number table consistent with what stays visible.
 
 from __future__ import annotations
 
+import math
 import warnings
 
 import numpy as np
@@ -38,13 +39,19 @@ def with_margins(rows: list[list[int]]) -> pd.DataFrame:
 
 
 def possible_values(original: pd.DataFrame, suppressed: pd.DataFrame, columns: list[str],
-                    total_row: str | None, total_column: str | None) -> dict[tuple, set[int]]:
+                    total_row: str | None, total_column: str | None) -> dict[tuple, set[float]]:
     """Every value each hidden cell takes over all non-negative whole-number tables that agree
     with what stays visible: the visible cells, the printed totals, and, where the frame
-    prints no totals, the true row and column sums (published elsewhere).
+    prints no totals, the true row and column sums (published elsewhere). A cell that can be
+    made as large as one likes (nothing known bounds it) gets ``math.inf`` among its values.
 
     A plain search over whole numbers (no linear programming), so it checks the module
-    independently.
+    independently. Only what the reader knows bounds the search: the lines (rows and
+    columns, each summing to its total) form a totally unimodular system, so every corner
+    of the feasible region has coordinates at most ``bound`` = the sum of the absolute
+    known right-hand sides, and the smallest and largest value of a bounded cell are found
+    within ``[0, bound]``. A cell is unbounded exactly when a 0/1 table of hidden cells
+    adding up to 0 along every line (a cycle) contains it.
     """
     rows, table = list(original.index), original[columns].to_numpy(dtype=int)
     mask = hidden_mask(original, suppressed, columns).to_numpy()
@@ -74,32 +81,58 @@ def possible_values(original: pd.DataFrame, suppressed: pd.DataFrame, columns: l
             else:
                 rest -= coefficient * table[cell]
         if terms:
-            lines.append((terms, rest))
-    upper = int(table[np.ix_(part_r, part_c)].sum())
-    seen: list[set[int]] = [set() for _ in hidden]
-    assignment: list[int | None] = [None] * len(hidden)
+            lines.append((terms, int(rest)))
+    bound = sum(abs(rest) for _, rest in lines)
 
-    def consistent() -> bool:
-        for terms, constant in lines:
-            open_terms = [(v, c) for v, c in terms if assignment[v] is None]
-            fixed = sum(c * assignment[v] for v, c in terms if assignment[v] is not None)
-            if not open_terms and fixed != constant:
-                return False
-        return True
+    def solutions(lines: list, top: int) -> list[set[int]]:
+        """Values each variable takes over the whole-number solutions within [0, top]."""
+        seen: list[set[int]] = [set() for _ in hidden]
+        assignment: list[int | None] = [None] * len(hidden)
 
-    def search(n: int) -> None:
-        if n == len(hidden):
-            for v, value in enumerate(assignment):
-                seen[v].add(value)
-            return
-        for value in range(upper + 1):
-            assignment[n] = value
-            if consistent():
-                search(n + 1)
-        assignment[n] = None
+        def feasible() -> bool:
+            for terms, constant in lines:
+                low = high = 0
+                for v, c in terms:
+                    lo, hi = (assignment[v], assignment[v]) if assignment[v] is not None else (0, top)
+                    low, high = (low + c * lo, high + c * hi) if c > 0 else (low + c * hi, high + c * lo)
+                if not low <= constant <= high:
+                    return False
+            return True
 
-    search(0)
+        def search(n: int) -> None:
+            if n == len(hidden):
+                for v, value in enumerate(assignment):
+                    seen[v].add(value)
+                return
+            for value in range(top + 1):
+                assignment[n] = value
+                if feasible():
+                    search(n + 1)
+            assignment[n] = None
+
+        search(0)
+        return seen
+
+    seen: list[set[float]] = solutions(lines, bound)  # type: ignore[assignment]
+    cycles = solutions([(terms, 0) for terms, _ in lines], 1)
+    for v in range(len(hidden)):
+        if 1 in cycles[v]:
+            seen[v].add(math.inf)
     return {(rows[i], columns[j]): seen[var[(i, j)]] for i, j in hidden}
+
+
+def agrees_with_intervals(values: dict[tuple, set[float]], intervals: pd.DataFrame) -> None:
+    """The linear programme's range is exactly the range of whole-number solutions."""
+    intervals = intervals.set_index(["row", "column"])
+    assert set(values) == set(intervals.index)
+    for cell, possible in values.items():
+        lower, upper = intervals.loc[cell, "lower"], intervals.loc[cell, "upper"]
+        assert min(possible) == round(lower), (cell, possible, lower)
+        assert max(possible) == (math.inf if math.isinf(upper) else round(upper)), (cell, possible, upper)
+
+
+def true_layout(printed_margins: bool) -> TableLayout:
+    return TableLayout(total_row="total", total_column="total") if printed_margins else TableLayout()
 
 
 def test_small_counts_hidden_and_zero_kept():
@@ -239,6 +272,9 @@ def test_input_errors():
 def test_property_no_hidden_cell_recoverable(rows, k, printed_margins):
     frame = with_margins(rows) if printed_margins else interior(rows)
     columns = [*COUNTS, "total"] if printed_margins else COUNTS
+    # The layout is given: detecting it from the sums alone is a guess that small tables can
+    # fool (in [[0, 0, 0], [0, 1, 1]] column z is x + y), and the proof is only as good as it.
+    frame.attrs["layout"] = true_layout(printed_margins).as_mapping()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         out = suppress_counts(frame, columns, k=k)
@@ -269,6 +305,7 @@ def test_margins_alone_can_give_a_cell_away():
 def test_property_enumeration_agrees(rows, printed_margins):
     frame = with_margins(rows) if printed_margins else interior(rows)
     columns = [*COUNTS, "total"] if printed_margins else COUNTS
+    frame.attrs["layout"] = true_layout(printed_margins).as_mapping()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         out = suppress_counts(frame, columns, k=3)
@@ -276,11 +313,42 @@ def test_property_enumeration_agrees(rows, printed_margins):
     values = possible_values(frame, out, columns, total, total)
     if not caught:
         assert all(len(v) >= 2 for v in values.values()), values
-    # The linear programme's range is exactly the range of whole-number solutions.
-    intervals = protection_intervals(frame, out, columns).set_index(["row", "column"])
-    for cell, possible in values.items():
-        assert min(possible) == round(intervals.loc[cell, "lower"])
-        assert max(possible) == round(intervals.loc[cell, "upper"])
+    else:  # warned only when the margins alone give a cell away
+        assert any(len(v) == 1 for v in values.values()), values
+    agrees_with_intervals(values, protection_intervals(frame, out, columns))
+
+
+@pytest.mark.parametrize(("rows", "printed_margins"), [
+    ([[0, 0, 0], [0, 0, 1]], True),   # a cycle of hidden cells with no known total: unbounded
+    ([[2, 0, 1], [1, 0, 0]], True),   # hidden grand total ranges over 3..6, not 3..4
+    ([[0, 0, 0], [0, 1, 1]], False),  # z = x + y by chance: not a total column
+])
+def test_enumeration_agrees_on_found_examples(rows, printed_margins):
+    frame = with_margins(rows) if printed_margins else interior(rows)
+    columns = [*COUNTS, "total"] if printed_margins else COUNTS
+    frame.attrs["layout"] = true_layout(printed_margins).as_mapping()
+    with warnings.catch_warnings(record=True):
+        warnings.simplefilter("always")
+        out = suppress_counts(frame, columns, k=3)
+    total = "total" if printed_margins else None
+    agrees_with_intervals(possible_values(frame, out, columns, total, total),
+                          protection_intervals(frame, out, columns))
+
+
+def test_unbounded_cycle_is_reported_as_such():
+    frame = with_margins([[0, 0, 0], [0, 0, 1]])
+    frame.attrs["layout"] = true_layout(True).as_mapping()
+    out = suppress_counts(frame, [*COUNTS, "total"], k=3)
+    intervals = protection_intervals(frame, out, [*COUNTS, "total"])
+    assert len(intervals) == 4 and (intervals["upper"] == np.inf).all()
+    assert (intervals["lower"] == 0).all() and not intervals["recoverable"].any()
+
+
+def test_detect_layout_prefers_the_last_qualifying_total():
+    # With r0 all zero, r1 = r0 + total as well, and z = x + y + total: the printed totals win.
+    frame = with_margins([[0, 0, 0], [0, 0, 1]])
+    layout = detect_layout(frame, [*COUNTS, "total"])
+    assert layout.total_row == "total" and layout.total_column == "total"
 
 
 def test_dependent_columns_hidden_with_their_row():
@@ -301,3 +369,17 @@ def test_zero_percent_stays_when_only_the_denominator_is_hidden():
     assert pd.isna(out.loc["total", "x"])
     assert out.loc["r0", "x"] == 0 and out.loc["r0", "x_pct"] == 0
     assert out.loc[["r1", "r2", "total"], "x_pct"].isna().all()
+
+
+def test_without_a_layout_every_margin_is_assumed_known():
+    # Column z equals x + y by chance. Guessing it is a total would publish a table whose
+    # cells the true margins give away, silently; with every margin assumed known the
+    # module sees that no suppression can protect it, and says so.
+    frame = interior([[0, 0, 0], [0, 1, 1]])
+    with pytest.warns(UserWarning, match="cannot be protected"):
+        out = suppress_counts(frame, COUNTS, k=3)
+    assert is_recoverable(frame, out, COUNTS, layout=TableLayout())
+    safe = interior([[2, 6, 7], [8, 1, 9], [10, 8, 12]])
+    out = suppress_counts(safe, COUNTS, k=3)
+    assert out[COUNTS].isna().sum().sum() >= 4
+    assert not is_recoverable(safe, out, COUNTS, layout=TableLayout())
