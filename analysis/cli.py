@@ -7,6 +7,8 @@ import re
 import sys
 from pathlib import Path
 
+from analysis.safety import UnsafeEnvironment, add_limit_arguments, limits_from_args
+
 __all__ = ["main"]
 
 _YEAR_DIR = re.compile(r"^(?:fy)?(\d{4})$", re.I)
@@ -39,8 +41,9 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
         year = int(match.group(1))
     try:
         result = ingest(raw, Path(args.out), edition=args.edition, fiscal_year=year,
-                        progress=None if not args.quiet else False)
-    except (FileNotFoundError, KeyError) as error:
+                        progress=None if not args.quiet else False,
+                        limits=limits_from_args(args), workers=args.workers)
+    except (FileNotFoundError, KeyError, UnsafeEnvironment) as error:
         print(f"survey ingest: {error}", file=sys.stderr)
         return 2
     print(result.summary(max_problems=args.show))
@@ -85,7 +88,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
     for year, folder in years:
         out = processed_root / str(year)
         print(f"== {year}: ingest {folder} -> {out}")
-        result = ingest(folder, out, edition=args.edition, fiscal_year=year)
+        try:
+            result = ingest(folder, out, edition=args.edition, fiscal_year=year,
+                            limits=limits_from_args(args), workers=args.workers)
+        except UnsafeEnvironment as error:
+            print(f"survey run: {error}", file=sys.stderr)
+            return 2
         print(result.summary(max_problems=args.show))
         status |= 1 if result.n_errors else 0
         report_dir = reports_root / str(year)
@@ -138,6 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="study year (default: from the folder name, e.g. 2021)")
     p.add_argument("--show", type=int, default=30, help="problems to print (all are in issues.csv)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_limit_arguments(p)
     p.set_defaults(func=_cmd_ingest)
 
     p = sub.add_parser("report", help="build every report table and figure from processed tables")
@@ -157,6 +166,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lang", choices=["ja", "en"], default="ja")
     p.add_argument("--publish", action="store_true")
     p.add_argument("--show", type=int, default=10)
+    add_limit_arguments(p)
     p.set_defaults(func=_cmd_run)
 
     p = sub.add_parser("dictionary", help="write the data dictionary (Markdown) from the codebook")

@@ -18,10 +18,12 @@ import pandas as pd
 from analysis.atomic import staging_dir
 from analysis.codebook import Codebook, load_codebook
 from analysis.derived import derive
+from analysis.isolation import ParserPool, read_one
 from analysis.problems import Problem, format_problem, problems_frame
+from analysis.safety import DEFAULT_LIMITS, Limits, UnreadableFile, check_location, check_xml_defences
 from analysis.schema import TABLES, conform
-from analysis.validate import ParsedWorkbook, parse_workbook
-from analysis.workbook import SPREADSHEET_SUFFIXES, UnreadableFile, read_workbook
+from analysis.validate import ParsedWorkbook, parse_workbook, unused_sheets
+from analysis.workbook import SPREADSHEET_SUFFIXES, RawWorkbook
 
 __all__ = ["IngestResult", "assemble", "ingest", "list_inputs", "read_file", "read_folder", "write_processed"]
 
@@ -91,45 +93,95 @@ def list_inputs(raw_dir: Path) -> list[Path]:
     return found
 
 
-def read_file(path: Path, raw_dir: Path, codebook: Codebook) -> ParsedWorkbook:
-    """Read and validate one file; never raises for bad input (the problem is recorded)."""
-    name = str(Path(path).relative_to(raw_dir))
+def read_file(path: Path, raw_dir: Path, codebook: Codebook, limits: Limits = DEFAULT_LIMITS) -> ParsedWorkbook:
+    """Read and validate one file in this process; never raises for bad input (the problem is recorded).
+
+    The checks before parsing run as always, but the parser is not isolated: for files from
+    outside, :func:`read_folder` (worker processes) is the safe way.
+    """
+    check_xml_defences()
+    path, raw_dir = Path(path), Path(raw_dir)
+    name = str(path.relative_to(raw_dir))
+    screened = _screen(path, raw_dir, name)
+    if screened is not None:
+        return screened
+    return _validate(name, read_one(path, limits, unused_sheets(codebook)), codebook)
+
+
+def _screen(path: Path, raw_dir: Path, name: str) -> ParsedWorkbook | None:
+    """The verdict on a file that is not to be opened at all (``None`` when it is to be read)."""
     parsed = ParsedWorkbook(file=name)
-    if Path(path).is_symlink():
-        target = Path(path).resolve()
-        if not target.is_relative_to(Path(raw_dir).resolve()):
-            return parsed.skip("", "", "a symbolic link pointing outside the raw folder; copy the file in instead")
-    if Path(path).name.startswith("~$"):
+    refused = check_location(path, raw_dir)
+    if refused is not None:
+        return parsed.skip("", "", refused)
+    if path.name.startswith("~$"):
         parsed.warning("", "", "an Excel lock file (the workbook is open somewhere); ignored")
         parsed.skipped = True
         return parsed
-    if Path(path).suffix.lower() not in SPREADSHEET_SUFFIXES:
+    if path.suffix.lower() not in SPREADSHEET_SUFFIXES:
         parsed.warning("", "", f"not a spreadsheet ({', '.join(SPREADSHEET_SUFFIXES)}); ignored")
         parsed.skipped = True
         return parsed
-    try:
-        book = read_workbook(Path(path))
-    except UnreadableFile as problem:
-        return parsed.skip("", "", str(problem))
-    result = parse_workbook(book, codebook)
+    return None
+
+
+def _validate(name: str, outcome: RawWorkbook | UnreadableFile, codebook: Codebook) -> ParsedWorkbook:
+    """Validate what the reader made of file ``name`` (or record why it could not be read)."""
+    if isinstance(outcome, UnreadableFile):
+        return ParsedWorkbook(file=name).skip("", "", str(outcome))
+    result = parse_workbook(outcome, codebook)
     result.file = name
-    result.problems = [Problem(p.severity, name, p.sheet, p.cell, p.message) for p in result.problems]
-    for records in result.records.values():
-        for record in records:
-            record["source"] = name + record["source"][len(book.file):]
+    result.problems = [Problem("warning", name, "", "", note) for note in outcome.notes] + [
+        Problem(p.severity, name, p.sheet, p.cell, p.message) for p in result.problems]
+    if name != outcome.file:
+        cut = len(outcome.file)
+        for records in result.records.values():
+            for record in records:
+                record["source"] = name + record["source"][cut:]
     return result
 
 
-def read_folder(raw_dir: Path, codebook: Codebook, progress: bool | None = None) -> list[ParsedWorkbook]:
-    """Read every input file under ``raw_dir`` (read only: raw files are never written)."""
+def read_folder(raw_dir: Path, codebook: Codebook, progress: bool | None = None,
+                limits: Limits = DEFAULT_LIMITS, workers: int | None = None) -> list[ParsedWorkbook]:
+    """Read every input file under ``raw_dir`` (read only: raw files are never written).
+
+    Files are parsed in worker processes (:class:`~analysis.isolation.ParserPool`) with a
+    memory limit and a per-file timeout, after the checks of :mod:`analysis.safety`; a file
+    that crashes or exhausts a worker becomes one error and the others still land.
+    ``workers=0`` parses in this process (checks still on, no isolation).
+    """
+    check_xml_defences()
+    raw_dir = Path(raw_dir)
     paths = list_inputs(raw_dir)
+    names = [str(path.relative_to(raw_dir)) for path in paths]
+    parsed: list[ParsedWorkbook | None] = [_screen(p, raw_dir, n) for p, n in zip(paths, names, strict=True)]
+    wanted = [i for i, verdict in enumerate(parsed) if verdict is None]
+    skip = unused_sheets(codebook)
+    # The pool is made before the progress bar: the bar's monitor thread would otherwise make
+    # the pool start its workers the slow, thread-safe way.
+    pool = ParserPool(limits, workers, skip) if workers != 0 and wanted else None
     show = progress if progress is not None else (len(paths) >= _PROGRESS_MIN_FILES and sys.stderr.isatty())
-    iterator: Iterable[Path] = paths
+    bar = None
     if show:
         from tqdm import tqdm
 
-        iterator = tqdm(paths, desc="ingest", unit="file")
-    return [read_file(path, raw_dir, codebook) for path in iterator]
+        bar = tqdm(total=len(paths), initial=len(paths) - len(wanted), desc="ingest", unit="file")
+    outcomes: Iterable[tuple[int, RawWorkbook | UnreadableFile]]
+    if pool is None:
+        outcomes = ((j, read_one(paths[i], limits, skip)) for j, i in enumerate(wanted))
+    else:
+        outcomes = pool.read([paths[i] for i in wanted])
+    try:
+        for j, outcome in outcomes:
+            parsed[wanted[j]] = _validate(names[wanted[j]], outcome, codebook)
+            if bar is not None:
+                bar.update()
+    finally:
+        if pool is not None:
+            pool.close()
+        if bar is not None:
+            bar.close()
+    return [p for p in parsed if p is not None]
 
 
 def _status(parsed: ParsedWorkbook) -> str:
@@ -307,14 +359,21 @@ def _sha256(path: Path) -> str:
 
 
 def ingest(raw_dir: Path, out_dir: Path | None = None, edition: str = "fy2021",
-           fiscal_year: int | None = None, progress: bool | None = None) -> IngestResult:
-    """Read ``raw_dir``, validate and normalise every workbook, and (if ``out_dir``) write the tables."""
+           fiscal_year: int | None = None, progress: bool | None = None,
+           limits: Limits = DEFAULT_LIMITS, workers: int | None = None) -> IngestResult:
+    """Read ``raw_dir``, validate and normalise every workbook, and (if ``out_dir``) write the tables.
+
+    ``limits`` bound what one input file may cost and ``workers`` sets the parser processes
+    (see :func:`read_folder`).
+    """
     codebook = load_codebook(edition)
     raw_dir = Path(raw_dir)
     if not raw_dir.is_dir():
         raise FileNotFoundError(f"raw folder {raw_dir} does not exist")
-    parsed = read_folder(raw_dir, codebook, progress=progress)
+    parsed = read_folder(raw_dir, codebook, progress=progress, limits=limits, workers=workers)
     result = assemble(parsed, codebook, fiscal_year=fiscal_year)
     if out_dir is not None:
-        write_processed(result, out_dir, inputs=list_inputs(raw_dir), raw_dir=raw_dir)
+        # Files refused unopened (links out of the raw folder, pipes) are not hashed either.
+        inputs = [p for p in list_inputs(raw_dir) if check_location(p, raw_dir) is None]
+        write_processed(result, out_dir, inputs=inputs, raw_dir=raw_dir)
     return result

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import cache, lru_cache
 
 from analysis.codebook import Codebook, ColumnSpec, SheetSpec
 from analysis.normalise import (
@@ -25,10 +26,36 @@ from analysis.normalise import (
 from analysis.problems import Problem
 from analysis.workbook import Grid, RawWorkbook, cell_name
 
-__all__ = ["ParsedWorkbook", "META_SHEET", "identify_instrument", "parse_workbook"]
+__all__ = ["ParsedWorkbook", "META_SHEET", "UnusedSheets", "identify_instrument", "parse_workbook", "unused_sheets"]
 
 META_SHEET = "_meta"
 _HEADER_SCAN_ROWS = 20
+
+
+# The same headers, labels and answers come back in every workbook of an ingest: their
+# normalised forms are remembered (by value and type, so that 1, 1.0 and True stay apart).
+@lru_cache(maxsize=1 << 14, typed=True)
+def _cached_key(value: object) -> str:
+    return match_key(value)
+
+
+@lru_cache(maxsize=1 << 14, typed=True)
+def _cached_text(value: object) -> str:
+    return normalise_text(value)
+
+
+def _key(value: object) -> str:
+    try:
+        return _cached_key(value)
+    except TypeError:  # unhashable
+        return match_key(value)
+
+
+def _text(value: object) -> str:
+    try:
+        return _cached_text(value)
+    except TypeError:  # unhashable
+        return normalise_text(value)
 
 
 @dataclass
@@ -57,7 +84,7 @@ class ParsedWorkbook:
     def warning(self, sheet: str, cell: str, message: str) -> None:
         self.problems.append(Problem("warning", self.file, sheet, cell, message))
 
-    def skip(self, sheet: str, cell: str, message: str) -> "ParsedWorkbook":
+    def skip(self, sheet: str, cell: str, message: str) -> ParsedWorkbook:
         """Reject the whole workbook: nothing from it lands, every cell read is reported."""
         self.error(sheet, cell, message)
         self.records = {}
@@ -79,9 +106,9 @@ class Row:
 
 
 def _find_sheet(book: RawWorkbook, spec: SheetSpec) -> Grid | None:
-    wanted = {match_key(spec.name_ja), match_key(spec.name_en), match_key(spec.sheet)}
+    wanted = {_key(spec.name_ja), _key(spec.name_en), _key(spec.sheet)}
     for name, grid in book.sheets.items():
-        if match_key(name) in wanted:
+        if _key(name) in wanted:
             return grid
     return None
 
@@ -93,9 +120,9 @@ def read_meta(book: RawWorkbook) -> dict[str, str]:
         return {}
     meta = {}
     for r in range(grid.top, grid.n_rows):
-        key = normalise_text(grid.cell(r, 0))
+        key = _text(grid.cell(r, 0))
         if key:
-            meta[key] = normalise_text(grid.cell(r, 1))
+            meta[key] = _text(grid.cell(r, 1))
     return meta
 
 
@@ -119,21 +146,32 @@ def identify_instrument(book: RawWorkbook, codebook: Codebook) -> str | None:
 # -- generic sheet reading ---------------------------------------------------------------------
 
 
-def _spellings(spec: ColumnSpec) -> set[str]:
-    return {match_key(spec.header_ja), match_key(spec.header_en), match_key(spec.column)}
+@cache
+def _spellings(spec: ColumnSpec) -> frozenset[str]:
+    return frozenset({match_key(spec.header_ja), match_key(spec.header_en), match_key(spec.column)})
+
+
+@cache
+def _header_index(sheet: SheetSpec) -> dict[str, tuple[str, ...]]:
+    """Map each spelling of a header to the columns it names, in declaration order."""
+    index: dict[str, list[str]] = {}
+    for spec in sheet.columns:
+        for spelling in _spellings(spec):
+            index.setdefault(spelling, []).append(spec.column)
+    return {key: tuple(columns) for key, columns in index.items() if key}
 
 
 def _header_row(grid: Grid, sheet: SheetSpec) -> tuple[int, dict[str, int]] | None:
     """Find the header row: the first row naming every required column."""
-    required = [c for c in sheet.columns if c.required]
+    required = [c.column for c in sheet.columns if c.required]
+    index = _header_index(sheet)
     for r in range(grid.top, min(grid.n_rows, grid.top + _HEADER_SCAN_ROWS)):
         found: dict[str, int] = {}
         for c in range(grid.left, grid.n_cols):
-            key = match_key(grid.cell(r, c))
-            for spec in sheet.columns:
-                if key and key in _spellings(spec) and spec.column not in found:
-                    found[spec.column] = c
-        if required and all(spec.column in found for spec in required):
+            for column in index.get(_key(grid.cell(r, c)), ()):
+                if column not in found:
+                    found[column] = c
+        if required and all(column in found for column in required):
             return r, found
     return None
 
@@ -142,14 +180,14 @@ def _table_rows(grid: Grid, header: int, columns: dict[str, int], sheet: SheetSp
     inputs = [c.column for c in sheet.columns if c.type != "info" and c.column in columns]
     for r in range(header + 1, grid.n_rows):
         values = {col: grid.cell(r, columns[col]) for col in inputs}
-        if all(normalise_text(v) == "" for v in values.values()):
+        if all(_text(v) == "" for v in values.values()):
             continue
         yield Row(r, values, {col: cell_name(r, columns[col]) for col in inputs})
 
 
 def parse_value(spec: ColumnSpec, value: object, codebook: Codebook) -> object:
     """Parse one cell by its declared type; ``None`` for an empty optional cell."""
-    if normalise_text(value) == "" and not isinstance(value, bool):
+    if _text(value) == "" and not isinstance(value, bool):
         if spec.required:
             raise InvalidValue(f"{spec.header_ja} ({spec.column}) is required; the cell is empty")
         return None
@@ -166,7 +204,7 @@ def parse_value(spec: ColumnSpec, value: object, codebook: Codebook) -> object:
         return parse_date(value).isoformat()
     if kind == "code":
         return codebook.lookup(spec.codelist, value)
-    return normalise_text(value)
+    return _text(value)
 
 
 def _parse_row(
@@ -198,7 +236,7 @@ def _parse_row(
 def _count_cells(row: Row, sheet: SheetSpec) -> int:
     return sum(
         1 for col, v in row.values.items()
-        if normalise_text(v) != "" and not sheet.column(col).personal
+        if _text(v) != "" and not sheet.column(col).personal
     )
 
 
@@ -257,6 +295,13 @@ def _read_table_sheet(
 # -- instruments -------------------------------------------------------------------------------
 
 
+@cache
+def _directive_of(codebook: Codebook) -> dict[str, int]:
+    """Question id to directive, in codebook order (the codebook is read-only, so this is kept)."""
+    return {qid: int(directive) for qid, directive in
+            zip(codebook.questions["question_id"], codebook.questions["directive"], strict=True)}
+
+
 def _parse_self_assessment(book: RawWorkbook, codebook: Codebook, parsed: ParsedWorkbook) -> None:
     profile_spec, answers_spec = codebook.instrument_sheets("self_assessment")
     profile = _find_sheet(book, profile_spec)
@@ -272,18 +317,18 @@ def _parse_self_assessment(book: RawWorkbook, codebook: Codebook, parsed: Parsed
     assert profile is not None and answers is not None
     # Profile: key/value rows. Keys may be Japanese or English; values sit right of the key.
     fields: dict[str, tuple[object, str]] = {}
+    spellings = _header_index(profile_spec)
+    n_cols = profile.n_cols
     for r in range(profile.top, profile.n_rows):
         key_cell = None
-        for c in range(profile.left, profile.n_cols):
-            if normalise_text(profile.cell(r, c)):
+        for c in range(profile.left, n_cols):
+            if _text(profile.cell(r, c)):
                 key_cell = c
                 break
         if key_cell is None:
             continue
-        key = match_key(profile.cell(r, key_cell))
-        for spec in profile_spec.columns:
-            if key in _spellings(spec):
-                fields[spec.column] = (profile.cell(r, key_cell + 1), cell_name(r, key_cell + 1))
+        for column in spellings.get(_key(profile.cell(r, key_cell)), ()):
+            fields[column] = (profile.cell(r, key_cell + 1), cell_name(r, key_cell + 1))
     profile_formulas = _check_formulas(parsed, profile)
     record: dict[str, object] = {}
     for spec in profile_spec.columns:
@@ -295,7 +340,7 @@ def _parse_self_assessment(book: RawWorkbook, codebook: Codebook, parsed: Parsed
         value, cell = fields[spec.column]
         if spec.personal:
             continue  # read to be recognised, never kept
-        if normalise_text(value) != "":
+        if _text(value) != "":
             parsed.cells_read += 1
         if cell in profile_formulas:
             if spec.required:
@@ -329,18 +374,27 @@ def _parse_self_assessment(book: RawWorkbook, codebook: Codebook, parsed: Parsed
         parsed.skip(answers.name, "", "no column 回答 (answer) in the header row")
         return
     formulas = _check_formulas(parsed, answers)
-    directive_of = dict(zip(codebook.questions["question_id"], codebook.questions["directive"], strict=True))
+    directive_of = _directive_of(codebook)
     seen: dict[str, str] = {}
+    # The hot loop of a large ingest (one pass per question row): cells are taken from the
+    # row lists directly and cell names built from precomputed column letters.
+    qid_col, answer_col = columns["question_id"] - answers.left, columns["answer"] - answers.left
+    qid_letters = cell_name(0, columns["question_id"])[:-1]
+    answer_letters = cell_name(0, columns["answer"])[:-1]
+    source_prefix = _source(parsed, answers, "")
     for r in range(header + 1, answers.n_rows):
-        qid_raw = answers.cell(r, columns["question_id"])
-        answer_cell = cell_name(r, columns["answer"])
-        answer = answers.cell(r, columns["answer"])
-        qid_cell = cell_name(r, columns["question_id"])
-        if normalise_text(qid_raw) == "":
-            if normalise_text(answer) != "":
+        row = answers.rows[r - answers.top]
+        width = len(row)
+        qid_raw = row[qid_col] if 0 <= qid_col < width else ""
+        answer = row[answer_col] if 0 <= answer_col < width else ""
+        answer_cell = f"{answer_letters}{r + 1}"
+        qid_cell = f"{qid_letters}{r + 1}"
+        if _text(qid_raw) == "":
+            if _text(answer) != "":
                 parsed.cells_read += 1
                 parsed.cells_reported += 1
-                parsed.error(answers.name, answer_cell, "an answer on a row without 設問ID: which question does it answer?")
+                parsed.error(answers.name, answer_cell,
+                             "an answer on a row without 設問ID: which question does it answer?")
             continue
         # The question id and the answer cell are read; a blank answer is data (unanswered).
         parsed.cells_read += 2
@@ -367,11 +421,11 @@ def _parse_self_assessment(book: RawWorkbook, codebook: Codebook, parsed: Parsed
             continue
         parsed.add("self_assessment", {
             "respondent_id": respondent_id, "fiscal_year": fiscal_year,
-            "edition": codebook.edition, "directive": int(directive_of[qid]), "question_id": qid,
+            "edition": codebook.edition, "directive": directive_of[qid], "question_id": qid,
             "score": score, "missing_reason": reason,
-            "source": _source(parsed, answers, answer_cell),
+            "source": source_prefix + answer_cell,
         })
-    absent = [q for q in codebook.questions["question_id"] if q not in seen]
+    absent = [q for q in directive_of if q not in seen]
     if absent:
         parsed.warning(
             answers.name, "",
@@ -388,10 +442,10 @@ def _parse_presurvey(book: RawWorkbook, codebook: Codebook, parsed: ParsedWorkbo
     for qid, part in options.groupby("question_id"):
         index: dict[str, int] = {}
         for code, ja, en in zip(part["code"], part["label_ja"], part["label_en"], strict=True):
-            index[match_key(ja)] = int(code)
-            index[match_key(en)] = int(code)
+            index[_key(ja)] = int(code)
+            index[_key(en)] = int(code)
         for code in part["code"]:
-            index[match_key(code)] = int(code)
+            index[_key(code)] = int(code)
         option_index[str(qid)] = index
     missing = codebook.missing_index()
     seen: dict[tuple, str] = {}
@@ -414,22 +468,22 @@ def _parse_presurvey(book: RawWorkbook, codebook: Codebook, parsed: ParsedWorkbo
             "source": _source(parsed, grid, cell),
         }
         raw = row.values.get("answer", "")
-        key_text = match_key(raw)
+        key_text = _key(raw)
         if key_text == "":
             parsed.cells_read += 1  # a blank answer on a question row is data: unanswered
         if key_text in missing:
             parsed.add("presurvey", {**base, "missing_reason": missing[key_text]})
             return True
         if kind == "text":
-            parsed.add("presurvey", {**base, "answer_text": normalise_text(raw)})
+            parsed.add("presurvey", {**base, "answer_text": _text(raw)})
             return True
-        parts = split_codes(raw) if kind == "multiple" else [normalise_text(raw)]
+        parts = split_codes(raw) if kind == "multiple" else [_text(raw)]
         codes, bad = [], []
         for part in parts:
-            code = option_index[qid].get(match_key(part))
+            code = option_index[qid].get(_key(part))
             if code is None:
                 try:
-                    code = option_index[qid].get(match_key(parse_int(part)))
+                    code = option_index[qid].get(_key(parse_int(part)))
                 except InvalidValue:
                     code = None
             (bad if code is None else codes).append(part if code is None else code)
@@ -440,7 +494,7 @@ def _parse_presurvey(book: RawWorkbook, codebook: Codebook, parsed: ParsedWorkbo
                     options.loc[options["question_id"] == qid, "label_ja"], strict=True)
             )
             how = "one option" if kind == "single" else "option codes separated by ';'"
-            parsed.error(grid.name, cell, f"{qid} expects {how} ({allowed}); got {normalise_text(raw)!r}")
+            parsed.error(grid.name, cell, f"{qid} expects {how} ({allowed}); got {_text(raw)!r}")
             return False
         for code in dict.fromkeys(codes):
             parsed.add("presurvey", {**base, "option_code": code})
@@ -476,7 +530,8 @@ def _parse_statements(book: RawWorkbook, codebook: Codebook, parsed: ParsedWorkb
         group, section, category = record["group"], record["section"], record["category"]
         if (group, section) not in known_sections:
             parsed.error(grid.name, row.cells["section"],
-                         f"section {section} is not in the {group} interview frame; see statement_sections in the data dictionary")
+                         f"section {section} is not in the {group} interview frame; "
+                         "see statement_sections in the data dictionary")
             return False
         cat = categories.loc[category]
         if (cat["respondent_group"], int(cat["section"])) != (group, section):
@@ -617,10 +672,34 @@ def parse_workbook(book: RawWorkbook, codebook: Codebook) -> ParsedWorkbook:
 _NOT_DATA_SHEETS = {"説明", "instructions"}
 
 
+@dataclass(frozen=True)
+class UnusedSheets:
+    """Tells which sheets :func:`parse_workbook` never looks into (it only needs their names).
+
+    Hidden ``_`` sheets other than ``_meta`` (dropdown lists) and the instructions sheet are
+    neither validated nor counted; a reader may list them without parsing their cells, which
+    saves about a third of the parse of a template workbook and changes nothing here.
+    """
+
+    wanted: frozenset[str]  # match keys of every instrument sheet name, which are always read
+
+    def __call__(self, name: str) -> bool:
+        if name == META_SHEET or _key(name) in self.wanted:
+            return False
+        return name.startswith("_") or _key(name) in _NOT_DATA_SHEETS
+
+
+def unused_sheets(codebook: Codebook) -> UnusedSheets:
+    """The :class:`UnusedSheets` of ``codebook``'s instruments."""
+    return UnusedSheets(frozenset(
+        key for sheets in codebook.sheets.values() for spec in sheets
+        for key in (match_key(spec.name_ja), match_key(spec.name_en), match_key(spec.sheet))))
+
+
 def _count_all_cells(book: RawWorkbook) -> int:
     """Non-empty cells of a workbook's data sheets (hidden ``_`` sheets and instructions excluded)."""
     return sum(
         1 for name, grid in book.sheets.items()
-        if not name.startswith("_") and match_key(name) not in _NOT_DATA_SHEETS
-        for row in grid.rows for v in row if normalise_text(v) != ""
+        if not name.startswith("_") and _key(name) not in _NOT_DATA_SHEETS
+        for row in grid.rows for v in row if _text(v) != ""
     )

@@ -3,31 +3,33 @@
 python-calamine parses xlsx, xls and ods several times faster than openpyxl (see the
 README's performance section). Calamine silently drops a formula cell that has no cached
 value, so for xlsx files the sheet XML is also scanned for such cells: they are reported
-instead of being read as blank answers.
+instead of being read as blank answers. Every file passes the checks of
+:mod:`analysis.safety` before the parser sees it.
 """
 
 from __future__ import annotations
 
+import io
+import os
 import re
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path, PurePosixPath
 
 import python_calamine
 from defusedxml import ElementTree as SafeET
 
+from analysis.safety import DEFAULT_LIMITS, LimitExceeded, Limits, Package, UnreadableFile, inspect_package
+
 __all__ = ["Grid", "RawWorkbook", "UnreadableFile", "cell_name", "read_workbook", "SPREADSHEET_SUFFIXES"]
 
 SPREADSHEET_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods")
-_ZIP_MAGIC = b"PK\x03\x04"
-_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_MB = 1 << 20
 _NS_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _NS_REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
 _NS_PKG_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}"
-
-
-class UnreadableFile(Exception):
-    """A file that cannot be read as a spreadsheet; the message says why and what to do."""
 
 
 def cell_name(row: int, col: int) -> str:
@@ -50,6 +52,7 @@ class Grid:
     left: int = 0
     hidden: bool = False
     formulas_without_value: tuple[str, ...] = ()
+    unread: bool = False  # listed but not parsed: the caller said it would not look inside
 
     def cell(self, row: int, col: int) -> object:
         """Return the value at absolute 0-based ``row``, ``col`` (``""`` outside the used range)."""
@@ -63,8 +66,9 @@ class Grid:
         """Number of rows from row 1 to the last used row."""
         return self.top + len(self.rows)
 
-    @property
+    @cached_property
     def n_cols(self) -> int:
+        """Number of columns from column A to the last used one (grids are read-only: kept once known)."""
         return self.left + max((len(r) for r in self.rows), default=0)
 
 
@@ -74,19 +78,32 @@ class RawWorkbook:
 
     path: Path
     sheets: dict[str, Grid] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()  # warnings about the file itself (e.g. macros found and ignored)
 
     @property
     def file(self) -> str:
         return self.path.name
 
 
-def read_workbook(path: Path) -> RawWorkbook:
-    """Read every sheet of the spreadsheet at ``path``.
+def read_workbook(path: Path, limits: Limits = DEFAULT_LIMITS,
+                  skip: Callable[[str], bool] | None = None) -> RawWorkbook:
+    """Check the spreadsheet at ``path`` against ``limits``, then read every sheet.
+
+    The checks of :func:`analysis.safety.inspect_package` always run first (on every part,
+    skipped sheets included); the parser only sees files that pass them. This function does
+    not isolate the parser: untrusted files should be read through :mod:`analysis.isolation`.
+
+    Parameters
+    ----------
+    skip
+        Sheets (by name) whose cells the caller will not look at: they are listed as empty
+        grids marked ``unread`` and never parsed.
 
     Raises
     ------
     UnreadableFile
-        If the file is empty, is not the spreadsheet its name says, or the parser rejects it.
+        If the file is empty, is not the spreadsheet its name says, breaks a limit
+        (:class:`~analysis.safety.LimitExceeded`) or the parser rejects it.
     """
     path = Path(path)
     suffix = path.suffix.lower()
@@ -94,26 +111,19 @@ def read_workbook(path: Path) -> RawWorkbook:
         raise UnreadableFile(
             f"not a spreadsheet: expected one of {', '.join(SPREADSHEET_SUFFIXES)}, got {suffix or 'no extension'}"
         )
-    with path.open("rb") as handle:
-        head = handle.read(8)
-    if not head:
-        raise UnreadableFile("the file is empty (0 bytes); save the workbook again from Excel")
-    expected = _OLE_MAGIC if suffix == ".xls" else _ZIP_MAGIC
-    if not head.startswith(expected[: len(head)]) or len(head) < 4:
-        kind = "an OLE2 (.xls) file" if suffix == ".xls" else "a zip package (.xlsx/.ods)"
-        raise UnreadableFile(
-            f"not a spreadsheet: a {suffix} file must be {kind}; this one is not "
-            "(a CSV or text file renamed?). Open it in Excel and save it as .xlsx"
-        )
-    missing_values: dict[str, tuple[str, ...]] = {}
-    if suffix in (".xlsx", ".xlsm"):
-        missing_values = _formulas_without_value(path)
+    data = _read_bounded(path, limits)
+    package = inspect_package(data, suffix, limits)
+    missing_values = _formulas_without_value(data, package) if package.worksheets else {}
     try:
-        book = python_calamine.CalamineWorkbook.from_path(str(path))
+        book = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
         try:
             sheets: dict[str, Grid] = {}
             for meta in book.sheets_metadata:
                 if meta.typ != python_calamine.SheetTypeEnum.WorkSheet:
+                    continue
+                hidden = meta.visible != python_calamine.SheetVisibleEnum.Visible
+                if skip is not None and skip(meta.name):
+                    sheets[meta.name] = Grid(name=meta.name, rows=[], hidden=hidden, unread=True)
                     continue
                 sheet = book.get_sheet_by_name(meta.name)
                 rows = sheet.to_python(skip_empty_area=True)
@@ -123,7 +133,7 @@ def read_workbook(path: Path) -> RawWorkbook:
                     rows=rows,
                     top=top,
                     left=left,
-                    hidden=meta.visible != python_calamine.SheetVisibleEnum.Visible,
+                    hidden=hidden,
                     formulas_without_value=missing_values.get(meta.name, ()),
                 )
         finally:
@@ -134,37 +144,69 @@ def read_workbook(path: Path) -> RawWorkbook:
         ) from None
     except (python_calamine.CalamineError, ValueError, OSError) as error:
         raise UnreadableFile(f"the spreadsheet could not be parsed ({_short(error)})") from None
-    return RawWorkbook(path=path, sheets=sheets)
+    return RawWorkbook(path=path, sheets=sheets, notes=package.notes)
 
 
-def _formulas_without_value(path: Path) -> dict[str, tuple[str, ...]]:
-    """Find formula cells with no cached value in an xlsx package, by sheet name."""
+def _read_bounded(path: Path, limits: Limits) -> bytes:
+    """The file's bytes, refused unread when it is larger than ``max_file_mb``."""
+    limit = int(limits.max_file_mb * _MB)
     try:
-        with zipfile.ZipFile(path) as package:
-            names = set(package.namelist())
-            if "xl/workbook.xml" not in names:
-                return {}
-            workbook = SafeET.fromstring(package.read("xl/workbook.xml"))
-            rels = SafeET.fromstring(package.read("xl/_rels/workbook.xml.rels"))
-            targets = {r.get("Id"): r.get("Target", "") for r in rels.iter(f"{_NS_PKG_REL}Relationship")}
-            found: dict[str, tuple[str, ...]] = {}
-            for sheet in workbook.iter(f"{_NS_MAIN}sheet"):
-                target = targets.get(sheet.get(f"{_NS_REL}id"), "")
-                member = str(PurePosixPath("xl") / target) if not target.startswith("/") else target[1:]
-                if member not in names:
-                    continue
-                xml = package.read(member)
-                if b"<f" not in xml and b":f" not in xml:
-                    continue
-                cells = tuple(_empty_formula_cells(xml))
-                if cells:
-                    found[sheet.get("name", "")] = cells
-            return found
-    except (zipfile.BadZipFile, KeyError, SafeET.ParseError, OSError):
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+    except OSError as error:
+        raise UnreadableFile(f"the file cannot be read ({error.strerror or error})") from None
+    try:
+        size = os.fstat(fd).st_size
+        if size > limit:
+            raise LimitExceeded(
+                f"the file is {size / _MB:,.1f} MB, more than the limit of {limits.describe('max_file_mb')}; "
+                "nothing from it was parsed", "max_file_mb")
+        chunks, total = [], 0
+        while total <= limit:
+            chunk = os.read(fd, max(size + 1 - total, 1 << 16))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
+    except OSError as error:
+        raise UnreadableFile(f"the file cannot be read ({error.strerror or error})") from None
+    finally:
+        os.close(fd)
+    if total > limit:  # it grew while being read
+        raise LimitExceeded(f"the file is larger than the limit of {limits.describe('max_file_mb')}; "
+                            "nothing from it was parsed", "max_file_mb")
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+def _formulas_without_value(data: bytes, package: Package) -> dict[str, tuple[str, ...]]:
+    """Find formula cells with no cached value in an xlsx package, by sheet name."""
+    by_part = {part: cells for part, xml in package.worksheets.items()
+               if _HAS_FORMULA_RE.search(xml) or _HAS_NS_FORMULA_RE.search(xml)
+               if (cells := tuple(_empty_formula_cells(xml)))}
+    if not by_part:
+        return {}
+    # Only now are sheet names needed: map each worksheet part back to its name.
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zipped:
+            workbook = SafeET.fromstring(zipped.read("xl/workbook.xml"))
+            rels = SafeET.fromstring(zipped.read("xl/_rels/workbook.xml.rels"))
+    except (zipfile.BadZipFile, KeyError, SafeET.ParseError, OSError, ValueError):
         # The parser proper reports a broken package; nothing more to say here.
         return {}
+    targets = {r.get("Id"): r.get("Target", "") for r in rels.iter(f"{_NS_PKG_REL}Relationship")}
+    found: dict[str, tuple[str, ...]] = {}
+    for sheet in workbook.iter(f"{_NS_MAIN}sheet"):
+        target = targets.get(sheet.get(f"{_NS_REL}id"), "")
+        part = str(PurePosixPath("xl") / target) if not target.startswith("/") else target[1:]
+        part = os.path.normpath(part).replace(os.sep, "/")
+        if part in by_part:
+            found[sheet.get("name", "")] = by_part[part]
+    return found
 
 
+# A formula element <f>, <f t="shared" …/> or with a namespace prefix (<x:f>); not <formula1>
+# of a data validation. Two literal-led patterns are several times faster than one general one.
+_HAS_FORMULA_RE = re.compile(rb"<f[ >/]")
+_HAS_NS_FORMULA_RE = re.compile(rb":f[ >/]")
 _CELL_RE = re.compile(rb"<(?:\w+:)?c\b([^>]*?)(?:/>|>(.*?)</(?:\w+:)?c>)", re.S)
 _REF_RE = re.compile(rb'\br="([A-Z]+[0-9]+)"')
 _F_RE = re.compile(rb"<(?:\w+:)?f\b")

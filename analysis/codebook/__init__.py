@@ -10,7 +10,7 @@ import csv
 import io
 import tomllib
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from typing import Any
 
@@ -117,7 +117,14 @@ class Codebook:
 
     def lookup(self, name: str, value: object) -> str:
         """Return the code of code list ``name`` that ``value`` names, or raise InvalidValue."""
-        return lookup_code(value, self.code_index(name), _WHAT.get(name, "a " + name.replace("_", " ")))
+        index = _code_index(self, name)
+        try:
+            code = index.get(_cached_match_key(value))
+        except TypeError:  # unhashable: the plain path below says what was expected
+            code = None
+        if code is not None:
+            return code
+        return lookup_code(value, index, _WHAT.get(name, "a " + name.replace("_", " ")))
 
     def label(self, name: str, code: object, lang: str = "ja") -> str:
         """Return the label of ``code`` in code list ``name`` (``lang`` is ``ja`` or ``en``)."""
@@ -128,23 +135,22 @@ class Codebook:
 
     def scale_index(self) -> dict[str, int]:
         """Map accepted spellings of a scale level (number or label) to its value."""
-        index: dict[str, int] = {}
-        for level in self.meta["scale"]["levels"]:
-            value = int(level["value"])
-            for spelling in (str(value), level["label_ja"], level["label_en"]):
-                index[match_key(spelling)] = value
-        return index
+        return dict(_scale_index(self))
 
     def missing_index(self) -> dict[str, str]:
         """Map accepted spellings of a missing answer to its reason."""
-        index: dict[str, str] = {}
-        for code in self.meta["missing"]:
-            for spelling in [code["reason"], code["label_ja"], code["label_en"], *code["aliases"]]:
-                index[match_key(spelling)] = code["reason"]
-        return index
+        return dict(_missing_index(self))
 
     def parse_score(self, value: object) -> tuple[int | None, str | None]:
         """Read a self-assessment answer as ``(score, None)`` or ``(None, missing_reason)``."""
+        # The same few spellings come back in every workbook: remember the answers.
+        try:
+            hash(value)
+        except TypeError:
+            return self._parse_score(value)
+        return _parse_score(self, value)
+
+    def _parse_score(self, value: object) -> tuple[int | None, str | None]:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             if value != value:  # NaN: an empty cell
                 return None, "unanswered"
@@ -152,21 +158,21 @@ class Codebook:
                 number = parse_int(value)
             except InvalidValue:
                 number = None
-            if number is not None and number in self.scale_index().values():
+            if number is not None and number in _scale_values(self):
                 return number, None
             raise InvalidValue(self._score_expectation(value))
         key = match_key(value)
-        missing = self.missing_index()
+        missing = _missing_index(self)
         if key in missing:
             return None, missing[key]
-        scale = self.scale_index()
+        scale = _scale_index(self)
         if key in scale:
             return scale[key], None
         try:
             number = parse_int(value)
         except InvalidValue:
             number = None
-        if number is not None and number in scale.values():
+        if number is not None and number in _scale_values(self):
             return number, None
         raise InvalidValue(self._score_expectation(value))
 
@@ -202,6 +208,42 @@ _WHAT = {
     "disclosure_bases": "a legal or standard basis",
     "statement_categories": "a category id or label",
 }
+
+
+# Caches keyed by a codebook hold it by identity (Codebook has eq=False); codebooks are
+# loaded once per edition and treated as read-only, so the cached indexes stay valid.
+@cache
+def _scale_index(codebook: Codebook) -> dict[str, int]:
+    index: dict[str, int] = {}
+    for level in codebook.meta["scale"]["levels"]:
+        value = int(level["value"])
+        for spelling in (str(value), level["label_ja"], level["label_en"]):
+            index[match_key(spelling)] = value
+    return index
+
+
+@cache
+def _scale_values(codebook: Codebook) -> frozenset[int]:
+    return frozenset(_scale_index(codebook).values())
+
+
+@cache
+def _missing_index(codebook: Codebook) -> dict[str, str]:
+    index: dict[str, str] = {}
+    for code in codebook.meta["missing"]:
+        for spelling in [code["reason"], code["label_ja"], code["label_en"], *code["aliases"]]:
+            index[match_key(spelling)] = code["reason"]
+    return index
+
+
+@lru_cache(maxsize=1 << 14, typed=True)
+def _parse_score(codebook: Codebook, value: object) -> tuple[int | None, str | None]:
+    return codebook._parse_score(value)
+
+
+@lru_cache(maxsize=1 << 14, typed=True)
+def _cached_match_key(value: object) -> str:
+    return match_key(value)
 
 
 @cache

@@ -1,0 +1,249 @@
+"""Pre-parse checks and limits: each refuses the file before any parser sees it."""
+
+import argparse
+import os
+import zipfile
+
+import pytest
+from hostile_corpus import (
+    billion_laughs_in_shared_strings,
+    billion_laughs_in_sheet,
+    encrypted_workbook,
+    external_entity,
+    far_cell,
+    minimal_xlsx,
+    quadratic_blowup,
+    shared_strings_xml,
+    sheet_xml,
+    with_macros,
+)
+
+from analysis.safety import (
+    DEFAULT_LIMITS,
+    LimitExceeded,
+    Limits,
+    UnreadableFile,
+    UnsafeEnvironment,
+    add_limit_arguments,
+    check_location,
+    check_xml_defences,
+    inspect_package,
+    limits_from_args,
+)
+
+
+def _inspect(path, limits=DEFAULT_LIMITS):
+    return inspect_package(path.read_bytes(), path.suffix.lower(), limits)
+
+
+def test_a_plain_workbook_passes_and_its_sheet_xml_is_kept(tmp_path):
+    package = _inspect(minimal_xlsx(tmp_path / "ok.xlsx"))
+    assert package.kind == "zip" and package.notes == ()
+    assert list(package.worksheets) == ["xl/worksheets/sheet1.xml"]
+    assert b"<sheetData>" in package.worksheets["xl/worksheets/sheet1.xml"]
+
+
+def test_limits_describe_their_option_and_refuse_nonsense():
+    assert DEFAULT_LIMITS.describe("max_cells") == "5,000,000 cells (--max-cells)"
+    assert Limits(max_ratio=50).describe("max_ratio") == "50× (--max-ratio)"
+    with pytest.raises(ValueError, match="--timeout must be a positive number"):
+        Limits(timeout_s=0)
+    with pytest.raises(ValueError, match="--max-cells"):
+        Limits(max_cells=-1)
+
+
+def test_command_line_options_raise_limits():
+    parser = argparse.ArgumentParser()
+    add_limit_arguments(parser)
+    args = parser.parse_args(["--max-cells", "20000000", "--max-uncompressed-mb", "1024", "--timeout", "5",
+                              "--workers", "3"])
+    limits = limits_from_args(args)
+    assert (limits.max_cells, limits.max_uncompressed_mb, limits.timeout_s) == (20_000_000, 1024, 5)
+    assert limits.max_member_mb == DEFAULT_LIMITS.max_member_mb and args.workers == 3
+    assert limits_from_args(parser.parse_args([])) == DEFAULT_LIMITS
+
+
+@pytest.mark.parametrize("build", [billion_laughs_in_sheet, billion_laughs_in_shared_strings, quadratic_blowup,
+                                   external_entity])
+def test_document_type_declarations_are_refused(tmp_path, build):
+    with pytest.raises(UnreadableFile, match="document type declaration"):
+        _inspect(build(tmp_path / "x.xlsx"))
+
+
+def test_declared_dimension_over_the_cell_limit(tmp_path):
+    path = far_cell(tmp_path / "far.xlsx")
+    with pytest.raises(LimitExceeded, match=r"declares 17,179,869,184 cells .*--max-cells") as caught:
+        _inspect(path)
+    assert caught.value.limit == "max_cells"
+
+
+def test_a_lying_dimension_is_caught_by_the_cells_themselves(tmp_path):
+    path = far_cell(tmp_path / "liar.xlsx", honest_dimension=False)
+    with pytest.raises(LimitExceeded, match=r"has cells spanning 17,179,869,184 cells"):
+        _inspect(path)
+    # Raised far enough, the limit lets it through to the parser (which the worker pool isolates).
+    assert _inspect(path, Limits(max_cells=20_000_000_000)).worksheets
+
+
+def test_cell_limit_is_for_the_whole_workbook(tmp_path):
+    cells = b'<row r="1"><c r="A1"><v>1</v></c></row><row r="100"><c r="J100"><v>1</v></c></row>'
+    path = minimal_xlsx(tmp_path / "wide.xlsx", sheet=sheet_xml(cells, dimension=b"A1:J100"))
+    assert _inspect(path, Limits(max_cells=1000)).worksheets
+    with pytest.raises(LimitExceeded, match="1,000 cells"):
+        _inspect(path, Limits(max_cells=999))
+
+
+def test_member_size_total_size_and_ratio(tmp_path):
+    filler = b"<!--" + b" " * (3 << 20) + b"-->"
+    path = minimal_xlsx(tmp_path / "big.xlsx", sheet=sheet_xml(tail=filler))
+    with pytest.raises(LimitExceeded, match="unpacks to 3.0 MB, more than the limit of 2 MB") as caught:
+        _inspect(path, Limits(max_member_mb=2))
+    assert caught.value.limit == "max_member_mb"
+    with pytest.raises(LimitExceeded, match="--max-uncompressed-mb"):
+        _inspect(path, Limits(max_uncompressed_mb=2, max_ratio=1_000_000))
+    with pytest.raises(LimitExceeded, match="zip bomb") as caught:
+        _inspect(path)  # 3 MB of blanks pack into a few KB: far above 100×
+    assert caught.value.limit == "max_ratio"
+    assert _inspect(path, Limits(max_ratio=1_000_000)).worksheets
+
+
+def test_number_of_parts(tmp_path):
+    extra = {f"xl/media/image{i}.png": b"x" for i in range(20)}
+    path = minimal_xlsx(tmp_path / "many.xlsx", extra=extra)
+    with pytest.raises(LimitExceeded, match="26 parts, more than the limit of 25 parts"):
+        _inspect(path, Limits(max_members=25))
+
+
+def test_file_size_is_checked_before_reading(tmp_path):
+    from analysis.workbook import read_workbook
+
+    path = tmp_path / "huge.xlsx"
+    with path.open("wb") as handle:
+        handle.truncate(3 << 20)  # a sparse file: nothing is written, nothing need be read
+    with pytest.raises(LimitExceeded, match="3.0 MB, more than the limit of 2 MB") as caught:
+        read_workbook(path, Limits(max_file_mb=2))
+    assert caught.value.limit == "max_file_mb"
+
+
+def test_macros_are_a_note_not_a_refusal(tmp_path):
+    path = with_macros(minimal_xlsx(tmp_path / "plain.xlsx"), tmp_path / "macro.xlsm")
+    (note,) = _inspect(path).notes
+    assert "xl/vbaProject.bin" in note and "not run" in note
+
+
+@pytest.mark.parametrize(("content", "pattern"), [
+    (b"", "empty"),
+    (b"respondent_id,answer\nU01,3\n", "a CSV or text file renamed"),
+    (b"PK\x03\x04" + b"\0" * 100, "damaged or incomplete"),
+])
+def test_not_a_package(tmp_path, content, pattern):
+    (tmp_path / "x.xlsx").write_bytes(content)
+    with pytest.raises(UnreadableFile, match=pattern):
+        _inspect(tmp_path / "x.xlsx")
+
+
+def test_truncated_package(tmp_path):
+    data = minimal_xlsx(tmp_path / "ok.xlsx").read_bytes()
+    (tmp_path / "cut.xlsx").write_bytes(data[: len(data) * 2 // 3])
+    with pytest.raises(UnreadableFile, match="damaged or incomplete"):
+        _inspect(tmp_path / "cut.xlsx")
+
+
+def test_a_part_that_lies_about_its_size_is_damaged(tmp_path):
+    path = minimal_xlsx(tmp_path / "ok.xlsx")
+    data = bytearray(path.read_bytes())
+    with zipfile.ZipFile(path) as package:
+        info = package.getinfo("xl/worksheets/sheet1.xml")
+    # Patch the central directory's uncompressed size of the sheet (offset 24 in its entry).
+    position = data.find(b"xl/worksheets/sheet1.xml", data.find(b"PK\x01\x02"))
+    entry = data.rfind(b"PK\x01\x02", 0, position)
+    data[entry + 24: entry + 28] = (info.file_size // 2).to_bytes(4, "little")
+    (tmp_path / "liar.xlsx").write_bytes(bytes(data))
+    with pytest.raises(UnreadableFile, match="sheet1.xml of the zip package is damaged"):
+        _inspect(tmp_path / "liar.xlsx")
+
+
+def test_password_protected(tmp_path):
+    with pytest.raises(UnreadableFile, match="password-protected"):
+        _inspect(encrypted_workbook(tmp_path / "secret.xlsx"))
+
+
+def test_encrypted_zip_members(tmp_path):
+    data = bytearray(minimal_xlsx(tmp_path / "ok.xlsx").read_bytes())
+    position = data.find(b"PK\x01\x02")
+    data[position + 8] |= 0x1  # the "encrypted" flag of the first central directory entry
+    (tmp_path / "enc.xlsx").write_bytes(bytes(data))
+    with pytest.raises(UnreadableFile, match="password-protected"):
+        _inspect(tmp_path / "enc.xlsx")
+
+
+@pytest.mark.parametrize(("suffix", "data", "pattern"), [
+    (".xls", b"PK\x03\x04rest", "named .xls"),
+    (".xlsx", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 600, r"Excel 97-2003 \(.xls\) file named .xlsx"),
+])
+def test_wrong_extension(suffix, data, pattern):
+    with pytest.raises(UnreadableFile, match=pattern):
+        inspect_package(data, suffix)
+
+
+def test_other_zip_files_named_xlsx(tmp_path):
+    path = tmp_path / "doc.xlsx"
+    with zipfile.ZipFile(path, "w") as package:
+        package.writestr("word/document.xml", b"<w/>")
+    with pytest.raises(UnreadableFile, match="Word or PowerPoint"):
+        _inspect(path)
+
+
+def test_location_checks(tmp_path):
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    (raw / "ok.xlsx").write_bytes(b"x")
+    (tmp_path / "outside.xlsx").write_bytes(b"x")
+    (raw / "out.xlsx").symlink_to(tmp_path / "outside.xlsx")
+    (raw / "in.xlsx").symlink_to(raw / "ok.xlsx")
+    os.mkfifo(raw / "pipe.xlsx")
+    assert check_location(raw / "ok.xlsx", raw) is None
+    assert check_location(raw / "in.xlsx", raw) is None
+    assert "outside the raw folder" in check_location(raw / "out.xlsx", raw)
+    assert "not a regular file" in check_location(raw / "pipe.xlsx", raw)
+
+
+def test_xml_defences_are_checked(monkeypatch):
+    import openpyxl
+
+    check_xml_defences()  # this environment has them
+    monkeypatch.setattr(openpyxl, "DEFUSEDXML", False)
+    with pytest.raises(UnsafeEnvironment, match="OPENPYXL_DEFUSEDXML"):
+        check_xml_defences()
+
+
+def test_missing_defusedxml_is_named(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "defusedxml", None)  # import now fails
+    with pytest.raises(UnsafeEnvironment, match="defusedxml is not installed"):
+        check_xml_defences()
+
+
+def test_limit_exceeded_survives_pickling():
+    import pickle
+
+    error = pickle.loads(pickle.dumps(LimitExceeded("too big", "max_cells")))
+    assert str(error) == "too big" and error.limit == "max_cells"
+
+
+def test_a_declaration_hidden_behind_a_long_comment_or_in_utf16_is_found(tmp_path):
+    padded = shared_strings_xml(b"&a;", doctype=b"<!--" + b"x" * 5000 + b'--><!DOCTYPE q [<!ENTITY a "b">]>')
+    with pytest.raises(UnreadableFile, match="sharedStrings.xml carries an XML document type declaration"):
+        _inspect(minimal_xlsx(tmp_path / "padded.xlsx", shared_strings=padded))
+    utf16 = shared_strings_xml(b"&a;", doctype=b'<!DOCTYPE q [<!ENTITY a "b">]>').decode().replace(
+        'encoding="UTF-8"', 'encoding="UTF-16"').encode("utf-16")
+    with pytest.raises(UnreadableFile, match="document type declaration"):
+        _inspect(minimal_xlsx(tmp_path / "utf16.xlsx", shared_strings=utf16))
+
+
+def test_a_part_anywhere_in_the_package_is_checked(tmp_path):
+    # The relationships decide which part holds the shared strings; every XML part is checked.
+    evil = shared_strings_xml(b"&lol;", doctype=b'<!DOCTYPE l [<!ENTITY lol "lol">]>')
+    with pytest.raises(UnreadableFile, match="custom/strings.xml carries"):
+        _inspect(minimal_xlsx(tmp_path / "elsewhere.xlsx", extra={"custom/strings.xml": evil}))
