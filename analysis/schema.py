@@ -49,7 +49,7 @@ TABLE_KEYS: dict[str, list[str]] = {
     "statements": ["fiscal_year", "respondent_group", "section", "category_id", "respondent_id", "statement_id"],
     "disclosures": ["company_id", "fiscal_year", "item"],
     "meetings": ["table", "round"],
-    "literature": ["table", "title"],
+    "literature": ["table"],  # the order of the source rows (the report's own order) within a table
 }
 
 TABLE_DOCS: dict[str, str] = {
