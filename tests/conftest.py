@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from analysis.codebook import Codebook, load_codebook
 from analysis.template import build_workbook, workbook_bytes
+
+# Shared 2-core machines are noisy: no per-example deadline. In CI the examples are derived
+# from each test's name (same run every time); locally they are random and explore more.
+settings.register_profile("default", deadline=None)
+settings.register_profile("ci", deadline=None, derandomize=True, database=None)
+settings.load_profile("ci" if os.environ.get("CI") else "default")
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_REFERENCE = REPO.parent / "shared" / "reference"
