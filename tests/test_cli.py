@@ -1,0 +1,67 @@
+"""The ``survey`` command end to end on the sample study, as a researcher runs it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from analysis.cli import main, year_folders
+
+
+def _survey(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "analysis.cli", *args], cwd=cwd, capture_output=True, text=True)
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory):
+    root = tmp_path_factory.mktemp("project")
+    assert main(["sample", "--out", str(root / "data" / "raw")]) == 0
+    return root
+
+
+def test_run_builds_every_year(project):
+    proc = _survey("run", cwd=project)
+    assert proc.returncode == 0, proc.stderr
+    for year in (2020, 2021):
+        processed = project / "data" / "processed" / str(year)
+        assert (processed / "self_assessment.parquet").is_file() and (processed / "maturity.csv").is_file()
+        assert (project / "reports" / str(year) / "index.html").is_file()
+        assert pd.read_csv(processed / "issues.csv").empty
+    assert (project / "reports" / "2021" / "findings.csv").read_text(encoding="utf-8").startswith(
+        "finding,holds,evidence")
+
+
+def test_names_never_leave_the_workbooks(project):
+    # Every sample company and organisation name carries the mark (架空); none may be output.
+    outputs = [p for p in (project / "data" / "processed").rglob("*") if p.suffix in (".csv", ".json")]
+    outputs += [p for p in (project / "reports").rglob("*") if p.suffix in (".csv", ".md", ".html", ".svg")]
+    assert outputs
+    for path in outputs:
+        assert "架空" not in path.read_text(encoding="utf-8"), path
+    for book in (project / "reports").rglob("tables.xlsx"):
+        with zipfile.ZipFile(book) as package:
+            for name in package.namelist():
+                assert "架空".encode() not in package.read(name), (book, name)
+
+
+def test_year_folders(tmp_path):
+    for name in ("2021", "fy2020", "notes", "2019x"):
+        (tmp_path / name).mkdir()
+    assert [y for y, _ in year_folders(tmp_path)] == [2020, 2021]
+
+
+def test_run_without_year_folders_says_what_to_do(tmp_path):
+    (tmp_path / "data" / "raw").mkdir(parents=True)
+    proc = _survey("run", cwd=tmp_path)
+    assert proc.returncode == 2 and "no year folders" in proc.stderr
+
+
+def test_template_command(tmp_path):
+    proc = _survey("template", "--out", str(tmp_path / "t"), cwd=tmp_path)
+    assert proc.returncode == 0
+    assert len(list((tmp_path / "t").glob("fy2021_*.xlsx"))) == 7
