@@ -1,6 +1,13 @@
-"""Toolkit for survey studies of cybersecurity management (METI study, FY2021 edition)."""
+"""Toolkit for survey studies of cybersecurity management (METI study, FY2021 edition).
+
+The public surface for analysts: :func:`load_codebook` (the study as data) and
+:func:`load_study` (the tidy tables of a processed year). Everything else lives in its own
+module: ``analysis.ingest``, ``analysis.maturity``, ``analysis.crosstab``,
+``analysis.statements``, ``analysis.disclosure``, ``analysis.report``…
+"""
 
 from analysis.codebook import Codebook, load_codebook
+from analysis.study import Study, load_study
 
-__all__ = ["Codebook", "load_codebook"]
+__all__ = ["Codebook", "Study", "load_codebook", "load_study"]
 __version__ = "0.1.0"
