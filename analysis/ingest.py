@@ -22,7 +22,7 @@ from analysis.isolation import ParserPool, read_one
 from analysis.problems import Problem, format_problem, problems_frame
 from analysis.safety import DEFAULT_LIMITS, Limits, UnreadableFile, check_location, check_xml_defences
 from analysis.schema import TABLES, conform
-from analysis.validate import ParsedWorkbook, parse_workbook, unused_sheets
+from analysis.validate import YEAR_SOURCE, ParsedWorkbook, parse_workbook, unused_sheets
 from analysis.workbook import SPREADSHEET_SUFFIXES, RawWorkbook
 
 __all__ = ["IngestResult", "assemble", "ingest", "list_inputs", "read_file", "read_folder", "write_processed"]
@@ -241,26 +241,9 @@ def assemble(parsed: Sequence[ParsedWorkbook], codebook: Codebook,
     tables = {name: conform(name, pd.DataFrame(records)) for name, records in rows.items()}
     tables.update(derive(tables, codebook))
 
-    known = set(zip(tables["respondents"]["respondent_id"], tables["respondents"]["fiscal_year"], strict=True))
-    for table in ("presurvey", "statements"):
-        frame = tables[table]
-        unknown = frame.loc[[(r, y) not in known for r, y in zip(frame["respondent_id"], frame["fiscal_year"],
-                                                                  strict=True)]]
-        for (rid, year), part in unknown.groupby(["respondent_id", "fiscal_year"], sort=True):
-            file, sheet, cell = str(part["source"].iloc[0]).rsplit("!", 2)
-            problems.append(Problem("warning", file, sheet, cell,
-                                    f"{rid} ({year}) has {table} rows but no self-assessment profile or roster "
-                                    "row; add it to the roster so that its group and attributes are known"))
+    problems += _check_respondents_known(tables)
     if fiscal_year is not None:
-        for table in ("self_assessment", "presurvey", "statements", "respondents"):
-            frame = tables[table]
-            if table == "respondents":
-                frame = frame[frame["group"] != "disclosure_company"]
-            other = frame[frame["fiscal_year"] != fiscal_year]
-            for source in other["source"].drop_duplicates().head(20):
-                file, sheet, cell = str(source).rsplit("!", 2)
-                problems.append(Problem("warning", file, sheet, cell,
-                                        f"{table}: fiscal year differs from the folder's year {fiscal_year}"))
+        problems += _check_fiscal_years(rows, fiscal_year)
 
     files = pd.DataFrame([
         {"file": b.file, "instrument": b.instrument or "", "status": _status(b), "cells_read": b.cells_read,
@@ -270,6 +253,64 @@ def assemble(parsed: Sequence[ParsedWorkbook], codebook: Codebook,
     problems = sorted(dict.fromkeys(problems), key=lambda p: (p.file, p.sheet, _cell_key(p.cell), p.message))
     return IngestResult(tables=tables, problems=problems, files=files, edition=codebook.edition,
                         fiscal_year=fiscal_year)
+
+
+def _split_source(source: object) -> tuple[str, str, str]:
+    file, sheet, cell = str(source).rsplit("!", 2)
+    return file, sheet, cell
+
+
+def _check_respondents_known(tables: dict[str, pd.DataFrame]) -> list[Problem]:
+    """Warn about pre-survey and statement rows whose respondent has no profile or roster row."""
+    respondents = tables["respondents"]
+    known = set(zip(respondents["respondent_id"], respondents["fiscal_year"], strict=True))
+    years_of: dict[str, list[int]] = {}
+    for rid, year in sorted(known):
+        years_of.setdefault(rid, []).append(int(year))
+    problems = []
+    for table in ("presurvey", "statements"):
+        frame = tables[table]
+        unknown = frame.loc[[(r, y) not in known for r, y in zip(frame["respondent_id"], frame["fiscal_year"],
+                                                                  strict=True)]]
+        for (rid, year), part in unknown.groupby(["respondent_id", "fiscal_year"], sort=True):
+            file, sheet, cell = _split_source(part["source"].iloc[0])
+            if rid in years_of:
+                message = (f"{rid} has {table} rows for {year} but its profile or roster row is for "
+                           f"{', '.join(map(str, years_of[rid]))}; check the fiscal year")
+            else:
+                message = (f"{rid} ({year}) has {table} rows but no self-assessment profile or roster row; "
+                           "add it to the roster so that its group and attributes are known")
+            problems.append(Problem("warning", file, sheet, cell, message))
+    return problems
+
+
+def _check_fiscal_years(rows: dict[str, list[dict]], fiscal_year: int) -> list[Problem]:
+    """One warning per file and table whose rows carry another year than the study year's folder.
+
+    Such rows stay in the tables (nothing is dropped silently), but a year's report covers
+    that year only, so the researcher is told where the year was written.
+    """
+    found: dict[tuple[str, str, int], list[str]] = {}
+    for table in ("respondents", "presurvey", "statements"):
+        for record in rows[table]:
+            if record.get("group") == "disclosure_company" or YEAR_SOURCE not in record:
+                continue
+            if record["fiscal_year"] != fiscal_year:
+                found.setdefault((table, _split_source(record[YEAR_SOURCE])[0], record["fiscal_year"]),
+                                 []).append(record[YEAR_SOURCE])
+    problems = []
+    for (table, _file, year), sources in sorted(found.items()):
+        cells = sorted(dict.fromkeys(sources), key=_source_key)
+        file, sheet, cell = _split_source(cells[0])
+        what = f"{table}: {len(cells)} row(s)"
+        also = f" (also {', '.join(_split_source(c)[2] for c in cells[1:6])}{' …' if len(cells) > 6 else ''})" \
+            if len(cells) > 1 else ""
+        problems.append(Problem(
+            "warning", file, sheet, cell,
+            f"{what} give fiscal year {year}, not {fiscal_year} (the folder's year){also}: the rows are kept "
+            f"in the tables, but the {fiscal_year} report covers {fiscal_year} only; correct the year or move "
+            "the file to its year's folder"))
+    return problems
 
 
 def _cell_key(cell: str) -> tuple:
@@ -290,7 +331,7 @@ def _merge_respondents(records: list[dict]) -> tuple[list[dict], list[Problem]]:
             continue
         have = merged[key]
         for column, value in record.items():
-            if column == "source" or value is None:
+            if column == "source" or column.startswith("_") or value is None:
                 continue
             if have.get(column) is None:
                 have[column] = value

@@ -26,9 +26,13 @@ from analysis.normalise import (
 from analysis.problems import Problem
 from analysis.workbook import Grid, RawWorkbook, cell_name
 
-__all__ = ["ParsedWorkbook", "META_SHEET", "UnusedSheets", "identify_instrument", "parse_workbook", "unused_sheets"]
+__all__ = ["ParsedWorkbook", "META_SHEET", "YEAR_SOURCE", "UnusedSheets", "identify_instrument", "parse_workbook",
+           "unused_sheets"]
 
 META_SHEET = "_meta"
+# Records carry the cell their fiscal year came from, for cross-file checks; the tidy tables
+# do not keep it (keys starting with "_" are not columns).
+YEAR_SOURCE = "_year_source"
 _HEADER_SCAN_ROWS = 20
 
 
@@ -363,6 +367,7 @@ def _parse_self_assessment(book: RawWorkbook, codebook: Codebook, parsed: Parsed
         "respondent_id": respondent_id, "group": "user", "fiscal_year": fiscal_year,
         "industry": record.get("industry"), "size_band": record.get("size_band"),
         "source": _source(parsed, profile, fields["respondent_id"][1]),
+        YEAR_SOURCE: _source(parsed, profile, fields["fiscal_year"][1]),
     })
     # Answers: one row per question.
     found = _header_row(answers, answers_spec)
@@ -466,6 +471,7 @@ def _parse_presurvey(book: RawWorkbook, codebook: Codebook, parsed: ParsedWorkbo
             "edition": codebook.edition, "topic": topic, "question_id": qid, "kind": kind,
             "option_code": None, "answer_text": None, "missing_reason": None,
             "source": _source(parsed, grid, cell),
+            YEAR_SOURCE: _source(parsed, grid, row.cells["fiscal_year"]),
         }
         raw = row.values.get("answer", "")
         key_text = _key(raw)
@@ -513,6 +519,7 @@ def _parse_roster(book: RawWorkbook, codebook: Codebook, parsed: ParsedWorkbook)
             "size_band": record.get("size_band"), "description": record.get("description"),
             "n_interviewees": record.get("n_interviewees"),
             "source": _source(parsed, grid, row.cells["respondent_id"]),
+            YEAR_SOURCE: _source(parsed, grid, row.cells["fiscal_year"]),
         })
         return True
 
@@ -546,6 +553,7 @@ def _parse_statements(book: RawWorkbook, codebook: Codebook, parsed: ParsedWorkb
             "respondent_group": group, "section": section, "category_id": category,
             "maturity": record.get("maturity"), "text": record["text"],
             "source": _source(parsed, grid, row.cells["text"]),
+            YEAR_SOURCE: _source(parsed, grid, row.cells["fiscal_year"]),
         })
         return True
 
