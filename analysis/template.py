@@ -114,7 +114,7 @@ def _write_instructions(ws: Worksheet, codebook: Codebook, instrument: str, lang
         ws.append(["Company and person names are for the research team only; they never reach processed data."])
     ws.append([])
     ws.append(["シート" if lang == "ja" else "Sheet", "項目" if lang == "ja" else "Field",
-               "必須" if lang == "ja" else "Required", "説明 (Description)"])
+               "必須" if lang == "ja" else "Required", "説明" if lang == "ja" else "Description"])
     for cell in ws[ws.max_row]:
         cell.font = _BOLD
     for spec in codebook.instrument_sheets(instrument):
@@ -135,7 +135,8 @@ def _write_instructions(ws: Worksheet, codebook: Codebook, instrument: str, lang
 
 def _write_keyvalue(ws: Worksheet, spec: SheetSpec, codebook: Codebook, lang: str, lists: _Lists,
                     values: Mapping[str, object] | None) -> None:
-    ws.append(["項目" if lang == "ja" else "Field", "回答" if lang == "ja" else "Value", "説明"])
+    ws.append(["項目" if lang == "ja" else "Field", "回答" if lang == "ja" else "Value",
+               "説明" if lang == "ja" else "Description"])
     for cell in ws[1]:
         cell.font, cell.fill = _BOLD, _HEADER_FILL
     for i, col in enumerate(spec.columns, start=2):
