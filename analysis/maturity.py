@@ -340,24 +340,14 @@ def classify_scores(scores: pd.DataFrame, rules: MaturityRules, lang: str = "en"
 def maturity_table(tables: dict[str, pd.DataFrame], codebook: Codebook, lang: str = "en") -> pd.DataFrame:
     """The ``maturity`` table written at ingest: one row per self-assessed respondent and year.
 
-    User companies on the roster (``respondents`` with group ``user``) that have no
-    self-assessment row are included too, unclassified, with every directive missing.
+    Only respondents with self-assessment rows are classified: a user company that was
+    interviewed but did not self-assess has no level (it is not "unclassified"), so every
+    table by maturity counts the same companies as the level distribution.
     """
     sa = tables.get("self_assessment")
     if sa is None:
         sa = pd.DataFrame(columns=["respondent_id", "fiscal_year", "directive", "question_id", "score",
                                    "missing_reason"])
-    roster = tables.get("respondents")
-    if roster is not None and len(roster):
-        users = roster.loc[roster["group"] == "user", KEYS]
-        have = set(zip(sa["respondent_id"], sa["fiscal_year"], strict=True))
-        absent = users[[(r, y) not in have for r, y in zip(users["respondent_id"], users["fiscal_year"],
-                                                           strict=True)]]
-        if len(absent):
-            q = codebook.questions.iloc[0]
-            blank = absent.assign(directive=int(q["directive"]), question_id=q["question_id"], score=None,
-                                  missing_reason="unanswered")
-            sa = pd.concat([sa[blank.columns].astype("object"), blank.astype("object")], ignore_index=True)
     return classify_scores(directive_scores(sa, codebook), rules_from_codebook(codebook), lang)
 
 

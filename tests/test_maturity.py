@@ -200,13 +200,13 @@ def test_b_determined_with_a_conflict_for_some_missing_means(codebook):
     assert "C would also hold" in result["reason"]
 
 
-def test_roster_user_without_answers_is_listed_unclassified(codebook):
+def test_roster_user_without_answers_is_not_classified(codebook):
+    # Interviewed but not self-assessed: no level at all, so that every table by maturity
+    # counts the companies of the level distribution.
     roster = pd.DataFrame({"respondent_id": ["U01", "U02", "V01"], "fiscal_year": [2021] * 3,
                            "group": ["user", "user", "vendor"]})
     table = table_for({"U01": [3] * 10}, codebook, respondents=roster)
-    assert list(table["respondent_id"]) == ["U01", "U02"]
-    u02 = table.iloc[1]
-    assert pd.isna(u02["level"]) and u02["n_missing_directives"] == 10
+    assert list(table["respondent_id"]) == ["U01"]
 
 
 def test_table_columns_types_and_inputs_untouched(codebook):
