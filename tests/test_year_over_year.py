@@ -73,7 +73,7 @@ def test_level_comparison_side_by_side_with_the_change(current, previous):
     assert frame["n_2021"].tolist() == [3, 5, 1, 1, 10]
     assert frame["change_n"].tolist() == [1, 0, -2, 1, 0]
     assert frame["share_2021"].tolist() == pytest.approx([0.3, 0.5, 0.1, 0.1, 1.0])
-    assert frame["change_share"].tolist() == pytest.approx([0.1, 0.0, -0.2, 0.1, 0.0])
+    assert frame["change_share"].tolist() == pytest.approx([10.0, 0.0, -20.0, 10.0, 0.0])  # percentage points
 
 
 def test_level_comparison_without_change_columns_for_publication(current, previous):
@@ -97,9 +97,9 @@ def test_disclosure_comparison_by_region_and_item(current, previous):
     assert frame["disclosing_2021"].tolist() == [1, 0, 2, 2]
     assert frame["companies_2020"].tolist()[:1] == [1] and pd.isna(frame["companies_2020"].iloc[1])
     assert frame["share_2021"].tolist() == pytest.approx([0.5, 0.0, 1.0, 1.0])
-    assert frame["change_share"].iloc[0] == pytest.approx(-0.5)
+    assert frame["change_share"].iloc[0] == pytest.approx(-50.0)  # points
     assert pd.isna(frame["change_share"].iloc[1])
-    assert frame["change_share"].iloc[3] == pytest.approx(0.5)
+    assert frame["change_share"].iloc[3] == pytest.approx(50.0)
 
 
 def test_builders_need_a_previous_year(current, previous):
@@ -112,7 +112,7 @@ def test_builders_need_a_previous_year(current, previous):
 def test_builders_declare_counts_and_shares(current, previous):
     (levels,) = build_maturity_levels(current, ReportContext(previous=previous))
     assert levels.counts == ("n_2020", "n_2021")
-    assert set(levels.percents) == {"share_2020", "share_2021", "change_share"}
+    assert set(levels.percents) == {"share_2020", "share_2021"}  # the change is in points
     assert levels.title_ja == "成熟度レベルの分布 (2020年度と2021年度)"
     (coverage,) = build_disclosure_coverage(current, ReportContext(previous=previous, publish=True))
     assert coverage.counts == ("disclosing_2020", "disclosing_2021")

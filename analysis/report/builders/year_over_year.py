@@ -82,7 +82,9 @@ def maturity_level_comparison(current, previous, lang: str = "ja", with_change: 
         frame[column] = frame[column].astype("Int64")
     if with_change:
         frame["change_n"] = (frame[f"n_{cur_token}"] - frame[f"n_{prev_token}"]).astype("Int64")
-        frame["change_share"] = (frame[f"share_{cur_token}"] - frame[f"share_{prev_token}"]).astype("Float64")
+        # In percentage points (the column is labelled so), not a share: 0.3 -> 30.0 points.
+        frame["change_share"] = ((frame[f"share_{cur_token}"] - frame[f"share_{prev_token}"]) * 100).round(1) \
+            .astype("Float64")
     return frame
 
 
@@ -138,7 +140,9 @@ def disclosure_coverage_comparison(current, previous, lang: str = "ja", with_cha
         frame[f"disclosing_{token}"] = pd.array(disclosing, dtype="Int64")
         frame[f"share_{token}"] = _share(frame[f"disclosing_{token}"], frame[f"companies_{token}"])
     if with_change:
-        frame["change_share"] = (frame[f"share_{cur_token}"] - frame[f"share_{prev_token}"]).astype("Float64")
+        # In percentage points (the column is labelled so), not a share: 0.3 -> 30.0 points.
+        frame["change_share"] = ((frame[f"share_{cur_token}"] - frame[f"share_{prev_token}"]) * 100).round(1) \
+            .astype("Float64")
     return frame.reset_index(drop=True)
 
 
@@ -151,7 +155,7 @@ def build_maturity_levels(study, ctx: ReportContext) -> list[ReportTable]:
         return []
     frame = maturity_level_comparison(study, previous, ctx.lang, with_change=not ctx.publish)
     counts = tuple(c for c in frame.columns if c.startswith("n_"))
-    percents = tuple(c for c in frame.columns if c.startswith("share_") or c == "change_share")
+    percents = tuple(c for c in frame.columns if c.startswith("share_"))
     years = {"previous": study_year(previous, previous.tables["maturity"]),
              "current": study_year(study, study.tables["maturity"])}
     return [ReportTable(name="yoy_maturity_levels", frame=frame, section="year_over_year", counts=counts,
@@ -165,7 +169,7 @@ def build_disclosure_coverage(study, ctx: ReportContext) -> list[ReportTable]:
         return []
     frame = disclosure_coverage_comparison(study, previous, ctx.lang, with_change=not ctx.publish)
     counts = tuple(c for c in frame.columns if c.startswith("disclosing_"))
-    percents = tuple(c for c in frame.columns if c.startswith("share_") or c == "change_share")
+    percents = tuple(c for c in frame.columns if c.startswith("share_"))
     years = {"previous": study_year(previous, previous.disclosures), "current": study_year(study, study.disclosures)}
     return [ReportTable(name="yoy_disclosure_coverage", frame=frame, section="year_over_year", counts=counts,
                         percents=percents, **_texts(study.codebook, "yoy_disclosure_coverage", **years))]
