@@ -12,15 +12,31 @@ Choices (documented because a reader of a published table needs them):
   where a 0 itself discloses something (e.g. "no company of group X did Y" when X is one
   company). Zeros may still be hidden as complements, but only when no non-zero cell will do.
 * **Totals.** A total row or column is named in a :class:`TableLayout` (also read from
-  ``frame.attrs["layout"]``). Without one, every count cell is treated as an interior cell
-  whose row and column sums the reader knows: safe whatever the table holds, where guessing
-  totals from the sums is not (in a small table a column may equal the sum of the others by
-  chance). :func:`detect_layout` still offers the guess, for a person to confirm. With
-  ``margins=True`` row and column totals are assumed to be known even when the frame does
-  not print them (they usually appear in another table).
+  ``frame.attrs["layout"]``), with the columns that add up to the total column
+  (``part_columns``; other count columns stand alone) and, for a multiple-response table, its
+  option rows and answered row. With ``margins=True`` row and column totals are assumed to be
+  known to the reader even when the frame does not print them or hides them (they usually
+  appear in another table: the maturity level distribution is the total row of every
+  pre-survey-by-maturity table), so the proof treats every total cell as a known constant, and
+  a line without a printed total as having a known sum.
+* **Without a layout** the module cannot know how the counts add up, and no choice is safe
+  against relations it is not told about (a column may be the sum of some others, or bound
+  another). It then assumes the reader knows the sum of every count column and of every row
+  over all count columns, the total row and column guessed by :func:`detect_layout` (a
+  printed total is a known constant, its parts add up to it), and every equation "column t
+  equals the sum of columns S" that holds in all rows. Every one of these equations is
+  true of the table, so assuming them can only hide more, never less, than the truth needs;
+  but a relation outside them (e.g. a row that is the sum of some other rows, or ``n <= N``)
+  is not protected against: builders of published tables must declare a layout
+  (:func:`analysis.report.publishable` warns when a table has none).
+* **Inequalities.** A reader also knows that a count is at most another: an option of a
+  multiple-response question is chosen by at most the respondents who answered it, and every
+  respondent who answered chose at least one option (``answered <= sum of options``); a layout
+  may add its own (``row_inequalities``, e.g. ``n <= N``). They take part in the proof.
 * **Proof.** :func:`protection_intervals` solves, for every hidden cell, the smallest and
-  largest value consistent with the visible cells, the totals and non-negativity (a linear
-  programme); a cell is recoverable when that interval holds a single whole number.
+  largest value consistent with the visible cells, the totals, the inequalities and
+  non-negativity (a linear programme); a cell is recoverable when that interval holds a single
+  whole number.
   :func:`suppress_counts` keeps hiding cells until no hidden cell is recoverable.
 """
 
@@ -29,7 +45,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Hashable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -68,7 +84,20 @@ class TableLayout:
         (default: ``total_row``).
     dependent_columns
         Other columns computed from a row's counts (a p-value, a statistic): hidden in every
-        row where a count is hidden, since with the margins they could point to the counts.
+        row where a count is hidden, and in every row when a count of a denominator row (or
+        the total row) is hidden, since a row's test uses those too.
+    part_columns
+        Count columns that add up to ``total_column`` in every row (default: every other
+        count column). A count column that is neither a part nor the total stands alone: only
+        its column sum is assumed known.
+    option_rows, answered_row
+        A multiple-response table: the option rows (each at most the answered row, in every
+        column) and the answered row (at most the sum of the options). Inferred when not
+        given from ``additive_rows``: the rows that are neither additive nor the total are the
+        options, and the first of ``denominator_rows`` that is additive is the answered row.
+    row_inequalities
+        ``(smaller columns, larger columns)`` pairs: in every row the sum of the first is at
+        most the sum of the second (e.g. ``(("n",), ("N",))``).
     """
 
     total_row: Hashable | None = None
@@ -77,6 +106,10 @@ class TableLayout:
     percent_of: Mapping[str, str] = field(default_factory=dict)
     denominator_rows: tuple[Hashable, ...] | None = None
     dependent_columns: tuple[str, ...] = ()
+    part_columns: tuple[str, ...] | None = None
+    option_rows: tuple[Hashable, ...] | None = None
+    answered_row: Hashable | None = None
+    row_inequalities: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = ()
 
     @classmethod
     def from_mapping(cls, spec: Mapping[str, object]) -> TableLayout:
@@ -91,6 +124,13 @@ class TableLayout:
             percent_of=dict(spec.get("percent_of") or {}),  # type: ignore[call-overload]
             denominator_rows=as_tuple(spec.get("denominator_rows")),
             dependent_columns=tuple(spec.get("dependent_columns") or ()),  # type: ignore[arg-type]
+            part_columns=as_tuple(spec.get("part_columns")),
+            option_rows=as_tuple(spec.get("option_rows")),
+            answered_row=spec.get("answered_row"),
+            row_inequalities=tuple(
+                (tuple(small), tuple(large))
+                for small, large in (spec.get("row_inequalities") or ())  # type: ignore[attr-defined]
+            ),
         )
 
     def as_mapping(self) -> dict[str, object]:
@@ -102,6 +142,10 @@ class TableLayout:
             "percent_of": dict(self.percent_of),
             "denominator_rows": None if self.denominator_rows is None else list(self.denominator_rows),
             "dependent_columns": list(self.dependent_columns),
+            "part_columns": None if self.part_columns is None else list(self.part_columns),
+            "option_rows": None if self.option_rows is None else list(self.option_rows),
+            "answered_row": self.answered_row,
+            "row_inequalities": [[list(small), list(large)] for small, large in self.row_inequalities],
         }
 
 
@@ -118,6 +162,24 @@ class _Relation:
         return self.parts + ((self.total,) if self.total is not None else ())
 
 
+@dataclass(frozen=True)
+class _Inequality:
+    """``sum(smaller) <= sum(larger)``, known to the reader."""
+
+    smaller: tuple[Cell, ...]
+    larger: tuple[Cell, ...]
+
+
+@dataclass(frozen=True)
+class _Structure:
+    """What the reader knows of a table besides its visible cells."""
+
+    relations: list[_Relation]
+    inequalities: list[_Inequality]
+    known: frozenset[Cell]  # cells known to the reader even when hidden (totals, margins=True)
+    total_cells: set[Cell]
+
+
 # -- public API -----------------------------------------------------------------------------------
 
 
@@ -130,6 +192,7 @@ def suppress_counts(
     percent_columns: Sequence[str] | Mapping[str, str] = (),
     layout: TableLayout | None = None,
     suppress_zero: bool = False,
+    name: str | None = None,
 ) -> pd.DataFrame:
     """Return a copy of ``frame`` with small counts and their complements hidden (NA).
 
@@ -152,6 +215,8 @@ def suppress_counts(
         Totals and denominators; default ``frame.attrs["layout"]``, else detected.
     suppress_zero
         Hide zero counts as well (see the module notes).
+    name
+        The table's name, for warnings.
 
     Returns
     -------
@@ -163,29 +228,56 @@ def suppress_counts(
         raise ValueError(f"k must be at least 1, got {k}")
     count_columns = list(count_columns)
     values = _count_values(frame, count_columns)
+    given = layout is not None or isinstance(frame.attrs.get("layout"), Mapping)
     layout = _resolve_layout(frame, count_columns, values, layout)
-    relations = _relations(frame, count_columns, values, layout, margins)
-    total_cells = _total_cells(frame, count_columns, layout)
+    structure = _structure(frame, count_columns, values, layout, margins, given)
 
     primary = {
         cell for cell, value in values.items()
         if (0 < value < k) or (suppress_zero and value == 0)
     }
+    where = f"table {name!r}: " if name else ""
+    # Cells the known totals fix whatever is hidden (e.g. the answered row of a question every
+    # respondent answered equals the known total row): no suppression can protect them, and
+    # trying would hide the whole table. They are constants of the proof from here on.
+    forced = _determined(set(values), structure, values) if margins else set()
+    if forced & primary:
+        warnings.warn(
+            f"{where}some hidden counts equal a published total and cannot be protected "
+            "(the totals known to readers fix them); publish fewer totals or merge categories",
+            stacklevel=2,
+        )
+    structure = replace(structure, known=structure.known | frozenset(forced))
     hidden = set(primary)
-    hidden = _complete(hidden, relations, values, total_cells)
+    hidden = _complete(hidden, structure, values)
+    # The totals themselves: known to readers of the other tables, but a reader of this table
+    # alone must not work out a hidden total either (it may be published nowhere else). So a
+    # hidden total is also checked against the printed cells only (no margins assumed).
+    printed_only = _structure(frame, count_columns, values, layout, False, given) if margins else None
+    total_cells = set(structure.known) - set(forced)
     while True:
-        determined = _determined(hidden, relations, values)
+        determined = _determined(hidden, structure, values)
+        checked = structure
+        if not determined and printed_only is not None:
+            determined = _determined(hidden, printed_only, values) & total_cells
+            checked = printed_only
         if not determined:
             break
-        extra = _best_extra(determined, hidden, relations, values, total_cells)
+        extra = _best_extra(determined, hidden, checked, values)
+        if extra is None and checked is printed_only:
+            # A total no line protects (e.g. no printed line holds it): hide a non-known cell
+            # of its row or column through the full structure instead.
+            extra = _best_extra(determined, hidden, replace(structure, known=frozenset(forced)), values)
         if extra is None:
             warnings.warn(
-                "some hidden counts equal a published total and cannot be protected; "
+                f"{where}some hidden counts equal a published total and cannot be protected; "
                 "publish fewer totals or merge categories",
                 stacklevel=2,
             )
             break
-        hidden = _complete(hidden | {extra}, relations, values, total_cells)
+        hidden = _complete(hidden | {extra}, structure, values)
+        if printed_only is not None:
+            hidden = _complete(hidden, printed_only, values)
 
     out = frame.copy()
     positions = {label: pos for pos, label in enumerate(frame.index)}
@@ -203,6 +295,8 @@ def suppress_counts(
         out[column] = percent
     rows_hidden = np.array([any((pos, c) in hidden for c in count_columns) for pos in range(len(frame))],
                            dtype=bool)
+    if any(rows_hidden[positions[label]] for label in _margin_rows(layout)):
+        rows_hidden[:] = True  # a row's test uses the denominators: one hidden, every test goes
     for column in layout.dependent_columns:
         if column in out.columns and column not in hidden_percent:
             out[column] = out[column].mask(rows_hidden)
@@ -239,25 +333,27 @@ def protection_intervals(
 ) -> pd.DataFrame:
     """For every hidden count, the range of values a reader could infer for it.
 
-    The reader knows the visible counts, the totals (``margins``) and that counts are not
-    negative. Returns one row per hidden cell: ``row`` (index label), ``column``, ``value``
-    (the true count), ``lower``, ``upper`` (``inf`` when nothing the reader knows bounds the
-    cell) and ``recoverable`` (the range holds one whole number only).
+    The reader knows the visible counts, the totals (``margins``; then a hidden total is a
+    known constant, left out of the result: no table can protect it), the inequalities of the
+    layout and that counts are not negative. Returns one row per hidden cell: ``row`` (index
+    label), ``column``, ``value`` (the true count), ``lower``, ``upper`` (``inf`` when nothing
+    the reader knows bounds the cell) and ``recoverable`` (the range holds one whole number only).
     """
     count_columns = list(count_columns)
     values = _count_values(original, count_columns)
     if layout is None and "layout" in suppressed.attrs:
         layout = TableLayout.from_mapping(suppressed.attrs["layout"])
+    given = layout is not None or isinstance(original.attrs.get("layout"), Mapping)
     layout = _resolve_layout(original, count_columns, values, layout)
-    relations = _relations(original, count_columns, values, layout, margins)
+    structure = _structure(original, count_columns, values, layout, margins, given)
     mask = hidden_mask(original, suppressed, count_columns)
     hidden = {
         (pos, column)
         for column in count_columns
         for pos, flag in enumerate(mask[column].to_numpy())
         if flag
-    }
-    bounds = _bounds(hidden, relations, values)
+    } - structure.known
+    bounds = _bounds(hidden, structure, values)
     rows = []
     for (pos, column), (lower, upper) in sorted(bounds.items(), key=lambda kv: (kv[0][0], kv[0][1])):
         rows.append({
@@ -311,17 +407,88 @@ def _resolve_layout(frame: pd.DataFrame, count_columns: list[str], values: dict[
     if layout is None and isinstance(frame.attrs.get("layout"), Mapping):
         layout = TableLayout.from_mapping(frame.attrs["layout"])
     if layout is None:
-        # No layout named: treat every count cell as an interior cell whose row and column sums
-        # the reader knows. That over-states what a reader knows (a printed total column just
-        # adds equations already implied), so it is safe whatever the table holds; guessing
-        # totals from the sums is not (a column can equal the sum of the others by chance).
+        # No layout named: see "Without a layout" in the module notes (_structure adds every
+        # row and column sum and the guessed totals; none of it is a promise of safety).
         return TableLayout()
     if layout.total_column is not None and layout.total_column not in count_columns:
         raise KeyError(f"total column {layout.total_column!r} is not one of the count columns")
-    for label in [layout.total_row, *(layout.additive_rows or ()), *(layout.denominator_rows or ())]:
+    named = [*(layout.part_columns or ()), *(c for pair in layout.row_inequalities for side in pair for c in side)]
+    for column in named:
+        if column not in count_columns:
+            raise KeyError(f"column {column!r} of the layout is not one of the count columns")
+    for label in [layout.total_row, layout.answered_row, *(layout.additive_rows or ()),
+                  *(layout.denominator_rows or ()), *(layout.option_rows or ())]:
         if label is not None and label not in frame.index:
             raise KeyError(f"row {label!r} of the layout is not in the frame's index")
     return layout
+
+
+def _margin_rows(layout: TableLayout) -> list[Hashable]:
+    """The rows whose counts every row's test or percentage may use: denominators and total."""
+    rows = list(layout.denominator_rows or ())
+    if layout.total_row is not None and layout.total_row not in rows:
+        rows.append(layout.total_row)
+    return rows
+
+
+def _multiple_response(layout: TableLayout) -> tuple[tuple[Hashable, ...], Hashable] | None:
+    """``(option rows, answered row)`` of a multiple-response layout, else None."""
+    if layout.option_rows is not None and layout.answered_row is not None:
+        return tuple(layout.option_rows), layout.answered_row
+    return None
+
+
+def _infer_multiple_response(frame: pd.DataFrame, layout: TableLayout) -> TableLayout:
+    if layout.option_rows is not None or layout.additive_rows is None:
+        return layout
+    additive = set(layout.additive_rows)
+    options = tuple(label for label in frame.index if label not in additive and label != layout.total_row)
+    answered = next((label for label in (layout.denominator_rows or ())
+                     if label in additive and label != layout.total_row), None)
+    if not options or answered is None:
+        return layout
+    return replace(layout, option_rows=options, answered_row=answered)
+
+
+def _structure(frame: pd.DataFrame, count_columns: list[str], values: dict[Cell, int], layout: TableLayout,
+               margins: bool, given: bool) -> _Structure:
+    """Equations, inequalities and known cells of a table (see the module notes)."""
+    layout = _infer_multiple_response(frame, layout)
+    relations = _relations(frame, count_columns, values, layout, margins)
+    known = _total_cells(frame, count_columns, layout) if margins else set()
+    total_cells = _total_cells(frame, count_columns, layout)
+    if not given:
+        # No layout: also the printed totals that the sums suggest (true equations, so adding
+        # them can only make the proof stricter).
+        guessed = _detect(frame, count_columns, values)
+        if guessed.total_row is not None or guessed.total_column is not None:
+            seen = {(r.parts, r.total, r.constant) for r in relations}
+            for relation in _relations(frame, count_columns, values, guessed, margins):
+                if (relation.parts, relation.total, relation.constant) not in seen:
+                    relations.append(relation)
+            total_cells = _total_cells(frame, count_columns, guessed)
+        relations.extend(_column_sums(frame, count_columns, values))
+    positions = {label: pos for pos, label in enumerate(frame.index)}
+    inequalities: list[_Inequality] = []
+    multiple = _multiple_response(layout)
+    if multiple is not None:
+        options, answered = multiple
+        a = positions[answered]
+        for column in count_columns:
+            option_cells = tuple((positions[o], column) for o in options if (positions[o], column) in values)
+            if (a, column) not in values:
+                continue
+            for cell in option_cells:
+                inequalities.append(_Inequality((cell,), ((a, column),)))
+            if option_cells:
+                inequalities.append(_Inequality(((a, column),), option_cells))
+    for smaller, larger in layout.row_inequalities:
+        for pos in range(len(frame)):
+            small = tuple((pos, c) for c in smaller if (pos, c) in values)
+            large = tuple((pos, c) for c in larger if (pos, c) in values)
+            if small and len(large) == len(larger):
+                inequalities.append(_Inequality(small, large))
+    return _Structure(relations, inequalities, frozenset(known & set(values)), total_cells)
 
 
 def _detect(frame: pd.DataFrame, count_columns: list[str], values: dict[Cell, int]) -> TableLayout:
@@ -355,6 +522,30 @@ def _detect(frame: pd.DataFrame, count_columns: list[str], values: dict[Cell, in
     return TableLayout(total_row=total_row, total_column=total_column)
 
 
+def _column_sums(frame: pd.DataFrame, count_columns: list[str], values: dict[Cell, int],
+                 limit: int = 12) -> list[_Relation]:
+    """Row equations ``t = sum(S)`` for every count column ``t`` equal, in every row, to the sum of
+    a set ``S`` of two or more other count columns (e.g. ``Companies = A + B + C + Unclassified``
+    beside other count columns). Used without a layout: each holds in the table, so assuming the
+    reader knows it is conservative. Columns of zeros only are left out of the sets (they add
+    nothing), and tables of more than ``limit`` count columns are not searched."""
+    from itertools import combinations
+
+    rows = range(len(frame))
+    full = [c for c in count_columns if all((p, c) in values for p in rows)]
+    if len(full) > limit:
+        return []
+    nonzero = [c for c in full if any(values[(p, c)] for p in rows)]
+    relations = []
+    for total in nonzero:
+        others = [c for c in nonzero if c != total]
+        for size in range(2, len(others) + 1):
+            for parts in combinations(others, size):
+                if all(values[(p, total)] == sum(values[(p, c)] for c in parts) for p in rows):
+                    relations.extend(_Relation(tuple((p, c) for c in parts), (p, total), 0) for p in rows)
+    return relations
+
+
 def _total_cells(frame: pd.DataFrame, count_columns: list[str], layout: TableLayout) -> set[Cell]:
     cells: set[Cell] = set()
     if layout.total_column is not None:
@@ -374,7 +565,10 @@ def _relations(frame: pd.DataFrame, count_columns: list[str], values: dict[Cell,
         additive = [frame.index.get_loc(label) for label in layout.additive_rows]
     else:
         additive = [p for p in positions if p != total_pos]
-    part_columns = [c for c in count_columns if c != layout.total_column]
+    if layout.part_columns is not None:
+        part_columns = [c for c in layout.part_columns if c != layout.total_column]
+    else:
+        part_columns = [c for c in count_columns if c != layout.total_column]
 
     # Column lines: the rows of one count column add up to the total row (or a known margin).
     for column in count_columns:
@@ -398,57 +592,70 @@ def _relations(frame: pd.DataFrame, count_columns: list[str], values: dict[Cell,
 # -- complementary suppression ------------------------------------------------------------------------
 
 
-def _n_hidden(relation: _Relation, hidden: set[Cell]) -> int:
-    return sum(cell in hidden for cell in relation.cells)
+def _n_hidden(relation: _Relation, hidden: set[Cell], known: frozenset[Cell] = frozenset()) -> int:
+    return sum(cell in hidden and cell not in known for cell in relation.cells)
+
+
+def _relations_of(structure: _Structure) -> dict[Cell, list[_Relation]]:
+    relations_of: dict[Cell, list[_Relation]] = {}
+    for relation in structure.relations:
+        for cell in relation.cells:
+            relations_of.setdefault(cell, []).append(relation)
+    return relations_of
 
 
 def _candidate_key(cell: Cell, values: dict[Cell, int], total_cells: set[Cell],
-                   relations_of: dict[Cell, list[_Relation]], hidden: set[Cell]) -> tuple:
+                   relations_of: dict[Cell, list[_Relation]], hidden: set[Cell],
+                   known: frozenset[Cell] = frozenset()) -> tuple:
     # Prefer, in order: a non-zero count (hiding a 0 protects little), a cell that also
     # completes another line left with one hidden cell, a cell inside the table rather
     # than a total, and the smallest count (least information lost).
-    helps = sum(_n_hidden(r, hidden) == 1 for r in relations_of.get(cell, []))
+    helps = sum(_n_hidden(r, hidden, known) == 1 for r in relations_of.get(cell, []))
     return (values[cell] == 0, -helps, cell in total_cells, values[cell], cell[0], cell[1])
 
 
-def _complete(hidden: set[Cell], relations: list[_Relation], values: dict[Cell, int],
-              total_cells: set[Cell]) -> set[Cell]:
-    """Hide more cells until no line has exactly one hidden cell."""
+def _complete(hidden: set[Cell], structure: _Structure, values: dict[Cell, int]) -> set[Cell]:
+    """Hide more cells until no line has exactly one hidden cell that the reader does not know."""
     hidden = set(hidden)
-    relations_of: dict[Cell, list[_Relation]] = {}
-    for relation in relations:
-        for cell in relation.cells:
-            relations_of.setdefault(cell, []).append(relation)
+    known = structure.known
+    relations_of = _relations_of(structure)
     while True:
-        lonely = [r for r in relations if _n_hidden(r, hidden) == 1]
+        lonely = [r for r in structure.relations if _n_hidden(r, hidden, known) == 1]
         if not lonely:
             return hidden
         relation = lonely[0]
-        candidates = [c for c in relation.cells if c not in hidden]
-        best = min(candidates, key=lambda c: _candidate_key(c, values, total_cells, relations_of, hidden))
+        candidates = [c for c in relation.cells if c not in hidden and c not in known]
+        if not candidates:
+            return hidden  # left to _determined / _best_extra, which warn
+        best = min(candidates, key=lambda c: _candidate_key(c, values, structure.total_cells, relations_of,
+                                                             hidden, known))
         hidden.add(best)
 
 
-def _best_extra(determined: set[Cell], hidden: set[Cell], relations: list[_Relation],
-                values: dict[Cell, int], total_cells: set[Cell]) -> Cell | None:
-    relations_of: dict[Cell, list[_Relation]] = {}
-    for relation in relations:
-        for cell in relation.cells:
-            relations_of.setdefault(cell, []).append(relation)
+def _best_extra(determined: set[Cell], hidden: set[Cell], structure: _Structure,
+                values: dict[Cell, int]) -> Cell | None:
+    relations_of = _relations_of(structure)
     candidates = {
         c
         for cell in determined
         for relation in relations_of.get(cell, [])
         for c in relation.cells
-        if c not in hidden
+        if c not in hidden and c not in structure.known
     }
+    # An inequality can pin a cell too (option = answered): its other cells are candidates.
+    for inequality in structure.inequalities:
+        cells = inequality.smaller + inequality.larger
+        if determined & set(cells):
+            candidates |= {c for c in cells if c not in hidden and c not in structure.known}
     if not candidates:
         return None
-    return min(candidates, key=lambda c: _candidate_key(c, values, total_cells, relations_of, hidden))
+    return min(candidates, key=lambda c: _candidate_key(c, values, structure.total_cells, relations_of, hidden,
+                                                        structure.known))
 
 
-def _determined(hidden: set[Cell], relations: list[_Relation], values: dict[Cell, int]) -> set[Cell]:
-    return {cell for cell, (lo, hi) in _bounds(hidden, relations, values).items() if _single_integer(lo, hi)}
+def _determined(hidden: set[Cell], structure: _Structure, values: dict[Cell, int]) -> set[Cell]:
+    bounds = _bounds(set(hidden) - structure.known, structure, values)
+    return {cell for cell, (lo, hi) in bounds.items() if _single_integer(lo, hi)}
 
 
 def _single_integer(lower: float, upper: float) -> bool:
@@ -458,9 +665,13 @@ def _single_integer(lower: float, upper: float) -> bool:
     return math.floor(upper + tolerance) - math.ceil(lower - tolerance) < 1
 
 
-def _bounds(hidden: set[Cell], relations: list[_Relation], values: dict[Cell, int]
+def _bounds(hidden: set[Cell], structure: _Structure, values: dict[Cell, int]
             ) -> dict[Cell, tuple[float, float]]:
-    """Smallest and largest value of each hidden cell given everything visible (an LP)."""
+    """Smallest and largest value of each hidden cell given everything visible (an LP).
+
+    Cells of ``structure.known`` are constants even when hidden (totals known elsewhere)."""
+    relations = structure.relations
+    hidden = set(hidden) - structure.known
     order = sorted(hidden, key=lambda c: (c[0], c[1]))
     if not order:
         return {}
@@ -487,6 +698,21 @@ def _bounds(hidden: set[Cell], relations: list[_Relation], values: dict[Cell, in
             rhs.append(constant)
     a_eq = np.array(rows) if rows else None
     b_eq = np.array(rhs) if rows else None
+    upper_rows, upper_rhs = [], []
+    for inequality in structure.inequalities:
+        coefficients = np.zeros(len(order))
+        constant = 0.0
+        for sign, cells in ((1.0, inequality.smaller), (-1.0, inequality.larger)):
+            for cell in cells:
+                if cell in index:
+                    coefficients[index[cell]] += sign
+                else:
+                    constant -= sign * values[cell]
+        if coefficients.any():
+            upper_rows.append(coefficients)
+            upper_rhs.append(constant)
+    a_ub = np.array(upper_rows) if upper_rows else None
+    b_ub = np.array(upper_rhs) if upper_rows else None
     # Only what the reader knows bounds a cell: counts are not negative, and nothing else
     # (the true counts must not leak in as a cap). A cell on a cycle of hidden cells with no
     # known total is unbounded above: its upper end is infinite.
@@ -496,7 +722,7 @@ def _bounds(hidden: set[Cell], relations: list[_Relation], values: dict[Cell, in
         objective[i] = 1.0
         extremes = []
         for sign in (1.0, -1.0):
-            result = linprog(sign * objective, A_eq=a_eq, b_eq=b_eq,
+            result = linprog(sign * objective, A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=b_eq,
                              bounds=[(0, None)] * len(order), method="highs")
             if result.status == 3:  # unbounded (only a maximum can be: counts are >= 0)
                 extremes.append(math.inf)

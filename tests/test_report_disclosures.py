@@ -102,3 +102,26 @@ def test_publish_mode_marks_ids_and_hides_them_from_the_heatmap(study):
 
 def test_no_review_no_section(codebook):
     assert disclosure_report(study_from_tables({}, codebook), ReportContext()) == []
+
+
+def test_every_table_with_counts_declares_its_layout_and_tests(study):
+    import warnings
+
+    from analysis.report import publishable
+
+    items = by_name(disclosure_report(study, ReportContext(publish=True)))
+    tables = [t for t in items.values() if isinstance(t, ReportTable) and t.counts]
+    assert tables and all(t.layout is not None for t in tables)
+    region = items["disclosure_items_by_region"]
+    assert len(region.statistics) == 1
+    assert region.statistics[0] in region.frame
+    assert items["disclosure_peer_items"].statistics and items["disclosure_peer_pairs"].statistics
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)  # no table without a layout
+        published = by_name(publishable(list(items.values()), k=5))
+    # Four companies: every count is small, so every row's Fisher p-value goes with them.
+    shown = published["disclosure_items_by_region"].frame
+    p = region.statistics[0]
+    counts = list(region.counts)
+    hidden_rows = (shown[counts] == "x").any(axis=1)
+    assert hidden_rows.any() and (shown.loc[hidden_rows, p] == "x").all()

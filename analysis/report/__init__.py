@@ -15,6 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, NamedTuple
 
+import numpy as np
 import pandas as pd
 
 __all__ = ["BuildFailure", "build_report", "collect_items", "load_report_study", "publishable"]
@@ -121,10 +122,15 @@ def publishable(items: list, k: int = 5, marker: str = "x",
     """Return ``items`` fit for publication.
 
     Every table's ``counts`` columns go through small-cell suppression
-    (:func:`analysis.suppression.suppress_counts` with threshold ``k``, hiding the linked
-    ``percents`` too); hidden cells show ``marker`` and the table's note gets ``notes``
-    (Japanese, English). Its ``respondent_columns`` are dropped. A figure marked
-    ``respondent_level`` (one respondent per figure) is left out.
+    (:func:`analysis.suppression.suppress_counts` with threshold ``k`` and the table's
+    ``layout``, hiding the linked ``percents`` too); its ``statistics`` are hidden in every row
+    with a hidden count (in every row when a denominator or total count is hidden) and its
+    ``table_statistics`` wholly when any count is hidden, since a test result computed from the
+    counts can be inverted to recover them. Hidden cells show ``marker`` and the table's note
+    gets ``notes`` (Japanese, English). Its ``respondent_columns`` are dropped. A figure
+    marked ``respondent_level`` (one respondent per figure) is left out. A table with counts
+    but no layout is suppressed under the module's no-layout assumptions, with a warning
+    naming it.
     """
     from analysis.report.registry import ReportFigure
 
@@ -139,14 +145,51 @@ def publishable(items: list, k: int = 5, marker: str = "x",
         if item.counts:
             counts = [c for c in item.counts if c in frame]
             percents = [c for c in item.percents if c in frame]
-            hidden = suppress(frame, counts, k=k, percent_columns=percents)
-            frame, any_hidden = _mark_hidden(frame, hidden, counts + percents, marker)
+            layout = _layout_of(item)
+            hidden = suppress(frame, counts, k=k, percent_columns=percents, layout=layout, name=item.name)
+            row_hidden = hidden[counts].isna().to_numpy() & frame[counts].notna().to_numpy()
+            rows = row_hidden.any(axis=1)
+            margin_rows = [frame.index.get_loc(r) for r in _margin_labels(layout) if r in frame.index]
+            if any(rows[p] for p in margin_rows):
+                rows[:] = True  # each row's test uses the denominators too
+            for column in [c for c in item.statistics if c in frame]:
+                hidden[column] = frame[column].mask(rows)
+            if rows.any():
+                for column in [c for c in item.table_statistics if c in frame]:
+                    hidden[column] = frame[column].mask(np.ones(len(frame), dtype=bool))
+            shown = counts + percents + [c for c in (*item.statistics, *item.table_statistics)
+                                         if c in frame and c not in counts + percents]
+            frame, any_hidden = _mark_hidden(frame, hidden, shown, marker)
             if any_hidden:
                 changes = {"note_ja": " ".join(filter(None, (item.note_ja, notes[0]))),
                            "note_en": " ".join(filter(None, (item.note_en, notes[1])))}
         frame = frame.drop(columns=[c for c in item.respondent_columns if c in frame])
         out.append(replace(item, frame=frame, respondent_columns=(), **changes))
     return out
+
+
+def _layout_of(item):
+    """The table's layout (its ``layout`` field, else ``frame.attrs["layout"]``), or None with a
+    warning: without a layout suppression cannot know how the counts add up."""
+    from analysis.suppression import TableLayout
+
+    spec = item.layout if item.layout is not None else item.frame.attrs.get("layout")
+    if isinstance(spec, TableLayout):
+        return spec
+    if spec is not None:
+        return TableLayout.from_mapping(spec)
+    warnings.warn(f"table {item.name!r} declares counts but no layout; suppressed assuming every row and "
+                  "column sum is known (see analysis.suppression)", stacklevel=3)
+    return None
+
+
+def _margin_labels(layout) -> list:
+    if layout is None:
+        return []
+    rows = list(layout.denominator_rows or ())
+    if layout.total_row is not None and layout.total_row not in rows:
+        rows.append(layout.total_row)
+    return rows
 
 
 def _heading(labels: dict[str, str], fiscal_year: int | None) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +25,15 @@ class ReportTable:
     ``counts`` names the columns holding counts (small-cell suppression applies to them in
     publish mode), ``percents`` the columns holding proportions in [0, 1] (shown as %), and
     ``respondent_columns`` the columns holding respondent ids (dropped in publish mode).
+
+    ``statistics`` names columns of test results computed from a row's counts (p-values,
+    statistics, effect sizes): in publish mode they are hidden in every row with a hidden
+    count, and in every row when a count of a denominator or total row is hidden.
+    ``table_statistics`` names columns of tests over the whole table: hidden in every row as
+    soon as any count is hidden. ``layout`` says how the counts add up (a
+    :class:`analysis.suppression.TableLayout` as a mapping; default ``frame.attrs["layout"]``):
+    every table with counts must have one, since without it suppression cannot know which
+    relations between the counts a reader can use.
     """
 
     name: str
@@ -37,6 +46,9 @@ class ReportTable:
     counts: tuple[str, ...] = ()
     percents: tuple[str, ...] = ()
     respondent_columns: tuple[str, ...] = ()
+    statistics: tuple[str, ...] = ()
+    table_statistics: tuple[str, ...] = ()
+    layout: Mapping[str, Any] | None = None
 
     def title(self, lang: str) -> str:
         return self.title_ja if lang == "ja" else self.title_en

@@ -8,6 +8,7 @@ Titles and notes are codebook data (``crosstab_report.csv``, ``crosstab_labels.c
 from __future__ import annotations
 
 import re
+import warnings
 
 from analysis.crosstab import CrossTab, join_sentences, labels, maturity_levels, presurvey_by
 from analysis.report.registry import ReportContext, ReportTable, register
@@ -29,7 +30,9 @@ def report_text(codebook, key: str, lang: str, **values: object) -> tuple[str, s
 
 
 def _hides_cells(table: CrossTab, lang: str, k: int) -> bool:
-    frame = table.frame(lang, suppress=k)
+    with warnings.catch_warnings():  # publishable() warns again, naming the table
+        warnings.simplefilter("ignore", UserWarning)
+        frame = table.frame(lang, suppress=k)
     return bool(frame[frame.attrs["count_columns"]].isna().to_numpy().any())
 
 
@@ -52,8 +55,13 @@ def _item(table: CrossTab, by: str, ctx: ReportContext, fallback: bool) -> Repor
     if withheld and table.option_tests:
         frame = frame.drop(columns=[labels(codebook, ctx.lang)["p_value"]])
     name = "presurvey_" + re.sub(r"\W", "_", table.row.name.lower()) + f"_by_{by}"
+    # The layout (totals, a multiple-response table's options and answered row) is in
+    # frame.attrs["layout"]; the p-value of an option row uses its counts and the answered row.
+    p_value = labels(codebook, ctx.lang)["p_value"]
     return ReportTable(name=name, frame=frame, section=SECTION, counts=tuple(frame.attrs["count_columns"]),
-                       percents=tuple(frame.attrs["percent_columns"]), **texts)
+                       percents=tuple(frame.attrs["percent_columns"]),
+                       statistics=(p_value,) if p_value in frame else (), layout=frame.attrs.get("layout"),
+                       **texts)
 
 
 def presurvey_tables(study, ctx: ReportContext) -> list[ReportTable]:

@@ -17,6 +17,7 @@ from analysis.codebook import Codebook
 from analysis.disclosure_findings import FINDINGS, run_checks
 from analysis.figures_disclosure import heatmap_figure, trend_figure
 from analysis.report.registry import ReportContext, ReportFigure, ReportTable, register
+from analysis.suppression import TableLayout
 
 __all__ = ["disclosure_report", "findings_table"]
 
@@ -66,13 +67,24 @@ def _region_table(words: _Words, name: str, frame: pd.DataFrame, key: str, label
     counts = tuple(words.term(f"{s}_region", region=words.code("regions", r))
                    for r in words.regions for s in ("n", "total"))
     percents = tuple(words.term("share_region", region=words.code("regions", r)) for r in words.regions)
+    # Each row is its own 2 x 2 comparison: no total row or column; n <= N in every region. The
+    # Fisher p-value of a row is computed from its counts (it can be inverted to recover them).
+    layout = TableLayout(part_columns=(), row_inequalities=tuple(
+        ((counts[2 * i],), (counts[2 * i + 1],)) for i in range(len(words.regions))))
     return ReportTable(name=name, frame=out, section=SECTION, counts=counts, percents=percents,
-                       **words.texts(name))
+                       statistics=(columns["p_value"],), layout=layout.as_mapping(), **words.texts(name))
 
 
 def _long_table(words: _Words, name: str, frame: pd.DataFrame, labelled: dict[str, tuple[str, str | None]],
-                counts: tuple[str, ...], percents: tuple[str, ...], ids: tuple[str, ...] = ()) -> ReportTable:
-    """A long table: ``labelled`` maps column -> (term of its header, code list of its values or None)."""
+                counts: tuple[str, ...], percents: tuple[str, ...], ids: tuple[str, ...] = (),
+                statistics: tuple[str, ...] = (), total: str | None = None,
+                at_most: tuple[tuple[str, str], ...] = ()) -> ReportTable:
+    """A long table: ``labelled`` maps column -> (term of its header, code list of its values or None).
+
+    Its layout: ``total`` (a count column the other counts add up to, else none: each count
+    column stands alone) and ``at_most`` pairs ``(n, N)`` (n <= N in every row); ``statistics``
+    are test results computed from a row's counts.
+    """
     out = frame.copy()
     headers = {}
     for column, (term, codelist) in labelled.items():
@@ -80,9 +92,15 @@ def _long_table(words: _Words, name: str, frame: pd.DataFrame, labelled: dict[st
             out[column] = out[column].map(lambda code, cl=codelist: words.code(cl, code))
         headers[column] = words.term(term)
     out = out.rename(columns=headers)[list(headers.values())]
+    layout = TableLayout(
+        total_column=None if total is None else headers[total],
+        part_columns=tuple(headers[c] for c in counts if c != total) if total is not None else (),
+        row_inequalities=tuple(((headers[a],), (headers[b],)) for a, b in at_most))
     return ReportTable(name=name, frame=out, section=SECTION, counts=tuple(headers[c] for c in counts),
                        percents=tuple(headers[c] for c in percents),
-                       respondent_columns=tuple(headers[c] for c in ids), **words.texts(name))
+                       respondent_columns=tuple(headers[c] for c in ids),
+                       statistics=tuple(headers[c] for c in statistics),
+                       layout=layout.as_mapping() if counts else None, **words.texts(name))
 
 
 def findings_table(disclosures: pd.DataFrame, codebook: Codebook) -> ReportTable:
@@ -114,7 +132,8 @@ def disclosure_report(study, ctx: ReportContext) -> list:
         _long_table(words, "disclosure_items_by_country", ds.items_by_country(disclosures, codebook),
                     {"region": ("region", "regions"), "country": ("country", "countries"),
                      "item": ("item", "disclosure_items"), "n": ("n", None), "total": ("total", None),
-                     "share": ("share", None)}, counts=("n", "total"), percents=("share",)),
+                     "share": ("share", None)}, counts=("n", "total"), percents=("share",),
+                    at_most=(("n", "total"),)),
         _region_table(words, "disclosure_depth_by_region", ds.depth_by_region(disclosures, codebook),
                       "depth", depth_labels.get, words.term("depth")),
         _region_table(words, "disclosure_venues_by_region", ds.venues_by_region(disclosures, codebook),
@@ -130,17 +149,19 @@ def disclosure_report(study, ctx: ReportContext) -> list:
                      "domestic_items": ("domestic_items", None), "both": ("both", None),
                      "overseas_only": ("overseas_only", None), "domestic_only": ("domestic_only", None),
                      "neither": ("neither", None), "p_value": ("p_mcnemar", None)},
-                    counts=(), percents=(), ids=("overseas_id", "domestic_id")),
+                    counts=(), percents=(), ids=("overseas_id", "domestic_id"), statistics=("p_value",)),
         _long_table(words, "disclosure_peer_items", ds.peer_item_tests(disclosures, codebook),
                     {"item": ("item", "disclosure_items"), "compared": ("compared_pairs", None),
                      "both": ("both", None), "overseas_only": ("overseas_only", None),
                      "domestic_only": ("domestic_only", None), "neither": ("neither", None),
                      "p_value": ("p_mcnemar", None)},
-                    counts=("compared", "both", "overseas_only", "domestic_only", "neither"), percents=()),
+                    counts=("compared", "both", "overseas_only", "domestic_only", "neither"), percents=(),
+                    statistics=("p_value",), total="compared"),
         _long_table(words, "disclosure_trend", ds.trend_by_region(disclosures, codebook),
                     {"fiscal_year": ("fiscal_year", None), "region": ("region", "regions"),
                      "item": ("item", "disclosure_items"), "n": ("n", None), "total": ("total", None),
-                     "share": ("share", None)}, counts=("n", "total"), percents=("share",)),
+                     "share": ("share", None)}, counts=("n", "total"), percents=("share",),
+                    at_most=(("n", "total"),)),
         findings_table(disclosures, codebook),
     ]
     figures = [

@@ -35,6 +35,7 @@ from analysis.maturity import (
 )
 from analysis.report.registry import ReportContext, ReportFigure, ReportTable, register
 from analysis.scores import directive_scores
+from analysis.suppression import TableLayout
 
 __all__ = ["level_distribution_table", "maturity_items", "profile_by_level", "respondent_table"]
 
@@ -189,19 +190,36 @@ def maturity_items(study, ctx: ReportContext) -> list[ReportTable | ReportFigure
     note = _rules_note(cb, rules)
     out: list[ReportTable | ReportFigure] = []
 
-    def table(name: str, frame: pd.DataFrame, counts=(), percents=(), respondent=(), **texts) -> None:
+    def table(name: str, frame: pd.DataFrame, counts=(), percents=(), respondent=(), statistics=(),
+              total_row: int | None = None, total_column: str | None = None, parts=(), at_most=(),
+              **texts) -> None:
+        """One table; its layout: ``total_row`` (position), ``total_column`` with its ``parts``
+        (count columns not among them stand alone), ``at_most`` = ((smaller...), (larger...))."""
         shown = _display(frame, labels, rules)
-        head = {c: _header(c, labels, rules) for c in (*counts, *percents, *respondent)}
+        head = {c: _header(c, labels, rules)
+                for c in (*counts, *percents, *respondent, *statistics, *parts, *(c for p in at_most for s in p
+                                                                                for c in s))}
+        layout = TableLayout(
+            total_row=total_row,
+            total_column=None if total_column is None else _header(total_column, labels, rules),
+            part_columns=tuple(head[c] for c in parts),
+            row_inequalities=tuple((tuple(head[c] for c in small), tuple(head[c] for c in large))
+                                   for small, large in at_most))
         out.append(ReportTable(name=name, frame=shown, section=SECTION, counts=tuple(head[c] for c in counts),
                                percents=tuple(head[c] for c in percents),
-                               respondent_columns=tuple(head[c] for c in respondent), **texts))
+                               respondent_columns=tuple(head[c] for c in respondent),
+                               statistics=tuple(head[c] for c in statistics),
+                               layout=layout.as_mapping() if counts else None, **texts))
 
-    table("maturity_levels", level_distribution_table(maturity, rules, cb, lang), counts=("n",),
-          percents=("share",), **_texts(cb, "maturity_levels", year=year, n=len(maturity), rules=note))
+    levels_frame = level_distribution_table(maturity, rules, cb, lang)
+    table("maturity_levels", levels_frame, counts=("n",), percents=("share",), total_row=len(levels_frame) - 1,
+          **_texts(cb, "maturity_levels", year=year, n=len(maturity), rules=note))
     table("maturity_respondents", respondent_table(scores, maturity, study.respondents, cb, lang),
           respondent=("respondent_id",), **_texts(cb, "maturity_respondents", year=year, rules=note))
+    # Mean, min and max over a level's companies: of one to k-1 companies they describe those
+    # companies, so they go with a hidden n.
     table("maturity_profile", profile_by_level(scores, maturity, rules, cb, lang), counts=("n",),
-          **_texts(cb, "maturity_profile", year=year))
+          statistics=("mean", "min", "max"), **_texts(cb, "maturity_profile", year=year))
 
     delta = Fraction(str(ctx.options.get("maturity_delta", DEFAULT_DELTA)))
     sens = sensitivity(scores, cb, delta)
@@ -209,7 +227,12 @@ def maturity_items(study, ctx: ReportContext) -> list[ReportTable | ReportFigure
     sens["changed"] = sens["changed"].str.replace(UNCLASSIFIED, labels["unclassified"], regex=False)
     level_counts = [c for c in sens.columns if c.startswith("n_")]
     delta_text = str(float(delta)).removesuffix(".0")
+    # Per scenario: the level columns add up to n_respondents (printed); changes up and down are
+    # among the changes, and changes among the companies.
+    level_parts = [f"n_{level}" for level in rules.levels] + ["n_unclassified"]
     table("maturity_sensitivity", sens, counts=tuple(level_counts), respondent=("changed",),
+          total_column="n_respondents", parts=tuple(c for c in level_parts if c in level_counts),
+          at_most=((("n_up", "n_down"), ("n_changed",)), (("n_changed",), ("n_respondents",))),
           **_texts(cb, "maturity_sensitivity", year=year, delta=delta_text))
 
     previous = ctx.previous
@@ -223,11 +246,13 @@ def maturity_items(study, ctx: ReportContext) -> list[ReportTable | ReportFigure
             matrix["from_level"] = [labels["unclassified"] if v == UNCLASSIFIED else v for v in matrix["from_level"]]
             matrix = matrix.rename(columns={UNCLASSIFIED: "unclassified"})
             table("maturity_transitions", matrix, counts=(*rules.levels, "unclassified", "total"),
+                  total_column="total", parts=(*rules.levels, "unclassified"),
                   **_texts(cb, "maturity_transitions", n=n_both, **years))
             change = directive_change_summary(directive_change(pd.concat([prev_scores, scores]), prev_year, year))
             names = dict(zip(cb.directives["directive"].astype(int), directive_labels(cb, lang), strict=True))
             change["directive"] = [names.get(int(d), str(d)) for d in change["directive"]]
             table("maturity_directive_change", change, counts=("n", "n_up", "n_same", "n_down"),
+                  statistics=("mean_change",), total_column="n", parts=("n_up", "n_same", "n_down"),
                   **_texts(cb, "maturity_directive_change", **years))
             only = one_year_only(both, prev_year, year)
             only["level"] = [_level_name(v, cb, lang) for v in only["level"]]

@@ -18,6 +18,7 @@ from analysis.crosstab import labels
 from analysis.report.builders.crosstabs import report_text
 from analysis.report.registry import ReportContext, ReportTable, register
 from analysis.statements import findings_layout, section_by_maturity, statement_matrix, statements_by_category
+from analysis.suppression import TableLayout
 
 __all__ = ["statement_tables"]
 
@@ -57,8 +58,12 @@ def statement_tables(study, ctx: ReportContext) -> list[ReportTable]:
     out: list[ReportTable] = []
     for group in [g for g in order if g in present]:
         by_category = statements_by_category(statements, codebook, lang, group)
+        n_statements, n_respondents = by_category.attrs["count_columns"]
+        # Categories overlap (one respondent, several categories): no totals; respondents with a
+        # statement are at most the statements.
+        layout = TableLayout(part_columns=(), row_inequalities=(((n_respondents,), (n_statements,)),))
         out.append(ReportTable(name=f"statements_by_category_{group}", frame=by_category, section=SECTION,
-                               counts=tuple(by_category.attrs["count_columns"]),
+                               counts=tuple(by_category.attrs["count_columns"]), layout=layout.as_mapping(),
                                **_texts(codebook, "statements_by_category", group)))
         by_maturity = section_by_maturity(statements, codebook, lang, group)
         out.append(ReportTable(name=f"statements_by_maturity_{group}", frame=by_maturity, section=SECTION,

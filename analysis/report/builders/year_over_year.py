@@ -13,6 +13,7 @@ import pandas as pd
 
 from analysis.report.labels import report_labels, table_text, text
 from analysis.report.registry import ReportContext, ReportTable, register
+from analysis.suppression import TableLayout
 
 __all__ = ["disclosure_coverage", "disclosure_coverage_comparison", "level_distribution",
            "maturity_level_comparison", "study_year"]
@@ -158,8 +159,12 @@ def build_maturity_levels(study, ctx: ReportContext) -> list[ReportTable]:
     percents = tuple(c for c in frame.columns if c.startswith("share_"))
     years = {"previous": study_year(previous, previous.tables["maturity"]),
              "current": study_year(study, study.tables["maturity"])}
+    # Each year's counts are their own column with the total in the last row; the years do not add up.
+    layout = TableLayout(total_row=len(frame) - 1, part_columns=(),
+                         percent_of={p: "n_" + p.removeprefix("share_") for p in percents})
     return [ReportTable(name="yoy_maturity_levels", frame=frame, section="year_over_year", counts=counts,
-                        percents=percents, **_texts(study.codebook, "yoy_maturity_levels", **years))]
+                        percents=percents, layout=layout.as_mapping(),
+                        **_texts(study.codebook, "yoy_maturity_levels", **years))]
 
 
 @register("year_over_year.disclosure_coverage", order=49)
@@ -171,5 +176,10 @@ def build_disclosure_coverage(study, ctx: ReportContext) -> list[ReportTable]:
     counts = tuple(c for c in frame.columns if c.startswith("disclosing_"))
     percents = tuple(c for c in frame.columns if c.startswith("share_"))
     years = {"previous": study_year(previous, previous.disclosures), "current": study_year(study, study.disclosures)}
+    # One row per region and item: rows do not add up, and each year's column stands alone.
+    layout = TableLayout(part_columns=(),
+                         percent_of={p: "disclosing_" + p.removeprefix("share_") for p in percents
+                                     if "disclosing_" + p.removeprefix("share_") in frame})
     return [ReportTable(name="yoy_disclosure_coverage", frame=frame, section="year_over_year", counts=counts,
-                        percents=percents, **_texts(study.codebook, "yoy_disclosure_coverage", **years))]
+                        percents=percents, layout=layout.as_mapping(),
+                        **_texts(study.codebook, "yoy_disclosure_coverage", **years))]
