@@ -44,20 +44,29 @@ def _sheet_name(spec: SheetSpec, lang: str) -> str:
     return spec.name_ja if lang == "ja" else spec.name_en
 
 
+def _word(words: list[str], lang: str) -> str:
+    """The codebook's first yes/no word in ``lang`` (ASCII for English)."""
+    return next((w for w in words if w.isascii() == (lang == "en")), words[0])
+
+
 def _choices(codebook: Codebook, spec: ColumnSpec, lang: str) -> list[str]:
-    """Dropdown entries for a coded column (labels, which the ingest maps back to codes)."""
+    """Dropdown entries for a coded column: labels where they name each code once, else codes.
+
+    The ingest maps either back to the code. Lists without labels (question ids) or whose
+    labels repeat (categories called 全般 in several sections) offer their codes.
+    """
     if spec.type == "scale":
         levels = [lv[f"label_{lang}"] for lv in codebook.meta["scale"]["levels"]]
         missing = [m[f"label_{lang}"] for m in codebook.meta["missing"] if m["reason"] != "unanswered"]
         return levels + missing
     if spec.type == "bool":
-        return ["はい", "いいえ"] if lang == "ja" else ["yes", "no"]
+        return [_word(codebook.true_words, lang), _word(codebook.false_words, lang)]
     if spec.type == "code" and spec.codelist:
         frame = codebook.codelist(spec.codelist)
-        key = codebook.meta["codelists"][spec.codelist]["key"]
-        if spec.codelist in ("questions", "presurvey_questions", "statement_categories", "countries"):
-            return [str(v) for v in frame[key]]
-        return [str(v) for v in frame[f"label_{lang}"]]
+        labels = frame.get(f"label_{lang}")
+        if labels is not None and labels.ne("").all() and labels.is_unique:
+            return [str(v) for v in labels]
+        return [str(v) for v in frame[codebook.meta["codelists"][spec.codelist]["key"]]]
     return []
 
 
