@@ -22,24 +22,11 @@ __all__ = ["directive_labels", "level_heatmap", "level_label", "level_radar", "r
 
 DEFAULT_MIN_INDUSTRY_N = 3
 
-_TEXT = {
-    "ja": {
-        "overall": "全回答企業の平均 (n={n})", "industry": "同業種({industry})の平均 (n={n})",
-        "fallback": "{industry}は{n}社のみ ({min}社未満) のため全体平均 (n={total})",
-        "vs_overall": "全体平均との比較", "vs_industry": "同業種平均との比較",
-        "respondent": "{rid} ({year}年度)", "level_n": "{label} (n={n})",
-        "by_level": "成熟度別の指示ごと平均", "heatmap": "指示ごとの平均値 (成熟度順、空欄は回答なし)",
-        "no_industry": "業種不明", "threshold": "閾値",
-    },
-    "en": {
-        "overall": "All respondents' mean (n={n})", "industry": "Same industry ({industry}) mean (n={n})",
-        "fallback": "{industry}: only {n} (fewer than {min}); overall mean shown (n={total})",
-        "vs_overall": "Against all respondents", "vs_industry": "Against the same industry",
-        "respondent": "{rid} (FY{year})", "level_n": "{label} (n={n})",
-        "by_level": "Directive means by maturity level", "heatmap": "Directive means (by level; blank: no answer)",
-        "no_industry": "industry unknown", "threshold": "threshold",
-    },
-}
+def _texts(codebook: Codebook, lang: str) -> dict[str, str]:
+    """Figure captions and legends (``figure:`` keys of the codebook's maturity labels)."""
+    frame = codebook.table("maturity_labels")
+    rows = frame[frame["key"].str.startswith("figure:")]
+    return {key.removeprefix("figure:"): text for key, text in zip(rows["key"], rows[f"label_{lang}"], strict=True)}
 
 
 def directive_labels(codebook: Codebook, lang: str = "ja") -> list[str]:
@@ -105,7 +92,7 @@ def respondent_radar(scores: pd.DataFrame, respondents: pd.DataFrame, respondent
     when they are fewer than ``min_industry_n`` the overall mean is shown instead, and the panel
     says so. ``n`` is shown beside every mean.
     """
-    text = _TEXT[lang]
+    text = _texts(codebook, lang)
     wide = wide_means(_year(scores, fiscal_year))
     if (respondent_id, fiscal_year) not in wide.index:
         raise KeyError(f"{respondent_id} has no self-assessment in {fiscal_year}")
@@ -154,7 +141,7 @@ def _levels_of(wide: pd.DataFrame, maturity: pd.DataFrame, fiscal_year: int) -> 
 def level_radar(scores: pd.DataFrame, maturity: pd.DataFrame, fiscal_year: int, codebook: Codebook,
                 lang: str = "ja") -> Figure:
     """Radar of the mean directive profile of each maturity level (n per level in the legend)."""
-    text = _TEXT[lang]
+    text = _texts(codebook, lang)
     wide = wide_means(_year(scores, fiscal_year))
     levels = _levels_of(wide, maturity, fiscal_year)
     figure = _figure(figsize=(7.5, 7))
@@ -178,7 +165,7 @@ def level_heatmap(scores: pd.DataFrame, maturity: pd.DataFrame, fiscal_year: int
 
     ``hide_ids`` labels rows by level and a running number instead of respondent ids.
     """
-    text = _TEXT[lang]
+    text = _texts(codebook, lang)
     wide = wide_means(_year(scores, fiscal_year))
     levels = _levels_of(wide, maturity, fiscal_year)
     order = _levels_in_order(codebook)
