@@ -190,10 +190,6 @@ def _status(parsed: ParsedWorkbook) -> str:
     return "skipped" if parsed.skipped else "loaded"
 
 
-def _reject(parsed: ParsedWorkbook, message: str) -> None:
-    parsed.skip("", "", message)
-
-
 def assemble(parsed: Sequence[ParsedWorkbook], codebook: Codebook,
              fiscal_year: int | None = None) -> IngestResult:
     """Combine the workbooks of one ingest: cross-file checks, then tidy frames."""
@@ -207,7 +203,7 @@ def assemble(parsed: Sequence[ParsedWorkbook], codebook: Codebook,
         if len(books) > 1:
             names = ", ".join(b.file for b in books)
             for book in books:
-                _reject(book, f"respondent {rid} ({year}) appears in {len(books)} files: {names}; "
+                book.skip("", "", f"respondent {rid} ({year}) appears in {len(books)} files: {names}; "
                               "keep the right one and remove the others")
     # Pre-survey answers given twice across files: the later file's row is reported.
     first_seen: dict[tuple, str] = {}

@@ -248,6 +248,12 @@ def _source(parsed: ParsedWorkbook, grid: Grid, cell: str) -> str:
     return f"{parsed.file}!{grid.name}!{cell}"
 
 
+def _missing_sheet(book: RawWorkbook, sheet: SheetSpec) -> str:
+    present = ", ".join(n for n in book.sheets if n != META_SHEET)
+    return (f"missing sheet {sheet.name_ja} ({sheet.name_en}); the workbook has: {present}. "
+            "Start from `survey template`")
+
+
 def _check_formulas(parsed: ParsedWorkbook, grid: Grid) -> set[str]:
     for cell in grid.formulas_without_value:
         parsed.error(
@@ -269,11 +275,7 @@ def _read_table_sheet(
     """
     grid = _find_sheet(book, sheet)
     if grid is None:
-        parsed.error(
-            sheet.name_ja, "",
-            f"missing sheet {sheet.name_ja} ({sheet.name_en}); the workbook has: "
-            f"{', '.join(n for n in book.sheets if n != META_SHEET)}. Start from `survey template`",
-        )
+        parsed.error(sheet.name_ja, "", _missing_sheet(book, sheet))
         return False
     found = _header_row(grid, sheet)
     if found is None:
@@ -312,11 +314,7 @@ def _parse_self_assessment(book: RawWorkbook, codebook: Codebook, parsed: Parsed
     answers = _find_sheet(book, answers_spec)
     for spec, grid in ((profile_spec, profile), (answers_spec, answers)):
         if grid is None:
-            parsed.skip(
-                spec.name_ja, "",
-                f"missing sheet {spec.name_ja} ({spec.name_en}); the workbook has: "
-                f"{', '.join(n for n in book.sheets if n != META_SHEET)}. Start from `survey template`",
-            )
+            parsed.skip(spec.name_ja, "", _missing_sheet(book, spec))
             return
     assert profile is not None and answers is not None
     # Profile: key/value rows. Keys may be Japanese or English; values sit right of the key.

@@ -151,23 +151,16 @@ class Codebook:
         return _parse_score(self, value)
 
     def _parse_score(self, value: object) -> tuple[int | None, str | None]:
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            if value != value:  # NaN: an empty cell
-                return None, "unanswered"
-            try:
-                number = parse_int(value)
-            except InvalidValue:
-                number = None
-            if number is not None and number in _scale_values(self):
-                return number, None
-            raise InvalidValue(self._score_expectation(value))
-        key = match_key(value)
-        missing = _missing_index(self)
-        if key in missing:
-            return None, missing[key]
-        scale = _scale_index(self)
-        if key in scale:
-            return scale[key], None
+        if isinstance(value, float) and value != value:  # NaN: an empty cell
+            return None, "unanswered"
+        if not isinstance(value, (int, float)) or isinstance(value, bool):
+            key = match_key(value)
+            missing = _missing_index(self)
+            if key in missing:
+                return None, missing[key]
+            scale = _scale_index(self)
+            if key in scale:
+                return scale[key], None
         try:
             number = parse_int(value)
         except InvalidValue:
