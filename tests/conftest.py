@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -38,3 +39,18 @@ def write_self_assessment(path: Path, codebook: Codebook, respondent_id: object 
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(workbook_bytes(build_workbook(codebook, "self_assessment", "ja", data)))
     return path
+
+
+class HtmlReferences(HTMLParser):
+    """Collects the links (``href``, ``src``) and anchors (``id``) of an HTML page."""
+
+    def __init__(self):
+        super().__init__()
+        self.refs, self.ids = [], set()
+
+    def handle_starttag(self, tag, attrs):
+        for key, value in attrs:
+            if key in ("href", "src"):
+                self.refs.append(value)
+            elif key == "id":
+                self.ids.add(value)

@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 import sys
 import zipfile
-from html.parser import HTMLParser
 from pathlib import Path
 
 import openpyxl
 import pandas as pd
 import pytest
+from conftest import HtmlReferences
 
 from analysis.report import build_report, load_report_study, publishable, registry
 from analysis.report.registry import ReportTable
@@ -172,21 +172,10 @@ def test_two_builds_give_identical_csv_markdown_and_cell_values(own_builders, ye
     assert _cells(one / "tables.xlsx") == _cells(two / "tables.xlsx")
 
 
-class _References(HTMLParser):
-    def __init__(self):
-        super().__init__()
-        self.refs, self.ids = [], set()
-
-    def handle_starttag(self, tag, attrs):
-        for key, value in attrs:
-            if key in ("href", "src"):
-                self.refs.append(value)
-            elif key == "id":
-                self.ids.add(value)
 
 
 def _check_page(folder: Path) -> list[str]:
-    parser = _References()
+    parser = HtmlReferences()
     parser.feed((folder / "index.html").read_text(encoding="utf-8"))
     for ref in parser.refs:
         assert "://" not in ref and not ref.startswith(("/", "\\")), ref

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import re
-from html.parser import HTMLParser
 from pathlib import Path
 
 import openpyxl
 import pandas as pd
 import pytest
+from conftest import HtmlReferences
 
 from analysis.report.labels import report_labels
 from analysis.report.registry import ReportFigure, ReportTable
@@ -121,17 +121,6 @@ def test_workbook_contents_links_every_sheet_with_typed_cells(tmp_path, labels):
     assert not [c for ws in book for row in ws.iter_rows() for c in row if c.data_type == "f"]
 
 
-class _References(HTMLParser):
-    def __init__(self):
-        super().__init__()
-        self.refs, self.ids = [], set()
-
-    def handle_starttag(self, tag, attrs):
-        for key, value in attrs:
-            if key in ("href", "src"):
-                self.refs.append(value)
-            if key == "id":
-                self.ids.add(value)
 
 
 def _figure():
@@ -157,7 +146,7 @@ def test_report_page_references_only_files_that_exist(tmp_path, labels):
     assert top[0] == "finding,holds,evidence", "findings.csv keeps the column ids in every language"
     assert top[1:] == (tmp_path / "tables" / "findings.csv").read_text(encoding="utf-8").splitlines()[1:]
 
-    parser = _References()
+    parser = HtmlReferences()
     page = (tmp_path / "index.html").read_text(encoding="utf-8")
     parser.feed(page)
     files = [r for r in parser.refs if not r.startswith("#")]
