@@ -257,7 +257,10 @@ def _presurvey_variable(study: Any, question_id: str, year: int | None, missing_
         if (counts > 1).any():
             raise ValueError(f"{question_id} is single response but {list(counts[counts > 1].index)} "
                              "chose several options")
-    reasons_all = tuple(code["reason"] for code in codebook.meta["missing"])
+    # Reasons only the ingest gives (invalid answers) get a row only where they occur.
+    given = {r["missing_reason"] for r in records}
+    reasons_all = tuple(code["reason"] for code in codebook.meta["missing"]
+                        if code.get("entered", True) or code["reason"] in given)
     text = {lang: {str(c): str(label) for c, label in zip(options["code"], options[f"label_{lang}"], strict=True)}
             | missing_text[lang] for lang in ("ja", "en")}
     title = {lang: f"{question_id} {question[f'text_{lang}']}" for lang in ("ja", "en")}

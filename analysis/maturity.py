@@ -4,15 +4,18 @@ The rules (``[maturity]`` in the edition's ``edition.toml``) are counts of direc
 is below or at least a threshold. They overlap, so a level is the first rule in ``precedence``
 that holds; and they are silent on unanswered directives, so a respondent with directives that
 have no answered question gets a level only when every possible mean of those directives
-(anything on the answer scale) gives the same level. Means are compared as exact fractions:
-a mean of exactly 3 is never "below 3".
+(anything on the answer scale) gives the same level. An answer rejected at ingest (reason
+``invalid``) is left out of its directive's mean like any missing answer, but it was given: the
+level stands only when every answer it could have been gives the same level. The lowest and
+highest reachable levels are kept either way (``level_min``, ``level_max``: "B or better").
+Means are compared as exact fractions: a mean of exactly 3 is never "below 3".
 """
 
 from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from fractions import Fraction
 from functools import cached_property
@@ -21,12 +24,12 @@ from typing import Any
 import pandas as pd
 
 from analysis.codebook import Codebook
-from analysis.scores import KEYS, directive_scores, exact_means
+from analysis.scores import INVALID, KEYS, directive_scores, exact_means
 
 __all__ = [
     "DEFAULT_DELTA", "Bound", "Classification", "MaturityRules", "Rule", "UNCLASSIFIED", "classify",
     "classify_scores", "describe", "describe_rule", "directive_change", "directive_change_summary",
-    "maturity_table", "one_year_only", "rules_from_codebook", "sensitivity", "transition_matrix",
+    "maturity_table", "one_year_only", "possible_means", "rules_from_codebook", "sensitivity", "transition_matrix",
 ]
 
 UNCLASSIFIED = "unclassified"
@@ -143,6 +146,10 @@ class MaturityRules:
                 reps.append(value)
         return tuple(reps)
 
+    def representative(self, mean: Fraction) -> Fraction:
+        """The value of :meth:`representatives` in the same interval between thresholds as ``mean``."""
+        return max(r for r in self.representatives() if r <= mean)
+
     @cached_property
     def implications(self) -> frozenset[tuple[str, str]]:
         """Pairs ``(x, y)`` where rule x holding always means rule y holds (over complete profiles)."""
@@ -198,19 +205,52 @@ class Classification:
     conflict: bool  # rules that do not imply each other held and precedence decided
     possible_levels: tuple[str, ...]  # levels the missing directives could give (UNCLASSIFIED included)
     also_matched: tuple[str, ...]  # other rules that held in some possible case
+    invalid_directives: tuple[int, ...] = ()  # directives with an answer rejected at ingest
+    level_min: str | None = None  # the lowest level reachable (None when no rule might hold)
+    level_max: str | None = None  # the highest level reachable
 
 
-def classify(means: Mapping[int, Fraction | None], rules: MaturityRules) -> Classification:
+def possible_means(score_sum: int, n_answered: int, n_invalid: int, rules: MaturityRules
+                   ) -> frozenset[Fraction | None]:
+    """Every mean a directive could have had if its ``n_invalid`` rejected answers had been valid.
+
+    Each rejected answer could have been any scale level or a missing answer, so ``j`` of them
+    (0 … ``n_invalid``) add a sum anywhere from ``j`` × lowest to ``j`` × highest level (the
+    levels are consecutive whole numbers). ``None`` stands for "no answered question".
+    """
+    low, high = int(rules.scale_min), int(rules.scale_max)
+    out: set[Fraction | None] = set()
+    for j in range(n_invalid + 1):
+        n = n_answered + j
+        for added in range(j * low, j * high + 1):
+            out.add(Fraction(score_sum + added, n) if n else None)
+    return frozenset(out)
+
+
+def classify(means: Mapping[int, Fraction | None], rules: MaturityRules,
+             open_means: Mapping[int, Collection[Fraction | None]] | None = None) -> Classification:
     """Classify one respondent-year from its directive means (``None`` for no answered question).
 
     Every possible mean of the missing directives is considered (one value per interval between
-    thresholds); the level is given only when all of them give the same level.
+    thresholds), and so is every mean in ``open_means`` (by directive, what the mean could have
+    been without its rejected answers: see :func:`possible_means`); the level is given only when
+    all of them give the same level.
     """
+    open_means = open_means or {}
     answered = [m for m in means.values() if m is not None]
     missing = tuple(sorted(d for d, m in means.items() if m is None))
-    outcomes = [rules.matched(answered + list(fill))
-                for fill in itertools.combinations_with_replacement(rules.representatives(), len(missing))]
+    everything = set(rules.representatives())
+    # Counters only see which interval each mean is in, so the cases are multisets of intervals:
+    # built directive by directive, they stay few (at most 66 for 10 directives and 3 intervals).
+    cases: set[tuple[Fraction, ...]] = {()}
+    for directive, mean in means.items():
+        options: set[Fraction] = set()
+        for value in open_means.get(directive, (mean,)):
+            options |= everything if value is None else {rules.representative(value)}
+        cases = {tuple(sorted((*case, value))) for case in cases for value in options}
+    outcomes = [rules.matched(case) for case in sorted(cases)]
     levels = [m[0] if m else UNCLASSIFIED for m in outcomes]
+    reached = [x for x in rules.levels if x in levels]
     possible = tuple(x for x in (*rules.precedence, UNCLASSIFIED) if x in levels)
     level = possible[0] if len(possible) == 1 and possible[0] != UNCLASSIFIED else None
     always = tuple(x for x in rules.precedence if all(x in m for m in outcomes))
@@ -220,7 +260,9 @@ def classify(means: Mapping[int, Fraction | None], rules: MaturityRules) -> Clas
     also = tuple(x for x in rules.precedence if x in ever and x != level)
     return Classification(level=level, counts=rules.counts(answered), missing_directives=missing,
                           rules_matched=always, conflict=conflict, possible_levels=possible,
-                          also_matched=also)
+                          also_matched=also, invalid_directives=tuple(sorted(open_means)),
+                          level_min=reached[-1] if reached and UNCLASSIFIED not in levels else None,
+                          level_max=reached[0] if reached else None)
 
 
 _WORDS = {
@@ -236,6 +278,10 @@ _WORDS = {
         "missing_open": "{ds} no answered question; depending on the missing means the level could be "
                         "{levels}",
         "directives": ("directive {ds} has", "directives {ds} have"),
+        "invalid_open": "{ds} an invalid answer (rejected at ingest, see issues.csv); depending on what it "
+                        "should have been the level could be {levels}",
+        "invalid_fixed": "{ds} an invalid answer (rejected at ingest, see issues.csv), but whatever it should have "
+                         "been the level is {level}",
         "none": "no rule holds ({counts})", "unclassified": "unclassified",
     },
     "ja": {
@@ -248,6 +294,10 @@ _WORDS = {
         "missing_fixed": "{ds}に回答がないが、その平均値がいくつであっても{level}となる",
         "missing_open": "{ds}に回答がなく、その平均値によって{levels}のいずれにもなりうる",
         "directives": ("指示{ds}", "指示{ds}"),
+        "invalid_open": "{ds}に無効回答があり(取り込み時に却下、issues.csv参照)、本来の回答によって{levels}の"
+                        "いずれにもなりうる",
+        "invalid_fixed": "{ds}に無効回答があるが(取り込み時に却下、issues.csv参照)、本来の回答が何であっても"
+                         "{level}となる",
         "none": "どの条件も成り立たない({counts})", "unclassified": "判定不能",
     },
 }
@@ -287,15 +337,22 @@ def describe(result: Classification, rules: MaturityRules, lang: str = "en") -> 
                       for c in rules.counters)
     missing = result.missing_directives
     directives = words["directives"][len(missing) > 1].format(ds=sep.join(str(d) for d in missing))
+    invalid = result.invalid_directives
+    invalid_ds = words["directives"][len(invalid) > 1].format(ds=sep.join(str(d) for d in invalid))
+    names = [words["unclassified"] if x == UNCLASSIFIED else x for x in result.possible_levels]
+    names = sep.join(names[:-1]) + words["last"] + names[-1] if len(names) > 1 else "".join(names)
     reasons = []
+    if invalid:
+        if result.level is None:
+            reasons.append(words["invalid_open"].format(ds=invalid_ds, levels=names))
+        else:
+            reasons.append(words["invalid_fixed"].format(ds=invalid_ds, level=result.level))
     if result.missing_directives:
         if result.level is None:
-            names = [words["unclassified"] if x == UNCLASSIFIED else x for x in result.possible_levels]
-            names = sep.join(names[:-1]) + words["last"] + names[-1]
             reasons.append(words["missing_open"].format(ds=directives, levels=names))
         else:
             reasons.append(words["missing_fixed"].format(ds=directives, level=result.level))
-    elif result.level is None:
+    elif result.level is None and not invalid:
         reasons.append(words["none"].format(counts=counts))
     if result.conflict:
         others = [x for x in result.also_matched if (result.level, x) not in rules.implications]
@@ -313,28 +370,49 @@ def describe(result: Classification, rules: MaturityRules, lang: str = "en") -> 
 def classify_scores(scores: pd.DataFrame, rules: MaturityRules, lang: str = "en") -> pd.DataFrame:
     """Classify every respondent-year of a :func:`analysis.scores.directive_scores` frame.
 
-    Columns: ``respondent_id``, ``fiscal_year``, ``level`` (NA when unclassified), one count column
-    per counter named from its threshold (``n_below_3``, ``n_at_least_3``, ``n_at_least_4``),
-    ``n_missing_directives``, ``rules_matched`` (``;``-joined), ``conflict`` and ``reason``.
+    Columns: ``respondent_id``, ``fiscal_year``, ``level`` (NA when unclassified), ``level_min`` and
+    ``level_max`` (the lowest and highest level the missing and invalid answers leave reachable;
+    ``level_min`` is NA when no rule might hold), one count column per counter named from its
+    threshold (``n_below_3``, ``n_at_least_3``, ``n_at_least_4``), ``n_missing_directives``,
+    ``rules_matched`` (``;``-joined), ``conflict`` and ``reason``.
     """
     count_columns = [rules.counter_column(c) for c in rules.counters]
+    open_means = _open_means(scores, rules)
     records = []
     for (rid, year), means in exact_means(scores).items():
-        result = classify(means, rules)
-        record: dict[str, Any] = {"respondent_id": rid, "fiscal_year": year, "level": result.level}
+        result = classify(means, rules, open_means.get((rid, year)))
+        record: dict[str, Any] = {"respondent_id": rid, "fiscal_year": year, "level": result.level,
+                                  "level_min": result.level_min, "level_max": result.level_max}
         record.update({rules.counter_column(c): result.counts[c] for c in rules.counters})
         record.update(n_missing_directives=len(result.missing_directives),
                       rules_matched=";".join(result.rules_matched) or None, conflict=result.conflict,
                       reason=describe(result, rules, lang) or None)
         records.append(record)
-    columns = [*KEYS, "level", *count_columns, "n_missing_directives", "rules_matched", "conflict", "reason"]
+    columns = [*KEYS, "level", "level_min", "level_max", *count_columns, "n_missing_directives", "rules_matched",
+               "conflict", "reason"]
     frame = pd.DataFrame(records, columns=columns)
-    dtypes = {"respondent_id": "str", "fiscal_year": "Int64", "level": "str", "n_missing_directives": "Int64",
+    dtypes = {"respondent_id": "str", "fiscal_year": "Int64", "level": "str", "level_min": "str",
+              "level_max": "str", "n_missing_directives": "Int64",
               "rules_matched": "str", "conflict": "boolean", "reason": "str"}
     dtypes.update(dict.fromkeys(count_columns, "Int64"))
     frame = pd.DataFrame({c: pd.array(frame[c].astype("object").where(frame[c].notna(), None).tolist(),
                                       dtype=dtypes[c]) for c in columns})
     return frame.sort_values(KEYS, kind="stable").reset_index(drop=True)
+
+
+def _open_means(scores: pd.DataFrame, rules: MaturityRules
+                ) -> dict[tuple[str, int], dict[int, frozenset[Fraction | None]]]:
+    """For respondent-years with invalid answers: the possible mean of each directive that has some."""
+    column = f"n_{INVALID}"
+    if column not in scores.columns:
+        return {}
+    rows = scores[scores[column].fillna(0) > 0]
+    out: dict[tuple[str, int], dict[int, frozenset[Fraction | None]]] = {}
+    for rid, year, directive, total, n, k in zip(rows["respondent_id"], rows["fiscal_year"], rows["directive"],
+                                                 rows["score_sum"], rows["n_answered"], rows[column], strict=True):
+        total = 0 if pd.isna(total) else int(total)
+        out.setdefault((str(rid), int(year)), {})[int(directive)] = possible_means(total, int(n), int(k), rules)
+    return out
 
 
 def maturity_table(tables: dict[str, pd.DataFrame], codebook: Codebook, lang: str = "en") -> pd.DataFrame:

@@ -14,10 +14,13 @@ import pandas as pd
 
 from analysis.codebook import Codebook
 
-__all__ = ["KEYS", "directive_scores", "exact_means", "reason_columns", "wide_means"]
+__all__ = ["INVALID", "KEYS", "directive_scores", "exact_means", "reason_columns", "wide_means"]
 
 KEYS = ["respondent_id", "fiscal_year"]
 UNANSWERED = "unanswered"
+# The reason the ingest gives a rejected answer (declared in the codebook's [[missing]] list):
+# excluded from the mean like any missing answer, but the classification asks what it could have been.
+INVALID = "invalid"
 
 
 def reason_columns(codebook: Codebook) -> list[str]:

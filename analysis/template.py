@@ -18,7 +18,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from analysis import __version__
 from analysis.atomic import atomic_write_bytes
-from analysis.codebook import Codebook, ColumnSpec, SheetSpec
+from analysis.codebook import Codebook, ColumnSpec, SheetSpec, entered_missing
 from analysis.validate import META_SHEET
 
 __all__ = ["build_workbook", "template_filename", "workbook_bytes", "write_templates"]
@@ -57,7 +57,7 @@ def _choices(codebook: Codebook, spec: ColumnSpec, lang: str) -> list[str]:
     """
     if spec.type == "scale":
         levels = [lv[f"label_{lang}"] for lv in codebook.meta["scale"]["levels"]]
-        missing = [m[f"label_{lang}"] for m in codebook.meta["missing"] if m["reason"] != "unanswered"]
+        missing = [m[f"label_{lang}"] for m in entered_missing(codebook) if m["reason"] != "unanswered"]
         return levels + missing
     if spec.type == "bool":
         return [_word(codebook.true_words, lang), _word(codebook.false_words, lang)]
@@ -135,7 +135,7 @@ def _write_instructions(ws: Worksheet, codebook: Codebook, instrument: str, lang
         ws.append(["回答の尺度" if lang == "ja" else "Answer scale"])
         for level in codebook.meta["scale"]["levels"]:
             ws.append([level["value"], level[f"label_{lang}"]])
-        for code in codebook.meta["missing"]:
+        for code in entered_missing(codebook):
             ws.append(["", code[f"label_{lang}"], code["reason"]])
     ws.column_dimensions["A"].width = 18
     ws.column_dimensions["B"].width = 28

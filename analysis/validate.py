@@ -24,16 +24,35 @@ from analysis.normalise import (
     split_codes,
 )
 from analysis.problems import Problem
-from analysis.workbook import Grid, RawWorkbook, cell_name
+from analysis.scores import INVALID
+from analysis.workbook import ErrorValue, Grid, RawWorkbook, cell_name
 
-__all__ = ["ParsedWorkbook", "META_SHEET", "YEAR_SOURCE", "UnusedSheets", "identify_instrument", "parse_workbook",
-           "unused_sheets"]
+__all__ = ["ParsedWorkbook", "META_SHEET", "YEAR_SOURCE", "UnusedSheets", "cell_error",
+           "identify_instrument", "parse_workbook", "unused_sheets"]
 
 META_SHEET = "_meta"
 # Records carry the cell their fiscal year came from, for cross-file checks; the tidy tables
 # do not keep it (keys starting with "_" are not columns).
 YEAR_SOURCE = "_year_source"
 _HEADER_SCAN_ROWS = 20
+# Excel's error values, also when they arrive as text (a CSV or another program's export).
+_EXCEL_ERRORS = frozenset({"#DIV/0!", "#N/A", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#NULL!", "#SPILL!",
+                           "#CALC!", "#GETTING_DATA", "#FIELD!", "#BLOCKED!", "#CONNECT!", "#BUSY!", "#UNKNOWN!"})
+
+
+def cell_error(value: object) -> str | None:
+    """Why a cell's value is no value at all (an Excel error or NaN), or ``None`` for a normal cell."""
+    if isinstance(value, ErrorValue) or (isinstance(value, str) and value.strip().upper() in _EXCEL_ERRORS):
+        return (f"the cell holds the Excel error value {str(value).strip()}, not an answer: correct the formula "
+                "or type the value in Excel and save the workbook again")
+    if isinstance(value, float) and value != value:
+        return "the cell holds NaN (not a number), not an answer: type the value in Excel and save the workbook again"
+    return None
+
+
+def _blank(value: object) -> bool:
+    """An empty cell: no text and no error value (an error or NaN is never blank)."""
+    return _text(value) == "" and cell_error(value) is None
 
 
 # The same headers, labels and answers come back in every workbook of an ingest: their
@@ -184,13 +203,16 @@ def _table_rows(grid: Grid, header: int, columns: dict[str, int], sheet: SheetSp
     inputs = [c.column for c in sheet.columns if c.type != "info" and c.column in columns]
     for r in range(header + 1, grid.n_rows):
         values = {col: grid.cell(r, columns[col]) for col in inputs}
-        if all(_text(v) == "" for v in values.values()):
+        if all(_blank(v) for v in values.values()):
             continue
         yield Row(r, values, {col: cell_name(r, columns[col]) for col in inputs})
 
 
 def parse_value(spec: ColumnSpec, value: object, codebook: Codebook) -> object:
     """Parse one cell by its declared type; ``None`` for an empty optional cell."""
+    error = cell_error(value)
+    if error is not None:
+        raise InvalidValue(error)
     if _text(value) == "" and not isinstance(value, bool):
         if spec.required:
             raise InvalidValue(f"{spec.header_ja} ({spec.column}) is required; the cell is empty")
@@ -240,7 +262,7 @@ def _parse_row(
 def _count_cells(row: Row, sheet: SheetSpec) -> int:
     return sum(
         1 for col, v in row.values.items()
-        if _text(v) != "" and not sheet.column(col).personal
+        if not _blank(v) and not sheet.column(col).personal
     )
 
 
@@ -342,7 +364,7 @@ def _parse_self_assessment(book: RawWorkbook, codebook: Codebook, parsed: Parsed
         value, cell = fields[spec.column]
         if spec.personal:
             continue  # read to be recognised, never kept
-        if _text(value) != "":
+        if not _blank(value):
             parsed.cells_read += 1
         if cell in profile_formulas:
             if spec.required:
@@ -392,8 +414,8 @@ def _parse_self_assessment(book: RawWorkbook, codebook: Codebook, parsed: Parsed
         answer = row[answer_col] if 0 <= answer_col < width else ""
         answer_cell = f"{answer_letters}{r + 1}"
         qid_cell = f"{qid_letters}{r + 1}"
-        if _text(qid_raw) == "":
-            if _text(answer) != "":
+        if _blank(qid_raw):
+            if not _blank(answer):
                 parsed.cells_read += 1
                 parsed.cells_reported += 1
                 parsed.error(answers.name, answer_cell,
@@ -411,17 +433,23 @@ def _parse_self_assessment(book: RawWorkbook, codebook: Codebook, parsed: Parsed
             parsed.error(answers.name, qid_cell, f"question {qid} appears twice (first at {seen[qid]}); keep one row")
             parsed.cells_reported += 2
             continue
-        if answer_cell in formulas:
-            seen[qid] = qid_cell
-            parsed.cells_reported += 2
-            continue
         seen[qid] = qid_cell
-        try:
-            score, reason = codebook.parse_score(answer)
-        except InvalidValue as problem:
-            parsed.error(answers.name, answer_cell, str(problem))
-            parsed.cells_reported += 2
-            continue
+        # A rejected answer is reported and kept as missing (reason invalid): it must not
+        # vanish, and a level it could change must not look complete.
+        error = cell_error(answer)
+        if answer_cell in formulas:
+            score, reason = None, INVALID  # _check_formulas has reported it
+        elif error is not None:
+            parsed.error(answers.name, answer_cell, error)
+            score, reason = None, INVALID
+        else:
+            try:
+                score, reason = codebook.parse_score(answer)
+            except InvalidValue as problem:
+                parsed.error(answers.name, answer_cell, f"{problem}; kept as an invalid answer (無効回答)")
+                score, reason = None, INVALID
+        if reason == INVALID:
+            parsed.cells_reported += 1
         parsed.add("self_assessment", {
             "respondent_id": respondent_id, "fiscal_year": fiscal_year,
             "edition": codebook.edition, "directive": directive_of[qid], "question_id": qid,
@@ -472,6 +500,10 @@ def _parse_presurvey(book: RawWorkbook, codebook: Codebook, parsed: ParsedWorkbo
             YEAR_SOURCE: _source(parsed, grid, row.cells["fiscal_year"]),
         }
         raw = row.values.get("answer", "")
+        if cell_error(raw) is not None:
+            # _parse_row has reported the cell (and counts it as reported): kept as invalid.
+            parsed.add("presurvey", {**base, "missing_reason": INVALID})
+            return True
         key_text = _key(raw)
         if key_text == "":
             parsed.cells_read += 1  # a blank answer on a question row is data: unanswered
@@ -498,8 +530,11 @@ def _parse_presurvey(book: RawWorkbook, codebook: Codebook, parsed: ParsedWorkbo
                     options.loc[options["question_id"] == qid, "label_ja"], strict=True)
             )
             how = "one option" if kind == "single" else "option codes separated by ';'"
-            parsed.error(grid.name, cell, f"{qid} expects {how} ({allowed}); got {_text(raw)!r}")
-            return False
+            parsed.error(grid.name, cell, f"{qid} expects {how} ({allowed}); got {_text(raw)!r}; "
+                                          "kept as an invalid answer (無効回答)")
+            parsed.add("presurvey", {**base, "missing_reason": INVALID})
+            parsed.cells_reported += 1
+            return True
         for code in dict.fromkeys(codes):
             parsed.add("presurvey", {**base, "option_code": code})
         return True
@@ -707,5 +742,5 @@ def _count_all_cells(book: RawWorkbook) -> int:
     return sum(
         1 for name, grid in book.sheets.items()
         if not name.startswith("_") and _key(name) not in _NOT_DATA_SHEETS
-        for row in grid.rows for v in row if _text(v) != ""
+        for row in grid.rows for v in row if not _blank(v)
     )

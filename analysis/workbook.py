@@ -2,8 +2,10 @@
 
 python-calamine parses xlsx, xls and ods several times faster than openpyxl (see the
 README's performance section). Calamine silently drops a formula cell that has no cached
-value, so for xlsx files the sheet XML is also scanned for such cells: they are reported
-instead of being read as blank answers. Every file passes the checks of
+value, and reads a cell holding an Excel error value (``#DIV/0!``, ``#N/A`` …) as an empty
+string; so for xlsx files the sheet XML is also scanned for such cells. Formulas without a value
+are listed on the grid, error values are put back in their cells as :class:`ErrorValue`, so that
+validation reports both instead of reading blank answers. Every file passes the checks of
 :mod:`analysis.safety` before the parser sees it.
 """
 
@@ -23,7 +25,8 @@ from defusedxml import ElementTree as SafeET
 
 from analysis.safety import DEFAULT_LIMITS, LimitExceeded, Limits, Package, UnreadableFile, inspect_package
 
-__all__ = ["Grid", "RawWorkbook", "UnreadableFile", "cell_name", "read_workbook", "SPREADSHEET_SUFFIXES"]
+__all__ = ["ErrorValue", "Grid", "RawWorkbook", "UnreadableFile", "cell_name", "read_workbook",
+           "SPREADSHEET_SUFFIXES"]
 
 SPREADSHEET_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods")
 _MB = 1 << 20
@@ -40,6 +43,16 @@ def cell_name(row: int, col: int) -> str:
         col, rem = divmod(col - 1, 26)
         letters = chr(65 + rem) + letters
     return f"{letters}{row + 1}"
+
+
+@dataclass(frozen=True)
+class ErrorValue:
+    """An Excel error value (``#DIV/0!``, ``#N/A`` …) stored in a cell: never an answer."""
+
+    code: str
+
+    def __str__(self) -> str:
+        return self.code
 
 
 @dataclass(frozen=True)
@@ -113,7 +126,7 @@ def read_workbook(path: Path, limits: Limits = DEFAULT_LIMITS,
         )
     data = _read_bounded(path, limits)
     package = inspect_package(data, suffix, limits)
-    missing_values = _formulas_without_value(data, package) if package.worksheets else {}
+    missing_values, error_values = _cells_of_note(data, package) if package.worksheets else ({}, {})
     try:
         book = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
         try:
@@ -128,6 +141,8 @@ def read_workbook(path: Path, limits: Limits = DEFAULT_LIMITS,
                 sheet = book.get_sheet_by_name(meta.name)
                 rows = sheet.to_python(skip_empty_area=True)
                 top, left = sheet.start or (0, 0)
+                if meta.name in error_values:
+                    top, left = _put_errors(rows, top, left, error_values[meta.name])
                 sheets[meta.name] = Grid(
                     name=meta.name,
                     rows=rows,
@@ -177,12 +192,54 @@ def _read_bounded(path: Path, limits: Limits) -> bytes:
     return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
-def _formulas_without_value(data: bytes, package: Package) -> dict[str, tuple[str, ...]]:
-    """Find formula cells with no cached value in an xlsx package, by sheet name."""
-    by_part = {part: cells for part, xml in package.worksheets.items()
-               if _HAS_FORMULA_RE.search(xml) or _HAS_NS_FORMULA_RE.search(xml)
-               if (cells := tuple(_empty_formula_cells(xml)))}
-    if not by_part:
+def _cells_of_note(data: bytes, package: Package) -> tuple[dict[str, tuple[str, ...]], dict[str, dict[str, str]]]:
+    """Formula cells with no cached value, and cells holding an error value, by sheet name."""
+    formulas = {part: cells for part, xml in package.worksheets.items()
+                if _HAS_FORMULA_RE.search(xml) or _HAS_NS_FORMULA_RE.search(xml)
+                if (cells := tuple(_empty_formula_cells(xml)))}
+    errors = {part: cells for part, xml in package.worksheets.items()
+              if _HAS_ERROR_RE.search(xml) if (cells := _error_cells(xml))}
+    names = _sheet_names(data, set(formulas) | set(errors))
+    return ({names[p]: c for p, c in formulas.items() if p in names},
+            {names[p]: c for p, c in errors.items() if p in names})
+
+
+def _put_errors(rows: list[list[object]], top: int, left: int, errors: dict[str, str]) -> tuple[int, int]:
+    """Write each error value into ``rows`` at its cell; return the grid's (possibly moved) corner.
+
+    Calamine reads error cells as empty strings but keeps them in the used range; the grid
+    still grows (and its corner moves) for any error cell it left out.
+    """
+    places = {}
+    for ref, code in errors.items():
+        match = _A1_RE.fullmatch(ref)
+        if match:
+            col = 0
+            for letter in match.group(1):
+                col = col * 26 + ord(letter) - 64
+            places[(int(match.group(2)) - 1, col - 1)] = code
+    if not places:
+        return top, left
+    if not rows:
+        top, left = min(r for r, _ in places), min(c for _, c in places)
+    new_top, new_left = min(top, *(r for r, _ in places)), min(left, *(c for _, c in places))
+    if (new_top, new_left) != (top, left):
+        rows[:] = [[] for _ in range(top - new_top)] + [[""] * (left - new_left) + list(r) for r in rows]
+        top, left = new_top, new_left
+    for (r, c), code in places.items():
+        r, c = r - top, c - left
+        while len(rows) <= r:
+            rows.append([])
+        row = rows[r]
+        if len(row) <= c:
+            row.extend([""] * (c + 1 - len(row)))
+        row[c] = ErrorValue(code)
+    return top, left
+
+
+def _sheet_names(data: bytes, parts: set[str]) -> dict[str, str]:
+    """Map worksheet parts of an xlsx package to their sheet names."""
+    if not parts:
         return {}
     # Only now are sheet names needed: map each worksheet part back to its name.
     try:
@@ -193,13 +250,13 @@ def _formulas_without_value(data: bytes, package: Package) -> dict[str, tuple[st
         # The parser proper reports a broken package; nothing more to say here.
         return {}
     targets = {r.get("Id"): r.get("Target", "") for r in rels.iter(f"{_NS_PKG_REL}Relationship")}
-    found: dict[str, tuple[str, ...]] = {}
+    found: dict[str, str] = {}
     for sheet in workbook.iter(f"{_NS_MAIN}sheet"):
         target = targets.get(sheet.get(f"{_NS_REL}id"), "")
         part = str(PurePosixPath("xl") / target) if not target.startswith("/") else target[1:]
         part = os.path.normpath(part).replace(os.sep, "/")
-        if part in by_part:
-            found[sheet.get("name", "")] = by_part[part]
+        if part in parts:
+            found[part] = sheet.get("name", "")
     return found
 
 
@@ -211,6 +268,27 @@ _CELL_RE = re.compile(rb"<(?:\w+:)?c\b([^>]*?)(?:/>|>(.*?)</(?:\w+:)?c>)", re.S)
 _REF_RE = re.compile(rb'\br="([A-Z]+[0-9]+)"')
 _F_RE = re.compile(rb"<(?:\w+:)?f\b")
 _V_RE = re.compile(rb"<(?:\w+:)?v>\s*[^<\s]")
+
+
+# A cell of type error: <c r="A1" t="e"><v>#DIV/0!</v></c> (any quoting or spacing of t).
+_HAS_ERROR_RE = re.compile(rb"""\bt\s*=\s*["']e["']""")
+_ERROR_REF_RE = re.compile(rb"""\br\s*=\s*["']([A-Z]+[0-9]+)["']""")
+_V_TEXT_RE = re.compile(rb"<(?:\w+:)?v>\s*([^<]*?)\s*</")
+_A1_RE = re.compile(r"([A-Z]{1,3})([0-9]{1,7})")
+
+
+def _error_cells(xml: bytes) -> dict[str, str]:
+    """Cells of type error, by reference, with their error text (cells without ``r`` cannot be placed)."""
+    cells = {}
+    for match in _CELL_RE.finditer(xml):
+        attrs = match.group(1)
+        if not _HAS_ERROR_RE.search(attrs):
+            continue
+        ref = _ERROR_REF_RE.search(attrs)
+        value = _V_TEXT_RE.search(match.group(2) or b"")
+        if ref:
+            cells[ref.group(1).decode()] = value.group(1).decode("utf-8", "replace") if value else "#ERROR"
+    return cells
 
 
 def _empty_formula_cells(xml: bytes) -> list[str]:

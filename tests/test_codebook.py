@@ -19,7 +19,7 @@ def test_self_assessment_instrument(codebook):
     assert list(questions["question_id"][:5]) == ["1-1", "1-2", "1-3", "1-4", "2-1"]
     assert questions.groupby("directive").size().eq(4).all()
     assert list(codebook.scale["value"]) == [1, 2, 3, 4, 5]
-    assert set(codebook.missing_codes["reason"]) == {"unanswered", "not_applicable", "dont_know"}
+    assert set(codebook.missing_codes["reason"]) == {"unanswered", "not_applicable", "dont_know", "invalid"}
 
 
 @pytest.mark.parametrize(("raw", "expected"), [
@@ -31,10 +31,12 @@ def test_parse_score(codebook, raw, expected):
     assert codebook.parse_score(raw) == expected
 
 
-@pytest.mark.parametrize("raw", [7, "abc", 0, 3.5, "６"])
+@pytest.mark.parametrize("raw", [7, "abc", 0, 3.5, "６", float("nan"), "無効回答", "invalid"])
 def test_parse_score_rejects_listing_what_is_allowed(codebook, raw):
-    with pytest.raises(InvalidValue, match="from 1 to 5.*該当なし"):
+    # NaN is no answer; the invalid reason is given by the ingest, never accepted from a respondent.
+    with pytest.raises(InvalidValue, match="from 1 to 5.*該当なし") as caught:
         codebook.parse_score(raw)
+    assert "無効回答" not in str(caught.value).split("got")[0]
 
 
 def test_presurvey_frame(codebook):

@@ -85,7 +85,9 @@ def test_bad_score_names_cell_and_allowed(good_and_bad, codebook, value, pattern
     assert (error.sheet, error.cell) == ("回答", "D14") and pattern in error.message
     assert "該当なし" in error.message
     sa = result.tables["self_assessment"]
-    assert len(sa[sa.respondent_id == "U01"]) == 40 and len(sa[sa.respondent_id == "U02"]) == 39
+    # The rejected answer is kept as missing with its own reason, not dropped.
+    assert len(sa[sa.respondent_id == "U01"]) == 40 and len(sa[sa.respondent_id == "U02"]) == 40
+    assert sa.loc[sa.source == "bad.xlsx!回答!D14", "missing_reason"].tolist() == ["invalid"]
 
 
 def test_unknown_question_id(good_and_bad, codebook):
@@ -132,7 +134,7 @@ def test_formula_without_cached_value(good_and_bad, codebook):
     (error,) = _errors(result, "formula.xlsx")
     assert (error.sheet, error.cell) == ("回答", "D9") and "no cached value" in error.message
     sa = result.tables["self_assessment"]
-    assert len(sa[sa.respondent_id == "U02"]) == 39
+    assert sa.loc[sa.source == "formula.xlsx!回答!D9", "missing_reason"].tolist() == ["invalid"]
 
 
 def test_missing_sheet(good_and_bad, codebook):

@@ -24,8 +24,8 @@ from analysis.maturity import (
 )
 from analysis.scores import directive_scores
 
-COLUMNS = ["respondent_id", "fiscal_year", "level", "n_below_3", "n_at_least_3", "n_at_least_4",
-           "n_missing_directives", "rules_matched", "conflict", "reason"]
+COLUMNS = ["respondent_id", "fiscal_year", "level", "level_min", "level_max", "n_below_3", "n_at_least_3",
+           "n_at_least_4", "n_missing_directives", "rules_matched", "conflict", "reason"]
 
 # Four answers giving each directive mean used below (exact: 4 questions per directive).
 ANSWERS = {
@@ -265,6 +265,63 @@ def test_raising_an_answer_with_directives_missing_never_lowers_a_level(codebook
     # Unclassified is not a level: compare only where both are classified.
     if pd.notna(before) and pd.notna(after):
         assert RANK[after] <= RANK[before]
+
+
+# -- invalid answers (rejected at ingest) --------------------------------------------------------
+
+def _rows(answers: list, codebook) -> pd.DataFrame:
+    """Self-assessment rows of U01 from 40 answers: a score, a missing reason or "invalid"."""
+    qids = list(codebook.questions["question_id"])
+    return pd.DataFrame({
+        "respondent_id": "U01", "fiscal_year": 2021, "directive": [int(q.split("-")[0]) for q in qids],
+        "question_id": qids, "score": [a if isinstance(a, int) else None for a in answers],
+        "missing_reason": [None if isinstance(a, int) else a for a in answers]})
+
+
+def test_invalid_answer_that_cannot_change_the_level_keeps_it(codebook):
+    # Nine directives at 4, the tenth at 4 on three answers plus one rejected: A whatever it was.
+    result = maturity_table({"self_assessment": _rows([4] * 39 + ["invalid"], codebook)}, codebook).iloc[0]
+    assert (result["level"], result["level_min"], result["level_max"]) == ("A", "A", "A")
+    assert "directive 10 has an invalid answer" in result["reason"] and "the level is A" in result["reason"]
+
+
+def test_invalid_answer_that_could_change_the_level_leaves_it_unclassified(codebook):
+    # Five directives at 3 and five at 2: B. Directive 5 is 3,3,3 plus a rejected answer: a 1 or
+    # a 2 there gives a mean below 3, five below → C is possible too.
+    answers = [3] * 16 + [3, 3, 3, "invalid"] + [2] * 20
+    table = maturity_table({"self_assessment": _rows(answers, codebook)}, codebook)
+    result = table.iloc[0]
+    assert pd.isna(result["level"])
+    assert (result["level_min"], result["level_max"]) == ("C", "B")
+    assert "directive 5 has an invalid answer" in result["reason"] and "B or C" in result["reason"]
+    ja = maturity_table({"self_assessment": _rows(answers, codebook)}, codebook, lang="ja").iloc[0]
+    assert "指示5に無効回答があり" in ja["reason"]
+    # Without the rejected answer (the same three answers, the fourth simply unanswered) it was B.
+    plain = maturity_table({"self_assessment": _rows([3] * 16 + [3, 3, 3, "unanswered"] + [2] * 20, codebook)},
+                           codebook).iloc[0]
+    assert plain["level"] == "B"
+
+
+def test_unanswered_directive_keeps_the_reachable_levels(codebook):
+    # Nine at 4.5 and one unknown: unclassified, but B or better whatever the missing mean.
+    result = one([4.5] * 9 + [None], codebook)
+    assert pd.isna(result["level"]) and (result["level_min"], result["level_max"]) == ("B", "A")
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=st.data())
+def test_any_valid_answer_in_place_of_an_invalid_one_stays_within_the_reachable_levels(codebook, data):
+    answer = st.one_of(st.integers(1, 5), st.sampled_from(["unanswered", "dont_know"]))
+    answers = data.draw(st.lists(answer, min_size=40, max_size=40))
+    invalid = data.draw(st.sets(st.integers(0, 39), min_size=1, max_size=3))
+    given_answers = [("invalid" if i in invalid else a) for i, a in enumerate(answers)]
+    row = maturity_table({"self_assessment": _rows(given_answers, codebook)}, codebook).iloc[0]
+    truth = maturity_table({"self_assessment": _rows(answers, codebook)}, codebook).iloc[0]["level"]
+    if pd.notna(row["level"]):
+        assert truth == row["level"]  # a level given despite the invalid answers is the true one
+    if pd.notna(truth):
+        assert pd.notna(row["level_max"]) and RANK[row["level_max"]] <= RANK[truth]
+        assert pd.isna(row["level_min"]) or RANK[truth] <= RANK[row["level_min"]]
 
 
 # -- sensitivity -----------------------------------------------------------------------------

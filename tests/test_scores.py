@@ -102,8 +102,8 @@ def test_accepts_study_frames_and_does_not_change_them(codebook):
     scores = directive_scores(study.self_assessment, codebook)
     pd.testing.assert_frame_equal(study.self_assessment, before)
     assert row(scores, "U01", 2)["n_not_applicable"] == 1
-    assert list(scores.columns[-3:]) == reason_columns(codebook) == ["n_unanswered", "n_not_applicable",
-                                                                     "n_dont_know"]
+    assert list(scores.columns[-4:]) == reason_columns(codebook) == ["n_unanswered", "n_not_applicable",
+                                                                     "n_dont_know", "n_invalid"]
     assert str(scores["mean"].dtype) == "Float64" and str(scores["n_answered"].dtype) == "Int64"
 
 

@@ -18,7 +18,7 @@ import pandas as pd
 
 from analysis.normalise import InvalidValue, lookup_code, match_key, normalise_text, parse_int
 
-__all__ = ["Codebook", "ColumnSpec", "SheetSpec", "available_editions", "load_codebook"]
+__all__ = ["Codebook", "ColumnSpec", "SheetSpec", "available_editions", "entered_missing", "load_codebook"]
 
 DEFAULT_EDITION = "fy2021"
 
@@ -151,8 +151,6 @@ class Codebook:
         return _parse_score(self, value)
 
     def _parse_score(self, value: object) -> tuple[int | None, str | None]:
-        if isinstance(value, float) and value != value:  # NaN: an empty cell
-            return None, "unanswered"
         if not isinstance(value, (int, float)) or isinstance(value, bool):
             key = match_key(value)
             missing = _missing_index(self)
@@ -172,7 +170,7 @@ class Codebook:
     def _score_expectation(self, value: object) -> str:
         levels = self.meta["scale"]["levels"]
         low, high = levels[0]["value"], levels[-1]["value"]
-        missing = ", ".join(code["label_ja"] for code in self.meta["missing"])
+        missing = ", ".join(code["label_ja"] for code in entered_missing(self))
         return (
             f"expected a whole number from {low} to {high} (or its label, e.g. "
             f"{levels[0]['label_ja']}), or {missing}; got {normalise_text(value)!r}"
@@ -220,10 +218,15 @@ def _scale_values(codebook: Codebook) -> frozenset[int]:
     return frozenset(_scale_index(codebook).values())
 
 
+def entered_missing(codebook: Codebook) -> list[dict[str, Any]]:
+    """Missing reasons a respondent may give (``entered = false`` ones are given by the ingest only)."""
+    return [code for code in codebook.meta["missing"] if code.get("entered", True)]
+
+
 @cache
 def _missing_index(codebook: Codebook) -> dict[str, str]:
     index: dict[str, str] = {}
-    for code in codebook.meta["missing"]:
+    for code in entered_missing(codebook):
         for spelling in [code["reason"], code["label_ja"], code["label_en"], *code["aliases"]]:
             index[match_key(spelling)] = code["reason"]
     return index

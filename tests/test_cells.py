@@ -1,0 +1,139 @@
+"""No silent cell: error values, NaN and rejected answers are errors at their cell, and kept as invalid.
+
+Driven through ``survey ingest`` (``analysis.cli.main``) on copies of the sample workbooks.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import zipfile
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from conftest import all_answers, write_self_assessment
+
+from analysis.cli import main
+from analysis.ingest import ingest
+from analysis.sample.generate import write_sample
+
+ERRORS = ["#DIV/0!", "#N/A", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#NULL!"]
+
+
+@pytest.fixture(scope="module")
+def sample_2021(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("sample")
+    write_sample(root)
+    return root / "2021"
+
+
+def set_cell_xml(path: Path, sheet: str, ref: str, body: str) -> None:
+    """Rewrite cell ``ref`` of ``sheet`` in an xlsx file as ``<c r="ref" …>body</c>`` (e.g. an error value)."""
+    with zipfile.ZipFile(path) as zipped:
+        parts = {info.filename: zipped.read(info.filename) for info in zipped.infolist()}
+    workbook = parts["xl/workbook.xml"].decode()
+    rid = re.search(rf'<sheet [^>]*name="{re.escape(sheet)}"[^>]*r:id="(\w+)"', workbook).group(1)
+    rels = parts["xl/_rels/workbook.xml.rels"].decode()
+    target = re.search(rf'<Relationship [^>]*Id="{rid}"[^>]*/>', rels).group(0)
+    target = re.search(r'Target="([^"]+)"', target).group(1)
+    part = target.lstrip("/") if target.startswith("/") else "xl/" + target
+    xml = parts[part].decode()
+    cell = re.compile(rf'<c r="{ref}"(?:[^>]*?/>|[^>]*>.*?</c>)', re.S)
+    assert cell.search(xml), (sheet, ref)
+    parts[part] = cell.sub(f'<c r="{ref}" {body}</c>', xml, count=1).encode()
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zipped:
+        for name, data in parts.items():
+            zipped.writestr(name, data)
+
+
+def run_ingest(raw: Path, out: Path) -> tuple[int, pd.DataFrame, pd.DataFrame]:
+    rc = main(["ingest", str(raw), "--out", str(out), "--workers", "0", "--quiet", "--year", "2021"])
+    issues = pd.read_csv(out / "issues.csv", dtype=str, keep_default_na=False)
+    files = pd.read_csv(out / "files.csv", dtype={"file": str}, keep_default_na=False)
+    return rc, issues, files
+
+
+def _first_sources(raw: Path) -> dict[str, str]:
+    """One landed cell (``file!sheet!cell``) per workbook of a clean ingest."""
+    result = ingest(raw, fiscal_year=2021, workers=0)
+    sources: dict[str, str] = {}
+    for table in ("self_assessment", "presurvey", "statements", "disclosures", "meetings", "literature",
+                  "respondents"):
+        for source in result.tables[table]["source"]:
+            file = str(source).rsplit("!", 2)[0]
+            sources.setdefault(file, str(source))
+    return sources
+
+
+def test_error_values_are_errors_at_their_cell_in_every_instrument(sample_2021, tmp_path):
+    raw = tmp_path / "raw"
+    shutil.copytree(sample_2021, raw)
+    sources = _first_sources(raw)
+    assert len(sources) >= 7  # every instrument of the sample
+    planted = {}
+    for i, (file, source) in enumerate(sorted(sources.items())):
+        _, sheet, ref = source.rsplit("!", 2)
+        code = ERRORS[i % len(ERRORS)]
+        set_cell_xml(raw / file, sheet, ref, f't="e"><v>{code}</v>')
+        planted[(file, sheet, ref)] = code
+    rc, issues, files = run_ingest(raw, tmp_path / "out")
+    assert rc == 1
+    errors = issues[issues.severity == "error"]
+    for (file, sheet, ref), code in planted.items():
+        hit = errors[(errors.file == file) & (errors.sheet == sheet) & (errors.cell == ref)]
+        assert len(hit) >= 1 and code in hit.message.iloc[0], (file, sheet, ref)
+    assert (files.cells_read == files.cells_loaded + files.cells_reported).all()
+    assert (files.set_index("file").loc[list(sources), "cells_reported"] >= 1).all()
+
+
+def _self_assessment(raw: Path, codebook, rid: str, edit: str, answers: dict | None = None) -> Path:
+    path = write_self_assessment(raw / f"{rid}.xlsx", codebook, rid, 2021, answers or all_answers(codebook, 3))
+    set_cell_xml(path, "回答", "D14", edit)
+    return path
+
+
+@pytest.mark.parametrize("edit", ['t="e"><v>#DIV/0!</v>', "><v>NaN</v>", 't="e"><v>#N/A</v>',
+                                  't="n"><v>7</v>', 't="inlineStr"><is><t>3-4</t></is>'],
+                         ids=["div0", "nan", "na", "seven", "range"])
+def test_rejected_answer_is_an_error_and_kept_as_invalid(tmp_path, codebook, edit):
+    raw = tmp_path / "raw"
+    _self_assessment(raw, codebook, "U02", edit)
+    rc, issues, files = run_ingest(raw, tmp_path / "out")
+    assert rc == 1
+    (error,) = issues[issues.severity == "error"].itertuples()
+    assert (error.file, error.sheet, error.cell) == ("U02.xlsx", "回答", "D14")
+    sa = pd.read_parquet(tmp_path / "out" / "self_assessment.parquet")
+    assert len(sa) == 40  # nothing dropped
+    row = sa[sa.source == "U02.xlsx!回答!D14"]
+    assert row["missing_reason"].tolist() == ["invalid"] and row["score"].isna().all()
+    (f,) = files.itertuples()
+    assert f.cells_read == f.cells_loaded + f.cells_reported and f.cells_reported == 1
+
+
+def test_invalid_answer_that_could_change_the_level_is_unclassified(tmp_path, codebook):
+    # Directives 1-5 at 3, 6-10 at 2: B. Question 4-1 (D14) rejected: a 1 or 2 there would put
+    # directive 4 below 3, four at 3 and six below → C. So the level is open.
+    answers = {q: (3 if int(q.split("-")[0]) <= 5 else 2) for q in codebook.questions["question_id"]}
+    raw = tmp_path / "raw"
+    _self_assessment(raw, codebook, "U02", 't="e"><v>#VALUE!</v>', answers)
+    write_self_assessment(raw / "U03.xlsx", codebook, "U03", 2021, answers)
+    rc, issues, _ = run_ingest(raw, tmp_path / "out")
+    maturity = pd.read_parquet(tmp_path / "out" / "maturity.parquet").set_index("respondent_id")
+    assert maturity.loc["U03", "level"] == "B"
+    assert pd.isna(maturity.loc["U02", "level"])
+    assert (maturity.loc["U02", "level_min"], maturity.loc["U02", "level_max"]) == ("C", "B")
+    assert "directive 4 has an invalid answer" in maturity.loc["U02", "reason"]
+    scores_reason = pd.read_parquet(tmp_path / "out" / "self_assessment.parquet")
+    assert (scores_reason.missing_reason == "invalid").sum() == 1
+
+
+def test_error_value_in_a_text_or_profile_cell(tmp_path, codebook):
+    raw = tmp_path / "raw"
+    path = write_self_assessment(raw / "U04.xlsx", codebook, "U04", 2021)
+    set_cell_xml(path, "基本情報", "B3", 't="e"><v>#REF!</v>')  # the fiscal year: required
+    rc, issues, files = run_ingest(raw, tmp_path / "out")
+    assert rc == 1
+    hit = issues[(issues.file == "U04.xlsx") & (issues.cell == "B3")]
+    assert len(hit) == 1 and "#REF!" in hit.message.iloc[0] and hit.sheet.iloc[0] == "基本情報"
+    assert files.status.tolist() == ["skipped"]
