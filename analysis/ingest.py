@@ -20,6 +20,7 @@ from analysis.codebook import Codebook, load_codebook
 from analysis.derived import derive
 from analysis.isolation import ParserPool, read_one
 from analysis.problems import Problem, format_problem, problems_frame
+from analysis.report.safe import csv_safe_frame
 from analysis.safety import DEFAULT_LIMITS, Limits, UnreadableFile, check_location, check_xml_defences
 from analysis.schema import TABLES, conform
 from analysis.validate import YEAR_SOURCE, ParsedWorkbook, parse_workbook, unused_sheets
@@ -27,6 +28,7 @@ from analysis.workbook import SPREADSHEET_SUFFIXES, RawWorkbook
 
 __all__ = ["IngestResult", "assemble", "ingest", "list_inputs", "read_file", "read_folder", "write_processed"]
 
+# Files that belong in a raw folder but hold no data: listed in files.csv as ignored, no warning.
 _IGNORED_NAMES = {"readme.md", "readme.txt", ".gitkeep", "thumbs.db", ".ds_store"}
 _PROGRESS_MIN_FILES = 20
 
@@ -78,19 +80,13 @@ class IngestResult:
 
 
 def list_inputs(raw_dir: Path) -> list[Path]:
-    """Every file under ``raw_dir`` that the ingest looks at, in a stable order."""
+    """Every file under ``raw_dir`` (hidden ones included), in a stable order.
+
+    Each is listed in ``files.csv`` with what happened to it; :func:`_screen` decides which
+    are opened.
+    """
     raw_dir = Path(raw_dir)
-    found = []
-    for path in sorted(raw_dir.rglob("*")):
-        rel = path.relative_to(raw_dir)
-        if any(part.startswith(".") for part in rel.parts):
-            continue
-        if path.is_dir() and not path.is_symlink():
-            continue
-        if path.name.lower() in _IGNORED_NAMES:
-            continue
-        found.append(path)
-    return found
+    return [path for path in sorted(raw_dir.rglob("*")) if not (path.is_dir() and not path.is_symlink())]
 
 
 def read_file(path: Path, raw_dir: Path, codebook: Codebook, limits: Limits = DEFAULT_LIMITS) -> ParsedWorkbook:
@@ -111,6 +107,17 @@ def read_file(path: Path, raw_dir: Path, codebook: Codebook, limits: Limits = DE
 def _screen(path: Path, raw_dir: Path, name: str) -> ParsedWorkbook | None:
     """The verdict on a file that is not to be opened at all (``None`` when it is to be read)."""
     parsed = ParsedWorkbook(file=name)
+    if path.name.lower() in _IGNORED_NAMES:
+        parsed.note = "not survey data (a README or a file the system makes); ignored"
+        parsed.skipped = True
+        return parsed
+    if any(part.startswith(".") for part in Path(name).parts):
+        # Hidden files and folders are not opened (editors' and sync tools' copies live there),
+        # but a workbook someone hid is said, not lost.
+        parsed.warning("", "", "a hidden file (its name or a folder's starts with '.'); ignored, not read. "
+                               "Rename it without the '.' if it holds answers")
+        parsed.skipped = True
+        return parsed
     refused = check_location(path, raw_dir)
     if refused is not None:
         return parsed.skip("", "", refused)
@@ -184,6 +191,14 @@ def read_folder(raw_dir: Path, codebook: Codebook, progress: bool | None = None,
     return [p for p in parsed if p is not None]
 
 
+def _reason(parsed: ParsedWorkbook) -> str:
+    """Why a file was not loaded (its file-level problem), or ``""`` for a loaded file."""
+    if _status(parsed) == "loaded":
+        return ""
+    whole = [p.message for p in parsed.problems if not p.cell] or [p.message for p in parsed.problems]
+    return parsed.note or (whole[0] if whole else "")
+
+
 def _status(parsed: ParsedWorkbook) -> str:
     if parsed.skipped and parsed.instrument is None and parsed.cells_read == 0:
         return "ignored" if all(p.severity == "warning" for p in parsed.problems) else "unreadable"
@@ -223,6 +238,11 @@ def assemble(parsed: Sequence[ParsedWorkbook], codebook: Codebook,
         book.records["presurvey"] = kept
 
     problems = [p for book in parsed for p in book.problems]
+    if not any(book.instrument and not book.skipped for book in parsed):
+        # Empty tables from an empty folder would read as a study with no respondents.
+        found = f"{len(parsed)} file(s), none of them a workbook of any instrument" if parsed else "no file"
+        problems.append(Problem("error", ".", "", "", f"the raw folder holds {found} that could be loaded; "
+                                "nothing to ingest (is it the right folder?)"))
     rows: dict[str, list[dict]] = {name: [] for name in TABLES}
     for book in parsed:
         if book.skipped:
@@ -243,9 +263,9 @@ def assemble(parsed: Sequence[ParsedWorkbook], codebook: Codebook,
 
     files = pd.DataFrame([
         {"file": b.file, "instrument": b.instrument or "", "status": _status(b), "cells_read": b.cells_read,
-         "cells_loaded": b.cells_loaded, "cells_reported": b.cells_reported}
+         "cells_loaded": b.cells_loaded, "cells_reported": b.cells_reported, "reason": _reason(b)}
         for b in parsed
-    ], columns=["file", "instrument", "status", "cells_read", "cells_loaded", "cells_reported"])
+    ], columns=["file", "instrument", "status", "cells_read", "cells_loaded", "cells_reported", "reason"])
     problems = sorted(dict.fromkeys(problems), key=lambda p: (p.file, p.sheet, _cell_key(p.cell), p.message))
     return IngestResult(tables=tables, problems=problems, files=files, edition=codebook.edition,
                         fiscal_year=fiscal_year)
@@ -353,7 +373,8 @@ def _source_key(source: str) -> tuple:
 
 
 def _to_csv_bytes(frame: pd.DataFrame) -> bytes:
-    return frame.to_csv(index=False, lineterminator="\n").encode("utf-8")
+    # CSV copies are opened in spreadsheet programs: formulas neutralised, controls escaped.
+    return csv_safe_frame(frame).to_csv(index=False, lineterminator="\n").encode("utf-8")
 
 
 def write_processed(result: IngestResult, out_dir: Path, inputs: Sequence[Path] = (),

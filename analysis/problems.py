@@ -7,6 +7,8 @@ from dataclasses import asdict, dataclass
 
 import pandas as pd
 
+from analysis.report.safe import escape_control
+
 __all__ = ["Problem", "problems_frame", "format_problem", "PROBLEM_COLUMNS"]
 
 PROBLEM_COLUMNS = ["severity", "file", "sheet", "cell", "message"]
@@ -37,4 +39,5 @@ def problems_frame(problems: Iterable[Problem]) -> pd.DataFrame:
 
 def format_problem(problem: Problem) -> str:
     """One line for the terminal: ``ERROR   file: sheet!cell: message``."""
-    return f"{problem.severity.upper():7} {problem.where}: {problem.message}"
+    # Names come from respondents' files: control characters are shown, never sent to the terminal.
+    return escape_control(f"{problem.severity.upper():7} {problem.where}: {problem.message}")

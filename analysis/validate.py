@@ -93,6 +93,7 @@ class ParsedWorkbook:
     cells_read: int = 0
     cells_reported: int = 0
     skipped: bool = False
+    note: str = ""  # why a file was ignored without a problem (files.csv's reason)
 
     @property
     def cells_loaded(self) -> int:

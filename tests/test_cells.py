@@ -137,3 +137,59 @@ def test_error_value_in_a_text_or_profile_cell(tmp_path, codebook):
     hit = issues[(issues.file == "U04.xlsx") & (issues.cell == "B3")]
     assert len(hit) == 1 and "#REF!" in hit.message.iloc[0] and hit.sheet.iloc[0] == "基本情報"
     assert files.status.tolist() == ["skipped"]
+
+
+# -- every file listed, formula-safe CSVs, control characters ---------------------------------------
+
+def test_every_file_under_the_raw_folder_is_listed_with_what_happened(tmp_path, codebook):
+    raw = tmp_path / "raw"
+    write_self_assessment(raw / "U01.xlsx", codebook, "U01", 2021)
+    write_self_assessment(raw / ".hidden" / "U02.xlsx", codebook, "U02", 2021)
+    write_self_assessment(raw / ".U03.xlsx", codebook, "U03", 2021)
+    (raw / "README.md").write_text("notes", encoding="utf-8")
+    (raw / "sub").mkdir()
+    (raw / "sub" / ".gitkeep").write_bytes(b"")
+    (raw / "notes.txt").write_text("x", encoding="utf-8")
+    rc, issues, files = run_ingest(raw, tmp_path / "out")
+    files = files.set_index("file")
+    assert set(files.index) == {"U01.xlsx", ".hidden/U02.xlsx", ".U03.xlsx", "README.md", "sub/.gitkeep",
+                                "notes.txt"}
+    assert files.loc["U01.xlsx", "status"] == "loaded" and files.loc["U01.xlsx", "reason"] == ""
+    for hidden in (".hidden/U02.xlsx", ".U03.xlsx"):
+        assert files.loc[hidden, "status"] == "ignored" and "hidden file" in files.loc[hidden, "reason"]
+        assert (issues.file == hidden).sum() == 1  # said in issues.csv too
+    assert (files.loc[["README.md", "sub/.gitkeep", "notes.txt"], "status"] == "ignored").all()
+    assert (files.loc[["README.md", "sub/.gitkeep", "notes.txt"], "reason"] != "").all()
+    sa = pd.read_parquet(tmp_path / "out" / "self_assessment.parquet")
+    assert set(sa.respondent_id) == {"U01"}  # hidden workbooks are not parsed
+
+
+def test_an_empty_raw_folder_is_an_error(tmp_path):
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    (raw / "README.md").write_text("notes", encoding="utf-8")
+    rc, issues, files = run_ingest(raw, tmp_path / "out")
+    assert rc == 1 and "nothing to ingest" in issues.message.iloc[0]
+
+
+def test_csv_files_are_formula_safe_and_parquet_exact(tmp_path, codebook, capsys):
+    from analysis.study import load_study
+
+    raw = tmp_path / "raw"
+    write_self_assessment(raw / "-U01.xlsx", codebook, "U01", 2021)
+    (raw / "=HYPERLINK(1).txt").write_text("x", encoding="utf-8")
+    (raw / "\x1b[31mred\x9b.txt").write_text("x", encoding="utf-8")
+    out = tmp_path / "out"
+    run_ingest(raw, out)
+    shown = capsys.readouterr().out
+    assert "\x1b" not in shown and "\x9b" not in shown and "\\x1b[31mred\\x9b.txt" in shown
+    for name in ("issues.csv", "files.csv"):
+        text = (out / name).read_text(encoding="utf-8")
+        assert "'=HYPERLINK(1).txt" in text and "\n=HYPERLINK" not in text and ",=HYPERLINK" not in text
+        assert "\x1b" not in text and "\\x1b[31mred\\x9b.txt" in text
+    sa_csv = pd.read_csv(out / "self_assessment.csv", dtype=str)
+    assert sa_csv.source.str.startswith("'-U01.xlsx!").all()
+    sa = pd.read_parquet(out / "self_assessment.parquet")
+    assert sa.source.str.startswith("-U01.xlsx!").all()
+    study = load_study(out)
+    assert study.tables["self_assessment"].source.str.startswith("-U01.xlsx!").all()
