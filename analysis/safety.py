@@ -52,12 +52,21 @@ _RATIO_FLOOR = _MB
 _HEAD_BYTES = 64 * 1024
 _DTD_RE = re.compile(rb"<!(?:DOCTYPE|ENTITY)", re.I)
 _ROOT_RE = re.compile(rb"<[^!?/\s]")  # the start of the first element: the prolog ends there
-_DIMENSION_RE = re.compile(rb'dimension\s+ref="([^"]*)"')  # a literal start: fast to find
-_REF_RE = re.compile(rb"^\$?([A-Z]{1,3})\$?([0-9]{1,7})$")
-# A cell whose column has three letters (past ZZ) or whose row has five digits (past 9999):
-# only then is it worth finding the true extent of a sheet's cells (see _used_extent).
-_FAR_CELL_RE = re.compile(rb'r="(?:[A-Z]{3}|[A-Z]{1,3}[0-9]{5})')
-_CELL_REF_RE = re.compile(rb'<(?:\w+:)?c\s[^>]*?\br="([A-Z]{1,3})([0-9]{1,7})"')
+# Sheet XML is read as XML, not as one writer's spelling of it: attribute values in single or
+# double quotes (either may hold '>'), spaces around '=', namespace prefixes on elements.
+_ATTRS = rb"""((?:[^>"']|"[^"]*"|'[^']*')*)"""
+_DIMENSION_RE = re.compile(rb"<(?:[\w.-]+:)?dimension(?=[\s/>])" + _ATTRS + rb">")
+_REF_ATTR_RE = re.compile(rb"""(?<![\w.:-])ref\s*=\s*(?:"([^"]*)"|'([^']*)')""")
+_R_ATTR_RE = re.compile(rb"""(?<![\w.:-])r\s*=\s*(?:"([^"]*)"|'([^']*)')""")
+_REF_RE = re.compile(rb"^\s*\$?([A-Za-z]{1,3})\$?([0-9]{1,7})\s*$")
+_ROW_NUMBER_RE = re.compile(rb"^\s*([0-9]{1,7})\s*$")
+_CELL_OR_ROW_RE = re.compile(rb"<(/?)(?:[\w.-]+:)?(row|c)(?=[\s/>])" + _ATTRS + rb">")
+# What makes the true extent of a sheet's cells worth computing (see _used_extent): a position
+# past ZZ or past row 9999 in any spelling, a character reference in a position, or row and cell
+# elements written other than <row r="…"> and <c r="…"> (prefixed, other whitespace, no r).
+_SUSPECT_RE = re.compile(rb"""(?<![\w.:-])r\s*=\s*["']\s*\$?(?:[A-Za-z]{3}|[A-Za-z]{0,3}\$?[0-9]{5}|[^"']*&)"""
+                         rb"""|<[\w.-]+:(?:c|row)[\s/>]|<(?:c|row)[\t\r\n]|<(?:c|row)/?>""")
+_CHAR_REF_RE = re.compile(rb"&#(x[0-9A-Fa-f]+|[0-9]+);")
 _REL_RE = re.compile(rb"<(?:\w+:)?Relationship\s[^>]*>")
 _ATTR_RE = re.compile(rb'\b(Type|Target|TargetMode)="([^"]*)"')
 _WORKSHEET_TYPE = b"/worksheet"
@@ -505,7 +514,7 @@ def _check_worksheets(package: _Members, limits: Limits) -> dict[str, bytes]:
             raise _too_many_cells(part, declared, "declares", limits)
         xml = head if small else package.read(part)
         # The declared dimension may lie; the parser sizes its grid from the cells themselves.
-        actual = _used_extent(xml) if _FAR_CELL_RE.search(xml) else 0
+        actual = _used_extent(xml, budget) if _needs_extent(xml) else 0
         if actual > budget:
             raise _too_many_cells(part, actual, "has cells spanning", limits)
         budget -= max(declared, actual)
@@ -522,7 +531,7 @@ def _too_many_cells(part: str, cells: int, verb: str, limits: Limits) -> LimitEx
 
 def _column_number(letters: bytes) -> int:
     number = 0
-    for letter in letters:
+    for letter in letters.upper():
         number = number * 26 + (letter - 64)
     return number
 
@@ -530,11 +539,11 @@ def _column_number(letters: bytes) -> int:
 def _declared_cells(head: bytes) -> int:
     """Cells in the ``<dimension ref="A1:D40">`` of a sheet (0 when absent or unreadable)."""
     match = _DIMENSION_RE.search(head)
-    while match and head[match.start() - 1:match.start()] not in (b"<", b":"):  # an element, not text
-        match = _DIMENSION_RE.search(head, match.end())
-    if not match:
+    ref = _REF_ATTR_RE.search(match.group(1)) if match else None
+    if not ref:
         return 0
-    corners = [_REF_RE.match(part.strip()) for part in match.group(1).split(b":")]
+    value = _unescape(ref.group(1) if ref.group(1) is not None else ref.group(2))
+    corners = [_REF_RE.match(part.strip()) for part in value.split(b":")]
     if not corners or not all(corners) or len(corners) > 2:
         return 0
     rows = [int(c.group(2)) for c in corners]  # type: ignore[union-attr]
@@ -542,13 +551,59 @@ def _declared_cells(head: bytes) -> int:
     return (max(rows) - min(rows) + 1) * (max(cols) - min(cols) + 1)
 
 
-def _used_extent(xml: bytes) -> int:
-    """Cells of the rectangle that the sheet's cells span (what the parser will allocate)."""
-    rows: list[int] = []
-    cols: list[int] = []
-    for letters, digits in _CELL_REF_RE.findall(xml):
-        rows.append(int(digits))
-        cols.append(_column_number(letters))
-    if not rows:
+def _unescape(value: bytes) -> bytes:
+    """An attribute value with character references (``&#88;``) resolved, as a parser sees it."""
+    if b"&" not in value:
+        return value
+    def char(match: re.Match[bytes]) -> bytes:
+        code = match.group(1)
+        number = int(code[1:], 16) if code[:1] == b"x" else int(code)
+        return chr(number).encode("utf-8", "replace") if number < 0x110000 else b"?"
+    return _CHAR_REF_RE.sub(char, value)
+
+
+def _needs_extent(xml: bytes) -> bool:
+    """Whether a sheet's cells could span more than ZZ9999 (cheap: counts and one search).
+
+    Excel writes every row and cell with its position first (``<row r="3"``, ``<c r="B3"``);
+    for such a sheet, with no far-looking position, the extent is small. Anything else is
+    measured by :func:`_used_extent`.
+    """
+    if _SUSPECT_RE.search(xml):
+        return True
+    return xml.count(b"<c ") != xml.count(b'<c r="') or xml.count(b"<row ") != xml.count(b'<row r="')
+
+
+def _used_extent(xml: bytes, budget: int | None = None) -> int:
+    """Cells of the rectangle that the sheet's cells span (what the parser will allocate).
+
+    Positions follow the parser: a cell's ``r`` gives its row and column; a cell without one
+    is right of the previous cell of its row; a row without ``r`` follows the previous row.
+    Every ``r`` of an element counts (a duplicate must not hide a far one). The scan stops
+    once the rectangle exceeds ``budget``.
+    """
+    row, col = -1, -1
+    top = left = bottom = right = None
+    for match in _CELL_OR_ROW_RE.finditer(xml):
+        if match.group(1):  # </row>
+            continue
+        refs = [_unescape(double or single) for double, single in _R_ATTR_RE.findall(match.group(3))]
+        if match.group(2) == b"row":
+            numbers = [int(m.group(1)) - 1 for r in refs if (m := _ROW_NUMBER_RE.match(r))]
+            row, col = (max(numbers) if numbers else row + 1), -1
+            continue
+        places = [(int(m.group(2)) - 1, _column_number(m.group(1)) - 1) for r in refs if (m := _REF_RE.match(r))]
+        if places:
+            row, col = max(p[0] for p in places), max(p[1] for p in places)
+            cells = places
+        else:
+            row, col = max(row, 0), col + 1
+            cells = [(row, col)]
+        for r, c in cells:
+            top, bottom = (r, r) if top is None else (min(top, r), max(bottom, r))
+            left, right = (c, c) if left is None else (min(left, c), max(right, c))
+        if budget is not None and (bottom - top + 1) * (right - left + 1) > budget:
+            break
+    if top is None:
         return 0
-    return (max(rows) - min(rows) + 1) * (max(cols) - min(cols) + 1)
+    return (bottom - top + 1) * (right - left + 1)

@@ -210,3 +210,33 @@ def encrypted_workbook(path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(body)
     return path
+
+
+_FAR = b"XFD1048576"
+_A1 = b'<row r="1"><c r="A1" t="s"><v>0</v></c></row>'
+# Sheet XML that spells positions in ways a text search for r="…" misses; each spans far more
+# cells than --max-cells allows, and the declared dimension says A1. Built by sheet_variant.
+SHEET_VARIANTS: dict[str, bytes] = {
+    "single_quotes": _A1 + b"<row r='1048576'><c r='" + _FAR + b"'><v>2</v></c></row>",
+    "spaces_around_equals": _A1 + b'<row r = "1048576"><c r = "' + _FAR + b'"><v>2</v></c></row>',
+    "tabs_and_newlines": _A1 + b'<row\tr\t=\t"1048576"><c\nr\n=\n"' + _FAR + b'"><v>2</v></c></row>',
+    "lower_case": _A1 + b'<row r="1048576"><c r="xfd1048576"><v>2</v></c></row>',
+    "character_reference": _A1 + b'<row r="1048576"><c r="&#88;FD1048576"><v>2</v></c></row>',
+    "gt_in_attribute": _A1 + b'<row r="1048576"><c foo=">" r="' + _FAR + b'"><v>2</v></c></row>',
+    "prefixed_elements": _A1 + b'<x:row xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+                                b'r="1048576"><x:c r="' + _FAR + b'"><x:v>2</x:v></x:c></x:row>',
+    # Row 1048576 holds 16 cells without r: columns A…P by order.
+    "cells_without_r": _A1 + b'<row r="1048576">' + b"<c><v>1</v></c>" * 16 + b"</row>",
+    # Row 1, 100,000 rows without r, then one row of 60 cells without r: 100,002 × 60 cells.
+    "rows_without_r": _A1 + b"<row/>" * 100_000 + b"<row>" + b"<c><v>1</v></c>" * 60 + b"</row>",
+    "single_quoted_dimension": b"",  # see sheet_variant: the dimension itself declares the far cell
+}
+
+
+def sheet_variant(path: Path, name: str) -> Path:
+    """A one-sheet workbook whose sheet XML is the variant ``name`` of :data:`SHEET_VARIANTS`."""
+    if name == "single_quoted_dimension":
+        xml = sheet_xml(_A1).replace(b'<dimension ref="A1"/>', b"<dimension ref = 'A1:" + _FAR + b"'/>")
+    else:
+        xml = sheet_xml(SHEET_VARIANTS[name])
+    return minimal_xlsx(path, sheet=xml)

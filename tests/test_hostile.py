@@ -18,6 +18,7 @@ import pytest
 from conftest import write_self_assessment
 from hostile_corpus import (
     SECRET_PATH,
+    SHEET_VARIANTS,
     billion_laughs_in_shared_strings,
     billion_laughs_in_sheet,
     encrypted_workbook,
@@ -25,6 +26,7 @@ from hostile_corpus import (
     far_cell,
     gigabyte_sheet,
     quadratic_blowup,
+    sheet_variant,
     with_macros,
 )
 
@@ -183,3 +185,21 @@ def test_limits_are_options_of_survey_ingest(tmp_path, codebook):
     issues = pd.read_csv(tmp_path / "out" / "issues.csv")
     (message,) = issues.loc[issues.file == "good.xlsx", "message"]
     assert "more than the limit of 0.001 MB (--max-file-mb)" in message
+
+
+@pytest.mark.parametrize("variant", sorted(SHEET_VARIANTS))
+def test_positions_spelled_any_way_are_bounded_before_an_in_process_parse(tmp_path, codebook, variant):
+    # In-process parsing (--workers 0) has no worker to lose: the pre-parse check must read the
+    # sheet XML as XML (quotes, spaces, prefixes, cells and rows without r) or the process aborts.
+    raw = tmp_path / "raw"
+    write_self_assessment(raw / "good.xlsx", codebook, "U01")
+    sheet_variant(raw / f"{variant}.xlsx", variant)
+    out = tmp_path / "out"
+    proc = subprocess.run([sys.executable, "-m", "analysis.cli", "ingest", str(raw), "--out", str(out),
+                           "--workers", "0", "--quiet", "--year", "2021"],
+                          capture_output=True, text=True, timeout=HANG_GUARD_S)
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    issues = pd.read_csv(out / "issues.csv", keep_default_na=False)
+    (row,) = issues[issues.file == f"{variant}.xlsx"].itertuples()
+    assert row.severity == "error" and "--max-cells" in row.message
+    assert set(pd.read_parquet(out / "self_assessment.parquet").respondent_id) == {"U01"}

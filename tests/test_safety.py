@@ -247,3 +247,29 @@ def test_a_part_anywhere_in_the_package_is_checked(tmp_path):
     evil = shared_strings_xml(b"&lol;", doctype=b'<!DOCTYPE l [<!ENTITY lol "lol">]>')
     with pytest.raises(UnreadableFile, match="custom/strings.xml carries"):
         _inspect(minimal_xlsx(tmp_path / "elsewhere.xlsx", extra={"custom/strings.xml": evil}))
+
+
+@pytest.mark.parametrize(("variant", "cells"), [
+    ("single_quotes", 1_048_576 * 16_384), ("spaces_around_equals", 1_048_576 * 16_384),
+    ("tabs_and_newlines", 1_048_576 * 16_384), ("lower_case", 1_048_576 * 16_384),
+    ("character_reference", 1_048_576 * 16_384), ("gt_in_attribute", 1_048_576 * 16_384),
+    ("prefixed_elements", 1_048_576 * 16_384), ("cells_without_r", 1_048_576 * 16),
+    ("rows_without_r", 100_002 * 60),
+])
+def test_cell_extent_reads_positions_as_the_parser_does(variant, cells):
+    from hostile_corpus import SHEET_VARIANTS, sheet_xml
+
+    from analysis.safety import _needs_extent, _used_extent
+
+    xml = sheet_xml(SHEET_VARIANTS[variant])
+    assert _needs_extent(xml) and _used_extent(xml) == cells
+
+
+def test_plain_sheets_skip_the_extent_scan():
+    from hostile_corpus import sheet_xml
+
+    from analysis.safety import _needs_extent, _used_extent
+
+    xml = sheet_xml(b'<row r="1" spans="1:2"><c r="A1" t="s"><v>0</v></c><c r="B1"><v>1</v></c></row>'
+                    b'<row r="40"><c r="ZZ40" s="1"><v>1</v></c></row>')
+    assert not _needs_extent(xml) and _used_extent(xml) == 40 * 702
