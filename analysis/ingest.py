@@ -23,7 +23,7 @@ from analysis.problems import Problem, format_problem, problems_frame
 from analysis.report.safe import csv_safe_frame
 from analysis.safety import DEFAULT_LIMITS, Limits, UnreadableFile, check_location, check_xml_defences
 from analysis.schema import TABLES, conform
-from analysis.validate import YEAR_SOURCE, ParsedWorkbook, parse_workbook, unused_sheets
+from analysis.validate import ParsedWorkbook, parse_workbook, unused_sheets
 from analysis.workbook import SPREADSHEET_SUFFIXES, RawWorkbook
 
 __all__ = ["IngestResult", "assemble", "ingest", "list_inputs", "read_file", "read_folder", "write_processed"]
@@ -89,7 +89,8 @@ def list_inputs(raw_dir: Path) -> list[Path]:
     return [path for path in sorted(raw_dir.rglob("*")) if not (path.is_dir() and not path.is_symlink())]
 
 
-def read_file(path: Path, raw_dir: Path, codebook: Codebook, limits: Limits = DEFAULT_LIMITS) -> ParsedWorkbook:
+def read_file(path: Path, raw_dir: Path, codebook: Codebook, limits: Limits = DEFAULT_LIMITS,
+              fiscal_year: int | None = None) -> ParsedWorkbook:
     """Read and validate one file in this process; never raises for bad input (the problem is recorded).
 
     The checks before parsing run as always, but the parser is not isolated: for files from
@@ -101,7 +102,7 @@ def read_file(path: Path, raw_dir: Path, codebook: Codebook, limits: Limits = DE
     screened = _screen(path, raw_dir, name)
     if screened is not None:
         return screened
-    return _validate(name, read_one(path, limits, unused_sheets(codebook)), codebook)
+    return _validate(name, read_one(path, limits, unused_sheets(codebook)), codebook, fiscal_year)
 
 
 def _screen(path: Path, raw_dir: Path, name: str) -> ParsedWorkbook | None:
@@ -132,11 +133,12 @@ def _screen(path: Path, raw_dir: Path, name: str) -> ParsedWorkbook | None:
     return None
 
 
-def _validate(name: str, outcome: RawWorkbook | UnreadableFile, codebook: Codebook) -> ParsedWorkbook:
+def _validate(name: str, outcome: RawWorkbook | UnreadableFile, codebook: Codebook,
+              fiscal_year: int | None = None) -> ParsedWorkbook:
     """Validate what the reader made of file ``name`` (or record why it could not be read)."""
     if isinstance(outcome, UnreadableFile):
         return ParsedWorkbook(file=name).skip("", "", str(outcome))
-    result = parse_workbook(outcome, codebook)
+    result = parse_workbook(outcome, codebook, fiscal_year)
     result.file = name
     result.problems = [Problem("warning", name, "", "", note) for note in outcome.notes] + [
         Problem(p.severity, name, p.sheet, p.cell, p.message) for p in result.problems]
@@ -149,13 +151,15 @@ def _validate(name: str, outcome: RawWorkbook | UnreadableFile, codebook: Codebo
 
 
 def read_folder(raw_dir: Path, codebook: Codebook, progress: bool | None = None,
-                limits: Limits = DEFAULT_LIMITS, workers: int | None = None) -> list[ParsedWorkbook]:
+                limits: Limits = DEFAULT_LIMITS, workers: int | None = None,
+                fiscal_year: int | None = None) -> list[ParsedWorkbook]:
     """Read every input file under ``raw_dir`` (read only: raw files are never written).
 
     Files are parsed in worker processes (:class:`~analysis.isolation.ParserPool`) with a
     memory limit and a per-file timeout, after the checks of :mod:`analysis.safety`; a file
     that crashes or exhausts a worker becomes one error and the others still land.
-    ``workers=0`` parses in this process (checks still on, no isolation).
+    ``workers=0`` parses in this process (checks still on, no isolation). With ``fiscal_year``
+    (the folder's year), rows of another year are errors at their year cell and kept out.
     """
     check_xml_defences()
     raw_dir = Path(raw_dir)
@@ -180,7 +184,7 @@ def read_folder(raw_dir: Path, codebook: Codebook, progress: bool | None = None,
         outcomes = pool.read([paths[i] for i in wanted])
     try:
         for j, outcome in outcomes:
-            parsed[wanted[j]] = _validate(names[wanted[j]], outcome, codebook)
+            parsed[wanted[j]] = _validate(names[wanted[j]], outcome, codebook, fiscal_year)
             if bar is not None:
                 bar.update()
     finally:
@@ -258,8 +262,6 @@ def assemble(parsed: Sequence[ParsedWorkbook], codebook: Codebook,
     tables.update(derive(tables, codebook))
 
     problems += _check_respondents_known(tables)
-    if fiscal_year is not None:
-        problems += _check_fiscal_years(rows, fiscal_year)
 
     files = pd.DataFrame([
         {"file": b.file, "instrument": b.instrument or "", "status": _status(b), "cells_read": b.cells_read,
@@ -297,35 +299,6 @@ def _check_respondents_known(tables: dict[str, pd.DataFrame]) -> list[Problem]:
                 message = (f"{rid} ({year}) has {table} rows but no self-assessment profile or roster row; "
                            "add it to the roster so that its group and attributes are known")
             problems.append(Problem("warning", file, sheet, cell, message))
-    return problems
-
-
-def _check_fiscal_years(rows: dict[str, list[dict]], fiscal_year: int) -> list[Problem]:
-    """One warning per file and table whose rows carry another year than the study year's folder.
-
-    Such rows stay in the tables (nothing is dropped silently), but a year's report covers
-    that year only, so the researcher is told where the year was written.
-    """
-    found: dict[tuple[str, str, int], list[str]] = {}
-    for table in ("respondents", "presurvey", "statements"):
-        for record in rows[table]:
-            if record.get("group") == "disclosure_company" or YEAR_SOURCE not in record:
-                continue
-            if record["fiscal_year"] != fiscal_year:
-                found.setdefault((table, _split_source(record[YEAR_SOURCE])[0], record["fiscal_year"]),
-                                 []).append(record[YEAR_SOURCE])
-    problems = []
-    for (table, _file, year), sources in sorted(found.items()):
-        cells = sorted(dict.fromkeys(sources), key=_source_key)
-        file, sheet, cell = _split_source(cells[0])
-        what = f"{table}: {len(cells)} row(s)"
-        also = f" (also {', '.join(_split_source(c)[2] for c in cells[1:6])}{' …' if len(cells) > 6 else ''})" \
-            if len(cells) > 1 else ""
-        problems.append(Problem(
-            "warning", file, sheet, cell,
-            f"{what} give fiscal year {year}, not {fiscal_year} (the folder's year){also}: the rows are kept "
-            f"in the tables, but the {fiscal_year} report covers {fiscal_year} only; correct the year or move "
-            "the file to its year's folder"))
     return problems
 
 
@@ -428,7 +401,8 @@ def ingest(raw_dir: Path, out_dir: Path | None = None, edition: str = "fy2021",
     raw_dir = Path(raw_dir)
     if not raw_dir.is_dir():
         raise FileNotFoundError(f"raw folder {raw_dir} does not exist")
-    parsed = read_folder(raw_dir, codebook, progress=progress, limits=limits, workers=workers)
+    parsed = read_folder(raw_dir, codebook, progress=progress, limits=limits, workers=workers,
+                         fiscal_year=fiscal_year)
     result = assemble(parsed, codebook, fiscal_year=fiscal_year)
     if out_dir is not None:
         # Files refused unopened (links out of the raw folder, pipes) are not hashed either.

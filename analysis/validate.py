@@ -94,6 +94,7 @@ class ParsedWorkbook:
     cells_reported: int = 0
     skipped: bool = False
     note: str = ""  # why a file was ignored without a problem (files.csv's reason)
+    folder_year: int | None = None  # the fiscal year of the folder being ingested (None: not checked)
 
     @property
     def cells_loaded(self) -> int:
@@ -307,6 +308,10 @@ def _read_table_sheet(
         return False
     header, columns = found
     formula_cells = _check_formulas(parsed, grid)
+    # One fiscal year per processed folder: rows of another year are kept out (the disclosure
+    # coding records several years by design).
+    folder_year = parsed.folder_year if parsed.instrument not in _SEVERAL_YEARS else None
+    other_years: dict[int, list[str]] = {}
     for row in _table_rows(grid, header, columns, sheet):
         n_cells = _count_cells(row, sheet)
         parsed.cells_read += n_cells
@@ -314,11 +319,27 @@ def _read_table_sheet(
             parsed.cells_reported += n_cells
             continue
         record, bad_optional = _parse_row(row, sheet, codebook, parsed, grid)
-        if record is None or not handle(row, record, grid):
+        year = record.get("fiscal_year") if record is not None else None
+        if folder_year is not None and year is not None and year != folder_year:
+            other_years.setdefault(year, []).append(row.cells["fiscal_year"])
+            parsed.cells_reported += n_cells
+        elif record is None or not handle(row, record, grid):
             parsed.cells_reported += n_cells
         else:
             parsed.cells_reported += bad_optional
+    for year, cells in sorted(other_years.items()):
+        also = f" (also {', '.join(cells[1:6])}{' …' if len(cells) > 6 else ''})" if len(cells) > 1 else ""
+        parsed.error(grid.name, cells[0], _other_year(year, parsed.folder_year, f"{len(cells)} row(s)") + also)
     return True
+
+
+_SEVERAL_YEARS = {"disclosures"}
+
+
+def _other_year(year: int, folder_year: int | None, what: str) -> str:
+    return (f"fiscal year {year}, but this folder holds {folder_year}: {what} kept out of the {folder_year} "
+            "tables, so that every table of the year counts the same companies; correct the year or move the "
+            "file to its year's folder")
 
 
 # -- instruments -------------------------------------------------------------------------------
@@ -384,6 +405,10 @@ def _parse_self_assessment(book: RawWorkbook, codebook: Codebook, parsed: Parsed
             record[spec.column] = None
     respondent_id = record["respondent_id"]
     fiscal_year = record["fiscal_year"]
+    if parsed.folder_year is not None and fiscal_year != parsed.folder_year:
+        parsed.skip(profile.name, fields["fiscal_year"][1],
+                    _other_year(fiscal_year, parsed.folder_year, "the workbook's answers are"))
+        return
     parsed.add("respondents", {
         "respondent_id": respondent_id, "group": "user", "fiscal_year": fiscal_year,
         "industry": record.get("industry"), "size_band": record.get("size_band"),
@@ -680,9 +705,13 @@ PARSERS: dict[str, Callable[[RawWorkbook, Codebook, ParsedWorkbook], None]] = {
 }
 
 
-def parse_workbook(book: RawWorkbook, codebook: Codebook) -> ParsedWorkbook:
-    """Identify, validate and normalise one workbook against ``codebook``."""
-    parsed = ParsedWorkbook(file=book.file)
+def parse_workbook(book: RawWorkbook, codebook: Codebook, folder_year: int | None = None) -> ParsedWorkbook:
+    """Identify, validate and normalise one workbook against ``codebook``.
+
+    With ``folder_year``, rows and workbooks of another fiscal year are reported at their year
+    cell and kept out (one year per processed folder).
+    """
+    parsed = ParsedWorkbook(file=book.file, folder_year=folder_year)
     meta = read_meta(book)
     edition = meta.get("edition")
     if edition and edition != codebook.edition:

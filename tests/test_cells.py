@@ -193,3 +193,51 @@ def test_csv_files_are_formula_safe_and_parquet_exact(tmp_path, codebook, capsys
     assert sa.source.str.startswith("-U01.xlsx!").all()
     study = load_study(out)
     assert study.tables["self_assessment"].source.str.startswith("-U01.xlsx!").all()
+
+
+# -- one fiscal year per processed folder ------------------------------------------------------------
+
+def test_a_workbook_of_another_year_is_kept_out_of_the_years_tables(tmp_path, codebook):
+    # A 2022 folder where one self-assessment still says 令和3年度 (last year's form sent back).
+    raw = tmp_path / "2022"
+    write_self_assessment(raw / "U01.xlsx", codebook, "U01", 2022)
+    write_self_assessment(raw / "U02.xlsx", codebook, "U02", "令和4年度")
+    write_self_assessment(raw / "U03.xlsx", codebook, "U03", "令和3年度")
+    rc = main(["ingest", str(raw), "--out", str(tmp_path / "out"), "--workers", "0", "--quiet"])
+    assert rc == 1
+    out = tmp_path / "out"
+    issues = pd.read_csv(out / "issues.csv", dtype=str, keep_default_na=False)
+    (error,) = issues[issues.severity == "error"].itertuples()
+    assert (error.file, error.sheet, error.cell) == ("U03.xlsx", "基本情報", "B3")
+    assert "fiscal year 2021" in error.message
+    respondents = pd.read_parquet(out / "respondents.parquet")
+    maturity = pd.read_parquet(out / "maturity.parquet")
+    users = respondents[respondents.group == "user"]
+    assert set(users.respondent_id) == set(maturity.respondent_id) == {"U01", "U02"}
+    assert set(respondents.fiscal_year) == set(maturity.fiscal_year) == {2022}
+    files = pd.read_csv(out / "files.csv", keep_default_na=False).set_index("file")
+    assert files.loc["U03.xlsx", "status"] == "skipped" and "fiscal year 2021" in files.loc["U03.xlsx", "reason"]
+
+
+def test_roster_rows_of_another_year_are_one_error_naming_their_cells(sample_2021, tmp_path):
+    import openpyxl
+
+    raw = tmp_path / "2021"
+    raw.mkdir()
+    shutil.copy(sample_2021 / "roster.xlsx", raw / "roster.xlsx")
+    book = openpyxl.load_workbook(raw / "roster.xlsx")
+    sheet = next(ws for ws in book.worksheets if ws.title != "_meta" and ws.sheet_state == "visible"
+                 and any(c.value in ("年度", "Fiscal year") for c in ws[1]))
+    column = next(c.column_letter for c in sheet[1] if c.value in ("年度", "Fiscal year"))
+    sheet[f"{column}2"] = 2020
+    sheet[f"{column}3"] = "令和2年度"
+    book.save(raw / "roster.xlsx")
+    rc, issues, files = run_ingest(raw, tmp_path / "out")
+    errors = issues[issues.severity == "error"]
+    (error,) = errors.itertuples()
+    assert (error.file, error.cell) == ("roster.xlsx", f"{column}2") and f"also {column}3" in error.message
+    assert "2 row(s) kept out of the 2021 tables" in error.message
+    respondents = pd.read_parquet(tmp_path / "out" / "respondents.parquet")
+    assert set(respondents.fiscal_year) == {2021}
+    (f,) = files.itertuples()
+    assert f.cells_read == f.cells_loaded + f.cells_reported

@@ -257,14 +257,15 @@ def test_presurvey_multiple_response_rows(tmp_path, codebook):
     assert result.cells["read"] == result.cells["loaded"] + result.cells["reported"]
 
 
-def test_other_fiscal_year_is_one_warning_at_the_year_cell(tmp_path, codebook):
+def test_other_fiscal_year_is_an_error_at_the_year_cell_and_kept_out(tmp_path, codebook):
     raw = tmp_path / "2022"
     write_self_assessment(raw / "a.xlsx", codebook, "U01", "令和4年度")
-    write_self_assessment(raw / "b.xlsx", codebook, "U02", 2021)
+    write_self_assessment(raw / "b.xlsx", codebook, "U02", "令和3年度")
     result = ingest(raw, fiscal_year=2022)
-    warnings = [p for p in result.problems if "folder's year" in p.message]
-    assert len(warnings) == 1
-    (warning,) = warnings
-    assert (warning.file, warning.sheet, warning.cell) == ("b.xlsx", "基本情報", "B3")
-    assert "2021" in warning.message and "kept" in warning.message
-    assert set(result.tables["self_assessment"]["fiscal_year"]) == {2021, 2022}  # nothing dropped
+    (error,) = _errors(result)
+    assert (error.file, error.sheet, error.cell) == ("b.xlsx", "基本情報", "B3")
+    assert "fiscal year 2021" in error.message and "kept out of the 2022 tables" in error.message
+    assert set(result.tables["self_assessment"]["fiscal_year"]) == {2022}
+    # Every table of the year counts the same companies.
+    assert set(result.tables["respondents"]["respondent_id"]) == set(result.tables["maturity"]["respondent_id"])
+    assert result.cells["read"] == result.cells["loaded"] + result.cells["reported"]
