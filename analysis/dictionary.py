@@ -11,12 +11,18 @@ _COLUMN_DOCS = {
     "source": "Where the value came from: `file!sheet!cell` (relative to the raw folder).",
     "respondent_id": "Anonymous id (U01 user, V01 vendor, I01 investor, E01 expert, O01/D01 companies reviewed).",
     "fiscal_year": "Fiscal year (from 2021, FY2021, 令和3年度, R3...).",
-    "missing_reason": "unanswered (blank or 未回答), not_applicable (該当なし), dont_know (わからない); "
-                      "empty when answered.",
     "score": "Self-assessment level 1-5; empty when missing_reason is set.",
     "option_code": "Option code of a single or multiple-response question (one row per selected option).",
     "maturity": "Maturity group the statement is attributed to (高/中/低), empty if none.",
 }
+
+
+def _missing_reasons(codebook: Codebook) -> str:
+    """The ``missing_reason`` column's meaning, from the codebook's ``[[missing]]`` list."""
+    reasons = [f"{code['reason']} ({code['label_ja']}"
+               + ("" if code.get("entered", True) else ", given by the ingest to a rejected answer") + ")"
+               for code in codebook.meta["missing"]]
+    return ", ".join(reasons) + "; empty when answered."
 
 
 def _cell(text: object) -> str:
@@ -55,10 +61,13 @@ def data_dictionary_markdown(codebook: Codebook) -> str:
               "hold the code, its Japanese label or its English label.", "", "## Tidy tables", "",
               "`survey ingest RAW_DIR --out PROCESSED_DIR` writes each table as `<name>.csv` (UTF-8) and "
               "`<name>.parquet`, plus `issues.csv` (severity, file, sheet, cell, message), `files.csv` "
-              "(per-file status and cell accounting) and `ingest.json` (counts and input checksums). "
+              "(every file under the raw folder: status, reason and cell accounting) and `ingest.json` (counts "
+              "and input checksums). The CSV copies are formula-safe (text starting with = + - @ is prefixed "
+              "with '); the Parquet files keep the exact values. "
               "`maturity` is derived at ingest from `self_assessment`."]
+    docs = {**_COLUMN_DOCS, "missing_reason": _missing_reasons(codebook)}
     for name, columns in TABLES.items():
         lines += ["", f"### `{name}`", "", TABLE_DOCS[name], "", "| column | type | meaning |", "|---|---|---|"]
         for column, dtype in columns.items():
-            lines.append(f"| `{column}` | {dtype} | {_cell(_COLUMN_DOCS.get(column, ''))} |")
+            lines.append(f"| `{column}` | {dtype} | {_cell(docs.get(column, ''))} |")
     return "\n".join(lines) + "\n"

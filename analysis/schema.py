@@ -56,7 +56,7 @@ TABLE_DOCS: dict[str, str] = {
     "respondents": "One row per respondent and fiscal year (user companies, vendors, investors, experts, "
                    "companies of the disclosure review). Never holds a name.",
     "self_assessment": "One row per user company, fiscal year and question: score 1-5, or empty with "
-                       "missing_reason unanswered / not_applicable / dont_know.",
+                       "missing_reason unanswered / not_applicable / dont_know / invalid (a rejected answer).",
     "presurvey": "One row per answer; a select-all-that-apply question gives one row per selected option; "
                  "free text in answer_text; missing answers keep their reason.",
     "statements": "One row per coded interview statement.",
