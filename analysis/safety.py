@@ -578,7 +578,8 @@ def _used_extent(xml: bytes, budget: int | None = None) -> int:
     """Cells of the rectangle that the sheet's cells span (what the parser will allocate).
 
     Positions follow the parser: a cell's ``r`` gives its row and column; a cell without one
-    is right of the previous cell of its row; a row without ``r`` follows the previous row.
+    is in its row element's row, right of the previous cell; a row without ``r`` follows the
+    previous row element.
     Every ``r`` of an element counts (a duplicate must not hide a far one). The scan stops
     once the rectangle exceeds ``budget``.
     """
@@ -594,11 +595,11 @@ def _used_extent(xml: bytes, budget: int | None = None) -> int:
             continue
         places = [(int(m.group(2)) - 1, _column_number(m.group(1)) - 1) for r in refs if (m := _REF_RE.match(r))]
         if places:
-            row, col = max(p[0] for p in places), max(p[1] for p in places)
+            col = max(p[1] for p in places)
             cells = places
         else:
-            row, col = max(row, 0), col + 1
-            cells = [(row, col)]
+            col += 1
+            cells = [(max(row, 0), col)]
         for r, c in cells:
             top, bottom = (r, r) if top is None else (min(top, r), max(bottom, r))
             left, right = (c, c) if left is None else (min(left, c), max(right, c))

@@ -17,6 +17,8 @@ from hostile_corpus import (
     sheet_xml,
     with_macros,
 )
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from analysis.safety import (
     DEFAULT_LIMITS,
@@ -273,3 +275,46 @@ def test_plain_sheets_skip_the_extent_scan():
     xml = sheet_xml(b'<row r="1" spans="1:2"><c r="A1" t="s"><v>0</v></c><c r="B1"><v>1</v></c></row>'
                     b'<row r="40"><c r="ZZ40" s="1"><v>1</v></c></row>')
     assert not _needs_extent(xml) and _used_extent(xml) == 40 * 702
+
+
+_SPELLINGS = ('r="{}"', "r='{}'", 'r = "{}"', "r\t=\t'{}'")
+
+
+@settings(max_examples=60, deadline=None)
+@given(rows=st.lists(st.tuples(
+    st.one_of(st.none(), st.integers(1, 40)),  # the row's r (None: no r)
+    st.lists(st.one_of(st.none(), st.tuples(st.integers(0, 30), st.integers(1, 40))), max_size=5),
+    st.sampled_from(_SPELLINGS), st.booleans()), min_size=1, max_size=8))
+def test_cell_extent_bounds_what_the_parser_allocates(tmp_path_factory, rows):
+    # Whatever the spelling and order, the pre-parse extent is at least the parser's grid.
+    import python_calamine
+    from hostile_corpus import minimal_xlsx, sheet_xml
+
+    from analysis.safety import _needs_extent, _used_extent
+    from analysis.workbook import cell_name
+
+    xml = b""
+    for row_r, cells, spelling, lower in rows:
+        attrs = " " + spelling.format(row_r) if row_r else ""
+        body = ""
+        for cell in cells:
+            ref = cell_name(cell[1] - 1, cell[0]) if cell else None
+            ref = ref.lower() if ref and lower else ref
+            body += f"<c {spelling.format(ref)}><v>1</v></c>" if ref else "<c><v>1</v></c>"
+        xml += f"<row{attrs}>{body}</row>".encode()
+    whole = sheet_xml(xml)
+    path = minimal_xlsx(tmp_path_factory.mktemp("extent") / "s.xlsx", sheet=whole)
+    book = python_calamine.CalamineWorkbook.from_path(str(path))
+    try:
+        sheet = book.get_sheet_by_index(0)
+        start, end = sheet.start, sheet.end
+    finally:
+        book.close()
+    ours = _used_extent(whole) if _needs_extent(whole) else None
+    if start is None:
+        return
+    parser = (end[0] - start[0] + 1) * (end[1] - start[1] + 1)
+    if ours is None:  # the plain form: then no cell lies past ZZ9999, and positions are explicit
+        assert end[0] < 9999 and end[1] < 702
+    else:
+        assert ours >= parser
