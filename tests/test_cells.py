@@ -13,6 +13,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from conftest import all_answers, write_self_assessment
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from analysis.cli import main
 from analysis.ingest import ingest
@@ -241,3 +243,20 @@ def test_roster_rows_of_another_year_are_one_error_naming_their_cells(sample_202
     assert set(respondents.fiscal_year) == {2021}
     (f,) = files.itertuples()
     assert f.cells_read == f.cells_loaded + f.cells_reported
+
+
+@settings(max_examples=200, deadline=None)
+@given(texts=st.lists(st.text(alphabet=st.characters(codec="utf-8"), max_size=12), min_size=1, max_size=6))
+def test_csv_cells_never_start_a_formula_nor_carry_control_characters(texts):
+    from analysis.report.safe import RISKY_PREFIXES, csv_safe_frame
+
+    frame = pd.DataFrame({"text": texts, "n": range(len(texts))})
+    safe = csv_safe_frame(frame)
+    for before, after in zip(texts, safe["text"], strict=True):
+        assert not after.startswith(RISKY_PREFIXES)
+        assert not re.search(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]", after)
+        # Only the prefix and the escapes change a cell: plain text is left as it was.
+        if not re.search(r"[\x00-\x1f\x7f-\x9f]", before) and not before.startswith(RISKY_PREFIXES):
+            assert after == before
+    assert safe["n"].tolist() == list(range(len(texts)))
+    pd.testing.assert_frame_equal(frame, pd.DataFrame({"text": texts, "n": range(len(texts))}))
