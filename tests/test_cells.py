@@ -217,6 +217,11 @@ def test_a_workbook_of_another_year_is_kept_out_of_the_years_tables(tmp_path, co
     users = respondents[respondents.group == "user"]
     assert set(users.respondent_id) == set(maturity.respondent_id) == {"U01", "U02"}
     assert set(respondents.fiscal_year) == set(maturity.fiscal_year) == {2022}
+    # 表1.1's user count and the maturity table count the same companies.
+    from analysis.report.builders.records import placeholder_count
+    from analysis.study import load_study
+
+    assert placeholder_count(load_study(out), "respondents", "user") == len(maturity) == 2
     files = pd.read_csv(out / "files.csv", keep_default_na=False).set_index("file")
     assert files.loc["U03.xlsx", "status"] == "skipped" and "fiscal year 2021" in files.loc["U03.xlsx", "reason"]
 
