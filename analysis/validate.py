@@ -42,7 +42,8 @@ _EXCEL_ERRORS = frozenset({"#DIV/0!", "#N/A", "#VALUE!", "#REF!", "#NAME?", "#NU
 
 def cell_error(value: object) -> str | None:
     """Why a cell's value is no value at all (an Excel error or NaN), or ``None`` for a normal cell."""
-    if isinstance(value, ErrorValue) or (isinstance(value, str) and value.strip().upper() in _EXCEL_ERRORS):
+    if isinstance(value, ErrorValue) or (isinstance(value, str) and "#" in value
+                                         and value.strip().upper() in _EXCEL_ERRORS):
         return (f"the cell holds the Excel error value {str(value).strip()}, not an answer: correct the formula "
                 "or type the value in Excel and save the workbook again")
     if isinstance(value, float) and value != value:
@@ -452,7 +453,7 @@ def _parse_self_assessment(book: RawWorkbook, codebook: Codebook, parsed: Parsed
         try:
             qid = codebook.lookup("questions", qid_raw)
         except InvalidValue as problem:
-            parsed.error(answers.name, qid_cell, f"unknown question id: {problem}")
+            parsed.error(answers.name, qid_cell, cell_error(qid_raw) or f"unknown question id: {problem}")
             parsed.cells_reported += 2
             continue
         if qid in seen:
