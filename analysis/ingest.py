@@ -113,10 +113,13 @@ def _screen(path: Path, raw_dir: Path, name: str) -> ParsedWorkbook | None:
         parsed.skipped = True
         return parsed
     if any(part.startswith(".") for part in Path(name).parts):
-        # Hidden files and folders are not opened (editors' and sync tools' copies live there),
-        # but a workbook someone hid is said, not lost.
-        parsed.warning("", "", "a hidden file (its name or a folder's starts with '.'); ignored, not read. "
-                               "Rename it without the '.' if it holds answers")
+        # Hidden files and folders are not opened (editors' and sync tools' copies, .git live
+        # there); each is listed in files.csv, and a hidden workbook is also said in issues.csv.
+        note = "a hidden file (its name or a folder's starts with '.'); ignored, not read"
+        if path.suffix.lower() in SPREADSHEET_SUFFIXES:
+            parsed.warning("", "", f"{note}. Rename it without the '.' if it holds answers")
+        else:
+            parsed.note = note
         parsed.skipped = True
         return parsed
     refused = check_location(path, raw_dir)

@@ -152,10 +152,15 @@ def test_every_file_under_the_raw_folder_is_listed_with_what_happened(tmp_path, 
     (raw / "sub").mkdir()
     (raw / "sub" / ".gitkeep").write_bytes(b"")
     (raw / "notes.txt").write_text("x", encoding="utf-8")
+    (raw / ".git" / "objects").mkdir(parents=True)
+    (raw / ".git" / "objects" / "ab12").write_bytes(b"x")
     rc, issues, files = run_ingest(raw, tmp_path / "out")
     files = files.set_index("file")
     assert set(files.index) == {"U01.xlsx", ".hidden/U02.xlsx", ".U03.xlsx", "README.md", "sub/.gitkeep",
-                                "notes.txt"}
+                                "notes.txt", ".git/objects/ab12"}
+    assert files.loc[".git/objects/ab12", "status"] == "ignored" and "hidden" in files.loc[".git/objects/ab12",
+                                                                                         "reason"]
+    assert not (issues.file == ".git/objects/ab12").any()  # listed, but no warning for every hidden file
     assert files.loc["U01.xlsx", "status"] == "loaded" and files.loc["U01.xlsx", "reason"] == ""
     for hidden in (".hidden/U02.xlsx", ".U03.xlsx"):
         assert files.loc[hidden, "status"] == "ignored" and "hidden file" in files.loc[hidden, "reason"]
