@@ -61,11 +61,13 @@ _R_ATTR_RE = re.compile(rb"""(?<![\w.:-])r\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 _REF_RE = re.compile(rb"^\s*\$?([A-Za-z]{1,3})\$?([0-9]{1,7})\s*$")
 _ROW_NUMBER_RE = re.compile(rb"^\s*([0-9]{1,7})\s*$")
 _CELL_OR_ROW_RE = re.compile(rb"<(/?)(?:[\w.-]+:)?(row|c)(?=[\s/>])" + _ATTRS + rb">")
-# What makes the true extent of a sheet's cells worth computing (see _used_extent): a position
-# past ZZ or past row 9999 in any spelling, a character reference in a position, or row and cell
-# elements written other than <row r="…"> and <c r="…"> (prefixed, other whitespace, no r).
-_SUSPECT_RE = re.compile(rb"""(?<![\w.:-])r\s*=\s*["']\s*\$?(?:[A-Za-z]{3}|[A-Za-z]{0,3}\$?[0-9]{5}|[^"']*&)"""
-                         rb"""|<[\w.-]+:(?:c|row)[\s/>]|<(?:c|row)[\t\r\n]|<(?:c|row)/?>""")
+# Excel writes every cell with its position first, in double quotes (<c r="B3" …>). A sheet
+# whose cells all carry such a position within ZZ9999 has a small extent whatever its rows say
+# (a cell's r decides its place); anything else (see _needs_extent) is measured. These tests run
+# on every sheet, so they are byte counts and one literal-led pattern, on the sheet data with
+# whitespace removed (so that r = "…" and r="…" look alike).
+_WHITESPACE = b" \t\n\r"
+_NEAR_CELL_RE = re.compile(rb'<cr="[A-Z]{1,2}[0-9]{1,4}"')
 _CHAR_REF_RE = re.compile(rb"&#(x[0-9A-Fa-f]+|[0-9]+);")
 _REL_RE = re.compile(rb"<(?:\w+:)?Relationship\s[^>]*>")
 _ATTR_RE = re.compile(rb'\b(Type|Target|TargetMode)="([^"]*)"')
@@ -563,15 +565,20 @@ def _unescape(value: bytes) -> bytes:
 
 
 def _needs_extent(xml: bytes) -> bool:
-    """Whether a sheet's cells could span more than ZZ9999 (cheap: counts and one search).
+    """Whether a sheet's cells could span more than ZZ9999 (cheap: counts and one pattern).
 
-    Excel writes every row and cell with its position first (``<row r="3"``, ``<c r="B3"``);
-    for such a sheet, with no far-looking position, the extent is small. Anything else is
-    measured by :func:`_used_extent`.
+    ``False`` only when, in the sheet data, every ``<c`` starts ``<c r="`` with an upper-case
+    position within ZZ9999, no other ``r`` attribute exists (rows may carry one each), and no
+    element has a namespace prefix. Anything else is measured by :func:`_used_extent`.
     """
-    if _SUSPECT_RE.search(xml):
+    start, end = xml.find(b"<sheetData"), xml.rfind(b"</sheetData>")
+    if start < 0 or end < start or b":sheetData" in xml:
+        return start >= 0 or b":sheetData" in xml or b"<c" in xml
+    data = xml[start:end].translate(None, _WHITESPACE)
+    cells = data.count(b"<c")
+    if data.count(b"r=") != cells + data.count(b'<rowr="') or b":c" in data:
         return True
-    return xml.count(b"<c ") != xml.count(b'<c r="') or xml.count(b"<row ") != xml.count(b'<row r="')
+    return len(_NEAR_CELL_RE.findall(data)) != cells
 
 
 def _used_extent(xml: bytes, budget: int | None = None) -> int:

@@ -197,8 +197,9 @@ def _cells_of_note(data: bytes, package: Package) -> tuple[dict[str, tuple[str, 
     formulas = {part: cells for part, xml in package.worksheets.items()
                 if _HAS_FORMULA_RE.search(xml) or _HAS_NS_FORMULA_RE.search(xml)
                 if (cells := tuple(_empty_formula_cells(xml)))}
+    # Error cells are rare: a literal search for the value "e" first, the pattern only then.
     errors = {part: cells for part, xml in package.worksheets.items()
-              if _HAS_ERROR_RE.search(xml) if (cells := _error_cells(xml))}
+              if (b'"e"' in xml or b"'e'" in xml) and _HAS_ERROR_RE.search(xml) if (cells := _error_cells(xml))}
     names = _sheet_names(data, set(formulas) | set(errors))
     return ({names[p]: c for p, c in formulas.items() if p in names},
             {names[p]: c for p, c in errors.items() if p in names})
