@@ -127,6 +127,8 @@ def read_workbook(path: Path, limits: Limits = DEFAULT_LIMITS,
     data = _read_bounded(path, limits)
     package = inspect_package(data, suffix, limits)
     missing_values, error_values = _cells_of_note(data, package) if package.worksheets else ({}, {})
+    if suffix == ".ods":
+        error_values = _ods_error_cells(data)
     try:
         book = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
         try:
@@ -203,6 +205,54 @@ def _cells_of_note(data: bytes, package: Package) -> tuple[dict[str, tuple[str, 
     names = _sheet_names(data, set(formulas) | set(errors))
     return ({names[p]: c for p, c in formulas.items() if p in names},
             {names[p]: c for p, c in errors.items() if p in names})
+
+
+_NS_TABLE = "{urn:oasis:names:tc:opendocument:xmlns:table:1.0}"
+_NS_TEXT = "{urn:oasis:names:tc:opendocument:xmlns:text:1.0}"
+_ODS_ERROR_RE = re.compile(rb"""value-type\s*=\s*["']error["']""")
+_ODS_MAX_PLACES = 10_000  # error cells placed per workbook (repeated cells are expanded up to this)
+
+
+def _ods_error_cells(data: bytes) -> dict[str, dict[str, str]]:
+    """Cells of an OpenDocument workbook whose value type is error (LibreOffice's
+    ``calcext:value-type="error"``), by sheet name: calamine reads them as 0 or an empty string.
+
+    Positions follow the table's rows and cells, repeats included; the package passed the
+    size and DTD checks before this runs.
+    """
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zipped:
+            content = zipped.read("content.xml")
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError):
+        return {}  # the parser proper reports a broken package
+    if not _ODS_ERROR_RE.search(content):
+        return {}
+    found: dict[str, dict[str, str]] = {}
+    placed = 0
+    sheet, row, col = "", -1, 0
+    try:
+        for event, element in SafeET.iterparse(io.BytesIO(content), events=("start", "end")):
+            tag = element.tag
+            if event == "start":
+                if tag == f"{_NS_TABLE}table":
+                    sheet, row = element.get(f"{_NS_TABLE}name", ""), -1
+                elif tag == f"{_NS_TABLE}table-row":
+                    row, col = row + 1, 0
+                continue
+            if tag == f"{_NS_TABLE}table-row":
+                row += int(element.get(f"{_NS_TABLE}number-rows-repeated", "1") or 1) - 1
+                element.clear()
+            elif tag in (f"{_NS_TABLE}table-cell", f"{_NS_TABLE}covered-table-cell"):
+                repeat = int(element.get(f"{_NS_TABLE}number-columns-repeated", "1") or 1)
+                if any(key.endswith("}value-type") and value == "error" for key, value in element.attrib.items()):
+                    text = "".join(element.itertext()).strip() or "#ERROR"
+                    for c in range(col, col + min(repeat, _ODS_MAX_PLACES - placed)):
+                        found.setdefault(sheet, {})[cell_name(row, c)] = text
+                        placed += 1
+                col += repeat
+    except (SafeET.ParseError, ValueError):
+        return found  # the parser proper reports a broken package
+    return found
 
 
 def _put_errors(rows: list[list[object]], top: int, left: int, errors: dict[str, str]) -> tuple[int, int]:

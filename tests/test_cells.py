@@ -270,3 +270,40 @@ def test_csv_cells_never_start_a_formula_nor_carry_control_characters(texts):
             assert after == before
     assert safe["n"].tolist() == list(range(len(texts)))
     pd.testing.assert_frame_equal(frame, pd.DataFrame({"text": texts, "n": range(len(texts))}))
+
+
+_ODS_CONTENT = (
+    '<?xml version="1.0" encoding="UTF-8"?><office:document-content '
+    'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+    'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
+    'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" '
+    'xmlns:calcext="urn:org:documentfoundation:names:experimental:calc:xmlns:calcext:1.0" office:version="1.2">'
+    '<office:body><office:spreadsheet><table:table table:name="回答">'
+    '<table:table-row table:number-rows-repeated="2"><table:table-cell office:value-type="string">'
+    '<text:p>a</text:p></table:table-cell></table:table-row><table:table-row>'
+    '<table:table-cell table:number-columns-repeated="2"/>'
+    '<table:table-cell table:formula="of:=1/0" office:value-type="float" office:value="0" '
+    'calcext:value-type="error"><text:p>#DIV/0!</text:p></table:table-cell>'
+    '<table:table-cell table:formula="of:=NA()" office:value-type="string" office:string-value="" '
+    'calcext:value-type="error"><text:p>#N/A</text:p></table:table-cell>'
+    '</table:table-row></table:table></office:spreadsheet></office:body></office:document-content>')
+
+
+def test_ods_error_cells_are_read_as_errors_not_zero_or_blank(tmp_path):
+    # LibreOffice stores an error as a float 0 or an empty string, which calamine returns as such.
+    from analysis.validate import cell_error
+    from analysis.workbook import ErrorValue, read_workbook
+
+    path = tmp_path / "book.ods"
+    with zipfile.ZipFile(path, "w") as package:
+        package.writestr(zipfile.ZipInfo("mimetype"), "application/vnd.oasis.opendocument.spreadsheet")
+        package.writestr("content.xml", _ODS_CONTENT)
+        package.writestr("META-INF/manifest.xml",
+                         '<?xml version="1.0"?><manifest:manifest '
+                         'xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0">'
+                         '<manifest:file-entry manifest:full-path="/" '
+                         'manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/></manifest:manifest>')
+    grid = read_workbook(path).sheets["回答"]
+    assert grid.cell(2, 2) == ErrorValue("#DIV/0!") and grid.cell(2, 3) == ErrorValue("#N/A")
+    assert grid.cell(1, 0) == "a" and grid.cell(2, 1) == ""
+    assert "#DIV/0!" in cell_error(grid.cell(2, 2))
