@@ -137,9 +137,10 @@ def publishable(items: list, k: int = 5, marker: str = "x",
     suppress = _suppressor() if any(getattr(i, "counts", ()) for i in items) else None
     out = []
     for item in items:
+        if getattr(item, "respondent_level", False):
+            continue  # one respondent per row or mark: never published
         if isinstance(item, ReportFigure):
-            if not getattr(item, "respondent_level", False):
-                out.append(item)
+            out.append(item)
             continue
         frame, changes = item.frame, {}
         if item.counts:

@@ -75,6 +75,7 @@ def statement_tables(study, ctx: ReportContext) -> list[ReportTable]:
             matrix = matrix.reset_index().rename(columns={"respondent_id": words["respondent_id"]})
             out.append(ReportTable(name=f"statements_matrix_{group}", frame=matrix, section=SECTION,
                                    respondent_columns=(words["respondent_id"],),
+                                   respondent_level=True,
                                    **_texts(codebook, "statements_matrix", group)))
     return out
 
