@@ -16,6 +16,9 @@ _COLUMN_DOCS = {
     "score": "Self-assessment level 1-5; empty when missing_reason is set.",
     "option_code": "Option code of a single or multiple-response question (one row per selected option).",
     "maturity": "Maturity group the statement is attributed to (高/中/低), empty if none.",
+    "name_redacted": "True when the ingest replaced a company or organisation name of the study (a 企業名/組織名 "
+                     "cell of any workbook, with or without 株式会社/(株)) in this row's free text by [企業名] or "
+                     "[組織名]; the internal report flags the row so that the text can be reworded.",
 }
 
 

@@ -20,6 +20,7 @@ from analysis.codebook import Codebook, load_codebook
 from analysis.derived import derive
 from analysis.isolation import ParserPool, read_one
 from analysis.problems import Problem, format_problem, problems_frame
+from analysis.redact import build_redactor, free_text_columns, legal_forms, name_marks, redact_records
 from analysis.safety import DEFAULT_LIMITS, Limits, UnreadableFile, check_location, check_xml_defences
 from analysis.schema import TABLES, conform
 from analysis.validate import YEAR_SOURCE, ParsedWorkbook, parse_workbook, unused_sheets
@@ -234,6 +235,8 @@ def assemble(parsed: Sequence[ParsedWorkbook], codebook: Codebook,
     problems += merge_problems
     rows["respondents"] = respondents
     _number_statements(rows["statements"])
+    rows, redacted = _redact_names(parsed, rows, codebook)
+    problems += redacted
     tables = {name: conform(name, pd.DataFrame(records)) for name, records in rows.items()}
     tables.update(derive(tables, codebook))
 
@@ -414,3 +417,27 @@ def ingest(raw_dir: Path, out_dir: Path | None = None, edition: str = "fy2021",
         inputs = [p for p in list_inputs(raw_dir) if check_location(p, raw_dir) is None]
         write_processed(result, out_dir, inputs=inputs, raw_dir=raw_dir)
     return result
+
+
+def _redact_names(parsed: Sequence[ParsedWorkbook], rows: dict[str, list[dict]],
+                  codebook: Codebook) -> tuple[dict[str, list[dict]], list[Problem]]:
+    """Every name read from a personal cell of any workbook (skipped ones too) replaced in the
+    free text of every table (:mod:`analysis.redact`); one warning per replaced value, so that
+    the researcher rewords it, and per name too short to be looked for. No message holds a name."""
+    names = [name for book in parsed for name in book.names]
+    redactor = build_redactor(names, name_marks(codebook), legal_forms(codebook))
+    rows, cells = redact_records(rows, redactor, free_text_columns(codebook))
+    problems = []
+    for cell in cells:
+        file, sheet, where = _split_source(cell.source) if cell.source.count("!") >= 2 else (cell.source, "", "")
+        problems.append(Problem("warning", file, sheet, where,
+                                f"{cell.table}.{cell.column} of this row named a company or organisation of the "
+                                "study: the name was replaced by a neutral mark; reword the text"))
+    for book in parsed:
+        for name in redactor.too_short:
+            if name in book.names:
+                _, sheet, where = _split_source(name.source)
+                problems.append(Problem("warning", book.file, sheet, where,
+                                        "this name is too short to be looked for in free text; check the "
+                                        "statements and descriptions for it by hand"))
+    return rows, problems
