@@ -15,9 +15,10 @@ if it has thresholds, one table in that file::
 
 from __future__ import annotations
 
+import json
 import tomllib
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -41,10 +42,16 @@ PARAMETERS_FILE = "disclosure_findings.toml"
 
 @dataclass(frozen=True)
 class FindingResult:
-    """Whether a finding holds on the data, and the numbers that say so."""
+    """Whether a finding holds on the data, and the numbers that say so.
+
+    ``evidence`` is the sentence for the researcher (it names companies and small counts: internal
+    reports only); ``numbers`` holds the same numbers as separate fields (counts, shares,
+    thresholds), for machines and for checks of what a publication may show.
+    """
 
     holds: bool
     evidence: str
+    numbers: Mapping[str, float | int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -91,7 +98,8 @@ def run_checks(disclosures: pd.DataFrame, codebook: Codebook,
     """Run every registered check on the review year of ``disclosures``.
 
     ``parameters`` overrides the codebook's thresholds per check (``{check: {key: value}}``).
-    Returns one row per check: finding, title_ja, title_en, holds, evidence.
+    Returns one row per check: finding, title_ja, title_en, holds, evidence and numbers (the
+    result's ``numbers`` as JSON).
     """
     current = current_disclosures(disclosures, fiscal_year)
     settings = finding_parameters(codebook)
@@ -101,8 +109,9 @@ def run_checks(disclosures: pd.DataFrame, codebook: Codebook,
     for name, entry in FINDINGS.items():
         result = entry.check(current, codebook, **settings.get(name, {}))
         rows.append({"finding": name, "title_ja": entry.title_ja, "title_en": entry.title_en,
-                     "holds": bool(result.holds), "evidence": result.evidence})
-    frame = pd.DataFrame(rows, columns=["finding", "title_ja", "title_en", "holds", "evidence"])
+                     "holds": bool(result.holds), "evidence": result.evidence,
+                     "numbers": json.dumps(dict(result.numbers), ensure_ascii=False, sort_keys=True)})
+    frame = pd.DataFrame(rows, columns=["finding", "title_ja", "title_en", "holds", "evidence", "numbers"])
     return frame.astype({"holds": "bool"})
 
 
@@ -141,7 +150,11 @@ def overseas_disclose_more(disclosures: pd.DataFrame, codebook: Codebook, *,
                 f"domestic companies matching a peer (≥{match_ratio:g}× its items): "
                 f"{len(matching)} of {pairs['domestic_id'].nunique()} with a peer, need ≥{min_matching} "
                 f"[{listed}]")
-    return FindingResult(holds, evidence)
+    return FindingResult(holds, evidence, {
+        "mean_items_overseas": means[OVERSEAS][0], "n_overseas": means[OVERSEAS][1],
+        "mean_items_domestic": means[DOMESTIC][0], "n_domestic": means[DOMESTIC][1],
+        "n_matching": len(matching), "n_domestic_with_peer": int(pairs["domestic_id"].nunique()),
+        "match_ratio": match_ratio, "min_matching": min_matching})
 
 
 @finding("domestic_stop_at_governance",
@@ -165,7 +178,9 @@ def domestic_stop_at_governance(disclosures: pd.DataFrame, codebook: Codebook, *
     evidence = (f"domestic stopping at {'/'.join(stop_depths)}: {_share(n_stop, len(domestic))}; "
                 f"overseas going on to {'/'.join(measures_depths)}: {_share(n_measures, len(overseas))}; "
                 f"threshold ≥{tend_to:.0%} of companies disclosing anything")
-    return FindingResult(bool(stop_ok and measures_ok), evidence)
+    return FindingResult(bool(stop_ok and measures_ok), evidence, {
+        "n_domestic_stop": n_stop, "n_domestic": len(domestic), "n_overseas_measures": n_measures,
+        "n_overseas": len(overseas), "tend_to": tend_to})
 
 
 @finding("large_cap_almost_nothing",
@@ -182,7 +197,9 @@ def large_cap_almost_nothing(disclosures: pd.DataFrame, codebook: Codebook, *,
                        zip(quiet["company_id"], quiet["region"], quiet["n_items"], strict=True)) or "none"
     evidence = (f"large_cap companies disclosing ≤{almost_nothing_max_items} items: "
                 f"{len(quiet)} of {len(large)}, need ≥{min_companies} [{listed}]")
-    return FindingResult(len(quiet) >= min_companies, evidence)
+    return FindingResult(len(quiet) >= min_companies, evidence, {
+        "n_quiet": len(quiet), "n_large_cap": len(large), "almost_nothing_max_items": almost_nothing_max_items,
+        "min_companies": min_companies})
 
 
 @finding("sustainability_framing",
@@ -196,14 +213,15 @@ def sustainability_framing(disclosures: pd.DataFrame, codebook: Codebook, *, man
     per_company = companies(disclosures, codebook)
     marked = _true(disclosures["disclosed"]) & _true(disclosures["sustainability"])
     framing = set(disclosures.loc[marked, "company_id"])
-    parts, holds = [], True
+    parts, holds, numbers = [], True, {"many": many}
     for region in (OVERSEAS, DOMESTIC):
         ids = per_company.loc[per_company["region"] == region, "company_id"]
         n = int(ids.isin(framing).sum())
         holds = holds and len(ids) > 0 and n / len(ids) >= many
         parts.append(f"{region} {_share(n, len(ids))}")
+        numbers.update({f"n_framing_{region}": n, f"n_{region}": len(ids)})
     return FindingResult(bool(holds), f"framing cyber under sustainability: {'; '.join(parts)}; "
-                                      f"threshold ≥{many:.0%} in each region")
+                                      f"threshold ≥{many:.0%} in each region", numbers)
 
 
 @finding("uk_all_mitigation",
@@ -221,4 +239,5 @@ def uk_all_mitigation(disclosures: pd.DataFrame, codebook: Codebook, *,
     lacking = [c for c in ids if c not in showing]
     evidence = (f"{country} companies disclosing {item}: {_share(len(showing), len(ids))}"
                 + (f"; not: {', '.join(lacking)}" if lacking else ""))
-    return FindingResult(bool(ids) and not lacking, evidence)
+    return FindingResult(bool(ids) and not lacking, evidence,
+                         {"n_showing": len(showing), "n_companies": len(ids)})

@@ -77,7 +77,7 @@ def test_thresholds_are_read_from_the_codebook(codebook):
 
 def test_all_findings_hold_on_the_review(codebook):
     result = run_checks(make(), codebook)
-    assert list(result.columns) == ["finding", "title_ja", "title_en", "holds", "evidence"]
+    assert list(result.columns) == ["finding", "title_ja", "title_en", "holds", "evidence", "numbers"]
     assert list(result["finding"]) == ["overseas_disclose_more", "domestic_stop_at_governance",
                                        "large_cap_almost_nothing", "sustainability_framing", "uk_all_mitigation"]
     assert result["holds"].dtype == bool and result["holds"].all(), result[["finding", "evidence"]].to_string()

@@ -105,16 +105,31 @@ def _long_table(words: _Words, name: str, frame: pd.DataFrame, labelled: dict[st
                        **words.texts(name))
 
 
-def findings_table(disclosures: pd.DataFrame, codebook: Codebook) -> ReportTable:
-    """The checked findings: frame columns finding, holds, evidence; the titles go in the note."""
+def findings_table(disclosures: pd.DataFrame, codebook: Codebook, publish: bool = False) -> ReportTable:
+    """The checked findings: frame columns finding, holds, evidence; the titles go in the note.
+
+    ``publish``: evidence names companies and prints counts hidden in the tables (6/7, GB 2/2),
+    so the published variant has the verdict and the published tables that support it
+    (``supported_by``, table names; the codebook's ``disclosure_finding_tables.csv``) instead.
+    """
     words = _Words(codebook, "ja")
     checks = run_checks(disclosures, codebook)
     texts = words.texts("findings")
     for lang in ("ja", "en"):
         listed = "\n".join(f"{f.name}: {f.title(lang)}" for f in FINDINGS.values())
         texts[f"note_{lang}"] = f"{texts[f'note_{lang}']}\n{listed}".strip()
-    return ReportTable(name="findings", frame=checks[["finding", "holds", "evidence"]].reset_index(drop=True),
-                       section=SECTION, **texts)
+    if not publish:
+        return ReportTable(name="findings", frame=checks[["finding", "holds", "evidence"]].reset_index(drop=True),
+                           section=SECTION, **texts)
+    support = codebook.table("disclosure_finding_tables")
+    tables = {name: [t for t in support.loc[support["finding"] == name, "table"] if t] for name in checks["finding"]}
+    frame = checks[["finding", "holds"]].reset_index(drop=True)
+    frame["supported_by"] = [";".join(tables[name]) for name in frame["finding"]]
+    named = dict.fromkeys(t for ts in tables.values() for t in ts)
+    for lang in ("ja", "en"):
+        listed = "\n".join(f"{t}: {words.tables.loc[t, f'title_{lang}']}" for t in named if t in words.tables.index)
+        texts[f"note_{lang}"] = f"{texts[f'note_{lang}']}\n{listed}".strip()
+    return ReportTable(name="findings", frame=frame, section=SECTION, **texts)
 
 
 @register("disclosures", order=40)
@@ -165,7 +180,7 @@ def disclosure_report(study, ctx: ReportContext) -> list:
                      "item": ("item", "disclosure_items"), "n": ("n", None), "total": ("total", None),
                      "share": ("share", None)}, counts=("n", "total"), percents=("share",),
                     at_most=(("n", "total"),)),
-        findings_table(disclosures, codebook),
+        findings_table(disclosures, codebook, publish=ctx.publish),
     ]
     figures = [
         # One row per company (labelled by country when ids are hidden): internal only.
