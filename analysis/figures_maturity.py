@@ -139,8 +139,13 @@ def _levels_of(wide: pd.DataFrame, maturity: pd.DataFrame, fiscal_year: int) -> 
 
 
 def level_radar(scores: pd.DataFrame, maturity: pd.DataFrame, fiscal_year: int, codebook: Codebook,
-                lang: str = "ja") -> Figure:
-    """Radar of the mean directive profile of each maturity level (n per level in the legend)."""
+                lang: str = "ja", min_n: int = 1, show_n: bool = True) -> Figure:
+    """Radar of the mean directive profile of each maturity level (n per level in the legend).
+
+    For publication: a level of fewer than ``min_n`` companies is not drawn (its mean profile
+    describes those companies), and ``show_n=False`` leaves the sizes (which suppression may
+    hide in the tables) out of the legend.
+    """
     text = _texts(codebook, lang)
     wide = wide_means(_year(scores, fiscal_year))
     levels = _levels_of(wide, maturity, fiscal_year)
@@ -150,9 +155,10 @@ def level_radar(scores: pd.DataFrame, maturity: pd.DataFrame, fiscal_year: int, 
     palette = sns.color_palette("viridis", n_colors=len(order))
     for colour, level in zip(palette, order, strict=True):
         members = wide[levels == level]
-        if not len(members):
+        if not len(members) or len(members) < min_n:
             continue
-        label = text["level_n"].format(label=level_label(level, codebook, lang), n=len(members))
+        label = (text["level_n"].format(label=level_label(level, codebook, lang), n=len(members)) if show_n
+                 else level_label(level, codebook, lang))
         _trace(ax, members.mean(axis=0, skipna=True).to_numpy(), label, fill=True, color=colour, linewidth=2)
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.06), fontsize=9, frameon=False, ncol=2)
     ax.set_title(text["by_level"], pad=22)

@@ -179,6 +179,11 @@ def _year_data(study, lang: str) -> tuple[int | None, pd.DataFrame, pd.DataFrame
     return year, scores, classify_scores(scores, rules, lang)
 
 
+def _k(ctx: ReportContext, codebook) -> int:
+    """The publication threshold: the report's (from the codebook's ``[suppression] k``)."""
+    return int(ctx.options.get("suppression_k", codebook.meta["suppression"]["k"]))
+
+
 def maturity_items(study, ctx: ReportContext) -> list[ReportTable | ReportFigure]:
     """Every maturity table and figure of ``study`` (see the module docstring)."""
     cb, lang = study.codebook, ctx.lang
@@ -268,7 +273,10 @@ def maturity_items(study, ctx: ReportContext) -> list[ReportTable | ReportFigure
     radar_title = figures.loc["figure:level_radar"]
     out.append(ReportFigure(name="maturity_level_radar", title_ja=radar_title["title_ja"],
                             title_en=radar_title["title_en"], section=SECTION,
-                            figure=level_radar(scores, maturity, year, cb, lang)))
+                            # Published: only levels of at least k companies, without their sizes.
+                            figure=level_radar(scores, maturity, year, cb, lang,
+                                               min_n=_k(ctx, cb) if ctx.publish else 1,
+                                               show_n=not ctx.publish)))
     heat_title = figures.loc["figure:level_heatmap"]
     # One row per company (its ten means), even with ids hidden: internal only.
     out.append(ReportFigure(name="maturity_level_heatmap", title_ja=heat_title["title_ja"],
