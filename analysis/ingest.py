@@ -438,6 +438,7 @@ def _redact_names(parsed: Sequence[ParsedWorkbook], rows: dict[str, list[dict]],
             if name in book.names:
                 _, sheet, where = _split_source(name.source)
                 problems.append(Problem("warning", book.file, sheet, where,
-                                        "this name is too short to be looked for in free text; check the "
-                                        "statements and descriptions for it by hand"))
+                                        "this name (or the name without its legal form) is too short to be "
+                                        "looked for in free text; check the statements and descriptions for "
+                                        "it by hand"))
     return rows, problems

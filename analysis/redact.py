@@ -75,27 +75,26 @@ def _skeleton(text: str) -> str:
     return _GAP_CHARS.sub("", normalise_text(text)).lower()
 
 
-def _cores(name: str, forms: Sequence[str]) -> set[str]:
-    """The spellings of ``name`` to look for: as typed, without its legal forms (at either
-    end, repeatedly), and without a trailing note in brackets ("サンプル社 (架空)")."""
-    skeletons = [_skeleton(f) for f in forms]
-    skeletons = sorted({f for f in skeletons if f}, key=len, reverse=True)
-    full = _skeleton(name)
-    out = {full}
-    core = full
+def _strip_forms(core: str, forms: Sequence[str]) -> str:
+    """``core`` without legal forms at either end (repeatedly; never down to nothing)."""
     changed = True
     while changed:
         changed = False
-        for form in skeletons:
+        for form in forms:
             if core.startswith(form) and len(core) > len(form):
                 core, changed = core[len(form):], True
             if core.endswith(form) and len(core) > len(form):
                 core, changed = core[:-len(form)], True
-    out.add(core)
-    bare = re.sub(r"\([^()]*\)$", "", core)
-    if bare:
-        out.add(bare)
-    return out
+    return core
+
+
+def _cores(name: str, forms: Sequence[str]) -> set[str]:
+    """The spellings of ``name`` to look for: as typed, without a trailing note in brackets
+    ("サンプル社 (架空)"), and both without their legal forms."""
+    skeletons = sorted({f for f in (_skeleton(f) for f in forms) if f}, key=len, reverse=True)
+    full = _skeleton(name)
+    bare = re.sub(r"\([^()]*\)$", "", full) or full
+    return {full, bare, _strip_forms(full, skeletons), _strip_forms(bare, skeletons)}
 
 
 def _trie_pattern(words: Iterable[str]) -> str:
@@ -125,8 +124,8 @@ def _trie_pattern(words: Iterable[str]) -> str:
 class NameRedactor:
     """Finds the recognised names in text and replaces them by their marks.
 
-    ``too_short`` lists the names that are not looked for (shorter than :data:`MIN_LENGTH`
-    without their legal form): the ingest warns at their cells.
+    ``too_short`` lists the names that are looked for only in part or not at all (a spelling, e.g.
+    without the legal form, shorter than :data:`MIN_LENGTH`): the ingest warns at their cells.
     """
 
     pattern: re.Pattern[str] | None
@@ -151,11 +150,10 @@ def build_redactor(names: Iterable[FoundName], marks: Mapping[str, str], forms: 
     too_short = []
     default = next(iter(marks.values()), "[名称]")
     for found in names:
-        cores = {c for c in _cores(found.name, forms) if len(c) >= min_length}
-        if not cores:
-            if _skeleton(found.name):
-                too_short.append(found)
-            continue
+        spellings = _cores(found.name, forms)
+        cores = {c for c in spellings if len(c) >= min_length}
+        if cores != spellings:  # e.g. "A株式会社": "A" alone would match every "A"
+            too_short.append(found)
         for core in cores:
             by_core.setdefault(core, marks.get(found.column, default))
     if not by_core:
