@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from analysis.codebook import Codebook
 from analysis.normalise import normalise_text
 
-__all__ = ["FLAG_COLUMN", "FoundName", "NameRedactor", "build_redactor", "free_text_columns", "legal_forms",
-           "name_marks", "redact_records"]
+__all__ = ["FLAG_COLUMN", "FoundName", "NameRedactor", "RedactedCell", "build_redactor", "free_text_columns",
+           "legal_forms", "name_marks", "redact_records"]
 
 FLAG_COLUMN = "name_redacted"
 # A name shorter than this (after its legal form is removed) would match ordinary words.
