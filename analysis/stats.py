@@ -75,6 +75,15 @@ class TooManyTables(ValueError):
     """Raised when exact enumeration would visit more tables than allowed."""
 
 
+def _scalar(value: object) -> float:
+    """One number from scipy's result, which may be a scalar or an array of shape (1,).
+
+    scipy's Monte-Carlo ``fisher_exact`` returns shape-(1,) arrays for some non-square tables;
+    ``float`` refuses those, so take the single item whatever its shape.
+    """
+    return float(np.asarray(value, dtype=float).item())
+
+
 def _as_table(table: object) -> np.ndarray:
     array = np.asarray(table)
     if array.ndim != 2:
@@ -209,7 +218,7 @@ def fisher_monte_carlo(table: object, n_resamples: int = DEFAULT_RESAMPLES,
     details = _base_details(array) | {"n_resamples": int(n_resamples), "seed": int(seed)}
     return AssociationResult("fisher_freeman_halton_monte_carlo",
                              "Fisher-Freeman-Halton test (Monte-Carlo)",
-                             float(result.statistic), float(result.pvalue), details)
+                             _scalar(result.statistic), _scalar(result.pvalue), details)
 
 
 def chi_square(table: object, min_expected: float = MIN_EXPECTED) -> AssociationResult:

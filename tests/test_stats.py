@@ -126,3 +126,78 @@ def test_invalid_tables():
         association_test([1, 2, 3])
     with pytest.raises(ValueError):
         association_test([[1, -1], [2, 3]])
+
+
+# --- Property tests: every path of association_test, on random small tables -----------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+from hypothesis.extra.numpy import arrays  # noqa: E402
+
+_SHAPES = st.tuples(st.integers(1, 5), st.integers(1, 5))
+# Cells 0..3 with many zeros: zero rows and columns happen often, totals stay small.
+_CELLS = st.sampled_from([0, 0, 0, 1, 1, 2, 3])
+_TABLES = _SHAPES.flatmap(lambda shape: arrays(np.int64, shape, elements=_CELLS))
+_PATHS = {"not_testable", "fisher_exact", "chi_square", "fisher_freeman_halton",
+          "fisher_freeman_halton_monte_carlo"}
+
+
+def _check(result: AssociationResult) -> None:
+    assert result.test in _PATHS
+    if result.test == "not_testable":
+        assert math.isnan(result.p_value)
+    else:
+        assert 0.0 <= result.p_value <= 1.0
+        assert isinstance(result.statistic, float)
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_TABLES)
+def test_association_test_never_crashes_on_small_tables(table):
+    # Exact enumeration capped low so that larger margins fall back to Monte-Carlo quickly.
+    _check(association_test(table, max_exact_tables=2_000, n_resamples=199))
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_TABLES)
+def test_monte_carlo_path_never_crashes(table):
+    # max_exact_tables=1 forces every r x c table that is not 2x2 and not chi-square to the
+    # Monte-Carlo path, where scipy returns shape-(1,) arrays for some non-square tables.
+    result = association_test(table, max_exact_tables=1, n_resamples=99)
+    _check(result)
+    trimmed = table[table.sum(axis=1) > 0][:, table.sum(axis=0) > 0]
+    if min(trimmed.shape, default=0) >= 2 and trimmed.shape != (2, 2):
+        assert result.test in {"chi_square", "fisher_freeman_halton_monte_carlo"}
+
+
+def test_monte_carlo_on_the_tables_that_crashed():
+    # Found by the property test above (TypeError: only 0-dimensional arrays ...).
+    for table in ([[0, 2, 0, 1], [1, 1, 1, 0]], [[1, 0], [0, 2], [1, 1]]):
+        result = fisher_monte_carlo(table, n_resamples=200, seed=1)
+        assert 0.0 <= result.p_value <= 1.0
+
+
+@settings(max_examples=80, deadline=None)
+@given(arrays(np.int64, (2, 2), elements=st.integers(0, 12)))
+def test_exact_2x2_equals_scipy(table):
+    result = association_test(table)
+    if result.test == "fisher_exact":
+        assert result.p_value == pytest.approx(sp.fisher_exact(table).pvalue, rel=1e-12, abs=0)
+    else:  # an empty row or column leaves nothing to test
+        assert result.test == "not_testable"
+        assert (table.sum(axis=0) == 0).any() or (table.sum(axis=1) == 0).any()
+
+
+@pytest.mark.parametrize("table", [
+    [[3, 1, 0], [0, 2, 1], [1, 0, 2]],
+    [[2, 0, 1, 1], [0, 2, 1, 0]],
+    [[1, 2], [3, 0], [0, 2], [2, 1]],
+])
+def test_monte_carlo_agrees_with_exact_within_sampling_error(table):
+    resamples = 20_000
+    exact = fisher_exact_rxc(table).p_value
+    simulated = association_test(table, max_exact_tables=1, n_resamples=resamples, seed=11)
+    assert simulated.test == "fisher_freeman_halton_monte_carlo"
+    # Four binomial standard errors, plus scipy's (k + 1) / (n + 1) offset.
+    tolerance = 4 * math.sqrt(exact * (1 - exact) / resamples) + 2 / resamples
+    assert simulated.p_value == pytest.approx(exact, abs=tolerance)
