@@ -304,7 +304,7 @@ def _disclosures(codebook: Codebook, rng: np.random.Generator) -> SampleFile:
 
 def _records() -> list[SampleFile]:
     meetings = [{"table": r["table"], "body": r["body_ja"], "round": int(r["round"]), "date": r["date"],
-                 "topics": r["topics_ja"]} for r in _read_package_csv("records", "meetings.csv")]
+                 "topics": r["topics_ja"], "note": r["note_ja"]} for r in _read_package_csv("records", "meetings.csv")]
     literature = _read_package_csv("records", "literature.csv")
     return [SampleFile("2021/meetings.xlsx", "meetings", {"meetings": meetings}),
             SampleFile("2021/literature.xlsx", "literature", {"literature": literature})]
