@@ -201,3 +201,54 @@ def test_monte_carlo_agrees_with_exact_within_sampling_error(table):
     # Four binomial standard errors, plus scipy's (k + 1) / (n + 1) offset.
     tolerance = 4 * math.sqrt(exact * (1 - exact) / resamples) + 2 / resamples
     assert simulated.p_value == pytest.approx(exact, abs=tolerance)
+
+
+# --- Intervals and q-values ------------------------------------------------------------------
+
+from analysis.stats import bh_q_values, clopper_pearson  # noqa: E402
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.integers(0, 60).flatmap(lambda n: st.tuples(st.integers(0, n), st.just(n))),
+       st.sampled_from([0.8, 0.9, 0.95, 0.99]))
+def test_clopper_pearson_equals_scipy_exact(kn, confidence):
+    k, n = kn
+    low, high = clopper_pearson(k, n, confidence)
+    if n == 0:
+        assert np.isnan(low).all() and np.isnan(high).all()
+        return
+    reference = sp.binomtest(k, n).proportion_ci(confidence, method="exact")
+    assert low[0] == pytest.approx(reference.low, abs=1e-12)
+    assert high[0] == pytest.approx(reference.high, abs=1e-12)
+    assert 0.0 <= low[0] <= k / n <= high[0] <= 1.0
+
+
+def test_clopper_pearson_by_hand_and_at_scale():
+    # 0 of 10: the upper bound solves (1 - p)^10 = 0.025; 10 of 10 mirrors it.
+    low, high = clopper_pearson([0, 10], [10, 10])
+    assert low[0] == 0.0 and high[0] == pytest.approx(1 - 0.025 ** (1 / 10))
+    assert high[1] == 1.0 and low[1] == pytest.approx(0.025 ** (1 / 10))
+    # n = 10,000 respondents, every count at once: vectorised, and narrower than at n = 10.
+    counts = np.arange(0, 10_001)
+    low, high = clopper_pearson(counts, 10_000)
+    assert low.shape == (10_001,) and np.all(np.diff(low) >= 0) and np.all(high - low < 0.03)
+    assert np.isnan(clopper_pearson([1, -1, 5], [0, 3, 4])[0]).all()
+
+
+def test_bh_q_values_by_hand():
+    # Sorted p = 0.01, 0.03, 0.04 (m = 3): 0.01 x 3/1 = 0.03, 0.03 x 3/2 = 0.045 -> min with next
+    # 0.04 x 3/3 = 0.04, so q = 0.03, 0.04, 0.04; the untestable option stays NaN and is not counted.
+    q = bh_q_values([0.01, 0.04, float("nan"), 0.03])
+    assert q[[0, 1, 3]] == pytest.approx([0.03, 0.04, 0.04])
+    assert np.isnan(q[2])
+    assert np.isnan(bh_q_values([float("nan")])).all() and bh_q_values([]).size == 0
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.floats(0, 1), min_size=1, max_size=12))
+def test_bh_q_values_bound_p_and_keep_its_order(p_values):
+    p = np.array(p_values)
+    q = bh_q_values(p)
+    assert np.all(q >= p - 1e-12) and np.all(q <= 1.0)
+    order = np.argsort(p, kind="stable")
+    assert np.all(np.diff(q[order]) >= -1e-12)
