@@ -79,7 +79,9 @@ def survey_items_table(study, lang: str = "ja") -> pd.DataFrame:
         counts = [placeholder_count(study, "respondents", g) for g in groups]
         rows.append({
             "major": f"{item.major_id}. {getattr(item, f'major_{lang}')}",
-            "minor": f"{item.minor_id} {getattr(item, f'minor_{lang}')}",
+            # A minor item that is its major item (4. 報告書の作成) is printed without a number.
+            "minor": (getattr(item, f"minor_{lang}") if str(item.minor_id) == str(item.major_id)
+                      else f"{item.minor_id} {getattr(item, f'minor_{lang}')}"),
             "description": fill_counts(getattr(item, f"description_{lang}"), study),
             "target_groups": joiner.join(cb.label("respondent_groups", g, lang) for g in groups),
             "n_respondents": sum(counts) if groups else None,
