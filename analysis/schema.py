@@ -35,10 +35,12 @@ TABLES: dict[str, dict[str, str]] = {
         "note": "str", "name_redacted": "boolean", "source": "str",
     },
     "meetings": {
-        "table": "str", "body": "str", "round": "Int64", "date": "str", "topics": "str", "source": "str",
+        "table": "str", "body": "str", "round": "Int64", "date": "str", "topics": "str", "note": "str",
+        "source": "str",
     },
     "literature": {
-        "table": "str", "region": "str", "title": "str", "issuer": "str", "published": "str", "source": "str",
+        "table": "str", "region": "str", "title": "str", "issuer": "str", "published": "str", "note": "str",
+        "source": "str",
     },
 }
 

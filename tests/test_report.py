@@ -297,7 +297,8 @@ def test_survey_report_command_in_english(own_builders, years, tmp_path):
     assert main(["report", str(current), "--out", str(out), "--lang", "en", "--previous", str(previous)]) == 0
     book = openpyxl.load_workbook(out / "tables.xlsx")
     assert book.sheetnames[0] == "Contents"
-    assert [c.value for c in book["table_2_3"][HEADER_ROW]] == ["Meeting", "Date", "Main topics"]
+    assert [c.value for c in book["table_2_3"][HEADER_ROW]] == ["Meeting", "Date (as printed)", "Date (ISO 8601)",
+                                                                 "Main topics"]
     assert '<html lang="en">' in (out / "index.html").read_text(encoding="utf-8")
 
 
