@@ -421,7 +421,10 @@ def ingest(raw_dir: Path, out_dir: Path | None = None, edition: str = "fy2021",
     if out_dir is not None:
         claim_output(Path(out_dir), "ingest", [raw_dir], force)
     parsed = read_folder(raw_dir, codebook, progress=progress, limits=limits, workers=workers)
-    if not any(book.instrument for book in parsed):
+    # Nothing that even looks like a survey workbook (an empty folder, the wrong folder): an
+    # error before anything is written. Workbooks that could not be read are errors of their
+    # own, each with its reason in issues.csv.
+    if not any(book.instrument or any(p.severity == "error" for p in book.problems) for book in parsed):
         raise DataError(
             f"{raw_dir} に調査票のブック({codebook.edition})が1つもありません({len(parsed)} ファイル)。"
             "フォルダを確かめてください。出力は書き換えていません",

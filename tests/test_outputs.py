@@ -181,6 +181,15 @@ def test_ingest_of_a_folder_without_workbooks_is_a_data_error(capsys, small_raw,
     assert tree_hash(out) == before and leftovers(out) == []
 
 
+def test_unreadable_workbooks_are_reported_file_by_file(capsys, tmp_path):
+    raw = tmp_path / "2021"
+    raw.mkdir()
+    (raw / "renamed.xlsx").write_bytes("回答者ID,年度\nU09,2021\n".encode())
+    code, _, _ = survey(capsys, "ingest", raw, "--out", tmp_path / "processed", *QUICK)
+    issues = pd.read_csv(tmp_path / "processed" / "issues.csv")
+    assert code == 1 and list(issues["file"]) == ["renamed.xlsx"] and list(issues["severity"]) == ["error"]
+
+
 def test_usage_mistakes_are_one_line_with_exit_2(capsys, tmp_path):
     code, _, err = survey(capsys, "template", "--edition", "fy2099", "--out", tmp_path / "t")
     assert code == 2 and "fy2099" in one_line(err) and not (tmp_path / "t").exists()
