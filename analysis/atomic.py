@@ -25,6 +25,7 @@ import errno
 import json
 import os
 import re
+import secrets
 import shutil
 import signal
 import tempfile
@@ -119,7 +120,10 @@ def claim_output(target: Path, command: str, inputs: Iterable[Path | None] = (),
     clean_leftovers(target)
     if not target.exists() and not target.is_symlink():
         return
-    if not target.is_dir() or target.is_symlink():
+    if target.is_symlink():  # a swap would replace the link itself, not the folder it points to
+        raise UsageError(f"出力先 {target} はシンボリックリンクです。リンク先のフォルダを指定してください",
+                         f"--out {target} is a symbolic link; give the folder it points to")
+    if not target.is_dir():
         raise UsageError(f"出力先 {target} はフォルダではありません", f"--out {target} is not a folder")
     if force or not any(target.iterdir()):
         return
@@ -135,7 +139,7 @@ def claim_output(target: Path, command: str, inputs: Iterable[Path | None] = (),
 def _marker(command: str) -> str:
     from analysis import __version__
 
-    return json.dumps({"command": command, "toolkit": "analysis", "version": __version__,
+    return json.dumps({"command": command, "toolkit": "cybersurvey-analysis", "version": __version__,
                        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")},
                       ensure_ascii=False, indent=2) + "\n"
 
@@ -147,13 +151,19 @@ def _leftover_pattern(target: Path) -> re.Pattern[str]:
 
 
 def _process_start(pid: int) -> float | None:
-    """Start time (epoch seconds) of process ``pid``; ``None`` when it does not run (or is a zombie)."""
+    """Start time (epoch seconds) of process ``pid``; ``None`` when it does not run (or is a zombie).
+
+    Without ``/proc`` the start is unknown (``0.0``: the process counts as older than any
+    leftover); on Windows, where no signal can probe a process, every process counts as running.
+    """
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
         boot = next(float(line.split()[1]) for line in Path("/proc/stat").read_text().splitlines()
                     if line.startswith("btime "))
     except (OSError, StopIteration, ValueError, IndexError):
-        try:  # no /proc: alive or not, start unknown (then treated as older than any leftover)
+        if os.name != "posix":
+            return 0.0
+        try:
             os.kill(pid, 0)
         except ProcessLookupError:
             return None
@@ -168,7 +178,7 @@ def _process_start(pid: int) -> float | None:
 
 def _stale(path: Path, pid: int) -> bool:
     """A leftover is stale when its process is gone, or the process with that id started after the
-    leftover was last written (the id was reused)."""
+    leftover was last written (the id was reused); where processes cannot be probed, after a day."""
     start = _process_start(pid)
     if start is None:
         return True
@@ -176,6 +186,8 @@ def _stale(path: Path, pid: int) -> bool:
         written = path.lstat().st_mtime
     except FileNotFoundError:
         return False
+    if os.name != "posix":
+        return written < dt.datetime.now().timestamp() - 86400
     return start > written + 1.0  # boot time has whole-second precision
 
 
@@ -209,8 +221,8 @@ def clean_leftovers(target: Path) -> list[Path]:
 def _remove(folder: Path, target: Path) -> None:
     """Delete a finished-with folder: renamed to a staging name first, so that a kill during the
     deletion never leaves a half-deleted ``.old-`` that could be mistaken for a whole output."""
-    trash = Path(tempfile.mkdtemp(prefix=f".{target.name}.staging-{os.getpid()}-", dir=target.parent))
-    os.rename(folder, trash / "x")
+    trash = target.with_name(f".{target.name}.staging-{os.getpid()}-{secrets.token_hex(8)}")
+    os.rename(folder, trash)
     shutil.rmtree(trash, ignore_errors=True)
 
 
@@ -228,7 +240,7 @@ def _exchange(a: Path, b: Path) -> bool:
         return False
     try:
         function = ctypes.CDLL(None, use_errno=True).renameat2
-    except (AttributeError, OSError):
+    except (AttributeError, OSError, TypeError):  # TypeError: no C library handle (Windows)
         return False
     function.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
     function.restype = ctypes.c_int

@@ -130,6 +130,17 @@ def test_a_folder_of_someone_elses_files_needs_force(capsys, small_raw, tmp_path
     assert leftovers(important) == []
 
 
+def test_an_output_that_is_a_link_or_a_file_is_refused(capsys, small_raw, tmp_path):
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "elsewhere", target_is_directory=True)
+    (tmp_path / "file").write_text("x")
+    for out, words in ((tmp_path / "link", "symbolic link"), (tmp_path / "file", "not a folder")):
+        code, _, err = survey(capsys, "ingest", small_raw, "--out", out, *QUICK, "--force")
+        assert code == 2 and words in one_line(err)
+    assert (tmp_path / "link").is_symlink() and (tmp_path / "file").read_text() == "x"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["elsewhere", "file", "link"]
+
+
 def test_outputs_are_replaced_only_by_their_own_command(capsys, small_raw, small_processed, tmp_path):
     out = tmp_path / "processed"
     assert survey(capsys, "ingest", small_raw, "--out", out, *QUICK)[0] in (0, 1)
