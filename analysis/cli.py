@@ -213,7 +213,8 @@ def run_command(args: argparse.Namespace) -> int:
 
     Exit codes: 0 done, 1 data errors (the command's own result, or :class:`DataError`),
     2 usage or environment (:class:`UsageError`, unknown edition, missing folders, permissions,
-    disk full and other :class:`OSError`). Program errors keep their traceback.
+    disk full and other :class:`OSError`), 130 interrupted (Ctrl-C). Program errors keep their
+    traceback.
     """
     try:
         edition = getattr(args, "edition", None)
@@ -230,6 +231,8 @@ def run_command(args: argparse.Namespace) -> int:
         failure, code = str(error), 2
     except OSError as error:
         failure, code = str(_os_error(error)), 2
+    except KeyboardInterrupt:  # outputs are swapped in only when complete: nothing half-written
+        failure, code = "中断しました(出力は前のままです) / interrupted (outputs are as they were)", 130
     # One line, and no escape sequence from a file name reaches the terminal.
     print(f"survey {args.command}: " + " ".join(failure.split()).translate(_CONTROL), file=sys.stderr)
     return code

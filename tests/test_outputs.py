@@ -239,6 +239,23 @@ def test_control_characters_never_reach_the_terminal(capsys, tmp_path):
     assert code == 2 and "\x1b" not in err and "\\x1b" in one_line(err)
 
 
+@given(st.lists(st.sampled_from("abc"), max_size=4), st.lists(st.sampled_from("abc"), max_size=4))
+def test_an_output_may_not_overlap_an_input(tmp_path_factory, out_parts, in_parts):
+    """Property: refused exactly when one path is the other or one of its parents."""
+    from analysis.atomic import refuse_overlap
+    from analysis.errors import UsageError
+
+    root = tmp_path_factory.getbasetemp() / "overlap"
+    out, source = root.joinpath(*out_parts), root.joinpath(*in_parts)
+    shorter = min(len(out_parts), len(in_parts))
+    overlaps = out_parts[:shorter] == in_parts[:shorter]
+    if overlaps:
+        with pytest.raises(UsageError):
+            refuse_overlap(out, [source])
+    else:
+        refuse_overlap(out, [source])
+
+
 # -- the report's first screen -----------------------------------------------------------------------
 
 def test_first_screen_says_errors_warnings_and_incomplete_companies(capsys, small_processed, tmp_path):
