@@ -169,12 +169,13 @@ def test_report_never_writes_into_the_previous_year(capsys, small_processed, tmp
     assert tree_hash(previous) == before
 
 
-@pytest.mark.parametrize("kind", ["empty", "raw"])
-def test_report_needs_an_ingest(capsys, raw, tmp_path, kind):
-    source = tmp_path / "empty" if kind == "empty" else raw / "2021"
+@pytest.mark.parametrize("kind", ["empty", "raw", "previous"])
+def test_report_needs_an_ingest(capsys, raw, small_processed, tmp_path, kind):
+    source = tmp_path / "empty" if kind != "raw" else raw / "2021"
     source.mkdir(exist_ok=True)
-    code, out, err = survey(capsys, "report", source, "--out", tmp_path / "report")
-    assert code == 2 and "ingest.json" in one_line(err)
+    args = [small_processed, "--previous", source] if kind == "previous" else [source]
+    code, out, err = survey(capsys, "report", *args, "--out", tmp_path / "report")
+    assert code == 2 and "ingest.json" in one_line(err) and str(source) in err
     assert not (tmp_path / "report").exists() and out == ""
 
 
