@@ -313,12 +313,18 @@ def test_replace_dir_swaps_whole_folders(tmp_path, monkeypatch, swap):
     if swap == "two-step":
         monkeypatch.setenv("SURVEY_SWAP", "two-step")
     target = tmp_path / "out"
+    moved_away = []
+    real = os.rename
+    monkeypatch.setattr(os, "rename", lambda a, b: (moved_away.append(a) if Path(a) == target else None,
+                                                    real(a, b))[1])
     for version in ("v1", "v2"):
         with staging_dir(target, command="test") as staged:
             (staged / "t.csv").write_text(version)
             (staged / version).write_text("")
         assert sorted(p.name for p in target.iterdir()) == sorted([MARKER, "t.csv", version])
         assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+    # With renameat2 the old output is never moved away from its name (no moment without it).
+    assert len(moved_away) == (1 if swap == "two-step" else 0)
 
 
 def test_interrupted_two_step_swap_is_rolled_back_by_the_next_run(tmp_path):
