@@ -121,6 +121,12 @@ def _cmd_findings(args: argparse.Namespace) -> int:
     return run_findings(Path(args.report_text), Path(args.out))
 
 
+def _add_force(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--force", action="store_true",
+                        help="replace an output folder that is not a previous output of this command "
+                             "(input folders are never replaced)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="survey",
@@ -148,9 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="study year (default: from the folder name, e.g. 2021)")
     p.add_argument("--show", type=int, default=30, help="problems to print (all are in issues.csv)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.add_argument("--force", action="store_true",
-                   help="replace an output folder that is not a previous output of this command "
-                        "(input folders are never replaced)")
+    _add_force(p)
     add_limit_arguments(p)
     p.set_defaults(func=_cmd_ingest)
 
@@ -161,9 +165,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--publish", action="store_true",
                    help="small-cell suppression on and respondent ids out (for publication)")
     p.add_argument("--previous", default=None, help="processed folder of the previous year (year over year)")
-    p.add_argument("--force", action="store_true",
-                   help="replace an output folder that is not a previous output of this command "
-                        "(input folders are never replaced)")
+    _add_force(p)
     p.set_defaults(func=_cmd_report)
 
     p = sub.add_parser("run", help="ingest every year under data/raw and build the reports")
@@ -174,9 +176,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lang", choices=["ja", "en"], default="ja")
     p.add_argument("--publish", action="store_true")
     p.add_argument("--show", type=int, default=10)
-    p.add_argument("--force", action="store_true",
-                   help="replace an output folder that is not a previous output of this command "
-                        "(input folders are never replaced)")
+    _add_force(p)
     add_limit_arguments(p)
     p.set_defaults(func=_cmd_run)
 
