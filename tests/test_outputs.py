@@ -213,6 +213,16 @@ def test_usage_mistakes_are_one_line_with_exit_2(capsys, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == []
 
 
+def test_the_installed_command_prints_one_line_too(raw, tmp_path):
+    for args, code in ((["template", "--edition", "fy2099", "--out", tmp_path / "t"], 2),
+                       (["ingest", raw / "2021", "--out", raw / "2021"], 2),
+                       (["ingest", tmp_path, "--out", tmp_path / "p"], 2)):  # --out inside the input
+        proc = subprocess_survey(*args)
+        assert proc.returncode == code and proc.stdout == ""
+        assert one_line(proc.stderr).startswith(f"survey {args[0]}: ")
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_run_refuses_overlapping_roots_before_writing(capsys, raw, tmp_path):
     code, _, err = survey(capsys, "run", "--raw", raw, "--processed", raw / "processed", "--reports", tmp_path / "r")
     assert code == 2 and "--processed" in one_line(err)
