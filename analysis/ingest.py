@@ -15,9 +15,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis.atomic import staging_dir
+from analysis.atomic import claim_output, staging_dir
 from analysis.codebook import Codebook, load_codebook
 from analysis.derived import derive
+from analysis.errors import DataError, UsageError
 from analysis.isolation import ParserPool, read_one
 from analysis.problems import Problem, format_problem, problems_frame
 from analysis.redact import build_redactor, free_text_columns, legal_forms, name_marks, redact_records
@@ -360,13 +361,15 @@ def _to_csv_bytes(frame: pd.DataFrame) -> bytes:
 
 
 def write_processed(result: IngestResult, out_dir: Path, inputs: Sequence[Path] = (),
-                    raw_dir: Path | None = None) -> Path:
+                    raw_dir: Path | None = None, force: bool = False) -> Path:
     """Write every tidy table (CSV and Parquet), ``issues.csv``, ``files.csv`` and ``ingest.json``.
 
-    The folder is built beside ``out_dir`` and swapped in only when complete.
+    The folder is built beside ``out_dir`` and swapped in only when complete; ``out_dir`` must
+    not overlap ``raw_dir`` and, when not empty, must be a previous ingest's output unless
+    ``force`` (:func:`analysis.atomic.claim_output`).
     """
     out_dir = Path(out_dir)
-    with staging_dir(out_dir) as staged:
+    with staging_dir(out_dir, command="ingest", inputs=[raw_dir], force=force) as staged:
         for name, frame in result.tables.items():
             (staged / f"{name}.csv").write_bytes(_to_csv_bytes(frame))
             frame.to_parquet(staged / f"{name}.parquet", index=False)
@@ -400,22 +403,41 @@ def _sha256(path: Path) -> str:
 
 def ingest(raw_dir: Path, out_dir: Path | None = None, edition: str = "fy2021",
            fiscal_year: int | None = None, progress: bool | None = None,
-           limits: Limits = DEFAULT_LIMITS, workers: int | None = None) -> IngestResult:
+           limits: Limits = DEFAULT_LIMITS, workers: int | None = None, force: bool = False) -> IngestResult:
     """Read ``raw_dir``, validate and normalise every workbook, and (if ``out_dir``) write the tables.
 
     ``limits`` bound what one input file may cost and ``workers`` sets the parser processes
-    (see :func:`read_folder`).
+    (see :func:`read_folder`). ``out_dir`` is checked before anything is read (see
+    :func:`write_processed` for ``force``).
+
+    Raises
+    ------
+    UsageError
+        ``raw_dir`` is not a folder, or ``out_dir`` may not be written.
+    DataError
+        No file under ``raw_dir`` is a workbook of the codebook's instruments (nothing is written).
     """
     codebook = load_codebook(edition)
     raw_dir = Path(raw_dir)
     if not raw_dir.is_dir():
-        raise FileNotFoundError(f"raw folder {raw_dir} does not exist")
+        raise UsageError(f"生データのフォルダ {raw_dir} がありません", f"raw folder {raw_dir} does not exist")
+    if out_dir is not None:
+        claim_output(Path(out_dir), "ingest", [raw_dir], force)
     parsed = read_folder(raw_dir, codebook, progress=progress, limits=limits, workers=workers)
+    # Nothing that even looks like a survey workbook (an empty folder, the wrong folder): an
+    # error before anything is written. Workbooks that could not be read are errors of their
+    # own, each with its reason in issues.csv.
+    if not any(book.instrument or any(p.severity == "error" for p in book.problems) for book in parsed):
+        raise DataError(
+            f"{raw_dir} に調査票のブック({codebook.edition})が1つもありません({len(parsed)} ファイル)。"
+            "フォルダを確かめてください。出力は書き換えていません",
+            f"no workbook of any {codebook.edition} instrument under {raw_dir} ({len(parsed)} file(s)); "
+            "check the folder (no output was written)")
     result = assemble(parsed, codebook, fiscal_year=fiscal_year)
     if out_dir is not None:
         # Files refused unopened (links out of the raw folder, pipes) are not hashed either.
         inputs = [p for p in list_inputs(raw_dir) if check_location(p, raw_dir) is None]
-        write_processed(result, out_dir, inputs=inputs, raw_dir=raw_dir)
+        write_processed(result, out_dir, inputs=inputs, raw_dir=raw_dir, force=force)
     return result
 
 

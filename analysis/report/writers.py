@@ -242,8 +242,10 @@ def _internal_link(cell: Any, sheet: str) -> None:
 
 
 def write_workbook(tables: Sequence[PreparedTable], path: Path, labels: dict[str, str],
-                   heading: str, banner: str = "") -> list[str]:
+                   heading: str, banner: str = "", ingest: str = "") -> list[str]:
     """Write ``tables.xlsx``: a contents sheet linking to one sheet per table.
+
+    The contents sheet opens with the heading, the banner and ``ingest`` (what the ingest found).
 
     Returns the sheet names, in the order of ``tables``.
     """
@@ -261,6 +263,7 @@ def write_workbook(tables: Sequence[PreparedTable], path: Path, labels: dict[str
     set_cell(contents.cell(1, 1), heading)
     contents.cell(1, 1).font = Font(bold=True, size=14)
     set_cell(contents.cell(2, 1), banner or None)
+    set_cell(contents.cell(3, 1), ingest or None)
     headers = ["No.", text(labels, "ui:sheet", "Sheet"), text(labels, "ui:title", "Title"),
                text(labels, "ui:section", "Section"), text(labels, "ui:rows", "Rows"), "CSV"]
     for j, header in enumerate(headers, start=1):
@@ -342,6 +345,7 @@ h1{font-size:1.6rem}h2{border-bottom:2px solid #36c;padding-bottom:.2rem;margin-
 h3{font-size:1.1rem;margin-top:2rem}
 .banner{background:#fff6d5;border:1px solid #e0c060;padding:.4rem .8rem}
 .banner.publish{background:#e6f4ea;border-color:#6a6}
+.ingest{background:#eef2fa;border:1px solid #8aa4d6;padding:.4rem .8rem}
 table{border-collapse:collapse;margin:.5rem 0;font-size:.9rem}
 th,td{border:1px solid #bbb;padding:.25rem .5rem;vertical-align:top}
 th{background:#dde4ee}td.num{text-align:right;white-space:nowrap}
@@ -377,11 +381,12 @@ def _link(href: str, label: str, files: set[str]) -> str:
 
 
 def html_page(items: Sequence[PreparedTable | tuple[str, str, str]], labels: dict[str, str], lang: str,
-              heading: str, banner: str, publish: bool, files: set[str]) -> str:
+              heading: str, banner: str, publish: bool, files: set[str], ingest: str = "") -> str:
     """The self-contained index page: every table inline and every figure (relative links only).
 
     ``items`` are prepared tables and ``(stem, title, section)`` tuples for figures, in report
-    order; ``files`` are the paths (relative to the report folder) that exist.
+    order; ``files`` are the paths (relative to the report folder) that exist; ``ingest`` (what
+    the ingest found) is shown under the banner.
     """
     esc = html.escape
     sections: dict[str, list] = {}
@@ -400,6 +405,8 @@ def html_page(items: Sequence[PreparedTable | tuple[str, str, str]], labels: dic
         f"<header><h1>{esc(heading)}</h1>",
         f'<p class="banner{" publish" if publish else ""}">{esc(banner)}</p>',
     ]
+    if ingest:
+        head.append(f'<p class="ingest">{esc(ingest)}</p>')
     if downloads:
         head.append(f"<p>{esc(text(labels, 'ui:downloads', 'Downloads'))}: " + " · ".join(downloads) + "</p>")
     head.append("</header>")
@@ -442,8 +449,10 @@ def html_page(items: Sequence[PreparedTable | tuple[str, str, str]], labels: dic
 # -- everything --------------------------------------------------------------------------------
 
 def write_report(folder: Path, items: Sequence[ReportTable | ReportFigure], lang: str,
-                 labels: dict[str, str], heading: str, publish: bool = False) -> list[Path]:
+                 labels: dict[str, str], heading: str, publish: bool = False, ingest: str = "") -> list[Path]:
     """Write every output of the report into ``folder`` (an empty staging folder).
+
+    ``ingest`` (one line on what the ingest found) opens the page and the workbook's contents.
 
     The table named ``findings`` is also written as ``findings.csv`` at the top. Returns the
     files written.
@@ -487,10 +496,10 @@ def write_report(folder: Path, items: Sequence[ReportTable | ReportFigure], lang
             written += save_figure(item.figure, folder / "figures", stem)
             section = text(labels, f"section:{item.section}", item.section) if item.section else ""
             page_items.append((stem, item.title(lang), section))
-    write_workbook(tables, folder / "tables.xlsx", labels, heading, banner)
+    write_workbook(tables, folder / "tables.xlsx", labels, heading, banner, ingest)
     written.append(folder / "tables.xlsx")
     files = {p.relative_to(folder).as_posix() for p in written}
-    page = html_page(page_items, labels, lang, heading, banner, publish, files)
+    page = html_page(page_items, labels, lang, heading, banner, publish, files, ingest)
     (folder / "index.html").write_text(page, encoding="utf-8")
     written.append(folder / "index.html")
     return written
