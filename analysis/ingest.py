@@ -17,6 +17,7 @@ import pandas as pd
 
 from analysis.atomic import claim_output, staging_dir
 from analysis.codebook import Codebook, load_codebook
+from analysis.datapackage import PACKAGE_FILE, datapackage_json, parquet_bytes
 from analysis.derived import derive
 from analysis.errors import DataError, UsageError
 from analysis.isolation import ParserPool, read_one
@@ -162,10 +163,11 @@ def read_folder(raw_dir: Path, codebook: Codebook, progress: bool | None = None,
     # The pool is made before the progress bar: the bar's monitor thread would otherwise make
     # the pool start its workers the slow, thread-safe way.
     pool = ParserPool(limits, workers, skip) if workers != 0 and wanted else None
-    show = progress if progress is not None else (len(paths) >= _PROGRESS_MIN_FILES and sys.stderr.isatty())
+    show = progress if progress is not None else (len(paths) >= _PROGRESS_MIN_FILES and _interactive())
     bar = None
     if show:
-        from tqdm import tqdm
+        # tqdm.auto: a widget bar in Jupyter, a text bar in a terminal.
+        from tqdm.auto import tqdm
 
         bar = tqdm(total=len(paths), initial=len(paths) - len(wanted), desc="ingest", unit="file")
     outcomes: Iterable[tuple[int, RawWorkbook | UnreadableFile]]
@@ -184,6 +186,14 @@ def read_folder(raw_dir: Path, codebook: Codebook, progress: bool | None = None,
         if bar is not None:
             bar.close()
     return [p for p in parsed if p is not None]
+
+
+def _interactive() -> bool:
+    """A person is watching: a terminal, or a Jupyter kernel (whose stderr is no terminal)."""
+    if sys.stderr.isatty():
+        return True
+    shell = getattr(sys.modules.get("IPython"), "get_ipython", lambda: None)()
+    return shell is not None and "IPKernelApp" in getattr(shell, "config", {})
 
 
 def _status(parsed: ParsedWorkbook) -> str:
@@ -362,17 +372,21 @@ def _to_csv_bytes(frame: pd.DataFrame) -> bytes:
 
 def write_processed(result: IngestResult, out_dir: Path, inputs: Sequence[Path] = (),
                     raw_dir: Path | None = None, force: bool = False) -> Path:
-    """Write every tidy table (CSV and Parquet), ``issues.csv``, ``files.csv`` and ``ingest.json``.
+    """Write every tidy table (CSV and Parquet), ``datapackage.json``, ``issues.csv``, ``files.csv``
+    and ``ingest.json``.
 
     The folder is built beside ``out_dir`` and swapped in only when complete; ``out_dir`` must
     not overlap ``raw_dir`` and, when not empty, must be a previous ingest's output unless
     ``force`` (:func:`analysis.atomic.claim_output`).
     """
     out_dir = Path(out_dir)
+    codebook = load_codebook(result.edition)
     with staging_dir(out_dir, command="ingest", inputs=[raw_dir], force=force) as staged:
         for name, frame in result.tables.items():
             (staged / f"{name}.csv").write_bytes(_to_csv_bytes(frame))
-            frame.to_parquet(staged / f"{name}.parquet", index=False)
+            (staged / f"{name}.parquet").write_bytes(parquet_bytes(name, frame, codebook))
+        (staged / PACKAGE_FILE).write_text(datapackage_json(result.tables, codebook, result.fiscal_year),
+                                           encoding="utf-8")
         (staged / "issues.csv").write_bytes(_to_csv_bytes(problems_frame(result.problems)))
         (staged / "files.csv").write_bytes(_to_csv_bytes(result.files))
         manifest = {
