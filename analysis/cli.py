@@ -1,4 +1,4 @@
-"""The ``survey`` command: template, sample, ingest, report, run, findings."""
+"""The ``survey`` command: template, sample, ingest, report, run, db, dictionary, findings."""
 
 from __future__ import annotations
 
@@ -102,7 +102,27 @@ def _cmd_run(args: argparse.Namespace) -> int:
         print(first_screen(out, args.lang))
         print(f"== {year}: report -> {report_dir}")
         previous = out
+    _build_db(processed_root, args.force)
     return status
+
+
+def _build_db(processed_root: Path, force: bool) -> None:
+    from analysis.db import build_database
+
+    path = build_database(processed_root, force=force)
+    if path is None:
+        print(f"{processed_root} に取り込み済みの年度がありません / no processed year under {processed_root}")
+    else:
+        print(f"== database: {path} (Parquet by year: {processed_root / 'parquet'})")
+
+
+def _cmd_db(args: argparse.Namespace) -> int:
+    processed_root = Path(args.processed)
+    if not processed_root.is_dir():
+        raise UsageError(f"処理済みフォルダ {processed_root} がありません",
+                         f"processed folder {processed_root} does not exist")
+    _build_db(processed_root, args.force)
+    return 0
 
 
 def _cmd_dictionary(args: argparse.Namespace) -> int:
@@ -179,6 +199,11 @@ def build_parser() -> argparse.ArgumentParser:
     _add_force(p)
     add_limit_arguments(p)
     p.set_defaults(func=_cmd_run)
+
+    p = sub.add_parser("db", help="build data/processed/study.duckdb (every year) and Parquet by year")
+    p.add_argument("--processed", default="data/processed")
+    _add_force(p)
+    p.set_defaults(func=_cmd_db)
 
     p = sub.add_parser("dictionary", help="write the data dictionary (Markdown) from the codebook")
     p.add_argument("--edition", default="fy2021")
