@@ -461,6 +461,47 @@ class CrossTab:
                     out[name] = out[name].mask(np.ones(len(out), dtype=bool))
         return out
 
+    def __repr__(self) -> str:
+        shape = f"{len(self.counts.index)}x{len(self.counts.columns)}"
+        test = describe_test(self.test, labels(self.codebook, "en")) if self.test is not None else (
+            f"{len(self.option_tests)} option tests" if self.option_tests else "no test")
+        n = int(self.counts.loc[TOTAL, TOTAL])
+        return f"CrossTab({self.row.name} by {self.column.name}, {shape}, n={n}; {test})"
+
+    def to_html(self, lang: str = "ja", percent: str = "column") -> str:
+        """The table as HTML: one spanning header per column (n and %), % with one decimal, the
+        note (with the test) as caption. Rendered here so that no template engine is needed."""
+        from html import escape
+
+        words = labels(self.codebook, lang)
+        shares = self.percent(percent)
+        columns = list(self.counts.columns)
+        head_top = "".join(
+            f"<th colspan='2' style='text-align:center;border-bottom:1px solid'>"
+            f"{escape(words['total'] if key == TOTAL else self.column.label(key, lang))}</th>" for key in columns)
+        head_sub = "".join(f"<th>{escape(words['n'])}</th><th>{escape(words['pct'])}</th>" for _ in columns)
+        body = []
+        for key in self.counts.index:
+            cells = []
+            for column in columns:
+                share = shares.loc[key, column]
+                pct = f"{100 * share:.1f}%" if pd.notna(share) else "–"
+                cells.append(f"<td style='text-align:right'>{int(self.counts.loc[key, column]):,}</td>"
+                             f"<td style='text-align:right;color:#555'>{pct}</td>")
+            style = " style='border-top:1px solid;font-weight:bold'" if key == TOTAL else (
+                " style='color:#777'" if key.startswith("missing:") else "")
+            body.append(f"<tr{style}><th style='text-align:left'>{escape(self._row_label(key, lang, words))}</th>"
+                        + "".join(cells) + "</tr>")
+        title = f"{self.row.title(lang)} × {self.column.title(lang)}"
+        return (f"<table><caption style='caption-side:top;text-align:left'><b>{escape(title)}</b></caption>"
+                f"<thead><tr><th rowspan='2'>{escape(self.row.title(lang))}</th>{head_top}</tr>"
+                f"<tr>{head_sub}</tr></thead><tbody>{''.join(body)}</tbody>"
+                f"<tfoot><tr><td colspan='{1 + 2 * len(columns)}' style='text-align:left;font-size:smaller'>"
+                f"{escape(self.note(lang))}</td></tr></tfoot></table>")
+
+    def _repr_html_(self) -> str:
+        return self.to_html("ja")
+
     def _row_label(self, key: str, lang: str, words: Mapping[str, str]) -> str:
         if key == TOTAL:
             return words["all"] if self.multiple else words["total"]

@@ -202,3 +202,65 @@ def test_duckdb_refuses_a_file_it_did_not_make(tmp_path, root):
     with pytest.raises(UsageError):
         build_database(processed)
     assert (processed / DB_FILE).read_bytes() == b"not a database"
+
+
+# -- the explorer's callbacks ---------------------------------------------------------------------
+
+
+def _same(a, b) -> None:
+    pd.testing.assert_frame_equal(a.counts, b.counts)
+    assert a.test == b.test
+
+
+@pytest.mark.parametrize(("row", "column"), [("Q1-1", "maturity"), ("size_band", "industry"), ("Q1-2", "size_band")])
+def test_crosstab_view_without_filters_is_crosstab(study, row, column):
+    from analysis.crosstab import crosstab
+    from analysis.explore import crosstab_view
+
+    table, figure = crosstab_view(study, row, column, {})
+    _same(table, crosstab(study, row, column))
+    assert figure.axes and figure.axes[0].get_title()
+
+
+def test_crosstab_view_filters_the_respondents(study):
+    from analysis.crosstab import crosstab
+    from analysis.explore import crosstab_view
+    from analysis.study import study_from_tables
+
+    kept = {"XL", "L"}
+    table, _ = crosstab_view(study, "Q1-1", "maturity", {"size_band": sorted(kept), "industry": []})
+    ids = set(study.respondents.loc[study.respondents["size_band"].isin(kept), "respondent_id"])
+    by_hand = study_from_tables({name: frame[frame["respondent_id"].isin(ids)] if "respondent_id" in frame else frame
+                                 for name, frame in study.tables.items()}, study.codebook, study.fiscal_year)
+    _same(table, crosstab(by_hand, "Q1-1", "maturity"))
+    assert table.counts.loc["total", "total"] < crosstab(study, "Q1-1", "maturity").counts.loc["total", "total"]
+    # The maturity filter keeps the unclassified company when asked for it.
+    only, _ = crosstab_view(study, "size_band", "maturity", {"maturity": [UNCLASSIFIED]})
+    assert only.counts.loc["total", "total"] == 1 and only.counts.loc["total", "missing:unclassified"] == 1
+    with pytest.raises(KeyError):
+        crosstab_view(study, "Q1-1", "maturity", {"colour": ["red"]})
+
+
+def test_crosstab_html_has_spanning_headers_and_percent(study):
+    from analysis.crosstab import crosstab
+
+    table = crosstab(study, "size_band", "maturity")
+    html = table._repr_html_()
+    assert html.count("colspan='2'") == len(table.counts.columns)
+    assert "%</td>" in html and "0.5<" not in html
+    assert len(repr(table)) < 300
+
+
+def test_browse_statements_filters_and_labels(study):
+    from analysis.explore import browse_statements
+
+    everything = browse_statements(study, lang="en")
+    assert len(everything) == len(study.statements)
+    word = study.statements["text"].dropna().iloc[0][:4]
+    hits = browse_statements(study, query=word, lang="en")
+    assert 0 < len(hits) <= len(everything) and hits["Statement"].str.contains(word, regex=False).all()
+    high = browse_statements(study, maturity="A", lang="ja")
+    assert len(high) == (study.statements["maturity"] == "高").sum() > 0
+    assert set(high["成熟度"].astype(str)) == {study.codebook.label("maturity_groups", "高", "ja")}
+    section = browse_statements(study, section=1, category=None)
+    assert len(section) == (study.statements["section"] == 1).sum()
