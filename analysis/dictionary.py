@@ -58,7 +58,9 @@ def data_dictionary_markdown(codebook: Codebook) -> str:
               "hold the code, its Japanese label or its English label.", "", "## Tidy tables", "",
               "`survey ingest RAW_DIR --out PROCESSED_DIR` writes each table as `<name>.csv` (UTF-8) and "
               "`<name>.parquet`, plus `issues.csv` (severity, file, sheet, cell, message), `files.csv` "
-              "(per-file status and cell accounting) and `ingest.json` (counts and input checksums). "
+              "(per-file status and cell accounting), `ingest.json` (counts and input checksums) and "
+              "`datapackage.json` (a Frictionless Data Package of the CSV tables: types, allowed codes, keys, "
+              "ja/en titles). "
               "`maturity` is derived at ingest from `self_assessment`."]
     for name, columns in TABLES.items():
         lines += ["", f"### `{name}`", "", TABLE_DOCS[name], "", "| column | type | meaning |", "|---|---|---|"]

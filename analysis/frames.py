@@ -57,6 +57,14 @@ _DERIVED_DOCS = {"maturity": "One row per user company and fiscal year: its matu
                              "unclassified when no rule decides) and the counts the rules read."}
 
 
+class _Shared(dict):
+    """Labels held in ``frame.attrs``: read-only by convention, and shared rather than deep-copied
+    by every pandas operation (pandas copies ``attrs`` into each result)."""
+
+    def __deepcopy__(self, memo: dict) -> _Shared:
+        return self
+
+
 def _label_column(frame: pd.DataFrame, lang: str) -> str | None:
     for prefix in ("label", "text", "title"):
         if f"{prefix}_{lang}" in frame:
@@ -156,9 +164,10 @@ def typed_frame(name: str, frame: pd.DataFrame, codebook: Codebook) -> pd.DataFr
     out.attrs = {
         "table": name,
         "description": table_description(name),
-        "labels": {c: {"ja": words.get(c, {}).get("ja", c), "en": words.get(c, {}).get("en", c)} for c in out},
-        "descriptions": {c: words.get(c, {}).get("description", "") for c in out},
-        "value_labels": value_labels,
+        "labels": _Shared({c: {"ja": words.get(c, {}).get("ja", c), "en": words.get(c, {}).get("en", c)}
+                           for c in out}),
+        "descriptions": _Shared({c: words.get(c, {}).get("description", "") for c in out}),
+        "value_labels": _Shared(value_labels),
     }
     return out
 
