@@ -264,3 +264,25 @@ def test_browse_statements_filters_and_labels(study):
     assert set(high["成熟度"].astype(str)) == {study.codebook.label("maturity_groups", "高", "ja")}
     section = browse_statements(study, section=1, category=None)
     assert len(section) == (study.statements["section"] == 1).sum()
+
+
+def test_survey_db_command(root, tmp_path, capsys):
+    from analysis.cli import main
+
+    processed = tmp_path / "processed"
+    shutil.copytree(root / "processed" / "2020", processed / "2020")
+    assert main(["db", "--processed", str(processed)]) == 0
+    assert (processed / "study.duckdb").is_file() and "study.duckdb" in capsys.readouterr().out
+    assert main(["db", "--processed", str(tmp_path / "nowhere")]) == 2
+
+
+def test_progress_shows_in_a_terminal_or_a_kernel_only(monkeypatch):
+    import sys
+
+    from analysis import ingest as ingest_module
+
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: False, raising=False)
+    monkeypatch.delitem(sys.modules, "IPython", raising=False)
+    assert ingest_module._interactive() is False
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
+    assert ingest_module._interactive() is True
