@@ -44,8 +44,11 @@ CODED: dict[str, dict[str, str]] = {
                    "maturity": "maturity_groups"},
     "disclosures": {"region": "regions", "country": "countries", "industry": "industries",
                     "item": "disclosure_items", "venue": "disclosure_venues", "basis": "disclosure_bases"},
-    "maturity": {"level": MATURITY_LEVELS},
+    # level_min/level_max: the range of levels that missing answers leave open (when present).
+    "maturity": {"level": MATURITY_LEVELS, "level_min": MATURITY_LEVELS, "level_max": MATURITY_LEVELS},
 }
+# Coded columns where an empty value is itself a category (a company no rule classifies).
+_EMPTY_IS: dict[tuple[str, str], str] = {("maturity", "level"): UNCLASSIFIED}
 
 # Table -> columns holding ISO dates (YYYY-MM-DD).
 DATES: dict[str, list[str]] = {"meetings": ["date"]}
@@ -151,7 +154,7 @@ def typed_frame(name: str, frame: pd.DataFrame, codebook: Codebook) -> pd.DataFr
         if column not in out:
             continue
         vocab = vocabulary(codebook, vocab_name)
-        fill = UNCLASSIFIED if vocab_name == MATURITY_LEVELS else None
+        fill = _EMPTY_IS.get((name, column))
         out[column] = _categorical(out[column], list(vocab["code"]), fill)
         value_labels[column] = {c: {"ja": ja, "en": en}
                                 for c, ja, en in zip(vocab["code"], vocab["label_ja"], vocab["label_en"], strict=True)}

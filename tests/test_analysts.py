@@ -41,6 +41,9 @@ def test_every_coded_column_is_an_ordered_categorical_of_its_codebook_list(study
     for name, columns in CODED.items():
         frame = study.tables[name]
         for column, vocab in columns.items():
+            if column not in frame:  # columns another version of the maturity table adds
+                assert name == "maturity" and column in ("level_min", "level_max")
+                continue
             dtype = frame[column].dtype
             assert isinstance(dtype, pd.CategoricalDtype) and dtype.ordered, (name, column, dtype)
             codes = list(vocabulary(codebook, vocab)["code"])

@@ -131,7 +131,7 @@ def printed_date(iso: object, note: object = None) -> str:
     """A date as the report prints it: ``2021-09-10`` -> 2021年9月10日, ``2018-12`` -> 2018年12月,
     ``2016`` -> 2016年, followed by ``note`` (e.g. ``(改定)``); a value that is not an ISO date is
     kept as it is."""
-    value = "" if iso is None or pd.isna(iso) else str(iso).strip()
+    value = _cell(iso).strip()
     match = _ISO_DATE.match(value)
     if match:
         value = f"{match['year']}年"
@@ -142,7 +142,10 @@ def printed_date(iso: object, note: object = None) -> str:
 
 
 def _cell(value: object) -> str:
-    return "" if value is None or pd.isna(value) else str(value)
+    if value is None or pd.isna(value):
+        return ""
+    # load_study gives meeting dates as dates: printed as their ISO day.
+    return value.strftime("%Y-%m-%d") if hasattr(value, "strftime") else str(value)
 
 
 def _notes(part: pd.DataFrame) -> pd.Series:
