@@ -62,7 +62,8 @@ class Study:
         tables = ", ".join(f"{name} {len(frame):,}" for name, frame in self.tables.items())
         problems = ", ".join(f"{n} {k}" for k, n in self._problem_counts().items()) or "none"
         years = ", ".join(map(str, self.years)) or "-"
-        return (f"Study(edition={self.codebook.edition}, years={years}, path={self.path})\n"
+        return (f"Study(edition={self.codebook.edition}, fiscal_year={self.fiscal_year}, rows from {years}, "
+                f"path={self.path})\n"
                 f"  tables: {tables}\n  problems: {problems}")
 
     def _repr_html_(self) -> str:
@@ -74,7 +75,8 @@ class Study:
             f"<tr><td><code>{escape(r.table)}</code></td><td style='text-align:right'>{r.rows:,}</td>"
             f"<td style='text-align:right'>{r.columns}</td><td>{escape(r.description)}</td></tr>"
             for r in self.overview().itertuples(index=False))
-        return (f"<div><strong>Study</strong> {escape(self.codebook.edition)} · 年度 / years: {escape(years)}"
+        return (f"<div><strong>Study</strong> {escape(self.codebook.edition)} · 年度 / year: {self.fiscal_year}"
+                f" (行の年度 / rows from: {escape(years)})"
                 f" · 問題 / problems: {escape(problems)}"
                 "<table><thead><tr><th>table</th><th>rows</th><th>columns</th><th>description</th></tr></thead>"
                 f"<tbody>{rows}</tbody></table></div>")
