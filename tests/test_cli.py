@@ -32,7 +32,7 @@ def test_run_builds_every_year(project):
         assert (processed / "self_assessment.parquet").is_file() and (processed / "maturity.csv").is_file()
         assert (project / "reports" / str(year) / "index.html").is_file()
         assert pd.read_csv(processed / "issues.csv").empty
-    assert (project / "reports" / "2021" / "findings.csv").read_text(encoding="utf-8").startswith(
+    assert (project / "reports" / "2021" / "findings.csv").read_text(encoding="utf-8-sig").startswith(
         "finding,holds,evidence")
 
 

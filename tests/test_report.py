@@ -153,11 +153,11 @@ def test_respondent_text_is_never_a_formula(own_builders, years, tmp_path):
             if name.startswith("xl/worksheets/"):
                 xml = archive.read(name).decode("utf-8")
                 assert "<f>" not in xml and "<f " not in xml, name
-    statements = (out / "tables" / "test_statements.csv").read_text(encoding="utf-8")
+    statements = (out / "tables" / "test_statements.csv").read_text(encoding="utf-8-sig")
     assert "'=HYPERLINK(" in statements and "'@SUM" in statements and "'-10%削減" in statements
     assert "\n=" not in statements and ",=" not in statements
     assert "'=HYPERLINK(" in (out / "tables" / "test_statements.md").read_text(encoding="utf-8")
-    assert "'+議題" in (out / "tables" / "table_2_3.csv").read_text(encoding="utf-8")
+    assert "'+議題" in (out / "tables" / "table_2_3.csv").read_text(encoding="utf-8-sig")
 
 
 def test_two_builds_give_identical_csv_markdown_and_cell_values(own_builders, years, tmp_path):
@@ -307,7 +307,7 @@ def test_every_registered_builder_on_a_small_year(years, tmp_path):
     previous, current = years
     out = build_report(current, tmp_path / "report", previous_dir=previous)
     assert not (out / "tables" / "appendix_failures.csv").exists(), \
-        (out / "tables" / "appendix_failures.csv").read_text(encoding="utf-8")
+        (out / "tables" / "appendix_failures.csv").read_text(encoding="utf-8-sig")
     _check_page(out)
     book = openpyxl.load_workbook(out / "tables.xlsx")
     _contents(book, out)

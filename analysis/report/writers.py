@@ -179,13 +179,14 @@ def _display_width(value: str) -> int:
 # -- CSV and Markdown -------------------------------------------------------------------------------
 
 def csv_bytes(table: PreparedTable) -> bytes:
-    """The table as UTF-8 CSV: numbers as numbers (proportions 0..1), risky text neutralised."""
+    """The table as UTF-8 CSV with a byte-order mark (Excel in Japan reads BOM-less UTF-8 as
+    Shift_JIS): numbers as numbers (proportions 0..1), risky text neutralised."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow([neutralise(h) for h in table.headers])
     for row in table.rows:
         writer.writerow([_csv_cell(v) for v in row])
-    return buffer.getvalue().encode("utf-8")
+    return buffer.getvalue().encode("utf-8-sig")
 
 
 _MARKDOWN_SPECIAL = re.compile(r"([\\|<*_\[\]`])")  # ">" is harmless inside a table cell
