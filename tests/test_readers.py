@@ -6,6 +6,7 @@ import pandas as pd
 from conftest import all_answers, write_self_assessment
 
 from analysis.ingest import ingest
+from analysis.report.registry import ReportTable
 from analysis.study import load_study
 
 BOM = b"\xef\xbb\xbf"
@@ -25,3 +26,65 @@ def test_processed_csvs_start_with_one_bom_and_read_back(tmp_path, codebook):
     study = load_study(tmp_path / "out")
     assert "\ufeff" not in "".join(map(str, study.issues.columns))
     assert list(study.issues.columns)[0] == pd.read_csv(tmp_path / "out" / "issues.csv").columns[0]
+
+
+# -- tables.xlsx ---------------------------------------------------------------------------------
+
+def _p_table(name: str, title: str, columns: int = 3) -> ReportTable:
+    frame = pd.DataFrame({"group": ["user", "vendor"], "p_value": [0.0042, 0.00002], "share": [0.5, 0.25]})
+    for j in range(columns - 3):
+        frame[f"wide_{j}"] = ["とても長い説明文がここに入ります" * 2] * 2
+    return ReportTable(name=name, title_ja=title, title_en=title, frame=frame, note_ja="注記の文", percents=("share",))
+
+
+def test_workbook_reads_as_a_statistician_hands_it_over(tmp_path, codebook):
+    import re
+    import zipfile
+
+    import openpyxl
+
+    from analysis.report.labels import report_labels
+    from analysis.report.writers import HEADER_ROW, prepare_table, write_workbook
+
+    labels = report_labels(codebook, "ja")
+    long_title = "事前アンケート Q1-1×成熟度: サイバーセキュリティ経営ガイドラインVer.2.0を活用していますか。"
+    tables = [prepare_table(t, "ja", labels) for t in (
+        _p_table("table_1_1", "表1.1 調査実施内容"), _p_table("q1", long_title),
+        _p_table("q1b", long_title), _p_table("wide", "表[3]/4*:?", columns=12))]
+    path = tmp_path / "tables.xlsx"
+    names = write_workbook(tables, path, labels, heading="見出し")
+    assert names[:3] == ["表1.1 調査実施内容", "事前アンケート Q1-1×成熟度", "事前アンケート Q1-1×成熟度~2"]
+    assert all(len(n) <= 31 and not re.search(r"[\[\]:*?/\\]", n) for n in names)
+    assert len({n.lower() for n in names}) == len(names)
+
+    book = openpyxl.load_workbook(path)
+    contents = book.worksheets[0]
+    ids = {contents.cell(HEADER_ROW + i, 2).value: contents.cell(HEADER_ROW + i, 7).value for i in range(1, 5)}
+    assert ids == dict(zip(names, ["table_1_1", "q1", "q1b", "wide"], strict=True))
+
+    with zipfile.ZipFile(path) as archive:
+        styles = archive.read("xl/styles.xml").decode("utf-8")
+    first_font = re.search(r"<fonts[^>]*>\s*<font>(.*?)</font>", styles, re.S).group(1)
+    assert 'val="Yu Gothic"' in first_font  # the default font: every unstyled cell shows it
+    assert "Calibri" not in styles
+
+    sheet = book[names[0]]
+    p, tiny, share = sheet.cell(HEADER_ROW + 1, 2), sheet.cell(HEADER_ROW + 2, 2), sheet.cell(HEADER_ROW + 1, 3)
+    assert (p.value, p.data_type) == (0.0042, "n") and (tiny.value, tiny.data_type) == (0.00002, "n")
+    assert p.number_format == tiny.number_format == '[<0.001]"<0.001";0.000#'
+    assert share.number_format == "0.0%"
+    assert sheet.cell(HEADER_ROW, 1).font.name == "Yu Gothic" and sheet.cell(HEADER_ROW, 1).font.b
+    assert sheet.cell(HEADER_ROW + 4, 1).value == "注: 注記の文"  # the note under the table
+
+    assert sheet.print_title_rows == f"${HEADER_ROW}:${HEADER_ROW}"
+    assert sheet.sheet_properties.pageSetUpPr.fitToPage
+    assert (sheet.page_setup.fitToWidth, sheet.page_setup.fitToHeight) == (1, 0)
+    assert sheet.page_setup.orientation == "portrait"
+    assert book[names[3]].page_setup.orientation == "landscape"
+
+
+def test_p_values_are_shown_with_their_digits():
+    from analysis.report.writers import p_text
+
+    assert [p_text(v) for v in (0.0042, 0.00099, 0.001, 0.05, 0.5, 1.0, 0.01234)] == [
+        "0.0042", "<0.001", "0.001", "0.050", "0.500", "1.000", "0.0123"]

@@ -34,7 +34,14 @@ __all__ = [
 ]
 
 HEADER_ROW = 4  # row of the column headers on every table sheet (title, back link, note above)
-_NUMBER_FORMATS = {"int": "0", "float": "0.00", "percent": "0.0%"}
+# A p or q value keeps its digits (0.0042, not 0.00) and reads "<0.001" below that, while the cell
+# stays a number (a conditional number format, not text).
+_NUMBER_FORMATS = {"int": "0", "float": "0.00", "percent": "0.0%", "pvalue": '[<0.001]"<0.001";0.000#'}
+_P_COLUMN = re.compile(r"^(?:[pq]|[pq]_\w+|\w+_[pq]_values?)$")  # p_value, q_value, p_fisher, bh_q_values
+# Excel's Japanese UI font (Office 2016 and later, Windows and Mac); where it is missing Excel and
+# LibreOffice substitute another font (the contents sheet says so).
+_FONT_NAME = "Yu Gothic"
+_LANDSCAPE_WIDTH = 100  # total column width (characters) above which a sheet prints landscape
 _MIN_WIDTH, _MAX_WIDTH = 6, 60
 
 
@@ -42,7 +49,7 @@ _MIN_WIDTH, _MAX_WIDTH = 6, 60
 class PreparedTable:
     """A report table ready to write: display headers, column kinds and plain cell values.
 
-    ``kinds`` holds one of ``int``, ``float``, ``percent``, ``bool`` or ``text`` per column;
+    ``kinds`` holds one of ``int``, ``float``, ``pvalue``, ``percent``, ``bool`` or ``text`` per column;
     cells are ``None``, ``bool``, ``int``, ``float`` or ``str`` (a suppressed count may be text).
     """
 
@@ -76,6 +83,11 @@ def _plain(value: Any) -> Any:
 
 
 def _kind(series: pd.Series, column: str, table: ReportTable) -> str:
+    kind = _value_kind(series, column, table)
+    return "pvalue" if kind == "float" and _P_COLUMN.match(column) else kind
+
+
+def _value_kind(series: pd.Series, column: str, table: ReportTable) -> str:
     if column in table.percents:
         return "percent"
     if column in table.counts:
@@ -162,6 +174,8 @@ def _display(value: Any, kind: str, labels: dict[str, str]) -> str:
     if isinstance(value, int | float):
         if kind == "percent":
             return f"{value * 100:.1f}%"
+        if kind == "pvalue":
+            return p_text(value)
         if isinstance(value, int):
             return str(value)
         if kind == "int" and value.is_integer():
@@ -169,6 +183,14 @@ def _display(value: Any, kind: str, labels: dict[str, str]) -> str:
         # Small values (p-values above all) keep two significant digits instead of showing 0.00.
         return f"{value:.2g}" if 0 < abs(value) < 0.01 else f"{value:.2f}"
     return value
+
+
+def p_text(value: float) -> str:
+    """A p or q value as printed: ``<0.001`` below 0.001, else three or four decimals (0.0042)."""
+    if value < 0.001:
+        return "<0.001"
+    shown = f"{value:.4f}"
+    return shown[:-1] if shown.endswith("0") else shown
 
 
 def _display_width(value: str) -> int:
@@ -242,11 +264,45 @@ def _internal_link(cell: Any, sheet: str) -> None:
     cell.style = "Hyperlink"
 
 
+def _sheet_title(title: str) -> str:
+    """A sheet name from a table's title: the part before a colon when the whole is too long
+    ("事前アンケート Q1-1×成熟度: …" -> "事前アンケート Q1-1×成熟度")."""
+    head = re.split(r"[:：]", title, maxsplit=1)[0].strip()
+    return head if len(title) > 31 and head else title
+
+
+def _base_font(book: Any, font: Any) -> None:
+    """Make ``font`` the workbook's default (style 0 and the Normal style), so that every cell
+    without its own style, and every empty cell, shows it without a per-cell style."""
+    from openpyxl.styles import Font, NamedStyle
+    from openpyxl.utils.indexed_list import IndexedList
+
+    book._fonts = IndexedList([font])  # index 0 is the default font of the stylesheet
+    book._named_styles["Normal"].font = font
+    # Excel's built-in link style, in the same font (openpyxl's own copy names Calibri)
+    link = Font(name=font.name, size=font.size, color="0563C1", underline="single")
+    book.add_named_style(NamedStyle(name="Hyperlink", builtinId=8, font=link))
+
+
+def _print_setup(sheet: Any, landscape: bool, title_rows: str | None) -> None:
+    """A4, fit to one page wide (as many pages tall as needed), header rows on every page."""
+    sheet.page_setup.paperSize = sheet.PAPERSIZE_A4
+    sheet.page_setup.orientation = "landscape" if landscape else "portrait"
+    sheet.sheet_properties.pageSetUpPr.fitToPage = True
+    sheet.page_setup.fitToWidth, sheet.page_setup.fitToHeight = 1, 0
+    sheet.print_options.horizontalCentered = True
+    if title_rows:
+        sheet.print_title_rows = title_rows
+
+
 def write_workbook(tables: Sequence[PreparedTable], path: Path, labels: dict[str, str],
                    heading: str, banner: str = "", ingest: str = "") -> list[str]:
     """Write ``tables.xlsx``: a contents sheet linking to one sheet per table.
 
-    The contents sheet opens with the heading, the banner and ``ingest`` (what the ingest found).
+    The contents sheet opens with the heading, the banner and ``ingest`` (what the ingest found),
+    and lists each table's sheet (named after its title), title, section, rows, CSV and id. Each
+    table sheet has the title, a link back, the note above and below the table, header rows
+    repeated on every printed page, and fits one page wide. The font is Excel's Japanese UI font.
 
     Returns the sheet names, in the order of ``tables``.
     """
@@ -254,19 +310,22 @@ def write_workbook(tables: Sequence[PreparedTable], path: Path, labels: dict[str
     from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.utils import get_column_letter
 
-    bold, header_fill = Font(bold=True), PatternFill("solid", fgColor="DDE4EE")
+    base = Font(name=_FONT_NAME, size=11)
+    bold, header_fill = Font(name=_FONT_NAME, size=11, bold=True), PatternFill("solid", fgColor="DDE4EE")
     contents_name = text(labels, "ui:contents", "Contents")
-    sheet_names = _sheet_names([t.name for t in tables], reserved=[contents_name])
+    sheet_names = _sheet_names([_sheet_title(t.title) for t in tables], reserved=[contents_name])
 
     book = Workbook()
+    _base_font(book, base)
     contents = book.active
     contents.title = contents_name
     set_cell(contents.cell(1, 1), heading)
-    contents.cell(1, 1).font = Font(bold=True, size=14)
+    contents.cell(1, 1).font = Font(name=_FONT_NAME, bold=True, size=14)
     set_cell(contents.cell(2, 1), banner or None)
     set_cell(contents.cell(3, 1), ingest or None)
     headers = ["No.", text(labels, "ui:sheet", "Sheet"), text(labels, "ui:title", "Title"),
-               text(labels, "ui:section", "Section"), text(labels, "ui:rows", "Rows"), "CSV"]
+               text(labels, "ui:section", "Section"), text(labels, "ui:rows", "Rows"), "CSV",
+               text(labels, "ui:table_id", "Table id")]
     for j, header in enumerate(headers, start=1):
         cell = contents.cell(HEADER_ROW, j)
         set_cell(cell, header)
@@ -280,14 +339,17 @@ def write_workbook(tables: Sequence[PreparedTable], path: Path, labels: dict[str
         set_cell(contents.cell(r, 4), table.section or None)
         set_cell(contents.cell(r, 5), len(table.rows))
         set_cell(contents.cell(r, 6), f"tables/{table.file_stem}.csv")  # ties a cut sheet name to its table
+        set_cell(contents.cell(r, 7), table.name)
+    set_cell(contents.cell(1, 7), text(labels, "ui:font_note", "") or None)  # beside the heading, off the list
     contents.freeze_panes = contents.cell(HEADER_ROW + 1, 1).coordinate
-    for j, width in enumerate((6, 28, 70, 18, 8, 36), start=1):
+    for j, width in enumerate((6, 34, 70, 18, 8, 36, 30), start=1):
         contents.column_dimensions[get_column_letter(j)].width = width
+    _print_setup(contents, landscape=True, title_rows=f"{HEADER_ROW}:{HEADER_ROW}")
 
     for table, sheet_name in zip(tables, sheet_names, strict=True):
         sheet = book.create_sheet(sheet_name)
         set_cell(sheet.cell(1, 1), table.title)
-        sheet.cell(1, 1).font = Font(bold=True, size=12)
+        sheet.cell(1, 1).font = Font(name=_FONT_NAME, bold=True, size=12)
         set_cell(sheet.cell(2, 1), text(labels, "ui:back", "Contents"))
         _internal_link(sheet.cell(2, 1), contents_name)
         set_cell(sheet.cell(3, 1), table.note or None)
@@ -304,14 +366,22 @@ def write_workbook(tables: Sequence[PreparedTable], path: Path, labels: dict[str
                     cell.number_format = _NUMBER_FORMATS[kind]
                 elif isinstance(value, str):
                     cell.alignment = Alignment(wrap_text=True, vertical="top")
+        if table.note:  # under the table too: that is where a printed table's reader looks
+            below = sheet.cell(HEADER_ROW + max(len(table.rows), 1) + 2, 1)
+            set_cell(below, f"{text(labels, 'ui:note', 'Note')}: {table.note}")
+        total_width = 0.0
         for j, (header, kind) in enumerate(zip(table.headers, table.kinds, strict=True), start=1):
             shown = [_display(row[j - 1], kind, labels) for row in table.rows]
             width = max([_display_width(header)] + [_display_width(s) for s in shown]) + 2
-            sheet.column_dimensions[get_column_letter(j)].width = min(max(width, _MIN_WIDTH), _MAX_WIDTH)
+            width = min(max(width, _MIN_WIDTH), _MAX_WIDTH)
+            sheet.column_dimensions[get_column_letter(j)].width = width
+            total_width += width
         sheet.freeze_panes = sheet.cell(HEADER_ROW + 1, 1).coordinate
         if table.headers:
             last = get_column_letter(len(table.headers))
             sheet.auto_filter.ref = f"A{HEADER_ROW}:{last}{HEADER_ROW + max(len(table.rows), 1)}"
+        _print_setup(sheet, landscape=total_width > _LANDSCAPE_WIDTH,
+                     title_rows=f"{HEADER_ROW}:{HEADER_ROW}" if table.headers else None)
     book.save(path)
     return sheet_names
 
