@@ -9,6 +9,7 @@ the tables (no time stamps in CSV, Markdown or HTML).
 
 from __future__ import annotations
 
+import base64
 import csv
 import datetime as dt
 import html
@@ -61,6 +62,7 @@ class PreparedTable:
     headers: tuple[str, ...]
     kinds: tuple[str, ...]
     rows: tuple[tuple[Any, ...], ...]
+    row_headers: int = 0  # leading columns that label the rows (the index; <th scope="row"> on the page)
 
 
 # -- preparing -------------------------------------------------------------------------------
@@ -132,7 +134,9 @@ def prepare_table(table: ReportTable, lang: str, labels: dict[str, str]) -> Prep
     """
     frame = table.frame
     named = any(name is not None for name in frame.index.names)
+    row_headers = 0
     if named or not pd.api.types.is_integer_dtype(frame.index.dtype):
+        row_headers = frame.index.nlevels
         frame = frame.reset_index()
     if isinstance(frame.columns, pd.MultiIndex):
         columns = [" / ".join(str(part) for part in c if str(part)) for c in frame.columns]
@@ -143,11 +147,14 @@ def prepare_table(table: ReportTable, lang: str, labels: dict[str, str]) -> Prep
         tuple(_typed(_plain(v), kind) for v, kind in zip(row, kinds, strict=True))
         for row in frame.itertuples(index=False, name=None)
     )
+    if not row_headers and kinds and kinds[0] == "text":
+        row_headers = 1  # a first text column (a label per row) reads as the row's header
     section = text(labels, f"section:{table.section}", table.section) if table.section else ""
     return PreparedTable(
         name=table.name, file_stem=file_stem(table.name), title=table.title(lang),
         note=table.note_ja if lang == "ja" else table.note_en, section=section,
         headers=tuple(column_label(c, labels) for c in columns), kinds=kinds, rows=rows,
+        row_headers=min(row_headers, len(columns)),
     )
 
 
@@ -410,37 +417,102 @@ def save_figure(figure: Any, folder: Path, stem: str) -> list[Path]:
 # -- page --------------------------------------------------------------------------------------------
 
 _CSS = """
-body{font-family:"Hiragino Sans","Yu Gothic","Meiryo","Noto Sans CJK JP",sans-serif;margin:2rem auto;
-max-width:78rem;padding:0 1rem;color:#1a1a1a;line-height:1.5}
+body{font-family:"Hiragino Kaku Gothic ProN","Hiragino Sans","Yu Gothic","YuGothic","Meiryo",
+"Noto Sans CJK JP","Noto Sans JP",sans-serif;margin:2rem auto;max-width:78rem;padding:0 1rem;color:#1a1a1a;
+line-height:1.6;overflow-wrap:anywhere}
 h1{font-size:1.6rem}h2{border-bottom:2px solid #36c;padding-bottom:.2rem;margin-top:2.5rem}
 h3{font-size:1.1rem;margin-top:2rem}
 .banner{background:#fff6d5;border:1px solid #e0c060;padding:.4rem .8rem}
 .banner.publish{background:#e6f4ea;border-color:#6a6}
 .ingest{background:#eef2fa;border:1px solid #8aa4d6;padding:.4rem .8rem}
-table{border-collapse:collapse;margin:.5rem 0;font-size:.9rem}
-th,td{border:1px solid #bbb;padding:.25rem .5rem;vertical-align:top}
-th{background:#dde4ee}td.num{text-align:right;white-space:nowrap}
-.note,.files{font-size:.85rem;color:#444}figure{margin:1.5rem 0}img{max-width:100%}
+.scroll{overflow-x:auto;max-width:100%;margin:.5rem 0}
+table{border-collapse:collapse;font-size:.9rem}
+caption{clip-path:inset(50%);height:1px;width:1px;overflow:hidden;position:absolute;white-space:nowrap}
+th,td{border:1px solid #bbb;padding:.25rem .5rem;vertical-align:top;overflow-wrap:normal;word-break:normal}
+th{background:#dde4ee;min-width:3.5em}th[scope=row]{background:#f1f4f8;text-align:left;font-weight:normal}
+th.group{text-align:center}td.num{text-align:right;white-space:nowrap}
+.short{white-space:nowrap}td.long{min-width:16em}
+.note,.files{font-size:.85rem;color:#444;white-space:pre-line}figure{margin:1.5rem 0}
+img{max-width:100%;height:auto}
 nav ol{padding-left:1.4rem}
+@media print{
+body{max-width:none;margin:0;padding:0;font-size:10pt}nav,.files{display:none}
+.scroll{overflow:visible}table{font-size:8pt}thead{display:table-header-group}
+tr,figure,img{break-inside:avoid;page-break-inside:avoid}h2,h3{break-after:avoid;page-break-after:avoid}
+section{break-before:page;page-break-before:always}a{color:inherit;text-decoration:none}
+.banner,.ingest,th{-webkit-print-color-adjust:exact;print-color-adjust:exact}
+}
 """
+_SHORT = 12  # cells no wider than this (in half-width characters) never wrap
 
 
 def _anchor(prefix: str, name: str) -> str:
     return prefix + re.sub(r"[^A-Za-z0-9_-]", "-", name)
 
 
+def header_groups(headers: Sequence[str], start: int) -> list[tuple[str, int]]:
+    """Spanning headers over ``headers[start:]``: runs of two or more neighbouring headers that
+    share leading words ("成熟度A(高) n", "成熟度A(高) %" -> ("成熟度A(高)", 2)); ("", 1) for a
+    header in no run. Returns ``(group, span)`` pairs covering ``headers[start:]`` in order."""
+    def common(a: list[str], b: list[str]) -> list[str]:
+        out = []
+        for x, y in zip(a[:-1], b[:-1], strict=False):  # a leaf word must remain on each side
+            if x != y:
+                break
+            out.append(x)
+        return out
+
+    words = [h.split(" ") for h in headers[start:]]
+    groups: list[tuple[str, int]] = []
+    i = 0
+    while i < len(words):
+        prefix = common(words[i], words[i + 1]) if i + 1 < len(words) else []
+        j = i + 1
+        if prefix:
+            while j < len(words) and words[j][:len(prefix)] == prefix and len(words[j]) > len(prefix):
+                j += 1
+        groups.append((" ".join(prefix), j - i) if prefix else ("", 1))
+        i = j
+    return groups
+
+
+def _thead(table: PreparedTable) -> str:
+    esc = html.escape
+    groups = header_groups(table.headers, table.row_headers)
+    if not any(group for group, _ in groups):
+        return "<thead><tr>" + "".join(f'<th scope="col">{esc(h)}</th>' for h in table.headers) + "</tr></thead>"
+    top = [f'<th scope="col" rowspan="2">{esc(h)}</th>' for h in table.headers[:table.row_headers]]
+    leaves = []
+    j = table.row_headers
+    for group, span in groups:
+        if group:
+            top.append(f'<th scope="colgroup" colspan="{span}" class="group">{esc(group)}</th>')
+            leaves += [f'<th scope="col">{esc(h[len(group) + 1:])}</th>' for h in table.headers[j:j + span]]
+        else:
+            top.append(f'<th scope="col" rowspan="2">{esc(table.headers[j])}</th>')
+        j += span
+    return f"<thead><tr>{''.join(top)}</tr><tr>{''.join(leaves)}</tr></thead>"
+
+
 def _html_table(table: PreparedTable, labels: dict[str, str]) -> str:
     esc = html.escape
-    parts = ["<table>", "<thead><tr>" + "".join(f"<th>{esc(h)}</th>" for h in table.headers) + "</tr></thead>",
-             "<tbody>"]
+    parts = [f'<div class="scroll" role="region" tabindex="0" aria-label="{esc(table.title)}"><table>',
+             f"<caption>{esc(table.title)}</caption>", _thead(table), "<tbody>"]
     for row in table.rows:
         cells = []
-        for value, kind in zip(row, table.kinds, strict=True):
-            shown = esc(_display(value, kind, labels)).replace("\n", "<br>")
+        for j, (value, kind) in enumerate(zip(row, table.kinds, strict=True)):
+            text_ = _display(value, kind, labels)
+            shown = esc(text_).replace("\n", "<br>")
             numeric = isinstance(value, int | float) and not isinstance(value, bool)
-            cells.append(f'<td class="num">{shown}</td>' if numeric else f"<td>{shown}</td>")
+            width = _display_width(text_)
+            css = "num" if numeric else "short" if width <= _SHORT else "long" if width > 60 else ""
+            attr = f' class="{css}"' if css else ""
+            if j < table.row_headers:
+                cells.append(f'<th scope="row"{attr}>{shown}</th>')
+            else:
+                cells.append(f"<td{attr}>{shown}</td>")
         parts.append("<tr>" + "".join(cells) + "</tr>")
-    parts.append("</tbody></table>")
+    parts.append("</tbody></table></div>")
     if not table.rows:
         parts.append(f"<p>{esc(text(labels, 'ui:no_rows', '(no rows)'))}</p>")
     return "\n".join(parts)
@@ -452,13 +524,17 @@ def _link(href: str, label: str, files: set[str]) -> str:
 
 
 def html_page(items: Sequence[PreparedTable | tuple[str, str, str]], labels: dict[str, str], lang: str,
-              heading: str, banner: str, publish: bool, files: set[str], ingest: str = "") -> str:
-    """The self-contained index page: every table inline and every figure (relative links only).
+              heading: str, banner: str, publish: bool, files: set[str], ingest: str = "",
+              images: dict[str, str] | None = None) -> str:
+    """The self-contained index page: every table inline and every figure embedded.
 
     ``items`` are prepared tables and ``(stem, title, section)`` tuples for figures, in report
-    order; ``files`` are the paths (relative to the report folder) that exist; ``ingest`` (what
-    the ingest found) is shown under the banner.
+    order; ``files`` are the paths (relative to the report folder) that exist, linked as
+    downloads only; ``images`` maps a figure's stem to its ``data:`` URI (the page shows no
+    figure from another file, so it can be moved or mailed alone); ``ingest`` (what the ingest
+    found) is shown under the banner.
     """
+    images = images or {}
     esc = html.escape
     sections: dict[str, list] = {}
     for item in items:
@@ -505,7 +581,7 @@ def html_page(items: Sequence[PreparedTable | tuple[str, str, str]], labels: dic
                 anchor = _anchor("f-", stem)
                 nav.append(f'<li><a href="#{anchor}">{esc(title)}</a></li>')
                 png = f"figures/{stem}.png"
-                image = f'<img src="{esc(png)}" alt="{esc(title)}">' if png in files else ""
+                image = f'<img src="{esc(images[stem])}" alt="{esc(title)}">' if stem in images else ""
                 links = [link for link in (_link(png, "PNG", files), _link(f"figures/{stem}.svg", "SVG", files))
                          if link]
                 body.append(f'<figure id="{anchor}">{image}<figcaption>{esc(title)} '
@@ -534,6 +610,7 @@ def write_report(folder: Path, items: Sequence[ReportTable | ReportFigure], lang
     page_items: list[PreparedTable | tuple[str, str, str]] = []
     tables: list[PreparedTable] = []
     stems: set[str] = set()
+    images: dict[str, str] = {}
 
     def unique(stem: str) -> str:
         candidate, n = stem, 1
@@ -564,13 +641,16 @@ def write_report(folder: Path, items: Sequence[ReportTable | ReportFigure], lang
             page_items.append(prepared)
         else:
             stem = unique(file_stem(item.name))
-            written += save_figure(item.figure, folder / "figures", stem)
+            saved = save_figure(item.figure, folder / "figures", stem)
+            written += saved
+            svg = next(p for p in saved if p.suffix == ".svg")
+            images[stem] = "data:image/svg+xml;base64," + base64.b64encode(svg.read_bytes()).decode("ascii")
             section = text(labels, f"section:{item.section}", item.section) if item.section else ""
             page_items.append((stem, item.title(lang), section))
     write_workbook(tables, folder / "tables.xlsx", labels, heading, banner, ingest)
     written.append(folder / "tables.xlsx")
     files = {p.relative_to(folder).as_posix() for p in written}
-    page = html_page(page_items, labels, lang, heading, banner, publish, files, ingest)
+    page = html_page(page_items, labels, lang, heading, banner, publish, files, ingest, images)
     (folder / "index.html").write_text(page, encoding="utf-8")
     written.append(folder / "index.html")
     return written

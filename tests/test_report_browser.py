@@ -1,0 +1,109 @@
+"""The sample report's index.html as a reader's browser shows it: one self-contained file, tables
+with captions and header scopes, and (where Chromium is installed) no horizontal overflow at
+1280 px and every figure loaded."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from analysis.cli import main
+
+CHROMIUM = next((shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome") if shutil.which(n)), None)
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("browser")
+    assert main(["sample", "--out", str(root / "raw")]) == 0
+    assert main(["run", "--raw", str(root / "raw"), "--processed", str(root / "processed"),
+                 "--reports", str(root / "reports")]) == 0
+    return root / "reports" / "2021"
+
+
+class _Page(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.tags: list[tuple[str, dict]] = []
+        self.text: list[str] = []
+        self._skip = 0
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+        self._skip += tag in ("style", "script")
+
+    def handle_endtag(self, tag):
+        self._skip -= tag in ("style", "script")
+
+    def handle_data(self, data):
+        if not self._skip:
+            self.text.append(data)
+
+
+def _parse(path: Path) -> _Page:
+    page = _Page()
+    page.feed(path.read_text(encoding="utf-8"))
+    return page
+
+
+def test_page_embeds_every_figure_and_labels_every_table(report):
+    page = _parse(report / "index.html")
+    count = lambda tag: sum(1 for t, _ in page.tags if t == tag)  # noqa: E731
+    images = [a for t, a in page.tags if t == "img"]
+    assert images and all(a["src"].startswith("data:image/") for a in images)  # nothing loads from a file
+    assert all(a.get("alt") for a in images)
+    assert not [a for t, a in page.tags if t in ("script", "link", "iframe", "object")]
+    assert count("table") == count("caption") > 50
+    cols = [a for t, a in page.tags if t == "th" and a.get("scope") in ("col", "colgroup")]
+    rows = [a for t, a in page.tags if t == "th" and a.get("scope") == "row"]
+    assert len(cols) >= 3 * count("table") and len(rows) > count("table")
+    assert all(a.get("scope") for t, a in page.tags if t == "th")
+    assert any(a.get("colspan") for a in cols)  # spanning headers over grouped columns (n, %, interval)
+    scrolls = [a for t, a in page.tags if t == "div" and a.get("class") == "scroll"]
+    assert len(scrolls) == count("table")
+    style = re.search(r"<style>(.*?)</style>", (report / "index.html").read_text(encoding="utf-8"), re.S).group(1)
+    assert '"Hiragino Kaku Gothic ProN"' in style and '"Noto Sans CJK JP"' in style and "@media print" in style
+    assert "overflow-x:auto" in style and "white-space:nowrap" in style
+
+
+def test_matrix_headers_name_the_categories(report):
+    page = (report / "index.html").read_text(encoding="utf-8")
+    assert "u01-01 活用方法" in page
+
+
+_PROBE = """<script>
+window.addEventListener("load", function () {
+  var d = document.documentElement, imgs = [].slice.call(document.images);
+  var broken = imgs.filter(function (i) { return !(i.complete && i.naturalWidth > 0); }).length;
+  var p = document.createElement("pre"); p.id = "probe";
+  p.textContent = JSON.stringify({scrollWidth: d.scrollWidth, clientWidth: d.clientWidth,
+                                  images: imgs.length, broken: broken});
+  document.body.appendChild(p);
+});
+</script>"""
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (apt-get install chromium)")
+def test_chromium_at_1280px_shows_no_overflow_and_every_figure(report, tmp_path):
+    # The page alone in another folder: what it shows cannot come from the report's other files.
+    page = (report / "index.html").read_text(encoding="utf-8").replace("</body>", _PROBE + "</body>")
+    (tmp_path / "page.html").write_text(page, encoding="utf-8")
+    command = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+               "--window-size=1280,1600", "--virtual-time-budget=10000"]
+    dom = subprocess.run([*command, "--dump-dom", (tmp_path / "page.html").as_uri()], capture_output=True,
+                         text=True, timeout=120)
+    found = re.search(r'<pre id="probe">([^<]*)</pre>', dom.stdout)
+    assert found, dom.stderr[-2000:]
+    probe = json.loads(found.group(1).replace("&quot;", '"'))
+    assert probe["scrollWidth"] <= probe["clientWidth"], probe  # no horizontal scrolling of the page
+    assert probe["images"] > 0 and probe["broken"] == 0, probe
+    shot = tmp_path / "page.png"
+    subprocess.run([*command, f"--screenshot={shot}", (report / "index.html").as_uri()], capture_output=True,
+                   timeout=120)
+    assert shot.is_file() and shot.stat().st_size > 10_000
