@@ -107,3 +107,73 @@ def test_chromium_at_1280px_shows_no_overflow_and_every_figure(report, tmp_path)
     subprocess.run([*command, f"--screenshot={shot}", (report / "index.html").as_uri()], capture_output=True,
                    timeout=120)
     assert shot.is_file() and shot.stat().st_size > 10_000
+
+
+# -- figures -----------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def figures(report):
+    from analysis.report import collect_items, load_report_study
+    from analysis.report.registry import ReportContext, ReportFigure
+
+    processed = report.parent.parent / "processed"
+    study, previous = load_report_study(processed / "2021"), load_report_study(processed / "2020")
+    out = {}
+    for lang in ("ja", "en"):
+        items, failures = collect_items(study, ReportContext(lang=lang, previous=previous))
+        assert not failures, failures
+        out[lang] = [i for i in items if isinstance(i, ReportFigure)]
+    yield out
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
+
+
+def test_no_two_labels_of_any_figure_overlap(figures):
+    from analysis.plotting import overlapping_texts
+
+    assert len(figures["ja"]) >= 4
+    for lang, items in figures.items():
+        for item in items:
+            assert overlapping_texts(item.figure) == [], (lang, item.name)
+
+
+def test_overlap_check_sees_an_overlap():
+    import matplotlib.pyplot as plt
+
+    from analysis.plotting import overlapping_texts
+
+    figure, ax = plt.subplots()
+    ax.annotate("7/7", (0.5, 1.0), xytext=(0, 5), textcoords="offset points")
+    ax.annotate("7/8", (0.5, 1.0), xytext=(0, 6), textcoords="offset points")
+    assert ("7/7", "7/8") in overlapping_texts(figure)
+    plt.close(figure)
+
+
+def test_figures_are_colour_blind_safe_and_print_ready(figures, report):
+    from matplotlib.colors import to_hex
+
+    from analysis.plotting import OKABE_ITO
+
+    by_name = {i.name: i.figure for i in figures["ja"]}
+    heatmap = by_name["maturity_level_heatmap"].axes[0].collections[0]
+    assert heatmap.get_cmap().name == "cividis"  # not red-green
+    trend = by_name["disclosure_trend_figure"].axes[0]
+    assert {to_hex(line.get_color()).upper() for line in trend.get_lines()} <= set(OKABE_ITO)
+    items = by_name["disclosure_heatmap"].axes[0].get_xticklabels()
+    assert items and all(t.get_rotation() == 0 for t in items)
+    svg = (report / "figures" / "disclosure_trend_figure.svg").read_text(encoding="utf-8")
+    assert "<text" in svg and "'Noto Sans CJK JP'" in svg and "font-family: 'IPAexGothic'" in svg  # live text
+    from PIL import Image
+
+    with Image.open(report / "figures" / "disclosure_trend_figure.png") as png:
+        assert round(png.info["dpi"][0]) == 300
+
+
+def test_wrap_label_keeps_every_character():
+    from analysis.plotting import wrap_label
+
+    for text in ("委託先・サプライチェーン管理", "Third-party and supply-chain risk management", "短い"):
+        wrapped = wrap_label(text, 5)
+        assert wrapped.replace("\n", "").replace(" ", "") == text.replace(" ", "")
+        assert all(len(line) <= 10 for line in wrapped.split("\n"))

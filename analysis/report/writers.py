@@ -404,12 +404,20 @@ def save_figure(figure: Any, folder: Path, stem: str) -> list[Path]:
     import matplotlib.pyplot as plt
     from matplotlib.figure import Figure
 
+    from analysis.plotting import SVG_FONTS
+
     fig = figure if isinstance(figure, Figure) else figure.figure
     folder.mkdir(parents=True, exist_ok=True)
     png, svg = folder / f"{stem}.png", folder / f"{stem}.svg"
-    fig.savefig(png, format="png", dpi=150, bbox_inches="tight", metadata={"Software": None})
-    with matplotlib.rc_context({"svg.hashsalt": "survey-report", "svg.fonttype": "path"}):
-        fig.savefig(svg, format="svg", bbox_inches="tight", metadata={"Date": None})
+    fig.savefig(png, format="png", dpi=300, bbox_inches="tight", metadata={"Software": None})  # print quality
+    # Live text in the SVG (editable in Illustrator/Inkscape/PowerPoint); matplotlib names only the
+    # font it laid the text out with, so the fallbacks a viewer without it should try are added.
+    buffer = io.StringIO()
+    with matplotlib.rc_context({"svg.hashsalt": "survey-report", "svg.fonttype": "none"}):
+        fig.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
+    stack = ", ".join(f"'{f}'" if " " in f or f[0].isupper() else f for f in SVG_FONTS)
+    svg.write_text(buffer.getvalue().replace(f"font-family: '{SVG_FONTS[0]}'", f"font-family: {stack}"),
+                   encoding="utf-8")
     plt.close(fig)
     return [png, svg]
 
@@ -431,7 +439,7 @@ caption{clip-path:inset(50%);height:1px;width:1px;overflow:hidden;position:absol
 th,td{border:1px solid #bbb;padding:.25rem .5rem;vertical-align:top;overflow-wrap:normal;word-break:normal}
 th{background:#dde4ee;min-width:3.5em}th[scope=row]{background:#f1f4f8;text-align:left;font-weight:normal}
 th.group{text-align:center}td.num{text-align:right;white-space:nowrap}
-.short{white-space:nowrap}td.long{min-width:16em}
+.short{white-space:nowrap}td.long{min-width:16em}thead th[rowspan]:first-child{min-width:10em}
 .note,.files{font-size:.85rem;color:#444;white-space:pre-line}figure{margin:1.5rem 0}
 img{max-width:100%;height:auto}
 nav ol{padding-left:1.4rem}
