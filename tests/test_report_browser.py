@@ -177,3 +177,32 @@ def test_wrap_label_keeps_every_character():
         wrapped = wrap_label(text, 5)
         assert wrapped.replace("\n", "").replace(" ", "") == text.replace(" ", "")
         assert all(len(line) <= 10 for line in wrapped.split("\n"))
+
+
+# -- administrative text from the year's records ----------------------------------------------------
+
+def test_table_1_1_says_when_a_year_has_no_records(report):
+    from analysis.report import load_report_study
+    from analysis.report.builders.records import survey_items_table
+
+    processed = report.parent.parent / "processed"
+    empty, full = load_report_study(processed / "2020"), load_report_study(processed / "2021")
+    assert empty.meetings.empty and not full.meetings.empty  # the sample: no meetings in FY2020
+    for lang, none, zero in (("ja", "本年度は会議の記録がありません。", "全0回"),
+                             ("en", "No meetings are recorded for this year.", " 0 meetings")):
+        before = survey_items_table(empty, lang)["description"].tolist()
+        assert before.count(none) == 3 and not [d for d in before if zero in d], before
+        after = survey_items_table(full, lang)["description"].tolist()
+        assert none not in after and any(str(len(full.meetings[full.meetings["table"] == "4.1"])) in d
+                                         for d in after)
+
+
+def test_meeting_table_titles_carry_the_reports_year(report):
+    from analysis.report import load_report_study
+    from analysis.report.builders.records import meetings_tables
+
+    study = load_report_study(report.parent.parent / "processed" / "2021")
+    titles = {t.name: t.title_ja for t in meetings_tables(study)}
+    assert "2021年度" in titles["table_4_1"] and "{year}" not in titles["table_4_1"]
+    study = type(study)(**{**study.__dict__, "fiscal_year": 2022})
+    assert "2022年度開催状況" in {t.name: t.title_ja for t in meetings_tables(study)}["table_4_1"]
