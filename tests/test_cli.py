@@ -64,4 +64,4 @@ def test_run_without_year_folders_says_what_to_do(tmp_path):
 def test_template_command(tmp_path):
     proc = _survey("template", "--out", str(tmp_path / "t"), cwd=tmp_path)
     assert proc.returncode == 0
-    assert len(list((tmp_path / "t").glob("fy2021_*.xlsx"))) == 7
+    assert len(list((tmp_path / "t").glob("*_2021.xlsx"))) == 7

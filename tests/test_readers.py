@@ -88,3 +88,63 @@ def test_p_values_are_shown_with_their_digits():
 
     assert [p_text(v) for v in (0.0042, 0.00099, 0.001, 0.05, 0.5, 1.0, 0.01234)] == [
         "0.0042", "<0.001", "0.001", "0.050", "0.500", "1.000", "0.0123"]
+
+
+# -- templates for any study year -------------------------------------------------------------------
+
+def test_japanese_fiscal_year_round_trips():
+    from hypothesis import given
+    from hypothesis import strategies as st
+
+    from analysis.normalise import japanese_fiscal_year, parse_fiscal_year
+
+    assert [japanese_fiscal_year(y) for y in (2018, 2019, 2021, 2022)] == [
+        "平成30年度", "令和元年度", "令和3年度", "令和4年度"]
+
+    @given(st.integers(min_value=1990, max_value=2100))
+    def round_trip(year):
+        assert parse_fiscal_year(japanese_fiscal_year(year)) == year
+
+    round_trip()
+
+
+def _texts(book) -> str:
+    return "\n".join(str(v) for ws in book.worksheets if ws.sheet_state == "visible"
+                     for row in ws.iter_rows(values_only=True) for v in row if v is not None)
+
+
+def test_template_for_2022_is_stamped_and_japanese_throughout(tmp_path, codebook):
+    import re
+
+    import openpyxl
+
+    from analysis.cli import main
+
+    assert main(["template", "--out", str(tmp_path / "ja"), "--year", "2022"]) == 0
+    names = sorted(p.name for p in (tmp_path / "ja").iterdir())
+    assert "self_assessment_2022.xlsx" in names and not [n for n in names if n.startswith("fy2021")]
+    book = openpyxl.load_workbook(tmp_path / "ja" / "self_assessment_2022.xlsx")
+    instructions = book.worksheets[0]
+    assert "令和4年度" in instructions["A1"].value and "令和4年度" in instructions["A2"].value
+    everything = _texts(book)
+    assert "令和3年度" not in everything and "2022、FY2022、令和4年度、R4" in everything
+    for path in sorted((tmp_path / "ja").iterdir()):
+        book = openpyxl.load_workbook(path)
+        assert "令和3年度" not in _texts(book), path.name
+        for line in _texts(book).split("\n"):
+            # Japanese text throughout: no English sentence (ids, codes and numbers are fine)
+            assert not re.search(r"[A-Za-z]{3,}(?: [A-Za-z]{2,}){2,}", line), (path.name, line)
+
+    assert main(["template", "--out", str(tmp_path / "en"), "--year", "2019", "--lang", "en"]) == 0
+    book = openpyxl.load_workbook(tmp_path / "en" / "self_assessment_2019.xlsx")
+    assert "FY2019" in book.worksheets[0]["A1"].value
+    english = _texts(book)
+    assert "2019, FY2019, 令和元年度 or R1." in english and "Anonymous id such as U01" in english
+    assert not [line for line in english.split("\n") if "研究チーム" in line or "記入" in line]
+
+
+def test_every_help_text_has_both_languages(codebook):
+    for instrument in codebook.sheets:
+        for spec in codebook.instrument_sheets(instrument):
+            for column in spec.columns:
+                assert bool(column.description_en) == bool(column.description_ja), (instrument, column.column)
