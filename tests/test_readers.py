@@ -148,3 +148,12 @@ def test_every_help_text_has_both_languages(codebook):
         for spec in codebook.instrument_sheets(instrument):
             for column in spec.columns:
                 assert bool(column.description_en) == bool(column.description_ja), (instrument, column.column)
+
+
+def test_labelled_p_columns_get_the_p_value_format(codebook):
+    from analysis.report.labels import report_labels
+    from analysis.report.writers import prepare_table
+
+    frame = pd.DataFrame({"開示項目": ["a"], "p値(Fisherの正確検定)": [0.0042], "割合": [0.5], "percent": [0.2]})
+    table = ReportTable(name="t", title_ja="t", title_en="t", frame=frame)
+    assert prepare_table(table, "ja", report_labels(codebook, "ja")).kinds == ("text", "pvalue", "float", "float")

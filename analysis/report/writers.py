@@ -38,7 +38,8 @@ HEADER_ROW = 4  # row of the column headers on every table sheet (title, back li
 # A p or q value keeps its digits (0.0042, not 0.00) and reads "<0.001" below that, while the cell
 # stays a number (a conditional number format, not text).
 _NUMBER_FORMATS = {"int": "0", "float": "0.00", "percent": "0.0%", "pvalue": '[<0.001]"<0.001";0.000#'}
-_P_COLUMN = re.compile(r"^(?:[pq]|[pq]_\w+|\w+_[pq]_values?)$")  # p_value, q_value, p_fisher, bh_q_values
+# p_value, q_value, p_fisher, bh_q_values; or a header already labelled: p値(Fisher…), q値(BH法), p (Fisher exact)
+_P_COLUMN = re.compile(r"^(?:[pq]|[pq]_\w+|\w+_[pq]_values?)$|^[pq](?:値|\s|\(|$)")
 # Excel's Japanese UI font (Office 2016 and later, Windows and Mac); where it is missing Excel and
 # LibreOffice substitute another font (the contents sheet says so).
 _FONT_NAME = "Yu Gothic"
