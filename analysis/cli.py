@@ -20,7 +20,7 @@ def _cmd_template(args: argparse.Namespace) -> int:
     from analysis.codebook import load_codebook
     from analysis.template import write_templates
 
-    paths = write_templates(load_codebook(args.edition), Path(args.out), lang=args.lang)
+    paths = write_templates(load_codebook(args.edition), Path(args.out), lang=args.lang, year=args.year)
     for path in paths:
         print(path)
     return 0
@@ -159,6 +159,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--edition", default="fy2021")
     p.add_argument("--out", required=True, help="folder for the workbooks")
     p.add_argument("--lang", choices=["ja", "en"], default="ja", help="language of headers and labels")
+    p.add_argument("--year", type=int, default=None,
+                   help="study year stamped on titles, file names and instructions (default: the edition's year); "
+                        "the questions stay those of --edition")
     p.set_defaults(func=_cmd_template)
 
     p = sub.add_parser("sample", help="write the synthetic sample study (seeded, reproducible)")

@@ -28,6 +28,8 @@ def _cell(text: object) -> str:
 
 def data_dictionary_markdown(codebook: Codebook) -> str:
     """Every workbook sheet and column, and every tidy table and column, as Markdown."""
+    from analysis.template import edition_year, help_text
+
     lines = [
         f"# Data dictionary (codebook edition {codebook.edition})",
         "",
@@ -51,12 +53,14 @@ def data_dictionary_markdown(codebook: Codebook) -> str:
                       "| field id | 日本語 | English | type | code list | required | description |",
                       "|---|---|---|---|---|---|---|"]
             for col in sheet.columns:
-                desc = col.description_en + (" **Never leaves the workbook.**" if col.personal else "")
+                desc = help_text(col, "en", edition_year(codebook)) + (
+                    " **Never leaves the workbook.**" if col.personal else "")
                 lines.append(f"| `{col.column}` | {col.header_ja} | {col.header_en} | {col.type} | "
                              f"{col.codelist or ''} | {'yes' if col.required else ''} | {_cell(desc)} |")
     lines += ["", "Code lists are the CSV files of the codebook named in `edition.toml` `[codelists]`; a cell may "
               "hold the code, its Japanese label or its English label.", "", "## Tidy tables", "",
-              "`survey ingest RAW_DIR --out PROCESSED_DIR` writes each table as `<name>.csv` (UTF-8) and "
+              "`survey ingest RAW_DIR --out PROCESSED_DIR` writes each table as `<name>.csv` "
+              "(UTF-8 with BOM, for Excel) and "
               "`<name>.parquet`, plus `issues.csv` (severity, file, sheet, cell, message), `files.csv` "
               "(per-file status and cell accounting), `ingest.json` (counts and input checksums) and "
               "`datapackage.json` (a Frictionless Data Package of the CSV tables: types, allowed codes, keys, "

@@ -367,7 +367,7 @@ def _source_key(source: str) -> tuple:
 
 
 def _to_csv_bytes(frame: pd.DataFrame) -> bytes:
-    return frame.to_csv(index=False, lineterminator="\n").encode("utf-8")
+    return frame.to_csv(index=False, lineterminator="\n").encode("utf-8-sig")
 
 
 def write_processed(result: IngestResult, out_dir: Path, inputs: Sequence[Path] = (),

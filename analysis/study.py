@@ -134,8 +134,10 @@ def load_study(path: str | Path, edition: str | None = None) -> Study:
         if (path / f"{name}.parquet").is_file():
             tables[name] = _dates_as_text(pd.read_parquet(path / f"{name}.parquet"))
         elif (path / f"{name}.csv").is_file():
-            tables[name] = pd.read_csv(path / f"{name}.csv", dtype="str", keep_default_na=False, na_values=[""])
-    issues = pd.read_csv(path / "issues.csv", dtype="str") if (path / "issues.csv").is_file() else None
+            tables[name] = pd.read_csv(path / f"{name}.csv", dtype="str", keep_default_na=False, na_values=[""],
+                                      encoding="utf-8-sig")
+    issues_csv = path / "issues.csv"
+    issues = pd.read_csv(issues_csv, dtype="str", encoding="utf-8-sig") if issues_csv.is_file() else None
     study = study_from_tables(tables, codebook, manifest.get("fiscal_year"), path, issues)
     # Derived tables written by the ingest (e.g. maturity) come along as they are.
     for extra in sorted(path.glob("*.parquet")):

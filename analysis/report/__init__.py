@@ -44,7 +44,8 @@ def load_report_study(processed_dir: Path):
         if (folder / f"{stem}.parquet").is_file():
             extra[stem] = pd.read_parquet(folder / f"{stem}.parquet")
         else:
-            extra[stem] = pd.read_csv(folder / f"{stem}.csv", dtype="str", keep_default_na=False, na_values=[""])
+            extra[stem] = pd.read_csv(folder / f"{stem}.csv", dtype="str", keep_default_na=False, na_values=[""],
+                                      encoding="utf-8-sig")
     return replace(study, tables={**study.tables, **extra}) if extra else study
 
 

@@ -343,7 +343,9 @@ def write_sample(out_dir: Path, seed: int = DEFAULT_SEED) -> list[Path]:
     out_dir = Path(out_dir)
     written = []
     for sample in generate_sample(seed, codebook):
-        book = build_workbook(codebook, sample.instrument, "ja", sample.data)
+        head = sample.path.split("/", 1)[0]
+        year = int(head) if head.isdigit() else None  # the study year of its folder, stamped on the instructions
+        book = build_workbook(codebook, sample.instrument, "ja", sample.data, year=year)
         book["_meta"].append(["data", SYNTHETIC_NOTE])
         path = out_dir / sample.path
         atomic_write_bytes(path, workbook_bytes(book))

@@ -16,7 +16,7 @@ from analysis.report.registry import ReportContext, ReportTable, register
 from analysis.schema import TABLE_DOCS, TABLES
 
 __all__ = [
-    "appendix_tables", "fill_counts", "literature_tables", "meetings_tables", "placeholder_count",
+    "appendix_tables", "describe", "fill_counts", "literature_tables", "meetings_tables", "placeholder_count",
     "printed_date", "survey_items_table", "vendors_table",
 ]
 
@@ -68,10 +68,24 @@ def fill_counts(template: str, study) -> str:
     return _PLACEHOLDER.sub(lambda m: str(placeholder_count(study, m["kind"], m["arg"])), template)
 
 
+def describe(template: str, study, labels: dict[str, str]) -> str:
+    """A Table 1.1 description from the year's records: ``template`` with its counts filled in,
+    or, when the year has no record behind any of its counts, the sentence that says so
+    (``records_none:<kind>`` of ``report_labels.csv``, e.g. 「本年度は会議の記録がありません。」)
+    instead of the template's wording with zeros (「全0回の開催」)."""
+    found = list(_PLACEHOLDER.finditer(template))
+    if found and all(placeholder_count(study, m["kind"], m["arg"]) == 0 for m in found):
+        none = text(labels, f"records_none:{found[0]['kind']}", "")
+        if none:
+            return none
+    return fill_counts(template, study)
+
+
 def survey_items_table(study, lang: str = "ja") -> pd.DataFrame:
     """Table 1.1: survey items with their descriptions and respondent counts from the data."""
     cb = study.codebook
     items = cb.table("survey_items")
+    labels = report_labels(cb, lang)
     joiner = "・" if lang == "ja" else ", "
     rows = []
     for item in items.itertuples(index=False):
@@ -82,7 +96,7 @@ def survey_items_table(study, lang: str = "ja") -> pd.DataFrame:
             # A minor item that is its major item (4. 報告書の作成) is printed without a number.
             "minor": (getattr(item, f"minor_{lang}") if str(item.minor_id) == str(item.major_id)
                       else f"{item.minor_id} {getattr(item, f'minor_{lang}')}"),
-            "description": fill_counts(getattr(item, f"description_{lang}"), study),
+            "description": describe(getattr(item, f"description_{lang}"), study, labels),
             "target_groups": joiner.join(cb.label("respondent_groups", g, lang) for g in groups),
             "n_respondents": sum(counts) if groups else None,
         })
@@ -189,7 +203,8 @@ def meetings_tables(study, lang: str = "ja") -> list[ReportTable]:
             header = "topics" if len(linked) == 1 else text(
                 labels, f"topics:{table_id}:{track}", f"{text(labels, 'topics')} ({track})")
             frame[header] = topics
-        text_of = _both(study.codebook, key if specific else "meetings", table=table_id)
+        year = {"year": study.fiscal_year} if study.fiscal_year is not None else {}
+        text_of = _both(study.codebook, key if specific else "meetings", table=table_id, **year)
         tables.append(ReportTable(name=_table_name(table_id), frame=frame, section="records", **text_of))
     return tables
 

@@ -132,6 +132,11 @@ def statement_tables(study, ctx: ReportContext) -> list[ReportTable]:
         if not ctx.publish:
             matrix = statement_matrix(statements, codebook, value="count", respondent_group=group)
             matrix = matrix.reset_index().rename(columns={"respondent_id": words["respondent_id"]})
+            # A reader sees the category's name, not only its id (u01-01 活用方法)
+            categories = codebook.table("statement_categories")
+            names = dict(zip(categories["category_id"].astype(str), categories[f"label_{lang}"].astype(str),
+                             strict=True))
+            matrix = matrix.rename(columns={c: f"{c} {names[c]}" for c in matrix.columns if c in names})
             out.append(ReportTable(name=f"statements_matrix_{group}", frame=matrix, section=SECTION,
                                    respondent_columns=(words["respondent_id"],),
                                    respondent_level=True,
