@@ -24,6 +24,7 @@ from analysis.normalise import (
     split_codes,
 )
 from analysis.problems import Problem
+from analysis.redact import FoundName
 from analysis.scores import INVALID
 from analysis.workbook import ErrorValue, Grid, RawWorkbook, cell_name
 
@@ -96,6 +97,8 @@ class ParsedWorkbook:
     skipped: bool = False
     note: str = ""  # why a file was ignored without a problem (files.csv's reason)
     folder_year: int | None = None  # the fiscal year of the folder being ingested (None: not checked)
+    # Names read from personal cells: never written, only used to redact free text (analysis.redact).
+    names: list[FoundName] = field(default_factory=list)
 
     @property
     def cells_loaded(self) -> int:
@@ -249,6 +252,7 @@ def _parse_row(
     for column, value in row.values.items():
         spec = sheet.column(column)
         if spec.personal:
+            _keep_name(parsed, spec, value, _source(parsed, grid, row.cells[column]))
             continue  # read to be recognised, never kept
         try:
             record[column] = parse_value(spec, value, codebook)
@@ -260,6 +264,14 @@ def _parse_row(
             else:
                 bad_optional += 1
     return (record if ok else None), bad_optional
+
+
+def _keep_name(parsed: ParsedWorkbook, spec: ColumnSpec, value: object, source: str) -> None:
+    """Remember a name (a personal cell) so that the ingest can take it out of free text.
+
+    An error value or NaN is no name (it would otherwise be looked for in every statement)."""
+    if _text(value) and cell_error(value) is None:
+        parsed.names.append(FoundName(spec.column, _text(value), source))
 
 
 def _count_cells(row: Row, sheet: SheetSpec) -> int:
@@ -386,6 +398,7 @@ def _parse_self_assessment(book: RawWorkbook, codebook: Codebook, parsed: Parsed
             continue
         value, cell = fields[spec.column]
         if spec.personal:
+            _keep_name(parsed, spec, value, _source(parsed, profile, cell))
             continue  # read to be recognised, never kept
         if not _blank(value):
             parsed.cells_read += 1

@@ -33,7 +33,9 @@ class ReportTable:
     soon as any count is hidden. ``layout`` says how the counts add up (a
     :class:`analysis.suppression.TableLayout` as a mapping; default ``frame.attrs["layout"]``):
     every table with counts must have one, since without it suppression cannot know which
-    relations between the counts a reader can use.
+    relations between the counts a reader can use. ``respondent_level`` marks tables whose rows
+    are single respondents (per-company scores, one-year-only lists, peer pairs, respondent x
+    category matrices): they are left out in publish mode, whatever columns are dropped.
     """
 
     name: str
@@ -49,6 +51,7 @@ class ReportTable:
     statistics: tuple[str, ...] = ()
     table_statistics: tuple[str, ...] = ()
     layout: Mapping[str, Any] | None = None
+    respondent_level: bool = False  # rows are single respondents: left out in publish mode
 
     def title(self, lang: str) -> str:
         return self.title_ja if lang == "ja" else self.title_en

@@ -43,7 +43,7 @@ def _item(table: CrossTab, by: str, ctx: ReportContext, fallback: bool) -> Repor
     texts: dict[str, str] = {}
     for lang in ("ja", "en"):
         words = labels(codebook, lang)
-        note = table.note(lang, with_test=not withheld)
+        note = table.note(lang, with_test=not withheld, ci=True)
         if fallback:
             note = join_sentences(lang, note, words["by_group_fallback"])
         question = table.row.name
@@ -51,17 +51,21 @@ def _item(table: CrossTab, by: str, ctx: ReportContext, fallback: bool) -> Repor
         title, note = report_text(codebook, "presurvey_by", lang, question=question, by=table.column.title(lang),
                                   text=text, note=note)
         texts[f"title_{lang}"], texts[f"note_{lang}"] = title, note
-    frame = table.frame(ctx.lang)
+    frame = table.frame(ctx.lang, ci=True)
+    words = labels(codebook, ctx.lang)
     if withheld and table.option_tests:
-        frame = frame.drop(columns=[labels(codebook, ctx.lang)["p_value"]])
+        frame = frame.drop(columns=[c for c in (words["p_value"], words["q_value"]) if c in frame])
     name = "presurvey_" + re.sub(r"\W", "_", table.row.name.lower()) + f"_by_{by}"
     # The layout (totals, a multiple-response table's options and answered row) is in
-    # frame.attrs["layout"]; the p-value of an option row uses its counts and the answered row.
-    p_value = labels(codebook, ctx.lang)["p_value"]
+    # frame.attrs["layout"]; each % and each interval bound is declared derived from its count
+    # there (percent_of). The p-value of an option row uses its counts and the answered row;
+    # interval bounds are row statistics too, since the bound of a 0 count gives its
+    # denominator away; a q-value uses every option's p, so it is a table statistic.
+    statistics = tuple(c for c in (words["p_value"], *frame.attrs["ci_columns"]) if c in frame)
+    table_statistics = tuple(c for c in frame.attrs["table_statistics"] if c in frame)
     return ReportTable(name=name, frame=frame, section=SECTION, counts=tuple(frame.attrs["count_columns"]),
-                       percents=tuple(frame.attrs["percent_columns"]),
-                       statistics=(p_value,) if p_value in frame else (), layout=frame.attrs.get("layout"),
-                       **texts)
+                       percents=tuple(frame.attrs["percent_columns"]), statistics=statistics,
+                       table_statistics=table_statistics, layout=frame.attrs.get("layout"), **texts)
 
 
 def presurvey_tables(study, ctx: ReportContext) -> list[ReportTable]:
