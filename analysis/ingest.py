@@ -257,8 +257,11 @@ def assemble(parsed: Sequence[ParsedWorkbook], codebook: Codebook,
         book.records["presurvey"] = kept
 
     problems = [p for book in parsed for p in book.problems]
-    if not any(book.instrument and not book.skipped for book in parsed):
-        # Empty tables from an empty folder would read as a study with no respondents.
+    if not any(book.instrument and not book.skipped for book in parsed) \
+            and not any(p.severity == "error" for p in problems):
+        # Empty tables from an empty folder would read as a study with no respondents. (When
+        # every workbook was refused, each one's error already says why; `ingest` refuses a
+        # folder without any workbook before writing.)
         found = f"{len(parsed)} file(s), none of them a workbook of any instrument" if parsed else "no file"
         problems.append(Problem("error", ".", "", "", f"the raw folder holds {found} that could be loaded; "
                                 "nothing to ingest (is it the right folder?)"))

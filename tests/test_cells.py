@@ -171,12 +171,19 @@ def test_every_file_under_the_raw_folder_is_listed_with_what_happened(tmp_path, 
     assert set(sa.respondent_id) == {"U01"}  # hidden workbooks are not parsed
 
 
-def test_an_empty_raw_folder_is_an_error(tmp_path):
+def test_an_empty_raw_folder_is_an_error(tmp_path, codebook, capsys):
+    from analysis.ingest import assemble, read_folder
+
     raw = tmp_path / "raw"
     raw.mkdir()
     (raw / "README.md").write_text("notes", encoding="utf-8")
-    rc, issues, files = run_ingest(raw, tmp_path / "out")
-    assert rc == 1 and "nothing to ingest" in issues.message.iloc[0]
+    # The command refuses it before writing anything …
+    rc = main(["ingest", str(raw), "--out", str(tmp_path / "out"), "--workers", "0", "--quiet", "--year", "2021"])
+    assert rc == 1 and "workbook" in capsys.readouterr().err and not (tmp_path / "out").exists()
+    # … and tables assembled from it carry an error too, never an empty study without one.
+    result = assemble(read_folder(raw, codebook, workers=0), codebook, fiscal_year=2021)
+    errors = [p for p in result.problems if p.severity == "error"]
+    assert len(errors) == 1 and "nothing to ingest" in errors[0].message
 
 
 def test_csv_files_are_formula_safe_and_parquet_exact(tmp_path, codebook, capsys):
