@@ -93,6 +93,10 @@ def datapackage(tables: Mapping[str, pd.DataFrame], codebook: Codebook, fiscal_y
         "name": f"survey-{codebook.edition}" + (f"-{fiscal_year}" if fiscal_year is not None else ""),
         "title": meta.get("title_ja", codebook.edition),
         "title_en": meta.get("title_en", codebook.edition),
+        # The CSV copies are for people opening them in a spreadsheet program (analysis.report.safe).
+        "description": "CSV files are UTF-8 with BOM and formula-safe: text starting with = + - @, tab or CR "
+                       "has a leading ' and control characters are written as \\x1b; the Parquet files keep "
+                       "the exact values.",
         "resources": resources,
     }
     if fiscal_year is not None:

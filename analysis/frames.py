@@ -57,7 +57,18 @@ DATES: dict[str, list[str]] = {"meetings": ["date"]}
 _LABEL_ALIASES = {"respondent_group": "group", "category_id": "category"}
 
 _DERIVED_DOCS = {"maturity": "One row per user company and fiscal year: its maturity level (A/B/C, or "
-                             "unclassified when no rule decides) and the counts the rules read."}
+                             "unclassified when no rule decides or when missing or invalid answers could "
+                             "change it), the range of levels those answers leave open (level_min, "
+                             "level_max) and the counts the rules read."}
+# Descriptions of derived columns (the workbook's columns are described in columns.csv).
+_DERIVED_COLUMN_DOCS = {
+    "level": "Maturity level by the codebook's rules; unclassified when no rule holds or when what a "
+             "missing or invalid (無効回答) answer should have been could change the level.",
+    "level_min": "The lowest level the company could reach whatever its missing and invalid answers "
+                 "should have been; empty when no rule might hold.",
+    "level_max": "The highest level the company could reach (with level_min: e.g. B or better); equal to "
+                 "level when the level is decided.",
+}
 
 
 class _Shared(dict):
@@ -111,7 +122,8 @@ def column_labels(codebook: Codebook) -> dict[str, dict[str, str]]:
     out: dict[str, dict[str, str]] = {}
     for name in ("crosstab_labels", "maturity_labels"):
         for row in codebook.table(name).itertuples(index=False):
-            out[str(row.key)] = {"ja": str(row.label_ja), "en": str(row.label_en), "description": ""}
+            out[str(row.key)] = {"ja": str(row.label_ja), "en": str(row.label_en),
+                                 "description": _DERIVED_COLUMN_DOCS.get(str(row.key), "")}
     for sheets in codebook.sheets.values():
         for sheet in sheets:
             for col in sheet.columns:

@@ -5,6 +5,7 @@ Driven through ``survey ingest`` (``analysis.cli.main``) on copies of the sample
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import zipfile
@@ -123,11 +124,21 @@ def test_invalid_answer_that_could_change_the_level_is_unclassified(tmp_path, co
     rc, issues, _ = run_ingest(raw, tmp_path / "out")
     maturity = pd.read_parquet(tmp_path / "out" / "maturity.parquet").set_index("respondent_id")
     assert maturity.loc["U03", "level"] == "B"
-    assert pd.isna(maturity.loc["U02", "level"])
+    assert maturity.loc["U02", "level"] == "unclassified"  # the Parquet level's own category, never NaN
     assert (maturity.loc["U02", "level_min"], maturity.loc["U02", "level_max"]) == ("C", "B")
     assert "directive 4 has an invalid answer" in maturity.loc["U02", "reason"]
     scores_reason = pd.read_parquet(tmp_path / "out" / "self_assessment.parquet")
     assert (scores_reason.missing_reason == "invalid").sum() == 1
+    # datapackage.json describes the new columns and allows the new reason (the CSV validates).
+    package = json.loads((tmp_path / "out" / "datapackage.json").read_text(encoding="utf-8"))
+    schemas = {r["name"]: {f["name"]: f for f in r["schema"]["fields"]} for r in package["resources"]}
+    for column in ("level_min", "level_max"):
+        field = schemas["maturity"][column]
+        assert field["constraints"]["enum"][:3] == ["A", "B", "C"] and field["description"], field
+    assert "invalid" in schemas["self_assessment"]["missing_reason"]["constraints"]["enum"]
+    frictionless = pytest.importorskip("frictionless")
+    report = frictionless.validate(tmp_path / "out" / "datapackage.json")
+    assert report.valid, report.flatten(["rowNumber", "fieldName", "type", "note"])[:5]
 
 
 def test_error_value_in_a_text_or_profile_cell(tmp_path, codebook):
