@@ -119,6 +119,8 @@ def maturity_mapping(codebook: Codebook) -> dict[str, str]:
 def column_labels(codebook: Codebook) -> dict[str, dict[str, str]]:
     """Column id -> {"ja", "en", "description"}: workbook headers (``columns.csv``), then the
     words of the report tables (``maturity_labels.csv``, ``crosstab_labels.csv``)."""
+    from analysis.template import edition_year, help_text  # the template module imports the validator
+
     out: dict[str, dict[str, str]] = {}
     for name in ("crosstab_labels", "maturity_labels"):
         for row in codebook.table(name).itertuples(index=False):
@@ -129,7 +131,8 @@ def column_labels(codebook: Codebook) -> dict[str, dict[str, str]]:
             for col in sheet.columns:
                 if col.personal or col.column in out and out[col.column]["description"]:
                     continue  # the first described spelling wins; personal columns never reach a table
-                desc = col.description_en if isinstance(col.description_en, str) else ""
+                # the help text with the edition's year filled in ({year}, {wareki} …), as in the dictionary
+                desc = help_text(col, "en", edition_year(codebook)) if isinstance(col.description_en, str) else ""
                 out[str(col.column)] = {"ja": str(col.header_ja), "en": str(col.header_en), "description": desc}
     for tidy, workbook in _LABEL_ALIASES.items():
         if workbook in out:
