@@ -44,7 +44,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -57,7 +57,9 @@ __all__ = [
     "hidden_mask",
     "is_recoverable",
     "protection_intervals",
+    "percent_mask",
     "suppress_counts",
+    "table_constraints",
 ]
 
 Cell = tuple[int, str]  # (row position, count column)
@@ -98,6 +100,16 @@ class TableLayout:
     row_inequalities
         ``(smaller columns, larger columns)`` pairs: in every row the sum of the first is at
         most the sum of the second (e.g. ``(("n",), ("N",))``).
+    derived_from
+        Column -> the count columns it is computed from in the same row (a confidence interval,
+        a rate): hidden wherever one of them is hidden in that row or in a denominator row.
+    links
+        ``(row, count column, key)`` triples: the cell holds the quantity named by ``key`` (a
+        tuple, e.g. ``("maturity_level", 2021, "A")``), which other tables may publish too.
+        :mod:`analysis.publication` hides a key everywhere or nowhere.
+    listing
+        For a table with one row per unit (no counts): ``(key prefix, columns)``; counting its
+        rows by the values of ``columns`` gives the quantity ``(*prefix, *values)``.
     """
 
     total_row: Hashable | None = None
@@ -110,6 +122,9 @@ class TableLayout:
     option_rows: tuple[Hashable, ...] | None = None
     answered_row: Hashable | None = None
     row_inequalities: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = ()
+    derived_from: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    links: tuple[tuple[Hashable, str, tuple], ...] = ()
+    listing: tuple[tuple, tuple[str, ...]] | None = None
 
     @classmethod
     def from_mapping(cls, spec: Mapping[str, object]) -> TableLayout:
@@ -131,6 +146,11 @@ class TableLayout:
                 (tuple(small), tuple(large))
                 for small, large in (spec.get("row_inequalities") or ())  # type: ignore[attr-defined]
             ),
+            derived_from={c: tuple(s) for c, s in dict(spec.get("derived_from") or {}).items()},  # type: ignore[call-overload]
+            links=tuple((row, column, _as_key(key))
+                        for row, column, key in (spec.get("links") or ())),  # type: ignore[attr-defined]
+            listing=None if not spec.get("listing") else (
+                _as_key(spec["listing"][0]), tuple(spec["listing"][1])),  # type: ignore[index]
         )
 
     def as_mapping(self) -> dict[str, object]:
@@ -146,7 +166,17 @@ class TableLayout:
             "option_rows": None if self.option_rows is None else list(self.option_rows),
             "answered_row": self.answered_row,
             "row_inequalities": [[list(small), list(large)] for small, large in self.row_inequalities],
+            "derived_from": {c: list(s) for c, s in self.derived_from.items()},
+            "links": [[row, column, list(key)] for row, column, key in self.links],
+            "listing": None if self.listing is None else [list(self.listing[0]), list(self.listing[1])],
         }
+
+
+def _as_key(key: object) -> tuple:
+    """A link key as a tuple (JSON gives lists; nested lists become tuples too)."""
+    if isinstance(key, list | tuple):
+        return tuple(_as_key(part) if isinstance(part, list | tuple) else part for part in key)
+    return (key,)
 
 
 @dataclass(frozen=True)
@@ -288,7 +318,7 @@ def suppress_counts(
         mask = np.array([(pos, column) in hidden for pos in range(len(frame))], dtype=bool)
         column_values[mask] = pd.NA
         out[column] = column_values
-    hidden_percent = _percent_mask(frame, count_columns, values, hidden, percent_columns, layout, positions)
+    hidden_percent = percent_mask(frame, count_columns, values, hidden, percent_columns, layout, positions)
     for column, mask in hidden_percent.items():
         percent = pd.array(pd.to_numeric(frame[column], errors="coerce"), dtype="Float64")
         percent[mask] = pd.NA
@@ -379,6 +409,37 @@ def is_recoverable(
     :func:`protection_intervals`)."""
     intervals = protection_intervals(original, suppressed, count_columns, layout=layout, margins=margins)
     return bool(intervals["recoverable"].any())
+
+
+def table_constraints(n_rows: int, count_columns: Sequence[str], present: Iterable[Cell], layout: TableLayout
+                      ) -> tuple[list[dict[Cell, float]], list[dict[Cell, float]]]:
+    """What a reader knows of a table's counts besides their values, as linear rows over cells:
+    equations ``sum(coefficient * cell) == 0`` (each printed total is the sum of its parts) and
+    inequalities ``... <= 0`` (an option at most the answered, ``row_inequalities``). Only the
+    printed totals are used: a total published in another table is linked there by a key
+    (:mod:`analysis.publication`). ``layout`` rows are positions ``0..n_rows-1``."""
+    frame = pd.DataFrame(index=pd.RangeIndex(n_rows))
+    values = dict.fromkeys(present, 0)
+    columns = list(count_columns)
+    layout = _resolve_layout(frame.assign(**{c: 0 for c in columns}), columns, values, layout)
+    structure = _structure(frame, columns, values, layout, margins=False, given=True)
+    equations = []
+    for relation in structure.relations:
+        row: dict[Cell, float] = {}
+        for cell in relation.parts:
+            row[cell] = row.get(cell, 0.0) + 1.0
+        if relation.total is not None:
+            row[relation.total] = row.get(relation.total, 0.0) - 1.0
+        equations.append(row)
+    inequalities = []
+    for inequality in structure.inequalities:
+        row = {}
+        for cell in inequality.smaller:
+            row[cell] = row.get(cell, 0.0) + 1.0
+        for cell in inequality.larger:
+            row[cell] = row.get(cell, 0.0) - 1.0
+        inequalities.append(row)
+    return equations, inequalities
 
 
 # -- structure --------------------------------------------------------------------------------------
@@ -737,7 +798,7 @@ def _bounds(hidden: set[Cell], structure: _Structure, values: dict[Cell, int]
 # -- percentages --------------------------------------------------------------------------------------
 
 
-def _percent_mask(frame: pd.DataFrame, count_columns: list[str], values: dict[Cell, int], hidden: set[Cell],
+def percent_mask(frame: pd.DataFrame, count_columns: list[str], values: dict[Cell, int], hidden: set[Cell],
                   percent_columns: Sequence[str] | Mapping[str, str], layout: TableLayout,
                   positions: dict[Hashable, int]) -> dict[str, np.ndarray]:
     if isinstance(percent_columns, Mapping):

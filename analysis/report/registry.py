@@ -49,6 +49,7 @@ class ReportTable:
     statistics: tuple[str, ...] = ()
     table_statistics: tuple[str, ...] = ()
     layout: Mapping[str, Any] | None = None
+    respondent_level: bool = False  # one row per respondent: left out in publish mode
 
     def title(self, lang: str) -> str:
         return self.title_ja if lang == "ja" else self.title_en

@@ -156,6 +156,27 @@ def profile_by_level(scores: pd.DataFrame, maturity: pd.DataFrame, rules: Maturi
     })
 
 
+def level_links(year: int | None, rules: MaturityRules, column: str) -> tuple:
+    """Links of a level distribution printed down ``column`` (levels in order, unclassified,
+    then the total) to the shared quantities ``("maturity_level", year, level)`` and
+    ``("respondents", year)``."""
+    if year is None:
+        return ()
+    keys = [("maturity_level", int(year), level) for level in (*rules.levels, UNCLASSIFIED)]
+    keys.append(("respondents", int(year)))
+    return tuple((row, column, key) for row, key in enumerate(keys))
+
+
+def _baseline_links(sens: pd.DataFrame, year: int | None, rules: MaturityRules) -> tuple:
+    """The baseline scenario (the first row) of the sensitivity table is the level distribution."""
+    if year is None or sens.empty:
+        return ()
+    columns = [f"n_{level}" for level in rules.levels] + ["n_unclassified", "n_respondents"]
+    keys = [("maturity_level", int(year), level) for level in (*rules.levels, UNCLASSIFIED)]
+    keys.append(("respondents", int(year)))
+    return tuple((0, column, key) for column, key in zip(columns, keys, strict=True) if column in sens)
+
+
 def _scenario_label(scenario: str, labels: dict[str, str]) -> str:
     if scenario == "baseline":
         return labels["scenario:baseline"]
@@ -192,9 +213,10 @@ def maturity_items(study, ctx: ReportContext) -> list[ReportTable | ReportFigure
 
     def table(name: str, frame: pd.DataFrame, counts=(), percents=(), respondent=(), statistics=(),
               total_row: int | None = None, total_column: str | None = None, parts=(), at_most=(),
-              **texts) -> None:
+              links=(), **texts) -> None:
         """One table; its layout: ``total_row`` (position), ``total_column`` with its ``parts``
-        (count columns not among them stand alone), ``at_most`` = ((smaller...), (larger...))."""
+        (count columns not among them stand alone), ``at_most`` = ((smaller...), (larger...)),
+        ``links`` = ((row, column, quantity key), ...) for counts other tables print too."""
         shown = _display(frame, labels, rules)
         head = {c: _header(c, labels, rules)
                 for c in (*counts, *percents, *respondent, *statistics, *parts, *(c for p in at_most for s in p
@@ -204,7 +226,8 @@ def maturity_items(study, ctx: ReportContext) -> list[ReportTable | ReportFigure
             total_column=None if total_column is None else _header(total_column, labels, rules),
             part_columns=tuple(head[c] for c in parts),
             row_inequalities=tuple((tuple(head[c] for c in small), tuple(head[c] for c in large))
-                                   for small, large in at_most))
+                                   for small, large in at_most),
+            links=tuple((row, _header(column, labels, rules), key) for row, column, key in links))
         out.append(ReportTable(name=name, frame=shown, section=SECTION, counts=tuple(head[c] for c in counts),
                                percents=tuple(head[c] for c in percents),
                                respondent_columns=tuple(head[c] for c in respondent),
@@ -212,7 +235,10 @@ def maturity_items(study, ctx: ReportContext) -> list[ReportTable | ReportFigure
                                layout=layout.as_mapping() if counts else None, **texts))
 
     levels_frame = level_distribution_table(maturity, rules, cb, lang)
+    # The level distribution is the margin of many tables (pre-survey by maturity, sensitivity,
+    # year over year): its counts are linked quantities, hidden everywhere or nowhere.
     table("maturity_levels", levels_frame, counts=("n",), percents=("share",), total_row=len(levels_frame) - 1,
+          links=level_links(year, rules, "n"),
           **_texts(cb, "maturity_levels", year=year, n=len(maturity), rules=note))
     table("maturity_respondents", respondent_table(scores, maturity, study.respondents, cb, lang),
           respondent=("respondent_id",), **_texts(cb, "maturity_respondents", year=year, rules=note))
@@ -233,6 +259,7 @@ def maturity_items(study, ctx: ReportContext) -> list[ReportTable | ReportFigure
     table("maturity_sensitivity", sens, counts=tuple(level_counts), respondent=("changed",),
           total_column="n_respondents", parts=tuple(c for c in level_parts if c in level_counts),
           at_most=((("n_up", "n_down"), ("n_changed",)), (("n_changed",), ("n_respondents",))),
+          links=_baseline_links(sens, year, rules),
           **_texts(cb, "maturity_sensitivity", year=year, delta=delta_text))
 
     previous = ctx.previous

@@ -1,0 +1,223 @@
+"""The toolkit attacks its own publication (``survey audit REPORT_DIR [REPORT_DIR2]``).
+
+Reads only what a published report folder holds: the per-table CSVs and ``publication.json``
+(the structure of the tables: count columns, layout, links; no value). For every hidden cell
+of one or two years' reports it tries, as a reader would:
+
+* **differencing**: the same quantity (link key) printed in another table or the other year;
+* **row counting**: counting the rows of a published listing gives the quantity it lists;
+* **linear programming** over all tables of both reports at once (shared keys are one
+  variable): the smallest and largest value of each hidden cell;
+* **integer programming** (:func:`scipy.optimize.milp`) on small groups of hidden cells, whose
+  ranges can be narrower than the LP's.
+
+A cell fails when its range is narrower than the protection interval of the codebook's rule
+(:class:`analysis.publication.PublicationRule`; value-free unless the publisher passes the true
+values). The result (``audit.csv``) holds ranges, never values.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import Bounds, LinearConstraint, milp
+
+from analysis.publication import Key, LinearModel, PublicationRule, TableSpec
+from analysis.suppression import TableLayout
+
+__all__ = ["AUDIT_COLUMNS", "AuditResult", "audit_folders", "audit_reports", "audit_csv", "read_report"]
+
+AUDIT_COLUMNS = ["report", "table", "row", "column", "lo", "hi", "method", "protected"]
+ILP_LIMIT = 40  # hidden cells per group checked by integer programming (kept small: fast)
+
+
+@dataclass(frozen=True)
+class PublishedReport:
+    """One report folder as a reader holds it: its declaration and its tables as text."""
+
+    tag: str
+    declaration: Mapping
+    tables: Mapping[str, list[list[str]]]  # table name -> data rows (header dropped)
+
+
+@dataclass
+class AuditResult:
+    """One row per hidden cell (see :data:`AUDIT_COLUMNS`), and the number of LP/ILP solves."""
+
+    frame: pd.DataFrame
+    solves: int
+
+    @property
+    def failures(self) -> pd.DataFrame:
+        return self.frame[~self.frame["protected"]]
+
+    @property
+    def ok(self) -> bool:
+        return self.failures.empty
+
+
+def read_report(folder: Path, tag: str | None = None) -> PublishedReport:
+    """Read ``publication.json`` and the CSVs it names (nothing else) from a report folder."""
+    folder = Path(folder)
+    path = folder / "publication.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: not a published report (no publication.json; build it with --publish)")
+    spec = json.loads(path.read_text(encoding="utf-8"))
+    tables = {}
+    for table in spec["tables"]:
+        csv_path = folder / table["file"]
+        if csv_path.is_file():
+            rows = list(csv.reader(io.StringIO(csv_path.read_text(encoding="utf-8"))))
+            tables[table["name"]] = rows[1:]
+    return PublishedReport(tag or folder.name, spec, tables)
+
+
+def _number(text: str) -> int | None:
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return int(value) if not math.isnan(value) and value.is_integer() else None
+
+
+def audit_reports(reports: Sequence[PublishedReport], rule: PublicationRule | None = None,
+                  values: Mapping[tuple[str, str, int, str], int] | None = None) -> AuditResult:
+    """Attack ``reports`` together (see the module notes).
+
+    ``rule`` defaults to the first report's declared rule; ``values`` (publisher only: report
+    tag, table, row, column -> true count) checks the protection levels around each value.
+    """
+    rule = rule or PublicationRule(**reports[0].declaration["rule"])
+    specs: list[TableSpec] = []
+    hidden_cells: list[tuple[str, str, int, str, Key]] = []
+    known: dict[Key, float] = {}
+    listings: list[tuple[tuple, dict[tuple, int]]] = []
+    for report in reports:
+        marker = str(report.declaration.get("marker", "x"))
+        for table in report.declaration["tables"]:
+            rows = report.tables.get(table["name"])
+            if rows is None:
+                continue
+            layout = TableLayout.from_mapping(table["layout"]) if table.get("layout") else TableLayout()
+            columns = table["columns"]
+            if layout.listing is not None:
+                prefix, by = layout.listing
+                where = [columns.index(c) for c in by if c in columns]
+                counted: dict[tuple, int] = {}
+                for row in rows:
+                    group = (*prefix, *(row[i] for i in where))
+                    counted[group] = counted.get(group, 0) + 1
+                listings.append((tuple(prefix), counted))
+            if not table["counts"]:
+                continue
+            present, cells_hidden = set(), []
+            for column in table["counts"]:
+                j = columns.index(column)
+                for pos, row in enumerate(rows):
+                    text = row[j] if j < len(row) else ""
+                    if text == marker:
+                        present.add((pos, column))
+                        cells_hidden.append((pos, column))
+                    elif _number(text) is not None:
+                        present.add((pos, column))
+            links = {(int(r), c): tuple(k) for r, c, k in layout.links}
+            spec = TableSpec(f"{report.tag}:{table['name']}", report.tag, tuple(table["counts"]), len(rows),
+                             layout, frozenset(present), {c: k for c, k in links.items() if c in present})
+            specs.append(spec)
+            for cell in present:
+                if cell not in cells_hidden:
+                    known[spec.key(cell)] = float(_number(rows[cell[0]][columns.index(cell[1])]))
+            hidden_cells += [(report.tag, table["name"], pos, column, spec.key((pos, column)))
+                             for pos, column in cells_hidden]
+    counted_keys: dict[Key, float] = {}
+    for prefix, counted in listings:
+        counted_keys.update({k: float(v) for k, v in counted.items()})
+        for *_, key in hidden_cells:  # a listed kind of quantity with no row is a 0
+            if len(key) == len(prefix) + 1 and key[:len(prefix)] == prefix and key not in counted:
+                counted_keys.setdefault(key, 0.0)
+    model = LinearModel.build(specs)
+    hidden_keys = {key for *_, key in hidden_cells if key not in known and key not in counted_keys}
+    integer, ilp_solves = _integer_ranges(model, hidden_keys, {**known, **counted_keys})
+    ranges = model.ranges(hidden_keys, {**known, **counted_keys}, only=hidden_keys - set(integer))
+    solves = model.solves + ilp_solves
+    out = []
+    for tag, name, pos, column, key in hidden_cells:
+        if key in known:
+            lo = hi = known[key]
+            method = "differencing"
+        elif key in counted_keys:
+            lo = hi = counted_keys[key]
+            method = "row_count"
+        elif key in integer:
+            lo, hi = integer[key]
+            method = "ilp"
+        else:
+            lo, hi = ranges[key]
+            method = "lp"
+        value = None if values is None else values.get((tag, name, pos, column))
+        out.append({"report": tag, "table": name, "row": pos, "column": column, "lo": lo, "hi": hi,
+                    "method": method, "protected": rule.protected(lo, hi, value)})
+    return AuditResult(pd.DataFrame(out, columns=AUDIT_COLUMNS), solves)
+
+
+def _integer_ranges(model: LinearModel, hidden: set[Key], known: Mapping[Key, float]
+                    ) -> tuple[dict[Key, tuple[float, float]], int]:
+    """Integer min/max of each hidden key in groups of at most :data:`ILP_LIMIT` keys."""
+    from analysis.publication import _components
+
+    rows_all = [(row, True) for row in model.equations] + [(row, False) for row in model.inequalities]
+    out: dict[Key, tuple[float, float]] = {}
+    solves = 0
+    for component in _components(hidden, model.equations + model.inequalities):
+        if len(component) > ILP_LIMIT:
+            continue
+        order = sorted(component, key=repr)
+        index = {k: i for i, k in enumerate(order)}
+        a, lower, upper = [], [], []
+        for row, equal in rows_all:
+            if not any(k in index for k in row):
+                continue
+            coefficients = np.zeros(len(order))
+            constant = 0.0
+            for key, c in row.items():
+                if key in index:
+                    coefficients[index[key]] += c
+                else:
+                    constant -= c * known[key]
+            a.append(coefficients)
+            lower.append(constant if equal else -np.inf)
+            upper.append(constant)
+        constraints = [LinearConstraint(np.array(a), lower, upper)] if a else []
+        for key, i in index.items():
+            extremes = []
+            for sign in (1.0, -1.0):
+                c = np.zeros(len(order))
+                c[i] = sign
+                result = milp(c, constraints=constraints, integrality=np.ones(len(order)),
+                              bounds=Bounds(0, np.inf))
+                solves += 1
+                # HiGHS may answer "unbounded or infeasible" without saying which: such a cell
+                # is left to the linear programme, which tells them apart.
+                extremes.append(None if result.x is None else sign * result.fun)
+            if None not in extremes:
+                out[key] = (float(extremes[0]), float(extremes[1]))
+    return out, solves
+
+
+def audit_folders(folders: Sequence[Path]) -> AuditResult:
+    """Audit one or two published report folders (the later year first or second: any order)."""
+    reports = [read_report(Path(f), tag=f"r{i}") for i, f in enumerate(folders)]
+    return audit_reports(reports)
+
+
+def audit_csv(result: AuditResult) -> bytes:
+    """``audit.csv``: every hidden cell with the range a reader can work out (no true value)."""
+    return result.frame.to_csv(index=False, lineterminator="\n").encode("utf-8")

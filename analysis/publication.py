@@ -1,0 +1,587 @@
+"""Publication: the one place that decides what a published report shows.
+
+Builders declare their tables (counts, layout, links between tables); this module
+
+1. leaves out every item marked ``respondent_level`` (one row or mark per respondent);
+2. models **every** count cell of the report as one linked system: a cell is a variable named
+   by a key (the table's own ``(scope, table, row, column)`` unless its layout links it to a
+   shared quantity such as ``("maturity_level", 2021, "A")``), each table adds its additive
+   identities and inequalities (:func:`analysis.suppression.table_constraints`), and the
+   previous year's tables join with their own keys when year-over-year tables publish both
+   years;
+3. hides every key holding a count from 1 to ``k - 1`` (everywhere it appears), then adds
+   complementary cells (greedy: the smallest non-zero cell sharing an identity with an
+   unprotected cell) until the linear programme over all tables at once proves every hidden
+   cell protected (:class:`PublicationRule`); a table that cannot be protected even with all
+   its counts hidden is left out with a reason;
+4. hides every column computed from a hidden count (percentages, statistics, intervals);
+5. lists what was left out in an appendix table, and returns the machine-readable structure
+   (``publication.json``) that :mod:`analysis.audit` attacks before anything is written.
+
+Pure computation: nothing here touches the file system.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import sparse
+from scipy.optimize import linprog
+
+from analysis.suppression import TableLayout, percent_mask, table_constraints
+
+__all__ = [
+    "LinearModel",
+    "PublicationRule",
+    "Published",
+    "TableSpec",
+    "declaration",
+    "derived_masks",
+    "feasible_ranges",
+    "publish",
+    "spec_of",
+]
+
+Cell = tuple[int, str]  # (row position, count column)
+Key = tuple
+
+
+# -- the rule -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PublicationRule:
+    """Threshold and protection interval, read from the codebook's ``[suppression]``.
+
+    A count from 1 to ``k - 1`` is sensitive and hidden. Every hidden cell of value ``v`` needs a
+    protection level ``P(v) = max(interval, ceil(share * v))``: given everything published, its
+    feasible range ``[lo, hi]`` (linear programme over all tables, counts >= 0) must satisfy
+    ``lo <= v - min(v, P)`` and ``hi >= v + P`` (tau-ARGUS/sdcTable lower and upper protection
+    levels; below 0 nothing can be asked). Why ``interval = 1`` and ``share = 0`` for studies of
+    about ten companies: what must stay open for a count of 1 is that the company may not be
+    there at all (0) and that there may be one more (2); a cell of 2 narrowed to ``[2, 3]`` is not
+    protected. A share only matters for large counts, where hiding is rare.
+
+    A reader without the true values (:mod:`analysis.audit`) can still check the value-free
+    consequence: ``hi - lo >= interval`` when ``lo`` is 0, else ``hi - lo >= min(lo, interval) + interval``.
+    """
+
+    k: int
+    interval: int = 1
+    share: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.k < 1 or self.interval < 1 or self.share < 0:
+            raise ValueError(f"[suppression] needs k >= 1, interval >= 1, share >= 0; got {self}")
+
+    @classmethod
+    def from_codebook(cls, codebook: Any) -> PublicationRule:
+        """The rule of the codebook's ``[suppression]`` table (``k`` is required there)."""
+        spec = dict(codebook.meta.get("suppression") or {})
+        if "k" not in spec:
+            raise KeyError("the codebook's edition.toml has no [suppression] k; publication needs it")
+        return cls(k=int(spec["k"]), interval=int(spec.get("interval", 1)), share=float(spec.get("share", 0.0)))
+
+    def sensitive(self, value: int) -> bool:
+        return 0 < value < self.k
+
+    def level(self, value: int) -> int:
+        return max(self.interval, math.ceil(self.share * value))
+
+    def protected(self, lo: float, hi: float, value: int | None = None) -> bool:
+        """Whether a hidden cell with feasible range ``[lo, hi]`` is protected (see the class notes);
+        without ``value`` only the value-free condition is checked."""
+        tol = 1e-6
+        if math.isinf(hi) and value is None:
+            return True
+        if value is None:
+            need = self.interval if lo <= tol else min(lo, self.interval) + self.interval
+            return hi - lo >= need - tol
+        p = self.level(value)
+        return lo <= value - min(value, p) + tol and hi >= value + p - tol
+
+    def as_mapping(self) -> dict[str, object]:
+        return {"k": self.k, "interval": self.interval, "share": self.share}
+
+
+# -- the linked model ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """What publication knows of one table: its count cells, layout (rows as positions) and keys."""
+
+    name: str
+    scope: str
+    counts: tuple[str, ...]
+    n_rows: int
+    layout: TableLayout
+    present: frozenset[Cell]  # count cells holding a number (NA cells are no cells)
+    links: Mapping[Cell, Key] = field(default_factory=dict)
+
+    def key(self, cell: Cell) -> Key:
+        return self.links.get(cell, (self.scope, self.name, cell[0], cell[1]))
+
+
+def _positional(layout: TableLayout, index: pd.Index) -> TableLayout:
+    """The layout with row labels turned into row positions (files know positions only)."""
+    def pos(label: Hashable) -> int | None:
+        return None if label is None else int(index.get_loc(label))
+
+    def many(labels: Iterable[Hashable] | None) -> tuple[int, ...] | None:
+        return None if labels is None else tuple(pos(label) for label in labels)  # type: ignore[misc]
+
+    return replace(layout, total_row=pos(layout.total_row), additive_rows=many(layout.additive_rows),
+                   denominator_rows=many(layout.denominator_rows), option_rows=many(layout.option_rows),
+                   answered_row=pos(layout.answered_row),
+                   links=tuple((pos(row), column, key) for row, column, key in layout.links))
+
+
+def _undeclared(item: Any) -> bool:
+    return item.layout is None and item.frame.attrs.get("layout") is None
+
+
+def _layout_of(item: Any) -> TableLayout:
+    spec = item.layout if item.layout is not None else item.frame.attrs.get("layout")
+    if isinstance(spec, TableLayout):
+        return spec
+    if spec is None:  # a table without counts (a listing may still declare nothing)
+        return TableLayout(part_columns=())
+    return TableLayout.from_mapping(spec)
+
+
+def spec_of(item: Any, scope: str = "") -> tuple[TableSpec, dict[Cell, int]]:
+    """The :class:`TableSpec` of a report table with counts, and its count values."""
+    frame = item.frame
+    counts = tuple(c for c in item.counts if c in frame.columns)
+    layout = _positional(_layout_of(item), frame.index)
+    values: dict[Cell, int] = {}
+    for column in counts:
+        numbers = pd.to_numeric(frame[column], errors="coerce")
+        for pos, value in enumerate(numbers.tolist()):
+            if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
+                continue
+            values[(pos, column)] = int(value)
+    links = {(int(row), column): tuple(key) for row, column, key in layout.links if (row, column) in values}
+    spec = TableSpec(item.name, scope, counts, len(frame), layout, frozenset(values), links)
+    return spec, values
+
+
+@dataclass
+class LinearModel:
+    """Every published count as variables named by keys, with every table's identities.
+
+    ``equations`` and ``inequalities`` are lists of ``{key: coefficient}`` (``= 0`` and ``<= 0``).
+    ``tables_of`` maps each key to the tables holding it.
+    """
+
+    specs: list[TableSpec]
+    equations: list[dict[Key, float]] = field(default_factory=list)
+    inequalities: list[dict[Key, float]] = field(default_factory=list)
+    tables_of: dict[Key, set[str]] = field(default_factory=dict)
+    solves: int = 0
+
+    @classmethod
+    def build(cls, specs: Sequence[TableSpec]) -> LinearModel:
+        model = cls(list(specs))
+        for spec in specs:
+            for cell in spec.present:
+                model.tables_of.setdefault(spec.key(cell), set()).add(spec.name)
+            equations, inequalities = table_constraints(spec.n_rows, spec.counts, spec.present, spec.layout)
+            for rows, target in ((equations, model.equations), (inequalities, model.inequalities)):
+                for row in rows:
+                    keyed: dict[Key, float] = {}
+                    for cell, coefficient in row.items():
+                        key = spec.key(cell)
+                        keyed[key] = keyed.get(key, 0.0) + coefficient
+                    keyed = {k: c for k, c in keyed.items() if c}
+                    if keyed:
+                        target.append(keyed)
+        return model
+
+    def ranges(self, hidden: set[Key], known: Mapping[Key, float],
+               only: set[Key] | None = None) -> dict[Key, tuple[float, float]]:
+        """Feasible ``[lo, hi]`` of each hidden key (of ``only`` when given) over counts >= 0,
+        with every other key a constant from ``known``."""
+        components = _components(hidden, self.equations + self.inequalities)
+        out: dict[Key, tuple[float, float]] = {}
+        for component in components:
+            wanted = component if only is None else component & only
+            if wanted:
+                out.update(self._component_ranges(sorted(component, key=repr), known, wanted))
+        return out
+
+    def _component_ranges(self, order: list[Key], known: Mapping[Key, float], wanted: set[Key]
+                          ) -> dict[Key, tuple[float, float]]:
+        index = {key: i for i, key in enumerate(order)}
+        out: dict[Key, tuple[float, float]] = {}
+
+        def system(rows: list[dict[Key, float]]):
+            matrix, rhs = [], []
+            for row in rows:
+                if not any(k in index for k in row):
+                    continue
+                coefficients = np.zeros(len(order))
+                constant = 0.0
+                for key, coefficient in row.items():
+                    if key in index:
+                        coefficients[index[key]] += coefficient
+                    else:
+                        constant -= coefficient * known[key]
+                matrix.append(coefficients)
+                rhs.append(constant)
+            if not rhs:
+                return None, None
+            dense = np.array(matrix)
+            return (sparse.csr_matrix(dense) if len(order) > 200 else dense), np.array(rhs)
+
+        a_eq, b_eq = system(self.equations)
+        a_ub, b_ub = system(self.inequalities)
+        if a_eq is not None and not sparse.issparse(a_eq):
+            # An identity with one hidden cell pins it: no programme needed.
+            for row, constant in zip(a_eq, b_eq, strict=True):
+                (nonzero,) = np.nonzero(row)
+                if len(nonzero) == 1 and order[nonzero[0]] in wanted:
+                    value = constant / row[nonzero[0]]
+                    out[order[nonzero[0]]] = (value, value)
+        for key in sorted(wanted - set(out), key=repr):
+            i = index[key]
+            extremes = []
+            for sign in (1.0, -1.0):
+                objective = np.zeros(len(order))
+                objective[i] = sign
+                result = linprog(objective, A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=b_eq,
+                                 bounds=(0, None), method="highs")
+                self.solves += 1
+                if result.status == 3:
+                    extremes.append(math.inf)
+                elif result.status == 2:
+                    raise ValueError(f"the published tables contradict each other around {key!r}")
+                else:
+                    extremes.append(sign * result.fun)
+            out[key] = (float(extremes[0]), float(extremes[1]))
+        return out
+
+
+def _components(hidden: set[Key], rows: list[dict[Key, float]]) -> list[set[Key]]:
+    """Hidden keys grouped by the constraints that tie them (each group is one LP)."""
+    parent = {key: key for key in hidden}
+
+    def find(key: Key) -> Key:
+        while parent[key] != key:
+            parent[key] = parent[parent[key]]
+            key = parent[key]
+        return key
+
+    for row in rows:
+        keys = [k for k in row if k in parent]
+        for other in keys[1:]:
+            a, b = find(keys[0]), find(other)
+            if a != b:
+                parent[a] = b
+    groups: dict[Key, set[Key]] = {}
+    for key in hidden:
+        groups.setdefault(find(key), set()).add(key)
+    return list(groups.values())
+
+
+def feasible_ranges(specs: Sequence[TableSpec], hidden: set[Key], known: Mapping[Key, float]
+                    ) -> tuple[dict[Key, tuple[float, float]], int]:
+    """Feasible range of every hidden key over all ``specs`` at once, and the number of LP solves."""
+    model = LinearModel.build(specs)
+    ranges = model.ranges(hidden, known)
+    return ranges, model.solves
+
+
+# -- suppression over the whole report -----------------------------------------------------------------
+
+
+@dataclass
+class Suppression:
+    """The result of :func:`suppress_report`: hidden keys, omitted tables, LP solves."""
+
+    hidden: set[Key]
+    primary: set[Key]
+    omitted: dict[str, str]  # table name -> reason code
+    ranges: dict[Key, tuple[float, float]]
+    solves: int
+
+
+def _values_by_key(specs: Sequence[TableSpec], values: Mapping[str, dict[Cell, int]]) -> dict[Key, int]:
+    out: dict[Key, int] = {}
+    where: dict[Key, str] = {}
+    for spec in specs:
+        for cell in spec.present:
+            key, value = spec.key(cell), values[spec.name][cell]
+            if key in out and out[key] != value:
+                raise ValueError(f"tables {where[key]!r} and {spec.name!r} link {key!r} but hold {out[key]} "
+                                 f"and {value}: a link must name one quantity")
+            out[key], where[key] = value, spec.name
+    return out
+
+
+def suppress_report(specs: Sequence[TableSpec], values: Mapping[str, dict[Cell, int]], rule: PublicationRule,
+                    listed: Mapping[str, set[Key]] | None = None) -> Suppression:
+    """Hide keys until every hidden key meets ``rule`` over all tables (see the module notes).
+
+    ``listed`` maps a listing table (one row per unit) to the keys its row counts reveal: a
+    listing that reveals a hidden key is left out.
+    """
+    specs = list(specs)
+    listed = dict(listed or {})
+    omitted: dict[str, str] = {}
+    by_key = _values_by_key(specs, values)
+    primary = {key for key, value in by_key.items() if rule.sensitive(value)}
+    for name, keys in listed.items():
+        if keys & primary:
+            omitted[name] = "reveals_hidden"
+    solves = 0
+    while True:
+        model = LinearModel.build(specs)
+        hidden = set(primary)
+        ranges: dict[Key, tuple[float, float]] = {}
+        stuck: Key | None = None
+        pending: set[Key] | None = None  # keys whose ranges must be (re)computed
+        while True:
+            known = {k: v for k, v in by_key.items() if k not in hidden}
+            ranges.update(model.ranges(hidden, known, only=pending))
+            failing = sorted((key for key in hidden if not rule.protected(*ranges[key], by_key[key])), key=repr)
+            if not failing:
+                break
+            added: set[Key] = set()
+            for key in failing:
+                choice = _complement(key, hidden | added, model, by_key)
+                if choice is None:
+                    if not added:
+                        stuck = key
+                    break
+                added.add(choice)
+            if stuck is not None:
+                break
+            hidden |= added
+            # Hiding more only widens the other ranges (a constant becomes a free count), so only
+            # the failing cells and the new ones need their ranges again.
+            pending = added | set(failing)
+        solves += model.solves
+        if stuck is None:
+            return Suppression(hidden, primary, omitted, ranges, solves)
+        # Not protectable even with every neighbour hidden: leave its tables out and start again.
+        for name in sorted(model.tables_of.get(stuck, ())):
+            omitted.setdefault(name, "unprotectable")
+        specs = [s for s in specs if s.name not in omitted]
+        by_key = _values_by_key(specs, values)
+        primary = {key for key, value in by_key.items() if rule.sensitive(value)}
+
+
+def _complement(key: Key, hidden: set[Key], model: LinearModel, by_key: Mapping[Key, int]) -> Key | None:
+    """The next cell to hide for ``key``: in an identity with it, preferring an identity with few
+    hidden cells, a non-zero count (hiding a 0 protects little) and the smallest count."""
+    best: tuple | None = None
+    choice: Key | None = None
+    for kind, rows in ((0, model.equations), (1, model.inequalities)):
+        for row in rows:
+            if key not in row:
+                continue
+            n_hidden = sum(k in hidden for k in row)
+            for other in row:
+                if other in hidden:
+                    continue
+                rank = (kind, n_hidden, by_key[other] == 0, by_key[other], repr(other))
+                if best is None or rank < best:
+                    best, choice = rank, other
+    if choice is not None:
+        return choice
+    # No identity left to use: any visible count of the same tables.
+    tables = model.tables_of.get(key, set())
+    for spec in model.specs:
+        if spec.name not in tables:
+            continue
+        for cell in sorted(spec.present):
+            other = spec.key(cell)
+            if other not in hidden:
+                rank = (2, 0, by_key[other] == 0, by_key[other], repr(other))
+                if best is None or rank < best:
+                    best, choice = rank, other
+    return choice
+
+
+# -- columns computed from counts -------------------------------------------------------------------------
+
+
+def derived_masks(frame: pd.DataFrame, counts: Sequence[str], values: Mapping[Cell, int], hidden: set[Cell],
+                  layout: TableLayout, percents: Sequence[str] = (), statistics: Sequence[str] = (),
+                  table_statistics: Sequence[str] = ()) -> dict[str, np.ndarray]:
+    """Rows to hide in every column computed from counts, given the hidden count ``cells``.
+
+    * a percentage (``layout.percent_of`` or ``percents``): with its count, or with its
+      denominator (see :func:`analysis.suppression.percent_mask`);
+    * ``layout.derived_from`` (a column computed from named counts of its row, e.g. an
+      interval): wherever one of them is hidden in the row or in a denominator row;
+    * ``layout.dependent_columns`` and ``statistics`` (a test of a row): in every row with a
+      hidden count, and in every row when a denominator or total count is hidden;
+    * ``table_statistics`` (a test of the whole table): wholly, as soon as any count is hidden.
+
+    Layout rows are positions here (see :func:`spec_of`).
+    """
+    n = len(frame)
+    counts = list(counts)
+    positions = {p: p for p in range(n)}
+    masks = percent_mask(frame, counts, dict(values), hidden, [c for c in percents if c in frame], layout,
+                         positions)
+    row_hidden = np.array([any((p, c) in hidden for c in counts) for p in range(n)], dtype=bool)
+    margins = [*(layout.denominator_rows or ())]
+    if layout.total_row is not None:
+        margins.append(layout.total_row)
+    margin_hidden = any(row_hidden[p] for p in margins)
+    for column, sources in layout.derived_from.items():
+        if column in frame:
+            own = np.array([any((p, c) in hidden for c in sources) for p in range(n)], dtype=bool)
+            denominator = any((p, c) in hidden for p in margins for c in sources)
+            masks[column] = own | denominator
+    for column in (*layout.dependent_columns, *statistics):
+        if column in frame and column not in masks:
+            masks[column] = np.ones(n, dtype=bool) if margin_hidden else row_hidden.copy()
+    if row_hidden.any():
+        for column in table_statistics:
+            if column in frame:
+                masks[column] = np.ones(n, dtype=bool)
+    return masks
+
+
+# -- the whole report ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class Published:
+    """What :func:`publish` returns: the items to write and what the audit needs."""
+
+    items: list
+    declaration: dict[str, Any]
+    omitted: list[tuple[str, str, str, str]]  # (name, title ja, title en, reason code)
+    hidden_cells: int
+    solves: int
+    values: dict[tuple[str, int, str], int]  # (table, row, column) -> true count of hidden cells (never written)
+
+
+def _listed_keys(item: Any) -> set[Key]:
+    layout = _layout_of(item)
+    if layout.listing is None:
+        return set()
+    prefix, columns = layout.listing
+    columns = [c for c in columns if c in item.frame]
+    if not columns:
+        return set()
+    groups = item.frame[columns].astype("object").itertuples(index=False, name=None)
+    return {(*prefix, *group) for group in groups}
+
+
+def publish(items: Sequence[Any], rule: PublicationRule, *, previous_items: Sequence[Any] = (),
+            marker: str = "x", notes: tuple[str, str] = ("", ""),
+            omitted_table: Any = None) -> Published:
+    """Return the publishable report: respondent-level items left out, counts suppressed over
+    all tables at once (with ``previous_items``, the previous year's tables, modelled too),
+    computed columns hidden with their counts, hidden cells marked with ``marker`` and their
+    tables' notes extended with ``notes`` (Japanese, English).
+
+    ``omitted_table(rows)`` builds the appendix table listing what was left out (rows of
+    ``(name, title ja, title en, reason code)``); it is appended when anything was.
+    """
+    from analysis.report.registry import ReportFigure
+
+    kept, omitted = [], []
+    for item in items:
+        if getattr(item, "respondent_level", False):
+            omitted.append((item.name, item.title_ja, item.title_en, "respondent_level"))
+        elif not isinstance(item, ReportFigure) and item.counts and _undeclared(item):
+            # Without a layout nobody knows which sums a reader can use: fail closed.
+            omitted.append((item.name, item.title_ja, item.title_en, "no_layout"))
+        else:
+            kept.append(item)
+    tables = [i for i in kept if not isinstance(i, ReportFigure) and i.counts]
+    specs, values = [], {}
+    for scope, group in (("", tables), ("previous", [i for i in previous_items
+                                                     if not isinstance(i, ReportFigure) and i.counts
+                                                     and not getattr(i, "respondent_level", False)])):
+        for item in group:
+            spec, cells = spec_of(item, scope)
+            name = f"{scope}:{item.name}" if scope else item.name
+            spec = replace(spec, name=name)
+            specs.append(spec)
+            values[name] = cells
+    listed = {i.name: _listed_keys(i) for i in kept if not isinstance(i, ReportFigure)}
+    listed = {name: keys for name, keys in listed.items() if keys}
+    result = suppress_report(specs, values, rule, listed)
+    for name, reason in result.omitted.items():
+        if ":" in name:
+            continue  # a previous-year table: not written here
+        item = next(i for i in kept if i.name == name)
+        omitted.append((name, item.title_ja, item.title_en, reason))
+    out, hidden_values, n_hidden = [], {}, 0
+    spec_by_name = {s.name: s for s in specs}
+    for item in kept:
+        if item.name in result.omitted:
+            continue
+        if isinstance(item, ReportFigure) or not item.counts:
+            out.append(replace(item, respondent_columns=()) if not isinstance(item, ReportFigure) else item)
+            if not isinstance(item, ReportFigure) and item.respondent_columns:
+                out[-1] = replace(item, frame=item.frame.drop(columns=[c for c in item.respondent_columns
+                                                                       if c in item.frame]), respondent_columns=())
+            continue
+        spec = spec_by_name[item.name]
+        hidden_cells = {cell for cell in spec.present if spec.key(cell) in result.hidden}
+        n_hidden += len(hidden_cells)
+        for cell in hidden_cells:
+            hidden_values[(item.name, cell[0], cell[1])] = values[item.name][cell]
+        frame = item.frame.reset_index(drop=True)
+        shown = frame.copy()
+        masks = derived_masks(frame, spec.counts, values[item.name], hidden_cells, spec.layout,
+                              item.percents, item.statistics, item.table_statistics)
+        any_hidden = False
+        for column in spec.counts:
+            mask = np.array([(p, column) in hidden_cells for p in range(len(frame))], dtype=bool)
+            if mask.any():
+                any_hidden = True
+                shown[column] = shown[column].astype("object").where(~mask, marker)
+        for column, mask in masks.items():
+            mask = mask & frame[column].notna().to_numpy()
+            if mask.any():
+                any_hidden = True
+                shown[column] = shown[column].astype("object").where(~mask, marker)
+        shown.index = item.frame.index
+        changes = {}
+        if any_hidden:
+            changes = {"note_ja": " ".join(filter(None, (item.note_ja, notes[0]))),
+                       "note_en": " ".join(filter(None, (item.note_en, notes[1])))}
+        shown = shown.drop(columns=[c for c in item.respondent_columns if c in shown])
+        out.append(replace(item, frame=shown, respondent_columns=(), **changes))
+    if omitted and omitted_table is not None:
+        out.append(omitted_table(omitted))
+    return Published(out, declaration(out, rule, marker), omitted, n_hidden, result.solves, hidden_values)
+
+
+def declaration(items: Sequence[Any], rule: PublicationRule, marker: str) -> dict[str, Any]:
+    """The structure of the published tables, for ``publication.json``: count columns, layout
+    (rows as positions) and links of each table, and the rule. No value is in it."""
+    from analysis.report.registry import ReportFigure
+    from analysis.report.writers import file_stem
+
+    tables = []
+    for item in items:
+        if isinstance(item, ReportFigure):
+            continue
+        layout = _positional(_layout_of(item), item.frame.index) if (item.counts or item.layout) else None
+        columns = [str(c) for c in item.frame.columns]
+        tables.append({
+            "name": item.name,
+            "file": f"tables/{file_stem(item.name)}.csv",
+            "columns": columns,
+            "counts": [str(c) for c in item.counts if c in item.frame],
+            "n_rows": len(item.frame),
+            "layout": None if layout is None else layout.as_mapping(),
+        })
+    return {"rule": rule.as_mapping(), "marker": marker, "tables": tables}
