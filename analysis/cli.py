@@ -1,4 +1,4 @@
-"""The ``survey`` command: template, sample, ingest, report, run, findings."""
+"""The ``survey`` command: template, sample, ingest, report, audit, run, findings."""
 
 from __future__ import annotations
 
@@ -103,6 +103,26 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return status
 
 
+def _cmd_audit(args: argparse.Namespace) -> int:
+    from analysis.audit import audit_csv, audit_folders
+
+    try:
+        result = audit_folders([Path(f) for f in args.report_dirs])
+    except (FileNotFoundError, KeyError, ValueError) as error:
+        print(f"survey audit: {error}", file=sys.stderr)
+        return 2
+    if args.out:
+        from analysis.atomic import atomic_write_bytes
+
+        atomic_write_bytes(Path(args.out), audit_csv(result))
+    failures = result.failures
+    print(f"{len(result.frame)} hidden cells attacked ({result.solves} LP/ILP solves); "
+          f"{len(failures)} narrowed below the protection interval")
+    for row in failures.head(20).itertuples():
+        print(f"  {row.table}[{row.row}, {row.column}]: {row.lo:g}..{row.hi:g} ({row.method})")
+    return 1 if len(failures) else 0
+
+
 def _cmd_dictionary(args: argparse.Namespace) -> int:
     from analysis.atomic import atomic_write_text
     from analysis.codebook import load_codebook
@@ -157,6 +177,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="small-cell suppression on and respondent ids out (for publication)")
     p.add_argument("--previous", default=None, help="processed folder of the previous year (year over year)")
     p.set_defaults(func=_cmd_report)
+
+    p = sub.add_parser("audit", help="attack published reports (one or two years) as a reader would")
+    p.add_argument("report_dirs", nargs="+", metavar="REPORT_DIR", help="published report folders (one or two)")
+    p.add_argument("--out", default=None, help="CSV of every hidden cell with the range a reader can infer")
+    p.set_defaults(func=_cmd_audit)
 
     p = sub.add_parser("run", help="ingest every year under data/raw and build the reports")
     p.add_argument("--raw", default="data/raw")

@@ -168,8 +168,12 @@ def spec_of(item: Any, scope: str = "") -> tuple[TableSpec, dict[Cell, int]]:
                 continue
             values[(pos, column)] = int(value)
     links = {(int(row), column): tuple(key) for row, column, key in layout.links if (row, column) in values}
-    spec = TableSpec(item.name, scope, counts, len(frame), layout, frozenset(values), links)
+    spec = TableSpec(_spec_name(item, scope), scope, counts, len(frame), layout, frozenset(values), links)
     return spec, values
+
+
+def _spec_name(item: Any, scope: str) -> str:
+    return f"{scope}:{item.name}" if scope else item.name
 
 
 @dataclass
@@ -326,28 +330,37 @@ def _values_by_key(specs: Sequence[TableSpec], values: Mapping[str, dict[Cell, i
 
 
 def suppress_report(specs: Sequence[TableSpec], values: Mapping[str, dict[Cell, int]], rule: PublicationRule,
-                    listed: Mapping[str, set[Key]] | None = None) -> Suppression:
+                    listed: Mapping[str, set[Key]] | None = None, *, fixed: Sequence[TableSpec] = (),
+                    fixed_hidden: set[Key] = frozenset()) -> Suppression:
     """Hide keys until every hidden key meets ``rule`` over all tables (see the module notes).
 
     ``listed`` maps a listing table (one row per unit) to the keys its row counts reveal: a
-    listing that reveals a hidden key is left out.
+    listing that reveals a hidden key is left out. ``fixed`` are tables already published (the
+    previous year's report; their values in ``values`` too) with ``fixed_hidden`` the keys they
+    hide: those stay hidden here, and what they show cannot be hidden any more.
     """
     specs = list(specs)
+    fixed = list(fixed)
+    fixed_names = {s.name for s in fixed}
     listed = dict(listed or {})
     omitted: dict[str, str] = {}
-    by_key = _values_by_key(specs, values)
-    primary = {key for key, value in by_key.items() if rule.sensitive(value)}
-    for name, keys in listed.items():
-        if keys & primary:
-            omitted[name] = "reveals_hidden"
     solves = 0
     while True:
-        model = LinearModel.build(specs)
+        by_key = _values_by_key([*fixed, *specs], values)
+        shown_before = {s.key(c) for s in fixed for c in s.present} - set(fixed_hidden)
+        primary = {key for key, value in by_key.items() if rule.sensitive(value)} | (set(fixed_hidden) & set(by_key))
+        for name, keys in listed.items():
+            if keys & primary:
+                omitted.setdefault(name, "reveals_hidden")
+        model = LinearModel.build([*fixed, *specs])
         hidden = set(primary)
         ranges: dict[Key, tuple[float, float]] = {}
         stuck: Key | None = None
         pending: set[Key] | None = None  # keys whose ranges must be (re)computed
-        while True:
+        clash = sorted(primary & shown_before, key=repr)
+        if clash:
+            stuck = clash[0]  # a count to hide that last year's report shows: cannot be protected here
+        while stuck is None:
             known = {k: v for k, v in by_key.items() if k not in hidden}
             ranges.update(model.ranges(hidden, known, only=pending))
             failing = sorted((key for key in hidden if not rule.protected(*ranges[key], by_key[key])), key=repr)
@@ -355,14 +368,12 @@ def suppress_report(specs: Sequence[TableSpec], values: Mapping[str, dict[Cell, 
                 break
             added: set[Key] = set()
             for key in failing:
-                choice = _complement(key, hidden | added, model, by_key)
+                choice = _complement(key, hidden | added | shown_before, model, by_key)
                 if choice is None:
                     if not added:
                         stuck = key
                     break
                 added.add(choice)
-            if stuck is not None:
-                break
             hidden |= added
             # Hiding more only widens the other ranges (a constant becomes a free count), so only
             # the failing cells and the new ones need their ranges again.
@@ -371,11 +382,12 @@ def suppress_report(specs: Sequence[TableSpec], values: Mapping[str, dict[Cell, 
         if stuck is None:
             return Suppression(hidden, primary, omitted, ranges, solves)
         # Not protectable even with every neighbour hidden: leave its tables out and start again.
-        for name in sorted(model.tables_of.get(stuck, ())):
+        names = sorted(model.tables_of.get(stuck, set()) - fixed_names)
+        if not names:
+            raise ValueError(f"{stuck!r} cannot be protected: the previous year's report already gives it away")
+        for name in names:
             omitted.setdefault(name, "unprotectable")
         specs = [s for s in specs if s.name not in omitted]
-        by_key = _values_by_key(specs, values)
-        primary = {key for key, value in by_key.items() if rule.sensitive(value)}
 
 
 def _complement(key: Key, hidden: set[Key], model: LinearModel, by_key: Mapping[Key, int]) -> Key | None:
@@ -466,6 +478,23 @@ class Published:
     hidden_cells: int
     solves: int
     values: dict[tuple[str, int, str], int]  # (table, row, column) -> true count of hidden cells (never written)
+    specs: list[TableSpec] = field(default_factory=list)  # the published tables' model
+    hidden_keys: set[Key] = field(default_factory=set)
+    by_key: dict[Key, int] = field(default_factory=dict)  # every count by key (never written)
+
+    def rescoped(self, scope: str) -> Published:
+        """The same publication with its tables' own keys renamed into ``scope`` (a previous
+        year's report beside this year's: table names may repeat, shared links stay shared)."""
+        names = {s.name for s in self.specs}
+
+        def rename(key: Key) -> Key:
+            if len(key) == 4 and key[0] == "" and key[1] in names:
+                return (scope, f"{scope}:{key[1]}", key[2], key[3])
+            return key
+
+        specs = [replace(s, name=f"{scope}:{s.name}", scope=scope) for s in self.specs]
+        return replace(self, specs=specs, hidden_keys={rename(k) for k in self.hidden_keys},
+                       by_key={rename(k): v for k, v in self.by_key.items()})
 
 
 def _listed_keys(item: Any) -> set[Key]:
@@ -480,13 +509,16 @@ def _listed_keys(item: Any) -> set[Key]:
     return {(*prefix, *group) for group in groups}
 
 
-def publish(items: Sequence[Any], rule: PublicationRule, *, previous_items: Sequence[Any] = (),
+def publish(items: Sequence[Any], rule: PublicationRule, *, previous: Published | None = None,
             marker: str = "x", notes: tuple[str, str] = ("", ""),
             omitted_table: Any = None) -> Published:
     """Return the publishable report: respondent-level items left out, counts suppressed over
-    all tables at once (with ``previous_items``, the previous year's tables, modelled too),
-    computed columns hidden with their counts, hidden cells marked with ``marker`` and their
-    tables' notes extended with ``notes`` (Japanese, English).
+    all tables at once, computed columns hidden with their counts, hidden cells marked with
+    ``marker`` and their tables' notes extended with ``notes`` (Japanese, English).
+
+    ``previous`` is the previous year's report as published (``publish(...).rescoped("previous")``):
+    year-over-year tables print both years, so its tables join the model, what it hides stays
+    hidden and what it shows cannot be hidden any more.
 
     ``omitted_table(rows)`` builds the appendix table listing what was left out (rows of
     ``(name, title ja, title en, reason code)``); it is appended when anything was.
@@ -504,25 +536,27 @@ def publish(items: Sequence[Any], rule: PublicationRule, *, previous_items: Sequ
             kept.append(item)
     tables = [i for i in kept if not isinstance(i, ReportFigure) and i.counts]
     specs, values = [], {}
-    for scope, group in (("", tables), ("previous", [i for i in previous_items
-                                                     if not isinstance(i, ReportFigure) and i.counts
-                                                     and not getattr(i, "respondent_level", False)])):
-        for item in group:
-            spec, cells = spec_of(item, scope)
-            name = f"{scope}:{item.name}" if scope else item.name
-            spec = replace(spec, name=name)
-            specs.append(spec)
-            values[name] = cells
+    for item in tables:
+        spec, cells = spec_of(item)
+        specs.append(spec)
+        values[spec.name] = cells
+    fixed = [] if previous is None else list(previous.specs)
+    fixed_values = {} if previous is None else {
+        s.name: _spec_values(s, previous.by_key) for s in fixed}
+    if set(fixed_values) & set(values):
+        raise ValueError("the previous year's report must be rescoped (Published.rescoped) to join this one")
     listed = {i.name: _listed_keys(i) for i in kept if not isinstance(i, ReportFigure)}
     listed = {name: keys for name, keys in listed.items() if keys}
-    result = suppress_report(specs, values, rule, listed)
-    for name, reason in result.omitted.items():
-        if ":" in name:
-            continue  # a previous-year table: not written here
-        item = next(i for i in kept if i.name == name)
-        omitted.append((name, item.title_ja, item.title_en, reason))
+    result = suppress_report(specs, {**values, **fixed_values}, rule, listed, fixed=fixed,
+                             fixed_hidden=set() if previous is None else previous.hidden_keys)
+    for item in kept:
+        reason = result.omitted.get(item.name)
+        if reason is not None:
+            omitted.append((item.name, item.title_ja, item.title_en, reason))
     out, hidden_values, n_hidden = [], {}, 0
     spec_by_name = {s.name: s for s in specs}
+    kept_specs = [s for s in specs if s.name not in result.omitted]
+    by_key = _values_by_key(kept_specs, values)
     for item in kept:
         if item.name in result.omitted:
             continue
@@ -536,10 +570,10 @@ def publish(items: Sequence[Any], rule: PublicationRule, *, previous_items: Sequ
         hidden_cells = {cell for cell in spec.present if spec.key(cell) in result.hidden}
         n_hidden += len(hidden_cells)
         for cell in hidden_cells:
-            hidden_values[(item.name, cell[0], cell[1])] = values[item.name][cell]
+            hidden_values[(item.name, cell[0], cell[1])] = values[spec.name][cell]
         frame = item.frame.reset_index(drop=True)
         shown = frame.copy()
-        masks = derived_masks(frame, spec.counts, values[item.name], hidden_cells, spec.layout,
+        masks = derived_masks(frame, spec.counts, values[spec.name], hidden_cells, spec.layout,
                               item.percents, item.statistics, item.table_statistics)
         any_hidden = False
         for column in spec.counts:
@@ -561,7 +595,13 @@ def publish(items: Sequence[Any], rule: PublicationRule, *, previous_items: Sequ
         out.append(replace(item, frame=shown, respondent_columns=(), **changes))
     if omitted and omitted_table is not None:
         out.append(omitted_table(omitted))
-    return Published(out, declaration(out, rule, marker), omitted, n_hidden, result.solves, hidden_values)
+    hidden_keys = {key for key in result.hidden if key in by_key}
+    return Published(out, declaration(out, rule, marker), omitted, n_hidden, result.solves, hidden_values,
+                     kept_specs, hidden_keys, by_key)
+
+
+def _spec_values(spec: TableSpec, by_key: Mapping[Key, int]) -> dict[Cell, int]:
+    return {cell: by_key[spec.key(cell)] for cell in spec.present}
 
 
 def declaration(items: Sequence[Any], rule: PublicationRule, marker: str) -> dict[str, Any]:

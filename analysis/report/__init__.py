@@ -119,7 +119,7 @@ def _omitted_table(codebook, lang: str = "ja"):
 
 
 def publishable(items: list, rule, marker: str = "x", notes: tuple[str, str] = ("", ""),
-                previous_items: list = (), codebook=None) -> list:
+                codebook=None) -> list:
     """Return ``items`` fit for publication (see :func:`analysis.publication.publish`).
 
     ``rule`` is a :class:`analysis.publication.PublicationRule` (or, for a quick call, its k).
@@ -129,8 +129,7 @@ def publishable(items: list, rule, marker: str = "x", notes: tuple[str, str] = (
     if not isinstance(rule, PublicationRule):
         rule = PublicationRule(k=int(rule))
     omitted = _omitted_table(codebook) if codebook is not None else None
-    return publish(items, rule, previous_items=list(previous_items), marker=marker, notes=notes,
-                   omitted_table=omitted).items
+    return publish(items, rule, marker=marker, notes=notes, omitted_table=omitted).items
 
 
 def _heading(labels: dict[str, str], fiscal_year: int | None) -> str:
@@ -199,19 +198,22 @@ def build_report(processed_dir: Path, out_dir: Path, lang: str = "ja", publish: 
 
 
 def _publish(items: list, rule, study, previous, lang: str, labels: dict[str, str]):
-    """Publish ``items``; the previous year's tables (built as that year's report would be) join
-    the linked model, since year-over-year tables print both years."""
+    """Publish ``items``. With a previous year, its report is first published as that year's
+    report was (same builders, same rule, no year before it), and joins the linked model: the
+    year-over-year tables print both years."""
     from analysis.publication import publish
     from analysis.report.labels import report_labels
     from analysis.report.registry import ReportContext
 
-    previous_items: list = []
+    marker = labels.get("ui:suppressed_marker", "x")
+    before = None
     if previous is not None:
         previous_items, _ = collect_items(previous, ReportContext(lang=lang, publish=True))
+        before = publish(previous_items, rule, marker=marker).rescoped("previous")
     notes = tuple(report_labels(study.codebook, code).get("ui:suppressed_note", "").replace("{k}", str(rule.k))
                   for code in ("ja", "en"))
-    return publish(items, rule, previous_items=previous_items, marker=labels.get("ui:suppressed_marker", "x"),
-                   notes=notes, omitted_table=_omitted_table(study.codebook, lang))
+    return publish(items, rule, previous=before, marker=marker, notes=notes,
+                   omitted_table=_omitted_table(study.codebook, lang))
 
 
 def _write_and_audit(staged: Path, published) -> None:
