@@ -33,7 +33,8 @@ from scipy.optimize import Bounds, LinearConstraint, milp
 from analysis.publication import Key, LinearModel, PublicationRule, TableSpec
 from analysis.suppression import TableLayout
 
-__all__ = ["AUDIT_COLUMNS", "AuditResult", "audit_folders", "audit_reports", "audit_csv", "read_report"]
+__all__ = ["AUDIT_COLUMNS", "AuditResult", "PublishedReport", "audit_csv", "audit_folders", "audit_reports",
+           "read_report", "report_from_items"]
 
 AUDIT_COLUMNS = ["report", "table", "row", "column", "lo", "hi", "method", "protected"]
 ILP_LIMIT = 40  # hidden cells per group checked by integer programming (kept small: fast)
@@ -107,7 +108,8 @@ def audit_reports(reports: Sequence[PublishedReport], rule: PublicationRule | No
             if rows is None:
                 continue
             layout = TableLayout.from_mapping(table["layout"]) if table.get("layout") else TableLayout()
-            columns = table["columns"]
+            offset = int(table.get("offset", 0))
+            columns = [""] * offset + list(table["columns"])
             if layout.listing is not None:
                 prefix, by = layout.listing
                 where = [columns.index(c) for c in by if c in columns]
@@ -210,6 +212,20 @@ def _integer_ranges(model: LinearModel, hidden: set[Key], known: Mapping[Key, fl
             if None not in extremes:
                 out[key] = (float(extremes[0]), float(extremes[1]))
     return out, solves
+
+
+def report_from_items(items: Sequence, declaration: Mapping, tag: str = "r0") -> PublishedReport:
+    """The report a reader would hold, built in memory from published ``items`` (the same CSV
+    text the writer produces), for tests and benchmarks."""
+    from analysis.report.registry import ReportFigure
+    from analysis.report.writers import csv_bytes, prepare_table
+
+    tables = {}
+    for item in items:
+        if not isinstance(item, ReportFigure):
+            text = csv_bytes(prepare_table(item, "ja", {})).decode("utf-8")
+            tables[item.name] = list(csv.reader(io.StringIO(text)))[1:]
+    return PublishedReport(tag, declaration, tables)
 
 
 def audit_folders(folders: Sequence[Path]) -> AuditResult:

@@ -220,10 +220,9 @@ class LinearModel:
                 out.update(self._component_ranges(sorted(component, key=repr), known, wanted))
         return out
 
-    def _component_ranges(self, order: list[Key], known: Mapping[Key, float], wanted: set[Key]
-                          ) -> dict[Key, tuple[float, float]]:
+    def _system(self, order: list[Key], known: Mapping[Key, float]):
+        """``A_eq, b_eq, A_ub, b_ub`` over the keys of ``order`` (others are constants)."""
         index = {key: i for i, key in enumerate(order)}
-        out: dict[Key, tuple[float, float]] = {}
 
         def system(rows: list[dict[Key, float]]):
             matrix, rhs = [], []
@@ -244,31 +243,63 @@ class LinearModel:
             dense = np.array(matrix)
             return (sparse.csr_matrix(dense) if len(order) > 200 else dense), np.array(rhs)
 
-        a_eq, b_eq = system(self.equations)
-        a_ub, b_ub = system(self.inequalities)
-        if a_eq is not None and not sparse.issparse(a_eq):
-            # An identity with one hidden cell pins it: no programme needed.
-            for row, constant in zip(a_eq, b_eq, strict=True):
-                (nonzero,) = np.nonzero(row)
-                if len(nonzero) == 1 and order[nonzero[0]] in wanted:
-                    value = constant / row[nonzero[0]]
-                    out[order[nonzero[0]]] = (value, value)
-        for key in sorted(wanted - set(out), key=repr):
-            i = index[key]
+        return (*system(self.equations), *system(self.inequalities))
+
+    def _solve(self, i: int, sign: float, n: int, system) -> Any:
+        a_eq, b_eq, a_ub, b_ub = system
+        objective = np.zeros(n)
+        objective[i] = sign
+        result = linprog(objective, A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=b_eq, bounds=(0, None), method="highs")
+        self.solves += 1
+        if result.status == 2:
+            raise ValueError("the published tables contradict each other")
+        return result
+
+    def _component_ranges(self, order: list[Key], known: Mapping[Key, float], wanted: set[Key]
+                          ) -> dict[Key, tuple[float, float]]:
+        index = {key: i for i, key in enumerate(order)}
+        system = self._system(order, known)
+        out: dict[Key, tuple[float, float]] = {}
+        for key in sorted(wanted, key=repr):
             extremes = []
             for sign in (1.0, -1.0):
-                objective = np.zeros(len(order))
-                objective[i] = sign
-                result = linprog(objective, A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=b_eq,
-                                 bounds=(0, None), method="highs")
-                self.solves += 1
-                if result.status == 3:
-                    extremes.append(math.inf)
-                elif result.status == 2:
-                    raise ValueError(f"the published tables contradict each other around {key!r}")
-                else:
-                    extremes.append(sign * result.fun)
+                result = self._solve(index[key], sign, len(order), system)
+                extremes.append(math.inf if result.status == 3 else sign * result.fun)
             out[key] = (float(extremes[0]), float(extremes[1]))
+        return out
+
+    def failing(self, hidden: set[Key], known: Mapping[Key, float], values: Mapping[Key, int],
+                rule: PublicationRule, only: set[Key] | None = None) -> set[Key]:
+        """The hidden keys (of ``only``) whose range misses ``rule``'s protection levels around
+        their true ``values``. Every solution found is a feasible point, and so a witness for the
+        other keys of its programme: a side that some witness reaches needs no programme of its own."""
+        out: set[Key] = set()
+        for component in _components(hidden, self.equations + self.inequalities):
+            wanted = component if only is None else component & only
+            if not wanted:
+                continue
+            order = sorted(component, key=repr)
+            index = {key: i for i, key in enumerate(order)}
+            below = np.array([values[k] - min(values[k], rule.level(values[k])) for k in order], dtype=float)
+            above = np.array([values[k] + rule.level(values[k]) for k in order], dtype=float)
+            low_ok, high_ok = np.zeros(len(order), bool), np.zeros(len(order), bool)
+            system = self._system(order, known)
+            for key in sorted(wanted, key=repr):
+                i = index[key]
+                for sign, ok in ((-1.0, high_ok), (1.0, low_ok)):
+                    if ok[i]:
+                        continue
+                    result = self._solve(i, sign, len(order), system)
+                    if result.status == 3:  # unbounded above
+                        high_ok[i] = True
+                        continue
+                    x = result.x
+                    high_ok |= x >= above - 1e-6
+                    low_ok |= x <= below + 1e-6
+                    if not ok[i]:
+                        break
+                if not (low_ok[i] and high_ok[i]):
+                    out.add(key)
         return out
 
 
@@ -312,7 +343,6 @@ class Suppression:
     hidden: set[Key]
     primary: set[Key]
     omitted: dict[str, str]  # table name -> reason code
-    ranges: dict[Key, tuple[float, float]]
     solves: int
 
 
@@ -348,13 +378,14 @@ def suppress_report(specs: Sequence[TableSpec], values: Mapping[str, dict[Cell, 
     while True:
         by_key = _values_by_key([*fixed, *specs], values)
         shown_before = {s.key(c) for s in fixed for c in s.present} - set(fixed_hidden)
-        primary = {key for key, value in by_key.items() if rule.sensitive(value)} | (set(fixed_hidden) & set(by_key))
+        # Sensitive counts this report prints; what only last year's report prints is as it was.
+        current = {s.key(c) for s in specs for c in s.present}
+        primary = {key for key in current if rule.sensitive(by_key[key])} | (set(fixed_hidden) & set(by_key))
         for name, keys in listed.items():
             if keys & primary:
                 omitted.setdefault(name, "reveals_hidden")
         model = LinearModel.build([*fixed, *specs])
         hidden = set(primary)
-        ranges: dict[Key, tuple[float, float]] = {}
         stuck: Key | None = None
         pending: set[Key] | None = None  # keys whose ranges must be (re)computed
         clash = sorted(primary & shown_before, key=repr)
@@ -362,12 +393,13 @@ def suppress_report(specs: Sequence[TableSpec], values: Mapping[str, dict[Cell, 
             stuck = clash[0]  # a count to hide that last year's report shows: cannot be protected here
         while stuck is None:
             known = {k: v for k, v in by_key.items() if k not in hidden}
-            ranges.update(model.ranges(hidden, known, only=pending))
-            failing = sorted((key for key in hidden if not rule.protected(*ranges[key], by_key[key])), key=repr)
+            failing = sorted(model.failing(hidden, known, by_key, rule, only=pending), key=repr)
             if not failing:
                 break
             added: set[Key] = set()
             for key in failing:
+                if added and any(key in row and not added.isdisjoint(row) for row in model.equations):
+                    continue  # a cell just hidden shares an identity with it: check again first
                 choice = _complement(key, hidden | added | shown_before, model, by_key)
                 if choice is None:
                     if not added:
@@ -376,11 +408,11 @@ def suppress_report(specs: Sequence[TableSpec], values: Mapping[str, dict[Cell, 
                 added.add(choice)
             hidden |= added
             # Hiding more only widens the other ranges (a constant becomes a free count), so only
-            # the failing cells and the new ones need their ranges again.
+            # the failing cells and the new ones need checking again.
             pending = added | set(failing)
         solves += model.solves
         if stuck is None:
-            return Suppression(hidden, primary, omitted, ranges, solves)
+            return Suppression(hidden, primary, omitted, solves)
         # Not protectable even with every neighbour hidden: leave its tables out and start again.
         names = sorted(model.tables_of.get(stuck, set()) - fixed_names)
         if not names:
@@ -608,7 +640,7 @@ def declaration(items: Sequence[Any], rule: PublicationRule, marker: str) -> dic
     """The structure of the published tables, for ``publication.json``: count columns, layout
     (rows as positions) and links of each table, and the rule. No value is in it."""
     from analysis.report.registry import ReportFigure
-    from analysis.report.writers import file_stem
+    from analysis.report.writers import file_stem, prepare_table
 
     tables = []
     for item in items:
@@ -616,10 +648,13 @@ def declaration(items: Sequence[Any], rule: PublicationRule, marker: str) -> dic
             continue
         layout = _positional(_layout_of(item), item.frame.index) if (item.counts or item.layout) else None
         columns = [str(c) for c in item.frame.columns]
+        # The writer may print a meaningful index as leading columns: count them.
+        offset = len(prepare_table(item, "ja", {}).headers) - len(columns) if len(item.frame) else 0
         tables.append({
             "name": item.name,
             "file": f"tables/{file_stem(item.name)}.csv",
             "columns": columns,
+            "offset": offset,
             "counts": [str(c) for c in item.counts if c in item.frame],
             "n_rows": len(item.frame),
             "layout": None if layout is None else layout.as_mapping(),
