@@ -147,9 +147,7 @@ def audit_reports(reports: Sequence[PublishedReport], rule: PublicationRule | No
                 counted_keys.setdefault(key, 0.0)
     model = LinearModel.build(specs)
     hidden_keys = {key for *_, key in hidden_cells if key not in known and key not in counted_keys}
-    integer, ilp_solves = _integer_ranges(model, hidden_keys, {**known, **counted_keys})
-    ranges = model.ranges(hidden_keys, {**known, **counted_keys}, only=hidden_keys - set(integer))
-    solves = model.solves + ilp_solves
+    ranges, solves = _ranges(model, hidden_keys, {**known, **counted_keys})
     out = []
     for tag, name, pos, column, key in hidden_cells:
         if key in known:
@@ -158,60 +156,59 @@ def audit_reports(reports: Sequence[PublishedReport], rule: PublicationRule | No
         elif key in counted_keys:
             lo = hi = counted_keys[key]
             method = "row_count"
-        elif key in integer:
-            lo, hi = integer[key]
-            method = "ilp"
         else:
-            lo, hi = ranges[key]
-            method = "lp"
+            lo, hi, method = ranges[key]
         value = None if values is None else values.get((tag, name, pos, column))
         out.append({"report": tag, "table": name, "row": pos, "column": column, "lo": lo, "hi": hi,
                     "method": method, "protected": rule.protected(lo, hi, value)})
     return AuditResult(pd.DataFrame(out, columns=AUDIT_COLUMNS), solves)
 
 
-def _integer_ranges(model: LinearModel, hidden: set[Key], known: Mapping[Key, float]
-                    ) -> tuple[dict[Key, tuple[float, float]], int]:
-    """Integer min/max of each hidden key in groups of at most :data:`ILP_LIMIT` keys."""
+def _ranges(model: LinearModel, hidden: set[Key], known: Mapping[Key, float]
+            ) -> tuple[dict[Key, tuple[float, float, str]], int]:
+    """Smallest and largest value of each hidden key: the linear programme, then, in groups of at
+    most :data:`ILP_LIMIT` keys, integer programming wherever the LP optimum is not a whole-number
+    point (where it is, the integer optimum is the same)."""
     from analysis.publication import _components
 
-    rows_all = [(row, True) for row in model.equations] + [(row, False) for row in model.inequalities]
-    out: dict[Key, tuple[float, float]] = {}
+    out: dict[Key, tuple[float, float, str]] = {}
     solves = 0
     for component in _components(hidden, model.equations + model.inequalities):
-        if len(component) > ILP_LIMIT:
-            continue
         order = sorted(component, key=repr)
         index = {k: i for i, k in enumerate(order)}
-        a, lower, upper = [], [], []
-        for row, equal in rows_all:
-            if not any(k in index for k in row):
-                continue
-            coefficients = np.zeros(len(order))
-            constant = 0.0
-            for key, c in row.items():
-                if key in index:
-                    coefficients[index[key]] += c
-                else:
-                    constant -= c * known[key]
-            a.append(coefficients)
-            lower.append(constant if equal else -np.inf)
-            upper.append(constant)
-        constraints = [LinearConstraint(np.array(a), lower, upper)] if a else []
+        system = model._system(order, known)
+        small = len(order) <= ILP_LIMIT
         for key, i in index.items():
-            extremes = []
+            extremes, method = [], "lp"
             for sign in (1.0, -1.0):
-                c = np.zeros(len(order))
-                c[i] = sign
-                result = milp(c, constraints=constraints, integrality=np.ones(len(order)),
-                              bounds=Bounds(0, np.inf))
-                solves += 1
-                # HiGHS may answer "unbounded or infeasible" without saying which: such a cell
-                # is left to the linear programme, which tells them apart.
-                extremes.append(None if result.x is None else sign * result.fun)
-            if None not in extremes:
-                out[key] = (float(extremes[0]), float(extremes[1]))
-    return out, solves
+                result = model._solve(i, sign, len(order), system)
+                if result.status == 3:
+                    extremes.append(math.inf)
+                    continue
+                value = sign * result.fun
+                if small and not np.allclose(result.x, np.round(result.x), atol=1e-7):
+                    value, n = _integer_extreme(i, sign, len(order), system, value)
+                    solves += n
+                    method = "ilp"
+                extremes.append(value)
+            out[key] = (float(extremes[0]), float(extremes[1]), method)
+    return out, solves + model.solves
+
+
+def _integer_extreme(i: int, sign: float, n: int, system, fallback: float) -> tuple[float, int]:
+    a_eq, b_eq, a_ub, b_ub = system
+    constraints = []
+    if a_eq is not None:
+        constraints.append(LinearConstraint(np.asarray(a_eq.todense() if hasattr(a_eq, "todense") else a_eq),
+                                            b_eq, b_eq))
+    if a_ub is not None:
+        constraints.append(LinearConstraint(np.asarray(a_ub.todense() if hasattr(a_ub, "todense") else a_ub),
+                                            -np.inf, b_ub))
+    c = np.zeros(n)
+    c[i] = sign
+    result = milp(c, constraints=constraints, integrality=np.ones(n), bounds=Bounds(0, np.inf))
+    # HiGHS may answer "unbounded or infeasible" without a point: keep the LP's bound then.
+    return (fallback if result.x is None else sign * result.fun), 1
 
 
 def report_from_items(items: Sequence, declaration: Mapping, tag: str = "r0") -> PublishedReport:
