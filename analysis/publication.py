@@ -33,7 +33,7 @@ import pandas as pd
 from scipy import sparse
 from scipy.optimize import linprog
 
-from analysis.suppression import TableLayout, percent_mask, table_constraints
+from analysis.suppression import TableLayout, derived_masks, table_constraints
 
 __all__ = [
     "LinearModel",
@@ -41,7 +41,6 @@ __all__ = [
     "Published",
     "TableSpec",
     "declaration",
-    "derived_masks",
     "feasible_ranges",
     "publish",
     "spec_of",
@@ -452,49 +451,6 @@ def _complement(key: Key, hidden: set[Key], model: LinearModel, by_key: Mapping[
                 if best is None or rank < best:
                     best, choice = rank, other
     return choice
-
-
-# -- columns computed from counts -------------------------------------------------------------------------
-
-
-def derived_masks(frame: pd.DataFrame, counts: Sequence[str], values: Mapping[Cell, int], hidden: set[Cell],
-                  layout: TableLayout, percents: Sequence[str] = (), statistics: Sequence[str] = (),
-                  table_statistics: Sequence[str] = ()) -> dict[str, np.ndarray]:
-    """Rows to hide in every column computed from counts, given the hidden count ``cells``.
-
-    * a percentage (``layout.percent_of`` or ``percents``): with its count, or with its
-      denominator (see :func:`analysis.suppression.percent_mask`);
-    * ``layout.derived_from`` (a column computed from named counts of its row, e.g. an
-      interval): wherever one of them is hidden in the row or in a denominator row;
-    * ``layout.dependent_columns`` and ``statistics`` (a test of a row): in every row with a
-      hidden count, and in every row when a denominator or total count is hidden;
-    * ``table_statistics`` (a test of the whole table): wholly, as soon as any count is hidden.
-
-    Layout rows are positions here (see :func:`spec_of`).
-    """
-    n = len(frame)
-    counts = list(counts)
-    positions = {p: p for p in range(n)}
-    masks = percent_mask(frame, counts, dict(values), hidden, [c for c in percents if c in frame], layout,
-                         positions)
-    row_hidden = np.array([any((p, c) in hidden for c in counts) for p in range(n)], dtype=bool)
-    margins = [*(layout.denominator_rows or ())]
-    if layout.total_row is not None:
-        margins.append(layout.total_row)
-    margin_hidden = any(row_hidden[p] for p in margins)
-    for column, sources in layout.derived_from.items():
-        if column in frame:
-            own = np.array([any((p, c) in hidden for c in sources) for p in range(n)], dtype=bool)
-            denominator = any((p, c) in hidden for p in margins for c in sources)
-            masks[column] = own | denominator
-    for column in (*layout.dependent_columns, *statistics):
-        if column in frame and column not in masks:
-            masks[column] = np.ones(n, dtype=bool) if margin_hidden else row_hidden.copy()
-    if row_hidden.any():
-        for column in table_statistics:
-            if column in frame:
-                masks[column] = np.ones(n, dtype=bool)
-    return masks
 
 
 # -- the whole report ---------------------------------------------------------------------------------------

@@ -53,6 +53,7 @@ from scipy.optimize import linprog
 
 __all__ = [
     "TableLayout",
+    "derived_masks",
     "detect_layout",
     "hidden_mask",
     "is_recoverable",
@@ -318,18 +319,14 @@ def suppress_counts(
         mask = np.array([(pos, column) in hidden for pos in range(len(frame))], dtype=bool)
         column_values[mask] = pd.NA
         out[column] = column_values
-    hidden_percent = percent_mask(frame, count_columns, values, hidden, percent_columns, layout, positions)
-    for column, mask in hidden_percent.items():
-        percent = pd.array(pd.to_numeric(frame[column], errors="coerce"), dtype="Float64")
-        percent[mask] = pd.NA
-        out[column] = percent
-    rows_hidden = np.array([any((pos, c) in hidden for c in count_columns) for pos in range(len(frame))],
-                           dtype=bool)
-    if any(rows_hidden[positions[label]] for label in _margin_rows(layout)):
-        rows_hidden[:] = True  # a row's test uses the denominators: one hidden, every test goes
-    for column in layout.dependent_columns:
-        if column in out.columns and column not in hidden_percent:
-            out[column] = out[column].mask(rows_hidden)
+    masks = derived_masks(frame, count_columns, values, hidden, layout, percent_columns, positions=positions)
+    for column, mask in masks.items():
+        if column in layout.percent_of or column in percent_columns:
+            percent = pd.array(pd.to_numeric(frame[column], errors="coerce"), dtype="Float64")
+            percent[mask] = pd.NA
+            out[column] = percent
+        else:
+            out[column] = out[column].mask(mask)
     out.attrs = dict(frame.attrs)
     out.attrs["layout"] = layout.as_mapping()
     out.attrs["suppression"] = {
@@ -339,6 +336,46 @@ def suppress_counts(
         "complementary": len(hidden - primary),
     }
     return out
+
+
+def derived_masks(frame: pd.DataFrame, counts: Sequence[str], values: Mapping[Cell, int], hidden: set[Cell],
+                  layout: TableLayout, percents: Sequence[str] | Mapping[str, str] = (),
+                  statistics: Sequence[str] = (), table_statistics: Sequence[str] = (),
+                  positions: Mapping[Hashable, int] | None = None) -> dict[str, np.ndarray]:
+    """Rows to hide in every column computed from counts, given the hidden count ``cells``.
+
+    * a percentage (``layout.percent_of`` or ``percents``): with its count, or with its
+      denominator (see :func:`percent_mask`);
+    * ``layout.derived_from`` (a column computed from named counts of its row, e.g. an
+      interval): wherever one of them is hidden in the row or in a denominator row (or total);
+    * ``layout.dependent_columns`` and ``statistics`` (a test of a row): in every row with a
+      hidden count, and in every row when a denominator or total count is hidden;
+    * ``table_statistics`` (a test of the whole table): wholly, as soon as any count is hidden.
+
+    ``positions`` maps the layout's row labels to positions (default: they are positions).
+    """
+    n = len(frame)
+    counts = list(counts)
+    positions = dict(positions) if positions is not None else {p: p for p in range(n)}
+    if not isinstance(percents, Mapping):
+        percents = [c for c in percents if c in frame]
+    masks = percent_mask(frame, counts, dict(values), hidden, percents, layout, positions)
+    row_hidden = np.array([any((p, c) in hidden for c in counts) for p in range(n)], dtype=bool)
+    margins = [positions[label] for label in _margin_rows(layout)]
+    margin_hidden = any(row_hidden[p] for p in margins)
+    for column, sources in layout.derived_from.items():
+        if column in frame:
+            own = np.array([any((p, c) in hidden for c in sources) for p in range(n)], dtype=bool)
+            denominator = any((p, c) in hidden for p in margins for c in sources)
+            masks[column] = own | denominator
+    for column in (*layout.dependent_columns, *statistics):
+        if column in frame and column not in masks:
+            masks[column] = np.ones(n, dtype=bool) if margin_hidden else row_hidden.copy()
+    if row_hidden.any():
+        for column in table_statistics:
+            if column in frame:
+                masks[column] = np.ones(n, dtype=bool)
+    return masks
 
 
 def detect_layout(frame: pd.DataFrame, count_columns: Sequence[str]) -> TableLayout:
