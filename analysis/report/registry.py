@@ -31,9 +31,11 @@ class ReportTable:
     count, and in every row when a count of a denominator or total row is hidden.
     ``table_statistics`` names columns of tests over the whole table: hidden in every row as
     soon as any count is hidden. ``layout`` says how the counts add up (a
-    :class:`analysis.suppression.TableLayout` as a mapping; default ``frame.attrs["layout"]``):
-    every table with counts must have one, since without it suppression cannot know which
-    relations between the counts a reader can use.
+    :class:`analysis.suppression.TableLayout` as a mapping; default ``frame.attrs["layout"]``),
+    which columns derive from which counts, and which cells print a quantity other tables print
+    too (``links``): a table with counts and no layout is left out of a published report.
+    ``respondent_level`` marks a table with one row per respondent: left out in publish mode.
+    Builders declare; :mod:`analysis.publication` hides.
     """
 
     name: str

@@ -177,6 +177,20 @@ def _baseline_links(sens: pd.DataFrame, year: int | None, rules: MaturityRules) 
     return tuple((0, column, key) for column, key in zip(columns, keys, strict=True) if column in sens)
 
 
+def _profile_links(profile: pd.DataFrame, levels_frame: pd.DataFrame, year: int | None,
+                   rules: MaturityRules) -> tuple:
+    """A profile row whose n is every company of its level (all answered the directive) prints
+    the level's count: linked to it."""
+    if year is None:
+        return ()
+    keys = dict(zip(levels_frame["level"], [("maturity_level", int(year), level)
+                                             for level in (*rules.levels, UNCLASSIFIED)], strict=False))
+    counts = dict(zip(levels_frame["level"], levels_frame["n"], strict=True))
+    return tuple((row, "n", keys[level]) for row, (level, n) in enumerate(zip(profile["level"], profile["n"],
+                                                                               strict=True))
+                 if level in keys and n == counts[level])
+
+
 def _scenario_label(scenario: str, labels: dict[str, str]) -> str:
     if scenario == "baseline":
         return labels["scenario:baseline"]
@@ -244,8 +258,9 @@ def maturity_items(study, ctx: ReportContext) -> list[ReportTable | ReportFigure
           respondent=("respondent_id",), **_texts(cb, "maturity_respondents", year=year, rules=note))
     # Mean, min and max over a level's companies: of one to k-1 companies they describe those
     # companies, so they go with a hidden n.
-    table("maturity_profile", profile_by_level(scores, maturity, rules, cb, lang), counts=("n",),
-          statistics=("mean", "min", "max"), **_texts(cb, "maturity_profile", year=year))
+    profile = profile_by_level(scores, maturity, rules, cb, lang)
+    table("maturity_profile", profile, counts=("n",), statistics=("mean", "min", "max"),
+          links=_profile_links(profile, levels_frame, year, rules), **_texts(cb, "maturity_profile", year=year))
 
     delta = Fraction(str(ctx.options.get("maturity_delta", DEFAULT_DELTA)))
     sens = sensitivity(scores, cb, delta)
