@@ -179,7 +179,9 @@ def _spec_name(item: Any, scope: str) -> str:
 class LinearModel:
     """Every published count as variables named by keys, with every table's identities.
 
-    ``equations`` and ``inequalities`` are lists of ``{key: coefficient}`` (``= 0`` and ``<= 0``).
+    ``equations`` and ``inequalities`` are lists of ``{key: coefficient}`` (``= 0`` and ``<= 0``):
+    each table's own (:func:`analysis.suppression.table_constraints`) and the ``identities`` its
+    layout declares across tables.
     ``tables_of`` maps each key to the tables holding it.
     """
 
@@ -205,6 +207,14 @@ class LinearModel:
                     keyed = {k: c for k, c in keyed.items() if c}
                     if keyed:
                         target.append(keyed)
+        # Identities across tables, where every quantity they name is published somewhere.
+        for spec in specs:
+            for total, parts in spec.layout.identities:
+                if total in model.tables_of and all(p in model.tables_of for p in parts):
+                    row = {total: -1.0}
+                    for part in parts:
+                        row[part] = row.get(part, 0.0) + 1.0
+                    model.equations.append(row)
         return model
 
     def ranges(self, hidden: set[Key], known: Mapping[Key, float],

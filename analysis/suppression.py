@@ -111,6 +111,9 @@ class TableLayout:
     listing
         For a table with one row per unit (no counts): ``(key prefix, columns)``; counting its
         rows by the values of ``columns`` gives the quantity ``(*prefix, *values)``.
+    identities
+        ``(total key, part keys)`` pairs: quantities of the report that add up across tables
+        (a region's count is the sum of its countries' counts).
     """
 
     total_row: Hashable | None = None
@@ -126,6 +129,7 @@ class TableLayout:
     derived_from: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     links: tuple[tuple[Hashable, str, tuple], ...] = ()
     listing: tuple[tuple, tuple[str, ...]] | None = None
+    identities: tuple[tuple[tuple, tuple[tuple, ...]], ...] = ()
 
     @classmethod
     def from_mapping(cls, spec: Mapping[str, object]) -> TableLayout:
@@ -152,6 +156,8 @@ class TableLayout:
                         for row, column, key in (spec.get("links") or ())),  # type: ignore[attr-defined]
             listing=None if not spec.get("listing") else (
                 _as_key(spec["listing"][0]), tuple(spec["listing"][1])),  # type: ignore[index]
+            identities=tuple((_as_key(total), tuple(_as_key(p) for p in parts))
+                             for total, parts in (spec.get("identities") or ())),  # type: ignore[attr-defined]
         )
 
     def as_mapping(self) -> dict[str, object]:
@@ -170,6 +176,7 @@ class TableLayout:
             "derived_from": {c: list(s) for c, s in self.derived_from.items()},
             "links": [[row, column, list(key)] for row, column, key in self.links],
             "listing": None if self.listing is None else [list(self.listing[0]), list(self.listing[1])],
+            "identities": [[list(total), [list(p) for p in parts]] for total, parts in self.identities],
         }
 
 
