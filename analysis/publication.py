@@ -558,11 +558,12 @@ def publish(items: Sequence[Any], rule: PublicationRule, *, previous: Published 
     for item in kept:
         if item.name in result.omitted:
             continue
-        if isinstance(item, ReportFigure) or not item.counts:
-            out.append(replace(item, respondent_columns=()) if not isinstance(item, ReportFigure) else item)
-            if not isinstance(item, ReportFigure) and item.respondent_columns:
-                out[-1] = replace(item, frame=item.frame.drop(columns=[c for c in item.respondent_columns
-                                                                       if c in item.frame]), respondent_columns=())
+        if isinstance(item, ReportFigure):
+            out.append(item)
+            continue
+        if not item.counts:
+            ids = [c for c in item.respondent_columns if c in item.frame]
+            out.append(replace(item, frame=item.frame.drop(columns=ids), respondent_columns=()))
             continue
         spec = spec_by_name[item.name]
         hidden_cells = {cell for cell in spec.present if spec.key(cell) in result.hidden}

@@ -234,6 +234,28 @@ def test_inconsistent_links_are_an_error():
 # -- random studies ------------------------------------------------------------------------------------------
 
 
+def multiple_response(name: str, year: int, levels: list[str], chosen: list[frozenset[str]],
+                      options: list[str]) -> ReportTable:
+    """Options chosen (any number) by level: option rows, then unanswered, answered and total."""
+    def column(level: str | None) -> list[int]:
+        rows = [(lv, c) for lv, c in zip(levels, chosen, strict=True) if level is None or lv == level]
+        answered = sum(1 for _, c in rows if c)
+        return [*(sum(o in c for _, c in rows) for o in options), len(rows) - answered, answered, len(rows)]
+
+    columns = {level: column(level) for level in LEVELS} | {"total": column(None)}
+    labels = [*options, "unanswered", "answered", "total"]
+    frame = pd.DataFrame({"label": labels})
+    for name_, values in columns.items():
+        frame[name_] = pd.array(values, dtype="Int64")
+    n = len(options)
+    links = [(n + 2, level, ("maturity_level", year, level)) for level in LEVELS] + [
+        (n + 2, "total", ("respondents", year))]
+    layout = TableLayout(total_row=n + 2, total_column="total", additive_rows=(n, n + 1),
+                         option_rows=tuple(range(n)), answered_row=n + 1, denominator_rows=(n + 1, n + 2),
+                         links=tuple(links))
+    return ReportTable(name, name, name, frame, counts=(*LEVELS, "total"), layout=layout.as_mapping())
+
+
 @st.composite
 def studies(draw, year: int = 2021):
     n = draw(st.integers(3, 40))
@@ -250,6 +272,10 @@ def studies(draw, year: int = 2021):
             answers.setdefault(level, {}).setdefault(pick, 0)
             answers[level][pick] += 1
         items.append(crosstab(f"q{q}", year, answers, options))
+    if draw(st.booleans()):
+        options = ["m1", "m2", "m3"]
+        chosen = draw(st.lists(st.frozensets(st.sampled_from(options)), min_size=n, max_size=n))
+        items.append(multiple_response("multi", year, levels, chosen, options))
     return items, counts
 
 
