@@ -26,9 +26,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
-from scipy.optimize import Bounds, LinearConstraint, milp
 
 from analysis.publication import Key, LinearModel, PublicationRule, TableSpec
 from analysis.suppression import TableLayout
@@ -147,7 +145,8 @@ def audit_reports(reports: Sequence[PublishedReport], rule: PublicationRule | No
                 counted_keys.setdefault(key, 0.0)
     model = LinearModel.build(specs)
     hidden_keys = {key for *_, key in hidden_cells if key not in known and key not in counted_keys}
-    ranges, solves = _ranges(model, hidden_keys, {**known, **counted_keys})
+    ranges = model.ranges(hidden_keys, {**known, **counted_keys}, ilp_limit=ILP_LIMIT)
+    solves = model.solves
     out = []
     for tag, name, pos, column, key in hidden_cells:
         if key in known:
@@ -162,53 +161,6 @@ def audit_reports(reports: Sequence[PublishedReport], rule: PublicationRule | No
         out.append({"report": tag, "table": name, "row": pos, "column": column, "lo": lo, "hi": hi,
                     "method": method, "protected": rule.protected(lo, hi, value)})
     return AuditResult(pd.DataFrame(out, columns=AUDIT_COLUMNS), solves)
-
-
-def _ranges(model: LinearModel, hidden: set[Key], known: Mapping[Key, float]
-            ) -> tuple[dict[Key, tuple[float, float, str]], int]:
-    """Smallest and largest value of each hidden key: the linear programme, then, in groups of at
-    most :data:`ILP_LIMIT` keys, integer programming wherever the LP optimum is not a whole-number
-    point (where it is, the integer optimum is the same)."""
-    from analysis.publication import _components
-
-    out: dict[Key, tuple[float, float, str]] = {}
-    solves = 0
-    for component in _components(hidden, model.equations + model.inequalities):
-        order = sorted(component, key=repr)
-        index = {k: i for i, k in enumerate(order)}
-        system = model._system(order, known)
-        small = len(order) <= ILP_LIMIT
-        for key, i in index.items():
-            extremes, method = [], "lp"
-            for sign in (1.0, -1.0):
-                result = model._solve(i, sign, len(order), system)
-                if result.status == 3:
-                    extremes.append(math.inf)
-                    continue
-                value = sign * result.fun
-                if small and not np.allclose(result.x, np.round(result.x), atol=1e-7):
-                    value, n = _integer_extreme(i, sign, len(order), system, value)
-                    solves += n
-                    method = "ilp"
-                extremes.append(value)
-            out[key] = (float(extremes[0]), float(extremes[1]), method)
-    return out, solves + model.solves
-
-
-def _integer_extreme(i: int, sign: float, n: int, system, fallback: float) -> tuple[float, int]:
-    a_eq, b_eq, a_ub, b_ub = system
-    constraints = []
-    if a_eq is not None:
-        constraints.append(LinearConstraint(np.asarray(a_eq.todense() if hasattr(a_eq, "todense") else a_eq),
-                                            b_eq, b_eq))
-    if a_ub is not None:
-        constraints.append(LinearConstraint(np.asarray(a_ub.todense() if hasattr(a_ub, "todense") else a_ub),
-                                            -np.inf, b_ub))
-    c = np.zeros(n)
-    c[i] = sign
-    result = milp(c, constraints=constraints, integrality=np.ones(n), bounds=Bounds(0, np.inf))
-    # HiGHS may answer "unbounded or infeasible" without a point: keep the LP's bound then.
-    return (fallback if result.x is None else sign * result.fun), 1
 
 
 def report_from_items(items: Sequence, declaration: Mapping, tag: str = "r0") -> PublishedReport:

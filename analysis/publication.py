@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from scipy import sparse
-from scipy.optimize import linprog
+from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 
 from analysis.suppression import TableLayout, derived_masks, table_constraints
 
@@ -41,7 +41,6 @@ __all__ = [
     "Published",
     "TableSpec",
     "declaration",
-    "feasible_ranges",
     "publish",
     "spec_of",
 ]
@@ -217,18 +216,6 @@ class LinearModel:
                     model.equations.append(row)
         return model
 
-    def ranges(self, hidden: set[Key], known: Mapping[Key, float],
-               only: set[Key] | None = None) -> dict[Key, tuple[float, float]]:
-        """Feasible ``[lo, hi]`` of each hidden key (of ``only`` when given) over counts >= 0,
-        with every other key a constant from ``known``."""
-        components = _components(hidden, self.equations + self.inequalities)
-        out: dict[Key, tuple[float, float]] = {}
-        for component in components:
-            wanted = component if only is None else component & only
-            if wanted:
-                out.update(self._component_ranges(sorted(component, key=repr), known, wanted))
-        return out
-
     def _system(self, order: list[Key], known: Mapping[Key, float]):
         """``A_eq, b_eq, A_ub, b_ub`` over the keys of ``order`` (others are constants)."""
         index = {key: i for i, key in enumerate(order)}
@@ -264,18 +251,44 @@ class LinearModel:
             raise ValueError("the published tables contradict each other")
         return result
 
-    def _component_ranges(self, order: list[Key], known: Mapping[Key, float], wanted: set[Key]
-                          ) -> dict[Key, tuple[float, float]]:
-        index = {key: i for i, key in enumerate(order)}
-        system = self._system(order, known)
-        out: dict[Key, tuple[float, float]] = {}
-        for key in sorted(wanted, key=repr):
-            extremes = []
-            for sign in (1.0, -1.0):
-                result = self._solve(index[key], sign, len(order), system)
-                extremes.append(math.inf if result.status == 3 else sign * result.fun)
-            out[key] = (float(extremes[0]), float(extremes[1]))
+    def ranges(self, hidden: set[Key], known: Mapping[Key, float], ilp_limit: int = 0
+               ) -> dict[Key, tuple[float, float, str]]:
+        """Smallest and largest value of each hidden key over counts >= 0, every other key a
+        constant from ``known``, and how they were found: the linear programme (``"lp"``), then,
+        in groups of at most ``ilp_limit`` keys, integer programming (``"ilp"``) wherever the LP
+        optimum is not a whole-number point (where it is, the integer optimum is the same)."""
+        out: dict[Key, tuple[float, float, str]] = {}
+        for component in _components(hidden, self.equations + self.inequalities):
+            order = sorted(component, key=repr)
+            system = self._system(order, known)
+            small = len(order) <= ilp_limit
+            for i, key in enumerate(order):
+                extremes, method = [], "lp"
+                for sign in (1.0, -1.0):
+                    result = self._solve(i, sign, len(order), system)
+                    if result.status == 3:
+                        extremes.append(math.inf)
+                        continue
+                    value = sign * result.fun
+                    if small and not np.allclose(result.x, np.round(result.x), atol=1e-7):
+                        value, method = self._integer_extreme(i, sign, len(order), system, value), "ilp"
+                    extremes.append(value)
+                out[key] = (float(extremes[0]), float(extremes[1]), method)
         return out
+
+    def _integer_extreme(self, i: int, sign: float, n: int, system, fallback: float) -> float:
+        a_eq, b_eq, a_ub, b_ub = system
+        constraints = []
+        if a_eq is not None:
+            constraints.append(LinearConstraint(sparse.csr_matrix(a_eq), b_eq, b_eq))
+        if a_ub is not None:
+            constraints.append(LinearConstraint(sparse.csr_matrix(a_ub), -np.inf, b_ub))
+        objective = np.zeros(n)
+        objective[i] = sign
+        result = milp(objective, constraints=constraints, integrality=np.ones(n), bounds=Bounds(0, np.inf))
+        self.solves += 1
+        # HiGHS may answer "unbounded or infeasible" without a point: keep the LP's bound then.
+        return fallback if result.x is None else sign * result.fun
 
     def failing(self, hidden: set[Key], known: Mapping[Key, float], values: Mapping[Key, int],
                 rule: PublicationRule, only: set[Key] | None = None) -> set[Key]:
@@ -332,14 +345,6 @@ def _components(hidden: set[Key], rows: list[dict[Key, float]]) -> list[set[Key]
     for key in hidden:
         groups.setdefault(find(key), set()).add(key)
     return list(groups.values())
-
-
-def feasible_ranges(specs: Sequence[TableSpec], hidden: set[Key], known: Mapping[Key, float]
-                    ) -> tuple[dict[Key, tuple[float, float]], int]:
-    """Feasible range of every hidden key over all ``specs`` at once, and the number of LP solves."""
-    model = LinearModel.build(specs)
-    ranges = model.ranges(hidden, known)
-    return ranges, model.solves
 
 
 # -- suppression over the whole report -----------------------------------------------------------------
