@@ -72,7 +72,9 @@ def read_report(folder: Path, tag: str | None = None) -> PublishedReport:
     spec = json.loads(path.read_text(encoding="utf-8"))
     tables = {}
     for table in spec["tables"]:
-        csv_path = folder / table["file"]
+        csv_path = (folder / table["file"]).resolve()
+        if not csv_path.is_relative_to(folder.resolve()):
+            raise ValueError(f"{path}: table {table['name']!r} names a file outside the report folder")
         if csv_path.is_file():
             rows = list(csv.reader(io.StringIO(csv_path.read_text(encoding="utf-8"))))
             tables[table["name"]] = rows[1:]

@@ -1,5 +1,10 @@
 """Small-cell suppression of count tables for publication.
 
+This module is the per-table toolbox: one table's identities and inequalities
+(:func:`table_constraints`), the columns computed from its counts (:func:`derived_masks`), and
+:func:`suppress_counts` for a table on its own. A report is published by
+:mod:`analysis.publication`, which links the tables and proves protection over all of them.
+
 A count below ``k`` is hidden (primary suppression); more cells are then hidden
 (complementary suppression) until no hidden cell can be worked out from what stays visible:
 the other cells and the row and column totals, whether those totals are printed in the
