@@ -6,6 +6,7 @@ of one or two years' reports it tries, as a reader would:
 
 * **differencing**: the same quantity (link key) printed in another table or the other year;
 * **row counting**: counting the rows of a published listing gives the quantity it lists;
+* **computed columns**: a percentage, interval or test printed beside a hidden count;
 * **linear programming** over all tables of both reports at once (shared keys are one
   variable): the smallest and largest value of each hidden cell;
 * **integer programming** (:func:`scipy.optimize.milp`) on small groups of hidden cells, whose
@@ -100,7 +101,8 @@ def audit_reports(reports: Sequence[PublishedReport], rule: PublicationRule | No
     specs: list[TableSpec] = []
     hidden_cells: list[tuple[str, str, int, str, Key]] = []
     known: dict[Key, float] = {}
-    listings: list[tuple[tuple, dict[tuple, int]]] = []
+    listings: list[tuple[tuple, int, dict[tuple, int]]] = []
+    computed: set[tuple[str, str, int, str]] = set()  # hidden cells printed through a computed column
     for report in reports:
         marker = str(report.declaration.get("marker", "x"))
         for table in report.declaration["tables"]:
@@ -117,7 +119,7 @@ def audit_reports(reports: Sequence[PublishedReport], rule: PublicationRule | No
                 for row in rows:
                     group = (*prefix, *(row[i] for i in where))
                     counted[group] = counted.get(group, 0) + 1
-                listings.append((tuple(prefix), counted))
+                listings.append((tuple(prefix), len(where), counted))
             if not table["counts"]:
                 continue
             present, cells_hidden = set(), []
@@ -139,11 +141,13 @@ def audit_reports(reports: Sequence[PublishedReport], rule: PublicationRule | No
                     known[spec.key(cell)] = float(_number(rows[cell[0]][columns.index(cell[1])]))
             hidden_cells += [(report.tag, table["name"], pos, column, spec.key((pos, column)))
                              for pos, column in cells_hidden]
+            computed |= {(report.tag, table["name"], pos, column)
+                         for pos, column in _printed_beside(cells_hidden, rows, columns, table, layout, marker)}
     counted_keys: dict[Key, float] = {}
-    for prefix, counted in listings:
+    for prefix, width, counted in listings:
         counted_keys.update({k: float(v) for k, v in counted.items()})
         for *_, key in hidden_cells:  # a listed kind of quantity with no row is a 0
-            if len(key) == len(prefix) + 1 and key[:len(prefix)] == prefix and key not in counted:
+            if len(key) == len(prefix) + width and key[:len(prefix)] == prefix and key not in counted:
                 counted_keys.setdefault(key, 0.0)
     model = LinearModel.build(specs)
     hidden_keys = {key for *_, key in hidden_cells if key not in known and key not in counted_keys}
@@ -160,9 +164,35 @@ def audit_reports(reports: Sequence[PublishedReport], rule: PublicationRule | No
         else:
             lo, hi, method = ranges[key]
         value = None if values is None else values.get((tag, name, pos, column))
+        protected = rule.protected(lo, hi, value)
+        if (tag, name, pos, column) in computed:
+            method, protected = "computed_column", False
         out.append({"report": tag, "table": name, "row": pos, "column": column, "lo": lo, "hi": hi,
-                    "method": method, "protected": rule.protected(lo, hi, value)})
+                    "method": method, "protected": protected})
     return AuditResult(pd.DataFrame(out, columns=AUDIT_COLUMNS), solves)
+
+
+def _printed_beside(hidden: list[tuple[int, str]], rows: list[list[str]], columns: list[str], table: Mapping,
+                    layout: TableLayout, marker: str) -> set[tuple[int, str]]:
+    """Hidden counts whose row prints a column computed from them: their percentage, a column
+    derived from them, a test of the row, or a test of the whole table."""
+    def printed(pos: int, column: str) -> bool:
+        if column not in columns:
+            return False
+        j = columns.index(column)
+        text = rows[pos][j] if j < len(rows[pos]) else ""
+        return text not in ("", marker)
+
+    untied = [c for c in table.get("percents", ()) if c not in layout.percent_of]
+    row_tests = [*layout.dependent_columns, *table.get("statistics", ()), *untied]
+    out = set()
+    for pos, column in hidden:
+        beside = [p for p, c in layout.percent_of.items() if c == column]
+        beside += [d for d, sources in layout.derived_from.items() if column in sources]
+        if any(printed(pos, c) for c in (*beside, *row_tests)) or any(
+                printed(p, c) for c in table.get("table_statistics", ()) for p in range(len(rows))):
+            out.add((pos, column))
+    return out
 
 
 def report_from_items(items: Sequence, declaration: Mapping, tag: str = "r0") -> PublishedReport:

@@ -628,6 +628,9 @@ def declaration(items: Sequence[Any], rule: PublicationRule, marker: str) -> dic
             "columns": columns,
             "offset": offset,
             "counts": [str(c) for c in item.counts if c in item.frame],
+            "percents": [str(c) for c in item.percents if c in item.frame],
+            "statistics": [str(c) for c in item.statistics if c in item.frame],
+            "table_statistics": [str(c) for c in item.table_statistics if c in item.frame],
             "n_rows": len(item.frame),
             "layout": None if layout is None else layout.as_mapping(),
         })

@@ -192,6 +192,21 @@ def test_a_count_last_years_report_shows_cannot_be_hidden_this_year_so_its_table
     assert [t.name for t in out.items] == ["other"]
 
 
+def test_a_percentage_or_test_printed_beside_a_hidden_count_is_an_attack():
+    frame = pd.DataFrame({"item": ["a", "b", "total"], "n": pd.array([2, 7, 9], dtype="Int64"),
+                          "share": [2 / 9, 7 / 9, 1.0], "p": [0.3, 0.4, None]})
+    layout = TableLayout(total_row=2, part_columns=(), percent_of={"share": "n"})
+    table = ReportTable("pct", "t", "t", frame, counts=("n",), percents=("share",), statistics=("p",),
+                        layout=layout.as_mapping())
+    leaky = table.frame.assign(n=table.frame["n"].astype("object").where([False, True, True], "x"))
+    old = audit(as_published([ReportTable("pct", "t", "t", leaky, counts=("n",), percents=("share",),
+                                          statistics=("p",), layout=table.layout)]))
+    assert set(old.failures["method"]) == {"computed_column"}
+    new = publish([table], RULE)
+    assert audit(new).ok
+    assert (new.items[0].frame.loc[0, ["n", "share", "p"]] == "x").all()
+
+
 # -- what publication prints -------------------------------------------------------------------------------
 
 
