@@ -118,16 +118,20 @@ def _omitted_table(codebook, lang: str = "ja"):
     return build
 
 
-def publishable(items: list, rule, marker: str = "x", notes: tuple[str, str] = ("", ""),
-                codebook=None) -> list:
+def publishable(items: list, rule=None, marker: str = "x", notes: tuple[str, str] = ("", ""),
+                codebook=None, *, k: int | None = None) -> list:
     """Return ``items`` fit for publication (see :func:`analysis.publication.publish`).
 
-    ``rule`` is a :class:`analysis.publication.PublicationRule` (or, for a quick call, its k).
+    ``rule`` is a :class:`analysis.publication.PublicationRule`; a bare threshold (``rule=5`` or
+    ``k=5``) means that k with the default protection interval. ``codebook`` gives the words of
+    the appendix table listing what was left out.
     """
     from analysis.publication import PublicationRule, publish
 
+    if rule is None and k is None:
+        raise TypeError("publishable() needs a PublicationRule (or k)")
     if not isinstance(rule, PublicationRule):
-        rule = PublicationRule(k=int(rule))
+        rule = PublicationRule(k=int(rule if rule is not None else k))
     omitted = _omitted_table(codebook) if codebook is not None else None
     return publish(items, rule, marker=marker, notes=notes, omitted_table=omitted).items
 
