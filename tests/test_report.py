@@ -275,6 +275,27 @@ def test_a_failing_builder_is_listed_and_the_rest_still_written(own_builders, ye
     assert "table_1_1" in _csv_tables(out)
 
 
+def test_publish_leaves_out_respondent_level_tables_with_a_note_and_no_warning(own_builders, years, tmp_path):
+    import warnings
+
+    def per_company(study, ctx):
+        frame = pd.DataFrame({"industry": ["製造業", "金融業"], "score": [3.5, 2.0]})
+        return [ReportTable("test_per_company", "個社別スコア", "Score per company", frame, section="statements",
+                            respondent_level=True)]
+
+    registry._REGISTRY["test.per_company"] = (36, per_company)
+    _, current = years
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = build_report(current, tmp_path / "report", publish=True)
+    assert "test_per_company" not in _csv_tables(out)
+    omitted = pd.read_csv(out / "tables" / "appendix_omitted.csv", dtype="str")
+    assert omitted.values.tolist() == [["test_per_company", "個社別スコア", "個社が特定できるため非公開"]]
+    assert "付録D" in (out / "index.html").read_text(encoding="utf-8")
+    internal = build_report(current, tmp_path / "internal")
+    assert "test_per_company" in _csv_tables(internal) and "appendix_omitted" not in _csv_tables(internal)
+
+
 def test_an_interrupted_build_leaves_the_previous_report(own_builders, years, tmp_path, monkeypatch):
     from analysis.report import writers
 
