@@ -37,6 +37,7 @@ from analysis.suppression import TableLayout, derived_masks, table_constraints
 
 __all__ = [
     "LinearModel",
+    "PublicationError",
     "PublicationRule",
     "Published",
     "TableSpec",
@@ -47,6 +48,11 @@ __all__ = [
 
 Cell = tuple[int, str]  # (row position, count column)
 Key = tuple
+
+
+class PublicationError(RuntimeError, ValueError):
+    """The report cannot be published as declared (tables that contradict each other, a link
+    naming two different numbers, a count last year's report gives away)."""
 
 
 # -- the rule -----------------------------------------------------------------------------------------
@@ -248,7 +254,7 @@ class LinearModel:
         result = linprog(objective, A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=b_eq, bounds=(0, None), method="highs")
         self.solves += 1
         if result.status == 2:
-            raise ValueError("the published tables contradict each other")
+            raise PublicationError("the published tables contradict each other")
         return result
 
     def ranges(self, hidden: set[Key], known: Mapping[Key, float], ilp_limit: int = 0
@@ -367,7 +373,7 @@ def _values_by_key(specs: Sequence[TableSpec], values: Mapping[str, dict[Cell, i
         for cell in spec.present:
             key, value = spec.key(cell), values[spec.name][cell]
             if key in out and out[key] != value:
-                raise ValueError(f"tables {where[key]!r} and {spec.name!r} link {key!r} but hold {out[key]} "
+                raise PublicationError(f"tables {where[key]!r} and {spec.name!r} link {key!r} but hold {out[key]} "
                                  f"and {value}: a link must name one quantity")
             out[key], where[key] = value, spec.name
     return out
@@ -430,7 +436,7 @@ def suppress_report(specs: Sequence[TableSpec], values: Mapping[str, dict[Cell, 
         # Not protectable even with every neighbour hidden: leave its tables out and start again.
         names = sorted(model.tables_of.get(stuck, set()) - fixed_names)
         if not names:
-            raise ValueError(f"{stuck!r} cannot be protected: the previous year's report already gives it away")
+            raise PublicationError(f"{stuck!r} cannot be protected: the previous year's report already gives it away")
         for name in names:
             omitted.setdefault(name, "unprotectable")
         specs = [s for s in specs if s.name not in omitted]

@@ -95,7 +95,8 @@ def _failures_table(failures: list[BuildFailure], codebook):
 
 
 class AuditFailed(RuntimeError):
-    """Publish mode's own audit narrowed a hidden cell below the protection interval."""
+    """Publish mode's own audit narrowed a hidden cell below the protection interval (the CLI
+    prints it on one line and exits non-zero, like every RuntimeError of the report)."""
 
 
 def _omitted_table(codebook, lang: str = "ja"):
