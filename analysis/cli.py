@@ -1,12 +1,14 @@
-"""The ``survey`` command: template, sample, ingest, report, audit, run, findings."""
+"""The ``survey`` command: template, sample, ingest, report, audit, run, db, dictionary, findings."""
 
 from __future__ import annotations
 
 import argparse
+import errno
 import re
 import sys
 from pathlib import Path
 
+from analysis.errors import SurveyError, UsageError
 from analysis.safety import UnsafeEnvironment, add_limit_arguments, limits_from_args
 
 __all__ = ["main"]
@@ -18,7 +20,7 @@ def _cmd_template(args: argparse.Namespace) -> int:
     from analysis.codebook import load_codebook
     from analysis.template import write_templates
 
-    paths = write_templates(load_codebook(args.edition), Path(args.out), lang=args.lang)
+    paths = write_templates(load_codebook(args.edition), Path(args.out), lang=args.lang, year=args.year)
     for path in paths:
         print(path)
     return 0
@@ -39,28 +41,24 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
     year = args.year
     if year is None and (match := _YEAR_DIR.match(raw.name)):
         year = int(match.group(1))
-    try:
-        result = ingest(raw, Path(args.out), edition=args.edition, fiscal_year=year,
-                        progress=None if not args.quiet else False,
-                        limits=limits_from_args(args), workers=args.workers)
-    except (FileNotFoundError, KeyError, UnsafeEnvironment) as error:
-        print(f"survey ingest: {error}", file=sys.stderr)
-        return 2
+    result = ingest(raw, Path(args.out), edition=args.edition, fiscal_year=year,
+                    progress=None if not args.quiet else False,
+                    limits=limits_from_args(args), workers=args.workers, force=args.force)
     print(result.summary(max_problems=args.show))
     print(f"Wrote tidy tables to {args.out} (problems in {Path(args.out) / 'issues.csv'})")
     return 1 if result.n_errors else 0
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    from analysis.report import build_report
+    from analysis.report import build_report, first_screen
 
     previous = Path(args.previous) if args.previous else None
     try:
         written = build_report(Path(args.processed_dir), Path(args.out), lang=args.lang,
-                               publish=args.publish, previous_dir=previous)
-    except (FileNotFoundError, RuntimeError) as error:
-        print(f"survey report: {error}", file=sys.stderr)
-        return 2
+                               publish=args.publish, previous_dir=previous, force=args.force)
+    except RuntimeError as error:  # --publish without its suppression module: refused, nothing written
+        raise UsageError("報告書を作れませんでした", str(error)) from error
+    print(first_screen(Path(args.processed_dir), args.lang))
     print(f"Wrote the report to {written}")
     return 0
 
@@ -75,31 +73,36 @@ def year_folders(raw_root: Path) -> list[tuple[int, Path]]:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    from analysis.atomic import refuse_overlap
     from analysis.ingest import ingest
-    from analysis.report import build_report
+    from analysis.report import build_report, first_screen
 
     raw_root, processed_root, reports_root = Path(args.raw), Path(args.processed), Path(args.reports)
+    if not raw_root.is_dir():
+        raise UsageError(f"生データのフォルダ {raw_root} がありません", f"raw folder {raw_root} does not exist")
+    # Checked for the roots before any year is written (each year's folders are checked again).
+    refuse_overlap(processed_root, [raw_root], what="--processed")
+    refuse_overlap(reports_root, [raw_root, processed_root], what="--reports")
     years = year_folders(raw_root)
     if not years:
-        print(f"survey run: no year folders (e.g. {raw_root / '2021'}) under {raw_root}", file=sys.stderr)
-        return 2
+        raise UsageError(f"{raw_root} に年度のフォルダ(例: {raw_root / '2021'})がありません",
+                         f"no year folders (e.g. {raw_root / '2021'}) under {raw_root}")
     status = 0
     previous: Path | None = None
     for year, folder in years:
         out = processed_root / str(year)
         print(f"== {year}: ingest {folder} -> {out}")
-        try:
-            result = ingest(folder, out, edition=args.edition, fiscal_year=year,
-                            limits=limits_from_args(args), workers=args.workers)
-        except UnsafeEnvironment as error:
-            print(f"survey run: {error}", file=sys.stderr)
-            return 2
+        result = ingest(folder, out, edition=args.edition, fiscal_year=year,
+                        limits=limits_from_args(args), workers=args.workers, force=args.force)
         print(result.summary(max_problems=args.show))
         status |= 1 if result.n_errors else 0
         report_dir = reports_root / str(year)
-        build_report(out, report_dir, lang=args.lang, publish=args.publish, previous_dir=previous)
+        build_report(out, report_dir, lang=args.lang, publish=args.publish, previous_dir=previous,
+                     force=args.force)
+        print(first_screen(out, args.lang))
         print(f"== {year}: report -> {report_dir}")
         previous = out
+    _build_db(processed_root, args.force)
     return status
 
 
@@ -108,9 +111,8 @@ def _cmd_audit(args: argparse.Namespace) -> int:
 
     try:
         result = audit_folders([Path(f) for f in args.report_dirs])
-    except (FileNotFoundError, KeyError, ValueError) as error:
-        print(f"survey audit: {error}", file=sys.stderr)
-        return 2
+    except (FileNotFoundError, KeyError, ValueError) as error:  # not a published report folder
+        raise UsageError("公表用の報告書フォルダを監査できません", str(error)) from error
     if args.out:
         from analysis.atomic import atomic_write_bytes
 
@@ -121,6 +123,25 @@ def _cmd_audit(args: argparse.Namespace) -> int:
     for row in failures.head(20).itertuples():
         print(f"  {row.table}[{row.row}, {row.column}]: {row.lo:g}..{row.hi:g} ({row.method})")
     return 1 if len(failures) else 0
+
+
+def _build_db(processed_root: Path, force: bool) -> None:
+    from analysis.db import build_database
+
+    path = build_database(processed_root, force=force)
+    if path is None:
+        print(f"{processed_root} に取り込み済みの年度がありません / no processed year under {processed_root}")
+    else:
+        print(f"== database: {path} (Parquet by year: {processed_root / 'parquet'})")
+
+
+def _cmd_db(args: argparse.Namespace) -> int:
+    processed_root = Path(args.processed)
+    if not processed_root.is_dir():
+        raise UsageError(f"処理済みフォルダ {processed_root} がありません",
+                         f"processed folder {processed_root} does not exist")
+    _build_db(processed_root, args.force)
+    return 0
 
 
 def _cmd_dictionary(args: argparse.Namespace) -> int:
@@ -139,6 +160,12 @@ def _cmd_findings(args: argparse.Namespace) -> int:
     return run_findings(Path(args.report_text), Path(args.out))
 
 
+def _add_force(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--force", action="store_true",
+                        help="replace an output folder that is not a previous output of this command "
+                             "(input folders are never replaced)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="survey",
@@ -151,6 +178,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--edition", default="fy2021")
     p.add_argument("--out", required=True, help="folder for the workbooks")
     p.add_argument("--lang", choices=["ja", "en"], default="ja", help="language of headers and labels")
+    p.add_argument("--year", type=int, default=None,
+                   help="study year stamped on titles, file names and instructions (default: the edition's year); "
+                        "the questions stay those of --edition")
     p.set_defaults(func=_cmd_template)
 
     p = sub.add_parser("sample", help="write the synthetic sample study (seeded, reproducible)")
@@ -166,6 +196,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="study year (default: from the folder name, e.g. 2021)")
     p.add_argument("--show", type=int, default=30, help="problems to print (all are in issues.csv)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_force(p)
     add_limit_arguments(p)
     p.set_defaults(func=_cmd_ingest)
 
@@ -176,6 +207,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--publish", action="store_true",
                    help="small-cell suppression on and respondent ids out (for publication)")
     p.add_argument("--previous", default=None, help="processed folder of the previous year (year over year)")
+    _add_force(p)
     p.set_defaults(func=_cmd_report)
 
     p = sub.add_parser("audit", help="attack published reports (one or two years) as a reader would")
@@ -191,8 +223,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lang", choices=["ja", "en"], default="ja")
     p.add_argument("--publish", action="store_true")
     p.add_argument("--show", type=int, default=10)
+    _add_force(p)
     add_limit_arguments(p)
     p.set_defaults(func=_cmd_run)
+
+    p = sub.add_parser("db", help="build data/processed/study.duckdb (every year) and Parquet by year")
+    p.add_argument("--processed", default="data/processed")
+    _add_force(p)
+    p.set_defaults(func=_cmd_db)
 
     p = sub.add_parser("dictionary", help="write the data dictionary (Markdown) from the codebook")
     p.add_argument("--edition", default="fy2021")
@@ -206,10 +244,55 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+_OS_ERRORS = {  # errno -> what it means, in Japanese (the English is the system's own message)
+    errno.ENOSPC: "ディスクの空きがありません", errno.EDQUOT: "ディスクの割り当てを超えました",
+    errno.EACCES: "アクセスが許可されていません", errno.EPERM: "操作が許可されていません",
+    errno.EROFS: "読み取り専用の場所です", errno.ENOENT: "見つかりません",
+    errno.ENOTDIR: "フォルダではありません", errno.EISDIR: "フォルダです",
+}
+_CONTROL = {c: f"\\x{c:02x}" for c in (*range(0x20), 0x7F, *range(0x80, 0xA0))}
+
+
+def _os_error(error: OSError) -> UsageError:
+    where = " ".join(str(f) for f in (error.filename, error.filename2) if f is not None)
+    ja = _OS_ERRORS.get(error.errno or -1, "ファイルの読み書きに失敗しました")
+    en = error.strerror or str(error) or type(error).__name__
+    return UsageError(f"{ja}: {where}" if where else ja, f"{en}: {where}" if where else en)
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """Run the parsed command; a user's mistake becomes one line on stderr and its exit code.
+
+    Exit codes: 0 done, 1 data errors (the command's own result, or :class:`DataError`),
+    2 usage or environment (:class:`UsageError`, unknown edition, missing folders, permissions,
+    disk full and other :class:`OSError`), 130 interrupted (Ctrl-C). Program errors keep their
+    traceback.
+    """
+    try:
+        edition = getattr(args, "edition", None)
+        if edition is not None:
+            from analysis.codebook import available_editions
+
+            if edition not in available_editions():
+                raise UsageError(f"調査票の版 {edition} はありません(使える版: {', '.join(available_editions())})",
+                                 f"no codebook edition {edition}; available: {', '.join(available_editions())}")
+        return int(args.func(args) or 0)
+    except SurveyError as error:
+        failure, code = str(error), error.exit_code
+    except UnsafeEnvironment as error:
+        failure, code = str(error), 2
+    except OSError as error:
+        failure, code = str(_os_error(error)), 2
+    except KeyboardInterrupt:  # outputs are swapped in only when complete: nothing half-written
+        failure, code = "中断しました(出力は前のままです) / interrupted (outputs are as they were)", 130
+    # One line, and no escape sequence from a file name reaches the terminal.
+    print(f"survey {args.command}: " + " ".join(failure.split()).translate(_CONTROL), file=sys.stderr)
+    return code
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``survey`` command."""
-    args = build_parser().parse_args(argv)
-    return int(args.func(args) or 0)
+    return run_command(build_parser().parse_args(argv))
 
 
 if __name__ == "__main__":

@@ -12,6 +12,12 @@ Missing answers are never dropped: each missing reason of a variable has its own
 column), even when nobody gave it. Single response: percentages are of everybody in the
 column. Multiple response: an option's percentage is of the respondents in the column who
 answered the question, and that denominator is a row of the table.
+
+Uncertainty (like gtsummary's ``add_ci``/``add_q``): every share can carry its exact
+Clopper-Pearson interval (:meth:`CrossTab.with_ci`, or ``frame(ci=True)``), and the per-option
+p-values of a multiple-response question their Benjamini-Hochberg q-values over the options of
+that question (:meth:`CrossTab.q_values`). The rule is simple on purpose: an interval for every
+share, whatever its n, since at n of about 10 every share needs one.
 """
 
 from __future__ import annotations
@@ -24,7 +30,14 @@ import numpy as np
 import pandas as pd
 
 from analysis.codebook import Codebook
-from analysis.stats import DEFAULT_RESAMPLES, DEFAULT_SEED, AssociationResult, association_test
+from analysis.stats import (
+    DEFAULT_RESAMPLES,
+    DEFAULT_SEED,
+    AssociationResult,
+    association_test,
+    bh_q_values,
+    clopper_pearson,
+)
 from analysis.suppression import TableLayout, suppress_counts
 
 __all__ = [
@@ -294,8 +307,8 @@ class CrossTab:
     def _denominator_row(self, key: str) -> str:
         return self.base if key in self.row.categories else TOTAL
 
-    def percent(self, kind: str = "column") -> pd.DataFrame:
-        """Proportions (0..1) of ``counts``: ``column``, ``row`` or ``total`` percentages."""
+    def denominators(self, kind: str = "column") -> pd.DataFrame:
+        """The denominator of every share of :meth:`percent` (same shape as ``counts``)."""
         counts = self.counts.astype("float64")
         out = pd.DataFrame(index=counts.index, columns=counts.columns, dtype="float64")
         for key in counts.index:
@@ -307,17 +320,87 @@ class CrossTab:
                 denominator = pd.Series(counts.loc[self._denominator_row(key), TOTAL], index=counts.columns)
             else:
                 raise ValueError(f"kind must be column, row or total, not {kind!r}")
-            out.loc[key] = (counts.loc[key] / denominator.replace(0, np.nan)).to_numpy()
+            out.loc[key] = denominator.to_numpy()
         return out
 
-    def frame(self, lang: str = "ja", percent: str = "column", suppress: int | None = None) -> pd.DataFrame:
+    def percent(self, kind: str = "column") -> pd.DataFrame:
+        """Proportions (0..1) of ``counts``: ``column``, ``row`` or ``total`` percentages."""
+        return self.counts.astype("float64") / self.denominators(kind).replace(0, np.nan)
+
+    def _own_denominator(self, kind: str) -> pd.DataFrame:
+        """Cells that are their own denominator (a share of 1 by definition: no interval)."""
+        rows = pd.Series([self._denominator_row(k) == k for k in self.counts.index], index=self.counts.index)
+        columns = pd.Series([c == TOTAL for c in self.counts.columns], index=self.counts.columns)
+        if kind == "column":
+            mask = np.repeat(rows.to_numpy()[:, None], len(columns), axis=1)
+        elif kind == "row":
+            mask = np.repeat(columns.to_numpy()[None, :], len(rows), axis=0)
+        else:
+            mask = rows.to_numpy()[:, None] & columns.to_numpy()[None, :]
+        return pd.DataFrame(mask, index=self.counts.index, columns=self.counts.columns)
+
+    def intervals(self, kind: str = "column", confidence: float = 0.95) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """Exact (Clopper-Pearson) bounds of every share of :meth:`percent`, as ``(low, high)``.
+
+        NaN where the denominator is 0 and where a cell is its own denominator (the total row
+        of column percentages, say), whose share is 1 by definition.
+        """
+        low, high = clopper_pearson(self.counts.to_numpy(dtype="float64"),
+                                    self.denominators(kind).to_numpy(), confidence)
+        skip = self._own_denominator(kind).to_numpy()
+        frames = [pd.DataFrame(np.where(skip, np.nan, bound), index=self.counts.index,
+                               columns=self.counts.columns) for bound in (low, high)]
+        return frames[0], frames[1]
+
+    def q_values(self) -> dict[str, float]:
+        """Benjamini-Hochberg q-values of the per-option tests (multiple response), the options
+        of this question being one family; NaN for an option with no test. Empty otherwise."""
+        options = [k for k in self.row.categories if k in self.option_tests]
+        q = bh_q_values([self.option_tests[k].p_value for k in options])
+        return dict(zip(options, (float(v) for v in q), strict=True))
+
+    def with_ci(self, kind: str = "column", confidence: float = 0.95) -> pd.DataFrame:
+        """Long form: one row per cell with ``row``, ``column``, ``n``, ``denominator``,
+        ``share``, ``ci_low``, ``ci_high`` (exact, at ``confidence``), and for a
+        multiple-response question the option's ``p_value`` and ``q_value``."""
+        share = self.percent(kind)
+        low, high = self.intervals(kind, confidence)
+        denominators = self.denominators(kind)
+        q = self.q_values()
+        rows = []
+        for key in self.counts.index:
+            for column in self.counts.columns:
+                record = {"row": key, "column": column, "n": int(self.counts.loc[key, column]),
+                          "denominator": denominators.loc[key, column], "share": share.loc[key, column],
+                          "ci_low": low.loc[key, column], "ci_high": high.loc[key, column]}
+                if self.option_tests:
+                    test = self.option_tests.get(key)
+                    record |= {"p_value": test.p_value if test is not None else np.nan,
+                               "q_value": q.get(key, np.nan)}
+                rows.append(record)
+        out = pd.DataFrame(rows)
+        out["denominator"] = out["denominator"].astype("Int64")
+        out.attrs["confidence"] = confidence
+        return out
+
+    def frame(self, lang: str = "ja", percent: str = "column", suppress: int | None = None, *,
+              ci: bool = False, confidence: float = 0.95, q: bool = True) -> pd.DataFrame:
         """The table as printed: a label column, then ``n`` and ``%`` per column, then the total.
 
-        ``attrs["layout"]`` tells :func:`analysis.suppression.suppress_counts` which rows and
-        columns are totals; ``suppress=k`` applies it (for publication).
+        ``ci=True`` adds the exact interval of every share after its ``%`` (columns listed in
+        ``attrs["ci_columns"]``); a multiple-response table has its options' p-values and, with
+        ``q``, their q-values (``attrs["table_statistics"]``: a q-value depends on every
+        option's p). ``attrs["layout"]`` tells :func:`analysis.suppression.suppress_counts`
+        which rows and columns are totals and that each interval bound, like each ``%``, is
+        derived from its count (``percent_of``); ``suppress=k`` applies it (for publication),
+        hiding interval bounds in every row with a hidden count or denominator and the
+        q-values wholly as soon as any count is hidden.
         """
         words = labels(self.codebook, lang)
         shares = self.percent(percent)
+        low, high = self.intervals(percent, confidence) if ci else (None, None)
+        level = f"{confidence * 100:g}"
+        ci_columns: list[str] = []
         column_label = {key: (words["total"] if key == TOTAL else self.column.label(key, lang))
                         for key in self.counts.columns}
         row_label = {key: self._row_label(key, lang, words) for key in self.counts.index}
@@ -331,10 +414,22 @@ class CrossTab:
             out[p_name] = pd.array(shares[key].to_numpy(), dtype="Float64")
             percent_of[p_name] = n_name
             count_columns.append(n_name)
+            if ci:
+                for bound, values in ((words["ci_low"], low), (words["ci_high"], high)):
+                    name = f"{column_label[key]} {bound.replace('{level}', level)}"
+                    out[name] = pd.array(values[key].to_numpy(), dtype="Float64")
+                    # An interval bound gives its count away as a % does: declared derived from it.
+                    percent_of[name] = n_name
+                    ci_columns.append(name)
+        table_statistics: list[str] = []
         if self.option_tests:
             out[words["p_value"]] = pd.array(
                 [self.option_tests[k].p_value if k in self.option_tests else None for k in self.counts.index],
                 dtype="Float64")
+            if q:
+                q_of = self.q_values()
+                out[words["q_value"]] = pd.array([q_of.get(k) for k in self.counts.index], dtype="Float64")
+                table_statistics.append(words["q_value"])
         positions = {key: i for i, key in enumerate(self.counts.index)}
         additive = ([positions[k] for k in self.counts.index if k.startswith("missing:")] + [positions[ANSWERED]]
                     if self.multiple else None)
@@ -349,9 +444,63 @@ class CrossTab:
         out.attrs["layout"] = layout.as_mapping()
         out.attrs["count_columns"] = count_columns
         out.attrs["percent_columns"] = list(percent_of)
+        out.attrs["ci_columns"] = ci_columns
+        out.attrs["table_statistics"] = table_statistics
         if suppress is not None:
+            shown = out
             out = suppress_counts(out, count_columns, k=suppress, percent_columns=percent_of, layout=layout)
+            hidden = out[count_columns].isna().to_numpy() & shown[count_columns].notna().to_numpy()
+            rows = hidden.any(axis=1)
+            if rows[[positions[TOTAL], positions[self.base]]].any():
+                rows[:] = True
+            for name in ci_columns:
+                # Unlike a 0 %, the upper bound of 0 of n tells n: hide with the row, not the cell only.
+                out[name] = out[name].mask(rows)
+            if hidden.any():
+                for name in table_statistics:
+                    out[name] = out[name].mask(np.ones(len(out), dtype=bool))
         return out
+
+    def __repr__(self) -> str:
+        shape = f"{len(self.counts.index)}x{len(self.counts.columns)}"
+        test = describe_test(self.test, labels(self.codebook, "en")) if self.test is not None else (
+            f"{len(self.option_tests)} option tests" if self.option_tests else "no test")
+        n = int(self.counts.loc[TOTAL, TOTAL])
+        return f"CrossTab({self.row.name} by {self.column.name}, {shape}, n={n}; {test})"
+
+    def to_html(self, lang: str = "ja", percent: str = "column") -> str:
+        """The table as HTML: one spanning header per column (n and %), % with one decimal, the
+        note (with the test) as caption. Rendered here so that no template engine is needed."""
+        from html import escape
+
+        words = labels(self.codebook, lang)
+        shares = self.percent(percent)
+        columns = list(self.counts.columns)
+        head_top = "".join(
+            f"<th colspan='2' style='text-align:center;border-bottom:1px solid'>"
+            f"{escape(words['total'] if key == TOTAL else self.column.label(key, lang))}</th>" for key in columns)
+        head_sub = "".join(f"<th>{escape(words['n'])}</th><th>{escape(words['pct'])}</th>" for _ in columns)
+        body = []
+        for key in self.counts.index:
+            cells = []
+            for column in columns:
+                share = shares.loc[key, column]
+                pct = f"{100 * share:.1f}%" if pd.notna(share) else "–"
+                cells.append(f"<td style='text-align:right'>{int(self.counts.loc[key, column]):,}</td>"
+                             f"<td style='text-align:right;color:#555'>{pct}</td>")
+            style = " style='border-top:1px solid;font-weight:bold'" if key == TOTAL else (
+                " style='color:#777'" if key.startswith("missing:") else "")
+            body.append(f"<tr{style}><th style='text-align:left'>{escape(self._row_label(key, lang, words))}</th>"
+                        + "".join(cells) + "</tr>")
+        title = f"{self.row.title(lang)} × {self.column.title(lang)}"
+        return (f"<table><caption style='caption-side:top;text-align:left'><b>{escape(title)}</b></caption>"
+                f"<thead><tr><th rowspan='2'>{escape(self.row.title(lang))}</th>{head_top}</tr>"
+                f"<tr>{head_sub}</tr></thead><tbody>{''.join(body)}</tbody>"
+                f"<tfoot><tr><td colspan='{1 + 2 * len(columns)}' style='text-align:left;font-size:smaller'>"
+                f"{escape(self.note(lang))}</td></tr></tfoot></table>")
+
+    def _repr_html_(self) -> str:
+        return self.to_html("ja")
 
     def _row_label(self, key: str, lang: str, words: Mapping[str, str]) -> str:
         if key == TOTAL:
@@ -360,10 +509,17 @@ class CrossTab:
             return words["answered"]
         return self.row.label(key, lang)
 
-    def note(self, lang: str = "ja", with_test: bool = True) -> str:
+    def note(self, lang: str = "ja", with_test: bool = True, ci: bool = False, confidence: float = 0.95) -> str:
         """What the percentages are of, and which test was made (``with_test=False``: the
-        test result is withheld, as in a published table with hidden cells)."""
+        test result is withheld, as in a published table with hidden cells); with ``ci`` what
+        the intervals and q-values are."""
         words = labels(self.codebook, lang)
+        extra = [words["note:ci"].replace("{level}", f"{confidence * 100:g}")] if ci else []
+        if with_test and self.option_tests:
+            extra.append(words["note:q"])
+        return join_sentences(lang, self._note(lang, with_test, words), *extra)
+
+    def _note(self, lang: str, with_test: bool, words: Mapping[str, str]) -> str:
         if self.multiple:
             names = sorted({describe_test(t, words, name_only=True) for t in self.option_tests.values()
                             if t.test != "not_testable"})

@@ -16,6 +16,9 @@ _COLUMN_DOCS = {
     "score": "Self-assessment level 1-5; empty when missing_reason is set.",
     "option_code": "Option code of a single or multiple-response question (one row per selected option).",
     "maturity": "Maturity group the statement is attributed to (高/中/低), empty if none.",
+    "name_redacted": "True when the ingest replaced a company or organisation name of the study (a 企業名/組織名 "
+                     "cell of any workbook, with or without 株式会社/(株)) in this row's free text by [企業名] or "
+                     "[組織名]; the internal report flags the row so that the text can be reworded.",
 }
 
 
@@ -25,6 +28,8 @@ def _cell(text: object) -> str:
 
 def data_dictionary_markdown(codebook: Codebook) -> str:
     """Every workbook sheet and column, and every tidy table and column, as Markdown."""
+    from analysis.template import edition_year, help_text
+
     lines = [
         f"# Data dictionary (codebook edition {codebook.edition})",
         "",
@@ -48,14 +53,18 @@ def data_dictionary_markdown(codebook: Codebook) -> str:
                       "| field id | 日本語 | English | type | code list | required | description |",
                       "|---|---|---|---|---|---|---|"]
             for col in sheet.columns:
-                desc = col.description_en + (" **Never leaves the workbook.**" if col.personal else "")
+                desc = help_text(col, "en", edition_year(codebook)) + (
+                    " **Never leaves the workbook.**" if col.personal else "")
                 lines.append(f"| `{col.column}` | {col.header_ja} | {col.header_en} | {col.type} | "
                              f"{col.codelist or ''} | {'yes' if col.required else ''} | {_cell(desc)} |")
     lines += ["", "Code lists are the CSV files of the codebook named in `edition.toml` `[codelists]`; a cell may "
               "hold the code, its Japanese label or its English label.", "", "## Tidy tables", "",
-              "`survey ingest RAW_DIR --out PROCESSED_DIR` writes each table as `<name>.csv` (UTF-8) and "
+              "`survey ingest RAW_DIR --out PROCESSED_DIR` writes each table as `<name>.csv` "
+              "(UTF-8 with BOM, for Excel) and "
               "`<name>.parquet`, plus `issues.csv` (severity, file, sheet, cell, message), `files.csv` "
-              "(per-file status and cell accounting) and `ingest.json` (counts and input checksums). "
+              "(per-file status and cell accounting), `ingest.json` (counts and input checksums) and "
+              "`datapackage.json` (a Frictionless Data Package of the CSV tables: types, allowed codes, keys, "
+              "ja/en titles). "
               "`maturity` is derived at ingest from `self_assessment`."]
     for name, columns in TABLES.items():
         lines += ["", f"### `{name}`", "", TABLE_DOCS[name], "", "| column | type | meaning |", "|---|---|---|"]

@@ -13,13 +13,13 @@ from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
-import analysis.plotting  # noqa: F401  (Japanese font before any drawing)
 from analysis.codebook import Codebook
 from analysis.disclosure import heatmap_matrix, trend_by_region
+from analysis.plotting import OKABE_ITO, wrap_label  # importing it sets the Japanese font
 
 __all__ = ["heatmap_figure", "trend_figure"]
 
-_NOT_DISCLOSED, _DISCLOSED, _NOT_CODED, _HATCH = "#e4e4e4", "#2b6ca3", "#ffffff", "#c8c8c8"
+_NOT_DISCLOSED, _DISCLOSED, _NOT_CODED, _HATCH = "#e4e4e4", OKABE_ITO[0], "#ffffff", "#c8c8c8"
 
 
 def _term(codebook: Codebook, term: str, lang: str) -> str:
@@ -38,7 +38,7 @@ def heatmap_figure(disclosures: pd.DataFrame, codebook: Codebook, lang: str = "j
     """
     matrix = heatmap_matrix(disclosures, codebook, fiscal_year)
     n_rows, n_cols = max(len(matrix), 1), matrix.shape[1]
-    figure, ax = plt.subplots(figsize=(3.5 + 0.55 * n_cols, 3.2 + 0.32 * n_rows), layout="constrained")
+    figure, ax = plt.subplots(figsize=(3.5 + 0.8 * n_cols, 3.2 + 0.32 * n_rows), layout="constrained")
     values = matrix.to_numpy(dtype=float) if len(matrix) else np.full((1, n_cols), np.nan)
     # Cells not coded are masked and show the hatched background.
     ax.set_facecolor(_NOT_CODED)
@@ -47,7 +47,9 @@ def heatmap_figure(disclosures: pd.DataFrame, codebook: Codebook, lang: str = "j
     sns.heatmap(values, ax=ax, cmap=ListedColormap([_NOT_DISCLOSED, _DISCLOSED]), vmin=0, vmax=1,
                 cbar=False, linewidths=0.5, linecolor="white", mask=np.isnan(values))
     items = [codebook.label("disclosure_items", item, lang) for item in matrix.columns]
-    ax.set_xticks(np.arange(n_cols) + 0.5, items, rotation=60, ha="right", rotation_mode="anchor")
+    # Horizontal, wrapped to the column's width: read without tilting the head
+    ax.set_xticks(np.arange(n_cols) + 0.5, [wrap_label(i, 5 if lang == "ja" else 7) for i in items], rotation=0,
+                  ha="center", fontsize=8)
     if len(matrix):
         rows = matrix.index.to_frame(index=False)
         labels = [f"{c}  {codebook.label('countries', k, lang)}" if show_ids else codebook.label("countries", k, lang)
@@ -93,20 +95,30 @@ def trend_figure(disclosures: pd.DataFrame, codebook: Codebook, lang: str = "ja"
     figure, axes = plt.subplots(n_rows, n_cols, figsize=(2.8 * n_cols, 2.4 * n_rows + 0.6),
                                 sharex=True, sharey=True, squeeze=False)
     regions = list(codebook.table("regions")["region"])
-    palette = dict(zip(regions, sns.color_palette("deep", len(regions)), strict=True))
+    palette = dict(zip(regions, (OKABE_ITO * len(regions))[:len(regions)], strict=True))
     years = sorted(trend["fiscal_year"].unique())
     for ax, item in zip(axes.flat, order, strict=False):
         part = trend[trend["item"] == item]
+        # Counts above the highest point of a year, below the lowest, beside any in between: two
+        # regions at the same or near shares (7/7 and 7/8 at 100 %) never print on each other.
+        rank = part.sort_values(["fiscal_year", "share", "region"], ascending=[True, False, True])
+        rank = rank.assign(order=rank.groupby("fiscal_year").cumcount(),
+                           last=rank.groupby("fiscal_year")["share"].transform("size") - 1)
+        places = {(r.fiscal_year, r.region): ("above" if r.order == 0 else "below" if r.order == r.last
+                                              else "beside") for r in rank.itertuples(index=False)}
         for region in regions:
             line = part[part["region"] == region]
             ax.plot(line["fiscal_year"], line["share"], marker="o", color=palette[region],
                     label=codebook.label("regions", region, lang))
             for year, share, n, total in line[["fiscal_year", "share", "n", "total"]].itertuples(index=False):
                 # Counts beside the share: the denominators are small and change by year.
-                ax.annotate(f"{n}/{total}", (year, share), textcoords="offset points", xytext=(0, 5),
-                            ha="center", fontsize=7, color=palette[region])
+                place = places.get((year, region), "above")
+                offset, ha, va = {"above": ((0, 5), "center", "bottom"), "below": ((0, -5), "center", "top"),
+                                  "beside": ((6, 0), "left", "center")}[place]
+                ax.annotate(f"{n}/{total}", (year, share), textcoords="offset points", xytext=offset,
+                            ha=ha, va=va, fontsize=7, color=palette[region])
         ax.set_title(codebook.label("disclosure_items", item, lang), fontsize=9)
-        ax.set_ylim(-0.05, 1.05)
+        ax.set_ylim(-0.2, 1.2)  # room for the counts above 100 % and below 0 %
         ax.yaxis.set_major_formatter(lambda value, _: f"{value:.0%}")
         if years:
             ax.set_xticks(years, [str(y) for y in years])

@@ -12,9 +12,9 @@ import seaborn as sns
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-import analysis.plotting  # noqa: F401  (sets a font with Japanese glyphs before anything is drawn)
 from analysis.codebook import Codebook
 from analysis.maturity import UNCLASSIFIED, rules_from_codebook
+from analysis.plotting import OKABE_ITO, SEQUENTIAL, wrap_label  # importing it sets a font with Japanese glyphs
 from analysis.scores import KEYS, wide_means
 
 __all__ = ["directive_labels", "level_heatmap", "level_label", "level_radar", "respondent_radar",
@@ -62,6 +62,7 @@ def _polar(fig: Figure, position: int, labels: Sequence[str], codebook: Codebook
     ax.set_theta_direction(-1)
     ax.set_xticks(angles)
     ax.set_xticklabels(labels, fontsize=8)
+    ax.tick_params(axis="x", pad=9)  # directive names clear of the scale numbers on the outer ring
     ax.set_rlabel_position(180 / len(labels))  # scale numbers between two directives, not on a label
     values = [int(v["value"]) for v in codebook.meta["scale"]["levels"]]
     ax.set_ylim(0, max(values))
@@ -110,17 +111,17 @@ def respondent_radar(scores: pd.DataFrame, respondents: pd.DataFrame, respondent
     title = text["respondent"].format(rid=respondent_id, year=fiscal_year)
     left = _polar(figure, 121, labels, codebook)
     _trace(left, overall, text["overall"].format(n=total), fill=True, color="0.45", linestyle="--")
-    _trace(left, own, title, color="tab:blue", linewidth=2)
+    _trace(left, own, title, color=OKABE_ITO[0], linewidth=2)
     left.set_title(text["vs_overall"], pad=22)
     right = _polar(figure, 122, labels, codebook)
     if len(peers) >= min_industry_n:
         reference = wide.loc[[(rid, fiscal_year) for rid in peers]].mean(axis=0, skipna=True).to_numpy()
         _trace(right, reference, text["industry"].format(industry=industry_name, n=len(peers)), fill=True,
-               color="tab:orange", linestyle="--")
+               color=OKABE_ITO[1], linestyle="--")
     else:
         _trace(right, overall, text["fallback"].format(industry=industry_name, n=len(peers), min=min_industry_n,
                                                        total=total), fill=True, color="0.45", linestyle="--")
-    _trace(right, own, title, color="tab:blue", linewidth=2)
+    _trace(right, own, title, color=OKABE_ITO[0], linewidth=2)
     right.set_title(text["vs_industry"], pad=22)
     for ax in (left, right):
         ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.08), fontsize=8, frameon=False)
@@ -139,8 +140,13 @@ def _levels_of(wide: pd.DataFrame, maturity: pd.DataFrame, fiscal_year: int) -> 
 
 
 def level_radar(scores: pd.DataFrame, maturity: pd.DataFrame, fiscal_year: int, codebook: Codebook,
-                lang: str = "ja") -> Figure:
-    """Radar of the mean directive profile of each maturity level (n per level in the legend)."""
+                lang: str = "ja", min_n: int = 1, show_n: bool = True) -> Figure:
+    """Radar of the mean directive profile of each maturity level (n per level in the legend).
+
+    For publication: a level of fewer than ``min_n`` companies is not drawn (its mean profile
+    describes those companies), and ``show_n=False`` leaves the sizes (which suppression may
+    hide in the tables) out of the legend.
+    """
     text = _texts(codebook, lang)
     wide = wide_means(_year(scores, fiscal_year))
     levels = _levels_of(wide, maturity, fiscal_year)
@@ -150,9 +156,10 @@ def level_radar(scores: pd.DataFrame, maturity: pd.DataFrame, fiscal_year: int, 
     palette = sns.color_palette("viridis", n_colors=len(order))
     for colour, level in zip(palette, order, strict=True):
         members = wide[levels == level]
-        if not len(members):
+        if not len(members) or len(members) < min_n:
             continue
-        label = text["level_n"].format(label=level_label(level, codebook, lang), n=len(members))
+        label = (text["level_n"].format(label=level_label(level, codebook, lang), n=len(members)) if show_n
+                 else level_label(level, codebook, lang))
         _trace(ax, members.mean(axis=0, skipna=True).to_numpy(), label, fill=True, color=colour, linewidth=2)
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.06), fontsize=9, frameon=False, ncol=2)
     ax.set_title(text["by_level"], pad=22)
@@ -183,9 +190,11 @@ def level_heatmap(scores: pd.DataFrame, maturity: pd.DataFrame, fiscal_year: int
     figure = _figure(figsize=(10, 1.6 + 0.42 * max(len(frame), 1)))
     ax = figure.add_subplot(111)
     sns.heatmap(pd.DataFrame(values, index=row_labels, columns=directive_labels(codebook, lang)), ax=ax,
-                vmin=min(scale), vmax=max(scale), cmap="RdYlGn", annot=True, fmt=".2f", linewidths=0.5,
+                vmin=min(scale), vmax=max(scale), cmap=SEQUENTIAL, annot=True, fmt=".2f", linewidths=0.5,
                 linecolor="white", cbar_kws={"shrink": 0.6}, annot_kws={"fontsize": 8})
-    ax.set_xticklabels(ax.get_xticklabels(), rotation=40, ha="right", fontsize=8)
+    # Horizontal and wrapped (not slanted): neighbouring directive names never run into each other
+    ax.set_xticklabels([wrap_label(t.get_text(), 7) for t in ax.get_xticklabels()], rotation=0, ha="center",
+                       fontsize=8)
     ax.set_yticklabels(ax.get_yticklabels(), rotation=0, fontsize=8)
     ax.set_xlabel("")
     ax.set_ylabel("")

@@ -390,7 +390,7 @@ def run_findings(report_text: Path, out: Path) -> int:
     if frame.empty:
         print(f"survey findings: no findings found in {report_text}", file=sys.stderr)
         return 1
-    atomic_write_bytes(Path(out), frame.to_csv(index=False).encode("utf-8"))
+    atomic_write_bytes(Path(out), frame.to_csv(index=False).encode("utf-8-sig"))  # BOM: opened in Excel
     summary = frame.groupby("respondent_group", sort=False).size()
     print(f"wrote {len(frame)} statements to {out} ("
           + ", ".join(f"{group}: {n}" for group, n in summary.items()) + ")")

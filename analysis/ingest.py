@@ -15,11 +15,14 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis.atomic import staging_dir
+from analysis.atomic import claim_output, staging_dir
 from analysis.codebook import Codebook, load_codebook
+from analysis.datapackage import PACKAGE_FILE, datapackage_json, parquet_bytes
 from analysis.derived import derive
+from analysis.errors import DataError, UsageError
 from analysis.isolation import ParserPool, read_one
 from analysis.problems import Problem, format_problem, problems_frame
+from analysis.redact import build_redactor, free_text_columns, legal_forms, name_marks, redact_records
 from analysis.safety import DEFAULT_LIMITS, Limits, UnreadableFile, check_location, check_xml_defences
 from analysis.schema import TABLES, conform
 from analysis.validate import YEAR_SOURCE, ParsedWorkbook, parse_workbook, unused_sheets
@@ -160,10 +163,11 @@ def read_folder(raw_dir: Path, codebook: Codebook, progress: bool | None = None,
     # The pool is made before the progress bar: the bar's monitor thread would otherwise make
     # the pool start its workers the slow, thread-safe way.
     pool = ParserPool(limits, workers, skip) if workers != 0 and wanted else None
-    show = progress if progress is not None else (len(paths) >= _PROGRESS_MIN_FILES and sys.stderr.isatty())
+    show = progress if progress is not None else (len(paths) >= _PROGRESS_MIN_FILES and _interactive())
     bar = None
     if show:
-        from tqdm import tqdm
+        # tqdm.auto: a widget bar in Jupyter, a text bar in a terminal.
+        from tqdm.auto import tqdm
 
         bar = tqdm(total=len(paths), initial=len(paths) - len(wanted), desc="ingest", unit="file")
     outcomes: Iterable[tuple[int, RawWorkbook | UnreadableFile]]
@@ -182,6 +186,14 @@ def read_folder(raw_dir: Path, codebook: Codebook, progress: bool | None = None,
         if bar is not None:
             bar.close()
     return [p for p in parsed if p is not None]
+
+
+def _interactive() -> bool:
+    """A person is watching: a terminal, or a Jupyter kernel (whose stderr is no terminal)."""
+    if sys.stderr.isatty():
+        return True
+    shell = getattr(sys.modules.get("IPython"), "get_ipython", lambda: None)()
+    return shell is not None and "IPKernelApp" in getattr(shell, "config", {})
 
 
 def _status(parsed: ParsedWorkbook) -> str:
@@ -234,6 +246,8 @@ def assemble(parsed: Sequence[ParsedWorkbook], codebook: Codebook,
     problems += merge_problems
     rows["respondents"] = respondents
     _number_statements(rows["statements"])
+    rows, redacted = _redact_names(parsed, rows, codebook)
+    problems += redacted
     tables = {name: conform(name, pd.DataFrame(records)) for name, records in rows.items()}
     tables.update(derive(tables, codebook))
 
@@ -353,20 +367,26 @@ def _source_key(source: str) -> tuple:
 
 
 def _to_csv_bytes(frame: pd.DataFrame) -> bytes:
-    return frame.to_csv(index=False, lineterminator="\n").encode("utf-8")
+    return frame.to_csv(index=False, lineterminator="\n").encode("utf-8-sig")
 
 
 def write_processed(result: IngestResult, out_dir: Path, inputs: Sequence[Path] = (),
-                    raw_dir: Path | None = None) -> Path:
-    """Write every tidy table (CSV and Parquet), ``issues.csv``, ``files.csv`` and ``ingest.json``.
+                    raw_dir: Path | None = None, force: bool = False) -> Path:
+    """Write every tidy table (CSV and Parquet), ``datapackage.json``, ``issues.csv``, ``files.csv``
+    and ``ingest.json``.
 
-    The folder is built beside ``out_dir`` and swapped in only when complete.
+    The folder is built beside ``out_dir`` and swapped in only when complete; ``out_dir`` must
+    not overlap ``raw_dir`` and, when not empty, must be a previous ingest's output unless
+    ``force`` (:func:`analysis.atomic.claim_output`).
     """
     out_dir = Path(out_dir)
-    with staging_dir(out_dir) as staged:
+    codebook = load_codebook(result.edition)
+    with staging_dir(out_dir, command="ingest", inputs=[raw_dir], force=force) as staged:
         for name, frame in result.tables.items():
             (staged / f"{name}.csv").write_bytes(_to_csv_bytes(frame))
-            frame.to_parquet(staged / f"{name}.parquet", index=False)
+            (staged / f"{name}.parquet").write_bytes(parquet_bytes(name, frame, codebook))
+        (staged / PACKAGE_FILE).write_text(datapackage_json(result.tables, codebook, result.fiscal_year),
+                                           encoding="utf-8")
         (staged / "issues.csv").write_bytes(_to_csv_bytes(problems_frame(result.problems)))
         (staged / "files.csv").write_bytes(_to_csv_bytes(result.files))
         manifest = {
@@ -397,20 +417,64 @@ def _sha256(path: Path) -> str:
 
 def ingest(raw_dir: Path, out_dir: Path | None = None, edition: str = "fy2021",
            fiscal_year: int | None = None, progress: bool | None = None,
-           limits: Limits = DEFAULT_LIMITS, workers: int | None = None) -> IngestResult:
+           limits: Limits = DEFAULT_LIMITS, workers: int | None = None, force: bool = False) -> IngestResult:
     """Read ``raw_dir``, validate and normalise every workbook, and (if ``out_dir``) write the tables.
 
     ``limits`` bound what one input file may cost and ``workers`` sets the parser processes
-    (see :func:`read_folder`).
+    (see :func:`read_folder`). ``out_dir`` is checked before anything is read (see
+    :func:`write_processed` for ``force``).
+
+    Raises
+    ------
+    UsageError
+        ``raw_dir`` is not a folder, or ``out_dir`` may not be written.
+    DataError
+        No file under ``raw_dir`` is a workbook of the codebook's instruments (nothing is written).
     """
     codebook = load_codebook(edition)
     raw_dir = Path(raw_dir)
     if not raw_dir.is_dir():
-        raise FileNotFoundError(f"raw folder {raw_dir} does not exist")
+        raise UsageError(f"生データのフォルダ {raw_dir} がありません", f"raw folder {raw_dir} does not exist")
+    if out_dir is not None:
+        claim_output(Path(out_dir), "ingest", [raw_dir], force)
     parsed = read_folder(raw_dir, codebook, progress=progress, limits=limits, workers=workers)
+    # Nothing that even looks like a survey workbook (an empty folder, the wrong folder): an
+    # error before anything is written. Workbooks that could not be read are errors of their
+    # own, each with its reason in issues.csv.
+    if not any(book.instrument or any(p.severity == "error" for p in book.problems) for book in parsed):
+        raise DataError(
+            f"{raw_dir} に調査票のブック({codebook.edition})が1つもありません({len(parsed)} ファイル)。"
+            "フォルダを確かめてください。出力は書き換えていません",
+            f"no workbook of any {codebook.edition} instrument under {raw_dir} ({len(parsed)} file(s)); "
+            "check the folder (no output was written)")
     result = assemble(parsed, codebook, fiscal_year=fiscal_year)
     if out_dir is not None:
         # Files refused unopened (links out of the raw folder, pipes) are not hashed either.
         inputs = [p for p in list_inputs(raw_dir) if check_location(p, raw_dir) is None]
-        write_processed(result, out_dir, inputs=inputs, raw_dir=raw_dir)
+        write_processed(result, out_dir, inputs=inputs, raw_dir=raw_dir, force=force)
     return result
+
+
+def _redact_names(parsed: Sequence[ParsedWorkbook], rows: dict[str, list[dict]],
+                  codebook: Codebook) -> tuple[dict[str, list[dict]], list[Problem]]:
+    """Every name read from a personal cell of any workbook (skipped ones too) replaced in the
+    free text of every table (:mod:`analysis.redact`); one warning per replaced value, so that
+    the researcher rewords it, and per name too short to be looked for. No message holds a name."""
+    names = [name for book in parsed for name in book.names]
+    redactor = build_redactor(names, name_marks(codebook), legal_forms(codebook))
+    rows, cells = redact_records(rows, redactor, free_text_columns(codebook))
+    problems = []
+    for cell in cells:
+        file, sheet, where = _split_source(cell.source) if cell.source.count("!") >= 2 else (cell.source, "", "")
+        problems.append(Problem("warning", file, sheet, where,
+                                f"{cell.table}.{cell.column} of this row named a company or organisation of the "
+                                "study: the name was replaced by a neutral mark; reword the text"))
+    for book in parsed:
+        for name in redactor.too_short:
+            if name in book.names:
+                _, sheet, where = _split_source(name.source)
+                problems.append(Problem("warning", book.file, sheet, where,
+                                        "this name (or the name without its legal form) is too short to be "
+                                        "looked for in free text; check the statements and descriptions for "
+                                        "it by hand"))
+    return rows, problems

@@ -13,6 +13,7 @@ import unicodedata
 from collections.abc import Iterable, Mapping
 
 __all__ = [
+    "japanese_fiscal_year",
     "InvalidValue",
     "normalise_text",
     "match_key",
@@ -34,6 +35,16 @@ _ID_RE = re.compile(r"^[A-Z0-9][A-Z0-9_\-]*$")
 _CODE_SEPARATORS = re.compile(r"[;,、,/]")
 
 YEAR_RANGE = (1990, 2100)
+
+
+def japanese_fiscal_year(year: int) -> str:
+    """The fiscal year as a Japanese era year: 2022 -> 令和4年度, 2019 -> 令和元年度, 2018 -> 平成30年度
+    (the inverse of :func:`parse_fiscal_year` for 令和/平成)."""
+    era = "令和" if year > _ERAS["令和"] else "平成"
+    number = year - _ERAS[era]
+    if number < 1:
+        raise ValueError(f"{year} is before the 平成 era")
+    return f"{era}{'元' if number == 1 else number}年度"
 
 
 class InvalidValue(ValueError):

@@ -12,7 +12,7 @@ TABLES: dict[str, dict[str, str]] = {
     "respondents": {
         "respondent_id": "str", "group": "str", "fiscal_year": "Int64", "industry": "str",
         "size_band": "str", "region": "str", "country": "str", "description": "str",
-        "n_interviewees": "Int64", "source": "str",
+        "n_interviewees": "Int64", "name_redacted": "boolean", "source": "str",
     },
     "self_assessment": {
         "respondent_id": "str", "fiscal_year": "Int64", "edition": "str", "directive": "Int64",
@@ -21,24 +21,26 @@ TABLES: dict[str, dict[str, str]] = {
     "presurvey": {
         "respondent_id": "str", "fiscal_year": "Int64", "edition": "str", "topic": "Int64",
         "question_id": "str", "kind": "str", "option_code": "Int64", "answer_text": "str",
-        "missing_reason": "str", "source": "str",
+        "missing_reason": "str", "name_redacted": "boolean", "source": "str",
     },
     "statements": {
         "statement_id": "str", "respondent_id": "str", "fiscal_year": "Int64",
         "respondent_group": "str", "section": "Int64", "category_id": "str", "maturity": "str",
-        "text": "str", "source": "str",
+        "text": "str", "name_redacted": "boolean", "source": "str",
     },
     "disclosures": {
         "company_id": "str", "fiscal_year": "Int64", "region": "str", "country": "str",
         "industry": "str", "peer_ids": "str", "large_cap": "boolean", "item": "str",
         "disclosed": "boolean", "venue": "str", "basis": "str", "sustainability": "boolean",
-        "note": "str", "source": "str",
+        "note": "str", "name_redacted": "boolean", "source": "str",
     },
     "meetings": {
-        "table": "str", "body": "str", "round": "Int64", "date": "str", "topics": "str", "source": "str",
+        "table": "str", "body": "str", "round": "Int64", "date": "str", "topics": "str", "note": "str",
+        "source": "str",
     },
     "literature": {
-        "table": "str", "region": "str", "title": "str", "issuer": "str", "published": "str", "source": "str",
+        "table": "str", "region": "str", "title": "str", "issuer": "str", "published": "str", "note": "str",
+        "source": "str",
     },
 }
 

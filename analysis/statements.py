@@ -28,9 +28,13 @@ __all__ = [
     "section_by_maturity",
     "statement_matrix",
     "statements_by_category",
+    "small_maturity_groups",
+    "withhold_maturity",
 ]
 
 NO_MATURITY = "none"
+# Statements whose maturity group has too few companies to be named (see withhold_maturity).
+WITHHELD = "withheld"
 
 
 def normalise_query(text: object) -> str:
@@ -145,6 +149,36 @@ def _maturity_labels(codebook: Codebook, lang: str) -> dict[str, str]:
     groups = codebook.table("maturity_groups")
     out = dict(zip(groups["code"].astype(str), groups[f"label_{lang}"], strict=True))
     out[NO_MATURITY] = labels(codebook, lang)["no_maturity"]
+    out[WITHHELD] = labels(codebook, lang)["maturity_withheld"]
+    return out
+
+
+def small_maturity_groups(maturity: pd.DataFrame, codebook: Codebook, k: int,
+                          fiscal_year: int | None = None) -> set[str]:
+    """Maturity groups (高, 中, 低) whose level (``level`` of ``maturity_groups.csv``) has fewer
+    than ``k`` companies in ``maturity`` (of ``fiscal_year`` when given); every group when the
+    levels are unknown, since a group that cannot be counted cannot be shown to be large."""
+    groups = codebook.table("maturity_groups")
+    if maturity is None or maturity.empty or "level" not in groups:
+        return set(groups["code"].astype(str))
+    if fiscal_year is not None and "fiscal_year" in maturity:
+        maturity = maturity[maturity["fiscal_year"] == fiscal_year]
+    sizes = maturity["level"].dropna().astype(str).value_counts()
+    return {str(code) for code, level in zip(groups["code"], groups["level"], strict=True)
+            if int(sizes.get(str(level), 0)) < k}
+
+
+def withhold_maturity(statements: pd.DataFrame, groups: Iterable[str]) -> pd.DataFrame:
+    """``statements`` with the maturity of ``groups`` replaced by one :data:`WITHHELD` group.
+
+    A statement attributed to 成熟度高 says something of the companies of level A; when there are
+    fewer than k of them, the published report does not name the group (the statements stay,
+    in a group of their own, and every count of statements is of the statements printed).
+    """
+    hidden = set(map(str, groups))
+    out = statements.copy()
+    maturity = out["maturity"].astype("object")
+    out["maturity"] = maturity.where(~maturity.astype(str).isin(hidden) | maturity.isna(), WITHHELD)
     return out
 
 
@@ -158,8 +192,9 @@ def section_by_maturity(statements: pd.DataFrame, codebook: Codebook, lang: str 
     sections = sections[sections["respondent_group"] == respondent_group]
     titles = _section_titles(codebook, lang)
     mature = _maturity_labels(codebook, lang)
-    codes = [*codebook.table("maturity_groups")["code"].astype(str), NO_MATURITY]
     maturity = _maturity_codes(chosen)
+    codes = [*codebook.table("maturity_groups")["code"].astype(str),
+             *([WITHHELD] if (maturity == WITHHELD).any() else []), NO_MATURITY]
     section = chosen["section"].astype("Int64")
     rows = []
     for number in sections["section"].astype(int):
@@ -206,7 +241,8 @@ def findings_layout(statements: pd.DataFrame, codebook: Codebook, lang: str = "j
     statements; statements that name a maturity come after the others, grouped by it.
 
     Columns: ``respondent_group``, ``section``, ``section_title``, ``category_id``,
-    ``category``, ``maturity`` (code, ``none`` when not stated), ``maturity_label`` and ``text``.
+    ``category``, ``maturity`` (code, ``none`` when not stated), ``maturity_label``, ``text`` and
+    ``name_redacted`` (the ingest replaced a name in the text: to be reworded).
     """
     chosen = statements
     if respondent_group is not None:
@@ -216,7 +252,8 @@ def findings_layout(statements: pd.DataFrame, codebook: Codebook, lang: str = "j
     category_label = dict(zip(categories["category_id"], categories[f"label_{lang}"], strict=True))
     titles = _section_titles(codebook, lang)
     mature = _maturity_labels(codebook, lang)
-    maturity_order = {code: i for i, code in enumerate([NO_MATURITY, *codebook.table("maturity_groups")["code"]])}
+    maturity_order = {code: i for i, code in enumerate([NO_MATURITY, *codebook.table("maturity_groups")["code"],
+                                                        WITHHELD])}
     group_order = _group_order(codebook)
     frame = pd.DataFrame({
         "respondent_group": chosen["respondent_group"].astype(str).to_numpy(),
@@ -224,6 +261,8 @@ def findings_layout(statements: pd.DataFrame, codebook: Codebook, lang: str = "j
         "category_id": chosen["category_id"].astype("object").to_numpy(),
         "maturity": _maturity_codes(chosen).to_numpy(),
         "text": chosen["text"].astype(str).to_numpy(),
+        "name_redacted": (chosen["name_redacted"].fillna(False).astype(bool).to_numpy()
+                          if "name_redacted" in chosen else False),
         "_position": range(len(chosen)),
     })
     frame["section_title"] = [titles.get((g, int(s)), "") if pd.notna(s) else ""
@@ -235,7 +274,7 @@ def findings_layout(statements: pd.DataFrame, codebook: Codebook, lang: str = "j
     frame["_m"] = frame["maturity"].map(maturity_order).fillna(len(maturity_order))
     frame = frame.sort_values(["_g", "section", "_c", "_m", "_position"], kind="stable")
     columns = ["respondent_group", "section", "section_title", "category_id", "category", "maturity",
-               "maturity_label", "text"]
+               "maturity_label", "text", "name_redacted"]
     return frame[columns].reset_index(drop=True)
 
 

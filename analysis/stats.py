@@ -11,6 +11,11 @@
 Rows and columns that are entirely zero are dropped first (they carry no information and
 break the expected counts). Cramér's V (without bias correction) is given as the effect size.
 Each test returns an :class:`AssociationResult`; labels for people live in the codebook.
+
+Uncertainty for small samples: :func:`clopper_pearson` gives exact binomial intervals for
+shares (vectorised, so a table at n = 10,000 costs the same as one at n = 10), and
+:func:`bh_q_values` Benjamini-Hochberg q-values for a family of p-values (the per-option
+tests of one question).
 """
 
 from __future__ import annotations
@@ -30,7 +35,9 @@ __all__ = [
     "AssociationResult",
     "TooManyTables",
     "association_test",
+    "bh_q_values",
     "chi_square",
+    "clopper_pearson",
     "cramers_v",
     "fisher_exact_2x2",
     "fisher_exact_rxc",
@@ -73,6 +80,15 @@ class AssociationResult:
 
 class TooManyTables(ValueError):
     """Raised when exact enumeration would visit more tables than allowed."""
+
+
+def _scalar(value: object) -> float:
+    """One number from scipy's result, which may be a scalar or an array of shape (1,).
+
+    scipy's Monte-Carlo ``fisher_exact`` returns shape-(1,) arrays for some non-square tables;
+    ``float`` refuses those, so take the single item whatever its shape.
+    """
+    return float(np.asarray(value, dtype=float).item())
 
 
 def _as_table(table: object) -> np.ndarray:
@@ -209,7 +225,7 @@ def fisher_monte_carlo(table: object, n_resamples: int = DEFAULT_RESAMPLES,
     details = _base_details(array) | {"n_resamples": int(n_resamples), "seed": int(seed)}
     return AssociationResult("fisher_freeman_halton_monte_carlo",
                              "Fisher-Freeman-Halton test (Monte-Carlo)",
-                             float(result.statistic), float(result.pvalue), details)
+                             _scalar(result.statistic), _scalar(result.pvalue), details)
 
 
 def chi_square(table: object, min_expected: float = MIN_EXPECTED) -> AssociationResult:
@@ -253,3 +269,45 @@ def association_test(table: object, *, seed: int = DEFAULT_SEED, n_resamples: in
             result = fisher_monte_carlo(array, n_resamples=n_resamples, seed=seed)
     return AssociationResult(result.test, result.name, result.statistic, result.p_value,
                              result.details | trimmed)
+
+
+# -- intervals and multiplicity -----------------------------------------------------------------
+
+def clopper_pearson(successes: object, trials: object,
+                    confidence: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+    """Exact (Clopper-Pearson) confidence interval of the share ``successes / trials``.
+
+    Element-wise over arrays, from beta quantiles: the same interval as
+    ``scipy.stats.binomtest(k, n).proportion_ci(confidence, method="exact")``. The bounds are
+    0 when ``successes`` is 0 and 1 when it equals ``trials``; NaN where ``trials`` is 0 or a
+    value is missing or impossible. Exact intervals are conservative (coverage at least the
+    nominal level), which is what a reader of a table of 10 companies should be given.
+    """
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence must be between 0 and 1, got {confidence}")
+    k = np.atleast_1d(np.asarray(successes, dtype=float))
+    n = np.atleast_1d(np.asarray(trials, dtype=float))
+    k, n = np.broadcast_arrays(k, n)
+    valid = np.isfinite(k) & np.isfinite(n) & (n > 0) & (k >= 0) & (k <= n)
+    alpha = 1.0 - confidence
+    # Safe shape parameters where the closed-form bound (0 or 1) applies or the cell is invalid.
+    k_safe = np.where(valid, k, 0.0)
+    n_safe = np.where(valid, n, 1.0)
+    low = np.where(k_safe > 0, stats.beta.ppf(alpha / 2, np.maximum(k_safe, 1e-12),
+                                              n_safe - k_safe + 1), 0.0)
+    high = np.where(k_safe < n_safe, stats.beta.ppf(1 - alpha / 2, k_safe + 1,
+                                                    np.maximum(n_safe - k_safe, 1e-12)), 1.0)
+    low = np.where(valid, low, np.nan)
+    high = np.where(valid, high, np.nan)
+    return low.reshape(np.shape(k)), high.reshape(np.shape(k))
+
+
+def bh_q_values(p_values: object) -> np.ndarray:
+    """Benjamini-Hochberg q-values (``scipy.stats.false_discovery_control``) of a family of
+    p-values; NaN p-values (no test) are left out of the family and stay NaN."""
+    p = np.asarray(p_values, dtype=float).reshape(-1)
+    out = np.full(p.shape, np.nan)
+    tested = np.isfinite(p)
+    if tested.any():
+        out[tested] = stats.false_discovery_control(p[tested], method="bh")
+    return out

@@ -7,6 +7,7 @@ file and a real returned questionnaire all go through one ingest.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -19,9 +20,11 @@ from openpyxl.worksheet.worksheet import Worksheet
 from analysis import __version__
 from analysis.atomic import atomic_write_bytes
 from analysis.codebook import Codebook, ColumnSpec, SheetSpec
+from analysis.normalise import japanese_fiscal_year
 from analysis.validate import META_SHEET
 
-__all__ = ["build_workbook", "template_filename", "workbook_bytes", "write_templates"]
+__all__ = ["build_workbook", "edition_year", "help_text", "study_title", "template_filename", "workbook_bytes",
+           "write_templates"]
 
 LISTS_SHEET = "_lists"
 INSTRUCTIONS_SHEET = {"ja": "説明", "en": "Instructions"}
@@ -31,9 +34,41 @@ _BOLD = Font(bold=True)
 _BLANK_ROWS = 500  # rows of a long sheet that carry dropdown validation
 
 
-def template_filename(codebook: Codebook, instrument: str) -> str:
-    """File name of the blank workbook of ``instrument`` (e.g. ``fy2021_self_assessment.xlsx``)."""
-    return f"{codebook.edition}_{instrument}.xlsx"
+def edition_year(codebook: Codebook) -> int | None:
+    """The fiscal year an edition was written for (``fy2021`` -> 2021): a template's default year."""
+    found = re.search(r"(\d{4})", codebook.edition)
+    return int(found.group(1)) if found else None
+
+
+def template_filename(codebook: Codebook, instrument: str, year: int | None = None) -> str:
+    """File name of the blank workbook of ``instrument`` for study ``year`` (default: the
+    edition's year), e.g. ``self_assessment_2022.xlsx``; the edition is kept inside the file."""
+    year = year if year is not None else edition_year(codebook)
+    return f"{instrument}_{year}.xlsx" if year is not None else f"{instrument}.xlsx"
+
+
+def _year_text(year: int | None, lang: str) -> str:
+    if year is None:
+        return ""
+    return japanese_fiscal_year(year) if lang == "ja" else f"FY{year}"
+
+
+def study_title(codebook: Codebook, year: int | None, lang: str = "ja") -> str:
+    """The study's title stamped with ``year`` (「サイバーセキュリティ経営に関する調査 (令和4年度)」):
+    the edition's title with its own year in brackets replaced."""
+    title = re.sub(r"\s*[((][^()()]*(?:令和|平成|FY|\d{4})[^()()]*[))]\s*$", "",
+                   str(codebook.meta[f"title_{lang}"]))
+    stamp = _year_text(year, lang)
+    return f"{title} ({stamp})" if stamp else title
+
+
+def help_text(spec: ColumnSpec, lang: str, year: int | None) -> str:
+    """A column's help text in ``lang``, with the study year's forms filled in."""
+    text = spec.description_ja if lang == "ja" else spec.description_en
+    if year is None or "{" not in text:
+        return text
+    return (text.replace("{year}", str(year)).replace("{wareki}", japanese_fiscal_year(year))
+            .replace("{reiwa}", str(max(year - 2018, 1))))
 
 
 def _header(spec: ColumnSpec, lang: str) -> str:
@@ -107,13 +142,17 @@ def _set_text(ws: Worksheet, row: int, col: int, value: object) -> None:
         cell.data_type = "s"  # never let a respondent's text become a formula
 
 
-def _write_instructions(ws: Worksheet, codebook: Codebook, instrument: str, lang: str) -> None:
+def _write_instructions(ws: Worksheet, codebook: Codebook, instrument: str, lang: str,
+                        year: int | None = None) -> None:
     info = codebook.instruments.set_index("instrument").loc[instrument]
     title = info["title_ja"] if lang == "ja" else info["title_en"]
-    ws.append([title])
+    stamp = _year_text(year, lang)
+    ws.append([f"{title} ({stamp})" if stamp else title])
     ws["A1"].font = Font(bold=True, size=14)
-    ws.append([f"{codebook.meta['title_' + lang]} / edition {codebook.edition}"])
-    ws.append([info["description_en"]])
+    edition = f"調査票の版 {codebook.edition}" if lang == "ja" else f"edition {codebook.edition}"
+    ws.append([f"{study_title(codebook, year, lang)} / {edition}"])
+    description = info.get("description_ja", "") if lang == "ja" else info["description_en"]
+    ws.append([description if isinstance(description, str) else ""])
     ws.append([])
     if lang == "ja":
         ws.append(["記入方法: 色付きの見出しの下に記入してください。見出し・シート名は変更しないでください。"])
@@ -129,21 +168,22 @@ def _write_instructions(ws: Worksheet, codebook: Codebook, instrument: str, lang
     for spec in codebook.instrument_sheets(instrument):
         for col in spec.columns:
             ws.append([_sheet_name(spec, lang), _header(col, lang), "○" if col.required else "",
-                       col.description_en])
+                       help_text(col, lang, year)])
     if any(c.type == "scale" for s in codebook.instrument_sheets(instrument) for c in s.columns):
         ws.append([])
         ws.append(["回答の尺度" if lang == "ja" else "Answer scale"])
         for level in codebook.meta["scale"]["levels"]:
             ws.append([level["value"], level[f"label_{lang}"]])
         for code in codebook.meta["missing"]:
-            ws.append(["", code[f"label_{lang}"], code["reason"]])
+            # the reason's id (not_applicable) is English: only the English template shows it
+            ws.append(["", code[f"label_{lang}"]] + ([code["reason"]] if lang == "en" else []))
     ws.column_dimensions["A"].width = 18
     ws.column_dimensions["B"].width = 28
     ws.column_dimensions["D"].width = 80
 
 
 def _write_keyvalue(ws: Worksheet, spec: SheetSpec, codebook: Codebook, lang: str, lists: _Lists,
-                    values: Mapping[str, object] | None) -> None:
+                    values: Mapping[str, object] | None, year: int | None = None) -> None:
     ws.append(["項目" if lang == "ja" else "Field", "回答" if lang == "ja" else "Value",
                "説明" if lang == "ja" else "Description"])
     for cell in ws[1]:
@@ -151,7 +191,7 @@ def _write_keyvalue(ws: Worksheet, spec: SheetSpec, codebook: Codebook, lang: st
     for i, col in enumerate(spec.columns, start=2):
         _set_text(ws, i, 1, _header(col, lang))
         _set_text(ws, i, 2, (values or {}).get(col.column))
-        _set_text(ws, i, 3, col.description_en)
+        _set_text(ws, i, 3, help_text(col, lang, year))
         _validate(ws, lists, _choices(codebook, col, lang), f"B{i}", lang)
     ws.freeze_panes = "A2"
     ws.column_dimensions["A"].width = 16
@@ -223,26 +263,29 @@ def _write_reference(book: Workbook, codebook: Codebook, instrument: str, lang: 
 
 
 def build_workbook(codebook: Codebook, instrument: str, lang: str = "ja",
-                   data: Mapping[str, object] | None = None) -> Workbook:
+                   data: Mapping[str, object] | None = None, year: int | None = None) -> Workbook:
     """Build the workbook of ``instrument``: blank, or filled with ``data``.
 
     Parameters
     ----------
+    year
+        Study year stamped on the instructions (令和4年度 / FY2022); default the edition's year.
     data
         Per sheet id: a mapping of field to value for a key/value sheet (``profile``), a list
         of records for a table sheet; for the self-assessment's ``answers``, a mapping of
         question id to answer.
     """
     data = data or {}
+    year = year if year is not None else edition_year(codebook)
     book = Workbook()
     instructions = book.active
     instructions.title = INSTRUCTIONS_SHEET[lang]
-    _write_instructions(instructions, codebook, instrument, lang)
+    _write_instructions(instructions, codebook, instrument, lang, year)
     lists = _Lists(book)
     for spec in codebook.instrument_sheets(instrument):
         ws = book.create_sheet(_sheet_name(spec, lang))
         if spec.kind == "keyvalue":
-            _write_keyvalue(ws, spec, codebook, lang, lists, data.get(spec.sheet))  # type: ignore[arg-type]
+            _write_keyvalue(ws, spec, codebook, lang, lists, data.get(spec.sheet), year)  # type: ignore[arg-type]
         else:
             rows = _prefilled_rows(codebook, instrument, spec, lang)
             given = data.get(spec.sheet)
@@ -273,13 +316,14 @@ def workbook_bytes(book: Workbook) -> bytes:
 
 
 def write_templates(codebook: Codebook, out_dir: Path, lang: str = "ja",
-                    instruments: Sequence[str] | None = None) -> list[Path]:
-    """Write one blank workbook per instrument into ``out_dir``; return the paths."""
+                    instruments: Sequence[str] | None = None, year: int | None = None) -> list[Path]:
+    """Write one blank workbook per instrument for study ``year`` (default: the edition's year)
+    into ``out_dir``; return the paths."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     for instrument in instruments or list(codebook.sheets):
-        path = out_dir / template_filename(codebook, instrument)
-        atomic_write_bytes(path, workbook_bytes(build_workbook(codebook, instrument, lang)))
+        path = out_dir / template_filename(codebook, instrument, year)
+        atomic_write_bytes(path, workbook_bytes(build_workbook(codebook, instrument, lang, year=year)))
         written.append(path)
     return written

@@ -24,6 +24,7 @@ from analysis.normalise import (
     split_codes,
 )
 from analysis.problems import Problem
+from analysis.redact import FoundName
 from analysis.workbook import Grid, RawWorkbook, cell_name
 
 __all__ = ["ParsedWorkbook", "META_SHEET", "YEAR_SOURCE", "UnusedSheets", "identify_instrument", "parse_workbook",
@@ -74,6 +75,8 @@ class ParsedWorkbook:
     cells_read: int = 0
     cells_reported: int = 0
     skipped: bool = False
+    # Names read from personal cells: never written, only used to redact free text (analysis.redact).
+    names: list[FoundName] = field(default_factory=list)
 
     @property
     def cells_loaded(self) -> int:
@@ -224,6 +227,7 @@ def _parse_row(
     for column, value in row.values.items():
         spec = sheet.column(column)
         if spec.personal:
+            _keep_name(parsed, spec, value, _source(parsed, grid, row.cells[column]))
             continue  # read to be recognised, never kept
         try:
             record[column] = parse_value(spec, value, codebook)
@@ -235,6 +239,12 @@ def _parse_row(
             else:
                 bad_optional += 1
     return (record if ok else None), bad_optional
+
+
+def _keep_name(parsed: ParsedWorkbook, spec: ColumnSpec, value: object, source: str) -> None:
+    """Remember a name (a personal cell) so that the ingest can take it out of free text."""
+    if _text(value):
+        parsed.names.append(FoundName(spec.column, _text(value), source))
 
 
 def _count_cells(row: Row, sheet: SheetSpec) -> int:
@@ -341,6 +351,7 @@ def _parse_self_assessment(book: RawWorkbook, codebook: Codebook, parsed: Parsed
             continue
         value, cell = fields[spec.column]
         if spec.personal:
+            _keep_name(parsed, spec, value, _source(parsed, profile, cell))
             continue  # read to be recognised, never kept
         if _text(value) != "":
             parsed.cells_read += 1

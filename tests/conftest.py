@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 from html.parser import HTMLParser
 from pathlib import Path
@@ -54,3 +55,17 @@ class HtmlReferences(HTMLParser):
                 self.refs.append(value)
             elif key == "id":
                 self.ids.add(value)
+
+
+def tree_hash(folder: Path, skip: tuple[str, ...] = ()) -> str:
+    """SHA-256 over every file under ``folder``: relative paths and bytes (names in ``skip`` left out).
+
+    Equal hashes mean the same files with the same contents; an absent folder hashes as empty.
+    """
+    folder = Path(folder)
+    digest = hashlib.sha256()
+    for path in sorted(folder.rglob("*")) if folder.exists() else []:
+        if path.is_file() and path.name not in skip:
+            digest.update(path.relative_to(folder).as_posix().encode() + b"\0")
+            digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()

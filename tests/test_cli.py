@@ -32,7 +32,8 @@ def test_run_builds_every_year(project):
         assert (processed / "self_assessment.parquet").is_file() and (processed / "maturity.csv").is_file()
         assert (project / "reports" / str(year) / "index.html").is_file()
         assert pd.read_csv(processed / "issues.csv").empty
-    assert (project / "reports" / "2021" / "findings.csv").read_text(encoding="utf-8").startswith(
+    assert (project / "data" / "processed" / "study.duckdb").is_file()  # the run ends with survey db
+    assert (project / "reports" / "2021" / "findings.csv").read_text(encoding="utf-8-sig").startswith(
         "finding,holds,evidence")
 
 
@@ -64,4 +65,4 @@ def test_run_without_year_folders_says_what_to_do(tmp_path):
 def test_template_command(tmp_path):
     proc = _survey("template", "--out", str(tmp_path / "t"), cwd=tmp_path)
     assert proc.returncode == 0
-    assert len(list((tmp_path / "t").glob("fy2021_*.xlsx"))) == 7
+    assert len(list((tmp_path / "t").glob("*_2021.xlsx"))) == 7

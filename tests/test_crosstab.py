@@ -228,3 +228,80 @@ def test_inputs_not_changed(study, maturity):
     before = maturity.copy()
     crosstab(study, "Q1-1", "maturity", maturity=maturity)
     pd.testing.assert_frame_equal(maturity, before)
+
+
+# -- intervals and q-values (gtsummary's add_ci / add_q) -------------------------------------------
+
+
+def _exact(k: int, n: int) -> tuple[float, float]:
+    ci = sp.binomtest(k, n).proportion_ci(0.95, method="exact")
+    return ci.low, ci.high
+
+
+def test_intervals_are_exact_for_every_share(single, multiple):
+    low, high = single.intervals()
+    # Q1-1 option 1 in column A: 2 of the 3 A companies.
+    assert (low.loc["1", "A"], high.loc["1", "A"]) == pytest.approx(_exact(2, 3))
+    # A count of 0 still has an interval: 0 of the 2 B companies chose option 1.
+    assert low.loc["1", "B"] == 0.0 and high.loc["1", "B"] == pytest.approx(_exact(0, 2)[1])
+    # The total row is its own denominator (100 % by definition): no interval.
+    assert low.loc["total"].isna().all() and high.loc["total"].isna().all()
+    # Multiple response: option 2 in the total column is 4 of the 5 who answered.
+    low, high = multiple.intervals()
+    assert (low.loc["2", "total"], high.loc["2", "total"]) == pytest.approx(_exact(4, 5))
+    assert (low.loc["answered", "A"], high.loc["answered", "A"]) == pytest.approx(_exact(3, 3))
+    shares = multiple.percent()
+    inside = (low <= shares) & (shares <= high)
+    assert inside[low.notna()].fillna(False).to_numpy()[low.notna().to_numpy()].all()
+
+
+def test_q_values_adjust_the_options_of_one_question(multiple):
+    tested = {k: t.p_value for k, t in multiple.option_tests.items() if t.test != "not_testable"}
+    expected = dict(zip(tested, sp.false_discovery_control(list(tested.values()), method="bh"), strict=True))
+    q = multiple.q_values()
+    assert set(q) == set(multiple.option_tests)
+    for option, value in expected.items():
+        assert q[option] == pytest.approx(value)
+    assert np.isnan(q["4"])  # no test, and not counted in the family
+
+
+def test_with_ci_long_form(single, multiple):
+    long = single.with_ci()
+    assert list(long.columns) == ["row", "column", "n", "denominator", "share", "ci_low", "ci_high"]
+    cell = long[(long["row"] == "2") & (long["column"] == "B")].iloc[0]
+    assert (cell["n"], cell["denominator"]) == (1, 2)
+    assert (cell["ci_low"], cell["ci_high"]) == pytest.approx(_exact(1, 2))
+    options = multiple.with_ci(confidence=0.9)
+    assert {"p_value", "q_value"} <= set(options.columns) and options.attrs["confidence"] == 0.9
+    row = options[(options["row"] == "2") & (options["column"] == "total")].iloc[0]
+    ci = sp.binomtest(4, 5).proportion_ci(0.9, method="exact")
+    assert (row["ci_low"], row["ci_high"]) == pytest.approx((ci.low, ci.high))
+
+
+def test_frame_with_intervals_and_q_declares_them(single, multiple):
+    frame = single.frame("ja", ci=True)
+    layout = TableLayout.from_mapping(frame.attrs["layout"])
+    assert frame.attrs["ci_columns"] == [c for c in frame.columns if "信頼区間" in c]
+    assert len(frame.attrs["ci_columns"]) == 2 * 5
+    for column in frame.attrs["ci_columns"]:  # each bound is derived from its count
+        assert layout.percent_of[column].endswith(" n") and column in frame.attrs["percent_columns"]
+    assert frame.columns.get_loc("成熟度A(高) 95%信頼区間 下限") == frame.columns.get_loc("成熟度A(高) %") + 1
+    assert "Clopper–Pearson" in single.note("ja", ci=True) and "q値" not in single.note("ja", ci=True)
+    english = multiple.frame("en")
+    assert "q (BH)" in english.columns and english.attrs["table_statistics"] == ["q (BH)"]
+    assert "Benjamini–Hochberg" in multiple.note("en", ci=True)
+    assert "q (BH)" not in multiple.frame("en", q=False).columns
+
+
+def test_suppression_hides_intervals_with_their_row_and_q_with_any_count(single, multiple):
+    for table in (single, multiple):
+        shown = table.frame("en", ci=True)
+        out = table.frame("en", ci=True, suppress=5)
+        counts = shown.attrs["count_columns"]
+        hidden_rows = (out[counts].isna() & shown[counts].notna()).any(axis=1)
+        assert hidden_rows.any()
+        for column in shown.attrs["ci_columns"]:
+            # The bound of a 0 count tells its denominator: hidden with any hidden count of its row.
+            assert out.loc[hidden_rows, column].isna().all()
+        for column in shown.attrs["table_statistics"]:
+            assert out[column].isna().all()

@@ -120,3 +120,11 @@ def test_glyph_check_is_live_on_these_figures(codebook, frames):
     figure.axes[0].set_title("\u2265")  # GREATER-THAN OR EQUAL TO, absent from IPAexGothic
     with pytest.raises(AssertionError, match="missing glyphs"):
         assert_no_missing_glyphs(figure)
+
+
+def test_level_radar_for_publication_draws_large_levels_without_sizes(codebook, frames):
+    scores, _, maturity = frames
+    figure = level_radar(scores, maturity, 2021, codebook, min_n=2, show_n=False)
+    labels = [t.get_text() for t in figure.axes[0].get_legend().get_texts()]
+    assert labels == ["成熟度B(中)"]  # B has 2 companies; A, C and unclassified have 1
+    assert "n=" not in _texts(figure)

@@ -2,21 +2,28 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
+from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from analysis.ingest import ingest
 from analysis.report.builders.records import (
     appendix_tables,
     build_meetings_literature,
+    build_survey_items,
+    build_vendors,
     fill_counts,
     literature_tables,
     meetings_tables,
     placeholder_count,
+    printed_date,
     survey_items_table,
     vendors_table,
 )
+from analysis.report.labels import column_label, report_labels
 from analysis.report.registry import ReportContext
 from analysis.study import study_from_tables
 
@@ -138,9 +145,27 @@ def test_meeting_tables_one_per_report_table_in_round_order(study):
     assert [t.name for t in tables] == ["table_2_3", "table_3_1", "table_4_1"]
     first = tables[0]
     assert first.title_ja.startswith("表2.3 「セキュリティ経営・人材確保の在り方検討タスクフォース」")
-    assert list(first.frame.columns) == ["round", "date", "topics"]
-    assert list(first.frame["round"]) == list(range(1, 10))
+    # 2.3 and 3.1 list the same meetings: one table in the report, with both topic columns.
+    assert list(first.frame.columns) == [
+        "meeting", "date_printed", "date_iso",
+        "サイバーセキュリティ経営ガイドライン見直し関連(本項に関するテーマ)",
+        "セキュリティ人材活躍モデルの構築及び普及啓発関連(3.3に関するテーマ)"]
+    assert list(first.frame["meeting"]) == [f"第{r}回" for r in range(1, 10)]
+    assert first.frame["date_printed"].iloc[0] == "2021年10月1日"
+    assert list(tables[1].frame.columns[-2:]) == [
+        "サイバーセキュリティ経営ガイドライン見直し関連(2.5に関するテーマ)",
+        "セキュリティ人材活躍モデルの構築及び普及啓発関連(本項に関するテーマ)"]
+    assert list(tables[2].frame.columns) == ["meeting", "date_printed", "date_iso", "topics"]
     assert tables[2].frame["topics"].tolist() == ["a / b"] * 3
+    english = meetings_tables(study, "en")[2]
+    assert english.frame["meeting"].tolist() == ["Meeting 1", "Meeting 2", "Meeting 3"]
+
+
+def test_meetings_on_other_dates_are_not_linked(codebook):
+    rows = [{"table": t, "body": "会議", "round": 1, "date": d, "topics": t}
+            for t, d in (("5.1", "2022-01-01"), ("5.2", "2022-01-02"))]
+    tables = meetings_tables(study_from_tables({"meetings": pd.DataFrame(rows)}, codebook))
+    assert [list(t.frame.columns) for t in tables] == [["body", "meeting", "date_printed", "date_iso", "topics"]] * 2
 
 
 def test_a_table_with_no_title_in_the_codebook_gets_a_generic_one_and_its_body(codebook):
@@ -148,14 +173,15 @@ def test_a_table_with_no_title_in_the_codebook_gets_a_generic_one_and_its_body(c
                                                           "date": "2022-01-01"}])}, codebook)
     (table,) = meetings_tables(study)
     assert table.title_ja == "表9.9 会議の開催状況"
-    assert list(table.frame.columns) == ["body", "round", "date", "topics"]
+    assert list(table.frame.columns) == ["body", "meeting", "date_printed", "date_iso", "topics"]
 
 
 def test_literature_tables_and_report_order(study):
     tables = literature_tables(study)
     assert [t.name for t in tables] == ["table_3_2", "table_3_3", "table_3_4"]
     assert len(tables[2].frame) == 2
-    assert list(tables[0].frame.columns) == ["title", "issuer", "published", "region"]
+    # As printed: no region column (the report does not print one), the date as printed and as ISO.
+    assert list(tables[0].frame.columns) == ["title", "issuer", "published_printed", "published_iso"]
     ordered = build_meetings_literature(study, ReportContext())
     assert [t.name for t in ordered] == ["table_2_3", "table_3_1", "table_3_2", "table_3_3", "table_3_4",
                                          "table_4_1"]
@@ -186,3 +212,64 @@ def test_appendix_with_no_issues_file(codebook):
     index, counts, problems = appendix_tables(study)
     assert counts.frame["n"].tolist() == [0, 0]
     assert problems.frame.empty and list(problems.frame.columns) == ["severity", "file", "sheet", "cell", "message"]
+
+
+# -- the administrative tables as the report prints them ------------------------------------------
+
+FIXTURE = Path(__file__).parent / "fixtures" / "report_records_fy2021.json"
+# The one place the records knowingly differ from the print: a "(" lost in the report is restored
+# (analysis/sample/records/README.md).
+CORRECTED = {("3.3", 2, 1): ("内閣サイバーセキュリティセンターNISC)", "内閣サイバーセキュリティセンター(NISC)")}
+
+
+# Columns the toolkit prints beside the report's own: ids, counts from the data, ISO dates.
+NOT_PRINTED = ["description", "target_groups", "n_respondents", "no", "respondent_id", "date_iso", "published_iso"]
+
+
+@pytest.fixture(scope="module")
+def sample_records(codebook, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("records")
+    raw = Path(__file__).resolve().parents[1] / "data" / "raw" / "2021"
+    for name in ("meetings.xlsx", "literature.xlsx", "roster.xlsx", "statements.xlsx", "disclosures.xlsx"):
+        (folder / name).write_bytes((raw / name).read_bytes())
+    result = ingest(folder, fiscal_year=2021)
+    assert result.n_errors == 0
+    study = study_from_tables(dict(result.tables), codebook, fiscal_year=2021)
+    ctx = ReportContext()
+    return [*build_survey_items(study, ctx), *build_vendors(study, ctx), *build_meetings_literature(study, ctx)]
+
+
+def test_administrative_tables_match_the_report_cell_by_cell(sample_records, codebook):
+    printed = json.loads(FIXTURE.read_text(encoding="utf-8"))
+    labels = report_labels(codebook, "ja")
+    built = {t.name: t for t in sample_records}
+    assert sorted(built) == sorted(f"table_{k.replace('.', '_')}" for k in printed if not k.startswith("_"))
+    for table_id, expected in printed.items():
+        if table_id.startswith("_"):
+            continue
+        table = built[f"table_{table_id.replace('.', '_')}"]
+        assert table.title_ja == expected["caption"], table_id
+        shown = table.frame.drop(columns=NOT_PRINTED, errors="ignore")
+        assert [column_label(c, labels) for c in shown.columns] == expected["header"], table_id
+        assert len(shown) == len(expected["rows"]), table_id
+        for i, row in enumerate(expected["rows"]):
+            for j, cell in enumerate(row):
+                was, now = CORRECTED.get((table_id, i, j), (cell, cell))
+                assert cell == was
+                assert shown.iat[i, j] == now, (table_id, i, j)
+
+
+def test_iso_dates_stand_next_to_the_printed_ones(sample_records):
+    built = {t.name: t.frame for t in sample_records}
+    ninth = built["table_2_3"].iloc[8]
+    assert (ninth["date_printed"], ninth["date_iso"]) == ("2022年3月23日(持ち回り開催)", "2022-03-23")
+    nist = built["table_3_2"].iloc[2]
+    assert (nist["published_printed"], nist["published_iso"]) == ("2020年11月(改定)", "2020-11")
+
+
+@pytest.mark.parametrize(("iso", "note", "printed"), [
+    ("2021-09-10", None, "2021年9月10日"), ("2018-12", "", "2018年12月"), ("2016", None, "2016年"),
+    ("2020-11", "(改定)", "2020年11月(改定)"), ("令和3年", None, "令和3年"), (None, None, ""),
+])
+def test_printed_date(iso, note, printed):
+    assert printed_date(iso, note) == printed

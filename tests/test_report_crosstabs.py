@@ -78,3 +78,35 @@ def test_publish_withholds_tests_and_hides_small_cells(study):
 def test_no_presurvey_no_tables(codebook):
     empty = study_from_tables({}, codebook, fiscal_year=2021)
     assert presurvey_tables(empty, ReportContext()) == []
+
+
+def test_report_tables_carry_exact_intervals_and_q_values(study):
+    items = presurvey_tables(study, ReportContext(lang="ja"))
+    first = items[0]
+    ci = first.frame.attrs["ci_columns"]
+    assert ci and set(ci) <= set(first.percents) and set(ci) <= set(first.statistics)
+    layout = TableLayout.from_mapping(first.layout)
+    assert all(layout.percent_of[c] in first.counts for c in ci)  # declared derived from its count
+    # A column: 2 of 2 chose option 1 -> [0.158, 1].
+    assert first.frame.loc[0, "成熟度A(高) 95%信頼区間 下限"] == pytest.approx(0.025 ** (1 / 2))
+    assert first.frame.loc[0, "成熟度A(高) 95%信頼区間 上限"] == 1.0
+    assert "Clopper–Pearson" in first.note_ja and "Clopper–Pearson" in first.note_en
+    multiple = next(item for item in items if item.name == "presurvey_q1_2_by_maturity")
+    assert multiple.table_statistics == ("q値(BH法)",) and "q値(BH法)" in multiple.frame.columns
+    assert "Benjamini–Hochberg" in multiple.note_ja
+
+
+def test_publish_hides_intervals_with_their_counts(study):
+    items = presurvey_tables(study, ReportContext(lang="ja", publish=True))
+    first = items[0]
+    published = publishable([first], k=5)[0].frame
+    counts = list(first.counts)
+    hidden_rows = (published[counts] == "x").any(axis=1)
+    assert hidden_rows.any()
+    for column in first.frame.attrs["ci_columns"]:
+        had_value = first.frame[column].notna().to_numpy()
+        assert (hidden_rows & had_value).any()
+        assert (published.loc[hidden_rows & had_value, column] == "x").all()
+        assert published.loc[hidden_rows & ~had_value, column].isna().all()  # the total row has none
+    multiple = next(item for item in items if item.name == "presurvey_q1_2_by_maturity")
+    assert "q値(BH法)" not in multiple.frame.columns  # withheld with the p-values

@@ -39,7 +39,7 @@ def test_tables_per_group(study):
     assert findings["成熟度"].tolist() == ["", "成熟度低"]
     matrix = items["statements_matrix_user"]
     assert matrix.respondent_columns == ("回答者ID",)
-    assert matrix.frame.set_index("回答者ID").loc["U02", "u01-01"] == 1
+    assert matrix.frame.set_index("回答者ID").loc["U02", "u01-01 活用方法"] == 1  # id and name
     for item in items.values():
         assert set(item.counts) <= set(item.frame.columns)
         assert item.title_ja and item.title_en

@@ -126,3 +126,129 @@ def test_invalid_tables():
         association_test([1, 2, 3])
     with pytest.raises(ValueError):
         association_test([[1, -1], [2, 3]])
+
+
+# --- Property tests: every path of association_test, on random small tables -----------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+from hypothesis.extra.numpy import arrays  # noqa: E402
+
+_SHAPES = st.tuples(st.integers(1, 5), st.integers(1, 5))
+# Cells 0..3 with many zeros: zero rows and columns happen often, totals stay small.
+_CELLS = st.sampled_from([0, 0, 0, 1, 1, 2, 3])
+_TABLES = _SHAPES.flatmap(lambda shape: arrays(np.int64, shape, elements=_CELLS))
+_PATHS = {"not_testable", "fisher_exact", "chi_square", "fisher_freeman_halton",
+          "fisher_freeman_halton_monte_carlo"}
+
+
+def _check(result: AssociationResult) -> None:
+    assert result.test in _PATHS
+    if result.test == "not_testable":
+        assert math.isnan(result.p_value)
+    else:
+        assert 0.0 <= result.p_value <= 1.0
+        assert isinstance(result.statistic, float)
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_TABLES)
+def test_association_test_never_crashes_on_small_tables(table):
+    # Exact enumeration capped low so that larger margins fall back to Monte-Carlo quickly.
+    _check(association_test(table, max_exact_tables=2_000, n_resamples=199))
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_TABLES)
+def test_monte_carlo_path_never_crashes(table):
+    # max_exact_tables=1 forces every r x c table that is not 2x2 and not chi-square to the
+    # Monte-Carlo path, where scipy returns shape-(1,) arrays for some non-square tables.
+    result = association_test(table, max_exact_tables=1, n_resamples=99)
+    _check(result)
+    trimmed = table[table.sum(axis=1) > 0][:, table.sum(axis=0) > 0]
+    if min(trimmed.shape, default=0) >= 2 and trimmed.shape != (2, 2):
+        assert result.test in {"chi_square", "fisher_freeman_halton_monte_carlo"}
+
+
+def test_monte_carlo_on_the_tables_that_crashed():
+    # Found by the property test above (TypeError: only 0-dimensional arrays ...).
+    for table in ([[0, 2, 0, 1], [1, 1, 1, 0]], [[1, 0], [0, 2], [1, 1]]):
+        result = fisher_monte_carlo(table, n_resamples=200, seed=1)
+        assert 0.0 <= result.p_value <= 1.0
+
+
+@settings(max_examples=80, deadline=None)
+@given(arrays(np.int64, (2, 2), elements=st.integers(0, 12)))
+def test_exact_2x2_equals_scipy(table):
+    result = association_test(table)
+    if result.test == "fisher_exact":
+        assert result.p_value == pytest.approx(sp.fisher_exact(table).pvalue, rel=1e-12, abs=0)
+    else:  # an empty row or column leaves nothing to test
+        assert result.test == "not_testable"
+        assert (table.sum(axis=0) == 0).any() or (table.sum(axis=1) == 0).any()
+
+
+@pytest.mark.parametrize("table", [
+    [[3, 1, 0], [0, 2, 1], [1, 0, 2]],
+    [[2, 0, 1, 1], [0, 2, 1, 0]],
+    [[1, 2], [3, 0], [0, 2], [2, 1]],
+])
+def test_monte_carlo_agrees_with_exact_within_sampling_error(table):
+    resamples = 20_000
+    exact = fisher_exact_rxc(table).p_value
+    simulated = association_test(table, max_exact_tables=1, n_resamples=resamples, seed=11)
+    assert simulated.test == "fisher_freeman_halton_monte_carlo"
+    # Four binomial standard errors, plus scipy's (k + 1) / (n + 1) offset.
+    tolerance = 4 * math.sqrt(exact * (1 - exact) / resamples) + 2 / resamples
+    assert simulated.p_value == pytest.approx(exact, abs=tolerance)
+
+
+# --- Intervals and q-values ------------------------------------------------------------------
+
+from analysis.stats import bh_q_values, clopper_pearson  # noqa: E402
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.integers(0, 60).flatmap(lambda n: st.tuples(st.integers(0, n), st.just(n))),
+       st.sampled_from([0.8, 0.9, 0.95, 0.99]))
+def test_clopper_pearson_equals_scipy_exact(kn, confidence):
+    k, n = kn
+    low, high = clopper_pearson(k, n, confidence)
+    if n == 0:
+        assert np.isnan(low).all() and np.isnan(high).all()
+        return
+    reference = sp.binomtest(k, n).proportion_ci(confidence, method="exact")
+    assert low[0] == pytest.approx(reference.low, abs=1e-12)
+    assert high[0] == pytest.approx(reference.high, abs=1e-12)
+    assert 0.0 <= low[0] <= k / n <= high[0] <= 1.0
+
+
+def test_clopper_pearson_by_hand_and_at_scale():
+    # 0 of 10: the upper bound solves (1 - p)^10 = 0.025; 10 of 10 mirrors it.
+    low, high = clopper_pearson([0, 10], [10, 10])
+    assert low[0] == 0.0 and high[0] == pytest.approx(1 - 0.025 ** (1 / 10))
+    assert high[1] == 1.0 and low[1] == pytest.approx(0.025 ** (1 / 10))
+    # n = 10,000 respondents, every count at once: vectorised, and narrower than at n = 10.
+    counts = np.arange(0, 10_001)
+    low, high = clopper_pearson(counts, 10_000)
+    assert low.shape == (10_001,) and np.all(np.diff(low) >= 0) and np.all(high - low < 0.03)
+    assert np.isnan(clopper_pearson([1, -1, 5], [0, 3, 4])[0]).all()
+
+
+def test_bh_q_values_by_hand():
+    # Sorted p = 0.01, 0.03, 0.04 (m = 3): 0.01 x 3/1 = 0.03, 0.03 x 3/2 = 0.045 -> min with next
+    # 0.04 x 3/3 = 0.04, so q = 0.03, 0.04, 0.04; the untestable option stays NaN and is not counted.
+    q = bh_q_values([0.01, 0.04, float("nan"), 0.03])
+    assert q[[0, 1, 3]] == pytest.approx([0.03, 0.04, 0.04])
+    assert np.isnan(q[2])
+    assert np.isnan(bh_q_values([float("nan")])).all() and bh_q_values([]).size == 0
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.floats(0, 1), min_size=1, max_size=12))
+def test_bh_q_values_bound_p_and_keep_its_order(p_values):
+    p = np.array(p_values)
+    q = bh_q_values(p)
+    assert np.all(q >= p - 1e-12) and np.all(q <= 1.0)
+    order = np.argsort(p, kind="stable")
+    assert np.all(np.diff(q[order]) >= -1e-12)

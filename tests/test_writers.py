@@ -63,12 +63,13 @@ def test_csv_bytes_are_exact(labels):
     expected = ('回答者区分,件数,割合,平均,large_cap,発言\n'
                 'user,10,0.625,3.25,True,"\'=HYPERLINK(""x"",""y"")"\n'
                 'vendor,,0.1,2,,"a|b\nc"\n')
-    assert data == expected.encode("utf-8")
+    assert data == expected.encode("utf-8-sig")
+    assert data.startswith(b"\xef\xbb\xbf") and not data.startswith(b"\xef\xbb\xbf\xef\xbb\xbf")
 
 
 def test_csv_float_noise_is_rounded_away(labels):
     table = ReportTable(name="t", title_ja="t", title_en="t", frame=pd.DataFrame({"x": [0.3 - 0.1, -0.5]}))
-    assert csv_bytes(prepare_table(table, "ja", labels)) == b"x\n0.2\n-0.5\n"
+    assert csv_bytes(prepare_table(table, "ja", labels)) == b"\xef\xbb\xbfx\n0.2\n-0.5\n"
 
 
 def test_markdown_is_exact(labels):
@@ -142,16 +143,19 @@ def test_report_page_references_only_files_that_exist(tmp_path, labels):
     assert {p.relative_to(tmp_path).as_posix() for p in written} >= {
         "tables.xlsx", "index.html", "findings.csv", "tables/sample.csv", "tables/sample.md",
         "figures/levels.png", "figures/levels.svg", "tables/findings.csv"}
-    top = (tmp_path / "findings.csv").read_text(encoding="utf-8").splitlines()
+    top = (tmp_path / "findings.csv").read_text(encoding="utf-8-sig").splitlines()
     assert top[0] == "finding,holds,evidence", "findings.csv keeps the column ids in every language"
-    assert top[1:] == (tmp_path / "tables" / "findings.csv").read_text(encoding="utf-8").splitlines()[1:]
+    assert top[1:] == (tmp_path / "tables" / "findings.csv").read_text(encoding="utf-8-sig").splitlines()[1:]
 
     parser = HtmlReferences()
     page = (tmp_path / "index.html").read_text(encoding="utf-8")
     parser.feed(page)
-    files = [r for r in parser.refs if not r.startswith("#")]
+    files = [r for r in parser.refs if not r.startswith(("#", "data:"))]
     assert "figures/levels.png" in files and "tables.xlsx" in files and "findings.csv" in files
+    assert any(r.startswith("data:image/svg+xml;base64,") for r in parser.refs)  # the figure, embedded
     for ref in parser.refs:
+        if ref.startswith("data:"):
+            continue
         assert "://" not in ref and not ref.startswith("/")
         if ref.startswith("#"):
             assert ref[1:] in parser.ids
@@ -179,7 +183,7 @@ def test_negative_numbers_are_numbers_in_csv_and_markdown(labels):
     frame = pd.DataFrame({"change_n": pd.array([-2], dtype="Int64"), "change_share": [-0.2], "text": ["-2"]})
     table = ReportTable(name="t", title_ja="t", title_en="t", frame=frame, percents=("change_share",))
     prepared = prepare_table(table, "ja", labels)
-    assert csv_bytes(prepared).decode().splitlines()[1] == "-2,-0.2,'-2"
+    assert csv_bytes(prepared).decode("utf-8-sig").splitlines()[1] == "-2,-0.2,'-2"
     assert markdown_text(prepared, labels).splitlines()[4] == "| -2 | -20.0% | '-2 |"
 
 

@@ -35,6 +35,7 @@ class ColumnSpec:
     required: bool
     personal: bool
     description_en: str
+    description_ja: str = ""  # help text of the Japanese template ({year}, {wareki}, {reiwa} filled in)
 
 
 @dataclass(frozen=True)
@@ -306,6 +307,7 @@ def load_codebook(edition: str = DEFAULT_EDITION) -> Codebook:
                             required=r["required"] == "true",
                             personal=r["personal"] == "true",
                             description_en=r["description_en"],
+                            description_ja=r.get("description_ja", ""),
                         )
                         for _, r in part.iterrows()
                     ),

@@ -17,7 +17,8 @@ from typing import Any, NamedTuple
 
 import pandas as pd
 
-__all__ = ["AuditFailed", "BuildFailure", "build_report", "collect_items", "load_report_study", "publishable"]
+__all__ = ["AuditFailed", "BuildFailure", "build_report", "collect_items", "first_screen", "ingest_summary",
+           "load_report_study", "publishable", "read_manifest"]
 
 # Files of a processed folder that are not tables of the study.
 _NOT_TABLES = {"issues", "files"}
@@ -42,7 +43,8 @@ def load_report_study(processed_dir: Path):
         if (folder / f"{stem}.parquet").is_file():
             extra[stem] = pd.read_parquet(folder / f"{stem}.parquet")
         else:
-            extra[stem] = pd.read_csv(folder / f"{stem}.csv", dtype="str", keep_default_na=False, na_values=[""])
+            extra[stem] = pd.read_csv(folder / f"{stem}.csv", dtype="str", keep_default_na=False, na_values=[""],
+                                      encoding="utf-8-sig")
     return replace(study, tables={**study.tables, **extra}) if extra else study
 
 
@@ -145,8 +147,78 @@ def _heading(labels: dict[str, str], fiscal_year: int | None) -> str:
     return text(labels, "ui:report_title", "Report")
 
 
+def read_manifest(processed_dir: Path, what: str = "processed_dir") -> dict[str, Any]:
+    """The ``ingest.json`` of ``processed_dir``; :class:`~analysis.errors.UsageError` when the folder
+    is not a processed study (a report is built only from what ``survey ingest`` wrote)."""
+    from analysis.errors import UsageError
+
+    folder = Path(processed_dir)
+    try:
+        manifest = json.loads((folder / "ingest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        manifest = None
+    if not isinstance(manifest, dict):
+        raise UsageError(
+            f"{folder} は処理済みの調査フォルダではありません(ingest.json がありません)。"
+            "先に survey ingest RAW_DIR --out PROCESSED_DIR で作ったフォルダを指定してください",
+            f"{what} {folder} is not a processed study (no ingest.json); give the folder that "
+            "survey ingest RAW_DIR --out PROCESSED_DIR wrote")
+    return manifest
+
+
+def ingest_summary(study, manifest: dict[str, Any]) -> dict[str, int]:
+    """What the report's first screen says about its data.
+
+    ``errors`` and ``warnings`` of the ingest (from ``issues.csv``, else the manifest);
+    ``companies`` (user companies: a profile or self-assessment answers) and ``incomplete``
+    (those with at least one codebook question without a score, whatever the reason, or with
+    no self-assessment at all).
+    """
+    from analysis.scores import directive_scores
+
+    issues = study.issues
+    if issues is not None and "severity" in issues:
+        errors, warnings_ = int((issues["severity"] == "error").sum()), int((issues["severity"] == "warning").sum())
+    else:
+        errors, warnings_ = int(manifest.get("errors", 0)), int(manifest.get("warnings", 0))
+    respondents = study.tables.get("respondents")
+    answers = study.tables.get("self_assessment")
+    keys = ["respondent_id", "fiscal_year"]
+    companies: set[tuple] = set()
+    if respondents is not None and len(respondents):
+        users = respondents[respondents["group"] == "user"]
+        companies |= set(users[keys].itertuples(index=False, name=None))
+    incomplete: set[tuple] = set(companies)
+    if answers is not None and len(answers):
+        scores = directive_scores(answers, study.codebook)
+        answered = set(scores[keys].itertuples(index=False, name=None))
+        short = scores[scores["n_answered"] < scores["n_questions"]]
+        companies |= answered
+        incomplete = (incomplete - answered) | set(short[keys].itertuples(index=False, name=None))
+    return {"errors": errors, "warnings": warnings_, "companies": len(companies), "incomplete": len(incomplete)}
+
+
+def _ingest_line(summary: dict[str, int], labels: dict[str, str]) -> str:
+    from analysis.report.labels import text
+
+    line = text(labels, "ui:ingest_summary", "Ingest: {errors} error(s), {warnings} warning(s); "
+                "{incomplete} of {companies} companies with incomplete answers")
+    for key, value in summary.items():
+        line = line.replace(f"{{{key}}}", f"{value:,}")
+    return line
+
+
+def first_screen(processed_dir: Path, lang: str = "ja") -> str:
+    """The line that opens the report of ``processed_dir`` (errors, warnings, incomplete companies)."""
+    from analysis.report.labels import report_labels
+
+    manifest = read_manifest(processed_dir)
+    study = load_report_study(Path(processed_dir))
+    return _ingest_line(ingest_summary(study, manifest), report_labels(study.codebook, lang))
+
+
 def build_report(processed_dir: Path, out_dir: Path, lang: str = "ja", publish: bool = False,
-                 previous_dir: Path | None = None) -> Path:
+                 previous_dir: Path | None = None, force: bool = False) -> Path:
     """Build every report table and figure from ``processed_dir`` into ``out_dir``.
 
     Parameters
@@ -158,16 +230,29 @@ def build_report(processed_dir: Path, out_dir: Path, lang: str = "ja", publish: 
     lang
         ``"ja"`` or ``"en"``: headers, titles and labels.
     publish
-        Apply small-cell suppression to every table with counts and drop respondent ids.
+        Publish (:mod:`analysis.publication`): linked-table suppression over the whole report,
+        respondent ids and respondent-level tables out, ``publication.json`` and ``audit.csv``
+        beside the report, and the report's own audit before the folder is swapped in.
     previous_dir
         The previous year's processed folder, for the year-over-year tables.
+    force
+        Replace ``out_dir`` even when it is not a previous report (it may still not overlap the
+        processed folders; see :func:`analysis.atomic.claim_output`).
 
     Returns
     -------
     Path
         ``out_dir``.
+
+    Raises
+    ------
+    UsageError
+        A folder is not a processed study (no ``ingest.json``), or ``out_dir`` may not be
+        replaced; nothing is written.
+    AuditFailed, analysis.publication.PublicationError
+        Publish mode could not protect the report as declared; nothing is written.
     """
-    from analysis.atomic import staging_dir
+    from analysis.atomic import claim_output, staging_dir
     from analysis.report.labels import report_labels
     from analysis.report.registry import ReportContext
     from analysis.report.writers import write_report
@@ -175,13 +260,16 @@ def build_report(processed_dir: Path, out_dir: Path, lang: str = "ja", publish: 
     if lang not in ("ja", "en"):
         raise ValueError(f"lang must be 'ja' or 'en', not {lang!r}")
     processed_dir, out_dir = Path(processed_dir), Path(out_dir)
+    inputs = [processed_dir] if previous_dir is None else [processed_dir, Path(previous_dir)]
+    manifest = read_manifest(processed_dir)
+    if previous_dir is not None:
+        read_manifest(Path(previous_dir), what="--previous")
+    claim_output(out_dir, "report", inputs, force)  # before the work: a refusal costs nothing
     study = load_report_study(processed_dir)
     previous = load_report_study(Path(previous_dir)) if previous_dir is not None else None
-    manifest: dict[str, Any] = {}
-    if (processed_dir / "ingest.json").is_file():
-        manifest = json.loads((processed_dir / "ingest.json").read_text(encoding="utf-8"))
     from analysis.publication import PublicationRule
 
+    # One rule for every table: the codebook's [suppression] k and protection interval.
     rule = PublicationRule.from_codebook(study.codebook) if publish else None
     ctx = ReportContext(lang=lang, publish=publish, previous=previous,
                         options={"processed_dir": str(processed_dir), "ingest": manifest})
@@ -195,8 +283,9 @@ def build_report(processed_dir: Path, out_dir: Path, lang: str = "ja", publish: 
         published = _publish(items, rule, study, previous, lang, labels)
         items = published.items
 
-    with staging_dir(out_dir) as staged:
-        write_report(staged, items, lang, labels, _heading(labels, study.fiscal_year), publish=publish)
+    with staging_dir(out_dir, command="report", inputs=inputs, force=force) as staged:
+        write_report(staged, items, lang, labels, _heading(labels, study.fiscal_year), publish=publish,
+                     ingest=_ingest_line(ingest_summary(study, manifest), labels))
         if published is not None:
             _write_and_audit(staged, published)
     return out_dir

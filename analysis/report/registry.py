@@ -33,9 +33,12 @@ class ReportTable:
     soon as any count is hidden. ``layout`` says how the counts add up (a
     :class:`analysis.suppression.TableLayout` as a mapping; default ``frame.attrs["layout"]``),
     which columns derive from which counts, and which cells print a quantity other tables print
-    too (``links``): a table with counts and no layout is left out of a published report.
-    ``respondent_level`` marks a table with one row per respondent: left out in publish mode.
-    Builders declare; :mod:`analysis.publication` hides.
+    too (``links``): every table with counts must have one, since without it suppression cannot
+    know which relations between the counts a reader can use, and a table with counts and no
+    layout is left out of a published report. ``respondent_level`` marks tables whose rows are
+    single respondents (per-company scores, one-year-only lists, peer pairs, respondent x
+    category matrices): they are left out in publish mode, whatever columns are dropped, and
+    listed in the appendix. Builders declare; :mod:`analysis.publication` hides.
     """
 
     name: str
@@ -51,7 +54,7 @@ class ReportTable:
     statistics: tuple[str, ...] = ()
     table_statistics: tuple[str, ...] = ()
     layout: Mapping[str, Any] | None = None
-    respondent_level: bool = False  # one row per respondent: left out in publish mode
+    respondent_level: bool = False  # rows are single respondents: left out in publish mode
 
     def title(self, lang: str) -> str:
         return self.title_ja if lang == "ja" else self.title_en

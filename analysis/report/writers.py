@@ -9,6 +9,7 @@ the tables (no time stamps in CSV, Markdown or HTML).
 
 from __future__ import annotations
 
+import base64
 import csv
 import datetime as dt
 import html
@@ -34,7 +35,15 @@ __all__ = [
 ]
 
 HEADER_ROW = 4  # row of the column headers on every table sheet (title, back link, note above)
-_NUMBER_FORMATS = {"int": "0", "float": "0.00", "percent": "0.0%"}
+# A p or q value keeps its digits (0.0042, not 0.00) and reads "<0.001" below that, while the cell
+# stays a number (a conditional number format, not text).
+_NUMBER_FORMATS = {"int": "0", "float": "0.00", "percent": "0.0%", "pvalue": '[<0.001]"<0.001";0.000#'}
+# p_value, q_value, p_fisher, bh_q_values; or a header already labelled: p値(Fisher…), q値(BH法), p (Fisher exact)
+_P_COLUMN = re.compile(r"^(?:[pq]|[pq]_\w+|\w+_[pq]_values?)$|^[pq](?:値|\s|\(|$)")
+# Excel's Japanese UI font (Office 2016 and later, Windows and Mac); where it is missing Excel and
+# LibreOffice substitute another font (the contents sheet says so).
+_FONT_NAME = "Yu Gothic"
+_LANDSCAPE_WIDTH = 100  # total column width (characters) above which a sheet prints landscape
 _MIN_WIDTH, _MAX_WIDTH = 6, 60
 
 
@@ -42,7 +51,7 @@ _MIN_WIDTH, _MAX_WIDTH = 6, 60
 class PreparedTable:
     """A report table ready to write: display headers, column kinds and plain cell values.
 
-    ``kinds`` holds one of ``int``, ``float``, ``percent``, ``bool`` or ``text`` per column;
+    ``kinds`` holds one of ``int``, ``float``, ``pvalue``, ``percent``, ``bool`` or ``text`` per column;
     cells are ``None``, ``bool``, ``int``, ``float`` or ``str`` (a suppressed count may be text).
     """
 
@@ -54,6 +63,7 @@ class PreparedTable:
     headers: tuple[str, ...]
     kinds: tuple[str, ...]
     rows: tuple[tuple[Any, ...], ...]
+    row_headers: int = 0  # leading columns that label the rows (the index; <th scope="row"> on the page)
 
 
 # -- preparing -------------------------------------------------------------------------------
@@ -76,6 +86,11 @@ def _plain(value: Any) -> Any:
 
 
 def _kind(series: pd.Series, column: str, table: ReportTable) -> str:
+    kind = _value_kind(series, column, table)
+    return "pvalue" if kind == "float" and _P_COLUMN.match(column) else kind
+
+
+def _value_kind(series: pd.Series, column: str, table: ReportTable) -> str:
     if column in table.percents:
         return "percent"
     if column in table.counts:
@@ -120,7 +135,9 @@ def prepare_table(table: ReportTable, lang: str, labels: dict[str, str]) -> Prep
     """
     frame = table.frame
     named = any(name is not None for name in frame.index.names)
+    row_headers = 0
     if named or not pd.api.types.is_integer_dtype(frame.index.dtype):
+        row_headers = frame.index.nlevels
         frame = frame.reset_index()
     if isinstance(frame.columns, pd.MultiIndex):
         columns = [" / ".join(str(part) for part in c if str(part)) for c in frame.columns]
@@ -131,11 +148,14 @@ def prepare_table(table: ReportTable, lang: str, labels: dict[str, str]) -> Prep
         tuple(_typed(_plain(v), kind) for v, kind in zip(row, kinds, strict=True))
         for row in frame.itertuples(index=False, name=None)
     )
+    if not row_headers and kinds and kinds[0] == "text":
+        row_headers = 1  # a first text column (a label per row) reads as the row's header
     section = text(labels, f"section:{table.section}", table.section) if table.section else ""
     return PreparedTable(
         name=table.name, file_stem=file_stem(table.name), title=table.title(lang),
         note=table.note_ja if lang == "ja" else table.note_en, section=section,
         headers=tuple(column_label(c, labels) for c in columns), kinds=kinds, rows=rows,
+        row_headers=min(row_headers, len(columns)),
     )
 
 
@@ -162,6 +182,8 @@ def _display(value: Any, kind: str, labels: dict[str, str]) -> str:
     if isinstance(value, int | float):
         if kind == "percent":
             return f"{value * 100:.1f}%"
+        if kind == "pvalue":
+            return p_text(value)
         if isinstance(value, int):
             return str(value)
         if kind == "int" and value.is_integer():
@@ -169,6 +191,14 @@ def _display(value: Any, kind: str, labels: dict[str, str]) -> str:
         # Small values (p-values above all) keep two significant digits instead of showing 0.00.
         return f"{value:.2g}" if 0 < abs(value) < 0.01 else f"{value:.2f}"
     return value
+
+
+def p_text(value: float) -> str:
+    """A p or q value as printed: ``<0.001`` below 0.001, else three or four decimals (0.0042)."""
+    if value < 0.001:
+        return "<0.001"
+    shown = f"{value:.4f}"
+    return shown[:-1] if shown.endswith("0") else shown
 
 
 def _display_width(value: str) -> int:
@@ -179,13 +209,14 @@ def _display_width(value: str) -> int:
 # -- CSV and Markdown -------------------------------------------------------------------------------
 
 def csv_bytes(table: PreparedTable) -> bytes:
-    """The table as UTF-8 CSV: numbers as numbers (proportions 0..1), risky text neutralised."""
+    """The table as UTF-8 CSV with a byte-order mark (Excel in Japan reads BOM-less UTF-8 as
+    Shift_JIS): numbers as numbers (proportions 0..1), risky text neutralised."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow([neutralise(h) for h in table.headers])
     for row in table.rows:
         writer.writerow([_csv_cell(v) for v in row])
-    return buffer.getvalue().encode("utf-8")
+    return buffer.getvalue().encode("utf-8-sig")
 
 
 _MARKDOWN_SPECIAL = re.compile(r"([\\|<*_\[\]`])")  # ">" is harmless inside a table cell
@@ -241,9 +272,45 @@ def _internal_link(cell: Any, sheet: str) -> None:
     cell.style = "Hyperlink"
 
 
+def _sheet_title(title: str) -> str:
+    """A sheet name from a table's title: the part before a colon when the whole is too long
+    ("事前アンケート Q1-1×成熟度: …" -> "事前アンケート Q1-1×成熟度")."""
+    head = re.split(r"[:：]", title, maxsplit=1)[0].strip()
+    return head if len(title) > 31 and head else title
+
+
+def _base_font(book: Any, font: Any) -> None:
+    """Make ``font`` the workbook's default (style 0 and the Normal style), so that every cell
+    without its own style, and every empty cell, shows it without a per-cell style."""
+    from openpyxl.styles import Font, NamedStyle
+    from openpyxl.utils.indexed_list import IndexedList
+
+    book._fonts = IndexedList([font])  # index 0 is the default font of the stylesheet
+    book._named_styles["Normal"].font = font
+    # Excel's built-in link style, in the same font (openpyxl's own copy names Calibri)
+    link = Font(name=font.name, size=font.size, color="0563C1", underline="single")
+    book.add_named_style(NamedStyle(name="Hyperlink", builtinId=8, font=link))
+
+
+def _print_setup(sheet: Any, landscape: bool, title_rows: str | None) -> None:
+    """A4, fit to one page wide (as many pages tall as needed), header rows on every page."""
+    sheet.page_setup.paperSize = sheet.PAPERSIZE_A4
+    sheet.page_setup.orientation = "landscape" if landscape else "portrait"
+    sheet.sheet_properties.pageSetUpPr.fitToPage = True
+    sheet.page_setup.fitToWidth, sheet.page_setup.fitToHeight = 1, 0
+    sheet.print_options.horizontalCentered = True
+    if title_rows:
+        sheet.print_title_rows = title_rows
+
+
 def write_workbook(tables: Sequence[PreparedTable], path: Path, labels: dict[str, str],
-                   heading: str, banner: str = "") -> list[str]:
+                   heading: str, banner: str = "", ingest: str = "") -> list[str]:
     """Write ``tables.xlsx``: a contents sheet linking to one sheet per table.
+
+    The contents sheet opens with the heading, the banner and ``ingest`` (what the ingest found),
+    and lists each table's sheet (named after its title), title, section, rows, CSV and id. Each
+    table sheet has the title, a link back, the note above and below the table, header rows
+    repeated on every printed page, and fits one page wide. The font is Excel's Japanese UI font.
 
     Returns the sheet names, in the order of ``tables``.
     """
@@ -251,18 +318,22 @@ def write_workbook(tables: Sequence[PreparedTable], path: Path, labels: dict[str
     from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.utils import get_column_letter
 
-    bold, header_fill = Font(bold=True), PatternFill("solid", fgColor="DDE4EE")
+    base = Font(name=_FONT_NAME, size=11)
+    bold, header_fill = Font(name=_FONT_NAME, size=11, bold=True), PatternFill("solid", fgColor="DDE4EE")
     contents_name = text(labels, "ui:contents", "Contents")
-    sheet_names = _sheet_names([t.name for t in tables], reserved=[contents_name])
+    sheet_names = _sheet_names([_sheet_title(t.title) for t in tables], reserved=[contents_name])
 
     book = Workbook()
+    _base_font(book, base)
     contents = book.active
     contents.title = contents_name
     set_cell(contents.cell(1, 1), heading)
-    contents.cell(1, 1).font = Font(bold=True, size=14)
+    contents.cell(1, 1).font = Font(name=_FONT_NAME, bold=True, size=14)
     set_cell(contents.cell(2, 1), banner or None)
+    set_cell(contents.cell(3, 1), ingest or None)
     headers = ["No.", text(labels, "ui:sheet", "Sheet"), text(labels, "ui:title", "Title"),
-               text(labels, "ui:section", "Section"), text(labels, "ui:rows", "Rows"), "CSV"]
+               text(labels, "ui:section", "Section"), text(labels, "ui:rows", "Rows"), "CSV",
+               text(labels, "ui:table_id", "Table id")]
     for j, header in enumerate(headers, start=1):
         cell = contents.cell(HEADER_ROW, j)
         set_cell(cell, header)
@@ -276,14 +347,17 @@ def write_workbook(tables: Sequence[PreparedTable], path: Path, labels: dict[str
         set_cell(contents.cell(r, 4), table.section or None)
         set_cell(contents.cell(r, 5), len(table.rows))
         set_cell(contents.cell(r, 6), f"tables/{table.file_stem}.csv")  # ties a cut sheet name to its table
+        set_cell(contents.cell(r, 7), table.name)
+    set_cell(contents.cell(1, 7), text(labels, "ui:font_note", "") or None)  # beside the heading, off the list
     contents.freeze_panes = contents.cell(HEADER_ROW + 1, 1).coordinate
-    for j, width in enumerate((6, 28, 70, 18, 8, 36), start=1):
+    for j, width in enumerate((6, 34, 70, 18, 8, 36, 30), start=1):
         contents.column_dimensions[get_column_letter(j)].width = width
+    _print_setup(contents, landscape=True, title_rows=f"{HEADER_ROW}:{HEADER_ROW}")
 
     for table, sheet_name in zip(tables, sheet_names, strict=True):
         sheet = book.create_sheet(sheet_name)
         set_cell(sheet.cell(1, 1), table.title)
-        sheet.cell(1, 1).font = Font(bold=True, size=12)
+        sheet.cell(1, 1).font = Font(name=_FONT_NAME, bold=True, size=12)
         set_cell(sheet.cell(2, 1), text(labels, "ui:back", "Contents"))
         _internal_link(sheet.cell(2, 1), contents_name)
         set_cell(sheet.cell(3, 1), table.note or None)
@@ -300,14 +374,22 @@ def write_workbook(tables: Sequence[PreparedTable], path: Path, labels: dict[str
                     cell.number_format = _NUMBER_FORMATS[kind]
                 elif isinstance(value, str):
                     cell.alignment = Alignment(wrap_text=True, vertical="top")
+        if table.note:  # under the table too: that is where a printed table's reader looks
+            below = sheet.cell(HEADER_ROW + max(len(table.rows), 1) + 2, 1)
+            set_cell(below, f"{text(labels, 'ui:note', 'Note')}: {table.note}")
+        total_width = 0.0
         for j, (header, kind) in enumerate(zip(table.headers, table.kinds, strict=True), start=1):
             shown = [_display(row[j - 1], kind, labels) for row in table.rows]
             width = max([_display_width(header)] + [_display_width(s) for s in shown]) + 2
-            sheet.column_dimensions[get_column_letter(j)].width = min(max(width, _MIN_WIDTH), _MAX_WIDTH)
+            width = min(max(width, _MIN_WIDTH), _MAX_WIDTH)
+            sheet.column_dimensions[get_column_letter(j)].width = width
+            total_width += width
         sheet.freeze_panes = sheet.cell(HEADER_ROW + 1, 1).coordinate
         if table.headers:
             last = get_column_letter(len(table.headers))
             sheet.auto_filter.ref = f"A{HEADER_ROW}:{last}{HEADER_ROW + max(len(table.rows), 1)}"
+        _print_setup(sheet, landscape=total_width > _LANDSCAPE_WIDTH,
+                     title_rows=f"{HEADER_ROW}:{HEADER_ROW}" if table.headers else None)
     book.save(path)
     return sheet_names
 
@@ -323,12 +405,20 @@ def save_figure(figure: Any, folder: Path, stem: str) -> list[Path]:
     import matplotlib.pyplot as plt
     from matplotlib.figure import Figure
 
+    from analysis.plotting import SVG_FONTS
+
     fig = figure if isinstance(figure, Figure) else figure.figure
     folder.mkdir(parents=True, exist_ok=True)
     png, svg = folder / f"{stem}.png", folder / f"{stem}.svg"
-    fig.savefig(png, format="png", dpi=150, bbox_inches="tight", metadata={"Software": None})
-    with matplotlib.rc_context({"svg.hashsalt": "survey-report", "svg.fonttype": "path"}):
-        fig.savefig(svg, format="svg", bbox_inches="tight", metadata={"Date": None})
+    fig.savefig(png, format="png", dpi=300, bbox_inches="tight", metadata={"Software": None})  # print quality
+    # Live text in the SVG (editable in Illustrator/Inkscape/PowerPoint); matplotlib names only the
+    # font it laid the text out with, so the fallbacks a viewer without it should try are added.
+    buffer = io.StringIO()
+    with matplotlib.rc_context({"svg.hashsalt": "survey-report", "svg.fonttype": "none"}):
+        fig.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
+    stack = ", ".join(f"'{f}'" if " " in f or f[0].isupper() else f for f in SVG_FONTS)
+    svg.write_text(buffer.getvalue().replace(f"font-family: '{SVG_FONTS[0]}'", f"font-family: {stack}"),
+                   encoding="utf-8")
     plt.close(fig)
     return [png, svg]
 
@@ -336,36 +426,102 @@ def save_figure(figure: Any, folder: Path, stem: str) -> list[Path]:
 # -- page --------------------------------------------------------------------------------------------
 
 _CSS = """
-body{font-family:"Hiragino Sans","Yu Gothic","Meiryo","Noto Sans CJK JP",sans-serif;margin:2rem auto;
-max-width:78rem;padding:0 1rem;color:#1a1a1a;line-height:1.5}
+body{font-family:"Hiragino Kaku Gothic ProN","Hiragino Sans","Yu Gothic","YuGothic","Meiryo",
+"Noto Sans CJK JP","Noto Sans JP",sans-serif;margin:2rem auto;max-width:78rem;padding:0 1rem;color:#1a1a1a;
+line-height:1.6;overflow-wrap:anywhere}
 h1{font-size:1.6rem}h2{border-bottom:2px solid #36c;padding-bottom:.2rem;margin-top:2.5rem}
 h3{font-size:1.1rem;margin-top:2rem}
 .banner{background:#fff6d5;border:1px solid #e0c060;padding:.4rem .8rem}
 .banner.publish{background:#e6f4ea;border-color:#6a6}
-table{border-collapse:collapse;margin:.5rem 0;font-size:.9rem}
-th,td{border:1px solid #bbb;padding:.25rem .5rem;vertical-align:top}
-th{background:#dde4ee}td.num{text-align:right;white-space:nowrap}
-.note,.files{font-size:.85rem;color:#444}figure{margin:1.5rem 0}img{max-width:100%}
+.ingest{background:#eef2fa;border:1px solid #8aa4d6;padding:.4rem .8rem}
+.scroll{overflow-x:auto;max-width:100%;margin:.5rem 0}
+table{border-collapse:collapse;font-size:.9rem}
+caption{clip-path:inset(50%);height:1px;width:1px;overflow:hidden;position:absolute;white-space:nowrap}
+th,td{border:1px solid #bbb;padding:.25rem .5rem;vertical-align:top;overflow-wrap:normal;word-break:normal}
+th{background:#dde4ee;min-width:3.5em}th[scope=row]{background:#f1f4f8;text-align:left;font-weight:normal}
+th.group{text-align:center}td.num{text-align:right;white-space:nowrap}
+.short{white-space:nowrap}td.long{min-width:16em}thead th[rowspan]:first-child{min-width:10em}
+.note,.files{font-size:.85rem;color:#444;white-space:pre-line}figure{margin:1.5rem 0}
+img{max-width:100%;height:auto}
 nav ol{padding-left:1.4rem}
+@media print{
+body{max-width:none;margin:0;padding:0;font-size:10pt}nav,.files{display:none}
+.scroll{overflow:visible}table{font-size:8pt}thead{display:table-header-group}
+tr,figure,img{break-inside:avoid;page-break-inside:avoid}h2,h3{break-after:avoid;page-break-after:avoid}
+section{break-before:page;page-break-before:always}a{color:inherit;text-decoration:none}
+.banner,.ingest,th{-webkit-print-color-adjust:exact;print-color-adjust:exact}
+}
 """
+_SHORT = 12  # cells no wider than this (in half-width characters) never wrap
 
 
 def _anchor(prefix: str, name: str) -> str:
     return prefix + re.sub(r"[^A-Za-z0-9_-]", "-", name)
 
 
+def header_groups(headers: Sequence[str], start: int) -> list[tuple[str, int]]:
+    """Spanning headers over ``headers[start:]``: runs of two or more neighbouring headers that
+    share leading words ("成熟度A(高) n", "成熟度A(高) %" -> ("成熟度A(高)", 2)); ("", 1) for a
+    header in no run. Returns ``(group, span)`` pairs covering ``headers[start:]`` in order."""
+    def common(a: list[str], b: list[str]) -> list[str]:
+        out = []
+        for x, y in zip(a[:-1], b[:-1], strict=False):  # a leaf word must remain on each side
+            if x != y:
+                break
+            out.append(x)
+        return out
+
+    words = [h.split(" ") for h in headers[start:]]
+    groups: list[tuple[str, int]] = []
+    i = 0
+    while i < len(words):
+        prefix = common(words[i], words[i + 1]) if i + 1 < len(words) else []
+        j = i + 1
+        if prefix:
+            while j < len(words) and words[j][:len(prefix)] == prefix and len(words[j]) > len(prefix):
+                j += 1
+        groups.append((" ".join(prefix), j - i) if prefix else ("", 1))
+        i = j
+    return groups
+
+
+def _thead(table: PreparedTable) -> str:
+    esc = html.escape
+    groups = header_groups(table.headers, table.row_headers)
+    if not any(group for group, _ in groups):
+        return "<thead><tr>" + "".join(f'<th scope="col">{esc(h)}</th>' for h in table.headers) + "</tr></thead>"
+    top = [f'<th scope="col" rowspan="2">{esc(h)}</th>' for h in table.headers[:table.row_headers]]
+    leaves = []
+    j = table.row_headers
+    for group, span in groups:
+        if group:
+            top.append(f'<th scope="colgroup" colspan="{span}" class="group">{esc(group)}</th>')
+            leaves += [f'<th scope="col">{esc(h[len(group) + 1:])}</th>' for h in table.headers[j:j + span]]
+        else:
+            top.append(f'<th scope="col" rowspan="2">{esc(table.headers[j])}</th>')
+        j += span
+    return f"<thead><tr>{''.join(top)}</tr><tr>{''.join(leaves)}</tr></thead>"
+
+
 def _html_table(table: PreparedTable, labels: dict[str, str]) -> str:
     esc = html.escape
-    parts = ["<table>", "<thead><tr>" + "".join(f"<th>{esc(h)}</th>" for h in table.headers) + "</tr></thead>",
-             "<tbody>"]
+    parts = [f'<div class="scroll" role="region" tabindex="0" aria-label="{esc(table.title)}"><table>',
+             f"<caption>{esc(table.title)}</caption>", _thead(table), "<tbody>"]
     for row in table.rows:
         cells = []
-        for value, kind in zip(row, table.kinds, strict=True):
-            shown = esc(_display(value, kind, labels)).replace("\n", "<br>")
+        for j, (value, kind) in enumerate(zip(row, table.kinds, strict=True)):
+            text_ = _display(value, kind, labels)
+            shown = esc(text_).replace("\n", "<br>")
             numeric = isinstance(value, int | float) and not isinstance(value, bool)
-            cells.append(f'<td class="num">{shown}</td>' if numeric else f"<td>{shown}</td>")
+            width = _display_width(text_)
+            css = "num" if numeric else "short" if width <= _SHORT else "long" if width > 60 else ""
+            attr = f' class="{css}"' if css else ""
+            if j < table.row_headers:
+                cells.append(f'<th scope="row"{attr}>{shown}</th>')
+            else:
+                cells.append(f"<td{attr}>{shown}</td>")
         parts.append("<tr>" + "".join(cells) + "</tr>")
-    parts.append("</tbody></table>")
+    parts.append("</tbody></table></div>")
     if not table.rows:
         parts.append(f"<p>{esc(text(labels, 'ui:no_rows', '(no rows)'))}</p>")
     return "\n".join(parts)
@@ -377,12 +533,17 @@ def _link(href: str, label: str, files: set[str]) -> str:
 
 
 def html_page(items: Sequence[PreparedTable | tuple[str, str, str]], labels: dict[str, str], lang: str,
-              heading: str, banner: str, publish: bool, files: set[str]) -> str:
-    """The self-contained index page: every table inline and every figure (relative links only).
+              heading: str, banner: str, publish: bool, files: set[str], ingest: str = "",
+              images: dict[str, str] | None = None) -> str:
+    """The self-contained index page: every table inline and every figure embedded.
 
     ``items`` are prepared tables and ``(stem, title, section)`` tuples for figures, in report
-    order; ``files`` are the paths (relative to the report folder) that exist.
+    order; ``files`` are the paths (relative to the report folder) that exist, linked as
+    downloads only; ``images`` maps a figure's stem to its ``data:`` URI (the page shows no
+    figure from another file, so it can be moved or mailed alone); ``ingest`` (what the ingest
+    found) is shown under the banner.
     """
+    images = images or {}
     esc = html.escape
     sections: dict[str, list] = {}
     for item in items:
@@ -400,6 +561,8 @@ def html_page(items: Sequence[PreparedTable | tuple[str, str, str]], labels: dic
         f"<header><h1>{esc(heading)}</h1>",
         f'<p class="banner{" publish" if publish else ""}">{esc(banner)}</p>',
     ]
+    if ingest:
+        head.append(f'<p class="ingest">{esc(ingest)}</p>')
     if downloads:
         head.append(f"<p>{esc(text(labels, 'ui:downloads', 'Downloads'))}: " + " · ".join(downloads) + "</p>")
     head.append("</header>")
@@ -427,7 +590,7 @@ def html_page(items: Sequence[PreparedTable | tuple[str, str, str]], labels: dic
                 anchor = _anchor("f-", stem)
                 nav.append(f'<li><a href="#{anchor}">{esc(title)}</a></li>')
                 png = f"figures/{stem}.png"
-                image = f'<img src="{esc(png)}" alt="{esc(title)}">' if png in files else ""
+                image = f'<img src="{esc(images[stem])}" alt="{esc(title)}">' if stem in images else ""
                 links = [link for link in (_link(png, "PNG", files), _link(f"figures/{stem}.svg", "SVG", files))
                          if link]
                 body.append(f'<figure id="{anchor}">{image}<figcaption>{esc(title)} '
@@ -442,8 +605,10 @@ def html_page(items: Sequence[PreparedTable | tuple[str, str, str]], labels: dic
 # -- everything --------------------------------------------------------------------------------
 
 def write_report(folder: Path, items: Sequence[ReportTable | ReportFigure], lang: str,
-                 labels: dict[str, str], heading: str, publish: bool = False) -> list[Path]:
+                 labels: dict[str, str], heading: str, publish: bool = False, ingest: str = "") -> list[Path]:
     """Write every output of the report into ``folder`` (an empty staging folder).
+
+    ``ingest`` (one line on what the ingest found) opens the page and the workbook's contents.
 
     The table named ``findings`` is also written as ``findings.csv`` at the top. Returns the
     files written.
@@ -454,6 +619,7 @@ def write_report(folder: Path, items: Sequence[ReportTable | ReportFigure], lang
     page_items: list[PreparedTable | tuple[str, str, str]] = []
     tables: list[PreparedTable] = []
     stems: set[str] = set()
+    images: dict[str, str] = {}
 
     def unique(stem: str) -> str:
         candidate, n = stem, 1
@@ -484,13 +650,16 @@ def write_report(folder: Path, items: Sequence[ReportTable | ReportFigure], lang
             page_items.append(prepared)
         else:
             stem = unique(file_stem(item.name))
-            written += save_figure(item.figure, folder / "figures", stem)
+            saved = save_figure(item.figure, folder / "figures", stem)
+            written += saved
+            svg = next(p for p in saved if p.suffix == ".svg")
+            images[stem] = "data:image/svg+xml;base64," + base64.b64encode(svg.read_bytes()).decode("ascii")
             section = text(labels, f"section:{item.section}", item.section) if item.section else ""
             page_items.append((stem, item.title(lang), section))
-    write_workbook(tables, folder / "tables.xlsx", labels, heading, banner)
+    write_workbook(tables, folder / "tables.xlsx", labels, heading, banner, ingest)
     written.append(folder / "tables.xlsx")
     files = {p.relative_to(folder).as_posix() for p in written}
-    page = html_page(page_items, labels, lang, heading, banner, publish, files)
+    page = html_page(page_items, labels, lang, heading, banner, publish, files, ingest, images)
     (folder / "index.html").write_text(page, encoding="utf-8")
     written.append(folder / "index.html")
     return written

@@ -241,16 +241,46 @@ _BASIS = {"US": "us_sec", "GB": "uk_companies_act", "DE": "eu_nfrd", "FR": "eu_n
           "JP": "jp_fiea"}
 
 
+# What each company's disclosures look like, so that the five findings of report 2.4(2) hold
+# under their literal reading (analysis.disclosure_findings) whatever the seed: most domestic
+# companies describe their governance structure only, overseas ones go on to measures, one
+# domestic company discloses what its overseas peer does, a world-famous company tells
+# investors almost nothing, every UK company shows mitigation, and more than half of all the
+# companies (on both sides) present the risk and its mitigation under sustainability.
+_DISCLOSURE_ROLE = {"O03": "quiet", "D01": "risk_and_mitigation", "D05": "risk",
+                    "D03": "governance", "D04": "governance", "D06": "governance", "D07": "governance"}
+_SAME_AS_PEER = {"D02": "O02"}  # discloses, item by item, what its overseas peer does
+_SUSTAINABILITY_FRAMING = {"O01", "O02", "O04", "O05", "O06", "O07", "O08", "D01", "D02"}
+
+
+def _disclosed(role: str, region: str, item: str, depth: str, p: float, rng: np.random.Generator) -> bool:
+    drawn = bool(rng.random() < p)  # drawn for every cell, so roles do not shift the stream
+    if role == "quiet":  # a world-famous company that tells investors almost nothing
+        return item == "risk_description"
+    if role == "governance":  # the structure only; a passing mention of training at most
+        return item == "governance_structure" or (depth == "governance" and drawn) or (
+            item == "training" and rng.random() < 0.15)
+    if role in ("risk", "risk_and_mitigation"):
+        return (item in ("governance_structure", "risk_description")
+                or (depth == "governance" and drawn)
+                or (role == "risk_and_mitigation" and item == "mitigation_measures"))
+    if region == "overseas" and item in ("risk_description", "mitigation_measures"):
+        return True
+    return drawn
+
+
 def _disclosures(codebook: Codebook, rng: np.random.Generator) -> SampleFile:
     items = codebook.table("disclosure_items")
     depth = dict(zip(items["item"], items["depth"], strict=True))
     companies, rows = [], []
+    shown: dict[tuple[str, int, str], bool] = {}
     for cid, region, country, industry, peers, large_cap, first in _DISCLOSURE_COMPANIES:
         companies.append({"company_id": cid, "region": "海外" if region == "overseas" else "国内",
                           "country": country, "industry": industry, "peer_id": peers,
                           "large_cap": "はい" if large_cap else "いいえ",
                           "company_name": f"サンプル開示企業{cid} (架空)"})
-        sustainability = bool(rng.random() < 0.6)
+        sustainability = cid in _SUSTAINABILITY_FRAMING
+        role = _DISCLOSURE_ROLE.get(cid, "")
         for year in range(first, 2022):
             trend = 0.07 * (year - 2019)
             for item in items["item"]:
@@ -258,14 +288,12 @@ def _disclosures(codebook: Codebook, rng: np.random.Generator) -> SampleFile:
                     p = {"governance": 0.85, "risk": 0.95, "measures": 0.7}[depth[item]] + trend
                 else:
                     p = {"governance": 0.8, "risk": 0.9, "measures": 0.2}[depth[item]] + trend
-                disclosed = bool(rng.random() < p)
-                if cid == "O03":  # a world-famous company that tells investors almost nothing
-                    disclosed = item == "risk_description"
+                disclosed = _disclosed(role, region, item, depth[item], p, rng)
+                if cid in _SAME_AS_PEER:  # a domestic company that matches its overseas peer
+                    disclosed = shown[(_SAME_AS_PEER[cid], year, item)]
                 if country == "GB" and item == "mitigation_measures":
                     disclosed = True
-                if cid == "D02":  # a domestic company that matches its overseas peer
-                    disclosed = depth[item] != "measures" or item in ("mitigation_measures", "training",
-                                                                      "third_party_risk")
+                shown[(cid, year, item)] = disclosed
                 venue = "sustainability_report" if sustainability and depth[item] == "measures" else _VENUE[country]
                 rows.append({"company_id": cid, "fiscal_year": year, "item": item,
                              "disclosed": "はい" if disclosed else "いいえ",
@@ -276,7 +304,7 @@ def _disclosures(codebook: Codebook, rng: np.random.Generator) -> SampleFile:
 
 def _records() -> list[SampleFile]:
     meetings = [{"table": r["table"], "body": r["body_ja"], "round": int(r["round"]), "date": r["date"],
-                 "topics": r["topics_ja"]} for r in _read_package_csv("records", "meetings.csv")]
+                 "topics": r["topics_ja"], "note": r["note_ja"]} for r in _read_package_csv("records", "meetings.csv")]
     literature = _read_package_csv("records", "literature.csv")
     return [SampleFile("2021/meetings.xlsx", "meetings", {"meetings": meetings}),
             SampleFile("2021/literature.xlsx", "literature", {"literature": literature})]
@@ -315,7 +343,9 @@ def write_sample(out_dir: Path, seed: int = DEFAULT_SEED) -> list[Path]:
     out_dir = Path(out_dir)
     written = []
     for sample in generate_sample(seed, codebook):
-        book = build_workbook(codebook, sample.instrument, "ja", sample.data)
+        head = sample.path.split("/", 1)[0]
+        year = int(head) if head.isdigit() else None  # the study year of its folder, stamped on the instructions
+        book = build_workbook(codebook, sample.instrument, "ja", sample.data, year=year)
         book["_meta"].append(["data", SYNTHETIC_NOTE])
         path = out_dir / sample.path
         atomic_write_bytes(path, workbook_bytes(book))

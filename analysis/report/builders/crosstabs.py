@@ -55,7 +55,7 @@ def _item(table: CrossTab, by: str, ctx: ReportContext, fallback: bool, maturity
         words = labels(codebook, lang)
         # A whole-table test printed in a note cannot be hidden with the counts it uses: a
         # published table states the test made, not its result.
-        note = table.note(lang, with_test=not ctx.publish)
+        note = table.note(lang, with_test=not ctx.publish, ci=True)
         if fallback:
             note = join_sentences(lang, note, words["by_group_fallback"])
         question = table.row.name
@@ -63,20 +63,25 @@ def _item(table: CrossTab, by: str, ctx: ReportContext, fallback: bool, maturity
         title, note = report_text(codebook, "presurvey_by", lang, question=question, by=table.column.title(lang),
                                   text=text, note=note)
         texts[f"title_{lang}"], texts[f"note_{lang}"] = title, note
-    frame = table.frame(ctx.lang)
+    frame = table.frame(ctx.lang, ci=True)
+    words = labels(codebook, ctx.lang)
     name = "presurvey_" + re.sub(r"\W", "_", table.row.name.lower()) + f"_by_{by}"
     # The layout (totals, a multiple-response table's options and answered row) is in
-    # frame.attrs["layout"]; the p-value of an option row uses its counts and the answered row.
-    # Publication hides the p-values with the counts they use (analysis.publication).
-    p_value = labels(codebook, ctx.lang)["p_value"]
+    # frame.attrs["layout"]: each % is a percentage of its count (percent_of) and each interval
+    # bound is derived from its count (derived_from), so publication hides a bound with its
+    # count and with its denominator (the bound of a 0 count gives the denominator away). The
+    # p-value of an option row uses its counts and the answered row (a row statistic); a
+    # q-value uses every option's p (a table statistic). Publication hides them with the
+    # counts they use (analysis.publication).
     layout = TableLayout.from_mapping(frame.attrs["layout"])
     if by == "maturity":
         layout = TableLayout.from_mapping({**layout.as_mapping(),
                                            "links": [list(x) for x in _margin_links(table, frame, maturity, year)]})
+    statistics = tuple(c for c in (words["p_value"],) if c in frame)
+    table_statistics = tuple(c for c in frame.attrs["table_statistics"] if c in frame)
     return ReportTable(name=name, frame=frame, section=SECTION, counts=tuple(frame.attrs["count_columns"]),
-                       percents=tuple(frame.attrs["percent_columns"]),
-                       statistics=(p_value,) if p_value in frame else (), layout=layout.as_mapping(),
-                       **texts)
+                       percents=tuple(frame.attrs["percent_columns"]), statistics=statistics,
+                       table_statistics=table_statistics, layout=layout.as_mapping(), **texts)
 
 
 def presurvey_tables(study, ctx: ReportContext) -> list[ReportTable]:

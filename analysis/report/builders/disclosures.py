@@ -79,12 +79,13 @@ def _region_table(words: _Words, name: str, frame: pd.DataFrame, key: str, label
 def _long_table(words: _Words, name: str, frame: pd.DataFrame, labelled: dict[str, tuple[str, str | None]],
                 counts: tuple[str, ...], percents: tuple[str, ...], ids: tuple[str, ...] = (),
                 statistics: tuple[str, ...] = (), total: str | None = None,
-                at_most: tuple[tuple[str, str], ...] = ()) -> ReportTable:
+                at_most: tuple[tuple[str, str], ...] = (), respondent_level: bool = False) -> ReportTable:
     """A long table: ``labelled`` maps column -> (term of its header, code list of its values or None).
 
     Its layout: ``total`` (a count column the other counts add up to, else none: each count
     column stands alone) and ``at_most`` pairs ``(n, N)`` (n <= N in every row); ``statistics``
-    are test results computed from a row's counts.
+    are test results computed from a row's counts; ``respondent_level`` when a row is one
+    company or one pair of companies (never published).
     """
     out = frame.copy()
     headers = {}
@@ -101,19 +102,35 @@ def _long_table(words: _Words, name: str, frame: pd.DataFrame, labelled: dict[st
                        percents=tuple(headers[c] for c in percents),
                        respondent_columns=tuple(headers[c] for c in ids),
                        statistics=tuple(headers[c] for c in statistics),
-                       layout=layout.as_mapping() if counts else None, **words.texts(name))
+                       layout=layout.as_mapping() if counts else None, respondent_level=respondent_level,
+                       **words.texts(name))
 
 
-def findings_table(disclosures: pd.DataFrame, codebook: Codebook) -> ReportTable:
-    """The checked findings: frame columns finding, holds, evidence; the titles go in the note."""
+def findings_table(disclosures: pd.DataFrame, codebook: Codebook, publish: bool = False) -> ReportTable:
+    """The checked findings: frame columns finding, holds, evidence; the titles go in the note.
+
+    ``publish``: evidence names companies and prints counts hidden in the tables (6/7, GB 2/2),
+    so the published variant has the verdict and the published tables that support it
+    (``supported_by``, table names; the codebook's ``disclosure_finding_tables.csv``) instead.
+    """
     words = _Words(codebook, "ja")
     checks = run_checks(disclosures, codebook)
     texts = words.texts("findings")
     for lang in ("ja", "en"):
         listed = "\n".join(f"{f.name}: {f.title(lang)}" for f in FINDINGS.values())
         texts[f"note_{lang}"] = f"{texts[f'note_{lang}']}\n{listed}".strip()
-    return ReportTable(name="findings", frame=checks[["finding", "holds", "evidence"]].reset_index(drop=True),
-                       section=SECTION, **texts)
+    if not publish:
+        return ReportTable(name="findings", frame=checks[["finding", "holds", "evidence"]].reset_index(drop=True),
+                           section=SECTION, **texts)
+    support = codebook.table("disclosure_finding_tables")
+    tables = {name: [t for t in support.loc[support["finding"] == name, "table"] if t] for name in checks["finding"]}
+    frame = checks[["finding", "holds"]].reset_index(drop=True)
+    frame["supported_by"] = [";".join(tables[name]) for name in frame["finding"]]
+    named = dict.fromkeys(t for ts in tables.values() for t in ts)
+    for lang in ("ja", "en"):
+        listed = "\n".join(f"{t}: {words.tables.loc[t, f'title_{lang}']}" for t in named if t in words.tables.index)
+        texts[f"note_{lang}"] = f"{texts[f'note_{lang}']}\n{listed}".strip()
+    return ReportTable(name="findings", frame=frame, section=SECTION, **texts)
 
 
 @register("disclosures", order=40)
@@ -153,7 +170,8 @@ def disclosure_report(study, ctx: ReportContext) -> list:
                      "domestic_items": ("domestic_items", None), "both": ("both", None),
                      "overseas_only": ("overseas_only", None), "domestic_only": ("domestic_only", None),
                      "neither": ("neither", None), "p_value": ("p_mcnemar", None)},
-                    counts=(), percents=(), ids=("overseas_id", "domestic_id"), statistics=("p_value",)),
+                    counts=(), percents=(), ids=("overseas_id", "domestic_id"), statistics=("p_value",),
+                    respondent_level=True),  # one pair of companies per row
         _long_table(words, "disclosure_peer_items", ds.peer_item_tests(disclosures, codebook),
                     {"item": ("item", "disclosure_items"), "compared": ("compared_pairs", None),
                      "both": ("both", None), "overseas_only": ("overseas_only", None),
@@ -166,13 +184,14 @@ def disclosure_report(study, ctx: ReportContext) -> list:
                      "item": ("item", "disclosure_items"), "n": ("n", None), "total": ("total", None),
                      "share": ("share", None)}, counts=("n", "total"), percents=("share",),
                     at_most=(("n", "total"),)),
-        findings_table(disclosures, codebook),
+        findings_table(disclosures, codebook, publish=ctx.publish),
     ]
     tables = _linked(tables, words, by_region, by_country, trend)
     figures = [
+        # One row per company (labelled by country when ids are hidden): internal only.
         ReportFigure("disclosure_heatmap", figure=heatmap_figure(disclosures, codebook, ctx.lang,
                                                                  show_ids=not ctx.publish),
-                     section=SECTION, **_figure_titles(words, "disclosure_heatmap")),
+                     section=SECTION, respondent_level=True, **_figure_titles(words, "disclosure_heatmap")),
         ReportFigure("disclosure_trend_figure", figure=trend_figure(disclosures, codebook, ctx.lang),
                      section=SECTION, **_figure_titles(words, "disclosure_trend_figure")),
     ]

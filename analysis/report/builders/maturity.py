@@ -214,6 +214,11 @@ def _year_data(study, lang: str) -> tuple[int | None, pd.DataFrame, pd.DataFrame
     return year, scores, classify_scores(scores, rules, lang)
 
 
+def _k(ctx: ReportContext, codebook) -> int:
+    """The publication threshold: the report's (from the codebook's ``[suppression] k``)."""
+    return int(ctx.options.get("suppression_k", codebook.meta["suppression"]["k"]))
+
+
 def maturity_items(study, ctx: ReportContext) -> list[ReportTable | ReportFigure]:
     """Every maturity table and figure of ``study`` (see the module docstring)."""
     cb, lang = study.codebook, ctx.lang
@@ -227,10 +232,11 @@ def maturity_items(study, ctx: ReportContext) -> list[ReportTable | ReportFigure
 
     def table(name: str, frame: pd.DataFrame, counts=(), percents=(), respondent=(), statistics=(),
               total_row: int | None = None, total_column: str | None = None, parts=(), at_most=(),
-              links=(), **texts) -> None:
+              links=(), respondent_level: bool = False, **texts) -> None:
         """One table; its layout: ``total_row`` (position), ``total_column`` with its ``parts``
         (count columns not among them stand alone), ``at_most`` = ((smaller...), (larger...)),
-        ``links`` = ((row, column, quantity key), ...) for counts other tables print too."""
+        ``links`` = ((row, column, quantity key), ...) for counts other tables print too;
+        ``respondent_level`` when its rows are single companies (never published)."""
         shown = _display(frame, labels, rules)
         head = {c: _header(c, labels, rules)
                 for c in (*counts, *percents, *respondent, *statistics, *parts, *(c for p in at_most for s in p
@@ -246,7 +252,8 @@ def maturity_items(study, ctx: ReportContext) -> list[ReportTable | ReportFigure
                                percents=tuple(head[c] for c in percents),
                                respondent_columns=tuple(head[c] for c in respondent),
                                statistics=tuple(head[c] for c in statistics),
-                               layout=layout.as_mapping() if counts else None, **texts))
+                               layout=layout.as_mapping() if counts else None,
+                               respondent_level=respondent_level, **texts))
 
     levels_frame = level_distribution_table(maturity, rules, cb, lang)
     # The level distribution is the margin of many tables (pre-survey by maturity, sensitivity,
@@ -254,8 +261,11 @@ def maturity_items(study, ctx: ReportContext) -> list[ReportTable | ReportFigure
     table("maturity_levels", levels_frame, counts=("n",), percents=("share",), total_row=len(levels_frame) - 1,
           links=level_links(year, rules, "n"),
           **_texts(cb, "maturity_levels", year=year, n=len(maturity), rules=note))
+    # One row per company (industry, ten means, level): counting its rows would give every
+    # hidden cell of the level tables, so it is internal only, whatever columns are dropped.
     table("maturity_respondents", respondent_table(scores, maturity, study.respondents, cb, lang),
-          respondent=("respondent_id",), **_texts(cb, "maturity_respondents", year=year, rules=note))
+          respondent=("respondent_id",), respondent_level=True,
+          **_texts(cb, "maturity_respondents", year=year, rules=note))
     # Mean, min and max over a level's companies: of one to k-1 companies they describe those
     # companies, so they go with a hidden n.
     profile = profile_by_level(scores, maturity, rules, cb, lang)
@@ -298,24 +308,28 @@ def maturity_items(study, ctx: ReportContext) -> list[ReportTable | ReportFigure
                   **_texts(cb, "maturity_directive_change", **years))
             only = one_year_only(both, prev_year, year)
             only["level"] = [_level_name(v, cb, lang) for v in only["level"]]
-            table("maturity_one_year_only", only, respondent=("respondent_id",),
+            table("maturity_one_year_only", only, respondent=("respondent_id",), respondent_level=True,
                   **_texts(cb, "maturity_one_year_only", **years))
 
     figures = cb.table("maturity_report").set_index("key")
     radar_title = figures.loc["figure:level_radar"]
     out.append(ReportFigure(name="maturity_level_radar", title_ja=radar_title["title_ja"],
                             title_en=radar_title["title_en"], section=SECTION,
-                            figure=level_radar(scores, maturity, year, cb, lang)))
+                            # Published: only levels of at least k companies, without their sizes.
+                            figure=level_radar(scores, maturity, year, cb, lang,
+                                               min_n=_k(ctx, cb) if ctx.publish else 1,
+                                               show_n=not ctx.publish)))
     heat_title = figures.loc["figure:level_heatmap"]
+    # One row per company (its ten means), even with ids hidden: internal only.
     out.append(ReportFigure(name="maturity_level_heatmap", title_ja=heat_title["title_ja"],
-                            title_en=heat_title["title_en"], section=SECTION,
+                            title_en=heat_title["title_en"], section=SECTION, respondent_level=True,
                             figure=level_heatmap(scores, maturity, year, cb, lang, hide_ids=ctx.publish)))
     if not ctx.publish:  # one company per figure: internal reports only
         minimum = int(ctx.options.get("min_industry_n", DEFAULT_MIN_INDUSTRY_N))
         one = figures.loc["figure:respondent_radar"]
         for rid in maturity["respondent_id"]:
             out.append(ReportFigure(
-                name=f"maturity_radar_{rid}", section=SECTION,
+                name=f"maturity_radar_{rid}", section=SECTION, respondent_level=True,
                 title_ja=one["title_ja"].replace("{respondent}", rid),
                 title_en=one["title_en"].replace("{respondent}", rid),
                 figure=respondent_radar(scores, study.respondents, rid, year, cb, lang, min_industry_n=minimum)))

@@ -16,8 +16,8 @@ from analysis.report.registry import ReportContext, ReportTable, register
 from analysis.schema import TABLE_DOCS, TABLES
 
 __all__ = [
-    "appendix_tables", "fill_counts", "literature_tables", "meetings_tables", "placeholder_count",
-    "survey_items_table", "vendors_table",
+    "appendix_tables", "describe", "fill_counts", "literature_tables", "meetings_tables", "placeholder_count",
+    "printed_date", "survey_items_table", "vendors_table",
 ]
 
 _PLACEHOLDER = re.compile(r"\{(?P<kind>\w+)(?::(?P<arg>[^{}]+))?\}")
@@ -68,10 +68,24 @@ def fill_counts(template: str, study) -> str:
     return _PLACEHOLDER.sub(lambda m: str(placeholder_count(study, m["kind"], m["arg"])), template)
 
 
+def describe(template: str, study, labels: dict[str, str]) -> str:
+    """A Table 1.1 description from the year's records: ``template`` with its counts filled in,
+    or, when the year has no record behind any of its counts, the sentence that says so
+    (``records_none:<kind>`` of ``report_labels.csv``, e.g. 「本年度は会議の記録がありません。」)
+    instead of the template's wording with zeros (「全0回の開催」)."""
+    found = list(_PLACEHOLDER.finditer(template))
+    if found and all(placeholder_count(study, m["kind"], m["arg"]) == 0 for m in found):
+        none = text(labels, f"records_none:{found[0]['kind']}", "")
+        if none:
+            return none
+    return fill_counts(template, study)
+
+
 def survey_items_table(study, lang: str = "ja") -> pd.DataFrame:
     """Table 1.1: survey items with their descriptions and respondent counts from the data."""
     cb = study.codebook
     items = cb.table("survey_items")
+    labels = report_labels(cb, lang)
     joiner = "・" if lang == "ja" else ", "
     rows = []
     for item in items.itertuples(index=False):
@@ -79,8 +93,10 @@ def survey_items_table(study, lang: str = "ja") -> pd.DataFrame:
         counts = [placeholder_count(study, "respondents", g) for g in groups]
         rows.append({
             "major": f"{item.major_id}. {getattr(item, f'major_{lang}')}",
-            "minor": f"{item.minor_id} {getattr(item, f'minor_{lang}')}",
-            "description": fill_counts(getattr(item, f"description_{lang}"), study),
+            # A minor item that is its major item (4. 報告書の作成) is printed without a number.
+            "minor": (getattr(item, f"minor_{lang}") if str(item.minor_id) == str(item.major_id)
+                      else f"{item.minor_id} {getattr(item, f'minor_{lang}')}"),
+            "description": describe(getattr(item, f"description_{lang}"), study, labels),
             "target_groups": joiner.join(cb.label("respondent_groups", g, lang) for g in groups),
             "n_respondents": sum(counts) if groups else None,
         })
@@ -118,26 +134,84 @@ def vendors_table(study, lang: str = "ja") -> pd.DataFrame:
 
 
 # -- Tables 2.3 / 3.1 / 4.1 and 3.2–3.4 -----------------------------------------------------------
+# These tables are printed as the report prints them: the meeting as 「第1回」, the date as printed
+# (「2021年9月10日」, with a note such as 「(持ち回り開催)」) next to the ISO date, cells printed as
+# 「-」 kept as 「-」 and cells printed empty kept empty.
 
-def meetings_tables(study) -> list[ReportTable]:
-    """One table per report table id in ``meetings`` (2.3, 3.1, 4.1): meeting, date, topics."""
+_ISO_DATE = re.compile(r"^(?P<year>\d{4})(?:-(?P<month>\d{1,2}))?(?:-(?P<day>\d{1,2}))?$")
+
+
+def printed_date(iso: object, note: object = None) -> str:
+    """A date as the report prints it: ``2021-09-10`` -> 2021年9月10日, ``2018-12`` -> 2018年12月,
+    ``2016`` -> 2016年, followed by ``note`` (e.g. ``(改定)``); a value that is not an ISO date is
+    kept as it is."""
+    value = _cell(iso).strip()
+    match = _ISO_DATE.match(value)
+    if match:
+        value = f"{match['year']}年"
+        value += f"{int(match['month'])}月" if match["month"] else ""
+        value += f"{int(match['day'])}日" if match["day"] else ""
+    extra = "" if note is None or pd.isna(note) else str(note).strip()
+    return value + extra
+
+
+def _cell(value: object) -> str:
+    if value is None or pd.isna(value):
+        return ""
+    # load_study gives meeting dates as dates: printed as their ISO day.
+    return value.strftime("%Y-%m-%d") if hasattr(value, "strftime") else str(value)
+
+
+def _notes(part: pd.DataFrame) -> pd.Series:
+    # Records written before the note column existed have none.
+    return part["note"] if "note" in part else pd.Series([None] * len(part), index=part.index)
+
+
+def _schedule(part: pd.DataFrame) -> tuple:
+    return tuple(sorted(zip(part["body"].map(_cell), part["round"].map(_cell), part["date"].map(_cell),
+                            strict=True)))
+
+
+def meetings_tables(study, lang: str = "ja") -> list[ReportTable]:
+    """One table per report table id in ``meetings`` (2.3, 3.1, 4.1): meeting, date, topics.
+
+    Table ids that list the same meetings (same body, rounds and dates: 2.3 and 3.1 in FY2021)
+    are one table in the report, printed under each id with the topics of every one of them;
+    the header of each topics column is ``topics:<table>:<track>`` in ``report_labels.csv``.
+    """
     meetings = study.meetings
+    labels = report_labels(study.codebook, lang)
+    ids = sorted(meetings["table"].dropna().unique(), key=_table_sort_key)
+    parts = {t: meetings[meetings["table"] == t].sort_values(["round", "date"], kind="stable") for t in ids}
+    schedules = {t: _schedule(parts[t]) for t in ids}
+    name_of = text(labels, "meeting_name", "{round}")
     tables = []
-    for table_id in sorted(meetings["table"].dropna().unique(), key=_table_sort_key):
-        part = meetings[meetings["table"] == table_id].sort_values(["round", "date"], kind="stable")
+    for table_id in ids:
+        part = parts[table_id]
+        linked = [t for t in ids if schedules[t] == schedules[table_id]]
         key = f"meetings:{table_id}"
         specific = table_text(study.codebook, key)[0] != key
-        columns = ["round", "date", "topics"]
+        frame = pd.DataFrame({
+            "meeting": [name_of.replace("{round}", _cell(r)) for r in part["round"]],
+            "date_printed": [printed_date(d, n) for d, n in zip(part["date"], _notes(part), strict=True)],
+            "date_iso": part["date"].map(_cell).to_numpy(),
+        })
         if not specific or part["body"].nunique() > 1:
-            columns = ["body", *columns]
-        text_of = _both(study.codebook, key if specific else "meetings", table=table_id)
-        tables.append(ReportTable(name=_table_name(table_id), frame=part[columns].reset_index(drop=True),
-                                  section="records", **text_of))
+            frame.insert(0, "body", part["body"].map(_cell).to_numpy())
+        for track in linked:
+            topics = parts[track]["topics"].map(_cell).to_numpy()
+            header = "topics" if len(linked) == 1 else text(
+                labels, f"topics:{table_id}:{track}", f"{text(labels, 'topics')} ({track})")
+            frame[header] = topics
+        year = {"year": study.fiscal_year} if study.fiscal_year is not None else {}
+        text_of = _both(study.codebook, key if specific else "meetings", table=table_id, **year)
+        tables.append(ReportTable(name=_table_name(table_id), frame=frame, section="records", **text_of))
     return tables
 
 
 def literature_tables(study) -> list[ReportTable]:
-    """One table per report table id in ``literature`` (3.2, 3.3, 3.4): title, issuer, date."""
+    """One table per report table id in ``literature`` (3.2, 3.3, 3.4): title, issuer, date as
+    printed (with its note, e.g. 「(改定)」) and the ISO date, in the report's order."""
     literature = study.literature
     tables = []
     for table_id in sorted(literature["table"].dropna().unique(), key=_table_sort_key):
@@ -145,7 +219,12 @@ def literature_tables(study) -> list[ReportTable]:
         key = f"literature:{table_id}"
         specific = table_text(study.codebook, key)[0] != key
         text_of = _both(study.codebook, key if specific else "literature", table=table_id)
-        frame = part[["title", "issuer", "published", "region"]].reset_index(drop=True)
+        frame = pd.DataFrame({
+            "title": part["title"].map(_cell).to_numpy(),
+            "issuer": part["issuer"].map(_cell).to_numpy(),
+            "published_printed": [printed_date(d, n) for d, n in zip(part["published"], _notes(part), strict=True)],
+            "published_iso": part["published"].map(_cell).to_numpy(),
+        })
         tables.append(ReportTable(name=_table_name(table_id), frame=frame, section="records", **text_of))
     return tables
 
@@ -209,7 +288,7 @@ def build_meetings_literature(study, ctx: ReportContext) -> list[ReportTable]:
     # Meetings and documents interleave in the report's numbering (2.3, 3.1, 3.2–3.4, 4.1).
     ids = [*study.meetings["table"].dropna().unique(), *study.literature["table"].dropna().unique()]
     order = {_table_name(t): _table_sort_key(t) for t in ids}
-    return sorted(meetings_tables(study) + literature_tables(study), key=lambda t: order[t.name])
+    return sorted(meetings_tables(study, ctx.lang) + literature_tables(study), key=lambda t: order[t.name])
 
 
 @register("appendix.ingest", order=90)

@@ -4,10 +4,16 @@ respondent x category matrix.
 
 Titles and notes are codebook data (``crosstab_report.csv``); headers ``crosstab_labels.csv``.
 
-Small-cell suppression (``--publish``) applies to the per-category table, which counts
-respondents. The section x maturity table counts statements, not people, and every statement
-it counts is printed in the findings table beside it, so hiding its cells would protect
-nothing: its counts are not declared for suppression.
+The publication rule for statements (``--publish``): the statements are published, grouped by
+section, category and maturity as the study prints them, without respondent ids. Every count
+of statements is a count of printed statements (the rows of ``findings_<group>``), so it is
+printed exactly and not suppressed: hiding it would protect nothing. Counts of companies are
+another matter: 発言した回答者数 (companies with a statement in a category) is not published,
+since the statement count beside it narrows or pins it (1 statement, 1 company). A statement's
+maturity group (高/中/低) is named only when the group's level has at least k companies in the
+year; the others are gathered under one "withheld" group in the listing and in the section x
+maturity table alike. The internal report flags the statements in which the ingest replaced a
+name (``name_redacted``) so that the researcher can reword them.
 """
 
 from __future__ import annotations
@@ -17,7 +23,14 @@ import pandas as pd
 from analysis.crosstab import labels
 from analysis.report.builders.crosstabs import report_text
 from analysis.report.registry import ReportContext, ReportTable, register
-from analysis.statements import findings_layout, section_by_maturity, statement_matrix, statements_by_category
+from analysis.statements import (
+    findings_layout,
+    section_by_maturity,
+    small_maturity_groups,
+    statement_matrix,
+    statements_by_category,
+    withhold_maturity,
+)
 from analysis.suppression import TableLayout
 
 __all__ = ["statement_tables"]
@@ -34,16 +47,47 @@ def _texts(codebook, key: str, group: str) -> dict[str, str]:
     return out
 
 
-def _layout_frame(statements: pd.DataFrame, codebook, lang: str, group: str) -> pd.DataFrame:
+def _layout_frame(statements: pd.DataFrame, codebook, lang: str, group: str, publish: bool) -> pd.DataFrame:
     words = labels(codebook, lang)
     layout = findings_layout(statements, codebook, lang, group)
-    return pd.DataFrame({
+    frame = pd.DataFrame({
         words["section"]: layout["section"].to_numpy(),
         words["section_title"]: layout["section_title"].to_numpy(),
         words["category_label"]: layout["category"].to_numpy(),
         words["maturity"]: layout["maturity_label"].to_numpy(),
         words["text"]: layout["text"].to_numpy(),
     })
+    if not publish:  # for the researcher: statements to reword before publication
+        frame[words["name_redacted"]] = layout["name_redacted"].to_numpy()
+    return frame
+
+
+def _with_note(texts: dict[str, str], notes: dict[str, str]) -> dict[str, str]:
+    return {**texts, **{f"note_{lang}": " ".join(filter(None, (texts[f"note_{lang}"], notes.get(lang, ""))))
+                        for lang in ("ja", "en")}}
+
+
+def _published_statements(study, ctx: ReportContext,
+                          statements: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str], list[str]]:
+    """The statements as published (maturity groups of fewer than k companies withheld), the
+    note saying which groups were withheld (empty when none) and their labels in ``ctx.lang``."""
+    codebook = study.codebook
+    k = int(ctx.options.get("suppression_k", codebook.meta["suppression"]["k"]))
+    small = small_maturity_groups(study.tables.get("maturity"), codebook, k, study.fiscal_year)
+    if not small:
+        return statements, {}, []
+    notes = {}
+    for lang in ("ja", "en"):
+        words = labels(codebook, lang)
+        groups = codebook.table("maturity_groups")
+        names = [str(g[f"label_{lang}"]) for _, g in groups.iterrows() if str(g["code"]) in small]
+        notes[lang] = (words["note:maturity_withheld"].replace("{k}", str(k))
+                       .replace("{groups}", ("、" if lang == "ja" else ", ").join(names))
+                       .replace("{label}", words["maturity_withheld"]))
+    groups = codebook.table("maturity_groups")
+    hidden = [str(label) for code, label in zip(groups["code"], groups[f"label_{ctx.lang}"], strict=True)
+              if str(code) in small]
+    return withhold_maturity(statements, small), notes, hidden
 
 
 def statement_tables(study, ctx: ReportContext) -> list[ReportTable]:
@@ -53,28 +97,49 @@ def statement_tables(study, ctx: ReportContext) -> list[ReportTable]:
         return []
     codebook, lang = study.codebook, ctx.lang
     words = labels(codebook, lang)
+    maturity_notes: dict[str, str] = {}
+    hidden_groups: list[str] = []
+    if ctx.publish:
+        statements, maturity_notes, hidden_groups = _published_statements(study, ctx, statements)
+    published = {lang_: labels(codebook, lang_)["note:statements_published"] for lang_ in ("ja", "en")}
     order = list(codebook.table("respondent_groups")["group"])
     present = set(statements["respondent_group"].astype(str))
     out: list[ReportTable] = []
     for group in [g for g in order if g in present]:
         by_category = statements_by_category(statements, codebook, lang, group)
         n_statements, n_respondents = by_category.attrs["count_columns"]
-        # Categories overlap (one respondent, several categories): no totals; respondents with a
-        # statement are at most the statements.
-        layout = TableLayout(part_columns=(), row_inequalities=(((n_respondents,), (n_statements,)),))
-        out.append(ReportTable(name=f"statements_by_category_{group}", frame=by_category, section=SECTION,
-                               counts=tuple(by_category.attrs["count_columns"]), layout=layout.as_mapping(),
-                               **_texts(codebook, "statements_by_category", group)))
-        by_maturity = section_by_maturity(statements, codebook, lang, group)
+        if ctx.publish:
+            # Statement counts are the rows of the listing: exact. Companies per category: left out.
+            out.append(ReportTable(name=f"statements_by_category_{group}",
+                                   frame=by_category.drop(columns=[n_respondents]), section=SECTION,
+                                   **_with_note(_texts(codebook, "statements_by_category", group), published)))
+        else:
+            # Categories overlap (one respondent, several categories): no totals; respondents
+            # with a statement are at most the statements.
+            layout = TableLayout(part_columns=(), row_inequalities=(((n_respondents,), (n_statements,)),))
+            out.append(ReportTable(name=f"statements_by_category_{group}", frame=by_category, section=SECTION,
+                                   counts=tuple(by_category.attrs["count_columns"]), layout=layout.as_mapping(),
+                                   **_texts(codebook, "statements_by_category", group)))
+        # A withheld group's column would read as "no statement about this group": left out.
+        by_maturity = section_by_maturity(statements, codebook, lang, group).drop(columns=hidden_groups)
+        withheld = maturity_notes if words["maturity_withheld"] in by_maturity else {}
         out.append(ReportTable(name=f"statements_by_maturity_{group}", frame=by_maturity, section=SECTION,
-                               **_texts(codebook, "statements_by_maturity", group)))
-        out.append(ReportTable(name=f"findings_{group}", frame=_layout_frame(statements, codebook, lang, group),
-                               section=SECTION, **_texts(codebook, "findings_layout", group)))
+                               **_with_note(_texts(codebook, "statements_by_maturity", group), withheld)))
+        listing = _layout_frame(statements, codebook, lang, group, ctx.publish)
+        withheld = maturity_notes if (listing[words["maturity"]] == words["maturity_withheld"]).any() else {}
+        out.append(ReportTable(name=f"findings_{group}", frame=listing, section=SECTION,
+                               **_with_note(_texts(codebook, "findings_layout", group), withheld)))
         if not ctx.publish:
             matrix = statement_matrix(statements, codebook, value="count", respondent_group=group)
             matrix = matrix.reset_index().rename(columns={"respondent_id": words["respondent_id"]})
+            # A reader sees the category's name, not only its id (u01-01 活用方法)
+            categories = codebook.table("statement_categories")
+            names = dict(zip(categories["category_id"].astype(str), categories[f"label_{lang}"].astype(str),
+                             strict=True))
+            matrix = matrix.rename(columns={c: f"{c} {names[c]}" for c in matrix.columns if c in names})
             out.append(ReportTable(name=f"statements_matrix_{group}", frame=matrix, section=SECTION,
                                    respondent_columns=(words["respondent_id"],),
+                                   respondent_level=True,
                                    **_texts(codebook, "statements_matrix", group)))
     return out
 
