@@ -77,7 +77,8 @@ def read_report(folder: Path, tag: str | None = None) -> PublishedReport:
         if not csv_path.is_relative_to(folder.resolve()):
             raise ValueError(f"{path}: table {table['name']!r} names a file outside the report folder")
         if csv_path.is_file():
-            rows = list(csv.reader(io.StringIO(csv_path.read_text(encoding="utf-8"))))
+            # Report CSVs are UTF-8 with a BOM (for Excel); utf-8-sig reads them with or without.
+            rows = list(csv.reader(io.StringIO(csv_path.read_text(encoding="utf-8-sig"))))
             tables[table["name"]] = rows[1:]
     return PublishedReport(tag or folder.name, spec, tables)
 
@@ -204,7 +205,7 @@ def report_from_items(items: Sequence, declaration: Mapping, tag: str = "r0") ->
     tables = {}
     for item in items:
         if not isinstance(item, ReportFigure):
-            text = csv_bytes(prepare_table(item, "ja", {})).decode("utf-8")
+            text = csv_bytes(prepare_table(item, "ja", {})).decode("utf-8-sig")
             tables[item.name] = list(csv.reader(io.StringIO(text)))[1:]
     return PublishedReport(tag, declaration, tables)
 
@@ -217,4 +218,4 @@ def audit_folders(folders: Sequence[Path]) -> AuditResult:
 
 def audit_csv(result: AuditResult) -> bytes:
     """``audit.csv``: every hidden cell with the range a reader can work out (no true value)."""
-    return result.frame.to_csv(index=False, lineterminator="\n").encode("utf-8")
+    return result.frame.to_csv(index=False, lineterminator="\n").encode("utf-8-sig")  # BOM: every CSV opens in Excel

@@ -29,7 +29,7 @@ def sample_reports(tmp_path_factory):
 def test_the_published_sample_passes_its_own_audit_for_one_and_two_years(sample_reports, tmp_path, capsys):
     current, previous = sample_reports
     for report in (current, previous):
-        audit = pd.read_csv(report / "audit.csv")
+        audit = pd.read_csv(report / "audit.csv", encoding="utf-8-sig")
         assert list(audit.columns) == ["report", "table", "row", "column", "lo", "hi", "method", "protected"]
         assert len(audit) > 100 and audit["protected"].all()
         spec = json.loads((report / "publication.json").read_text(encoding="utf-8"))
@@ -38,15 +38,15 @@ def test_the_published_sample_passes_its_own_audit_for_one_and_two_years(sample_
     out = tmp_path / "audit.csv"
     assert main(["audit", str(current), str(previous), "--out", str(out)]) == 0
     assert "0 narrowed" in capsys.readouterr().out
-    both = pd.read_csv(out)
+    both = pd.read_csv(out, encoding="utf-8-sig")
     assert set(both["report"]) == {"r0", "r1"} and both["protected"].all()
 
 
 def test_the_level_distribution_is_hidden_everywhere_or_nowhere(sample_reports):
     current, _ = sample_reports
-    levels = pd.read_csv(current / "tables" / "maturity_levels.csv", dtype="str")
-    crosstab = pd.read_csv(current / "tables" / "presurvey_q1_1_by_maturity.csv", dtype="str")
-    yoy = pd.read_csv(current / "tables" / "yoy_maturity_levels.csv", dtype="str")
+    levels = pd.read_csv(current / "tables" / "maturity_levels.csv", dtype="str", encoding="utf-8-sig")
+    crosstab = pd.read_csv(current / "tables" / "presurvey_q1_1_by_maturity.csv", dtype="str", encoding="utf-8-sig")
+    yoy = pd.read_csv(current / "tables" / "yoy_maturity_levels.csv", dtype="str", encoding="utf-8-sig")
     counts = levels.iloc[:, 1].tolist()  # A, B, C, unclassified, total
     margin = [v for c, v in crosstab.iloc[-1].items() if c.endswith(" n")]
     assert margin == counts
