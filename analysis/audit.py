@@ -184,7 +184,7 @@ def _printed_beside(hidden: list[tuple[int, str]], rows: list[list[str]], column
         text = rows[pos][j] if j < len(rows[pos]) else ""
         return text not in ("", marker)
 
-    untied = [c for c in table.get("percents", ()) if c not in layout.percent_of]
+    untied = [c for c in table.get("percents", ()) if c not in layout.percent_of and c not in layout.derived_from]
     row_tests = [*layout.dependent_columns, *table.get("statistics", ()), *untied]
     out = set()
     for pos, column in hidden:

@@ -855,7 +855,8 @@ def percent_mask(frame: pd.DataFrame, count_columns: list[str], values: dict[Cel
         untied: list[str] = []
     else:
         tied = {c: layout.percent_of[c] for c in percent_columns if c in layout.percent_of}
-        untied = [c for c in percent_columns if c not in tied]
+        # A proportion declared derived from named counts (an interval bound) is tied to them.
+        untied = [c for c in percent_columns if c not in tied and c not in layout.derived_from]
     for column in [*tied, *untied]:
         if column not in frame.columns:
             raise KeyError(f"percent column {column!r} is not in the frame")
