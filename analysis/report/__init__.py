@@ -126,13 +126,14 @@ def publishable(items: list, rule=None, marker: str = "x", notes: tuple[str, str
     """Return ``items`` fit for publication (see :func:`analysis.publication.publish`).
 
     ``rule`` is a :class:`analysis.publication.PublicationRule`; a bare threshold (``rule=5`` or
-    ``k=5``) means that k with the default protection interval. ``codebook`` gives the words of
-    the appendix table listing what was left out.
+    ``k=5``) means that k with the default protection interval, and neither means k = 5 (the
+    codebook's default). ``codebook`` gives the words of the appendix table listing what was
+    left out.
     """
     from analysis.publication import PublicationRule, publish
 
     if rule is None and k is None:
-        raise TypeError("publishable() needs a PublicationRule (or k)")
+        k = 5
     if not isinstance(rule, PublicationRule):
         rule = PublicationRule(k=int(rule if rule is not None else k))
     omitted = _omitted_table(codebook) if codebook is not None else None
