@@ -216,7 +216,7 @@ def _year_data(study, lang: str) -> tuple[int | None, pd.DataFrame, pd.DataFrame
 
 def _k(ctx: ReportContext, codebook) -> int:
     """The publication threshold: the report's (from the codebook's ``[suppression] k``)."""
-    return int(ctx.options.get("suppression_k", codebook.meta["suppression"]["k"]))
+    return int(codebook.meta["suppression"]["k"])
 
 
 def maturity_items(study, ctx: ReportContext) -> list[ReportTable | ReportFigure]:
