@@ -102,8 +102,8 @@ def _label_columns(frame: pd.DataFrame) -> list[str]:
     return leading + [c for c in text if c not in leading]
 
 
-def _row_names(frame: pd.DataFrame) -> list[str]:
-    labels = _label_columns(frame)
+def _row_names(frame: pd.DataFrame, labels: list[str] | None = None) -> list[str]:
+    labels = labels if labels is not None and set(labels) <= set(frame.columns) else _label_columns(frame)
     names = [" | ".join(str(frame.iloc[i][c]) for c in labels) for i in range(len(frame))]
     seen: dict = defaultdict(int)
     unique = []
@@ -454,8 +454,6 @@ def table_system(pub: Published, name: str) -> System:
     if "企業数" in counts:
         families.append(("企業数", [c for c in counts
                                     if c.endswith("の企業数") and level_of(c.removesuffix("の企業数"))]))
-    if {"変化した企業数", "上昇", "低下"} <= set(counts):
-        families.append(("変化した企業数", ["上昇", "低下"]))
     if {"件数", "上昇", "変化なし", "低下"} <= set(counts):
         families.append(("件数", ["上昇", "変化なし", "低下"]))
     pair_parts = ["両方が開示", "海外企業のみ開示", "国内企業のみ開示", "どちらも非開示"]
@@ -482,6 +480,10 @@ def table_system(pub: Published, name: str) -> System:
     if {"開示企業数", "調査企業数"} <= set(counts):
         for i in range(len(frame)):
             system.add([(1, cell(i, "開示企業数")), (-1, cell(i, "調査企業数"))], sense="<=", how="n <= N")
+    if {"変化した企業数", "上昇", "低下"} <= set(counts):  # a move from 判定不能 is neither up nor down
+        for i in range(len(frame)):
+            system.add([(1, cell(i, "上昇")), (1, cell(i, "低下")), (-1, cell(i, "変化した企業数"))], sense="<=",
+                       how="up + down <= changed")
     if {"発言数", "発言した回答者数"} <= set(counts):
         for i in range(len(frame)):
             system.add([(1, cell(i, "発言した回答者数")), (-1, cell(i, "発言数"))], sense="<=",
@@ -558,6 +560,16 @@ def _cross_table_system(pubs: list[Published]) -> System:
                         system.add([(1, cell(r, c)) for r in range(len(frame)) for c in level_columns] +
                                    [(-1, _cell(change, crow, f"{y}/maturity_directive_change", i, "件数"))],
                                    sense="<=", how="directive change at most the companies of both years")
+            elif name.startswith("presurvey_") and any("対象者数" in r for r in rows):
+                # a multiple-response table: those asked at a level are at most the level's companies
+                i = next(i for i, r in enumerate(rows) if "対象者数" in r)
+                for column in frame.columns:
+                    if column.endswith(" n"):
+                        lv = level_of(column[:-2])
+                        key = ("level", y, lv) if lv else ("N", y) if column[:-2] in TOTAL_LABELS else None
+                        if key:
+                            system.add([(1, cell(i, column)), (-1, ("~", key))], sense="<=",
+                                       how="asked at most the level's companies")
             elif name == "maturity_profile" and "件数" in frame.columns:
                 labels = _label_columns(frame)
                 for i in range(len(frame)):
@@ -708,47 +720,29 @@ def attack_row_counts(folder: Path | str, previous: Path | str | None = None) ->
 
 
 def statistics_system(pub: Published) -> System:
-    """Hidden counts tied to what is printed beside them: count = share x denominator, and
-    the range of counts an exact test's printed p-value allows."""
+    """Hidden counts tied to what is printed beside them: count = share x denominator (within
+    the rounding of the printed share), and the range of counts an exact test's printed
+    p-value allows."""
     system = System()
     for name, frame in pub.tables.items():
         rows = _row_names(frame)
         t = f"{pub.year}/{name}"
-        first = [str(frame.iloc[i][_label_columns(frame)[0]]) for i in range(len(frame))]
-        cell = lambda i, c, f=frame, r=rows, t=t: _cell(f, r, t, i, c)  # noqa: E731
         for column in frame.columns:
-            pairs = []  # (count column, row -> denominator row or same row's N column)
-            if column.endswith(" %") and column[:-2] + " n" in frame.columns:
-                denominators = [i for i, r in enumerate(first) if "分母" in r] or \
-                               [i for i, r in enumerate(first) if r in TOTAL_LABELS]
-                if denominators:
-                    count_column = column[:-2] + " n"
-                    pairs.append((count_column, lambda i, d=denominators[0], c=count_column, cell=cell: cell(d, c)))
-            elif column.endswith("割合"):
-                prefix = column[: -len("割合")]
-                if prefix + "開示企業数" in frame.columns and prefix + "調査企業数" in frame.columns:
-                    pairs.append((prefix + "開示企業数", lambda i, p=prefix, cell=cell: cell(i, p + "調査企業数")))
-                elif "件数" in frame.columns:
-                    totals = [i for i, r in enumerate(first) if r in TOTAL_LABELS]
-                    if totals:
-                        pairs.append(("件数", lambda i, d=totals[0], cell=cell: cell(d, "件数")))
-            for count_column, denominator in pairs:
-                for i in range(len(frame)):
-                    share = _number(frame.iloc[i][column])
-                    if share is None:
-                        continue
-                    # printed shares are rounded: allow half a unit of the last printed digit
-                    digits = len(frame.iloc[i][column].split(".")[1]) if "." in frame.iloc[i][column] else 0
-                    slack = 0.5 * 10 ** -digits
-                    den = denominator(i)
-                    count = cell(i, count_column)
-                    if not isinstance(count, tuple) and not isinstance(den, tuple):
-                        continue
-                    system.add([(1, count), (-(share + slack), den)], sense="<=", how=f"{column} = {share}")
-                    system.add([(-1, count), (share - slack, den)], sense="<=", how=f"{column} = {share}")
-        for cell_, (lo, hi) in _fisher_inversions(frame, rows, t).items():
-            system.add([(1, cell_)], rhs=hi, sense="<=", how="Fisher p-value")
-            system.add([(-1, cell_)], rhs=-lo, sense="<=", how="Fisher p-value")
+            for i in range(len(frame)):
+                printed = frame.iloc[i][column]
+                share = _number(printed)
+                sources = _share_sources(frame, column, i) if share is not None else None
+                if sources is None:
+                    continue
+                count, den = (_cell(frame, rows, t, j, c) for c, j in sources)
+                if not isinstance(count, tuple) and not isinstance(den, tuple):
+                    continue
+                slack = 0.5 * 10 ** -(len(printed.split(".")[1]) if "." in printed else 0)
+                system.add([(1, count), (-(share + slack), den)], sense="<=", how=f"{column} = {share}")
+                system.add([(-1, count), (share - slack, den)], sense="<=", how=f"{column} = {share}")
+        for cell, (lo, hi) in _fisher_inversions(frame, rows, t).items():
+            system.add([(1, cell)], rhs=hi, sense="<=", how="Fisher p-value")
+            system.add([(-1, cell)], rhs=-lo, sense="<=", how="Fisher p-value")
     return system
 
 
@@ -1041,7 +1035,52 @@ def attack_all(folder: Path | str, previous: Path | str | None = None) -> pd.Dat
     ranges = solve_ranges(system)
     for pub in pubs:
         ranges.update({c: (v, v) for c, v in listing_statistics(pub).items()})
+        ranges.update(_derived_shares(pub, ranges))
     return _frame("all", ranges, "every attack together")
+
+
+def _share_sources(frame: pd.DataFrame, column: str, i: int) -> tuple[tuple, tuple] | None:
+    """Where a share cell's count and denominator are: ``((count column, row), (column, row))``."""
+    first = [str(v) for v in frame[_label_columns(frame)[0]]]
+    totals = [j for j, r in enumerate(first) if r in TOTAL_LABELS]
+    if column.endswith(" %") and column[:-2] + " n" in frame.columns:
+        dens = [j for j, r in enumerate(first) if "分母" in r] or totals
+        return ((column[:-2] + " n", i), (column[:-2] + " n", dens[0])) if dens else None
+    prefix = column[: -len("割合")] if column.endswith("割合") else None
+    if prefix is not None and {prefix + "開示企業数", prefix + "調査企業数"} <= set(frame.columns):
+        return (prefix + "開示企業数", i), (prefix + "調査企業数", i)
+    if column == "割合" and "件数" in frame.columns and totals:
+        return ("件数", i), ("件数", totals[0])
+    return None
+
+
+def _derived_shares(pub: Published, ranges: dict) -> dict:
+    """Hidden shares whose count and denominator are both known (printed or recovered)."""
+    found = {}
+    for name, frame in pub.tables.items():
+        rows = _row_names(frame)
+        t = f"{pub.year}/{name}"
+
+        def known(column, i, rows=rows, t=t, frame=frame):
+            value = frame.iloc[i][column]
+            if value != HIDDEN:
+                return _number(value)
+            lo, hi = ranges.get((t, rows[i], column), (0, math.inf))
+            return lo if hi - lo < 1e-9 else None
+
+        for column in frame.columns:
+            for i in range(len(frame)):
+                if frame.iloc[i][column] != HIDDEN:
+                    continue
+                sources = _share_sources(frame, column, i)
+                if sources is None:
+                    continue
+                if frame.iloc[sources[0][1]][sources[0][0]] != HIDDEN:
+                    continue  # a share beside its printed count tells nothing new
+                n, d = known(*sources[0]), known(*sources[1])
+                if n is not None and d:
+                    found[(t, rows[i], column)] = (n / d, n / d)
+    return found
 
 
 def classify(found: pd.DataFrame, truth: dict | None = None, interval: float = 1.0,
@@ -1067,8 +1106,11 @@ def classify(found: pd.DataFrame, truth: dict | None = None, interval: float = 1
     return out
 
 
-def read_truth(internal_folder: Path | str, cells: list[tuple[str, str, str]]) -> dict:
-    """The true values of ``cells`` from the internal report (test-side knowledge)."""
+def read_truth(internal_folder: Path | str, cells: list[tuple[str, str, str]],
+               published: Published | None = None) -> dict:
+    """The true values of ``cells`` from the internal report (test-side knowledge). Rows are
+    named by the published table's label columns when given (the internal table may have
+    more, e.g. ids)."""
     pub = read_published(internal_folder)
     wanted = defaultdict(list)
     for t, r, c in cells:
@@ -1078,10 +1120,62 @@ def read_truth(internal_folder: Path | str, cells: list[tuple[str, str, str]]) -
         frame = pub.tables.get(name)
         if frame is None:
             continue
-        rows = _row_names(frame)
+        labels = _label_columns(published.tables[name]) if published and name in published.tables else None
+        rows = _row_names(frame, labels)
         for t, r, c in items:
             if r in rows and c in frame.columns:
                 v = _number(frame.iloc[rows.index(r)][c])
                 if v is not None:
                     truth[(t, r, c)] = v
     return truth
+
+
+# --------------------------------------------------------------------------- baseline
+
+
+CELL_ATTACKS = {
+    "a_row_counts": lambda f, p: attack_row_counts(f, p),
+    "b_differencing": lambda f, p: attack_differencing(f, p),
+    "c_margins_per_table": lambda f, p: attack_margins(f, p, linked=False),
+    "c_margins_linked": lambda f, p: attack_margins(f, p, linked=True),
+    "d_statistics": lambda f, p: attack_statistics(f, p),
+    "e_evidence": lambda f, p: attack_evidence(f),
+    "all_together": lambda f, p: attack_all(f, p),
+}
+
+
+def baseline(folder: Path | str, previous: Path | str | None = None, internal: Path | str | None = None,
+             internal_previous: Path | str | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per attack: hidden cells reached, recovered and narrowed (judged against the internal
+    reports when given); and every leaking cell of all attacks together."""
+    pubs = _pubs(folder, previous)
+    hidden = [c for p in pubs for c in hidden_cells(p)]
+    truth = {}
+    for pub, report in zip(pubs, (internal, internal_previous), strict=False):
+        if report is not None:
+            truth.update(read_truth(report, [c for c in hidden if c[0].startswith(f"{pub.year}/")], pub))
+    hidden_set, summary, leaking = set(hidden), [], None
+    for name, attack in CELL_ATTACKS.items():
+        judged = classify(attack(folder, previous), truth or None)
+        mask = pd.Series([c in hidden_set for c in zip(judged["table"], judged["row"], judged["column"],
+                                                       strict=True)], index=judged.index, dtype=bool)
+        judged = judged[mask]
+        summary.append({"attack": name, "hidden": len(hidden), "reached": len(judged),
+                        "recovered": int(judged["recovered"].sum()),
+                        "narrowed_not_recovered": int((judged["narrowed"] & ~judged["recovered"]).sum())})
+        leaking = judged[judged["recovered"] | judged["narrowed"]]
+    return pd.DataFrame(summary), leaking
+
+
+if __name__ == "__main__":  # python tests/attacks.py PUBLISHED [PREVIOUS] [--internal REPORT [PREVIOUS_REPORT]]
+    import sys
+
+    args = sys.argv[1:]
+    cut = args.index("--internal") if "--internal" in args else len(args)
+    folders, internals = args[:cut], args[cut + 1:]
+    table, cells = baseline(folders[0], folders[1] if len(folders) > 1 else None, *(internals + [None, None])[:2])
+    pd.set_option("display.width", 200)
+    pd.set_option("display.max_colwidth", 50)
+    print(table.to_string(index=False))
+    print(cells.groupby("table").size().to_string())
+    print(cells[["table", "row", "column", "lo", "hi", "value", "true"]].to_string(index=False))

@@ -83,8 +83,9 @@ def study(tmp_path_factory):
     pubs = [A.read_published(pub21), A.read_published(pub20)]
     hidden = [c for p in pubs for c in A.hidden_cells(p)]
     truth = {}
-    for year in (2021, 2020):
-        truth.update(A.read_truth(internal / str(year), [c for c in hidden if c[0].startswith(f"{year}/")]))
+    for pub in pubs:
+        truth.update(A.read_truth(internal / str(pub.year), [c for c in hidden if c[0].startswith(f"{pub.year}/")],
+                                  pub))
     ids = set()
     for year in (2020, 2021):
         ids |= set(pd.read_csv(processed / str(year) / "respondents.csv", dtype=str)["respondent_id"])
