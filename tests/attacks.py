@@ -1007,7 +1007,7 @@ def attack_respondent_level(folder: Path | str) -> pd.DataFrame:
             continue
         per_row_test = any(c.startswith("p値") for c in columns)
         unit_count = any("開示項目数" in c for c in columns)
-        unlabelled = _label_columns(frame) == [columns[0]] and _number(frame.iloc[0, 0]) is not None
+        unlabelled = len(frame) > 0 and _label_columns(frame) == [columns[0]] and _number(frame.iloc[0, 0]) is not None
         if per_row_test and unit_count and unlabelled:
             records.append({"file": f"tables/{name}.csv", "reason": f"{len(frame)} unlabelled rows with "
                             "per-row counts and a per-row test (one per pair)"})

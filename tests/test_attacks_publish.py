@@ -318,7 +318,9 @@ def test_raw_names_reads_name_cells_and_columns_not_instructions(tmp_path):
 def test_respondent_level_finds_per_company_tables_and_figures(tmp_path):
     listing = "業種,1. リスク認識・方針,成熟度レベル\n製造業,3.5,A\n建設業,2,C\n"
     summary = "成熟度レベル,件数\n成熟度A(高),1\n成熟度C(低),1\n計,2\n"
-    folder = write_published(tmp_path / "p", {"maturity_respondents": listing, "maturity_levels": summary},
+    empty = "No.,企業の分類,ヒアリング項目\n"  # a year without interviews: a table with no rows
+    folder = write_published(tmp_path / "p", {"maturity_respondents": listing, "maturity_levels": summary,
+                                              "table_2_2": empty},
                              files={"figures/heat.svg": "<svg><!-- A-1 --><!-- C-1 --></svg>",
                                     "figures/bars.svg": "<svg><!-- 成熟度A(高) --></svg>"})
     found = set(A.attack_respondent_level(folder)["file"])
@@ -344,3 +346,23 @@ def test_margins_recover_any_single_hidden_cell_exactly(tmp_path_factory, counts
     lines = ["区分,件数"] + [f"r{i},{'x' if i == hidden else n}" for i, n in enumerate(counts)] + [f"計,{sum(counts)}"]
     folder = write_published(tmp_path_factory.mktemp("h"), {"t": "\n".join(lines)})
     assert _cells(A.attack_margins(folder, linked=False)) == {("t", f"r{hidden}", "件数"): counts[hidden]}
+
+
+@given(st.lists(st.lists(st.integers(0, 9), min_size=3, max_size=3), min_size=2, max_size=5), st.data())
+def test_margins_ranges_always_hold_the_true_value(tmp_path_factory, body, data):
+    """The attack is sound: whatever is hidden in a two-way table with totals, every range it
+    proves holds the true count (a red team that cried wolf would be no use)."""
+    header = "区分,成熟度A(高) n,成熟度B(中) n,成熟度C(低) n,合計 n"
+    full = [row + [sum(row)] for row in body]
+    full.append([sum(col) for col in zip(*full, strict=True)])
+    names = [f"r{i}" for i in range(len(body))] + ["合計"]
+    cells = [(i, j) for i in range(len(full)) for j in range(4)]
+    hidden = set(data.draw(st.lists(st.sampled_from(cells), max_size=8)))
+    lines = [header] + [",".join([names[i]] + ["x" if (i, j) in hidden else str(v) for j, v in enumerate(row)])
+                        for i, row in enumerate(full)]
+    folder = write_published(tmp_path_factory.mktemp("s"), {"t": "\n".join(lines)})
+    columns = header.split(",")[1:]
+    found = A.attack_margins(folder, linked=False)
+    for _, r, c, lo, hi in zip(found["table"], found["row"], found["column"], found["lo"], found["hi"], strict=True):
+        true = full[names.index(r)][columns.index(c)]
+        assert lo - 1e-6 <= true <= hi + 1e-6, (r, c, lo, hi, true)
