@@ -35,7 +35,8 @@ TOTAL_LABELS = frozenset({"計", "合計", "総計", "total", "Total"})
 COLUMNS = ["attack", "table", "row", "column", "lo", "hi", "value", "how"]
 
 # Columns whose numbers are not counts even when they are whole numbers.
-_NOT_COUNT = ("%", "割合", "p値", "平均", "最小", "最大", "閾値", "年度", "回", "No.", "開催日", "発行時期")
+_NOT_COUNT = ("%", "割合", "p値", "平均", "最小", "最大", "閾値", "年度", "開催日", "発行時期")
+_NOT_COUNT_NAMES = frozenset({"回", "No.", "節"})  # numbering columns
 _REGIONS = {"domestic": "国内", "overseas": "海外"}
 _COUNTRIES = {"GB": "英国", "US": "米国", "JP": "日本", "DE": "ドイツ", "FR": "フランス", "CH": "スイス"}
 
@@ -114,7 +115,7 @@ def _row_names(frame: pd.DataFrame, labels: list[str] | None = None) -> list[str
 
 
 def _is_count_column(frame: pd.DataFrame, column: str) -> bool:
-    if column in _label_columns(frame) or any(word in column for word in _NOT_COUNT):
+    if column in _label_columns(frame) or column in _NOT_COUNT_NAMES or any(w in column for w in _NOT_COUNT):
         return False
     values = [v for v in frame[column] if v not in ("", HIDDEN)]
     numbers = [_number(v) for v in values]

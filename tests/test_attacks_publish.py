@@ -100,6 +100,11 @@ def leaks(found: pd.DataFrame, study) -> pd.DataFrame:
     cells = zip(judged["table"], judged["row"], judged["column"], strict=True)
     hidden = pd.Series([(t, r, c) in study.hidden for t, r, c in cells], index=judged.index, dtype=bool)
     judged = judged[hidden]
+    # a range without the true value means the attack misread a table (e.g. a changed layout):
+    # fix the attack rather than trust its verdict either way
+    wrong = judged[judged["true"].notna() & ((judged["lo"] > judged["true"] + 1e-6) |
+                                             (judged["hi"] < judged["true"] - 1e-6))]
+    assert wrong.empty, "attack misread the tables:\n" + wrong.head().to_string()
     return judged[judged["recovered"] | judged["narrowed"]]
 
 
