@@ -16,6 +16,14 @@ A recovered cell is a frame row ``attack, table, row, column, lo, hi, value, how
 ``table`` is ``<year>/<table name>``, ``row`` the table's row labels joined by `` | ``,
 ``[lo, hi]`` the feasible range the attack proved and ``value`` the whole number when the
 range holds exactly one.
+
+Not attempted (yet): reading a machine-readable layout file (publish writes none today; the
+table structure is inferred from labels), recomputing the sensitivity table from a
+per-company listing with the codebook's rule, and lining two years' listings up by
+industry to fill the transition table.
+
+Run ``python tests/attacks.py PUBLISHED [PREVIOUS] [--internal REPORT [PREVIOUS_REPORT]]``
+for a per-attack count of the hidden cells reached, recovered and narrowed.
 """
 
 from __future__ import annotations
