@@ -17,7 +17,8 @@ A recovered cell is a frame row ``attack, table, row, column, lo, hi, value, how
 ``[lo, hi]`` the feasible range the attack proved and ``value`` the whole number when the
 range holds exactly one.
 
-Not attempted (yet): reading a machine-readable layout file (publish writes none today; the
+Not attempted (yet): reading the machine-readable layout file (publish writes
+``publication.json``, which the toolkit's own audit, ``analysis.audit``, attacks; here the
 table structure is inferred from labels), recomputing the sensitivity table from a
 per-company listing with the codebook's rule, and lining two years' listings up by
 industry to fill the transition table.
@@ -43,7 +44,8 @@ TOTAL_LABELS = frozenset({"計", "合計", "総計", "total", "Total"})
 COLUMNS = ["attack", "table", "row", "column", "lo", "hi", "value", "how"]
 
 # Columns whose numbers are not counts even when they are whole numbers.
-_NOT_COUNT = ("%", "割合", "p値", "平均", "最小", "最大", "閾値", "年度", "開催日", "発行時期")
+# q値 (Benjamini-Hochberg) and interval bounds (信頼区間) came with the intervals of the crosstabs.
+_NOT_COUNT = ("%", "割合", "p値", "q値", "信頼区間", "平均", "最小", "最大", "閾値", "年度", "開催日", "発行時期")
 _NOT_COUNT_NAMES = frozenset({"回", "No.", "節"})  # numbering columns
 _REGIONS = {"domestic": "国内", "overseas": "海外"}
 _COUNTRIES = {"GB": "英国", "US": "米国", "JP": "日本", "DE": "ドイツ", "FR": "フランス", "CH": "スイス"}
