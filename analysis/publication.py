@@ -2,7 +2,8 @@
 
 Builders declare their tables (counts, layout, links between tables); this module
 
-1. leaves out every item marked ``respondent_level`` (one row or mark per respondent);
+1. leaves out every item marked ``respondent_level`` (one row or mark per respondent), and
+   every figure whose drawing depends on the size of a count it hides (``ReportFigure.shows``);
 2. models **every** count cell of the report as one linked system: a cell is a variable named
    by a key (the table's own ``(scope, table, row, column)`` unless its layout links it to a
    shared quantity such as ``("maturity_level", 2021, "A")``), each table adds its additive
@@ -559,6 +560,9 @@ def publish(items: Sequence[Any], rule: PublicationRule, *, previous: Published 
     result = suppress_report(specs, {**values, **fixed_values}, rule, listed, fixed=fixed,
                              fixed_hidden=set() if previous is None else previous.hidden_keys)
     for item in kept:
+        if isinstance(item, ReportFigure) and set(getattr(item, "shows", ())) & result.hidden:
+            # What it draws depends on a hidden count's size (e.g. drawn only from k companies).
+            result.omitted.setdefault(item.name, "figure_reveals_hidden")
         reason = result.omitted.get(item.name)
         if reason is not None:
             omitted.append((item.name, item.title_ja, item.title_en, reason))

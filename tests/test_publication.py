@@ -239,6 +239,27 @@ def test_respondent_level_items_are_left_out_and_listed(codebook):
     assert row["omitted_reason"] == "個社が特定できるため非公開"
 
 
+def test_a_figure_drawn_by_the_size_of_a_hidden_count_is_left_out(codebook):
+    """A level radar drawn only for levels of at least k companies tells a hidden level's side
+    of k (in the 2020 sample: A, B and C all hidden, none drawn, so each is at most 4 and, with
+    the total of 10, at least 2): it goes when a level it depends on is hidden."""
+    from analysis.report import _omitted_table
+    from analysis.report.registry import ReportFigure
+
+    levels = level_table("maturity_levels", 2020, {"A": 2, "B": 4, "C": 4})
+    keys = tuple(("maturity_level", 2020, level) for level in ("A", "B", "C"))
+    radar = ReportFigure("radar", "レーダー", "radar", figure=None, shows=keys)
+    out = publish([levels, radar], RULE, omitted_table=_omitted_table(codebook))
+    assert "radar" not in [i.name for i in out.items]
+    row = out.items[-1].frame.iloc[0]
+    assert row["omitted_item"] == "radar"
+    assert row["omitted_reason"] == "描かれる内容から秘匿した件数の範囲が分かるため非公開"
+    visible = level_table("maturity_levels", 2021, {"A": 5, "B": 5, "C": 6})
+    radar = ReportFigure("radar", "レーダー", "radar", figure=None,
+                         shows=tuple(("maturity_level", 2021, level) for level in ("A", "B", "C")))
+    assert "radar" in [i.name for i in publish([visible, radar], RULE).items]
+
+
 def test_inconsistent_links_are_an_error():
     t1 = counts_table("t1", {"a": [2], "total": [2]}, ["n"], links=[(0, "n", ("q", "a"))])
     t2 = counts_table("t2", {"a": [3], "total": [3]}, ["n"], links=[(0, "n", ("q", "a"))])

@@ -65,6 +65,10 @@ class ReportFigure:
     """One figure of the report (a matplotlib Figure; the writer saves PNG and SVG).
 
     ``respondent_level`` marks figures that show one respondent (e.g. its radar chart).
+    ``shows`` names the quantities (link keys such as ``("maturity_level", 2021, "A")``) whose
+    size decides what the figure draws (a level drawn only when it has at least k companies):
+    what is drawn tells which side of k each is on, so publication leaves the figure out when
+    one of them is hidden.
     """
 
     name: str
@@ -73,6 +77,7 @@ class ReportFigure:
     figure: Any
     section: str = ""
     respondent_level: bool = False  # shows single respondents: left out in publish mode
+    shows: tuple[tuple, ...] = ()
 
     def title(self, lang: str) -> str:
         return self.title_ja if lang == "ja" else self.title_en

@@ -315,10 +315,13 @@ def maturity_items(study, ctx: ReportContext) -> list[ReportTable | ReportFigure
     radar_title = figures.loc["figure:level_radar"]
     out.append(ReportFigure(name="maturity_level_radar", title_ja=radar_title["title_ja"],
                             title_en=radar_title["title_en"], section=SECTION,
-                            # Published: only levels of at least k companies, without their sizes.
+                            # Published: only levels of at least k companies, without their sizes;
+                            # so which levels are drawn tells each level's side of k (shows).
                             figure=level_radar(scores, maturity, year, cb, lang,
                                                min_n=_k(ctx, cb) if ctx.publish else 1,
-                                               show_n=not ctx.publish)))
+                                               show_n=not ctx.publish),
+                            shows=() if year is None else tuple(("maturity_level", int(year), level)
+                                                                for level in rules.levels)))
     heat_title = figures.loc["figure:level_heatmap"]
     # One row per company (its ten means), even with ids hidden: internal only.
     out.append(ReportFigure(name="maturity_level_heatmap", title_ja=heat_title["title_ja"],
