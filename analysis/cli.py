@@ -1,4 +1,4 @@
-"""The ``survey`` command: template, sample, ingest, report, run, db, dictionary, findings."""
+"""The ``survey`` command: template, sample, ingest, report, audit, run, db, dictionary, findings."""
 
 from __future__ import annotations
 
@@ -106,6 +106,25 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return status
 
 
+def _cmd_audit(args: argparse.Namespace) -> int:
+    from analysis.audit import audit_csv, audit_folders
+
+    try:
+        result = audit_folders([Path(f) for f in args.report_dirs])
+    except (FileNotFoundError, KeyError, ValueError) as error:  # not a published report folder
+        raise UsageError("公表用の報告書フォルダを監査できません", str(error)) from error
+    if args.out:
+        from analysis.atomic import atomic_write_bytes
+
+        atomic_write_bytes(Path(args.out), audit_csv(result))
+    failures = result.failures
+    print(f"{len(result.frame)} hidden cells attacked ({result.solves} LP/ILP solves); "
+          f"{len(failures)} narrowed below the protection interval")
+    for row in failures.head(20).itertuples():
+        print(f"  {row.table}[{row.row}, {row.column}]: {row.lo:g}..{row.hi:g} ({row.method})")
+    return 1 if len(failures) else 0
+
+
 def _build_db(processed_root: Path, force: bool) -> None:
     from analysis.db import build_database
 
@@ -190,6 +209,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--previous", default=None, help="processed folder of the previous year (year over year)")
     _add_force(p)
     p.set_defaults(func=_cmd_report)
+
+    p = sub.add_parser("audit", help="attack published reports (one or two years) as a reader would")
+    p.add_argument("report_dirs", nargs="+", metavar="REPORT_DIR", help="published report folders (one or two)")
+    p.add_argument("--out", default=None, help="CSV of every hidden cell with the range a reader can infer")
+    p.set_defaults(func=_cmd_audit)
 
     p = sub.add_parser("run", help="ingest every year under data/raw and build the reports")
     p.add_argument("--raw", default="data/raw")

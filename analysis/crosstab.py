@@ -394,8 +394,9 @@ class CrossTab:
         ``attrs["ci_columns"]``); a multiple-response table has its options' p-values and, with
         ``q``, their q-values (``attrs["table_statistics"]``: a q-value depends on every
         option's p). ``attrs["layout"]`` tells :func:`analysis.suppression.suppress_counts`
-        which rows and columns are totals and that each interval bound, like each ``%``, is
-        derived from its count (``percent_of``); ``suppress=k`` applies it (for publication),
+        which rows and columns are totals, that each ``%`` is a percentage of its count
+        (``percent_of``) and that each interval bound is derived from it (``derived_from``);
+        ``suppress=k`` applies it (for publication),
         hiding interval bounds in every row with a hidden count or denominator and the
         q-values wholly as soon as any count is hidden.
         """
@@ -409,7 +410,9 @@ class CrossTab:
         row_label = {key: self._row_label(key, lang, words) for key in self.counts.index}
         out = pd.DataFrame({self.row.title(lang): [row_label[k] for k in self.counts.index]})
         percent_of: dict[str, str] = {}
+        derived_from: dict[str, tuple[str, ...]] = {}
         count_columns: list[str] = []
+        total_n = f"{column_label[TOTAL]} {words['n']}"
         for key in self.counts.columns:
             n_name = f"{column_label[key]} {words['n']}"
             p_name = f"{column_label[key]} {words['pct']}"
@@ -421,8 +424,11 @@ class CrossTab:
                 for bound, values in ((words["ci_low"], low), (words["ci_high"], high)):
                     name = f"{column_label[key]} {bound.replace('{level}', level)}"
                     out[name] = pd.array(values[key].to_numpy(), dtype="Float64")
-                    # An interval bound gives its count away as a % does: declared derived from it.
-                    percent_of[name] = n_name
+                    # An interval bound gives its count away as a % does, and the bound of a 0
+                    # count its denominator: declared derived from the count and the denominator
+                    # (of a column %: the count's column in a denominator row; of a row or total
+                    # %: the total column too).
+                    derived_from[name] = (n_name,) if percent == "column" else (n_name, total_n)
                     ci_columns.append(name)
         table_statistics: list[str] = []
         if self.option_tests:
@@ -442,11 +448,13 @@ class CrossTab:
             additive_rows=tuple(additive) if additive is not None else None,
             percent_of=percent_of,
             denominator_rows=(positions[self.base], positions[TOTAL]),
+            derived_from=derived_from,
             dependent_columns=(words["p_value"],) if self.option_tests else (),
         )
         out.attrs["layout"] = layout.as_mapping()
         out.attrs["count_columns"] = count_columns
-        out.attrs["percent_columns"] = list(percent_of)
+        # Shares and interval bounds are both proportions (printed as %).
+        out.attrs["percent_columns"] = [c for c in out.columns if c in percent_of or c in derived_from]
         out.attrs["ci_columns"] = ci_columns
         out.attrs["table_statistics"] = table_statistics
         if suppress is not None:

@@ -1,5 +1,10 @@
 """Small-cell suppression of count tables for publication.
 
+This module is the per-table toolbox: one table's identities and inequalities
+(:func:`table_constraints`), the columns computed from its counts (:func:`derived_masks`), and
+:func:`suppress_counts` for a table on its own. A report is published by
+:mod:`analysis.publication`, which links the tables and proves protection over all of them.
+
 A count below ``k`` is hidden (primary suppression); more cells are then hidden
 (complementary suppression) until no hidden cell can be worked out from what stays visible:
 the other cells and the row and column totals, whether those totals are printed in the
@@ -44,7 +49,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -53,11 +58,14 @@ from scipy.optimize import linprog
 
 __all__ = [
     "TableLayout",
+    "derived_masks",
     "detect_layout",
     "hidden_mask",
     "is_recoverable",
     "protection_intervals",
+    "percent_mask",
     "suppress_counts",
+    "table_constraints",
 ]
 
 Cell = tuple[int, str]  # (row position, count column)
@@ -98,6 +106,19 @@ class TableLayout:
     row_inequalities
         ``(smaller columns, larger columns)`` pairs: in every row the sum of the first is at
         most the sum of the second (e.g. ``(("n",), ("N",))``).
+    derived_from
+        Column -> the count columns it is computed from in the same row (a confidence interval,
+        a rate): hidden wherever one of them is hidden in that row or in a denominator row.
+    links
+        ``(row, count column, key)`` triples: the cell holds the quantity named by ``key`` (a
+        tuple, e.g. ``("maturity_level", 2021, "A")``), which other tables may publish too.
+        :mod:`analysis.publication` hides a key everywhere or nowhere.
+    listing
+        For a table with one row per unit (no counts): ``(key prefix, columns)``; counting its
+        rows by the values of ``columns`` gives the quantity ``(*prefix, *values)``.
+    identities
+        ``(total key, part keys)`` pairs: quantities of the report that add up across tables
+        (a region's count is the sum of its countries' counts).
     """
 
     total_row: Hashable | None = None
@@ -110,6 +131,10 @@ class TableLayout:
     option_rows: tuple[Hashable, ...] | None = None
     answered_row: Hashable | None = None
     row_inequalities: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = ()
+    derived_from: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    links: tuple[tuple[Hashable, str, tuple], ...] = ()
+    listing: tuple[tuple, tuple[str, ...]] | None = None
+    identities: tuple[tuple[tuple, tuple[tuple, ...]], ...] = ()
 
     @classmethod
     def from_mapping(cls, spec: Mapping[str, object]) -> TableLayout:
@@ -131,6 +156,13 @@ class TableLayout:
                 (tuple(small), tuple(large))
                 for small, large in (spec.get("row_inequalities") or ())  # type: ignore[attr-defined]
             ),
+            derived_from={c: tuple(s) for c, s in dict(spec.get("derived_from") or {}).items()},  # type: ignore[call-overload]
+            links=tuple((row, column, _as_key(key))
+                        for row, column, key in (spec.get("links") or ())),  # type: ignore[attr-defined]
+            listing=None if not spec.get("listing") else (
+                _as_key(spec["listing"][0]), tuple(spec["listing"][1])),  # type: ignore[index]
+            identities=tuple((_as_key(total), tuple(_as_key(p) for p in parts))
+                             for total, parts in (spec.get("identities") or ())),  # type: ignore[attr-defined]
         )
 
     def as_mapping(self) -> dict[str, object]:
@@ -146,7 +178,18 @@ class TableLayout:
             "option_rows": None if self.option_rows is None else list(self.option_rows),
             "answered_row": self.answered_row,
             "row_inequalities": [[list(small), list(large)] for small, large in self.row_inequalities],
+            "derived_from": {c: list(s) for c, s in self.derived_from.items()},
+            "links": [[row, column, list(key)] for row, column, key in self.links],
+            "listing": None if self.listing is None else [list(self.listing[0]), list(self.listing[1])],
+            "identities": [[list(total), [list(p) for p in parts]] for total, parts in self.identities],
         }
+
+
+def _as_key(key: object) -> tuple:
+    """A link key as a tuple (JSON gives lists; nested lists become tuples too)."""
+    if isinstance(key, list | tuple):
+        return tuple(_as_key(part) if isinstance(part, list | tuple) else part for part in key)
+    return (key,)
 
 
 @dataclass(frozen=True)
@@ -288,18 +331,14 @@ def suppress_counts(
         mask = np.array([(pos, column) in hidden for pos in range(len(frame))], dtype=bool)
         column_values[mask] = pd.NA
         out[column] = column_values
-    hidden_percent = _percent_mask(frame, count_columns, values, hidden, percent_columns, layout, positions)
-    for column, mask in hidden_percent.items():
-        percent = pd.array(pd.to_numeric(frame[column], errors="coerce"), dtype="Float64")
-        percent[mask] = pd.NA
-        out[column] = percent
-    rows_hidden = np.array([any((pos, c) in hidden for c in count_columns) for pos in range(len(frame))],
-                           dtype=bool)
-    if any(rows_hidden[positions[label]] for label in _margin_rows(layout)):
-        rows_hidden[:] = True  # a row's test uses the denominators: one hidden, every test goes
-    for column in layout.dependent_columns:
-        if column in out.columns and column not in hidden_percent:
-            out[column] = out[column].mask(rows_hidden)
+    masks = derived_masks(frame, count_columns, values, hidden, layout, percent_columns, positions=positions)
+    for column, mask in masks.items():
+        if column in layout.percent_of or column in percent_columns:
+            percent = pd.array(pd.to_numeric(frame[column], errors="coerce"), dtype="Float64")
+            percent[mask] = pd.NA
+            out[column] = percent
+        else:
+            out[column] = out[column].mask(mask)
     out.attrs = dict(frame.attrs)
     out.attrs["layout"] = layout.as_mapping()
     out.attrs["suppression"] = {
@@ -309,6 +348,46 @@ def suppress_counts(
         "complementary": len(hidden - primary),
     }
     return out
+
+
+def derived_masks(frame: pd.DataFrame, counts: Sequence[str], values: Mapping[Cell, int], hidden: set[Cell],
+                  layout: TableLayout, percents: Sequence[str] | Mapping[str, str] = (),
+                  statistics: Sequence[str] = (), table_statistics: Sequence[str] = (),
+                  positions: Mapping[Hashable, int] | None = None) -> dict[str, np.ndarray]:
+    """Rows to hide in every column computed from counts, given the hidden count ``cells``.
+
+    * a percentage (``layout.percent_of`` or ``percents``): with its count, or with its
+      denominator (see :func:`percent_mask`);
+    * ``layout.derived_from`` (a column computed from named counts of its row, e.g. an
+      interval): wherever one of them is hidden in the row or in a denominator row (or total);
+    * ``layout.dependent_columns`` and ``statistics`` (a test of a row): in every row with a
+      hidden count, and in every row when a denominator or total count is hidden;
+    * ``table_statistics`` (a test of the whole table): wholly, as soon as any count is hidden.
+
+    ``positions`` maps the layout's row labels to positions (default: they are positions).
+    """
+    n = len(frame)
+    counts = list(counts)
+    positions = dict(positions) if positions is not None else {p: p for p in range(n)}
+    if not isinstance(percents, Mapping):
+        percents = [c for c in percents if c in frame]
+    masks = percent_mask(frame, counts, dict(values), hidden, percents, layout, positions)
+    row_hidden = np.array([any((p, c) in hidden for c in counts) for p in range(n)], dtype=bool)
+    margins = [positions[label] for label in _margin_rows(layout)]
+    margin_hidden = any(row_hidden[p] for p in margins)
+    for column, sources in layout.derived_from.items():
+        if column in frame:
+            own = np.array([any((p, c) in hidden for c in sources) for p in range(n)], dtype=bool)
+            denominator = any((p, c) in hidden for p in margins for c in sources)
+            masks[column] = own | denominator
+    for column in (*layout.dependent_columns, *statistics):
+        if column in frame and column not in masks:
+            masks[column] = np.ones(n, dtype=bool) if margin_hidden else row_hidden.copy()
+    if row_hidden.any():
+        for column in table_statistics:
+            if column in frame:
+                masks[column] = np.ones(n, dtype=bool)
+    return masks
 
 
 def detect_layout(frame: pd.DataFrame, count_columns: Sequence[str]) -> TableLayout:
@@ -379,6 +458,37 @@ def is_recoverable(
     :func:`protection_intervals`)."""
     intervals = protection_intervals(original, suppressed, count_columns, layout=layout, margins=margins)
     return bool(intervals["recoverable"].any())
+
+
+def table_constraints(n_rows: int, count_columns: Sequence[str], present: Iterable[Cell], layout: TableLayout
+                      ) -> tuple[list[dict[Cell, float]], list[dict[Cell, float]]]:
+    """What a reader knows of a table's counts besides their values, as linear rows over cells:
+    equations ``sum(coefficient * cell) == 0`` (each printed total is the sum of its parts) and
+    inequalities ``... <= 0`` (an option at most the answered, ``row_inequalities``). Only the
+    printed totals are used: a total published in another table is linked there by a key
+    (:mod:`analysis.publication`). ``layout`` rows are positions ``0..n_rows-1``."""
+    frame = pd.DataFrame(index=pd.RangeIndex(n_rows))
+    values = dict.fromkeys(present, 0)
+    columns = list(count_columns)
+    layout = _resolve_layout(frame.assign(**{c: 0 for c in columns}), columns, values, layout)
+    structure = _structure(frame, columns, values, layout, margins=False, given=True)
+    equations = []
+    for relation in structure.relations:
+        row: dict[Cell, float] = {}
+        for cell in relation.parts:
+            row[cell] = row.get(cell, 0.0) + 1.0
+        if relation.total is not None:
+            row[relation.total] = row.get(relation.total, 0.0) - 1.0
+        equations.append(row)
+    inequalities = []
+    for inequality in structure.inequalities:
+        row = {}
+        for cell in inequality.smaller:
+            row[cell] = row.get(cell, 0.0) + 1.0
+        for cell in inequality.larger:
+            row[cell] = row.get(cell, 0.0) - 1.0
+        inequalities.append(row)
+    return equations, inequalities
 
 
 # -- structure --------------------------------------------------------------------------------------
@@ -737,7 +847,7 @@ def _bounds(hidden: set[Cell], structure: _Structure, values: dict[Cell, int]
 # -- percentages --------------------------------------------------------------------------------------
 
 
-def _percent_mask(frame: pd.DataFrame, count_columns: list[str], values: dict[Cell, int], hidden: set[Cell],
+def percent_mask(frame: pd.DataFrame, count_columns: list[str], values: dict[Cell, int], hidden: set[Cell],
                   percent_columns: Sequence[str] | Mapping[str, str], layout: TableLayout,
                   positions: dict[Hashable, int]) -> dict[str, np.ndarray]:
     if isinstance(percent_columns, Mapping):
@@ -745,7 +855,8 @@ def _percent_mask(frame: pd.DataFrame, count_columns: list[str], values: dict[Ce
         untied: list[str] = []
     else:
         tied = {c: layout.percent_of[c] for c in percent_columns if c in layout.percent_of}
-        untied = [c for c in percent_columns if c not in tied]
+        # A proportion declared derived from named counts (an interval bound) is tied to them.
+        untied = [c for c in percent_columns if c not in tied and c not in layout.derived_from]
     for column in [*tied, *untied]:
         if column not in frame.columns:
             raise KeyError(f"percent column {column!r} is not in the frame")

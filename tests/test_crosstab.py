@@ -283,8 +283,12 @@ def test_frame_with_intervals_and_q_declares_them(single, multiple):
     layout = TableLayout.from_mapping(frame.attrs["layout"])
     assert frame.attrs["ci_columns"] == [c for c in frame.columns if "信頼区間" in c]
     assert len(frame.attrs["ci_columns"]) == 2 * 5
-    for column in frame.attrs["ci_columns"]:  # each bound is derived from its count
-        assert layout.percent_of[column].endswith(" n") and column in frame.attrs["percent_columns"]
+    for column in frame.attrs["ci_columns"]:  # each bound is derived from its count (printed as %)
+        assert column not in layout.percent_of and column in frame.attrs["percent_columns"]
+        (count,) = layout.derived_from[column]
+        assert count.endswith(" n") and column.startswith(count.removesuffix(" n"))
+    assert TableLayout.from_mapping(single.frame("ja", "row", ci=True).attrs["layout"]).derived_from[
+        frame.attrs["ci_columns"][0]][1] == "合計 n"  # a row % interval: the row's total too
     assert frame.columns.get_loc("成熟度A(高) 95%信頼区間 下限") == frame.columns.get_loc("成熟度A(高) %") + 1
     assert "Clopper–Pearson" in single.note("ja", ci=True) and "q値" not in single.note("ja", ci=True)
     english = multiple.frame("en")

@@ -70,7 +70,7 @@ def _statements_builder(study, ctx):
     return [ReportTable("test_statements", "発言", "Statements", frame, section="statements",
                         respondent_columns=("respondent_id",)),
             ReportTable("test_statement_counts", "節ごとの発言数", "Statements per section", per_section,
-                        section="statements", counts=("n",))]
+                        section="statements", counts=("n",), layout={"part_columns": []})]
 
 
 @pytest.fixture
@@ -219,34 +219,45 @@ def test_publish_hides_small_cells_and_respondent_ids(own_builders, years, tmp_p
     assert "公開用" in (out / "index.html").read_text(encoding="utf-8")
 
 
-def test_publish_fails_closed_without_suppression(own_builders, years, tmp_path, monkeypatch):
+def test_publish_fails_closed_without_the_publication_module(own_builders, years, tmp_path, monkeypatch):
     _, current = years
     out = build_report(current, tmp_path / "report")
     before = (out / "index.html").read_bytes()
-    monkeypatch.setitem(sys.modules, "analysis.suppression", None)  # import fails
-    with pytest.raises(RuntimeError, match="suppression"):
+    monkeypatch.setitem(sys.modules, "analysis.publication", None)  # import fails
+    with pytest.raises(ImportError):
         build_report(current, out, publish=True)
     assert (out / "index.html").read_bytes() == before
 
 
-def test_publishable_calls_suppression_with_each_tables_columns(monkeypatch):
-    calls = []
+def test_publish_fails_when_its_own_audit_narrows_a_cell(own_builders, years, tmp_path, monkeypatch):
+    import analysis.audit
+    from analysis.report import AuditFailed
 
+    _, current = years
+    out = build_report(current, tmp_path / "report")
+    before = (out / "index.html").read_bytes()
+    real = analysis.audit.audit_reports
+
+    def pinned(reports, rule=None, values=None):
+        result = real(reports, rule, values)
+        result.frame.loc[:, "protected"] = False  # as if a reader pinned every hidden cell
+        return result
+
+    monkeypatch.setattr(analysis.audit, "audit_reports", pinned)
+    with pytest.raises(AuditFailed, match="not written"):
+        build_report(current, out, publish=True)
+    assert (out / "index.html").read_bytes() == before
+    assert not list(tmp_path.glob(".report.staging-*"))
+
+
+def test_publishable_hides_small_counts_and_drops_respondent_ids():
     from analysis.suppression import TableLayout
 
-    def fake_suppress(frame, count_columns, k=5, percent_columns=(), layout=None, name=None):
-        calls.append((list(count_columns), k, list(percent_columns), layout, name))
-        return frame.assign(n=pd.array([None, 9], dtype="Int64"), share=[None, 0.9])
-
-    monkeypatch.setitem(sys.modules, "analysis.suppression", type(sys)("analysis.suppression"))
-    monkeypatch.setattr(sys.modules["analysis.suppression"], "suppress_counts", fake_suppress, raising=False)
-    monkeypatch.setattr(sys.modules["analysis.suppression"], "TableLayout", TableLayout, raising=False)
     frame = pd.DataFrame({"respondent_id": ["U01", "U02"], "n": pd.array([1, 9], dtype="Int64"), "share": [0.1, 0.9]})
-    layout = TableLayout(part_columns=())
+    layout = TableLayout(part_columns=(), percent_of={"share": "n"})
     table = ReportTable("t", "t", "t", frame, counts=("n",), percents=("share",), respondent_columns=("respondent_id",),
                         note_ja="注", layout=layout.as_mapping())
-    (published,) = publishable([table], k=7, marker="x", notes=("秘匿", "hidden"))
-    assert calls == [(["n"], 7, ["share"], layout, "t")]
+    (published,) = publishable([table], 7, marker="x", notes=("秘匿", "hidden"))
     assert list(published.frame.columns) == ["n", "share"]
     assert published.frame["n"].tolist() == ["x", 9] and published.frame["share"].tolist() == ["x", 0.9]
     assert (published.note_ja, published.note_en) == ("注 秘匿", "hidden")
@@ -264,6 +275,27 @@ def test_a_failing_builder_is_listed_and_the_rest_still_written(own_builders, ye
     failures = pd.read_csv(out / "tables" / "appendix_failures.csv", dtype="str")
     assert failures.values.tolist() == [["test.broken", "KeyError: 'no such column'"]]
     assert "table_1_1" in _csv_tables(out)
+
+
+def test_publish_leaves_out_respondent_level_tables_with_a_note_and_no_warning(own_builders, years, tmp_path):
+    import warnings
+
+    def per_company(study, ctx):
+        frame = pd.DataFrame({"industry": ["製造業", "金融業"], "score": [3.5, 2.0]})
+        return [ReportTable("test_per_company", "個社別スコア", "Score per company", frame, section="statements",
+                            respondent_level=True)]
+
+    registry._REGISTRY["test.per_company"] = (36, per_company)
+    _, current = years
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = build_report(current, tmp_path / "report", publish=True)
+    assert "test_per_company" not in _csv_tables(out)
+    omitted = pd.read_csv(out / "tables" / "appendix_omitted.csv", dtype="str")
+    assert omitted.values.tolist() == [["test_per_company", "個社別スコア", "個社が特定できるため非公開"]]
+    assert "付録D" in (out / "index.html").read_text(encoding="utf-8")
+    internal = build_report(current, tmp_path / "internal")
+    assert "test_per_company" in _csv_tables(internal) and "appendix_omitted" not in _csv_tables(internal)
 
 
 def test_an_interrupted_build_leaves_the_previous_report(own_builders, years, tmp_path, monkeypatch):
@@ -327,7 +359,7 @@ def test_publishable_hides_test_statistics_with_their_counts():
     layout = {"part_columns": [], "row_inequalities": [[["n"], ["N"]]]}
     table = ReportTable("tests", "t", "t", frame, counts=("n", "N"), statistics=("p",), table_statistics=("chi2",),
                         layout=layout)
-    (published,) = publishable([table], k=5, marker="x")
+    (published,) = publishable([table], 5, marker="x")
     shown = published.frame
     assert shown.loc[0, "n"] == "x" and shown.loc[0, "p"] == "x"  # p would give n = 2 away
     rows = (shown[["n", "N"]] == "x").any(axis=1)
@@ -338,14 +370,16 @@ def test_publishable_hides_test_statistics_with_their_counts():
     frame = pd.DataFrame({"n": pd.array([6, 2, 8], dtype="Int64"), "p": [0.1, 0.2, None]})
     table = ReportTable("rows", "t", "t", frame, counts=("n",), statistics=("p",),
                         layout={"total_row": 2, "denominator_rows": [2]})
-    (published,) = publishable([table], k=5, marker="x")
+    (published,) = publishable([table], 5, marker="x")
     assert published.frame.loc[1, "n"] == "x" and published.frame.loc[0, "p"] == "x"
 
 
-def test_publishable_names_a_table_without_a_layout():
+def test_publishable_leaves_out_a_table_without_a_layout(codebook):
     frame = pd.DataFrame({"n": pd.array([2, 7, 6], dtype="Int64"), "m": pd.array([7, 7, 8], dtype="Int64")})
-    with pytest.warns(UserWarning, match="'no_layout' declares counts but no layout"):
-        publishable([ReportTable("no_layout", "t", "t", frame, counts=("n", "m"))], k=5)
+    out = publishable([ReportTable("no_layout", "t", "t", frame, counts=("n", "m"))], 5, codebook=codebook)
+    assert [t.name for t in out] == ["appendix_omitted"]
+    assert out[0].frame["omitted_item"].tolist() == ["no_layout"]
+    assert "宣言されていない" in out[0].frame["omitted_reason"].iloc[0]
 
 
 def test_every_table_with_counts_declares_a_layout(tmp_path):
@@ -374,7 +408,7 @@ def test_every_table_with_counts_declares_a_layout(tmp_path):
     assert layout["row_inequalities"]
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        published = {t.name: t for t in publishable(list(tables.values()), k=5) if hasattr(t, "frame")}
+        published = {t.name: t for t in publishable(list(tables.values()), 5) if hasattr(t, "frame")}
     assert not [w for w in caught if "no layout" in str(w.message)]
     # The Fisher p-values go wherever a count of their row is hidden.
     for name in ("disclosure_items_by_region", "disclosure_depth_by_region"):

@@ -61,14 +61,18 @@ def test_publish_withholds_tests_and_hides_small_cells(study):
     first = items[0]
     assert "p = " not in first.note_en and "withheld" in first.note_en
     multiple = next(item for item in items if item.name == "presurvey_q1_2_by_maturity")
-    assert "p値" not in multiple.frame.columns
-    published = publishable(items[:1], k=5)[0]
+    shown = publishable([multiple], 5)[0].frame
+    rows = (shown[list(multiple.counts)] == "x").any(axis=1)
+    assert rows.any() and (shown.loc[rows, "p値"].isin(["x"]) | shown.loc[rows, "p値"].isna()).all()
+    published = publishable(items[:1], 5)[0]
     counts = list(first.counts)
     assert (published.frame[counts] == "x").to_numpy().any()
     hidden = published.frame[counts].where(published.frame[counts] != "x")
     hidden = hidden.apply(pd.to_numeric).astype("Int64")
     layout = TableLayout.from_mapping(first.frame.attrs["layout"])
-    assert not is_recoverable(first.frame, hidden, counts, layout=layout)
+    # The margins (the level distribution) are hidden with their cells wherever they appear,
+    # so the reader knows the printed totals only.
+    assert not is_recoverable(first.frame, hidden, counts, layout=layout, margins=False)
 
 
 def test_no_presurvey_no_tables(codebook):
@@ -80,9 +84,10 @@ def test_report_tables_carry_exact_intervals_and_q_values(study):
     items = presurvey_tables(study, ReportContext(lang="ja"))
     first = items[0]
     ci = first.frame.attrs["ci_columns"]
-    assert ci and set(ci) <= set(first.percents) and set(ci) <= set(first.statistics)
+    assert ci and set(ci) <= set(first.percents) and not set(ci) & set(first.statistics)
     layout = TableLayout.from_mapping(first.layout)
-    assert all(layout.percent_of[c] in first.counts for c in ci)  # declared derived from its count
+    # declared derived from its count (and so from its denominator, the count's margin row)
+    assert all(set(layout.derived_from[c]) <= set(first.counts) for c in ci)
     # A column: 2 of 2 chose option 1 -> [0.158, 1].
     assert first.frame.loc[0, "成熟度A(高) 95%信頼区間 下限"] == pytest.approx(0.025 ** (1 / 2))
     assert first.frame.loc[0, "成熟度A(高) 95%信頼区間 上限"] == 1.0
@@ -93,16 +98,38 @@ def test_report_tables_carry_exact_intervals_and_q_values(study):
 
 
 def test_publish_hides_intervals_with_their_counts(study):
+    from analysis.audit import report_from_items
+    from analysis.publication import PublicationRule, publish
+
     items = presurvey_tables(study, ReportContext(lang="ja", publish=True))
     first = items[0]
     published = publishable([first], k=5)[0].frame
     counts = list(first.counts)
-    hidden_rows = (published[counts] == "x").any(axis=1)
-    assert hidden_rows.any()
+    layout = TableLayout.from_mapping(first.layout)
+    hidden = published[counts] == "x"
+    assert hidden.any().any()
+    margins = [p for p in (*layout.denominator_rows, layout.total_row)]
+    checked = 0
     for column in first.frame.attrs["ci_columns"]:
-        had_value = first.frame[column].notna().to_numpy()
-        assert (hidden_rows & had_value).any()
-        assert (published.loc[hidden_rows & had_value, column] == "x").all()
-        assert published.loc[hidden_rows & ~had_value, column].isna().all()  # the total row has none
+        (count,) = layout.derived_from[column]
+        had_value = first.frame[column].notna()
+        # with its own count, and with its denominator (the bound of 0 of n tells n)
+        must_hide = hidden[count] | bool(hidden[count].iloc[margins].any())
+        assert (published.loc[must_hide & had_value, column] == "x").all()
+        assert (published.loc[~must_hide & had_value, column] != "x").all()  # others stay printed
+        assert published.loc[~had_value, column].isna().all()  # the total row has none
+        checked += int((must_hide & had_value).sum())
+    assert checked
+    # q-values use every option's p: wholly hidden as soon as a count is; p-values with their row
     multiple = next(item for item in items if item.name == "presurvey_q1_2_by_maturity")
-    assert "q値(BH法)" not in multiple.frame.columns  # withheld with the p-values
+    assert multiple.table_statistics == ("q値(BH法)",) and "p値" in "".join(multiple.statistics)
+    out = publish([multiple], PublicationRule(k=5))
+    shown = out.items[0].frame
+    if (shown[list(multiple.counts)] == "x").any().any():
+        assert (shown["q値(BH法)"].dropna() == "x").all()
+    # and the audit, reading the files a reader gets, finds no column printed beside a hidden count
+    both = publish([first, multiple], PublicationRule(k=5))
+    values = {("r0", t, r, c): v for (t, r, c), v in both.values.items()}
+    from analysis.audit import audit_reports
+    result = audit_reports([report_from_items(both.items, both.declaration)], values=values)
+    assert len(result.frame) and result.ok and "computed_column" not in set(result.frame["method"])

@@ -120,7 +120,7 @@ def test_every_table_with_counts_declares_its_layout_and_tests(study):
     assert items["disclosure_peer_items"].statistics and items["disclosure_peer_pairs"].statistics
     with warnings.catch_warnings():
         warnings.simplefilter("error", UserWarning)  # no table without a layout
-        published = by_name(publishable(list(items.values()), k=5))
+        published = by_name(publishable(list(items.values()), 5))
     # Four companies: every count is small, so every row's Fisher p-value goes with them.
     shown = published["disclosure_items_by_region"].frame
     p = region.statistics[0]

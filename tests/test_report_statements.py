@@ -45,7 +45,16 @@ def test_tables_per_group(study):
         assert item.title_ja and item.title_en
 
 
-def test_publish_leaves_out_the_matrix(study):
-    names = [item.name for item in statement_tables(study, ReportContext(publish=True))]
+def test_publish_leaves_out_the_matrix(study, codebook):
+    from analysis.publication import PublicationRule, publish
+    from analysis.report import _omitted_table
+
+    items = statement_tables(study, ReportContext(publish=True))
+    matrices = [item for item in items if item.name.startswith("statements_matrix")]
+    assert matrices and all(item.respondent_level for item in matrices)  # declared, so publication drops it
+    out = publish(items, PublicationRule(k=5), omitted_table=_omitted_table(codebook))
+    names = [item.name for item in out.items]
     assert not [n for n in names if n.startswith("statements_matrix")]
     assert "findings_user" in names
+    appendix = next(item for item in out.items if item.name == "appendix_omitted").frame
+    assert {m.name for m in matrices} <= set(appendix["omitted_item"])  # listed in appendix D

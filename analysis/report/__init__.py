@@ -15,11 +15,10 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, NamedTuple
 
-import numpy as np
 import pandas as pd
 
-__all__ = ["BuildFailure", "build_report", "collect_items", "first_screen", "ingest_summary", "load_report_study",
-           "publishable", "read_manifest"]
+__all__ = ["AuditFailed", "BuildFailure", "build_report", "collect_items", "first_screen", "ingest_summary",
+           "load_report_study", "publishable", "read_manifest"]
 
 # Files of a processed folder that are not tables of the study.
 _NOT_TABLES = {"issues", "files"}
@@ -97,102 +96,48 @@ def _failures_table(failures: list[BuildFailure], codebook):
                        section="appendix", note_ja=note_ja, note_en=note_en)
 
 
-def _suppressor():
-    try:
-        from analysis.suppression import suppress_counts
-    except ImportError as error:  # fail closed: never publish counts that were not checked
-        raise RuntimeError("--publish needs analysis.suppression.suppress_counts, which is not "
-                           "available; the report was not written") from error
-    return suppress_counts
+class AuditFailed(RuntimeError):
+    """Publish mode's own audit narrowed a hidden cell below the protection interval (the CLI
+    prints it on one line and exits non-zero, like every RuntimeError of the report)."""
 
 
-def _mark_hidden(before: pd.DataFrame, after: pd.DataFrame, columns: list[str],
-                 marker: str) -> tuple[pd.DataFrame, bool]:
-    """Put ``marker`` in every cell of ``columns`` that suppression emptied (a blank would read as
-    "no data")."""
-    out, any_hidden = after.copy(), False
-    for column in columns:
-        hidden = before[column].notna().to_numpy() & after[column].isna().to_numpy()
-        if hidden.any():
-            any_hidden = True
-            out[column] = out[column].astype("object").where(~hidden, marker)
-    return out, any_hidden
+def _omitted_table(codebook, lang: str = "ja"):
+    """The appendix table listing what publication left out, and why (codebook words)."""
+    from analysis.report.labels import report_labels, table_text
+    from analysis.report.registry import ReportTable
+
+    def build(rows: list[tuple[str, str, str, str]]):
+        words = report_labels(codebook, lang)
+        frame = pd.DataFrame({
+            "omitted_item": [name for name, *_ in rows],
+            "omitted_title": [ja if lang == "ja" else en for _, ja, en, _ in rows],
+            "omitted_reason": [words.get(f"ui:omitted:{reason}", reason) for *_, reason in rows],
+        }, dtype="str")
+        (title_ja, note_ja), (title_en, note_en) = (table_text(codebook, "appendix_omitted", lang)
+                                                    for lang in ("ja", "en"))
+        return ReportTable(name="appendix_omitted", title_ja=title_ja, title_en=title_en, frame=frame,
+                           section="appendix", note_ja=note_ja, note_en=note_en)
+
+    return build
 
 
-def publishable(items: list, k: int = 5, marker: str = "x",
-                notes: tuple[str, str] = ("", "")) -> list:
-    """Return ``items`` fit for publication.
+def publishable(items: list, rule=None, marker: str = "x", notes: tuple[str, str] = ("", ""),
+                codebook=None, *, k: int | None = None) -> list:
+    """Return ``items`` fit for publication (see :func:`analysis.publication.publish`).
 
-    Every table's ``counts`` columns go through small-cell suppression
-    (:func:`analysis.suppression.suppress_counts` with threshold ``k`` and the table's
-    ``layout``, hiding the linked ``percents`` too); its ``statistics`` are hidden in every row
-    with a hidden count (in every row when a denominator or total count is hidden) and its
-    ``table_statistics`` wholly when any count is hidden, since a test result computed from the
-    counts can be inverted to recover them. Hidden cells show ``marker`` and the table's note
-    gets ``notes`` (Japanese, English). Its ``respondent_columns`` are dropped. A figure
-    marked ``respondent_level`` (one respondent per figure) is left out. A table with counts
-    but no layout is suppressed under the module's no-layout assumptions, with a warning
-    naming it.
+    ``rule`` is a :class:`analysis.publication.PublicationRule`; a bare threshold (``rule=5`` or
+    ``k=5``) means that k with the default protection interval, and neither means k = 5 (the
+    codebook's default). ``codebook`` gives the words of the appendix table listing what was
+    left out.
     """
-    from analysis.report.registry import ReportFigure
+    from analysis.publication import PublicationRule, publish
 
-    suppress = _suppressor() if any(getattr(i, "counts", ()) for i in items) else None
-    out = []
-    for item in items:
-        if getattr(item, "respondent_level", False):
-            continue  # one respondent per row or mark: never published
-        if isinstance(item, ReportFigure):
-            out.append(item)
-            continue
-        frame, changes = item.frame, {}
-        if item.counts:
-            counts = [c for c in item.counts if c in frame]
-            percents = [c for c in item.percents if c in frame]
-            layout = _layout_of(item)
-            hidden = suppress(frame, counts, k=k, percent_columns=percents, layout=layout, name=item.name)
-            row_hidden = hidden[counts].isna().to_numpy() & frame[counts].notna().to_numpy()
-            rows = row_hidden.any(axis=1)
-            margin_rows = [frame.index.get_loc(r) for r in _margin_labels(layout) if r in frame.index]
-            if any(rows[p] for p in margin_rows):
-                rows[:] = True  # each row's test uses the denominators too
-            for column in [c for c in item.statistics if c in frame]:
-                hidden[column] = frame[column].mask(rows)
-            if rows.any():
-                for column in [c for c in item.table_statistics if c in frame]:
-                    hidden[column] = frame[column].mask(np.ones(len(frame), dtype=bool))
-            shown = counts + percents + [c for c in (*item.statistics, *item.table_statistics)
-                                         if c in frame and c not in counts + percents]
-            frame, any_hidden = _mark_hidden(frame, hidden, shown, marker)
-            if any_hidden:
-                changes = {"note_ja": " ".join(filter(None, (item.note_ja, notes[0]))),
-                           "note_en": " ".join(filter(None, (item.note_en, notes[1])))}
-        frame = frame.drop(columns=[c for c in item.respondent_columns if c in frame])
-        out.append(replace(item, frame=frame, respondent_columns=(), **changes))
-    return out
-
-
-def _layout_of(item):
-    """The table's layout (its ``layout`` field, else ``frame.attrs["layout"]``), or None with a
-    warning: without a layout suppression cannot know how the counts add up."""
-    from analysis.suppression import TableLayout
-
-    spec = item.layout if item.layout is not None else item.frame.attrs.get("layout")
-    if isinstance(spec, TableLayout):
-        return spec
-    if spec is not None:
-        return TableLayout.from_mapping(spec)
-    warnings.warn(f"table {item.name!r} declares counts but no layout; suppressed assuming every row and "
-                  "column sum is known (see analysis.suppression)", stacklevel=3)
-    return None
-
-
-def _margin_labels(layout) -> list:
-    if layout is None:
-        return []
-    rows = list(layout.denominator_rows or ())
-    if layout.total_row is not None and layout.total_row not in rows:
-        rows.append(layout.total_row)
-    return rows
+    if rule is None and k is None:
+        k = 5
+    if not isinstance(rule, PublicationRule):
+        rule = PublicationRule(k=int(rule if rule is not None else k))
+    omitted = _omitted_table(codebook) if codebook is not None else None
+    return publish(items, rule, marker=marker, notes=notes, omitted_table=omitted).items
 
 
 def _heading(labels: dict[str, str], fiscal_year: int | None) -> str:
@@ -286,7 +231,9 @@ def build_report(processed_dir: Path, out_dir: Path, lang: str = "ja", publish: 
     lang
         ``"ja"`` or ``"en"``: headers, titles and labels.
     publish
-        Apply small-cell suppression to every table with counts and drop respondent ids.
+        Publish (:mod:`analysis.publication`): linked-table suppression over the whole report,
+        respondent ids and respondent-level tables out, ``publication.json`` and ``audit.csv``
+        beside the report, and the report's own audit before the folder is swapped in.
     previous_dir
         The previous year's processed folder, for the year-over-year tables.
     force
@@ -303,6 +250,8 @@ def build_report(processed_dir: Path, out_dir: Path, lang: str = "ja", publish: 
     UsageError
         A folder is not a processed study (no ``ingest.json``), or ``out_dir`` may not be
         replaced; nothing is written.
+    AuditFailed, analysis.publication.PublicationError
+        Publish mode could not protect the report as declared; nothing is written.
     """
     from analysis.atomic import claim_output, staging_dir
     from analysis.report.labels import report_labels
@@ -319,21 +268,60 @@ def build_report(processed_dir: Path, out_dir: Path, lang: str = "ja", publish: 
     claim_output(out_dir, "report", inputs, force)  # before the work: a refusal costs nothing
     study = load_report_study(processed_dir)
     previous = load_report_study(Path(previous_dir)) if previous_dir is not None else None
-    # One threshold for every table: the codebook's [suppression] k.
-    k = int(study.codebook.meta.get("suppression", {}).get("k", 5))
+    from analysis.publication import PublicationRule
+
+    # One rule for every table: the codebook's [suppression] k and protection interval.
+    rule = PublicationRule.from_codebook(study.codebook) if publish else None
     ctx = ReportContext(lang=lang, publish=publish, previous=previous,
-                        options={"processed_dir": str(processed_dir), "ingest": manifest, "suppression_k": k})
+                        options={"processed_dir": str(processed_dir), "ingest": manifest})
 
     items, failures = collect_items(study, ctx)
     if failures:
         items.append(_failures_table(failures, study.codebook))
     labels = report_labels(study.codebook, lang)
+    published = None
     if publish:
-        notes = tuple(report_labels(study.codebook, code).get("ui:suppressed_note", "").replace("{k}", str(k))
-                      for code in ("ja", "en"))
-        items = publishable(items, k=k, marker=labels.get("ui:suppressed_marker", "x"), notes=notes)
+        published = _publish(items, rule, study, previous, lang, labels)
+        items = published.items
 
     with staging_dir(out_dir, command="report", inputs=inputs, force=force) as staged:
         write_report(staged, items, lang, labels, _heading(labels, study.fiscal_year), publish=publish,
                      ingest=_ingest_line(ingest_summary(study, manifest), labels))
+        if published is not None:
+            _write_and_audit(staged, published)
     return out_dir
+
+
+def _publish(items: list, rule, study, previous, lang: str, labels: dict[str, str]):
+    """Publish ``items``. With a previous year, its report is first published as that year's
+    report was (same builders, same rule, no year before it), and joins the linked model: the
+    year-over-year tables print both years."""
+    from analysis.publication import publish
+    from analysis.report.labels import report_labels
+    from analysis.report.registry import ReportContext
+
+    marker = labels.get("ui:suppressed_marker", "x")
+    before = None
+    if previous is not None:
+        previous_items, _ = collect_items(previous, ReportContext(lang=lang, publish=True))
+        before = publish(previous_items, rule, marker=marker).rescoped("previous")
+    notes = tuple(report_labels(study.codebook, code).get("ui:suppressed_note", "").replace("{k}", str(rule.k))
+                  for code in ("ja", "en"))
+    return publish(items, rule, previous=before, marker=marker, notes=notes,
+                   omitted_table=_omitted_table(study.codebook, lang))
+
+
+def _write_and_audit(staged: Path, published) -> None:
+    """Write ``publication.json``, attack the staged report and write ``audit.csv``; raise
+    :class:`AuditFailed` (nothing is swapped in) when a hidden cell is not protected."""
+    from analysis.audit import audit_csv, audit_reports, read_report
+
+    (staged / "publication.json").write_text(json.dumps(published.declaration, ensure_ascii=False, indent=1,
+                                                        default=str), encoding="utf-8")
+    values = {("r0", table, row, column): value for (table, row, column), value in published.values.items()}
+    result = audit_reports([read_report(staged, tag="r0")], values=values)
+    (staged / "audit.csv").write_bytes(audit_csv(result))
+    if not result.ok:
+        cells = ", ".join(f"{r.table}[{r.row}, {r.column}]" for r in result.failures.head(5).itertuples())
+        raise AuditFailed(f"the publication audit narrowed {len(result.failures)} hidden cell(s) below the "
+                          f"protection interval ({cells}); the report was not written")

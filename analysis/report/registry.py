@@ -31,11 +31,14 @@ class ReportTable:
     count, and in every row when a count of a denominator or total row is hidden.
     ``table_statistics`` names columns of tests over the whole table: hidden in every row as
     soon as any count is hidden. ``layout`` says how the counts add up (a
-    :class:`analysis.suppression.TableLayout` as a mapping; default ``frame.attrs["layout"]``):
-    every table with counts must have one, since without it suppression cannot know which
-    relations between the counts a reader can use. ``respondent_level`` marks tables whose rows
-    are single respondents (per-company scores, one-year-only lists, peer pairs, respondent x
-    category matrices): they are left out in publish mode, whatever columns are dropped.
+    :class:`analysis.suppression.TableLayout` as a mapping; default ``frame.attrs["layout"]``),
+    which columns derive from which counts, and which cells print a quantity other tables print
+    too (``links``): every table with counts must have one, since without it suppression cannot
+    know which relations between the counts a reader can use, and a table with counts and no
+    layout is left out of a published report. ``respondent_level`` marks tables whose rows are
+    single respondents (per-company scores, one-year-only lists, peer pairs, respondent x
+    category matrices): they are left out in publish mode, whatever columns are dropped, and
+    listed in the appendix. Builders declare; :mod:`analysis.publication` hides.
     """
 
     name: str
@@ -62,6 +65,10 @@ class ReportFigure:
     """One figure of the report (a matplotlib Figure; the writer saves PNG and SVG).
 
     ``respondent_level`` marks figures that show one respondent (e.g. its radar chart).
+    ``shows`` names the quantities (link keys such as ``("maturity_level", 2021, "A")``) whose
+    size decides what the figure draws (a level drawn only when it has at least k companies):
+    what is drawn tells which side of k each is on, so publication leaves the figure out when
+    one of them is hidden.
     """
 
     name: str
@@ -70,6 +77,7 @@ class ReportFigure:
     figure: Any
     section: str = ""
     respondent_level: bool = False  # shows single respondents: left out in publish mode
+    shows: tuple[tuple, ...] = ()
 
     def title(self, lang: str) -> str:
         return self.title_ja if lang == "ja" else self.title_en

@@ -8,15 +8,14 @@ Titles and notes are codebook data (``crosstab_report.csv``, ``crosstab_labels.c
 from __future__ import annotations
 
 import re
-import warnings
 
 from analysis.crosstab import CrossTab, join_sentences, labels, maturity_levels, presurvey_by
 from analysis.report.registry import ReportContext, ReportTable, register
+from analysis.suppression import TableLayout
 
 __all__ = ["presurvey_tables", "report_text"]
 
 SECTION = "crosstabs"
-DEFAULT_K = 5
 
 
 def report_text(codebook, key: str, lang: str, **values: object) -> tuple[str, str]:
@@ -29,21 +28,34 @@ def report_text(codebook, key: str, lang: str, **values: object) -> tuple[str, s
     return title, note
 
 
-def _hides_cells(table: CrossTab, lang: str, k: int) -> bool:
-    with warnings.catch_warnings():  # publishable() warns again, naming the table
-        warnings.simplefilter("ignore", UserWarning)
-        frame = table.frame(lang, suppress=k)
-    return bool(frame[frame.attrs["count_columns"]].isna().to_numpy().any())
+def _margin_links(table: CrossTab, frame, maturity, year) -> tuple:
+    """Link the total row to the maturity level distribution (and its total to the number of
+    companies) when it is that distribution: every classified company answered the pre-survey.
+    Publication then hides each level's count everywhere or nowhere."""
+    if maturity is None or year is None:
+        return ()
+    levels = maturity["level"].astype("object").where(maturity["level"].notna(), "unclassified")
+    layout = frame.attrs["layout"]
+    links = []
+    for key, column in zip(table.counts.columns, frame.attrs["count_columns"], strict=True):
+        level = "unclassified" if key == "missing:unclassified" else key
+        quantity = ("respondents", int(year)) if key == "total" else ("maturity_level", int(year), level)
+        expected = len(levels) if key == "total" else int((levels == level).sum())
+        if int(table.counts.loc["total", key]) != expected:
+            return ()
+        links.append((layout["total_row"], column, quantity))
+    return tuple(links)
 
 
-def _item(table: CrossTab, by: str, ctx: ReportContext, fallback: bool) -> ReportTable:
+def _item(table: CrossTab, by: str, ctx: ReportContext, fallback: bool, maturity=None,
+          year=None) -> ReportTable:
     codebook = table.codebook
-    k = int(ctx.options.get("suppression_k", DEFAULT_K))
-    withheld = ctx.publish and _hides_cells(table, ctx.lang, k)
     texts: dict[str, str] = {}
     for lang in ("ja", "en"):
         words = labels(codebook, lang)
-        note = table.note(lang, with_test=not withheld, ci=True)
+        # A whole-table test printed in a note cannot be hidden with the counts it uses: a
+        # published table states the test made, not its result.
+        note = table.note(lang, with_test=not ctx.publish, ci=True)
         if fallback:
             note = join_sentences(lang, note, words["by_group_fallback"])
         question = table.row.name
@@ -53,19 +65,23 @@ def _item(table: CrossTab, by: str, ctx: ReportContext, fallback: bool) -> Repor
         texts[f"title_{lang}"], texts[f"note_{lang}"] = title, note
     frame = table.frame(ctx.lang, ci=True)
     words = labels(codebook, ctx.lang)
-    if withheld and table.option_tests:
-        frame = frame.drop(columns=[c for c in (words["p_value"], words["q_value"]) if c in frame])
     name = "presurvey_" + re.sub(r"\W", "_", table.row.name.lower()) + f"_by_{by}"
     # The layout (totals, a multiple-response table's options and answered row) is in
-    # frame.attrs["layout"]; each % and each interval bound is declared derived from its count
-    # there (percent_of). The p-value of an option row uses its counts and the answered row;
-    # interval bounds are row statistics too, since the bound of a 0 count gives its
-    # denominator away; a q-value uses every option's p, so it is a table statistic.
-    statistics = tuple(c for c in (words["p_value"], *frame.attrs["ci_columns"]) if c in frame)
+    # frame.attrs["layout"]: each % is a percentage of its count (percent_of) and each interval
+    # bound is derived from its count (derived_from), so publication hides a bound with its
+    # count and with its denominator (the bound of a 0 count gives the denominator away). The
+    # p-value of an option row uses its counts and the answered row (a row statistic); a
+    # q-value uses every option's p (a table statistic). Publication hides them with the
+    # counts they use (analysis.publication).
+    layout = TableLayout.from_mapping(frame.attrs["layout"])
+    if by == "maturity":
+        layout = TableLayout.from_mapping({**layout.as_mapping(),
+                                           "links": [list(x) for x in _margin_links(table, frame, maturity, year)]})
+    statistics = tuple(c for c in (words["p_value"],) if c in frame)
     table_statistics = tuple(c for c in frame.attrs["table_statistics"] if c in frame)
     return ReportTable(name=name, frame=frame, section=SECTION, counts=tuple(frame.attrs["count_columns"]),
                        percents=tuple(frame.attrs["percent_columns"]), statistics=statistics,
-                       table_statistics=table_statistics, layout=frame.attrs.get("layout"), **texts)
+                       table_statistics=table_statistics, layout=layout.as_mapping(), **texts)
 
 
 def presurvey_tables(study, ctx: ReportContext) -> list[ReportTable]:
@@ -76,7 +92,7 @@ def presurvey_tables(study, ctx: ReportContext) -> list[ReportTable]:
     maturity = maturity_levels(study)
     by = "maturity" if maturity is not None else "group"
     tables = presurvey_by(study, by, maturity=maturity)
-    return [_item(t, by, ctx, fallback=maturity is None) for t in tables]
+    return [_item(t, by, ctx, fallback=maturity is None, maturity=maturity, year=study.fiscal_year) for t in tables]
 
 
 @register("presurvey_by_maturity", order=30)

@@ -9,6 +9,7 @@ terms from ``disclosure_terms.csv`` and the code lists.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 import pandas as pd
 
@@ -143,10 +144,13 @@ def disclosure_report(study, ctx: ReportContext) -> list:
                for sheet in codebook.instrument_sheets("disclosures") for spec in sheet.columns}
     words.terms = {**headers, **words.terms}  # instrument headers, then this section's own terms
     depth_labels = codebook.table("disclosure_depths").set_index("depth")[f"label_{ctx.lang}"].to_dict()
+    by_region = ds.items_by_region(disclosures, codebook)
+    by_country = ds.items_by_country(disclosures, codebook)
+    trend = ds.trend_by_region(disclosures, codebook)
     tables = [
-        _region_table(words, "disclosure_items_by_region", ds.items_by_region(disclosures, codebook),
+        _region_table(words, "disclosure_items_by_region", by_region,
                       "item", lambda code: words.code("disclosure_items", code), words.term("item")),
-        _long_table(words, "disclosure_items_by_country", ds.items_by_country(disclosures, codebook),
+        _long_table(words, "disclosure_items_by_country", by_country,
                     {"region": ("region", "regions"), "country": ("country", "countries"),
                      "item": ("item", "disclosure_items"), "n": ("n", None), "total": ("total", None),
                      "share": ("share", None)}, counts=("n", "total"), percents=("share",),
@@ -175,13 +179,14 @@ def disclosure_report(study, ctx: ReportContext) -> list:
                      "p_value": ("p_mcnemar", None)},
                     counts=("compared", "both", "overseas_only", "domestic_only", "neither"), percents=(),
                     statistics=("p_value",), total="compared"),
-        _long_table(words, "disclosure_trend", ds.trend_by_region(disclosures, codebook),
+        _long_table(words, "disclosure_trend", trend,
                     {"fiscal_year": ("fiscal_year", None), "region": ("region", "regions"),
                      "item": ("item", "disclosure_items"), "n": ("n", None), "total": ("total", None),
                      "share": ("share", None)}, counts=("n", "total"), percents=("share",),
                     at_most=(("n", "total"),)),
         findings_table(disclosures, codebook, publish=ctx.publish),
     ]
+    tables = _linked(tables, words, by_region, by_country, trend)
     figures = [
         # One row per company (labelled by country when ids are hidden): internal only.
         ReportFigure("disclosure_heatmap", figure=heatmap_figure(disclosures, codebook, ctx.lang,
@@ -191,6 +196,67 @@ def disclosure_report(study, ctx: ReportContext) -> list:
                      section=SECTION, **_figure_titles(words, "disclosure_trend_figure")),
     ]
     return tables + figures
+
+
+def _linked(tables: list, words: _Words, by_region: pd.DataFrame, by_country: pd.DataFrame,
+            trend: pd.DataFrame) -> list:
+    """Declare the quantities the disclosure tables share, so that publication hides each one
+    everywhere or nowhere: per region and item, companies disclosing it and companies reviewed
+    (the by-region table, the trend's latest year); per country and item (the country table);
+    companies reviewed per region in the depth, venue, basis and sustainability tables (the same
+    number in every row); and that a region's counts are the sums of its countries'. A link is
+    declared only where the numbers agree (one quantity, one value)."""
+    head = {(stem, region): words.term(f"{stem}_region", region=words.code("regions", region))
+            for region in words.regions for stem in ("n", "total")}
+    n_col, total_col = words.term("n"), words.term("total")
+    value_of: dict[tuple, int] = {}
+    links: dict[str, list] = {t.name: [] for t in tables}
+
+    def link(name: str, row: int, column: str, key: tuple, value: object) -> None:
+        if pd.isna(value) or value_of.setdefault(key, int(value)) != int(value):
+            return
+        links[name].append((row, column, key))
+
+    for row, record in enumerate(by_region.itertuples(index=False)):
+        for region in words.regions:
+            link("disclosure_items_by_region", row, head[("n", region)], ("disclosing", region, record.item),
+                 getattr(record, f"n_{region}"))
+            link("disclosure_items_by_region", row, head[("total", region)], ("reviewed", region, record.item),
+                 getattr(record, f"total_{region}"))
+    for name in ("disclosure_depth_by_region", "disclosure_venues_by_region", "disclosure_bases_by_region",
+                 "disclosure_sustainability_by_region"):
+        table = next((t for t in tables if t.name == name), None)
+        for region in words.regions if table is not None else ():
+            column = table.frame[head[("total", region)]].dropna()
+            if len(column) and column.nunique() == 1:
+                for row in column.index:
+                    link(name, table.frame.index.get_loc(row), head[("total", region)], ("reviewed", region),
+                         column.loc[row])
+    sums: dict[tuple, list] = {}
+    for row, record in enumerate(by_country.itertuples(index=False)):
+        for column, key, total, value in (
+                (n_col, ("disclosing_country", record.country, record.item),
+                 ("disclosing", record.region, record.item), record.n),
+                (total_col, ("reviewed_country", record.country, record.item),
+                 ("reviewed", record.region, record.item), record.total)):
+            link("disclosure_items_by_country", row, column, key, value)
+            if pd.notna(value):
+                sums.setdefault(total, []).append((key, int(value)))
+    identities = tuple((total, tuple(k for k, _ in parts)) for total, parts in sums.items()
+                       if value_of.get(total) == sum(v for _, v in parts))
+    latest = trend["fiscal_year"].max() if len(trend) else None
+    for row, record in enumerate(trend.itertuples(index=False)):
+        if record.fiscal_year == latest:
+            link("disclosure_trend", row, n_col, ("disclosing", record.region, record.item), record.n)
+            link("disclosure_trend", row, total_col, ("reviewed", record.region, record.item), record.total)
+    out = []
+    for table in tables:
+        if links.get(table.name):
+            layout = TableLayout.from_mapping(table.layout)
+            extra = {"identities": identities} if table.name == "disclosure_items_by_country" else {}
+            table = replace(table, layout=replace(layout, links=tuple(links[table.name]), **extra).as_mapping())
+        out.append(table)
+    return out
 
 
 def _figure_titles(words: _Words, key: str) -> dict[str, str]:

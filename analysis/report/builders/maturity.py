@@ -156,6 +156,41 @@ def profile_by_level(scores: pd.DataFrame, maturity: pd.DataFrame, rules: Maturi
     })
 
 
+def level_links(year: int | None, rules: MaturityRules, column: str) -> tuple:
+    """Links of a level distribution printed down ``column`` (levels in order, unclassified,
+    then the total) to the shared quantities ``("maturity_level", year, level)`` and
+    ``("respondents", year)``."""
+    if year is None:
+        return ()
+    keys = [("maturity_level", int(year), level) for level in (*rules.levels, UNCLASSIFIED)]
+    keys.append(("respondents", int(year)))
+    return tuple((row, column, key) for row, key in enumerate(keys))
+
+
+def _baseline_links(sens: pd.DataFrame, year: int | None, rules: MaturityRules) -> tuple:
+    """The baseline scenario (the first row) of the sensitivity table is the level distribution."""
+    if year is None or sens.empty:
+        return ()
+    columns = [f"n_{level}" for level in rules.levels] + ["n_unclassified", "n_respondents"]
+    keys = [("maturity_level", int(year), level) for level in (*rules.levels, UNCLASSIFIED)]
+    keys.append(("respondents", int(year)))
+    return tuple((0, column, key) for column, key in zip(columns, keys, strict=True) if column in sens)
+
+
+def _profile_links(profile: pd.DataFrame, levels_frame: pd.DataFrame, year: int | None,
+                   rules: MaturityRules) -> tuple:
+    """A profile row whose n is every company of its level (all answered the directive) prints
+    the level's count: linked to it."""
+    if year is None:
+        return ()
+    keys = dict(zip(levels_frame["level"], [("maturity_level", int(year), level)
+                                             for level in (*rules.levels, UNCLASSIFIED)], strict=False))
+    counts = dict(zip(levels_frame["level"], levels_frame["n"], strict=True))
+    return tuple((row, "n", keys[level]) for row, (level, n) in enumerate(zip(profile["level"], profile["n"],
+                                                                               strict=True))
+                 if level in keys and n == counts[level])
+
+
 def _scenario_label(scenario: str, labels: dict[str, str]) -> str:
     if scenario == "baseline":
         return labels["scenario:baseline"]
@@ -181,7 +216,7 @@ def _year_data(study, lang: str) -> tuple[int | None, pd.DataFrame, pd.DataFrame
 
 def _k(ctx: ReportContext, codebook) -> int:
     """The publication threshold: the report's (from the codebook's ``[suppression] k``)."""
-    return int(ctx.options.get("suppression_k", codebook.meta["suppression"]["k"]))
+    return int(codebook.meta["suppression"]["k"])
 
 
 def maturity_items(study, ctx: ReportContext) -> list[ReportTable | ReportFigure]:
@@ -197,9 +232,10 @@ def maturity_items(study, ctx: ReportContext) -> list[ReportTable | ReportFigure
 
     def table(name: str, frame: pd.DataFrame, counts=(), percents=(), respondent=(), statistics=(),
               total_row: int | None = None, total_column: str | None = None, parts=(), at_most=(),
-              respondent_level: bool = False, **texts) -> None:
+              links=(), respondent_level: bool = False, **texts) -> None:
         """One table; its layout: ``total_row`` (position), ``total_column`` with its ``parts``
-        (count columns not among them stand alone), ``at_most`` = ((smaller...), (larger...));
+        (count columns not among them stand alone), ``at_most`` = ((smaller...), (larger...)),
+        ``links`` = ((row, column, quantity key), ...) for counts other tables print too;
         ``respondent_level`` when its rows are single companies (never published)."""
         shown = _display(frame, labels, rules)
         head = {c: _header(c, labels, rules)
@@ -210,7 +246,8 @@ def maturity_items(study, ctx: ReportContext) -> list[ReportTable | ReportFigure
             total_column=None if total_column is None else _header(total_column, labels, rules),
             part_columns=tuple(head[c] for c in parts),
             row_inequalities=tuple((tuple(head[c] for c in small), tuple(head[c] for c in large))
-                                   for small, large in at_most))
+                                   for small, large in at_most),
+            links=tuple((row, _header(column, labels, rules), key) for row, column, key in links))
         out.append(ReportTable(name=name, frame=shown, section=SECTION, counts=tuple(head[c] for c in counts),
                                percents=tuple(head[c] for c in percents),
                                respondent_columns=tuple(head[c] for c in respondent),
@@ -219,7 +256,10 @@ def maturity_items(study, ctx: ReportContext) -> list[ReportTable | ReportFigure
                                respondent_level=respondent_level, **texts))
 
     levels_frame = level_distribution_table(maturity, rules, cb, lang)
+    # The level distribution is the margin of many tables (pre-survey by maturity, sensitivity,
+    # year over year): its counts are linked quantities, hidden everywhere or nowhere.
     table("maturity_levels", levels_frame, counts=("n",), percents=("share",), total_row=len(levels_frame) - 1,
+          links=level_links(year, rules, "n"),
           **_texts(cb, "maturity_levels", year=year, n=len(maturity), rules=note))
     # One row per company (industry, ten means, level): counting its rows would give every
     # hidden cell of the level tables, so it is internal only, whatever columns are dropped.
@@ -228,8 +268,9 @@ def maturity_items(study, ctx: ReportContext) -> list[ReportTable | ReportFigure
           **_texts(cb, "maturity_respondents", year=year, rules=note))
     # Mean, min and max over a level's companies: of one to k-1 companies they describe those
     # companies, so they go with a hidden n.
-    table("maturity_profile", profile_by_level(scores, maturity, rules, cb, lang), counts=("n",),
-          statistics=("mean", "min", "max"), **_texts(cb, "maturity_profile", year=year))
+    profile = profile_by_level(scores, maturity, rules, cb, lang)
+    table("maturity_profile", profile, counts=("n",), statistics=("mean", "min", "max"),
+          links=_profile_links(profile, levels_frame, year, rules), **_texts(cb, "maturity_profile", year=year))
 
     delta = Fraction(str(ctx.options.get("maturity_delta", DEFAULT_DELTA)))
     sens = sensitivity(scores, cb, delta)
@@ -243,6 +284,7 @@ def maturity_items(study, ctx: ReportContext) -> list[ReportTable | ReportFigure
     table("maturity_sensitivity", sens, counts=tuple(level_counts), respondent=("changed",),
           total_column="n_respondents", parts=tuple(c for c in level_parts if c in level_counts),
           at_most=((("n_up", "n_down"), ("n_changed",)), (("n_changed",), ("n_respondents",))),
+          links=_baseline_links(sens, year, rules),
           **_texts(cb, "maturity_sensitivity", year=year, delta=delta_text))
 
     previous = ctx.previous
@@ -273,10 +315,13 @@ def maturity_items(study, ctx: ReportContext) -> list[ReportTable | ReportFigure
     radar_title = figures.loc["figure:level_radar"]
     out.append(ReportFigure(name="maturity_level_radar", title_ja=radar_title["title_ja"],
                             title_en=radar_title["title_en"], section=SECTION,
-                            # Published: only levels of at least k companies, without their sizes.
+                            # Published: only levels of at least k companies, without their sizes;
+                            # so which levels are drawn tells each level's side of k (shows).
                             figure=level_radar(scores, maturity, year, cb, lang,
                                                min_n=_k(ctx, cb) if ctx.publish else 1,
-                                               show_n=not ctx.publish)))
+                                               show_n=not ctx.publish),
+                            shows=() if year is None else tuple(("maturity_level", int(year), level)
+                                                                for level in rules.levels)))
     heat_title = figures.loc["figure:level_heatmap"]
     # One row per company (its ten means), even with ids hidden: internal only.
     out.append(ReportFigure(name="maturity_level_heatmap", title_ja=heat_title["title_ja"],

@@ -1,6 +1,7 @@
 """Coded statements in the report: per respondent group, statements and respondents per
-category, section x maturity mentioned, the findings layout, and (internal reports only) the
-respondent x category matrix.
+category, section x maturity mentioned, the findings layout, and the respondent x category
+matrix (one row per respondent: ``respondent_level``, so a published report leaves it out and
+lists it in its appendix).
 
 Titles and notes are codebook data (``crosstab_report.csv``); headers ``crosstab_labels.csv``.
 
@@ -72,7 +73,7 @@ def _published_statements(study, ctx: ReportContext,
     """The statements as published (maturity groups of fewer than k companies withheld), the
     note saying which groups were withheld (empty when none) and their labels in ``ctx.lang``."""
     codebook = study.codebook
-    k = int(ctx.options.get("suppression_k", codebook.meta["suppression"]["k"]))
+    k = int(codebook.meta["suppression"]["k"])  # the publication rule's k (analysis.publication)
     small = small_maturity_groups(study.tables.get("maturity"), codebook, k, study.fiscal_year)
     if not small:
         return statements, {}, []
@@ -129,18 +130,19 @@ def statement_tables(study, ctx: ReportContext) -> list[ReportTable]:
         withheld = maturity_notes if (listing[words["maturity"]] == words["maturity_withheld"]).any() else {}
         out.append(ReportTable(name=f"findings_{group}", frame=listing, section=SECTION,
                                **_with_note(_texts(codebook, "findings_layout", group), withheld)))
-        if not ctx.publish:
-            matrix = statement_matrix(statements, codebook, value="count", respondent_group=group)
-            matrix = matrix.reset_index().rename(columns={"respondent_id": words["respondent_id"]})
-            # A reader sees the category's name, not only its id (u01-01 活用方法)
-            categories = codebook.table("statement_categories")
-            names = dict(zip(categories["category_id"].astype(str), categories[f"label_{lang}"].astype(str),
-                             strict=True))
-            matrix = matrix.rename(columns={c: f"{c} {names[c]}" for c in matrix.columns if c in names})
-            out.append(ReportTable(name=f"statements_matrix_{group}", frame=matrix, section=SECTION,
-                                   respondent_columns=(words["respondent_id"],),
-                                   respondent_level=True,
-                                   **_texts(codebook, "statements_matrix", group)))
+        # One row per respondent: built in every report and marked respondent_level, so that
+        # publication leaves it out and lists it in the appendix (internal reports keep it).
+        matrix = statement_matrix(statements, codebook, value="count", respondent_group=group)
+        matrix = matrix.reset_index().rename(columns={"respondent_id": words["respondent_id"]})
+        # A reader sees the category's name, not only its id (u01-01 活用方法)
+        categories = codebook.table("statement_categories")
+        names = dict(zip(categories["category_id"].astype(str), categories[f"label_{lang}"].astype(str),
+                         strict=True))
+        matrix = matrix.rename(columns={c: f"{c} {names[c]}" for c in matrix.columns if c in names})
+        out.append(ReportTable(name=f"statements_matrix_{group}", frame=matrix, section=SECTION,
+                               respondent_columns=(words["respondent_id"],),
+                               respondent_level=True,
+                               **_texts(codebook, "statements_matrix", group)))
     return out
 
 

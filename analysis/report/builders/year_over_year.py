@@ -160,8 +160,17 @@ def build_maturity_levels(study, ctx: ReportContext) -> list[ReportTable]:
     years = {"previous": study_year(previous, previous.tables["maturity"]),
              "current": study_year(study, study.tables["maturity"])}
     # Each year's counts are their own column with the total in the last row; the years do not add up.
+    # Each year's column is that year's level distribution: linked to the maturity tables of
+    # both years, so that publication hides a level's count everywhere or nowhere.
+    from analysis.maturity import rules_from_codebook
+    from analysis.report.builders.maturity import level_links
+
+    rules = rules_from_codebook(study.codebook)
+    links = tuple(link for column in counts if column.removeprefix("n_").isdigit()
+                  for link in level_links(int(column.removeprefix("n_")), rules, column)
+                  if len(frame) == len(rules.levels) + 2)
     layout = TableLayout(total_row=len(frame) - 1, part_columns=(),
-                         percent_of={p: "n_" + p.removeprefix("share_") for p in percents})
+                         percent_of={p: "n_" + p.removeprefix("share_") for p in percents}, links=links)
     return [ReportTable(name="yoy_maturity_levels", frame=frame, section="year_over_year", counts=counts,
                         percents=percents, layout=layout.as_mapping(),
                         **_texts(study.codebook, "yoy_maturity_levels", **years))]
