@@ -13,7 +13,7 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from analysis.suppression import (
@@ -577,6 +577,7 @@ def integer_range(frame: pd.DataFrame, suppressed: pd.DataFrame, columns: list[s
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.lists(st.sampled_from([(0,), (1,), (0, 1), (0, 1, 2), (2,), (1, 2), ()]),
                          min_size=1, max_size=6), min_size=2, max_size=3))
+@example([[(0, 1)], [(1,), (0, 1), ()], [(0, 1), (0, 1, 2), (2,), (1, 2)]])  # HiGHS presolve case
 def test_property_multiple_response_not_recoverable(groups):
     # groups[j] lists the respondents of column j, each as the options they chose (() = missing).
     options, columns = ["o0", "o1", "o2"], [f"c{j}" for j in range(len(groups))] + ["total"]
