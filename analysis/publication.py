@@ -294,7 +294,14 @@ class LinearModel:
         objective[i] = sign
         result = milp(objective, constraints=constraints, integrality=np.ones(n), bounds=Bounds(0, np.inf))
         self.solves += 1
-        # HiGHS may answer "unbounded or infeasible" without a point: keep the LP's bound then.
+        if result.x is None:
+            # HiGHS's presolve (scipy 1.17) calls some feasible integer programmes infeasible
+            # (tests/test_suppression.py holds one); the true table is always a solution, so ask again
+            # without it.
+            result = milp(objective, constraints=constraints, integrality=np.ones(n),
+                          bounds=Bounds(0, np.inf), options={"presolve": False})
+            self.solves += 1
+        # Still no point (unbounded or infeasible): keep the LP's bound then.
         return fallback if result.x is None else sign * result.fun
 
     def failing(self, hidden: set[Key], known: Mapping[Key, float], values: Mapping[Key, int],
