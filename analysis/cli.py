@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from analysis.errors import SurveyError, UsageError
-from analysis.safety import UnsafeEnvironment, add_limit_arguments, limits_from_args
+from analysis.ingest.safety import UnsafeEnvironment, add_limit_arguments, limits_from_args
 
 __all__ = ["main"]
 
@@ -18,7 +18,7 @@ _YEAR_DIR = re.compile(r"^(?:fy)?(\d{4})$", re.I)
 
 def _cmd_template(args: argparse.Namespace) -> int:
     from analysis.codebook import load_codebook
-    from analysis.template import write_templates
+    from analysis.collect.template import write_templates
 
     paths = write_templates(load_codebook(args.edition), Path(args.out), lang=args.lang, year=args.year)
     for path in paths:
@@ -27,7 +27,7 @@ def _cmd_template(args: argparse.Namespace) -> int:
 
 
 def _cmd_sample(args: argparse.Namespace) -> int:
-    from analysis.sample.generate import write_sample
+    from analysis.collect.sample.generate import write_sample
 
     paths = write_sample(Path(args.out), seed=args.seed)
     print(f"wrote {len(paths)} synthetic sample workbooks under {args.out}")
@@ -35,27 +35,40 @@ def _cmd_sample(args: argparse.Namespace) -> int:
 
 
 def _cmd_ingest(args: argparse.Namespace) -> int:
-    from analysis.ingest import ingest
+    from analysis.ingest.folder import ingest
 
     raw = Path(args.raw_dir)
     year = args.year
     if year is None and (match := _YEAR_DIR.match(raw.name)):
         year = int(match.group(1))
-    result = ingest(raw, Path(args.out), edition=args.edition, fiscal_year=year,
-                    progress=None if not args.quiet else False,
-                    limits=limits_from_args(args), workers=args.workers, force=args.force)
+    result = ingest(
+        raw,
+        Path(args.out),
+        edition=args.edition,
+        fiscal_year=year,
+        progress=None if not args.quiet else False,
+        limits=limits_from_args(args),
+        workers=args.workers,
+        force=args.force,
+    )
     print(result.summary(max_problems=args.show))
     print(f"Wrote tidy tables to {args.out} (problems in {Path(args.out) / 'issues.csv'})")
     return 1 if result.n_errors else 0
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    from analysis.report import build_report, first_screen
+    from analysis.report.build import build_report, first_screen
 
     previous = Path(args.previous) if args.previous else None
     try:
-        written = build_report(Path(args.processed_dir), Path(args.out), lang=args.lang,
-                               publish=args.publish, previous_dir=previous, force=args.force)
+        written = build_report(
+            Path(args.processed_dir),
+            Path(args.out),
+            lang=args.lang,
+            publish=args.publish,
+            previous_dir=previous,
+            force=args.force,
+        )
     except RuntimeError as error:  # --publish without its suppression module: refused, nothing written
         raise UsageError("報告書を作れませんでした", str(error)) from error
     print(first_screen(Path(args.processed_dir), args.lang))
@@ -73,9 +86,9 @@ def year_folders(raw_root: Path) -> list[tuple[int, Path]]:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from analysis.atomic import refuse_overlap
-    from analysis.ingest import ingest
-    from analysis.report import build_report, first_screen
+    from analysis.ingest.folder import ingest
+    from analysis.output.atomic import refuse_overlap
+    from analysis.report.build import build_report, first_screen
 
     raw_root, processed_root, reports_root = Path(args.raw), Path(args.processed), Path(args.reports)
     if not raw_root.is_dir():
@@ -85,20 +98,28 @@ def _cmd_run(args: argparse.Namespace) -> int:
     refuse_overlap(reports_root, [raw_root, processed_root], what="--reports")
     years = year_folders(raw_root)
     if not years:
-        raise UsageError(f"{raw_root} に年度のフォルダ(例: {raw_root / '2021'})がありません",
-                         f"no year folders (e.g. {raw_root / '2021'}) under {raw_root}")
+        raise UsageError(
+            f"{raw_root} に年度のフォルダ(例: {raw_root / '2021'})がありません",
+            f"no year folders (e.g. {raw_root / '2021'}) under {raw_root}",
+        )
     status = 0
     previous: Path | None = None
     for year, folder in years:
         out = processed_root / str(year)
         print(f"== {year}: ingest {folder} -> {out}")
-        result = ingest(folder, out, edition=args.edition, fiscal_year=year,
-                        limits=limits_from_args(args), workers=args.workers, force=args.force)
+        result = ingest(
+            folder,
+            out,
+            edition=args.edition,
+            fiscal_year=year,
+            limits=limits_from_args(args),
+            workers=args.workers,
+            force=args.force,
+        )
         print(result.summary(max_problems=args.show))
         status |= 1 if result.n_errors else 0
         report_dir = reports_root / str(year)
-        build_report(out, report_dir, lang=args.lang, publish=args.publish, previous_dir=previous,
-                     force=args.force)
+        build_report(out, report_dir, lang=args.lang, publish=args.publish, previous_dir=previous, force=args.force)
         print(first_screen(out, args.lang))
         print(f"== {year}: report -> {report_dir}")
         previous = out
@@ -107,26 +128,28 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_audit(args: argparse.Namespace) -> int:
-    from analysis.audit import audit_csv, audit_folders
+    from analysis.report.audit import audit_csv, audit_folders
 
     try:
         result = audit_folders([Path(f) for f in args.report_dirs])
     except (FileNotFoundError, KeyError, ValueError) as error:  # not a published report folder
         raise UsageError("公表用の報告書フォルダを監査できません", str(error)) from error
     if args.out:
-        from analysis.atomic import atomic_write_bytes
+        from analysis.output.atomic import atomic_write_bytes
 
         atomic_write_bytes(Path(args.out), audit_csv(result))
     failures = result.failures
-    print(f"{len(result.frame)} hidden cells attacked ({result.solves} LP/ILP solves); "
-          f"{len(failures)} narrowed below the protection interval")
+    print(
+        f"{len(result.frame)} hidden cells attacked ({result.solves} LP/ILP solves); "
+        f"{len(failures)} narrowed below the protection interval"
+    )
     for row in failures.head(20).itertuples():
         print(f"  {row.table}[{row.row}, {row.column}]: {row.lo:g}..{row.hi:g} ({row.method})")
     return 1 if len(failures) else 0
 
 
 def _build_db(processed_root: Path, force: bool) -> None:
-    from analysis.db import build_database
+    from analysis.study.db import build_database
 
     path = build_database(processed_root, force=force)
     if path is None:
@@ -138,16 +161,17 @@ def _build_db(processed_root: Path, force: bool) -> None:
 def _cmd_db(args: argparse.Namespace) -> int:
     processed_root = Path(args.processed)
     if not processed_root.is_dir():
-        raise UsageError(f"処理済みフォルダ {processed_root} がありません",
-                         f"processed folder {processed_root} does not exist")
+        raise UsageError(
+            f"処理済みフォルダ {processed_root} がありません", f"processed folder {processed_root} does not exist"
+        )
     _build_db(processed_root, args.force)
     return 0
 
 
 def _cmd_dictionary(args: argparse.Namespace) -> int:
-    from analysis.atomic import atomic_write_text
     from analysis.codebook import load_codebook
     from analysis.dictionary import data_dictionary_markdown
+    from analysis.output.atomic import atomic_write_text
 
     atomic_write_text(Path(args.out), data_dictionary_markdown(load_codebook(args.edition)))
     print(args.out)
@@ -155,22 +179,25 @@ def _cmd_dictionary(args: argparse.Namespace) -> int:
 
 
 def _cmd_findings(args: argparse.Namespace) -> int:
-    from analysis.findings_import import run_findings
+    from analysis.statements.findings_import import run_findings
 
     return run_findings(Path(args.report_text), Path(args.out))
 
 
 def _add_force(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--force", action="store_true",
-                        help="replace an output folder that is not a previous output of this command "
-                             "(input folders are never replaced)")
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="replace an output folder that is not a previous output of this command "
+        "(input folders are never replaced)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="survey",
         description="Survey toolkit for studies of cybersecurity management: blank workbooks, "
-                    "ingest into tidy tables, and the report's tables.",
+        "ingest into tidy tables, and the report's tables.",
     )
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -178,9 +205,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--edition", default="fy2021")
     p.add_argument("--out", required=True, help="folder for the workbooks")
     p.add_argument("--lang", choices=["ja", "en"], default="ja", help="language of headers and labels")
-    p.add_argument("--year", type=int, default=None,
-                   help="study year stamped on titles, file names and instructions (default: the edition's year); "
-                        "the questions stay those of --edition")
+    p.add_argument(
+        "--year",
+        type=int,
+        default=None,
+        help="study year stamped on titles, file names and instructions (default: the edition's year); "
+        "the questions stay those of --edition",
+    )
     p.set_defaults(func=_cmd_template)
 
     p = sub.add_parser("sample", help="write the synthetic sample study (seeded, reproducible)")
@@ -192,8 +223,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("raw_dir")
     p.add_argument("--out", required=True, help="processed folder (replaced only when the ingest finishes)")
     p.add_argument("--edition", default="fy2021")
-    p.add_argument("--year", type=int, default=None,
-                   help="study year (default: from the folder name, e.g. 2021)")
+    p.add_argument("--year", type=int, default=None, help="study year (default: from the folder name, e.g. 2021)")
     p.add_argument("--show", type=int, default=30, help="problems to print (all are in issues.csv)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     _add_force(p)
@@ -204,8 +234,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("processed_dir")
     p.add_argument("--out", required=True)
     p.add_argument("--lang", choices=["ja", "en"], default="ja")
-    p.add_argument("--publish", action="store_true",
-                   help="small-cell suppression on and respondent ids out (for publication)")
+    p.add_argument(
+        "--publish", action="store_true", help="small-cell suppression on and respondent ids out (for publication)"
+    )
     p.add_argument("--previous", default=None, help="processed folder of the previous year (year over year)")
     _add_force(p)
     p.set_defaults(func=_cmd_report)
@@ -245,10 +276,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 _OS_ERRORS = {  # errno -> what it means, in Japanese (the English is the system's own message)
-    errno.ENOSPC: "ディスクの空きがありません", errno.EDQUOT: "ディスクの割り当てを超えました",
-    errno.EACCES: "アクセスが許可されていません", errno.EPERM: "操作が許可されていません",
-    errno.EROFS: "読み取り専用の場所です", errno.ENOENT: "見つかりません",
-    errno.ENOTDIR: "フォルダではありません", errno.EISDIR: "フォルダです",
+    errno.ENOSPC: "ディスクの空きがありません",
+    errno.EDQUOT: "ディスクの割り当てを超えました",
+    errno.EACCES: "アクセスが許可されていません",
+    errno.EPERM: "操作が許可されていません",
+    errno.EROFS: "読み取り専用の場所です",
+    errno.ENOENT: "見つかりません",
+    errno.ENOTDIR: "フォルダではありません",
+    errno.EISDIR: "フォルダです",
 }
 _CONTROL = {c: f"\\x{c:02x}" for c in (*range(0x20), 0x7F, *range(0x80, 0xA0))}
 
@@ -274,8 +309,10 @@ def run_command(args: argparse.Namespace) -> int:
             from analysis.codebook import available_editions
 
             if edition not in available_editions():
-                raise UsageError(f"調査票の版 {edition} はありません(使える版: {', '.join(available_editions())})",
-                                 f"no codebook edition {edition}; available: {', '.join(available_editions())}")
+                raise UsageError(
+                    f"調査票の版 {edition} はありません(使える版: {', '.join(available_editions())})",
+                    f"no codebook edition {edition}; available: {', '.join(available_editions())}",
+                )
         return int(args.func(args) or 0)
     except SurveyError as error:
         failure, code = str(error), error.exit_code

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from analysis.codebook import Codebook
-from analysis.schema import TABLE_DOCS, TABLES
+from analysis.study.schema import TABLE_DOCS, TABLES
 
 __all__ = ["data_dictionary_markdown"]
 
@@ -15,16 +15,19 @@ _COLUMN_DOCS = {
     "option_code": "Option code of a single or multiple-response question (one row per selected option).",
     "maturity": "Maturity group the statement is attributed to (高/中/低), empty if none.",
     "name_redacted": "True when the ingest replaced a company or organisation name of the study (a 企業名/組織名 "
-                     "cell of any workbook, with or without 株式会社/(株)) in this row's free text by [企業名] or "
-                     "[組織名]; the internal report flags the row so that the text can be reworded.",
+    "cell of any workbook, with or without 株式会社/(株)) in this row's free text by [企業名] or "
+    "[組織名]; the internal report flags the row so that the text can be reworded.",
 }
 
 
 def _missing_reasons(codebook: Codebook) -> str:
     """The ``missing_reason`` column's meaning, from the codebook's ``[[missing]]`` list."""
-    reasons = [f"{code['reason']} ({code['label_ja']}"
-               + ("" if code.get("entered", True) else ", given by the ingest to a rejected answer") + ")"
-               for code in codebook.meta["missing"]]
+    reasons = [
+        f"{code['reason']} ({code['label_ja']}"
+        + ("" if code.get("entered", True) else ", given by the ingest to a rejected answer")
+        + ")"
+        for code in codebook.meta["missing"]
+    ]
     return ", ".join(reasons) + "; empty when answered."
 
 
@@ -34,7 +37,7 @@ def _cell(text: object) -> str:
 
 def data_dictionary_markdown(codebook: Codebook) -> str:
     """Every workbook sheet and column, and every tidy table and column, as Markdown."""
-    from analysis.template import edition_year, help_text
+    from analysis.collect.template import edition_year, help_text
 
     lines = [
         f"# Data dictionary (codebook edition {codebook.edition})",
@@ -53,26 +56,42 @@ def data_dictionary_markdown(codebook: Codebook) -> str:
         info = instruments.loc[instrument]
         lines += ["", f"### `{instrument}`: {info['title_ja']} ({info['title_en']})", "", info["description_en"]]
         for sheet in sheets:
-            kind = "one field per row (key in column A, value in column B)" if sheet.kind == "keyvalue" \
+            kind = (
+                "one field per row (key in column A, value in column B)"
+                if sheet.kind == "keyvalue"
                 else "header row, then one record per row"
-            lines += ["", f"Sheet **{sheet.name_ja}** (`{sheet.sheet}`, {sheet.name_en}): {kind}.", "",
-                      "| field id | 日本語 | English | type | code list | required | description |",
-                      "|---|---|---|---|---|---|---|"]
+            )
+            lines += [
+                "",
+                f"Sheet **{sheet.name_ja}** (`{sheet.sheet}`, {sheet.name_en}): {kind}.",
+                "",
+                "| field id | 日本語 | English | type | code list | required | description |",
+                "|---|---|---|---|---|---|---|",
+            ]
             for col in sheet.columns:
                 desc = help_text(col, "en", edition_year(codebook)) + (
-                    " **Never leaves the workbook.**" if col.personal else "")
-                lines.append(f"| `{col.column}` | {col.header_ja} | {col.header_en} | {col.type} | "
-                             f"{col.codelist or ''} | {'yes' if col.required else ''} | {_cell(desc)} |")
-    lines += ["", "Code lists are the CSV files of the codebook named in `edition.toml` `[codelists]`; a cell may "
-              "hold the code, its Japanese label or its English label.", "", "## Tidy tables", "",
-              "`survey ingest RAW_DIR --out PROCESSED_DIR` writes each table as `<name>.csv` "
-              "(UTF-8 with BOM, for Excel) and "
-              "`<name>.parquet`, plus `issues.csv` (severity, file, sheet, cell, message), `files.csv` "
-              "(every file under the raw folder: status, reason and cell accounting), `ingest.json` (counts "
-              "and input checksums) and `datapackage.json` (a Frictionless Data Package of the CSV tables: "
-              "types, allowed codes, keys, ja/en titles). The CSV copies are formula-safe (text starting with "
-              "= + - @ is prefixed with '); the Parquet files keep the exact values. "
-              "`maturity` is derived at ingest from `self_assessment`."]
+                    " **Never leaves the workbook.**" if col.personal else ""
+                )
+                lines.append(
+                    f"| `{col.column}` | {col.header_ja} | {col.header_en} | {col.type} | "
+                    f"{col.codelist or ''} | {'yes' if col.required else ''} | {_cell(desc)} |"
+                )
+    lines += [
+        "",
+        "Code lists are the CSV files of the codebook named in `edition.toml` `[codelists]`; a cell may "
+        "hold the code, its Japanese label or its English label.",
+        "",
+        "## Tidy tables",
+        "",
+        "`survey ingest RAW_DIR --out PROCESSED_DIR` writes each table as `<name>.csv` "
+        "(UTF-8 with BOM, for Excel) and "
+        "`<name>.parquet`, plus `issues.csv` (severity, file, sheet, cell, message), `files.csv` "
+        "(every file under the raw folder: status, reason and cell accounting), `ingest.json` (counts "
+        "and input checksums) and `datapackage.json` (a Frictionless Data Package of the CSV tables: "
+        "types, allowed codes, keys, ja/en titles). The CSV copies are formula-safe (text starting with "
+        "= + - @ is prefixed with '); the Parquet files keep the exact values. "
+        "`maturity` is derived at ingest from `self_assessment`.",
+    ]
     docs = {**_COLUMN_DOCS, "missing_reason": _missing_reasons(codebook)}
     for name, columns in TABLES.items():
         lines += ["", f"### `{name}`", "", TABLE_DOCS[name], "", "| column | type | meaning |", "|---|---|---|"]

@@ -15,9 +15,9 @@ from typing import Any
 
 import pandas as pd
 
-from analysis.crosstab import TOTAL, CrossTab, crosstab, labels, maturity_levels, variable_names
-from analysis.frames import labelled
-from analysis.study import Study
+from analysis.study.frames import labelled
+from analysis.study.load import Study
+from analysis.tabulation.crosstabs import TOTAL, CrossTab, crosstab, labels, maturity_levels, variable_names
 
 __all__ = ["FILTERS", "browse_statements", "crosstab_view", "explorer", "filter_study", "share_figure"]
 
@@ -65,7 +65,7 @@ def share_figure(table: CrossTab, lang: str = "ja"):
     """Column percentages of the answer categories as grouped horizontal bars (a matplotlib Figure)."""
     from matplotlib.figure import Figure
 
-    from analysis.plotting import use_japanese_font
+    from analysis.figures.plotting import use_japanese_font
 
     use_japanese_font()
     shares = table.percent("column")
@@ -76,10 +76,15 @@ def share_figure(table: CrossTab, lang: str = "ja"):
     height = 0.8 / max(len(columns), 1)
     for j, column in enumerate(columns):
         positions = [i + j * height for i in range(len(rows))]
-        axes.barh(positions, [100 * float(shares.loc[r, column]) if pd.notna(shares.loc[r, column]) else 0
-                              for r in rows], height=height, label=table.column.label(column, lang))
-    axes.set_yticks([i + height * (len(columns) - 1) / 2 for i in range(len(rows))],
-                    [table.row.label(r, lang) for r in rows])
+        axes.barh(
+            positions,
+            [100 * float(shares.loc[r, column]) if pd.notna(shares.loc[r, column]) else 0 for r in rows],
+            height=height,
+            label=table.column.label(column, lang),
+        )
+    axes.set_yticks(
+        [i + height * (len(columns) - 1) / 2 for i in range(len(rows))], [table.row.label(r, lang) for r in rows]
+    )
     axes.invert_yaxis()
     axes.set_xlabel("%")
     axes.set_xlim(0, 100)
@@ -89,20 +94,34 @@ def share_figure(table: CrossTab, lang: str = "ja"):
     return figure
 
 
-def crosstab_view(study: Study, row: str, column: str, filters: Mapping[str, Sequence[str]] | None = None,
-                  *, fiscal_year: int | None = None, lang: str = "ja", **options: Any):
+def crosstab_view(
+    study: Study,
+    row: str,
+    column: str,
+    filters: Mapping[str, Sequence[str]] | None = None,
+    *,
+    fiscal_year: int | None = None,
+    lang: str = "ja",
+    **options: Any,
+):
     """The explorer's cross-tab callback: ``(CrossTab, Figure)`` for ``row`` by ``column``
     among the respondents that pass ``filters`` (see :func:`filter_study`).
 
-    Without filters the table is exactly :func:`analysis.crosstab.crosstab` of ``study``;
+    Without filters the table is exactly :func:`analysis.tabulation.crosstabs.crosstab` of ``study``;
     ``options`` (``seed``, ``n_resamples``) are passed on to it.
     """
     table = crosstab(filter_study(study, filters), row, column, fiscal_year=fiscal_year, **options)
     return table, share_figure(table, lang)
 
 
-def browse_statements(study: Study, query: str = "", section: int | None = None, category: str | None = None,
-                      maturity: str | None = None, lang: str = "ja") -> pd.DataFrame:
+def browse_statements(
+    study: Study,
+    query: str = "",
+    section: int | None = None,
+    category: str | None = None,
+    maturity: str | None = None,
+    lang: str = "ja",
+) -> pd.DataFrame:
     """The statements matching every given condition, as labelled quotes.
 
     ``query`` is searched in the text (plain text, case-insensitive); ``maturity`` is a
@@ -154,12 +173,18 @@ def explorer(studies: Study | Mapping[int, Study], lang: str = "ja"):  # pragma:
     names = variable_names(first.codebook)
     words = labels(first.codebook, lang)
     year = widgets.Dropdown(options=years, value=years[-1], description="年度" if lang == "ja" else "Year")
-    row = widgets.Dropdown(options=names, value=names[-1] if names else None,
-                           description="行" if lang == "ja" else "Rows")
-    column = widgets.Dropdown(options=names, value="maturity" if "maturity" in names else names[0],
-                              description="列" if lang == "ja" else "Columns")
-    pickers = {name: widgets.SelectMultiple(options=_codes(first, *FILTERS[name]), description=name, rows=4)
-               for name in FILTERS}
+    row = widgets.Dropdown(
+        options=names, value=names[-1] if names else None, description="行" if lang == "ja" else "Rows"
+    )
+    column = widgets.Dropdown(
+        options=names,
+        value="maturity" if "maturity" in names else names[0],
+        description="列" if lang == "ja" else "Columns",
+    )
+    pickers = {
+        name: widgets.SelectMultiple(options=_codes(first, *FILTERS[name]), description=name, rows=4)
+        for name in FILTERS
+    }
     out = widgets.Output()
 
     def show_crosstab(*_: object) -> None:
@@ -167,8 +192,9 @@ def explorer(studies: Study | Mapping[int, Study], lang: str = "ja"):  # pragma:
         out.clear_output(wait=True)
         with out:
             try:
-                table, figure = crosstab_view(study, row.value, column.value,
-                                              {k: list(w.value) for k, w in pickers.items()}, lang=lang)
+                table, figure = crosstab_view(
+                    study, row.value, column.value, {k: list(w.value) for k, w in pickers.items()}, lang=lang
+                )
             except (ValueError, KeyError, LookupError) as error:
                 print(error)
                 return
@@ -179,25 +205,35 @@ def explorer(studies: Study | Mapping[int, Study], lang: str = "ja"):  # pragma:
         control.observe(show_crosstab, names="value")
     query = widgets.Text(description="検索" if lang == "ja" else "Search")
     statements = first.tables["statements"]
-    section = widgets.Dropdown(options=[None, *sorted({int(s) for s in statements["section"].dropna()})],
-                               description=words.get("section", "section"))
-    category = widgets.Dropdown(options=[None, *_codes(first, "statements", "category_id")],
-                                description=words.get("category_id", "category"))
-    maturity = widgets.Dropdown(options=[None, *_codes(first, "statements", "maturity")],
-                                description=words.get("maturity", "maturity"))
+    section = widgets.Dropdown(
+        options=[None, *sorted({int(s) for s in statements["section"].dropna()})],
+        description=words.get("section", "section"),
+    )
+    category = widgets.Dropdown(
+        options=[None, *_codes(first, "statements", "category_id")], description=words.get("category_id", "category")
+    )
+    maturity = widgets.Dropdown(
+        options=[None, *_codes(first, "statements", "maturity")], description=words.get("maturity", "maturity")
+    )
     quotes = widgets.Output()
 
     def show_statements(*_: object) -> None:
         quotes.clear_output(wait=True)
         with quotes:
-            display(browse_statements(studies[year.value], query.value, section.value, category.value,
-                                      maturity.value, lang))
+            display(
+                browse_statements(studies[year.value], query.value, section.value, category.value, maturity.value, lang)
+            )
 
     for control in (year, query, section, category, maturity):
         control.observe(show_statements, names="value")
     show_crosstab()
     show_statements()
-    return widgets.VBox([
-        widgets.HBox([year, row, column]), widgets.HBox(list(pickers.values())), out,
-        widgets.HBox([query, section, category, maturity]), quotes,
-    ])
+    return widgets.VBox(
+        [
+            widgets.HBox([year, row, column]),
+            widgets.HBox(list(pickers.values())),
+            out,
+            widgets.HBox([query, section, category, maturity]),
+            quotes,
+        ]
+    )

@@ -11,7 +11,7 @@
     writing the tidy tables and issues.csv.
 
 The workbooks are the ``survey template`` self-assessment workbook filled by a seeded
-generator (analysis.template.build_workbook + workbook_bytes); they are made once under
+generator (analysis.collect.template.build_workbook + workbook_bytes); they are made once under
 benchmarks/_work/ (gitignored) and reused by later runs.
 """
 
@@ -42,7 +42,7 @@ def _make_chunk(indices: list[int]) -> int:
     import numpy as np
 
     from analysis.codebook import load_codebook
-    from analysis.template import build_workbook, workbook_bytes
+    from analysis.collect.template import build_workbook, workbook_bytes
 
     codebook = load_codebook("fy2021")
     questions = list(codebook.questions["question_id"])
@@ -56,11 +56,24 @@ def _make_chunk(indices: list[int]) -> int:
             roll = rng.random()
             score = int(rng.integers(1, 6))
             # Mostly numbers; some labels, full-width digits and missing codes, as real returns have.
-            answers[qid] = (labels[score] if roll < 0.1 else chr(0xFF10 + score) if roll < 0.15
-                            else "わからない" if roll < 0.18 else "該当なし" if roll < 0.20 else score)
-        profile = {"respondent_id": f"B{index:05d}", "fiscal_year": 2021 if index % 7 else "令和3年度",
-                   "industry": industries[index % len(industries)], "size_band": sizes[index % len(sizes)],
-                   "company_name": f"ベンチマーク{index:05d}株式会社 (架空)"}
+            answers[qid] = (
+                labels[score]
+                if roll < 0.1
+                else chr(0xFF10 + score)
+                if roll < 0.15
+                else "わからない"
+                if roll < 0.18
+                else "該当なし"
+                if roll < 0.20
+                else score
+            )
+        profile = {
+            "respondent_id": f"B{index:05d}",
+            "fiscal_year": 2021 if index % 7 else "令和3年度",
+            "industry": industries[index % len(industries)],
+            "size_band": sizes[index % len(sizes)],
+            "company_name": f"ベンチマーク{index:05d}株式会社 (架空)",
+        }
         book = build_workbook(codebook, "self_assessment", "ja", {"profile": profile, "answers": answers})
         (POOL / f"sa_{index:05d}.xlsx").write_bytes(workbook_bytes(book))
     return len(indices)
@@ -78,7 +91,7 @@ def ensure_workbooks(n: int) -> Path:
     if missing:
         print(f"generating {len(missing):,} workbooks into {POOL} (once; later runs reuse them) …", flush=True)
         started = time.perf_counter()
-        chunks = [missing[i::os.cpu_count() or 1] for i in range(os.cpu_count() or 1)]
+        chunks = [missing[i :: os.cpu_count() or 1] for i in range(os.cpu_count() or 1)]
         with ProcessPoolExecutor(len(chunks)) as pool:
             sum(pool.map(_make_chunk, [c for c in chunks if c]))
         print(f"  generated in {time.perf_counter() - started:,.1f} s", flush=True)
@@ -137,8 +150,9 @@ print(json.dumps({"status": status, "imports_s": imported - started, "ingest_s":
 
 def survey_ingest(raw: Path, out: Path, extra: list[str]) -> dict:
     started = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-c", _INGEST, str(raw), str(out), *extra],
-                          capture_output=True, text=True, cwd=HERE.parent)
+    proc = subprocess.run(
+        [sys.executable, "-c", _INGEST, str(raw), str(out), *extra], capture_output=True, text=True, cwd=HERE.parent
+    )
     wall = time.perf_counter() - started
     if proc.returncode not in (0, 1):
         sys.exit(f"survey ingest failed:\n{proc.stdout}\n{proc.stderr}")
@@ -164,8 +178,12 @@ def machine() -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=1000, help="number of workbooks (default 1000)")
-    parser.add_argument("--naive-files", type=int, default=200,
-                        help="at most this many files for (b), extrapolated per file (default 200)")
+    parser.add_argument(
+        "--naive-files",
+        type=int,
+        default=200,
+        help="at most this many files for (b), extrapolated per file (default 200)",
+    )
     parser.add_argument("ingest_options", nargs="*", help="extra options for survey ingest, after --")
     args = parser.parse_args(argv)
 
@@ -190,21 +208,29 @@ def main(argv: list[str] | None = None) -> int:
     print(f"(a) bare python-calamine to_python()    {a:8.2f} s   {a * per:6.3f} ms/file")
     naive_note = "" if len(subset) == len(paths) else f"   (measured on {len(subset)} files, extrapolated)"
     print(f"(b) pandas.read_excel(engine=openpyxl)  {b:8.2f} s   {b * per:6.3f} ms/file{naive_note}")
-    print(f"(c) survey ingest, all checks on        {c:8.2f} s   {c * per:6.3f} ms/file"
-          "   (a new process: start-up included)")
+    print(
+        f"(c) survey ingest, all checks on        {c:8.2f} s   {c * per:6.3f} ms/file"
+        "   (a new process: start-up included)"
+    )
     start_up = c - c_stats["ingest_s"]
-    print(f"    of which start-up (interpreter, imports) {start_up:.2f} s; the ingest itself "
-          f"{c_stats['ingest_s']:.2f} s = {c_stats['ingest_s'] * per:.3f} ms/file (reading, checks, validation, "
-          "tidy tables, maturity, writing CSV/Parquet)")
+    print(
+        f"    of which start-up (interpreter, imports) {start_up:.2f} s; the ingest itself "
+        f"{c_stats['ingest_s']:.2f} s = {c_stats['ingest_s'] * per:.3f} ms/file (reading, checks, validation, "
+        "tidy tables, maturity, writing CSV/Parquet)"
+    )
     print()
-    print(f"    CPU time: (a) {a_cpu:.2f} s in one process; (c) {c_stats['cpu_s']:.2f} s over the ingest process "
-          "and its parser workers (on a busy machine the wall time of (c) suffers first)")
+    print(
+        f"    CPU time: (a) {a_cpu:.2f} s in one process; (c) {c_stats['cpu_s']:.2f} s over the ingest process "
+        "and its parser workers (on a busy machine the wall time of (c) suffers first)"
+    )
     print()
     print(f"c / a = {c / a:5.2f}   (target: at most 3)")
     print(f"b / c = {b / c:5.2f}   (target: at least 10)")
     own, workers = c_stats["self_kb"] / 1024, c_stats["workers_kb"] / 1024
-    print(f"peak memory of (c): main process {own:,.0f} MB, largest worker {workers:,.0f} MB, "
-          f"sum {own + workers:,.0f} MB (target: under 1,024 MB)")
+    print(
+        f"peak memory of (c): main process {own:,.0f} MB, largest worker {workers:,.0f} MB, "
+        f"sum {own + workers:,.0f} MB (target: under 1,024 MB)"
+    )
     print("ingest summary: " + " | ".join(c_stats["summary"]))
     return 0
 

@@ -30,21 +30,26 @@ import pandas as pd
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from analysis.audit import audit_reports, report_from_items  # noqa: E402
-from analysis.publication import PublicationRule, publish  # noqa: E402
+from analysis.report.audit import audit_reports, report_from_items  # noqa: E402
+from analysis.report.publication import PublicationRule, publish  # noqa: E402
 from analysis.report.registry import ReportTable  # noqa: E402
-from analysis.suppression import TableLayout  # noqa: E402
+from analysis.tabulation.suppression import TableLayout  # noqa: E402
 
 LEVELS = ("A", "B", "C", "unclassified")
 
 
-def _table(name: str, rows: dict[str, list[int]], columns: list[str], total_column: str | None,
-           links: list) -> ReportTable:
+def _table(
+    name: str, rows: dict[str, list[int]], columns: list[str], total_column: str | None, links: list
+) -> ReportTable:
     frame = pd.DataFrame({"label": list(rows)})
     for j, column in enumerate(columns):
         frame[column] = pd.array([v[j] for v in rows.values()], dtype="Int64")
-    layout = TableLayout(total_row=len(frame) - 1, total_column=total_column,
-                         part_columns=None if total_column else (), links=tuple(links))
+    layout = TableLayout(
+        total_row=len(frame) - 1,
+        total_column=total_column,
+        part_columns=None if total_column else (),
+        links=tuple(links),
+    )
     return ReportTable(name, name, name, frame, counts=tuple(columns), layout=layout.as_mapping())
 
 
@@ -61,8 +66,9 @@ def synthetic_items(n: int, questions: int, seed: int = 11, year: int = 2021) ->
         picks = [rng.choice(options) for _ in range(n)]
         rows = {}
         for option in options:
-            cells = [sum(1 for lv, p in zip(levels, picks, strict=True) if lv == level and p == option)
-                     for level in LEVELS]
+            cells = [
+                sum(1 for lv, p in zip(levels, picks, strict=True) if lv == level and p == option) for level in LEVELS
+            ]
             rows[option] = [*cells, sum(cells)]
         rows["total"] = [*(counts[level] for level in LEVELS), n]
         links = [(len(options), column, key) for column, key in zip((*LEVELS, "total"), margin, strict=True)]
@@ -78,16 +84,18 @@ def run(name: str, items: list, rule: PublicationRule, previous=None, previous_r
     values = {("r0", t, r, c): v for (t, r, c), v in published.values.items()}
     result = audit_reports([report, *([previous_report] if previous_report else [])], rule, values=values)
     end = time.perf_counter()
-    print(f"{name}: publish {middle - start:.1f} s ({published.solves} LP solves), audit {end - middle:.1f} s "
-          f"({result.solves} LP/ILP solves); {published.hidden_cells} cells hidden, "
-          f"{len(result.failures)} narrowed by the audit; interval ±{rule.interval} (share {rule.share}), k={rule.k}")
+    print(
+        f"{name}: publish {middle - start:.1f} s ({published.solves} LP solves), audit {end - middle:.1f} s "
+        f"({result.solves} LP/ILP solves); {published.hidden_cells} cells hidden, "
+        f"{len(result.failures)} narrowed by the audit; interval ±{rule.interval} (share {rule.share}), k={rule.k}"
+    )
 
 
 def sample(rule: PublicationRule) -> None:
-    from analysis.ingest import ingest
-    from analysis.report import collect_items, load_report_study
+    from analysis.collect.sample.generate import write_sample
+    from analysis.ingest.folder import ingest
+    from analysis.report.build import collect_items, load_report_study
     from analysis.report.registry import ReportContext
-    from analysis.sample.generate import write_sample
 
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)

@@ -18,7 +18,7 @@ A recovered cell is a frame row ``attack, table, row, column, lo, hi, value, how
 range holds exactly one.
 
 Not attempted (yet): reading the machine-readable layout file (publish writes
-``publication.json``, which the toolkit's own audit, ``analysis.audit``, attacks; here the
+``publication.json``, which the toolkit's own audit, ``analysis.report.audit``, attacks; here the
 table structure is inferred from labels), recomputing the sensitivity table from a
 per-company listing with the codebook's rule, and lining two years' listings up by
 industry to fill the transition table.
@@ -100,6 +100,7 @@ def _label_columns(frame: pd.DataFrame) -> list[str]:
     """Columns that label rows: every column holding text (neither a number nor the hidden
     mark) in some row, and the numeric columns before the first of them that hide nothing
     (a section number, a meeting number)."""
+
     def texty(column):
         values = [v for v in frame[column] if v not in ("", HIDDEN)]
         return bool(values) and any(_number(v) is None for v in values)
@@ -212,8 +213,13 @@ def quantity_keys(pub: Published) -> dict[tuple[str, str, str], tuple]:
                                 put(i, column, ("level", year, lv))
                             elif column[:-2] in TOTAL_LABELS:
                                 put(i, column, ("N", year))
-        elif name in ("disclosure_items_by_region", "disclosure_depth_by_region", "disclosure_venues_by_region",
-                      "disclosure_bases_by_region", "disclosure_sustainability_by_region"):
+        elif name in (
+            "disclosure_items_by_region",
+            "disclosure_depth_by_region",
+            "disclosure_venues_by_region",
+            "disclosure_bases_by_region",
+            "disclosure_sustainability_by_region",
+        ):
             for i, r in enumerate(rows):
                 for column in frame.columns:
                     found = re.fullmatch(r"(\S+) (開示企業数|調査企業数)", column)
@@ -285,8 +291,9 @@ def _propagate(system: System) -> tuple[dict, list]:
     terms summing to zero), substitute, and repeat; returns the pinned values and the
     constraints still open. Cheap, and it leaves small programmes for the solver."""
     pinned: dict = {}
-    rows = [(dict(c), r, "==") for c, r, _ in system.equalities] + \
-           [(dict(c), r, "<=") for c, r, _ in system.inequalities]
+    rows = [(dict(c), r, "==") for c, r, _ in system.equalities] + [
+        (dict(c), r, "<=") for c, r, _ in system.inequalities
+    ]
     changed = True
     while changed:
         changed = False
@@ -297,7 +304,7 @@ def _propagate(system: System) -> tuple[dict, list]:
             if not coefs:
                 continue
             if sense == "==" and len(coefs) == 1:
-                (v, c), = coefs.items()
+                ((v, c),) = coefs.items()
                 pinned[v] = rhs / c
                 changed = True
                 continue
@@ -320,8 +327,9 @@ def solve_ranges(system: System, cells: list[tuple] | None = None) -> dict[tuple
 
     pinned, rows = _propagate(system)
     wanted = None if cells is None else set(cells)
-    ranges = {v: (max(0.0, x), max(0.0, x)) for v, x in pinned.items()
-              if _is_cell(v) and (wanted is None or v in wanted)}
+    ranges = {
+        v: (max(0.0, x), max(0.0, x)) for v, x in pinned.items() if _is_cell(v) and (wanted is None or v in wanted)
+    }
     parent: dict = {}
 
     def find(x):
@@ -342,8 +350,10 @@ def solve_ranges(system: System, cells: list[tuple] | None = None) -> dict[tuple
         targets = [v for v in variables if _is_cell(v) and (wanted is None or v in wanted)]
         if not targets:
             continue
-        if all(sense == "==" and abs(rhs) < 1e-12 and sorted(coefs.values()) == [-1, 1]
-               for coefs, rhs, sense in constraints):
+        if all(
+            sense == "==" and abs(rhs) < 1e-12 and sorted(coefs.values()) == [-1, 1]
+            for coefs, rhs, sense in constraints
+        ):
             # only "this cell prints the same as that one", and none is known: [0, inf) each
             ranges.update({v: (0.0, math.inf) for v in targets})
             continue
@@ -355,9 +365,14 @@ def solve_ranges(system: System, cells: list[tuple] | None = None) -> dict[tuple
                 row[index[v]] = c
             (a_eq if sense == "==" else a_ub).append(row)
             (b_eq if sense == "==" else b_ub).append(rhs)
-        kwargs = dict(A_eq=np.array(a_eq) if a_eq else None, b_eq=b_eq or None,
-                      A_ub=np.array(a_ub) if a_ub else None, b_ub=b_ub or None,
-                      bounds=[(0, None)] * len(variables), method="highs")
+        kwargs = dict(
+            A_eq=np.array(a_eq) if a_eq else None,
+            b_eq=b_eq or None,
+            A_ub=np.array(a_ub) if a_ub else None,
+            b_ub=b_ub or None,
+            bounds=[(0, None)] * len(variables),
+            method="highs",
+        )
         # A bound is proved without its own programme when a solution already found reaches
         # it: 0 from below, and from above the cap an all-positive equality puts on the cell.
         caps = np.full(len(variables), np.inf)
@@ -400,8 +415,18 @@ def _frame(attack: str, ranges: dict, how: str | dict = "") -> pd.DataFrame:
     records = []
     for (t, r, c), (lo, hi) in ranges.items():
         value = _single_integer(lo, hi)
-        records.append({"attack": attack, "table": t, "row": r, "column": c, "lo": lo, "hi": hi,
-                        "value": value, "how": how.get((t, r, c), "") if isinstance(how, dict) else how})
+        records.append(
+            {
+                "attack": attack,
+                "table": t,
+                "row": r,
+                "column": c,
+                "lo": lo,
+                "hi": hi,
+                "value": value,
+                "how": how.get((t, r, c), "") if isinstance(how, dict) else how,
+            }
+        )
     return pd.DataFrame(records, columns=COLUMNS)
 
 
@@ -439,18 +464,26 @@ def table_system(pub: Published, name: str) -> System:
     for column in counts:
         if answered:
             a = answered[0]
-            options = [i for i in range(len(frame)) if i not in answered + eligible and first_labels[i] not in
-                       ("未回答", "該当なし", "わからない")]
+            options = [
+                i
+                for i in range(len(frame))
+                if i not in answered + eligible and first_labels[i] not in ("未回答", "該当なし", "わからない")
+            ]
             for i in options:
                 system.add([(1, cell(i, column)), (-1, cell(a, column))], sense="<=", how="option <= answered")
-            system.add([(1, cell(a, column))] + [(-1, cell(i, column)) for i in options], sense="<=",
-                       how="answered <= sum of options")
+            system.add(
+                [(1, cell(a, column))] + [(-1, cell(i, column)) for i in options],
+                sense="<=",
+                how="answered <= sum of options",
+            )
             for e in eligible:
                 system.add([(1, cell(a, column)), (-1, cell(e, column))], sense="<=", how="answered <= eligible")
         elif total_rows and label_count == 1:
             total = total_rows[0]
-            system.add([(1, cell(i, column)) for i in range(len(frame)) if i != total] + [(-1, cell(total, column))],
-                       how="column total")
+            system.add(
+                [(1, cell(i, column)) for i in range(len(frame)) if i != total] + [(-1, cell(total, column))],
+                how="column total",
+            )
 
     # Columns: parts add up to a total column in every row.
     families = []
@@ -460,11 +493,13 @@ def table_system(pub: Published, name: str) -> System:
         families.append((total_n[0], [c for c in n_cols if c != total_n[0]]))
     total_col = [c for c in counts if c in TOTAL_LABELS]
     if total_col and name != "maturity_levels":
-        families.append((total_col[0], [c for c in counts
-                                         if c != total_col[0] and (level_of(c) or c.startswith("成熟度"))]))
+        families.append(
+            (total_col[0], [c for c in counts if c != total_col[0] and (level_of(c) or c.startswith("成熟度"))])
+        )
     if "企業数" in counts:
-        families.append(("企業数", [c for c in counts
-                                    if c.endswith("の企業数") and level_of(c.removesuffix("の企業数"))]))
+        families.append(
+            ("企業数", [c for c in counts if c.endswith("の企業数") and level_of(c.removesuffix("の企業数"))])
+        )
     if {"件数", "上昇", "変化なし", "低下"} <= set(counts):
         families.append(("件数", ["上昇", "変化なし", "低下"]))
     pair_parts = ["両方が開示", "海外企業のみ開示", "国内企業のみ開示", "どちらも非開示"]
@@ -486,19 +521,24 @@ def table_system(pub: Published, name: str) -> System:
         found = re.fullmatch(r"(\S+) 開示企業数", column)
         if found and f"{found.group(1)} 調査企業数" in counts:
             for i in range(len(frame)):
-                system.add([(1, cell(i, column)), (-1, cell(i, f"{found.group(1)} 調査企業数"))], sense="<=",
-                           how="n <= N")
+                system.add(
+                    [(1, cell(i, column)), (-1, cell(i, f"{found.group(1)} 調査企業数"))], sense="<=", how="n <= N"
+                )
     if {"開示企業数", "調査企業数"} <= set(counts):
         for i in range(len(frame)):
             system.add([(1, cell(i, "開示企業数")), (-1, cell(i, "調査企業数"))], sense="<=", how="n <= N")
     if {"変化した企業数", "上昇", "低下"} <= set(counts):  # a move from 判定不能 is neither up nor down
         for i in range(len(frame)):
-            system.add([(1, cell(i, "上昇")), (1, cell(i, "低下")), (-1, cell(i, "変化した企業数"))], sense="<=",
-                       how="up + down <= changed")
+            system.add(
+                [(1, cell(i, "上昇")), (1, cell(i, "低下")), (-1, cell(i, "変化した企業数"))],
+                sense="<=",
+                how="up + down <= changed",
+            )
     if {"発言数", "発言した回答者数"} <= set(counts):
         for i in range(len(frame)):
-            system.add([(1, cell(i, "発言した回答者数")), (-1, cell(i, "発言数"))], sense="<=",
-                       how="speakers <= statements")
+            system.add(
+                [(1, cell(i, "発言した回答者数")), (-1, cell(i, "発言数"))], sense="<=", how="speakers <= statements"
+            )
     return system
 
 
@@ -546,8 +586,11 @@ def _cross_table_system(pubs: list[Published]) -> System:
                     continue
                 for i, r in enumerate(rows):
                     section = r.split(" ", 1)[0]
-                    cats = [("~", ("statements", y, group, section, cat)) for sec, cat in
-                            zip(other["節"].astype(str), other["カテゴリー"], strict=True) if sec == section]
+                    cats = [
+                        ("~", ("statements", y, group, section, cat))
+                        for sec, cat in zip(other["節"].astype(str), other["カテゴリー"], strict=True)
+                        if sec == section
+                    ]
                     if cats:
                         system.add([(1, c) for c in cats] + [(-1, cell(i, total))], how="categories sum to section")
             elif name == "maturity_transitions":
@@ -556,21 +599,34 @@ def _cross_table_system(pubs: list[Published]) -> System:
                 for i, r in enumerate(rows):
                     lv = level_of(r)
                     if lv and total:
-                        system.add([(1, cell(i, total)), (1, ("~", ("only_one_year", y - 1, lv))),
-                                    (-1, ("~", ("level", y - 1, lv)))], how="transitions row + one year only")
-                        system.add([(1, cell(i, c)) for c in level_columns] + [(-1, cell(i, total))],
-                                   how="transitions row total")
+                        system.add(
+                            [
+                                (1, cell(i, total)),
+                                (1, ("~", ("only_one_year", y - 1, lv))),
+                                (-1, ("~", ("level", y - 1, lv))),
+                            ],
+                            how="transitions row + one year only",
+                        )
+                        system.add(
+                            [(1, cell(i, c)) for c in level_columns] + [(-1, cell(i, total))],
+                            how="transitions row total",
+                        )
                 for c in level_columns:
-                    system.add([(1, cell(i, c)) for i in range(len(frame)) if level_of(rows[i])] +
-                               [(1, ("~", ("only_one_year", y, level_of(c)))), (-1, ("~", ("level", y, level_of(c))))],
-                               how="transitions column + one year only")
+                    system.add(
+                        [(1, cell(i, c)) for i in range(len(frame)) if level_of(rows[i])]
+                        + [(1, ("~", ("only_one_year", y, level_of(c)))), (-1, ("~", ("level", y, level_of(c))))],
+                        how="transitions column + one year only",
+                    )
                 change = pub.tables.get("maturity_directive_change")
                 if change is not None and "件数" in change.columns:
                     crow = _row_names(change)
                     for i in range(len(change)):
-                        system.add([(1, cell(r, c)) for r in range(len(frame)) for c in level_columns] +
-                                   [(-1, _cell(change, crow, f"{y}/maturity_directive_change", i, "件数"))],
-                                   sense="<=", how="directive change at most the companies of both years")
+                        system.add(
+                            [(1, cell(r, c)) for r in range(len(frame)) for c in level_columns]
+                            + [(-1, _cell(change, crow, f"{y}/maturity_directive_change", i, "件数"))],
+                            sense="<=",
+                            how="directive change at most the companies of both years",
+                        )
             elif name.startswith("presurvey_") and any("対象者数" in r for r in rows):
                 # a multiple-response table: those asked at a level are at most the level's companies
                 i = next(i for i, r in enumerate(rows) if "対象者数" in r)
@@ -579,15 +635,21 @@ def _cross_table_system(pubs: list[Published]) -> System:
                         lv = level_of(column[:-2])
                         key = ("level", y, lv) if lv else ("N", y) if column[:-2] in TOTAL_LABELS else None
                         if key:
-                            system.add([(1, cell(i, column)), (-1, ("~", key))], sense="<=",
-                                       how="asked at most the level's companies")
+                            system.add(
+                                [(1, cell(i, column)), (-1, ("~", key))],
+                                sense="<=",
+                                how="asked at most the level's companies",
+                            )
             elif name == "maturity_profile" and "件数" in frame.columns:
                 labels = _label_columns(frame)
                 for i in range(len(frame)):
                     lv = level_of(frame.iloc[i][labels[0]])
                     if lv:
-                        system.add([(1, cell(i, "件数")), (-1, ("~", ("level", y, lv)))], sense="<=",
-                                   how="answering a directive at most the level's companies")
+                        system.add(
+                            [(1, cell(i, "件数")), (-1, ("~", ("level", y, lv)))],
+                            sense="<=",
+                            how="answering a directive at most the level's companies",
+                        )
     return system
 
 
@@ -695,9 +757,18 @@ def listing_statistics(pub: Published) -> dict[tuple[str, str, str], float]:
     profile = pub.tables.get("maturity_profile")
     if profile is None:
         return found
-    listing = next((f for n, f in pub.tables.items() if "成熟度レベル" in f.columns and "指示" not in f.columns
-                    and n != "maturity_levels" and "年度" not in f.columns
-                    and sum(bool(re.match(r"^\d+\. ", c)) for c in f.columns) >= 5), None)
+    listing = next(
+        (
+            f
+            for n, f in pub.tables.items()
+            if "成熟度レベル" in f.columns
+            and "指示" not in f.columns
+            and n != "maturity_levels"
+            and "年度" not in f.columns
+            and sum(bool(re.match(r"^\d+\. ", c)) for c in f.columns) >= 5
+        ),
+        None,
+    )
     if listing is None:
         return found
     rows = _row_names(profile)
@@ -785,8 +856,12 @@ def _fisher_inversions(frame, rows, t) -> dict:
         if None in big or all(v != HIDDEN for v in n):
             continue
         options = [[int(_number(v))] if v != HIDDEN else list(range(int(b) + 1)) for v, b in zip(n, big, strict=True)]
-        fits = [(a, b) for a in options[0] for b in options[1]
-                if abs(fisher_exact([[a, big[0] - a], [b, big[1] - b]])[1] - p) <= 1e-6 * max(1.0, p)]
+        fits = [
+            (a, b)
+            for a in options[0]
+            for b in options[1]
+            if abs(fisher_exact([[a, big[0] - a], [b, big[1] - b]])[1] - p) <= 1e-6 * max(1.0, p)
+        ]
         for j, region in enumerate(regions):
             if n[j] == HIDDEN and fits:
                 values = {f[j] for f in fits}
@@ -809,15 +884,21 @@ def evidence_counts(folder: Path | str) -> pd.DataFrame:
         text = " ".join(str(v) for v in row.values[1:])
         for part in text.split(";"):
             for m in re.finditer(r"(\d+)\s*(?:/|of)\s*(\d+)", part):
-                records.append({"finding": row.iloc[0], "context": part.strip(), "a": int(m.group(1)),
-                                "b": int(m.group(2))})
+                records.append(
+                    {"finding": row.iloc[0], "context": part.strip(), "a": int(m.group(1)), "b": int(m.group(2))}
+                )
             for m in re.finditer(r"\(n=(\d+)\)", part):
                 records.append({"finding": row.iloc[0], "context": part.strip(), "a": int(m.group(1)), "b": None})
     return pd.DataFrame(records, columns=["finding", "context", "a", "b"])
 
 
-_FEATURES = {"mitigation_measures": "具体的な対策", "governance": "ガバナンス体制", "risk_description": "リスクの記述",
-             "incident_history": "インシデント履歴", "board_oversight": "取締役会の監督"}
+_FEATURES = {
+    "mitigation_measures": "具体的な対策",
+    "governance": "ガバナンス体制",
+    "risk_description": "リスクの記述",
+    "incident_history": "インシデント履歴",
+    "board_oversight": "取締役会の監督",
+}
 
 
 def evidence_system(pub: Published) -> System:
@@ -842,8 +923,11 @@ def evidence_system(pub: Published) -> System:
             picked = cells("disclosure_sustainability_by_region", lambda r: True, f"{region} 開示企業数")
             totals = cells("disclosure_sustainability_by_region", lambda r: True, f"{region} 調査企業数")
         elif "stopping at governance" in context and region:
-            picked = cells("disclosure_depth_by_region", lambda r: r in ("ガバナンス体制まで", "リスクの記述まで"),
-                           f"{region} 開示企業数")
+            picked = cells(
+                "disclosure_depth_by_region",
+                lambda r: r in ("ガバナンス体制まで", "リスクの記述まで"),
+                f"{region} 開示企業数",
+            )
         elif "going on to measures" in context and region:
             picked = cells("disclosure_depth_by_region", lambda r: r == "対策まで", f"{region} 開示企業数")
         elif country:
@@ -877,8 +961,7 @@ def attack_evidence(folder: Path | str) -> pd.DataFrame:
     with_evidence.extend(base)
     with_evidence.extend(evidence_system(pub))
     after = solve_ranges(with_evidence)
-    gained = {c: r for c, r in after.items()
-              if c not in before or (r[1] - r[0]) < (before[c][1] - before[c][0]) - 1e-6}
+    gained = {c: r for c, r in after.items() if c not in before or (r[1] - r[0]) < (before[c][1] - before[c][0]) - 1e-6}
     return _frame("evidence", gained, "evidence string in findings")
 
 
@@ -944,15 +1027,27 @@ def attack_identifiers(folder: Path | str, ids: list[str] = (), names: list[str]
         normal = unicodedata.normalize("NFKC", text)
         for token, pattern in id_patterns:
             for m in pattern.finditer(text):
-                records.append({"file": rel, "kind": "id", "token": token,
-                                "context": text[max(0, m.start() - 40): m.end() + 40].replace("\n", " ")})
+                records.append(
+                    {
+                        "file": rel,
+                        "kind": "id",
+                        "token": token,
+                        "context": text[max(0, m.start() - 40) : m.end() + 40].replace("\n", " "),
+                    }
+                )
                 break
         for variant, name in name_patterns.items():
             for haystack in {text, normal}:
                 at = haystack.find(variant)
                 if at >= 0:
-                    records.append({"file": rel, "kind": "name", "token": name,
-                                    "context": haystack[max(0, at - 40): at + len(variant) + 40].replace("\n", " ")})
+                    records.append(
+                        {
+                            "file": rel,
+                            "kind": "name",
+                            "token": name,
+                            "context": haystack[max(0, at - 40) : at + len(variant) + 40].replace("\n", " "),
+                        }
+                    )
                     break
     found = pd.DataFrame(records, columns=["file", "kind", "token", "context"])
     return found.drop_duplicates(["file", "kind", "token"])
@@ -979,7 +1074,7 @@ def raw_names(raw_folder: Path | str) -> list[str]:
                         names.add(right.strip())
                     if not any(isinstance(h, str) and "ID" in h for h in row):
                         continue  # a header row of a data table has an id column beside the name
-                    for below in grid[r + 1:]:
+                    for below in grid[r + 1 :]:
                         v = below[c] if c < len(below) else None
                         if isinstance(v, str) and v.strip():
                             names.add(v.strip())
@@ -1009,8 +1104,9 @@ def attack_respondent_level(folder: Path | str) -> pd.DataFrame:
         if levels and not has_total and "件数" not in columns and not name.startswith("findings_"):
             level_values = {level_of(v) for v in frame[levels[0]] if v}
             if level_values - {None}:
-                records.append({"file": f"tables/{name}.csv",
-                                "reason": f"{len(frame)} rows, one level per row ({levels[0]})"})
+                records.append(
+                    {"file": f"tables/{name}.csv", "reason": f"{len(frame)} rows, one level per row ({levels[0]})"}
+                )
                 continue
         score_columns = [c for c in columns if re.match(r"^\d+\. ", c)]
         if len(score_columns) >= 5 and not has_total and "指示" not in columns:
@@ -1020,14 +1116,22 @@ def attack_respondent_level(folder: Path | str) -> pd.DataFrame:
         unit_count = any("開示項目数" in c for c in columns)
         unlabelled = len(frame) > 0 and _label_columns(frame) == [columns[0]] and _number(frame.iloc[0, 0]) is not None
         if per_row_test and unit_count and unlabelled:
-            records.append({"file": f"tables/{name}.csv", "reason": f"{len(frame)} unlabelled rows with "
-                            "per-row counts and a per-row test (one per pair)"})
+            records.append(
+                {
+                    "file": f"tables/{name}.csv",
+                    "reason": f"{len(frame)} unlabelled rows with per-row counts and a per-row test (one per pair)",
+                }
+            )
     for path in sorted((folder / "figures").glob("*.svg")):
         text = path.read_text(encoding="utf-8", errors="replace")
         marks = sorted(set(re.findall(r"<!-- ([ABC]|判定不能)-(\d+) -->", text)))
         if marks:
-            records.append({"file": str(path.relative_to(folder)),
-                            "reason": f"{len(marks)} per-company marks ({marks[0][0]}-{marks[0][1]}, …)"})
+            records.append(
+                {
+                    "file": str(path.relative_to(folder)),
+                    "reason": f"{len(marks)} per-company marks ({marks[0][0]}-{marks[0][1]}, …)",
+                }
+            )
     return pd.DataFrame(records, columns=["file", "reason"])
 
 
@@ -1094,8 +1198,9 @@ def _derived_shares(pub: Published, ranges: dict) -> dict:
     return found
 
 
-def classify(found: pd.DataFrame, truth: dict | None = None, interval: float = 1.0,
-             min_width: float = 2.0) -> pd.DataFrame:
+def classify(
+    found: pd.DataFrame, truth: dict | None = None, interval: float = 1.0, min_width: float = 2.0
+) -> pd.DataFrame:
     """Mark each cell ``recovered`` (its range holds one whole number) and ``narrowed``.
 
     Without the truth a cell is narrowed when ``hi - lo < min_width``; with the true value
@@ -1112,13 +1217,16 @@ def classify(found: pd.DataFrame, truth: dict | None = None, interval: float = 1
         else:
             narrow.append(r["lo"] > max(v - interval, 0) + 1e-9 or r["hi"] < v + interval - 1e-9)
     out["narrowed"] = narrow
-    out["true"] = [None if truth is None else truth.get((t, r, c)) for t, r, c in
-                   zip(out["table"], out["row"], out["column"], strict=True)]
+    out["true"] = [
+        None if truth is None else truth.get((t, r, c))
+        for t, r, c in zip(out["table"], out["row"], out["column"], strict=True)
+    ]
     return out
 
 
-def read_truth(internal_folder: Path | str, cells: list[tuple[str, str, str]],
-               published: Published | None = None) -> dict:
+def read_truth(
+    internal_folder: Path | str, cells: list[tuple[str, str, str]], published: Published | None = None
+) -> dict:
     """The true values of ``cells`` from the internal report (test-side knowledge). Rows are
     named by the published table's label columns when given (the internal table may have
     more, e.g. ids)."""
@@ -1155,8 +1263,12 @@ CELL_ATTACKS = {
 }
 
 
-def baseline(folder: Path | str, previous: Path | str | None = None, internal: Path | str | None = None,
-             internal_previous: Path | str | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+def baseline(
+    folder: Path | str,
+    previous: Path | str | None = None,
+    internal: Path | str | None = None,
+    internal_previous: Path | str | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Per attack: hidden cells reached, recovered and narrowed (judged against the internal
     reports when given); and every leaking cell of all attacks together."""
     pubs = _pubs(folder, previous)
@@ -1168,12 +1280,21 @@ def baseline(folder: Path | str, previous: Path | str | None = None, internal: P
     hidden_set, summary, leaking = set(hidden), [], None
     for name, attack in CELL_ATTACKS.items():
         judged = classify(attack(folder, previous), truth or None)
-        mask = pd.Series([c in hidden_set for c in zip(judged["table"], judged["row"], judged["column"],
-                                                       strict=True)], index=judged.index, dtype=bool)
+        mask = pd.Series(
+            [c in hidden_set for c in zip(judged["table"], judged["row"], judged["column"], strict=True)],
+            index=judged.index,
+            dtype=bool,
+        )
         judged = judged[mask]
-        summary.append({"attack": name, "hidden": len(hidden), "reached": len(judged),
-                        "recovered": int(judged["recovered"].sum()),
-                        "narrowed_not_recovered": int((judged["narrowed"] & ~judged["recovered"]).sum())})
+        summary.append(
+            {
+                "attack": name,
+                "hidden": len(hidden),
+                "reached": len(judged),
+                "recovered": int(judged["recovered"].sum()),
+                "narrowed_not_recovered": int((judged["narrowed"] & ~judged["recovered"]).sum()),
+            }
+        )
         leaking = judged[judged["recovered"] | judged["narrowed"]]
     return pd.DataFrame(summary), leaking
 
@@ -1183,7 +1304,7 @@ if __name__ == "__main__":  # python tests/attacks.py PUBLISHED [PREVIOUS] [--in
 
     args = sys.argv[1:]
     cut = args.index("--internal") if "--internal" in args else len(args)
-    folders, internals = args[:cut], args[cut + 1:]
+    folders, internals = args[:cut], args[cut + 1 :]
     table, cells = baseline(folders[0], folders[1] if len(folders) > 1 else None, *(internals + [None, None])[:2])
     pd.set_option("display.width", 200)
     pd.set_option("display.max_colwidth", 50)

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import settings
 
 from analysis.codebook import Codebook, load_codebook
-from analysis.template import build_workbook, workbook_bytes
+from analysis.collect.template import build_workbook, workbook_bytes
 
 # Shared 2-core machines are noisy: no per-example deadline. In CI the examples are derived
 # from each test's name (same run every time); locally they are random and explore more.
@@ -32,11 +32,19 @@ def all_answers(codebook: Codebook, score: object = 3) -> dict[str, object]:
     return dict.fromkeys(codebook.questions["question_id"], score)
 
 
-def write_self_assessment(path: Path, codebook: Codebook, respondent_id: object = "U01",
-                          fiscal_year: object = 2021, answers: dict | None = None, **profile) -> Path:
+def write_self_assessment(
+    path: Path,
+    codebook: Codebook,
+    respondent_id: object = "U01",
+    fiscal_year: object = 2021,
+    answers: dict | None = None,
+    **profile,
+) -> Path:
     """Write a filled self-assessment workbook as a respondent would return it."""
-    data = {"profile": {"respondent_id": respondent_id, "fiscal_year": fiscal_year, **profile},
-            "answers": answers if answers is not None else all_answers(codebook)}
+    data = {
+        "profile": {"respondent_id": respondent_id, "fiscal_year": fiscal_year, **profile},
+        "answers": answers if answers is not None else all_answers(codebook),
+    }
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(workbook_bytes(build_workbook(codebook, "self_assessment", "ja", data)))
     return path

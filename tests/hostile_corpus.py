@@ -51,19 +51,28 @@ _PROLOG = b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
 SECRET_PATH = "/etc/passwd"  # what the XXE file tries to pull in
 
 
-def sheet_xml(cells: bytes = b'<row r="1"><c r="A1" t="s"><v>0</v></c></row>', dimension: bytes = b"A1",
-              doctype: bytes = b"", tail: bytes = b"") -> bytes:
-    return (_PROLOG + doctype + b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
-            b'<dimension ref="' + dimension + b'"/><sheetData>' + cells + b"</sheetData>" + tail + b"</worksheet>")
+def sheet_xml(
+    cells: bytes = b'<row r="1"><c r="A1" t="s"><v>0</v></c></row>',
+    dimension: bytes = b"A1",
+    doctype: bytes = b"",
+    tail: bytes = b"",
+) -> bytes:
+    return (
+        _PROLOG + doctype + b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        b'<dimension ref="' + dimension + b'"/><sheetData>' + cells + b"</sheetData>" + tail + b"</worksheet>"
+    )
 
 
 def shared_strings_xml(text: bytes = b"hello", doctype: bytes = b"") -> bytes:
-    return (_PROLOG + doctype + b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
-            b'count="1" uniqueCount="1"><si><t>' + text + b"</t></si></sst>")
+    return (
+        _PROLOG + doctype + b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+        b'count="1" uniqueCount="1"><si><t>' + text + b"</t></si></sst>"
+    )
 
 
-def minimal_xlsx(path: Path, sheet: bytes | None = None, shared_strings: bytes | None = None,
-                 extra: dict[str, bytes] | None = None) -> Path:
+def minimal_xlsx(
+    path: Path, sheet: bytes | None = None, shared_strings: bytes | None = None, extra: dict[str, bytes] | None = None
+) -> Path:
     """A one-sheet xlsx package written part by part (A1 = 'hello' unless told otherwise)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as package:
@@ -72,16 +81,14 @@ def minimal_xlsx(path: Path, sheet: bytes | None = None, shared_strings: bytes |
         package.writestr("xl/workbook.xml", _WORKBOOK)
         package.writestr("xl/_rels/workbook.xml.rels", _WORKBOOK_RELS)
         package.writestr("xl/worksheets/sheet1.xml", sheet if sheet is not None else sheet_xml())
-        package.writestr("xl/sharedStrings.xml",
-                         shared_strings if shared_strings is not None else shared_strings_xml())
+        package.writestr("xl/sharedStrings.xml", shared_strings if shared_strings is not None else shared_strings_xml())
         for name, data in (extra or {}).items():
             package.writestr(name, data)
     return path
 
 
 def _laughs() -> bytes:
-    entities = b"".join(
-        b'<!ENTITY lol%d "%s">' % (i, (b"&lol%d;" % (i - 1)) * 10) for i in range(1, 10))
+    entities = b"".join(b'<!ENTITY lol%d "%s">' % (i, (b"&lol%d;" % (i - 1)) * 10) for i in range(1, 10))
     return b'<!DOCTYPE lolz [<!ENTITY lol0 "lol">' + entities + b"]>"
 
 
@@ -108,8 +115,10 @@ def external_entity(path: Path) -> Path:
 def gigabyte_sheet(path: Path, size: int = 1 << 30) -> Path:
     """A sheet that unpacks to ``size`` bytes (1 GiB: blanks in an XML comment) in a ~1 MB zip."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    head = _PROLOG + b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">' \
+    head = (
+        _PROLOG + b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
         b'<dimension ref="A1"/><sheetData><row r="1"><c r="A1" t="s"><v>0</v></c></row></sheetData><!--'
+    )
     tail = b"--></worksheet>"
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as package:
         package.writestr("[Content_Types].xml", _CONTENT_TYPES)
@@ -141,8 +150,10 @@ def far_cell(path: Path, honest_dimension: bool = True) -> Path:
     book.save(buffer)
     data = buffer.getvalue()
     if not honest_dimension:
-        data = repack(data, {"xl/worksheets/sheet1.xml":
-                             lambda xml: re.sub(rb'<dimension ref="[^"]*"', b'<dimension ref="A1"', xml)})
+        data = repack(
+            data,
+            {"xl/worksheets/sheet1.xml": lambda xml: re.sub(rb'<dimension ref="[^"]*"', b'<dimension ref="A1"', xml)},
+        )
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
     return path
@@ -167,7 +178,8 @@ def with_macros(source: Path, path: Path) -> Path:
         parts = {info.filename: package.read(info.filename) for info in package.infolist()}
     parts["xl/vbaProject.bin"] = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"MACRO-PAYLOAD" * 40
     parts["[Content_Types].xml"] = parts["[Content_Types].xml"].replace(
-        b"</Types>", b'<Default Extension="bin" ContentType="application/vnd.ms-office.vbaProject"/></Types>')
+        b"</Types>", b'<Default Extension="bin" ContentType="application/vnd.ms-office.vbaProject"/></Types>'
+    )
     path.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as package:
         for name, body in parts.items():
@@ -182,9 +194,15 @@ _FREE, _END, _FAT, _NONE = 0xFFFFFFFF, 0xFFFFFFFE, 0xFFFFFFFD, 0xFFFFFFFF
 
 def _dir_entry(name: str, kind: int, child: int = _NONE, right: int = _NONE, start: int = _END, size: int = 0) -> bytes:
     encoded = (name + "\0").encode("utf-16-le") if name else b""
-    return (encoded.ljust(64, b"\0") + struct.pack("<HBB", len(encoded), kind, 1)
-            + struct.pack("<III", _NONE, right, child) + b"\0" * 16 + b"\0" * 4 + b"\0" * 16
-            + struct.pack("<IQ", start, size))
+    return (
+        encoded.ljust(64, b"\0")
+        + struct.pack("<HBB", len(encoded), kind, 1)
+        + struct.pack("<III", _NONE, right, child)
+        + b"\0" * 16
+        + b"\0" * 4
+        + b"\0" * 16
+        + struct.pack("<IQ", start, size)
+    )
 
 
 def encrypted_workbook(path: Path) -> Path:
@@ -197,14 +215,21 @@ def encrypted_workbook(path: Path) -> Path:
     for first in (2, 2 + per_stream):
         fat += [first + i + 1 for i in range(per_stream - 1)] + [_END]
     fat += [_FREE] * (sector // 4 - len(fat))
-    header = (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 16
-              + struct.pack("<HHHHH", 0x3E, 3, 0xFFFE, 9, 6) + b"\0" * 6
-              + struct.pack("<IIIIIIIII", 0, 1, 1, 0, 4096, _END, 0, _END, 0)
-              + struct.pack("<I", 0) + struct.pack("<I", _FREE) * 108)
-    directory = (_dir_entry("Root Entry", 5, child=1)
-                 + _dir_entry("EncryptionInfo", 2, right=2, start=2, size=stream)
-                 + _dir_entry("EncryptedPackage", 2, start=2 + per_stream, size=stream)
-                 + _dir_entry("", 0))
+    header = (
+        b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+        + b"\0" * 16
+        + struct.pack("<HHHHH", 0x3E, 3, 0xFFFE, 9, 6)
+        + b"\0" * 6
+        + struct.pack("<IIIIIIIII", 0, 1, 1, 0, 4096, _END, 0, _END, 0)
+        + struct.pack("<I", 0)
+        + struct.pack("<I", _FREE) * 108
+    )
+    directory = (
+        _dir_entry("Root Entry", 5, child=1)
+        + _dir_entry("EncryptionInfo", 2, right=2, start=2, size=stream)
+        + _dir_entry("EncryptedPackage", 2, start=2 + per_stream, size=stream)
+        + _dir_entry("", 0)
+    )
     body = header + struct.pack(f"<{len(fat)}I", *fat) + directory
     body += (b"\x04\x00\x04\x00\x40\x00\x00\x00" + b"\0" * (stream - 8)) + bytes(range(256)) * (stream // 256)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -224,7 +249,7 @@ SHEET_VARIANTS: dict[str, bytes] = {
     "character_reference": _A1 + b'<row r="1048576"><c r="&#88;FD1048576"><v>2</v></c></row>',
     "gt_in_attribute": _A1 + b'<row r="1048576"><c foo=">" r="' + _FAR + b'"><v>2</v></c></row>',
     "prefixed_elements": _A1 + b'<x:row xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
-                                b'r="1048576"><x:c r="' + _FAR + b'"><x:v>2</x:v></x:c></x:row>',
+    b'r="1048576"><x:c r="' + _FAR + b'"><x:v>2</x:v></x:c></x:row>',
     # Row 1048576 holds 16 cells without r: columns A…P by order.
     "cells_without_r": _A1 + b'<row r="1048576">' + b"<c><v>1</v></c>" * 16 + b"</row>",
     # Row 1, 100,000 rows without r, then one row of 60 cells without r: 100,002 × 60 cells.

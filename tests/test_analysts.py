@@ -12,11 +12,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from analysis.codebook import load_codebook
-from analysis.frames import CODED, UNCLASSIFIED, labelled, typed_frame, vocabulary
-from analysis.ingest import ingest
-from analysis.sample.generate import write_sample
-from analysis.schema import TABLES
-from analysis.study import Study, load_study
+from analysis.collect.sample.generate import write_sample
+from analysis.ingest.folder import ingest
+from analysis.study.frames import CODED, UNCLASSIFIED, labelled, typed_frame, vocabulary
+from analysis.study.load import Study, load_study
+from analysis.study.schema import TABLES
 
 
 @pytest.fixture(scope="module")
@@ -65,16 +65,20 @@ def test_other_columns_keep_the_schema_types_and_dates_are_dates(study):
             if name == "meetings" and column == "date":
                 assert pd.api.types.is_datetime64_any_dtype(got)
             else:
-                assert str(got) == {"str": "str"}.get(dtype, dtype) or pd.api.types.is_string_dtype(got), \
-                    (name, column, got)
+                assert str(got) == {"str": "str"}.get(dtype, dtype) or pd.api.types.is_string_dtype(got), (
+                    name,
+                    column,
+                    got,
+                )
     assert study.meetings["date"].notna().all() and len(study.meetings)
 
 
 def test_groupby_after_a_merge_keeps_the_unclassified_company(study):
     maturity = study.maturity
     assert (maturity["level"] == UNCLASSIFIED).sum() == 1  # the sample has one unclassified company
-    merged = study.respondents.merge(maturity[["respondent_id", "fiscal_year", "level"]],
-                                     on=["respondent_id", "fiscal_year"])
+    merged = study.respondents.merge(
+        maturity[["respondent_id", "fiscal_year", "level"]], on=["respondent_id", "fiscal_year"]
+    )
     counts = merged.groupby("level", observed=True).size()
     assert counts.sum() == len(maturity) and counts[UNCLASSIFIED] == 1
     # Without observed=True the empty levels are there too, in the codebook's order.
@@ -107,8 +111,9 @@ def test_labels_in_attrs_and_labelled_copy(study):
 @given(st.lists(st.sampled_from(["A", "B", "C", None, "Z"]), max_size=30))
 def test_maturity_levels_are_never_lost(levels):
     codebook = load_codebook()
-    frame = pd.DataFrame({"respondent_id": [f"U{i}" for i in range(len(levels))],
-                          "level": pd.array(levels, dtype="str")})
+    frame = pd.DataFrame(
+        {"respondent_id": [f"U{i}" for i in range(len(levels))], "level": pd.array(levels, dtype="str")}
+    )
     typed = typed_frame("maturity", frame, codebook)
     # Every company is counted: missing levels become "unclassified", unknown codes stay as they are.
     assert typed["level"].notna().all()
@@ -167,7 +172,7 @@ def test_parquet_keeps_ordered_dictionaries_and_labels(root):
 
 def test_duckdb_holds_every_year_with_enum_types(root):
     duckdb = pytest.importorskip("duckdb")
-    from analysis.db import DB_FILE, build_database
+    from analysis.study.db import DB_FILE, build_database
 
     processed = root / "processed"
     path = build_database(processed)
@@ -175,8 +180,11 @@ def test_duckdb_holds_every_year_with_enum_types(root):
     assert not [p for p in processed.iterdir() if p.name.startswith(".")]  # no temporary left behind
     con = duckdb.connect(str(path), read_only=True)
     try:
-        types = dict(con.execute("select column_name, data_type from information_schema.columns "
-                                 "where table_name = 'maturity'").fetchall())
+        types = dict(
+            con.execute(
+                "select column_name, data_type from information_schema.columns where table_name = 'maturity'"
+            ).fetchall()
+        )
         assert types["level"].startswith("ENUM")
         for year in (2020, 2021):
             for name in ("respondents", "self_assessment", "presurvey", "maturity"):
@@ -196,8 +204,8 @@ def test_duckdb_holds_every_year_with_enum_types(root):
 
 
 def test_duckdb_refuses_a_file_it_did_not_make(tmp_path, root):
-    from analysis.db import DB_FILE, build_database
     from analysis.errors import UsageError
+    from analysis.study.db import DB_FILE, build_database
 
     processed = tmp_path / "processed"
     shutil.copytree(root / "processed" / "2021", processed / "2021")
@@ -217,8 +225,8 @@ def _same(a, b) -> None:
 
 @pytest.mark.parametrize(("row", "column"), [("Q1-1", "maturity"), ("size_band", "industry"), ("Q1-2", "size_band")])
 def test_crosstab_view_without_filters_is_crosstab(study, row, column):
-    from analysis.crosstab import crosstab
     from analysis.explore import crosstab_view
+    from analysis.tabulation.crosstabs import crosstab
 
     table, figure = crosstab_view(study, row, column, {})
     _same(table, crosstab(study, row, column))
@@ -226,15 +234,21 @@ def test_crosstab_view_without_filters_is_crosstab(study, row, column):
 
 
 def test_crosstab_view_filters_the_respondents(study):
-    from analysis.crosstab import crosstab
     from analysis.explore import crosstab_view
-    from analysis.study import study_from_tables
+    from analysis.study.load import study_from_tables
+    from analysis.tabulation.crosstabs import crosstab
 
     kept = {"XL", "L"}
     table, _ = crosstab_view(study, "Q1-1", "maturity", {"size_band": sorted(kept), "industry": []})
     ids = set(study.respondents.loc[study.respondents["size_band"].isin(kept), "respondent_id"])
-    by_hand = study_from_tables({name: frame[frame["respondent_id"].isin(ids)] if "respondent_id" in frame else frame
-                                 for name, frame in study.tables.items()}, study.codebook, study.fiscal_year)
+    by_hand = study_from_tables(
+        {
+            name: frame[frame["respondent_id"].isin(ids)] if "respondent_id" in frame else frame
+            for name, frame in study.tables.items()
+        },
+        study.codebook,
+        study.fiscal_year,
+    )
     _same(table, crosstab(by_hand, "Q1-1", "maturity"))
     assert table.counts.loc["total", "total"] < crosstab(study, "Q1-1", "maturity").counts.loc["total", "total"]
     # The maturity filter keeps the unclassified company when asked for it.
@@ -245,7 +259,7 @@ def test_crosstab_view_filters_the_respondents(study):
 
 
 def test_crosstab_html_has_spanning_headers_and_percent(study):
-    from analysis.crosstab import crosstab
+    from analysis.tabulation.crosstabs import crosstab
 
     table = crosstab(study, "size_band", "maturity")
     html = table._repr_html_()
@@ -282,7 +296,7 @@ def test_survey_db_command(root, tmp_path, capsys):
 def test_progress_shows_in_a_terminal_or_a_kernel_only(monkeypatch):
     import sys
 
-    from analysis import ingest as ingest_module
+    from analysis.ingest import folder as ingest_module
 
     monkeypatch.setattr(sys.stderr, "isatty", lambda: False, raising=False)
     monkeypatch.delitem(sys.modules, "IPython", raising=False)

@@ -1,6 +1,6 @@
 import pytest
 
-from analysis.atomic import atomic_write_text, staging_dir
+from analysis.output.atomic import atomic_write_text, staging_dir
 
 
 def test_atomic_write_replaces_whole_file(tmp_path):

@@ -37,8 +37,13 @@ PLANTED_ROSTER = "サンプルベンダー1の教育サービス部門"
 
 def _survey(*args: str) -> subprocess.Popen:
     """Start ``survey ARGS`` as a user would (a separate process, its own warnings)."""
-    return subprocess.Popen([sys.executable, "-m", "analysis.cli", *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, cwd=REPO)
+    return subprocess.Popen(
+        [sys.executable, "-m", "analysis.cli", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=REPO,
+    )
 
 
 def _wait(*runs: subprocess.Popen) -> None:
@@ -76,21 +81,25 @@ def study(tmp_path_factory):
     _wait(_survey("ingest", str(raw / "2020"), "--out", p20), _survey("ingest", str(raw / "2021"), "--out", p21))
     pub21, pub20 = root / "pub2021", root / "pub2020"
     # the four reports are independent: build them side by side
-    _wait(_survey("report", p21, "--out", str(pub21), "--publish", "--previous", p20),
-          _survey("report", p20, "--out", str(pub20), "--publish"),
-          _survey("report", p21, "--out", str(internal / "2021"), "--previous", p20),
-          _survey("report", p20, "--out", str(internal / "2020")))
+    _wait(
+        _survey("report", p21, "--out", str(pub21), "--publish", "--previous", p20),
+        _survey("report", p20, "--out", str(pub20), "--publish"),
+        _survey("report", p21, "--out", str(internal / "2021"), "--previous", p20),
+        _survey("report", p20, "--out", str(internal / "2020")),
+    )
     pubs = [A.read_published(pub21), A.read_published(pub20)]
     hidden = [c for p in pubs for c in A.hidden_cells(p)]
     truth = {}
     for pub in pubs:
-        truth.update(A.read_truth(internal / str(pub.year), [c for c in hidden if c[0].startswith(f"{pub.year}/")],
-                                  pub))
+        truth.update(
+            A.read_truth(internal / str(pub.year), [c for c in hidden if c[0].startswith(f"{pub.year}/")], pub)
+        )
     ids = set()
     for year in (2020, 2021):
         ids |= set(pd.read_csv(processed / str(year) / "respondents.csv", dtype=str)["respondent_id"])
-    return SimpleNamespace(pub21=pub21, pub20=pub20, raw=raw, truth=truth, hidden=set(hidden),
-                           ids=sorted(ids), names=A.raw_names(raw))
+    return SimpleNamespace(
+        pub21=pub21, pub20=pub20, raw=raw, truth=truth, hidden=set(hidden), ids=sorted(ids), names=A.raw_names(raw)
+    )
 
 
 def leaks(found: pd.DataFrame, study) -> pd.DataFrame:
@@ -102,8 +111,9 @@ def leaks(found: pd.DataFrame, study) -> pd.DataFrame:
     judged = judged[hidden]
     # a range without the true value means the attack misread a table (e.g. a changed layout):
     # fix the attack rather than trust its verdict either way
-    wrong = judged[judged["true"].notna() & ((judged["lo"] > judged["true"] + 1e-6) |
-                                             (judged["hi"] < judged["true"] - 1e-6))]
+    wrong = judged[
+        judged["true"].notna() & ((judged["lo"] > judged["true"] + 1e-6) | (judged["hi"] < judged["true"] - 1e-6))
+    ]
     assert wrong.empty, "attack misread the tables:\n" + wrong.head().to_string()
     return judged[judged["recovered"] | judged["narrowed"]]
 
@@ -174,8 +184,9 @@ def test_all_attacks_on_one_year_recover_nothing(study, year):
 def write_published(folder: Path, tables: dict[str, str], year: int = 2021, files: dict[str, str] = ()) -> Path:
     """A published folder by hand: ``tables/<name>.csv`` and an index page naming the year."""
     (folder / "tables").mkdir(parents=True)
-    (folder / "index.html").write_text(f"<html><head><title>報告書の表と図 ({year}年度)</title></head></html>",
-                                       encoding="utf-8")
+    (folder / "index.html").write_text(
+        f"<html><head><title>報告書の表と図 ({year}年度)</title></head></html>", encoding="utf-8"
+    )
     for name, text in tables.items():
         (folder / "tables" / f"{name}.csv").write_text(text.strip() + "\n", encoding="utf-8")
     for rel, text in dict(files).items():
@@ -195,13 +206,17 @@ LEVELS_HIDDEN = """
 
 
 def _cells(found: pd.DataFrame) -> dict:
-    return {(t.split("/", 1)[1], r, c): v for t, r, c, v in
-            zip(found["table"], found["row"], found["column"], found["value"], strict=True) if v is not None and v == v}
+    return {
+        (t.split("/", 1)[1], r, c): v
+        for t, r, c, v in zip(found["table"], found["row"], found["column"], found["value"], strict=True)
+        if v is not None and v == v
+    }
 
 
 def test_row_counts_find_a_listing_beside_hidden_levels(tmp_path):
     listing = "業種,1. リスク認識・方針,成熟度レベル\n" + "\n".join(
-        f"製造業,3,{lv}" for lv in ["A", "A", "B", "B", "B", "B", "B", "C", "C", "判定不能"])
+        f"製造業,3,{lv}" for lv in ["A", "A", "B", "B", "B", "B", "B", "C", "C", "判定不能"]
+    )
     folder = write_published(tmp_path / "p", {"maturity_levels": LEVELS_HIDDEN, "maturity_respondents": listing})
     got = _cells(A.attack_row_counts(folder))
     assert got[("maturity_levels", "成熟度A(高)", "件数")] == 2
@@ -212,7 +227,8 @@ def test_row_counts_find_a_listing_beside_hidden_levels(tmp_path):
 def test_row_counts_find_a_statement_listing_beside_hidden_counts(tmp_path):
     counts = "節,カテゴリーID,カテゴリー,発言数,発言した回答者数\n1,u01-01,活用方法,x,x\n1,u01-02,経営者の意識,x,x\n"
     listing = "節,節の見出し,カテゴリー,成熟度,発言\n" + "\n".join(
-        f"1,見出し,{c},,発言{i}" for i, c in enumerate(["活用方法"] * 3 + ["経営者の意識"]))
+        f"1,見出し,{c},,発言{i}" for i, c in enumerate(["活用方法"] * 3 + ["経営者の意識"])
+    )
     folder = write_published(tmp_path / "p", {"statements_by_category_user": counts, "findings_user": listing})
     found = A.attack_row_counts(folder)
     got = _cells(found)
@@ -227,8 +243,9 @@ Q1-1 設問,成熟度A(高) n,成熟度B(中) n,成熟度C(低) n,判定不能 n
 いいえ,x,2,x,x,5
 合計,2,5,x,x,10
 """
-    folder = write_published(tmp_path / "p", {"maturity_levels": LEVELS_HIDDEN,
-                                              "presurvey_q1_1_by_maturity": presurvey})
+    folder = write_published(
+        tmp_path / "p", {"maturity_levels": LEVELS_HIDDEN, "presurvey_q1_1_by_maturity": presurvey}
+    )
     got = _cells(A.attack_differencing(folder))
     assert got[("maturity_levels", "成熟度A(高)", "件数")] == 2
 
@@ -272,18 +289,24 @@ def test_statistics_read_a_count_back_from_its_share(tmp_path):
 
 
 def test_statistics_read_a_count_back_from_a_fisher_p_value(tmp_path):
-    table = ("開示項目,国内 開示企業数,国内 調査企業数,国内 割合,海外 開示企業数,海外 調査企業数,海外 割合,"
-             "p値(Fisherの正確検定)\n"
-             "インシデント履歴,0,7,0,x,8,x,0.0013986013986\n")
+    table = (
+        "開示項目,国内 開示企業数,国内 調査企業数,国内 割合,海外 開示企業数,海外 調査企業数,海外 割合,"
+        "p値(Fisherの正確検定)\n"
+        "インシデント履歴,0,7,0,x,8,x,0.0013986013986\n"
+    )
     got = _cells(A.attack_statistics(write_published(tmp_path / "p", {"disclosure_items_by_region": table})))
     assert got[("disclosure_items_by_region", "インシデント履歴", "海外 開示企業数")] == 7
 
 
 def test_evidence_strings_pin_hidden_disclosure_counts(tmp_path):
-    depth = ("開示の深さ,国内 開示企業数,国内 調査企業数,国内 割合,海外 開示企業数,海外 調査企業数,海外 割合\n"
-             "ガバナンス体制まで,0,7,0,0,8,0\nリスクの記述まで,x,7,x,x,8,x\n対策まで,x,7,x,x,8,x\n")
-    findings = ("所見,成立,根拠\ndomestic_stop_at_governance,True,"
-                "domestic stopping at governance/risk: 6/7 (86%); overseas going on to measures: 7/8 (88%)\n")
+    depth = (
+        "開示の深さ,国内 開示企業数,国内 調査企業数,国内 割合,海外 開示企業数,海外 調査企業数,海外 割合\n"
+        "ガバナンス体制まで,0,7,0,0,8,0\nリスクの記述まで,x,7,x,x,8,x\n対策まで,x,7,x,x,8,x\n"
+    )
+    findings = (
+        "所見,成立,根拠\ndomestic_stop_at_governance,True,"
+        "domestic stopping at governance/risk: 6/7 (86%); overseas going on to measures: 7/8 (88%)\n"
+    )
     folder = write_published(tmp_path / "p", {"disclosure_depth_by_region": depth, "findings": findings})
     got = _cells(A.attack_evidence(folder))
     assert got[("disclosure_depth_by_region", "リスクの記述まで", "国内 開示企業数")] == 6
@@ -291,14 +314,22 @@ def test_evidence_strings_pin_hidden_disclosure_counts(tmp_path):
 
 
 def test_identifiers_find_ids_and_names_in_every_kind_of_file(tmp_path):
-    folder = write_published(tmp_path / "p", {"findings": "所見,根拠\na,\"peer [D03≥O03]\"\n"},
-                             files={"figures/f.svg": "<svg><text>サンプルＵ０５株式会社</text></svg>",
-                                    "index.html": "<p>U07 &amp; others</p>"})
+    folder = write_published(
+        tmp_path / "p",
+        {"findings": '所見,根拠\na,"peer [D03≥O03]"\n'},
+        files={
+            "figures/f.svg": "<svg><text>サンプルＵ０５株式会社</text></svg>",
+            "index.html": "<p>U07 &amp; others</p>",
+        },
+    )
     book = openpyxl.Workbook()
     book.active["A1"] = "(株)サンプルU09の取組"
     book.save(folder / "tables.xlsx")
-    found = A.attack_identifiers(folder, ids=["D03", "U07", "U1"], names=["サンプルU05株式会社 (架空)",
-                                                                         "株式会社サンプルU09", "サンプルU11株式会社"])
+    found = A.attack_identifiers(
+        folder,
+        ids=["D03", "U07", "U1"],
+        names=["サンプルU05株式会社 (架空)", "株式会社サンプルU09", "サンプルU11株式会社"],
+    )
     got = set(zip(found["file"], found["token"], strict=True))
     assert ("tables/findings.csv", "D03") in got
     assert ("index.html", "U07") in got
@@ -324,20 +355,53 @@ def test_respondent_level_finds_per_company_tables_and_figures(tmp_path):
     listing = "業種,1. リスク認識・方針,成熟度レベル\n製造業,3.5,A\n建設業,2,C\n"
     summary = "成熟度レベル,件数\n成熟度A(高),1\n成熟度C(低),1\n計,2\n"
     empty = "No.,企業の分類,ヒアリング項目\n"  # a year without interviews: a table with no rows
-    folder = write_published(tmp_path / "p", {"maturity_respondents": listing, "maturity_levels": summary,
-                                              "table_2_2": empty},
-                             files={"figures/heat.svg": "<svg><!-- A-1 --><!-- C-1 --></svg>",
-                                    "figures/bars.svg": "<svg><!-- 成熟度A(高) --></svg>"})
+    folder = write_published(
+        tmp_path / "p",
+        {"maturity_respondents": listing, "maturity_levels": summary, "table_2_2": empty},
+        files={
+            "figures/heat.svg": "<svg><!-- A-1 --><!-- C-1 --></svg>",
+            "figures/bars.svg": "<svg><!-- 成熟度A(高) --></svg>",
+        },
+    )
     found = set(A.attack_respondent_level(folder)["file"])
     assert found == {"tables/maturity_respondents.csv", "figures/heat.svg"}
 
 
 def test_classify_uses_the_protection_interval():
-    found = pd.DataFrame([
-        {"attack": "t", "table": "2021/t", "row": "a", "column": "n", "lo": 2.0, "hi": 3.0, "value": None, "how": ""},
-        {"attack": "t", "table": "2021/t", "row": "b", "column": "n", "lo": 1.0, "hi": 4.0, "value": None, "how": ""},
-        {"attack": "t", "table": "2021/t", "row": "c", "column": "n", "lo": 0.0, "hi": 5.0, "value": None, "how": ""},
-    ])
+    found = pd.DataFrame(
+        [
+            {
+                "attack": "t",
+                "table": "2021/t",
+                "row": "a",
+                "column": "n",
+                "lo": 2.0,
+                "hi": 3.0,
+                "value": None,
+                "how": "",
+            },
+            {
+                "attack": "t",
+                "table": "2021/t",
+                "row": "b",
+                "column": "n",
+                "lo": 1.0,
+                "hi": 4.0,
+                "value": None,
+                "how": "",
+            },
+            {
+                "attack": "t",
+                "table": "2021/t",
+                "row": "c",
+                "column": "n",
+                "lo": 0.0,
+                "hi": 5.0,
+                "value": None,
+                "how": "",
+            },
+        ]
+    )
     truth = {("2021/t", "a", "n"): 2, ("2021/t", "b", "n"): 2, ("2021/t", "c", "n"): 0}
     judged = A.classify(found, truth, interval=1).set_index("row")
     assert judged.loc["a", "narrowed"]  # [2, 3] around 2: a B cell of 2 is not protected
@@ -363,8 +427,10 @@ def test_margins_ranges_always_hold_the_true_value(tmp_path_factory, body, data)
     names = [f"r{i}" for i in range(len(body))] + ["合計"]
     cells = [(i, j) for i in range(len(full)) for j in range(4)]
     hidden = set(data.draw(st.lists(st.sampled_from(cells), max_size=8)))
-    lines = [header] + [",".join([names[i]] + ["x" if (i, j) in hidden else str(v) for j, v in enumerate(row)])
-                        for i, row in enumerate(full)]
+    lines = [header] + [
+        ",".join([names[i]] + ["x" if (i, j) in hidden else str(v) for j, v in enumerate(row)])
+        for i, row in enumerate(full)
+    ]
     folder = write_published(tmp_path_factory.mktemp("s"), {"t": "\n".join(lines)})
     columns = header.split(",")[1:]
     found = A.attack_margins(folder, linked=False)

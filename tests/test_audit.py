@@ -13,16 +13,28 @@ from analysis.cli import main
 @pytest.fixture(scope="module")
 def sample_reports(tmp_path_factory):
     """The bundled sample study, both years, published as the CLI publishes them."""
-    from analysis.ingest import ingest
-    from analysis.sample.generate import write_sample
+    from analysis.collect.sample.generate import write_sample
+    from analysis.ingest.folder import ingest
 
     root = tmp_path_factory.mktemp("published")
     write_sample(root / "raw")
     for year in (2020, 2021):
         ingest(root / "raw" / str(year), out_dir=root / "processed" / str(year), fiscal_year=year, progress=False)
     assert main(["report", str(root / "processed" / "2020"), "--out", str(root / "r2020"), "--publish"]) == 0
-    assert main(["report", str(root / "processed" / "2021"), "--out", str(root / "r2021"), "--publish",
-                 "--previous", str(root / "processed" / "2020")]) == 0
+    assert (
+        main(
+            [
+                "report",
+                str(root / "processed" / "2021"),
+                "--out",
+                str(root / "r2021"),
+                "--publish",
+                "--previous",
+                str(root / "processed" / "2020"),
+            ]
+        )
+        == 0
+    )
     return root / "r2021", root / "r2020"
 
 
@@ -58,9 +70,21 @@ def test_audit_fails_on_a_report_that_pins_a_hidden_cell(tmp_path, capsys):
     (folder / "tables").mkdir(parents=True)
     (folder / "tables" / "t.csv").write_text("label,n\na,x\nb,5\ntotal,7\n", encoding="utf-8")
     layout = {"total_row": 2, "part_columns": []}
-    spec = {"rule": {"k": 5, "interval": 1, "share": 0.0}, "marker": "x",
-            "tables": [{"name": "t", "file": "tables/t.csv", "columns": ["label", "n"], "offset": 0,
-                        "counts": ["n"], "n_rows": 3, "layout": layout}]}
+    spec = {
+        "rule": {"k": 5, "interval": 1, "share": 0.0},
+        "marker": "x",
+        "tables": [
+            {
+                "name": "t",
+                "file": "tables/t.csv",
+                "columns": ["label", "n"],
+                "offset": 0,
+                "counts": ["n"],
+                "n_rows": 3,
+                "layout": layout,
+            }
+        ],
+    }
     (folder / "publication.json").write_text(json.dumps(spec), encoding="utf-8")
     assert main(["audit", str(folder)]) == 1
     assert "t[0, n]: 2..2" in capsys.readouterr().out

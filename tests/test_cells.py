@@ -18,8 +18,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from analysis.cli import main
-from analysis.ingest import ingest
-from analysis.sample.generate import write_sample
+from analysis.collect.sample.generate import write_sample
+from analysis.ingest.folder import ingest
 
 ERRORS = ["#DIV/0!", "#N/A", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#NULL!"]
 
@@ -61,8 +61,7 @@ def _first_sources(raw: Path) -> dict[str, str]:
     """One landed cell (``file!sheet!cell``) per workbook of a clean ingest."""
     result = ingest(raw, fiscal_year=2021, workers=0)
     sources: dict[str, str] = {}
-    for table in ("self_assessment", "presurvey", "statements", "disclosures", "meetings", "literature",
-                  "respondents"):
+    for table in ("self_assessment", "presurvey", "statements", "disclosures", "meetings", "literature", "respondents"):
         for source in result.tables[table]["source"]:
             file = str(source).rsplit("!", 2)[0]
             sources.setdefault(file, str(source))
@@ -96,9 +95,11 @@ def _self_assessment(raw: Path, codebook, rid: str, edit: str, answers: dict | N
     return path
 
 
-@pytest.mark.parametrize("edit", ['t="e"><v>#DIV/0!</v>', "><v>NaN</v>", 't="e"><v>#N/A</v>',
-                                  't="n"><v>7</v>', 't="inlineStr"><is><t>3-4</t></is>'],
-                         ids=["div0", "nan", "na", "seven", "range"])
+@pytest.mark.parametrize(
+    "edit",
+    ['t="e"><v>#DIV/0!</v>', "><v>NaN</v>", 't="e"><v>#N/A</v>', 't="n"><v>7</v>', 't="inlineStr"><is><t>3-4</t></is>'],
+    ids=["div0", "nan", "na", "seven", "range"],
+)
 def test_rejected_answer_is_an_error_and_kept_as_invalid(tmp_path, codebook, edit):
     raw = tmp_path / "raw"
     _self_assessment(raw, codebook, "U02", edit)
@@ -154,6 +155,7 @@ def test_error_value_in_a_text_or_profile_cell(tmp_path, codebook):
 
 # -- every file listed, formula-safe CSVs, control characters ---------------------------------------
 
+
 def test_every_file_under_the_raw_folder_is_listed_with_what_happened(tmp_path, codebook):
     raw = tmp_path / "raw"
     write_self_assessment(raw / "U01.xlsx", codebook, "U01", 2021)
@@ -167,10 +169,18 @@ def test_every_file_under_the_raw_folder_is_listed_with_what_happened(tmp_path, 
     (raw / ".git" / "objects" / "ab12").write_bytes(b"x")
     rc, issues, files = run_ingest(raw, tmp_path / "out")
     files = files.set_index("file")
-    assert set(files.index) == {"U01.xlsx", ".hidden/U02.xlsx", ".U03.xlsx", "README.md", "sub/.gitkeep",
-                                "notes.txt", ".git/objects/ab12"}
-    assert files.loc[".git/objects/ab12", "status"] == "ignored" and "hidden" in files.loc[".git/objects/ab12",
-                                                                                         "reason"]
+    assert set(files.index) == {
+        "U01.xlsx",
+        ".hidden/U02.xlsx",
+        ".U03.xlsx",
+        "README.md",
+        "sub/.gitkeep",
+        "notes.txt",
+        ".git/objects/ab12",
+    }
+    assert (
+        files.loc[".git/objects/ab12", "status"] == "ignored" and "hidden" in files.loc[".git/objects/ab12", "reason"]
+    )
     assert not (issues.file == ".git/objects/ab12").any()  # listed, but no warning for every hidden file
     assert files.loc["U01.xlsx", "status"] == "loaded" and files.loc["U01.xlsx", "reason"] == ""
     for hidden in (".hidden/U02.xlsx", ".U03.xlsx"):
@@ -183,7 +193,7 @@ def test_every_file_under_the_raw_folder_is_listed_with_what_happened(tmp_path, 
 
 
 def test_an_empty_raw_folder_is_an_error(tmp_path, codebook, capsys):
-    from analysis.ingest import assemble, read_folder
+    from analysis.ingest.folder import assemble, read_folder
 
     raw = tmp_path / "raw"
     raw.mkdir()
@@ -198,7 +208,7 @@ def test_an_empty_raw_folder_is_an_error(tmp_path, codebook, capsys):
 
 
 def test_csv_files_are_formula_safe_and_parquet_exact(tmp_path, codebook, capsys):
-    from analysis.study import load_study
+    from analysis.study.load import load_study
 
     raw = tmp_path / "raw"
     write_self_assessment(raw / "-U01.xlsx", codebook, "U01", 2021)
@@ -222,6 +232,7 @@ def test_csv_files_are_formula_safe_and_parquet_exact(tmp_path, codebook, capsys
 
 # -- one fiscal year per processed folder ------------------------------------------------------------
 
+
 def test_a_workbook_of_another_year_is_kept_out_of_the_years_tables(tmp_path, codebook):
     # A 2022 folder where one self-assessment still says 令和3年度 (last year's form sent back).
     raw = tmp_path / "2022"
@@ -242,7 +253,7 @@ def test_a_workbook_of_another_year_is_kept_out_of_the_years_tables(tmp_path, co
     assert set(respondents.fiscal_year) == set(maturity.fiscal_year) == {2022}
     # 表1.1's user count and the maturity table count the same companies.
     from analysis.report.builders.records import placeholder_count
-    from analysis.study import load_study
+    from analysis.study.load import load_study
 
     assert placeholder_count(load_study(out), "respondents", "user") == len(maturity) == 2
     files = pd.read_csv(out / "files.csv", keep_default_na=False).set_index("file")
@@ -256,8 +267,13 @@ def test_roster_rows_of_another_year_are_one_error_naming_their_cells(sample_202
     raw.mkdir()
     shutil.copy(sample_2021 / "roster.xlsx", raw / "roster.xlsx")
     book = openpyxl.load_workbook(raw / "roster.xlsx")
-    sheet = next(ws for ws in book.worksheets if ws.title != "_meta" and ws.sheet_state == "visible"
-                 and any(c.value in ("年度", "Fiscal year") for c in ws[1]))
+    sheet = next(
+        ws
+        for ws in book.worksheets
+        if ws.title != "_meta"
+        and ws.sheet_state == "visible"
+        and any(c.value in ("年度", "Fiscal year") for c in ws[1])
+    )
     column = next(c.column_letter for c in sheet[1] if c.value in ("年度", "Fiscal year"))
     sheet[f"{column}2"] = 2020
     sheet[f"{column}3"] = "令和2年度"
@@ -276,7 +292,7 @@ def test_roster_rows_of_another_year_are_one_error_naming_their_cells(sample_202
 @settings(max_examples=200, deadline=None)
 @given(texts=st.lists(st.text(alphabet=st.characters(codec="utf-8"), max_size=12), min_size=1, max_size=6))
 def test_csv_cells_never_start_a_formula_nor_carry_control_characters(texts):
-    from analysis.report.safe import RISKY_PREFIXES, csv_safe_frame
+    from analysis.output.safe import RISKY_PREFIXES, csv_safe_frame
 
     frame = pd.DataFrame({"text": texts, "n": range(len(texts))})
     safe = csv_safe_frame(frame)
@@ -298,29 +314,32 @@ _ODS_CONTENT = (
     'xmlns:calcext="urn:org:documentfoundation:names:experimental:calc:xmlns:calcext:1.0" office:version="1.2">'
     '<office:body><office:spreadsheet><table:table table:name="回答">'
     '<table:table-row table:number-rows-repeated="2"><table:table-cell office:value-type="string">'
-    '<text:p>a</text:p></table:table-cell></table:table-row><table:table-row>'
+    "<text:p>a</text:p></table:table-cell></table:table-row><table:table-row>"
     '<table:table-cell table:number-columns-repeated="2"/>'
     '<table:table-cell table:formula="of:=1/0" office:value-type="float" office:value="0" '
     'calcext:value-type="error"><text:p>#DIV/0!</text:p></table:table-cell>'
     '<table:table-cell table:formula="of:=NA()" office:value-type="string" office:string-value="" '
     'calcext:value-type="error"><text:p>#N/A</text:p></table:table-cell>'
-    '</table:table-row></table:table></office:spreadsheet></office:body></office:document-content>')
+    "</table:table-row></table:table></office:spreadsheet></office:body></office:document-content>"
+)
 
 
 def test_ods_error_cells_are_read_as_errors_not_zero_or_blank(tmp_path):
     # LibreOffice stores an error as a float 0 or an empty string, which calamine returns as such.
-    from analysis.validate import cell_error
-    from analysis.workbook import ErrorValue, read_workbook
+    from analysis.ingest.validate import cell_error
+    from analysis.ingest.workbook import ErrorValue, read_workbook
 
     path = tmp_path / "book.ods"
     with zipfile.ZipFile(path, "w") as package:
         package.writestr(zipfile.ZipInfo("mimetype"), "application/vnd.oasis.opendocument.spreadsheet")
         package.writestr("content.xml", _ODS_CONTENT)
-        package.writestr("META-INF/manifest.xml",
-                         '<?xml version="1.0"?><manifest:manifest '
-                         'xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0">'
-                         '<manifest:file-entry manifest:full-path="/" '
-                         'manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/></manifest:manifest>')
+        package.writestr(
+            "META-INF/manifest.xml",
+            '<?xml version="1.0"?><manifest:manifest '
+            'xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0">'
+            '<manifest:file-entry manifest:full-path="/" '
+            'manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/></manifest:manifest>',
+        )
     grid = read_workbook(path).sheets["回答"]
     assert grid.cell(2, 2) == ErrorValue("#DIV/0!") and grid.cell(2, 3) == ErrorValue("#N/A")
     assert grid.cell(1, 0) == "a" and grid.cell(2, 1) == ""

@@ -33,8 +33,11 @@ def test_run_builds_every_year(project):
         assert (project / "reports" / str(year) / "index.html").is_file()
         assert pd.read_csv(processed / "issues.csv").empty
     assert (project / "data" / "processed" / "study.duckdb").is_file()  # the run ends with survey db
-    assert (project / "reports" / "2021" / "findings.csv").read_text(encoding="utf-8-sig").startswith(
-        "finding,holds,evidence")
+    assert (
+        (project / "reports" / "2021" / "findings.csv")
+        .read_text(encoding="utf-8-sig")
+        .startswith("finding,holds,evidence")
+    )
 
 
 def test_names_never_leave_the_workbooks(project):

@@ -1,7 +1,7 @@
 import pytest
 
 from analysis.codebook import available_editions, load_codebook
-from analysis.normalise import InvalidValue
+from analysis.ingest.normalise import InvalidValue
 
 
 def test_edition_shipped_and_unknown_named(codebook):
@@ -22,11 +22,21 @@ def test_self_assessment_instrument(codebook):
     assert set(codebook.missing_codes["reason"]) == {"unanswered", "not_applicable", "dont_know", "invalid"}
 
 
-@pytest.mark.parametrize(("raw", "expected"), [
-    (4, (4, None)), (4.0, (4, None)), ("4", (4, None)), ("４", (4, None)), ("組織として実施", (3, None)),
-    ("", (None, "unanswered")), ("未回答", (None, "unanswered")), (None, (None, "unanswered")),
-    ("該当なし", (None, "not_applicable")), ("わからない", (None, "dont_know")),
-])
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (4, (4, None)),
+        (4.0, (4, None)),
+        ("4", (4, None)),
+        ("４", (4, None)),
+        ("組織として実施", (3, None)),
+        ("", (None, "unanswered")),
+        ("未回答", (None, "unanswered")),
+        (None, (None, "unanswered")),
+        ("該当なし", (None, "not_applicable")),
+        ("わからない", (None, "dont_know")),
+    ],
+)
 def test_parse_score(codebook, raw, expected):
     assert codebook.parse_score(raw) == expected
 

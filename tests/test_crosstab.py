@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 from scipy import stats as sp
 
-from analysis.crosstab import (
+from analysis.study.load import study_from_tables
+from analysis.tabulation.crosstabs import (
     CrossTab,
     crosstab,
     describe_test,
@@ -16,8 +17,7 @@ from analysis.crosstab import (
     variable,
     variable_names,
 )
-from analysis.study import study_from_tables
-from analysis.suppression import TableLayout, protection_intervals
+from analysis.tabulation.suppression import TableLayout, protection_intervals
 
 # Eight user companies. Maturity: U1-U3 A, U4-U5 B, U6-U7 C, U8 unclassified.
 IDS = [f"U{i}" for i in range(1, 9)]
@@ -25,16 +25,14 @@ LEVELS = ["A", "A", "A", "B", "B", "C", "C", None]
 # Q1-1 (single): U6 has no row at all (unanswered), U7 answered "don't know".
 Q11 = {"U1": 1, "U2": 1, "U3": 2, "U4": 2, "U5": 3, "U7": "dont_know", "U8": 1}
 # Q1-2 (select all that apply), asked only of users of the guideline.
-Q12 = {"U1": [1, 2], "U2": [2], "U3": [2, 6], "U4": [1], "U5": "not_applicable",
-       "U7": "not_applicable", "U8": [2]}
+Q12 = {"U1": [1, 2], "U2": [2], "U3": [2, 6], "U4": [1], "U5": "not_applicable", "U7": "not_applicable", "U8": [2]}
 
 
 def _rows() -> list[dict]:
     rows = []
     for question, kind, answers in (("Q1-1", "single", Q11), ("Q1-2", "multiple", Q12)):
         for respondent, answer in answers.items():
-            base = {"respondent_id": respondent, "fiscal_year": 2021, "topic": 1, "question_id": question,
-                    "kind": kind}
+            base = {"respondent_id": respondent, "fiscal_year": 2021, "topic": 1, "question_id": question, "kind": kind}
             if isinstance(answer, str):
                 rows.append(base | {"option_code": None, "missing_reason": answer})
             else:
@@ -45,10 +43,14 @@ def _rows() -> list[dict]:
 
 @pytest.fixture(scope="module")
 def study():
-    respondents = pd.DataFrame({
-        "respondent_id": IDS, "group": "user", "fiscal_year": 2021,
-        "industry": ["manufacturing"] * 4 + ["finance_insurance"] * 3 + [None],
-    })
+    respondents = pd.DataFrame(
+        {
+            "respondent_id": IDS,
+            "group": "user",
+            "fiscal_year": 2021,
+            "industry": ["manufacturing"] * 4 + ["finance_insurance"] * 3 + [None],
+        }
+    )
     return study_from_tables({"respondents": respondents, "presurvey": pd.DataFrame(_rows())}, fiscal_year=2021)
 
 
@@ -70,8 +72,16 @@ def multiple(study, maturity) -> CrossTab:
 def test_single_counts_with_missing_rows_and_margins(single):
     c = single.counts
     assert list(c.columns) == ["A", "B", "C", "missing:unclassified", "total"]
-    assert list(c.index) == ["1", "2", "3", "4", "missing:unanswered", "missing:not_applicable",
-                             "missing:dont_know", "total"]
+    assert list(c.index) == [
+        "1",
+        "2",
+        "3",
+        "4",
+        "missing:unanswered",
+        "missing:not_applicable",
+        "missing:dont_know",
+        "total",
+    ]
     assert c.loc["1"].tolist() == [2, 0, 0, 1, 3]
     assert c.loc["2"].tolist() == [1, 1, 0, 0, 2]
     assert c.loc["3"].tolist() == [0, 1, 0, 0, 1]
@@ -102,8 +112,7 @@ def test_single_test_by_hand(single):
     # the five tables have probabilities 0.2 (observed), 0.1, 0.2, 0.4, 0.1, so p = 0.6.
     assert single.test.test == "fisher_freeman_halton"
     assert single.test.p_value == pytest.approx(0.6)
-    reference = sp.fisher_exact(np.array([[2, 0], [1, 1], [0, 1]]),
-                                method=sp.PermutationMethod(n_resamples=np.inf))
+    reference = sp.fisher_exact(np.array([[2, 0], [1, 1], [0, 1]]), method=sp.PermutationMethod(n_resamples=np.inf))
     assert single.test.p_value == pytest.approx(reference.pvalue)
     assert single.test.details["n"] == 5
 
@@ -157,7 +166,7 @@ def test_note_names_the_test(single):
 
 
 def test_describe_monte_carlo_states_resamples(codebook):
-    from analysis.stats import fisher_monte_carlo
+    from analysis.tabulation.stats import fisher_monte_carlo
 
     result = fisher_monte_carlo([[3, 1, 0], [0, 2, 1], [1, 0, 2]], n_resamples=999, seed=5)
     text = describe_test(result, labels(codebook, "en"))
@@ -206,10 +215,17 @@ def test_variable_errors(study, maturity):
 
 
 def test_single_response_with_two_options_is_an_error(study):
-    rows = _rows() + [{"respondent_id": "U1", "fiscal_year": 2021, "topic": 1, "question_id": "Q1-1",
-                       "kind": "single", "option_code": 2}]
-    broken = study_from_tables({"respondents": study.respondents, "presurvey": pd.DataFrame(rows)},
-                               fiscal_year=2021)
+    rows = _rows() + [
+        {
+            "respondent_id": "U1",
+            "fiscal_year": 2021,
+            "topic": 1,
+            "question_id": "Q1-1",
+            "kind": "single",
+            "option_code": 2,
+        }
+    ]
+    broken = study_from_tables({"respondents": study.respondents, "presurvey": pd.DataFrame(rows)}, fiscal_year=2021)
     with pytest.raises(ValueError, match="single response"):
         variable(broken, "Q1-1")
 
@@ -287,8 +303,12 @@ def test_frame_with_intervals_and_q_declares_them(single, multiple):
         assert column not in layout.percent_of and column in frame.attrs["percent_columns"]
         (count,) = layout.derived_from[column]
         assert count.endswith(" n") and column.startswith(count.removesuffix(" n"))
-    assert TableLayout.from_mapping(single.frame("ja", "row", ci=True).attrs["layout"]).derived_from[
-        frame.attrs["ci_columns"][0]][1] == "合計 n"  # a row % interval: the row's total too
+    assert (
+        TableLayout.from_mapping(single.frame("ja", "row", ci=True).attrs["layout"]).derived_from[
+            frame.attrs["ci_columns"][0]
+        ][1]
+        == "合計 n"
+    )  # a row % interval: the row's total too
     assert frame.columns.get_loc("成熟度A(高) 95%信頼区間 下限") == frame.columns.get_loc("成熟度A(高) %") + 1
     assert "Clopper–Pearson" in single.note("ja", ci=True) and "q値" not in single.note("ja", ci=True)
     english = multiple.frame("en")

@@ -20,44 +20,75 @@ import math
 import pandas as pd
 import pytest
 
-from analysis import disclosure as ds
-from analysis.schema import conform
-from analysis.study import study_from_tables
+from analysis.disclosure import review as ds
+from analysis.study.load import study_from_tables
+from analysis.study.schema import conform
 
 G, R, M = "governance_structure", "risk_description", "mitigation_measures"
 
 PROFILES = {
-    "O1": ("overseas", "US", "D1", True), "O2": ("overseas", "GB", "D2", False),
-    "O3": ("overseas", "GB", "D2", True), "O4": ("overseas", "DE", "D3;D9", True),
-    "D1": ("domestic", "JP", "O1", False), "D2": ("domestic", "JP", None, True),
-    "D3": ("domestic", "JP", None, False), "D4": ("domestic", "JP", None, False),
+    "O1": ("overseas", "US", "D1", True),
+    "O2": ("overseas", "GB", "D2", False),
+    "O3": ("overseas", "GB", "D2", True),
+    "O4": ("overseas", "DE", "D3;D9", True),
+    "D1": ("domestic", "JP", "O1", False),
+    "D2": ("domestic", "JP", None, True),
+    "D3": ("domestic", "JP", None, False),
+    "D4": ("domestic", "JP", None, False),
 }
 # company -> year -> item -> (disclosed, venue, basis, sustainability)
 CODING = {
-    "O1": {2021: {G: (True, "form_10k", "us_sec", False), R: (True, "form_10k", "us_sec", False),
-                  M: (True, "form_10k", "us_sec", False)},
-           2020: {G: (True, "form_10k", "us_sec", False), R: (True, "form_10k", "us_sec", False),
-                  M: (False, None, None, None)}},
-    "O2": {2021: {G: (True, "annual_report", "uk_companies_act", False),
-                  R: (True, "annual_report", "uk_companies_act", False),
-                  M: (True, "annual_report", "uk_companies_act", True)},
-           2020: {G: (True, "annual_report", None, False), R: (False, None, None, None),
-                  M: (False, None, None, None)}},
-    "O3": {2021: {G: (True, "annual_report", "uk_companies_act", False), R: (False, None, None, None),
-                  M: (True, "sustainability_report", "uk_companies_act", True)}},
+    "O1": {
+        2021: {
+            G: (True, "form_10k", "us_sec", False),
+            R: (True, "form_10k", "us_sec", False),
+            M: (True, "form_10k", "us_sec", False),
+        },
+        2020: {
+            G: (True, "form_10k", "us_sec", False),
+            R: (True, "form_10k", "us_sec", False),
+            M: (False, None, None, None),
+        },
+    },
+    "O2": {
+        2021: {
+            G: (True, "annual_report", "uk_companies_act", False),
+            R: (True, "annual_report", "uk_companies_act", False),
+            M: (True, "annual_report", "uk_companies_act", True),
+        },
+        2020: {G: (True, "annual_report", None, False), R: (False, None, None, None), M: (False, None, None, None)},
+    },
+    "O3": {
+        2021: {
+            G: (True, "annual_report", "uk_companies_act", False),
+            R: (False, None, None, None),
+            M: (True, "sustainability_report", "uk_companies_act", True),
+        }
+    },
     # Venue and sustainability on items NOT disclosed must be ignored.
-    "O4": {2021: {G: (False, "annual_report", None, True), R: (False, None, None, None),
-                  M: (False, None, None, None)},
-           2020: {G: (False, None, None, None), R: (False, None, None, None), M: (False, None, None, None)}},
-    "D1": {2021: {G: (True, "yuho", "jp_fiea", False), R: (True, "yuho", "jp_fiea", True),
-                  M: (True, "yuho", "jp_fiea", False)},
-           2020: {G: (True, "yuho", "jp_fiea", False), R: (False, None, None, None),
-                  M: (False, None, None, None)}},
-    "D2": {2021: {G: (True, "integrated_report", "voluntary", None), R: (False, None, None, None),
-                  M: (False, None, None, None)}},
-    "D3": {2021: {G: (True, "yuho", "jp_fiea", True), R: (True, "website", "jp_fiea", None),
-                  M: (None, None, None, None)},
-           2020: {G: (False, None, None, None), R: (False, None, None, None), M: (False, None, None, None)}},
+    "O4": {
+        2021: {G: (False, "annual_report", None, True), R: (False, None, None, None), M: (False, None, None, None)},
+        2020: {G: (False, None, None, None), R: (False, None, None, None), M: (False, None, None, None)},
+    },
+    "D1": {
+        2021: {
+            G: (True, "yuho", "jp_fiea", False),
+            R: (True, "yuho", "jp_fiea", True),
+            M: (True, "yuho", "jp_fiea", False),
+        },
+        2020: {G: (True, "yuho", "jp_fiea", False), R: (False, None, None, None), M: (False, None, None, None)},
+    },
+    "D2": {
+        2021: {
+            G: (True, "integrated_report", "voluntary", None),
+            R: (False, None, None, None),
+            M: (False, None, None, None),
+        }
+    },
+    "D3": {
+        2021: {G: (True, "yuho", "jp_fiea", True), R: (True, "website", "jp_fiea", None), M: (None, None, None, None)},
+        2020: {G: (False, None, None, None), R: (False, None, None, None), M: (False, None, None, None)},
+    },
     "D4": {2020: {G: (True, "yuho", "jp_fiea", False)}},
 }
 
@@ -68,10 +99,23 @@ def make_disclosures(coding: dict = CODING, profiles: dict = PROFILES) -> pd.Dat
         region, country, peers, large = profiles[company]
         for year, items in years.items():
             for item, (disclosed, venue, basis, sustainability) in items.items():
-                rows.append({"company_id": company, "fiscal_year": year, "region": region, "country": country,
-                             "industry": "manufacturing", "peer_ids": peers, "large_cap": large, "item": item,
-                             "disclosed": disclosed, "venue": venue, "basis": basis,
-                             "sustainability": sustainability, "source": f"d.xlsx!開示!{company}{year}{item}"})
+                rows.append(
+                    {
+                        "company_id": company,
+                        "fiscal_year": year,
+                        "region": region,
+                        "country": country,
+                        "industry": "manufacturing",
+                        "peer_ids": peers,
+                        "large_cap": large,
+                        "item": item,
+                        "disclosed": disclosed,
+                        "venue": venue,
+                        "basis": basis,
+                        "sustainability": sustainability,
+                        "source": f"d.xlsx!開示!{company}{year}{item}",
+                    }
+                )
     return conform("disclosures", pd.DataFrame(rows))
 
 
@@ -115,8 +159,16 @@ def test_hand_written_tests_agree_with_known_values():
 def test_current_takes_each_companys_latest_year_or_the_given_year(disclosures):
     latest = ds.current_disclosures(disclosures)
     years = latest.groupby("company_id")["fiscal_year"].unique().map(list).to_dict()
-    assert years == {"D1": [2021], "D2": [2021], "D3": [2021], "D4": [2020],
-                     "O1": [2021], "O2": [2021], "O3": [2021], "O4": [2021]}
+    assert years == {
+        "D1": [2021],
+        "D2": [2021],
+        "D3": [2021],
+        "D4": [2020],
+        "O1": [2021],
+        "O2": [2021],
+        "O3": [2021],
+        "O4": [2021],
+    }
     assert set(ds.current_disclosures(disclosures, 2020)["company_id"]) == {"O1", "O2", "O4", "D1", "D3", "D4"}
     assert len(disclosures) == 37  # the input is not changed
     assert str(disclosures["region"].dtype) == "str"
@@ -126,7 +178,15 @@ def test_companies_profile_and_items_counted(codebook, disclosures):
     per_company = ds.companies(disclosures, codebook)
     assert list(per_company["company_id"]) == ["D1", "D2", "D3", "D4", "O1", "O2", "O3", "O4"]
     assert dict(zip(per_company["company_id"], per_company["n_items"], strict=True)) == {
-        "D1": 3, "D2": 1, "D3": 2, "D4": 1, "O1": 3, "O2": 3, "O3": 2, "O4": 0}
+        "D1": 3,
+        "D2": 1,
+        "D3": 2,
+        "D4": 1,
+        "O1": 3,
+        "O2": 3,
+        "O3": 2,
+        "O4": 0,
+    }
 
 
 def test_items_by_region_counts_denominators_and_fisher(codebook, disclosures):
@@ -154,8 +214,9 @@ def test_items_by_region_for_a_given_year(codebook, disclosures):
 def test_study_tables_with_categoricals_give_the_same_result(codebook, disclosures):
     study = study_from_tables({"disclosures": disclosures}, codebook)
     assert isinstance(study.disclosures["region"].dtype, pd.CategoricalDtype)
-    pd.testing.assert_frame_equal(ds.items_by_region(study.disclosures, codebook),
-                                  ds.items_by_region(disclosures, codebook))
+    pd.testing.assert_frame_equal(
+        ds.items_by_region(study.disclosures, codebook), ds.items_by_region(disclosures, codebook)
+    )
 
 
 def test_items_by_country(codebook, disclosures):
@@ -170,8 +231,16 @@ def test_items_by_country(codebook, disclosures):
 
 def test_company_depth_is_the_deepest_class_reached(codebook, disclosures):
     depth = ds.company_depth(disclosures, codebook).set_index("company_id")["depth"].to_dict()
-    assert depth == {"D1": "measures", "D2": "governance", "D3": "risk", "D4": "governance",
-                     "O1": "measures", "O2": "measures", "O3": "measures", "O4": "none"}
+    assert depth == {
+        "D1": "measures",
+        "D2": "governance",
+        "D3": "risk",
+        "D4": "governance",
+        "O1": "measures",
+        "O2": "measures",
+        "O3": "measures",
+        "O4": "none",
+    }
 
 
 def test_going_on_to_measures_takes_min_share_of_the_measures_items(codebook):
@@ -179,17 +248,25 @@ def test_going_on_to_measures_takes_min_share_of_the_measures_items(codebook):
     # governance and risk need one item. Measures items here: mitigation, training, insurance.
     t, i = "training", "insurance"
     coding = {
-        "X1": {G: True, M: True, t: False, i: False},            # 1/3 measures -> governance
-        "X2": {G: True, R: True, M: True, t: True, i: False},    # 2/3 -> measures
-        "X3": {t: True, M: False, i: False},                     # 1/3 and nothing else -> governance
-        "X4": {M: True, t: None, i: False},                      # 1/2 of those reviewed -> measures
-        "X5": {R: True, M: False},                               # 0/1 -> risk
+        "X1": {G: True, M: True, t: False, i: False},  # 1/3 measures -> governance
+        "X2": {G: True, R: True, M: True, t: True, i: False},  # 2/3 -> measures
+        "X3": {t: True, M: False, i: False},  # 1/3 and nothing else -> governance
+        "X4": {M: True, t: None, i: False},  # 1/2 of those reviewed -> measures
+        "X5": {R: True, M: False},  # 0/1 -> risk
     }
-    rows = [{"company_id": c, "fiscal_year": 2021, "region": "domestic", "country": "JP", "item": item,
-             "disclosed": d} for c, items in coding.items() for item, d in items.items()]
+    rows = [
+        {"company_id": c, "fiscal_year": 2021, "region": "domestic", "country": "JP", "item": item, "disclosed": d}
+        for c, items in coding.items()
+        for item, d in items.items()
+    ]
     depth = ds.company_depth(conform("disclosures", pd.DataFrame(rows)), codebook)
     assert dict(zip(depth["company_id"], depth["depth"], strict=True)) == {
-        "X1": "governance", "X2": "measures", "X3": "governance", "X4": "measures", "X5": "risk"}
+        "X1": "governance",
+        "X2": "measures",
+        "X3": "governance",
+        "X4": "measures",
+        "X5": "risk",
+    }
     assert codebook.table("disclosure_depths").set_index("depth").loc["measures", "min_share"] == "0.5"
 
 
@@ -200,7 +277,11 @@ def test_depth_by_region(codebook, disclosures):
     for depth, (domestic, overseas) in expected.items():
         got = row(table, "depth", depth)
         assert (got["n_domestic"], got["total_domestic"], got["n_overseas"], got["total_overseas"]) == (
-            domestic, 4, overseas, 4)
+            domestic,
+            4,
+            overseas,
+            4,
+        )
         assert got["p_value"] == pytest.approx(fisher_two_sided(domestic, 4 - domestic, overseas, 4 - overseas))
 
 
@@ -257,10 +338,18 @@ def test_peer_item_tests(codebook, disclosures):
 def test_trend_counts_each_company_in_every_year_it_was_reviewed(codebook, disclosures):
     trend = ds.trend_by_region(disclosures, codebook).set_index(["fiscal_year", "region", "item"])
     expected = {
-        (2020, "domestic", G): (2, 3), (2020, "domestic", R): (0, 2), (2020, "domestic", M): (0, 2),
-        (2020, "overseas", G): (2, 3), (2020, "overseas", R): (1, 3), (2020, "overseas", M): (0, 3),
-        (2021, "domestic", G): (3, 3), (2021, "domestic", R): (2, 3), (2021, "domestic", M): (1, 2),
-        (2021, "overseas", G): (3, 4), (2021, "overseas", R): (2, 4), (2021, "overseas", M): (3, 4),
+        (2020, "domestic", G): (2, 3),
+        (2020, "domestic", R): (0, 2),
+        (2020, "domestic", M): (0, 2),
+        (2020, "overseas", G): (2, 3),
+        (2020, "overseas", R): (1, 3),
+        (2020, "overseas", M): (0, 3),
+        (2021, "domestic", G): (3, 3),
+        (2021, "domestic", R): (2, 3),
+        (2021, "domestic", M): (1, 2),
+        (2021, "overseas", G): (3, 4),
+        (2021, "overseas", R): (2, 4),
+        (2021, "overseas", M): (3, 4),
     }
     for key, (n, total) in expected.items():
         assert trend.loc[key, ["n", "total"]].tolist() == [n, total], key

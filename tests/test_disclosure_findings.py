@@ -26,21 +26,27 @@ import copy
 import pandas as pd
 import pytest
 
-import analysis.disclosure_findings as df
-from analysis.disclosure_findings import FindingResult, finding, finding_parameters, run_checks
-from analysis.schema import conform
+import analysis.disclosure.findings as df
+from analysis.disclosure.findings import FindingResult, finding, finding_parameters, run_checks
+from analysis.study.schema import conform
 
 G, R, M = "governance_structure", "risk_description", "mitigation_measures"
 PROFILES = {
-    "O1": ["overseas", "US", "D1", True], "O2": ["overseas", "GB", None, False],
-    "O3": ["overseas", "GB", None, True], "O4": ["overseas", "DE", None, True],
-    "D1": ["domestic", "JP", "O1", False], "D2": ["domestic", "JP", "O2;O3", True],
-    "D3": ["domestic", "JP", None, False], "D4": ["domestic", "JP", None, False],
+    "O1": ["overseas", "US", "D1", True],
+    "O2": ["overseas", "GB", None, False],
+    "O3": ["overseas", "GB", None, True],
+    "O4": ["overseas", "DE", None, True],
+    "D1": ["domestic", "JP", "O1", False],
+    "D2": ["domestic", "JP", "O2;O3", True],
+    "D3": ["domestic", "JP", None, False],
+    "D4": ["domestic", "JP", None, False],
 }
 # company -> year -> item -> (disclosed, sustainability)
 CODING = {
-    "O1": {2021: {G: (True, None), R: (True, True), M: (True, True)},
-           2019: {G: (False, None), R: (False, None), M: (False, None)}},
+    "O1": {
+        2021: {G: (True, None), R: (True, True), M: (True, True)},
+        2019: {G: (False, None), R: (False, None), M: (False, None)},
+    },
     "O2": {2021: {G: (True, False), R: (True, True), M: (True, True)}},
     "O3": {2021: {G: (True, False), R: (True, False), M: (True, True)}},
     "O4": {2021: {G: (False, True), R: (False, None), M: (False, None)}},
@@ -56,10 +62,22 @@ def make(change=None) -> pd.DataFrame:
     coding, profiles = copy.deepcopy(CODING), copy.deepcopy(PROFILES)
     if change:
         change(coding, profiles)
-    rows = [{"company_id": c, "fiscal_year": y, "region": profiles[c][0], "country": profiles[c][1],
-             "peer_ids": profiles[c][2], "large_cap": profiles[c][3], "item": i, "disclosed": d,
-             "sustainability": s}
-            for c, years in coding.items() for y, items in years.items() for i, (d, s) in items.items()]
+    rows = [
+        {
+            "company_id": c,
+            "fiscal_year": y,
+            "region": profiles[c][0],
+            "country": profiles[c][1],
+            "peer_ids": profiles[c][2],
+            "large_cap": profiles[c][3],
+            "item": i,
+            "disclosed": d,
+            "sustainability": s,
+        }
+        for c, years in coding.items()
+        for y, items in years.items()
+        for i, (d, s) in items.items()
+    ]
     return conform("disclosures", pd.DataFrame(rows))
 
 
@@ -70,9 +88,15 @@ def checks(frame: pd.DataFrame, codebook, parameters=None) -> pd.DataFrame:
 def test_thresholds_are_read_from_the_codebook(codebook):
     parameters = finding_parameters(codebook)
     assert parameters["domestic_stop_at_governance"] == {
-        "tend_to": 0.5, "stop_depths": ["governance"], "measures_depths": ["measures"]}
+        "tend_to": 0.5,
+        "stop_depths": ["governance"],
+        "measures_depths": ["measures"],
+    }
     assert parameters["sustainability_framing"] == {
-        "many": 0.5, "risk_items": ["risk_description"], "mitigation_items": ["mitigation_measures"]}
+        "many": 0.5,
+        "risk_items": ["risk_description"],
+        "mitigation_items": ["mitigation_measures"],
+    }
     assert parameters["large_cap_almost_nothing"]["almost_nothing_max_items"] == 1
     assert "sustainability_report" not in parameters["large_cap_almost_nothing"]["investor_venues"]
     assert parameters["overseas_disclose_more"] == {"match_low": 0.8, "match_high": 1.25, "min_matching": 1}
@@ -84,8 +108,13 @@ def test_thresholds_are_read_from_the_codebook(codebook):
 def test_all_findings_hold_on_the_review(codebook):
     result = run_checks(make(), codebook)
     assert list(result.columns) == ["finding", "title_ja", "title_en", "holds", "evidence", "numbers"]
-    assert list(result["finding"]) == ["overseas_disclose_more", "domestic_stop_at_governance",
-                                       "large_cap_almost_nothing", "sustainability_framing", "uk_all_mitigation"]
+    assert list(result["finding"]) == [
+        "overseas_disclose_more",
+        "domestic_stop_at_governance",
+        "large_cap_almost_nothing",
+        "sustainability_framing",
+        "uk_all_mitigation",
+    ]
     assert result["holds"].dtype == bool and result["holds"].all(), result[["finding", "evidence"]].to_string()
     assert result["title_ja"].str.len().gt(0).all() and result["title_en"].str.len().gt(0).all()
 
@@ -301,9 +330,9 @@ def _sample_disclosures(tmp_path, codebook, seed=None):
     regenerated with another ``seed``)."""
     from pathlib import Path
 
-    from analysis.ingest import ingest
-    from analysis.sample.generate import generate_sample
-    from analysis.template import build_workbook, workbook_bytes
+    from analysis.collect.sample.generate import generate_sample
+    from analysis.collect.template import build_workbook, workbook_bytes
+    from analysis.ingest.folder import ingest
 
     if seed is None:
         folder = Path(__file__).resolve().parents[1] / "data" / "raw" / "2021"
@@ -312,7 +341,8 @@ def _sample_disclosures(tmp_path, codebook, seed=None):
     else:
         sample = next(s for s in generate_sample(seed, codebook) if s.instrument == "disclosures")
         (tmp_path / "disclosures.xlsx").write_bytes(
-            workbook_bytes(build_workbook(codebook, "disclosures", "ja", sample.data)))
+            workbook_bytes(build_workbook(codebook, "disclosures", "ja", sample.data))
+        )
     result = ingest(tmp_path, fiscal_year=2021)
     assert result.n_errors == 0
     return result.tables["disclosures"]

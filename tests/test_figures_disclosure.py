@@ -6,9 +6,9 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import pytest
 
-from analysis.figures_disclosure import heatmap_figure, trend_figure
-from analysis.plotting import assert_no_missing_glyphs
-from analysis.schema import conform
+from analysis.figures.disclosure import heatmap_figure, trend_figure
+from analysis.figures.plotting import assert_no_missing_glyphs
+from analysis.study.schema import conform
 
 G, R, M = "governance_structure", "risk_description", "mitigation_measures"
 
@@ -20,8 +20,12 @@ def make_disclosures() -> pd.DataFrame:
         "O2": ("overseas", "US", {2021: {G: False, R: True, M: None}}),
         "D1": ("domestic", "JP", {2020: {G: True, R: False}, 2021: {G: True, R: False, M: False}}),
     }
-    rows = [{"company_id": c, "fiscal_year": y, "region": region, "country": country, "item": i, "disclosed": d}
-            for c, (region, country, years) in coding.items() for y, items in years.items() for i, d in items.items()]
+    rows = [
+        {"company_id": c, "fiscal_year": y, "region": region, "country": country, "item": i, "disclosed": d}
+        for c, (region, country, years) in coding.items()
+        for y, items in years.items()
+        for i, d in items.items()
+    ]
     return conform("disclosures", pd.DataFrame(rows))
 
 

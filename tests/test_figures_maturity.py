@@ -5,16 +5,16 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from analysis.figures_maturity import (
+from analysis.figures.maturity import (
     directive_labels,
     level_heatmap,
     level_label,
     level_radar,
     respondent_radar,
 )
-from analysis.maturity import maturity_table
-from analysis.plotting import assert_no_missing_glyphs
-from analysis.scores import directive_scores
+from analysis.figures.plotting import assert_no_missing_glyphs
+from analysis.maturity.classification import maturity_table
+from analysis.maturity.scores import directive_scores
 
 # respondent -> (industry, answer given to every question, except directive 10 when None there)
 PROFILES = {
@@ -33,12 +33,22 @@ def frames(codebook):
         roster.append({"respondent_id": rid, "fiscal_year": 2021, "group": "user", "industry": industry})
         for q in codebook.questions.itertuples():
             score = per_directive[q.directive - 1]
-            rows.append({"respondent_id": rid, "fiscal_year": 2021, "directive": q.directive,
-                         "question_id": q.question_id, "score": score,
-                         "missing_reason": None if score is not None else "dont_know"})
+            rows.append(
+                {
+                    "respondent_id": rid,
+                    "fiscal_year": 2021,
+                    "directive": q.directive,
+                    "question_id": q.question_id,
+                    "score": score,
+                    "missing_reason": None if score is not None else "dont_know",
+                }
+            )
     tables = {"self_assessment": pd.DataFrame(rows), "respondents": pd.DataFrame(roster)}
-    return directive_scores(tables["self_assessment"], codebook), tables["respondents"], maturity_table(tables,
-                                                                                                       codebook)
+    return (
+        directive_scores(tables["self_assessment"], codebook),
+        tables["respondents"],
+        maturity_table(tables, codebook),
+    )
 
 
 def _texts(figure) -> str:
@@ -88,8 +98,11 @@ def test_level_radar(codebook, frames, lang):
     assert_no_missing_glyphs(figure)
     text = _texts(figure)
     # Levels by hand: U01 A, U02 B, U03 C, U04 B (precedence), U05 unclassified (directive 10 decides).
-    expected = ["成熟度A(高) (n=1)", "成熟度B(中) (n=2)", "成熟度C(低) (n=1)", "判定不能 (n=1)"] if lang == "ja" \
+    expected = (
+        ["成熟度A(高) (n=1)", "成熟度B(中) (n=2)", "成熟度C(低) (n=1)", "判定不能 (n=1)"]
+        if lang == "ja"
         else ["Maturity A (high) (n=1)", "Maturity B (medium) (n=2)", "Unclassified (n=1)"]
+    )
     for label in expected:
         assert label in text
 

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from analysis.cli import main
-from analysis.findings_import import (
+from analysis.statements.findings_import import (
     agreement,
     as_statements,
     compare_findings,
@@ -25,8 +25,9 @@ from analysis.findings_import import (
 REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference"
 RAW = REFERENCE / "000_df6ee6e5f4f210f6.txt"
 NFKC = REFERENCE / "000_df6ee6e5f4f210f6.nfkc.txt"
-needs_report = pytest.mark.skipif(not RAW.is_file() or not NFKC.is_file(),
-                                  reason="the report text is not in ../shared/reference")
+needs_report = pytest.mark.skipif(
+    not RAW.is_file() or not NFKC.is_file(), reason="the report text is not in ../shared/reference"
+)
 
 # A miniature of the extraction's quirks: the results marker, a heading printed after its
 # slide body, a bullet wrapped over a blank line, a heading printed before the body, a
@@ -104,10 +105,12 @@ def test_nfkc_plain_headings():
 
 
 def test_compare_findings():
-    old = pd.DataFrame({"respondent_group": ["user"] * 3, "section": [1, 1, 2],
-                        "category": ["活用方法", "活用方法", "改訂の必要ない"]})
-    new = pd.DataFrame({"respondent_group": ["user"] * 3, "section": [1, 3, 3],
-                        "category": ["活用方法", "新しい論点", "新しい論点"]})
+    old = pd.DataFrame(
+        {"respondent_group": ["user"] * 3, "section": [1, 1, 2], "category": ["活用方法", "活用方法", "改訂の必要ない"]}
+    )
+    new = pd.DataFrame(
+        {"respondent_group": ["user"] * 3, "section": [1, 3, 3], "category": ["活用方法", "新しい論点", "新しい論点"]}
+    )
     table = compare_findings(old, new).set_index("category")
     assert table.loc["活用方法", "status"] == "kept"
     assert (table.loc["活用方法", "n_old"], table.loc["活用方法", "n_new"]) == (2, 1)
@@ -123,7 +126,7 @@ def test_as_statements_conforms(mini):
 
 
 def _reference() -> pd.DataFrame:
-    path = resources.files("analysis.sample") / "records" / "published_findings.csv"
+    path = resources.files("analysis.collect.sample") / "records" / "published_findings.csv"
     return pd.read_csv(path, dtype="str", keep_default_na=False, na_values=[""])
 
 
@@ -160,8 +163,7 @@ def test_report_sections_categories_and_maturity():
     assert tuple(find("新人にはITパスポート")[["section", "category_id"]]) == (9, "u09-03")
     assert tuple(find("連邦型のガバナンスで")[["section", "category_id"]]) == (10, "u10-01")
     # Maturity groups as the report states them (成熟度中, and 会社 instead of 企業).
-    assert tuple(find("成熟度中の企業では国内関連会社")[["section", "category_id", "maturity"]]) == (
-        11, "u11-01", "中")
+    assert tuple(find("成熟度中の企業では国内関連会社")[["section", "category_id", "maturity"]]) == (11, "u11-01", "中")
     assert tuple(find("成熟度高の会社では")[["section", "category_id", "maturity"]]) == (12, "u12-05", "高")
     assert users["maturity"].value_counts().to_dict() == {"高": 5, "低": 5, "中": 2}
     # A bullet wrapped over a blank line, and an investor bullet of two sentences on two lines.

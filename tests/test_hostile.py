@@ -57,7 +57,7 @@ with open("/proc/self/statm") as handle:
     base = int(handle.read().split()[0]) * resource.getpagesize()
 cap = base + int(sys.argv[4]) * 2**20
 resource.setrlimit(resource.RLIMIT_AS, (cap, resource.getrlimit(resource.RLIMIT_AS)[1]))
-from analysis.ingest import ingest
+from analysis.ingest.folder import ingest
 result = ingest(Path(sys.argv[1]), Path(sys.argv[2]), workers=int(sys.argv[3]))
 print(json.dumps({"errors": result.n_errors}))
 """
@@ -89,8 +89,12 @@ def corpus(tmp_path_factory, codebook):
 
 def _ingest(corpus, workers):
     out = corpus / f"out_{workers}"
-    proc = subprocess.run([sys.executable, "-c", _RUN, str(corpus / "raw"), str(out), str(workers),
-                           str(HEADROOM_MB)], capture_output=True, text=True, timeout=HANG_GUARD_S)
+    proc = subprocess.run(
+        [sys.executable, "-c", _RUN, str(corpus / "raw"), str(out), str(workers), str(HEADROOM_MB)],
+        capture_output=True,
+        text=True,
+        timeout=HANG_GUARD_S,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     issues = pd.read_csv(out / "issues.csv", keep_default_na=False)
     return out, issues, json.loads(proc.stdout.strip().splitlines()[-1])
@@ -163,8 +167,8 @@ def test_the_checks_run_without_isolation_too(corpus):
 def test_raised_limits_hand_a_crashing_file_to_an_isolated_worker(tmp_path, codebook):
     # With --max-cells raised past the workbook, the parser itself meets the XFD1048576 file
     # and aborts: only its worker dies, the file gets one error, the rest still lands.
-    from analysis.ingest import ingest
-    from analysis.safety import Limits
+    from analysis.ingest.folder import ingest
+    from analysis.ingest.safety import Limits
 
     raw = tmp_path / "raw"
     write_self_assessment(raw / "good.xlsx", codebook, "U01")
@@ -178,9 +182,24 @@ def test_raised_limits_hand_a_crashing_file_to_an_isolated_worker(tmp_path, code
 def test_limits_are_options_of_survey_ingest(tmp_path, codebook):
     raw = tmp_path / "raw"
     write_self_assessment(raw / "good.xlsx", codebook, "U01")
-    proc = subprocess.run([sys.executable, "-m", "analysis.cli", "ingest", str(raw), "--out", str(tmp_path / "out"),
-                           "--max-file-mb", "0.001", "--workers", "1"],
-                          capture_output=True, text=True, timeout=HANG_GUARD_S)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "analysis.cli",
+            "ingest",
+            str(raw),
+            "--out",
+            str(tmp_path / "out"),
+            "--max-file-mb",
+            "0.001",
+            "--workers",
+            "1",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=HANG_GUARD_S,
+    )
     assert proc.returncode == 1
     issues = pd.read_csv(tmp_path / "out" / "issues.csv")
     (message,) = issues.loc[issues.file == "good.xlsx", "message"]
@@ -195,9 +214,25 @@ def test_positions_spelled_any_way_are_bounded_before_an_in_process_parse(tmp_pa
     write_self_assessment(raw / "good.xlsx", codebook, "U01")
     sheet_variant(raw / f"{variant}.xlsx", variant)
     out = tmp_path / "out"
-    proc = subprocess.run([sys.executable, "-m", "analysis.cli", "ingest", str(raw), "--out", str(out),
-                           "--workers", "0", "--quiet", "--year", "2021"],
-                          capture_output=True, text=True, timeout=HANG_GUARD_S)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "analysis.cli",
+            "ingest",
+            str(raw),
+            "--out",
+            str(out),
+            "--workers",
+            "0",
+            "--quiet",
+            "--year",
+            "2021",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=HANG_GUARD_S,
+    )
     assert proc.returncode == 1, proc.stderr[-2000:]
     issues = pd.read_csv(out / "issues.csv", keep_default_na=False)
     (row,) = issues[issues.file == f"{variant}.xlsx"].itertuples()

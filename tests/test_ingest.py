@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 from conftest import all_answers, write_self_assessment
 
-from analysis.ingest import ingest
-from analysis.template import build_workbook, workbook_bytes
+from analysis.collect.template import build_workbook, workbook_bytes
+from analysis.ingest.folder import ingest
 
 
 def _errors(result, file=None):
@@ -21,8 +21,15 @@ def _errors(result, file=None):
 def test_round_trip_template_to_tidy(tmp_path, codebook):
     answers = all_answers(codebook, 4)
     answers.update({"1-1": "５", "1-2": "該当なし", "1-3": "わからない", "1-4": "", "2-1": "一部実施"})
-    write_self_assessment(tmp_path / "raw" / "a.xlsx", codebook, "Ｕ０７", "令和3年度", answers,
-                          industry="製造業", company_name="秘密工業株式会社")
+    write_self_assessment(
+        tmp_path / "raw" / "a.xlsx",
+        codebook,
+        "Ｕ０７",
+        "令和3年度",
+        answers,
+        industry="製造業",
+        company_name="秘密工業株式会社",
+    )
     result = ingest(tmp_path / "raw", tmp_path / "out", fiscal_year=2021)
     assert not _errors(result)
     sa = result.tables["self_assessment"]
@@ -39,7 +46,8 @@ def test_round_trip_template_to_tidy(tmp_path, codebook):
         if path.suffix == ".csv":
             assert "秘密工業" not in path.read_text(encoding="utf-8"), path.name
     assert pd.read_parquet(tmp_path / "out" / "self_assessment.parquet").equals(
-        pd.read_parquet(tmp_path / "out" / "self_assessment.parquet"))
+        pd.read_parquet(tmp_path / "out" / "self_assessment.parquet")
+    )
     cells = result.cells
     assert cells["read"] == cells["loaded"] + cells["reported"] and cells["reported"] == 0
 
@@ -148,8 +156,9 @@ def test_missing_sheet(good_and_bad, codebook):
     assert set(result.tables["self_assessment"]["respondent_id"]) == {"U01"}
 
 
-@pytest.mark.parametrize(("name", "content"), [("csv.xlsx", b"a,b\n1,2\n"), ("empty.xlsx", b""),
-                                               ("text.xls", b"hello world")])
+@pytest.mark.parametrize(
+    ("name", "content"), [("csv.xlsx", b"a,b\n1,2\n"), ("empty.xlsx", b""), ("text.xls", b"hello world")]
+)
 def test_not_a_spreadsheet(good_and_bad, name, content):
     (good_and_bad / name).write_bytes(content)
     result = ingest(good_and_bad)
@@ -168,8 +177,11 @@ def test_truncated_zip(good_and_bad, codebook):
 
 def test_exit_status_and_summary(good_and_bad, codebook, tmp_path):
     _bad_answers(good_and_bad, codebook, "bad.xlsx", "U02", {("回答", "D14"): 7})
-    proc = subprocess.run([sys.executable, "-m", "analysis.cli", "ingest", str(good_and_bad),
-                           "--out", str(tmp_path / "out")], capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "analysis.cli", "ingest", str(good_and_bad), "--out", str(tmp_path / "out")],
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 1
     assert "bad.xlsx: 回答!D14" in proc.stdout
     assert "read =" in proc.stdout
@@ -179,12 +191,15 @@ def test_exit_status_and_summary(good_and_bad, codebook, tmp_path):
 
 
 def _digest(folder):
-    return {p.relative_to(folder): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(folder): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 def test_raw_folder_untouched_and_accounting_adds_up(tmp_path):
-    from analysis.sample.generate import write_sample
+    from analysis.collect.sample.generate import write_sample
 
     write_sample(tmp_path / "raw")
     before = _digest(tmp_path / "raw")
@@ -204,7 +219,7 @@ def test_killed_ingest_leaves_previous_output(tmp_path, codebook):
     before = _digest(out)
     script = (
         "import os, signal, sys\n"
-        "import analysis.validate as v\n"
+        "import analysis.ingest.validate as v\n"
         "real = v.parse_workbook\n"
         "count = [0]\n"
         "def dying(book, codebook):\n"
@@ -212,7 +227,7 @@ def test_killed_ingest_leaves_previous_output(tmp_path, codebook):
         "    if count[0] == 15:\n"
         "        os.kill(os.getpid(), signal.SIGKILL)\n"
         "    return real(book, codebook)\n"
-        "import analysis.ingest as ing\n"
+        "import analysis.ingest.folder as ing\n"
         "ing.parse_workbook = dying\n"
         "ing.ingest(sys.argv[1], sys.argv[2])\n"
     )
@@ -245,7 +260,8 @@ def test_presurvey_multiple_response_rows(tmp_path, codebook):
     ]
     (tmp_path / "raw").mkdir()
     (tmp_path / "raw" / "pre.xlsx").write_bytes(
-        workbook_bytes(build_workbook(codebook, "presurvey", data={"answers": rows})))
+        workbook_bytes(build_workbook(codebook, "presurvey", data={"answers": rows}))
+    )
     result = ingest(tmp_path / "raw")
     pre = result.tables["presurvey"]
     assert list(pre.loc[pre.question_id == "Q1-2", "option_code"]) == [1, 3]

@@ -10,9 +10,9 @@ import time
 import pytest
 from hostile_corpus import far_cell, minimal_xlsx, shared_strings_xml, sheet_xml
 
-from analysis.isolation import ParserPool, read_one
-from analysis.safety import LimitExceeded, Limits, UnreadableFile
-from analysis.workbook import RawWorkbook
+from analysis.ingest.isolation import ParserPool, read_one
+from analysis.ingest.safety import LimitExceeded, Limits, UnreadableFile
+from analysis.ingest.workbook import RawWorkbook
 
 # Lets the tiny XFD1048576 workbook past the pre-parse checks, to the parser itself.
 PAST_CHECKS = Limits(max_cells=20_000_000_000, timeout_s=30)
@@ -39,8 +39,13 @@ def test_outcomes_for_every_file_in_any_order(tmp_path):
 
 def test_a_parser_abort_costs_one_file_and_the_pool_recovers(tmp_path):
     crash = far_cell(tmp_path / "crash.xlsx")  # python-calamine aborts the process on this one
-    paths = [minimal_xlsx(tmp_path / "a.xlsx"), crash, minimal_xlsx(tmp_path / "b.xlsx"), crash,
-             minimal_xlsx(tmp_path / "c.xlsx")]
+    paths = [
+        minimal_xlsx(tmp_path / "a.xlsx"),
+        crash,
+        minimal_xlsx(tmp_path / "b.xlsx"),
+        crash,
+        minimal_xlsx(tmp_path / "c.xlsx"),
+    ]
     with ParserPool(PAST_CHECKS, workers=1) as pool:
         outcomes = _read_all(pool, paths)
         assert pool.restarts == 2
@@ -85,8 +90,8 @@ def test_in_process_read_reports_instead_of_raising(tmp_path):
 _ORPHAN = """
 import os, signal, sys, time
 from pathlib import Path
-from analysis.isolation import ParserPool
-from analysis.safety import Limits
+from analysis.ingest.isolation import ParserPool
+from analysis.ingest.safety import Limits
 pool = ParserPool(Limits(timeout_s=600), workers=2)
 outcomes = pool.read([Path(sys.argv[1])] * 2)  # a FIFO: both workers block opening it
 import threading
@@ -116,8 +121,9 @@ def _alive(pid):
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="uses /proc and FIFOs")
 def test_workers_do_not_outlive_a_killed_parent(tmp_path):
     os.mkfifo(tmp_path / "pipe.xlsx")
-    proc = subprocess.run([sys.executable, "-c", _ORPHAN, str(tmp_path / "pipe.xlsx")],
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-c", _ORPHAN, str(tmp_path / "pipe.xlsx")], capture_output=True, text=True, timeout=120
+    )
     assert proc.returncode == -signal.SIGKILL
     pids = [int(p) for p in proc.stdout.split()]
     assert len(pids) == 2

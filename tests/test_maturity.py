@@ -12,7 +12,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from analysis.maturity import (
+from analysis.maturity.classification import (
     classify,
     directive_change,
     directive_change_summary,
@@ -22,15 +22,36 @@ from analysis.maturity import (
     sensitivity,
     transition_matrix,
 )
-from analysis.scores import directive_scores
+from analysis.maturity.scores import directive_scores
 
-COLUMNS = ["respondent_id", "fiscal_year", "level", "level_min", "level_max", "n_below_3", "n_at_least_3",
-           "n_at_least_4", "n_missing_directives", "rules_matched", "conflict", "reason"]
+COLUMNS = [
+    "respondent_id",
+    "fiscal_year",
+    "level",
+    "level_min",
+    "level_max",
+    "n_below_3",
+    "n_at_least_3",
+    "n_at_least_4",
+    "n_missing_directives",
+    "rules_matched",
+    "conflict",
+    "reason",
+]
 
 # Four answers giving each directive mean used below (exact: 4 questions per directive).
 ANSWERS = {
-    1: (1, 1, 1, 1), 1.5: (1, 2, 1, 2), 2: (2, 2, 2, 2), 2.75: (3, 3, 2, 3), 3: (3, 4, 2, "dont_know"),
-    3.25: (3, 3, 3, 4), 3.5: (3, 4, 3, 4), 3.75: (4, 4, 3, 4), 4: (3, 4, 5, 4), 4.5: (4, 5, 4, 5), 5: (5, 5, 5, 5),
+    1: (1, 1, 1, 1),
+    1.5: (1, 2, 1, 2),
+    2: (2, 2, 2, 2),
+    2.75: (3, 3, 2, 3),
+    3: (3, 4, 2, "dont_know"),
+    3.25: (3, 3, 3, 4),
+    3.5: (3, 4, 3, 4),
+    3.75: (4, 4, 3, 4),
+    4: (3, 4, 5, 4),
+    4.5: (4, 5, 4, 5),
+    5: (5, 5, 5, 5),
     None: ("not_applicable", "dont_know", "unanswered", "dont_know"),
 }
 REASONS = {"unanswered", "not_applicable", "dont_know"}
@@ -43,9 +64,18 @@ def sa_rows(rid: str, year: int, means: list, codebook) -> list[dict]:
         qids = codebook.questions.loc[codebook.questions["directive"] == directive, "question_id"]
         for qid, answer in zip(qids, ANSWERS[mean], strict=True):
             missing = answer if answer in REASONS else None
-            rows.append({"respondent_id": rid, "fiscal_year": year, "edition": "fy2021", "directive": directive,
-                         "question_id": qid, "score": None if missing else answer, "missing_reason": missing,
-                         "source": f"sa_{rid}.xlsx!answers!C{len(rows) + 2}"})
+            rows.append(
+                {
+                    "respondent_id": rid,
+                    "fiscal_year": year,
+                    "edition": "fy2021",
+                    "directive": directive,
+                    "question_id": qid,
+                    "score": None if missing else answer,
+                    "missing_reason": missing,
+                    "source": f"sa_{rid}.xlsx!answers!C{len(rows) + 2}",
+                }
+            )
     return rows
 
 
@@ -65,6 +95,7 @@ def rules(codebook):
 
 # -- rules as data ---------------------------------------------------------------------------
 
+
 def test_rules_are_read_from_the_codebook(rules):
     assert dict(rules.thresholds) == {"low": 3, "high": 4}
     assert rules.precedence == ("A", "B", "C")
@@ -72,34 +103,40 @@ def test_rules_are_read_from_the_codebook(rules):
     assert rules.representatives() == (1, 3, 4)
 
 
-@pytest.mark.parametrize(("level", "counts", "holds"), [
-    # A: no directive below 3 and 4 or more at >= 4 (one clause, two bounds).
-    ("A", {"n_below_low": 0, "n_at_least_low": 10, "n_at_least_high": 4}, True),
-    ("A", {"n_below_low": 1, "n_at_least_low": 9, "n_at_least_high": 9}, False),
-    ("A", {"n_below_low": 0, "n_at_least_low": 10, "n_at_least_high": 3}, False),
-    # B clause 1: 5 or more at >= 3.
-    ("B", {"n_below_low": 5, "n_at_least_low": 5, "n_at_least_high": 0}, True),
-    ("B", {"n_below_low": 6, "n_at_least_low": 4, "n_at_least_high": 3}, False),
-    # B clause 2: 4 or more at >= 4, whatever is below 3.
-    ("B", {"n_below_low": 6, "n_at_least_low": 4, "n_at_least_high": 4}, True),
-    # C: 6 or more below 3.
-    ("C", {"n_below_low": 6, "n_at_least_low": 4, "n_at_least_high": 0}, True),
-    ("C", {"n_below_low": 5, "n_at_least_low": 5, "n_at_least_high": 0}, False),
-])
+@pytest.mark.parametrize(
+    ("level", "counts", "holds"),
+    [
+        # A: no directive below 3 and 4 or more at >= 4 (one clause, two bounds).
+        ("A", {"n_below_low": 0, "n_at_least_low": 10, "n_at_least_high": 4}, True),
+        ("A", {"n_below_low": 1, "n_at_least_low": 9, "n_at_least_high": 9}, False),
+        ("A", {"n_below_low": 0, "n_at_least_low": 10, "n_at_least_high": 3}, False),
+        # B clause 1: 5 or more at >= 3.
+        ("B", {"n_below_low": 5, "n_at_least_low": 5, "n_at_least_high": 0}, True),
+        ("B", {"n_below_low": 6, "n_at_least_low": 4, "n_at_least_high": 3}, False),
+        # B clause 2: 4 or more at >= 4, whatever is below 3.
+        ("B", {"n_below_low": 6, "n_at_least_low": 4, "n_at_least_high": 4}, True),
+        # C: 6 or more below 3.
+        ("C", {"n_below_low": 6, "n_at_least_low": 4, "n_at_least_high": 0}, True),
+        ("C", {"n_below_low": 5, "n_at_least_low": 5, "n_at_least_high": 0}, False),
+    ],
+)
 def test_each_clause_of_each_rule(rules, level, counts, holds):
     assert rules.rule(level).holds(counts) is holds
 
 
-@pytest.mark.parametrize(("means", "level", "matched"), [
-    ([3] * 6 + [4] * 4, "A", "A;B"),                 # A: none below 3, exactly 4 at >= 4
-    ([2.75] + [3] * 5 + [4] * 4, "B", "B"),          # one below 3 breaks A
-    ([3] * 7 + [4] * 3, "B", "B"),                   # three at >= 4 break A
-    ([2] * 5 + [3] * 5, "B", "B"),                   # B clause 1 on the boundary (5 at >= 3)
-    ([1] * 6 + [4.5] * 4, "B", "B;C"),               # B clause 2 alone among B's clauses
-    ([2] * 6 + [3.5] * 3 + [5], "C", "C"),           # C: six below 3, B's clauses both fail
-    ([1] * 10, "C", "C"),
-    ([5] * 10, "A", "A;B"),
-])
+@pytest.mark.parametrize(
+    ("means", "level", "matched"),
+    [
+        ([3] * 6 + [4] * 4, "A", "A;B"),  # A: none below 3, exactly 4 at >= 4
+        ([2.75] + [3] * 5 + [4] * 4, "B", "B"),  # one below 3 breaks A
+        ([3] * 7 + [4] * 3, "B", "B"),  # three at >= 4 break A
+        ([2] * 5 + [3] * 5, "B", "B"),  # B clause 1 on the boundary (5 at >= 3)
+        ([1] * 6 + [4.5] * 4, "B", "B;C"),  # B clause 2 alone among B's clauses
+        ([2] * 6 + [3.5] * 3 + [5], "C", "C"),  # C: six below 3, B's clauses both fail
+        ([1] * 10, "C", "C"),
+        ([5] * 10, "A", "A;B"),
+    ],
+)
 def test_every_clause_on_complete_profiles(codebook, means, level, matched):
     result = one(means, codebook)
     assert result["level"] == level
@@ -144,6 +181,7 @@ def test_thresholds_are_data(codebook):
 
 # -- exact thresholds ------------------------------------------------------------------------
 
+
 def test_mean_exactly_3_is_not_below_3_even_where_floats_say_otherwise(codebook):
     # Each mean of 3 comes from answers 3, 4, 2 (and one don't know): 3/3 + 4/3 + 2/3 < 3 in floats.
     assert 3 / 3 + 4 / 3 + 2 / 3 < 3
@@ -165,6 +203,7 @@ def test_classify_compares_fractions_exactly(rules):
 
 
 # -- unanswered directives -------------------------------------------------------------------
+
 
 def test_missing_directive_that_cannot_change_the_level(codebook):
     result = one([3.5, 3.25, 3, 3.75, 2.75, 2.75, 3.5, 3.25, None, 3], codebook)
@@ -203,8 +242,9 @@ def test_b_determined_with_a_conflict_for_some_missing_means(codebook):
 def test_roster_user_without_answers_is_not_classified(codebook):
     # Interviewed but not self-assessed: no level at all, so that every table by maturity
     # counts the companies of the level distribution.
-    roster = pd.DataFrame({"respondent_id": ["U01", "U02", "V01"], "fiscal_year": [2021] * 3,
-                           "group": ["user", "user", "vendor"]})
+    roster = pd.DataFrame(
+        {"respondent_id": ["U01", "U02", "V01"], "fiscal_year": [2021] * 3, "group": ["user", "user", "vendor"]}
+    )
     table = table_for({"U01": [3] * 10}, codebook, respondents=roster)
     assert list(table["respondent_id"]) == ["U01"]
 
@@ -233,9 +273,16 @@ RANK = {"A": 0, "B": 1, "C": 2}
 
 def _level(scores: list, codebook) -> object:
     qids = list(codebook.questions["question_id"])
-    rows = pd.DataFrame({"respondent_id": "U01", "fiscal_year": 2021, "directive": [int(q.split("-")[0]) for q in qids],
-                         "question_id": qids, "score": scores,
-                         "missing_reason": ["dont_know" if s is None else None for s in scores]})
+    rows = pd.DataFrame(
+        {
+            "respondent_id": "U01",
+            "fiscal_year": 2021,
+            "directive": [int(q.split("-")[0]) for q in qids],
+            "question_id": qids,
+            "score": scores,
+            "missing_reason": ["dont_know" if s is None else None for s in scores],
+        }
+    )
     return maturity_table({"self_assessment": rows}, codebook)["level"].iloc[0]
 
 
@@ -269,13 +316,20 @@ def test_raising_an_answer_with_directives_missing_never_lowers_a_level(codebook
 
 # -- invalid answers (rejected at ingest) --------------------------------------------------------
 
+
 def _rows(answers: list, codebook) -> pd.DataFrame:
     """Self-assessment rows of U01 from 40 answers: a score, a missing reason or "invalid"."""
     qids = list(codebook.questions["question_id"])
-    return pd.DataFrame({
-        "respondent_id": "U01", "fiscal_year": 2021, "directive": [int(q.split("-")[0]) for q in qids],
-        "question_id": qids, "score": [a if isinstance(a, int) else None for a in answers],
-        "missing_reason": [None if isinstance(a, int) else a for a in answers]})
+    return pd.DataFrame(
+        {
+            "respondent_id": "U01",
+            "fiscal_year": 2021,
+            "directive": [int(q.split("-")[0]) for q in qids],
+            "question_id": qids,
+            "score": [a if isinstance(a, int) else None for a in answers],
+            "missing_reason": [None if isinstance(a, int) else a for a in answers],
+        }
+    )
 
 
 def test_invalid_answer_that_cannot_change_the_level_keeps_it(codebook):
@@ -297,8 +351,9 @@ def test_invalid_answer_that_could_change_the_level_leaves_it_unclassified(codeb
     ja = maturity_table({"self_assessment": _rows(answers, codebook)}, codebook, lang="ja").iloc[0]
     assert "指示5に無効回答があり" in ja["reason"]
     # Without the rejected answer (the same three answers, the fourth simply unanswered) it was B.
-    plain = maturity_table({"self_assessment": _rows([3] * 16 + [3, 3, 3, "unanswered"] + [2] * 20, codebook)},
-                           codebook).iloc[0]
+    plain = maturity_table(
+        {"self_assessment": _rows([3] * 16 + [3, 3, 3, "unanswered"] + [2] * 20, codebook)}, codebook
+    ).iloc[0]
     assert plain["level"] == "B"
 
 
@@ -326,16 +381,20 @@ def test_any_valid_answer_in_place_of_an_invalid_one_stays_within_the_reachable_
 
 # -- sensitivity -----------------------------------------------------------------------------
 
+
 def test_sensitivity_counts_changes_per_scenario(codebook):
-    rows = (sa_rows("X", 2021, [3] * 10, codebook) + sa_rows("Y", 2021, [3.75] * 4 + [3] * 6, codebook)
-            + sa_rows("Z", 2021, [3.25] * 10, codebook))
+    rows = (
+        sa_rows("X", 2021, [3] * 10, codebook)
+        + sa_rows("Y", 2021, [3.75] * 4 + [3] * 6, codebook)
+        + sa_rows("Z", 2021, [3.25] * 10, codebook)
+    )
     scores = directive_scores(pd.DataFrame(rows), codebook)
     table = sensitivity(scores, codebook).set_index("scenario")
     # By hand: X all 3; Y four 3.75 and six 3; Z all 3.25 (exactly on the moved low threshold).
     expected = {
         "baseline": (3.0, 4.0, 0, 3, 0, 0, 0, 0),
         "low -0.25": (2.75, 4.0, 0, 3, 0, 0, 0, 0),
-        "low +0.25": (3.25, 4.0, 0, 1, 2, 2, 0, 2),   # X, Y -> C; Z stays B (3.25 is not below 3.25)
+        "low +0.25": (3.25, 4.0, 0, 1, 2, 2, 0, 2),  # X, Y -> C; Z stays B (3.25 is not below 3.25)
         "high -0.25": (3.0, 3.75, 1, 2, 0, 1, 1, 0),  # Y -> A
         "high +0.25": (3.0, 4.25, 0, 3, 0, 0, 0, 0),
         "all -0.25": (2.75, 3.75, 1, 2, 0, 1, 1, 0),
@@ -343,8 +402,9 @@ def test_sensitivity_counts_changes_per_scenario(codebook):
     }
     assert list(table.index) == list(expected)
     for scenario, values in expected.items():
-        got = table.loc[scenario, ["low_threshold", "high_threshold", "n_A", "n_B", "n_C", "n_changed",
-                                   "n_up", "n_down"]]
+        got = table.loc[
+            scenario, ["low_threshold", "high_threshold", "n_A", "n_B", "n_C", "n_changed", "n_up", "n_down"]
+        ]
         assert tuple(got) == values, scenario
     assert table.loc["high -0.25", "changed"] == "Y (2021): B>A"
     assert (table["n_respondents"] == 3).all() and (table["n_unclassified"] == 0).all()
@@ -359,15 +419,28 @@ def test_sensitivity_delta_is_a_parameter(codebook):
 
 # -- year over year --------------------------------------------------------------------------
 
+
 def maturity_frame(records: list[tuple]) -> pd.DataFrame:
     return pd.DataFrame(records, columns=["respondent_id", "fiscal_year", "level"]).astype(
-        {"level": "str", "fiscal_year": "Int64"})
+        {"level": "str", "fiscal_year": "Int64"}
+    )
 
 
 def test_transition_matrix_and_one_year_only():
-    table = maturity_frame([("U01", 2020, "B"), ("U01", 2021, "A"), ("U02", 2020, "C"), ("U02", 2021, "C"),
-                            ("U03", 2020, None), ("U03", 2021, "B"), ("U04", 2020, "A"), ("U05", 2021, "C"),
-                            ("U06", 2020, "B"), ("U06", 2021, "A")])
+    table = maturity_frame(
+        [
+            ("U01", 2020, "B"),
+            ("U01", 2021, "A"),
+            ("U02", 2020, "C"),
+            ("U02", 2021, "C"),
+            ("U03", 2020, None),
+            ("U03", 2021, "B"),
+            ("U04", 2020, "A"),
+            ("U05", 2021, "C"),
+            ("U06", 2020, "B"),
+            ("U06", 2021, "A"),
+        ]
+    )
     matrix = transition_matrix(table, 2020, 2021, ["A", "B", "C"]).set_index("from_level")
     assert list(matrix.columns) == ["A", "B", "C", "unclassified", "total"]
     assert matrix.loc["B", "A"] == 2 and matrix.loc["C", "C"] == 1 and matrix.loc["unclassified", "B"] == 1
@@ -375,13 +448,19 @@ def test_transition_matrix_and_one_year_only():
     assert matrix.loc["A", "total"] == 0
     only = one_year_only(table, 2020, 2021)
     assert list(zip(only["respondent_id"], only["fiscal_year"], only["level"], strict=True)) == [
-        ("U04", 2020, "A"), ("U05", 2021, "C")]
+        ("U04", 2020, "A"),
+        ("U05", 2021, "C"),
+    ]
 
 
 def test_directive_change(codebook):
-    rows = (sa_rows("U01", 2020, [2] * 10, codebook) + sa_rows("U01", 2021, [3] + [2] * 8 + [None], codebook)
-            + sa_rows("U02", 2020, [4] * 10, codebook) + sa_rows("U02", 2021, [3.5] + [4] * 9, codebook)
-            + sa_rows("U03", 2021, [5] * 10, codebook))
+    rows = (
+        sa_rows("U01", 2020, [2] * 10, codebook)
+        + sa_rows("U01", 2021, [3] + [2] * 8 + [None], codebook)
+        + sa_rows("U02", 2020, [4] * 10, codebook)
+        + sa_rows("U02", 2021, [3.5] + [4] * 9, codebook)
+        + sa_rows("U03", 2021, [5] * 10, codebook)
+    )
     change = directive_change(directive_scores(pd.DataFrame(rows), codebook), 2020, 2021)
     assert set(change["respondent_id"]) == {"U01", "U02"}
     first = change[change["directive"] == 1].set_index("respondent_id")["change"]

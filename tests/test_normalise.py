@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from analysis.normalise import (
+from analysis.ingest.normalise import (
     InvalidValue,
     normalise_text,
     parse_bool,
@@ -16,8 +16,9 @@ from analysis.normalise import (
 )
 
 
-@pytest.mark.parametrize("raw", [2021, 2021.0, "2021", "FY2021", "fy2021", "2021年度", "令和3年度",
-                                 "令和３年度", "R3", "r3", "２０２１"])
+@pytest.mark.parametrize(
+    "raw", [2021, 2021.0, "2021", "FY2021", "fy2021", "2021年度", "令和3年度", "令和３年度", "R3", "r3", "２０２１"]
+)
 def test_fiscal_year_spellings(raw):
     assert parse_fiscal_year(raw) == 2021
 

@@ -23,10 +23,10 @@ from conftest import REPO, all_answers, tree_hash, write_self_assessment
 from hypothesis import given
 from hypothesis import strategies as st
 
-from analysis.atomic import MARKER, clean_leftovers, replace_dir, staging_dir
 from analysis.cli import main
 from analysis.codebook import load_codebook
-from analysis.report import ingest_summary
+from analysis.output.atomic import MARKER, clean_leftovers, replace_dir, staging_dir
+from analysis.report.build import ingest_summary
 
 QUICK = ["--quiet", "--workers", "0"]
 
@@ -40,8 +40,14 @@ def survey(capsys, *args: str) -> tuple[int, str, str]:
 
 
 def subprocess_survey(*args: str, env: dict | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "analysis.cli", *map(str, args)], capture_output=True, text=True,
-                          env={**os.environ, **(env or {})}, cwd=cwd, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "analysis.cli", *map(str, args)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        cwd=cwd,
+        timeout=300,
+    )
 
 
 def one_line(err: str) -> str:
@@ -97,6 +103,7 @@ def small_processed(small_raw, tmp_path_factory) -> Path:
 
 
 # -- the issue's cases -------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("where", ["same", "inside", "parent", "link"])
 @pytest.mark.parametrize("force", [False, True])
@@ -205,8 +212,9 @@ def test_unreadable_workbooks_are_reported_file_by_file(capsys, tmp_path):
 def test_usage_mistakes_are_one_line_with_exit_2(capsys, tmp_path):
     code, _, err = survey(capsys, "template", "--edition", "fy2099", "--out", tmp_path / "t")
     assert code == 2 and "fy2099" in one_line(err) and not (tmp_path / "t").exists()
-    code, _, err = survey(capsys, "run", "--raw", tmp_path / "nonexistent", "--processed", tmp_path / "p",
-                          "--reports", tmp_path / "r")
+    code, _, err = survey(
+        capsys, "run", "--raw", tmp_path / "nonexistent", "--processed", tmp_path / "p", "--reports", tmp_path / "r"
+    )
     assert code == 2 and "nonexistent" in one_line(err)
     code, _, err = survey(capsys, "ingest", tmp_path / "nonexistent", "--out", tmp_path / "p", *QUICK)
     assert code == 2 and "nonexistent" in one_line(err)
@@ -214,9 +222,11 @@ def test_usage_mistakes_are_one_line_with_exit_2(capsys, tmp_path):
 
 
 def test_the_installed_command_prints_one_line_too(raw, tmp_path):
-    for args, code in ((["template", "--edition", "fy2099", "--out", tmp_path / "t"], 2),
-                       (["ingest", raw / "2021", "--out", raw / "2021"], 2),
-                       (["ingest", tmp_path, "--out", tmp_path / "p"], 2)):  # --out inside the input
+    for args, code in (
+        (["template", "--edition", "fy2099", "--out", tmp_path / "t"], 2),
+        (["ingest", raw / "2021", "--out", raw / "2021"], 2),
+        (["ingest", tmp_path, "--out", tmp_path / "p"], 2),
+    ):  # --out inside the input
         proc = subprocess_survey(*args)
         assert proc.returncode == code and proc.stdout == ""
         assert one_line(proc.stderr).startswith(f"survey {args[0]}: ")
@@ -233,12 +243,12 @@ def test_run_refuses_overlapping_roots_before_writing(capsys, raw, tmp_path):
 
 @pytest.mark.parametrize("code_", [errno.ENOSPC, errno.EACCES])
 def test_environment_errors_are_one_line_with_exit_2(capsys, monkeypatch, small_raw, tmp_path, code_):
-    import analysis.ingest
+    import analysis.ingest.folder
 
     def fail(*args, **kwargs):
         raise OSError(code_, os.strerror(code_), str(tmp_path / "processed" / "x.parquet"))
 
-    monkeypatch.setattr(analysis.ingest, "write_processed", fail)
+    monkeypatch.setattr(analysis.ingest.folder, "write_processed", fail)
     code, _, err = survey(capsys, "ingest", small_raw, "--out", tmp_path / "processed", *QUICK)
     line = one_line(err)
     assert code == 2 and os.strerror(code_) in line and "x.parquet" in line
@@ -253,8 +263,8 @@ def test_control_characters_never_reach_the_terminal(capsys, tmp_path):
 @given(st.lists(st.sampled_from("abc"), max_size=4), st.lists(st.sampled_from("abc"), max_size=4))
 def test_an_output_may_not_overlap_an_input(tmp_path_factory, out_parts, in_parts):
     """Property: refused exactly when one path is the other or one of its parents."""
-    from analysis.atomic import refuse_overlap
     from analysis.errors import UsageError
+    from analysis.output.atomic import refuse_overlap
 
     root = tmp_path_factory.getbasetemp() / "overlap"
     out, source = root.joinpath(*out_parts), root.joinpath(*in_parts)
@@ -268,6 +278,7 @@ def test_an_output_may_not_overlap_an_input(tmp_path_factory, out_parts, in_part
 
 
 # -- the report's first screen -----------------------------------------------------------------------
+
 
 def test_first_screen_says_errors_warnings_and_incomplete_companies(capsys, small_processed, tmp_path):
     issues = pd.read_csv(small_processed / "issues.csv")
@@ -285,11 +296,14 @@ def test_first_screen_says_errors_warnings_and_incomplete_companies(capsys, smal
     assert expected in contents["A3"].value and "3 社中 2 社" in contents["A3"].value
 
 
-@given(st.lists(st.lists(st.booleans(), min_size=3, max_size=3), min_size=1, max_size=6),
-       st.integers(0, 3), st.sampled_from(["unanswered", "not_applicable", "dont_know", None]))
+@given(
+    st.lists(st.lists(st.booleans(), min_size=3, max_size=3), min_size=1, max_size=6),
+    st.integers(0, 3),
+    st.sampled_from(["unanswered", "not_applicable", "dont_know", None]),
+)
 def test_incomplete_companies_are_those_with_a_question_without_a_score(blanks, profiles_only, reason):
     """Property: a company is incomplete when any codebook question has no score, or it has no answers."""
-    from analysis.study import study_from_tables
+    from analysis.study.load import study_from_tables
 
     codebook = load_codebook("fy2021")
     questions = list(codebook.questions.itertuples(index=False))
@@ -299,19 +313,31 @@ def test_incomplete_companies_are_those_with_a_question_without_a_score(blanks, 
         users.append({"respondent_id": rid, "group": "user", "fiscal_year": 2021})
         for j, question in enumerate(questions):
             missing = j < len(blank) and blank[j]
-            rows.append({"respondent_id": rid, "fiscal_year": 2021, "directive": int(question.directive),
-                         "question_id": question.question_id, "score": None if missing else 3,
-                         "missing_reason": reason if missing else None})
+            rows.append(
+                {
+                    "respondent_id": rid,
+                    "fiscal_year": 2021,
+                    "directive": int(question.directive),
+                    "question_id": question.question_id,
+                    "score": None if missing else 3,
+                    "missing_reason": reason if missing else None,
+                }
+            )
     users += [{"respondent_id": f"P{i}", "group": "user", "fiscal_year": 2021} for i in range(profiles_only)]
     users.append({"respondent_id": "V01", "group": "vendor", "fiscal_year": 2021})
     tables = {"respondents": pd.DataFrame(users), "self_assessment": pd.DataFrame(rows)}
     study = study_from_tables(tables, codebook, 2021, None, None)
     summary = ingest_summary(study, {"errors": 4, "warnings": 5})
-    assert summary == {"errors": 4, "warnings": 5, "companies": len(blanks) + profiles_only,
-                       "incomplete": sum(any(b) for b in blanks) + profiles_only}
+    assert summary == {
+        "errors": 4,
+        "warnings": 5,
+        "companies": len(blanks) + profiles_only,
+        "incomplete": sum(any(b) for b in blanks) + profiles_only,
+    }
 
 
 # -- the swap, the leftovers, kills ---------------------------------------------------------------------
+
 
 def _dead_pid() -> int:
     proc = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
@@ -325,8 +351,7 @@ def test_replace_dir_swaps_whole_folders(tmp_path, monkeypatch, swap):
     target = tmp_path / "out"
     moved_away = []
     real = os.rename
-    monkeypatch.setattr(os, "rename", lambda a, b: (moved_away.append(a) if Path(a) == target else None,
-                                                    real(a, b))[1])
+    monkeypatch.setattr(os, "rename", lambda a, b: (moved_away.append(a) if Path(a) == target else None, real(a, b))[1])
     for version in ("v1", "v2"):
         with staging_dir(target, command="test") as staged:
             (staged / "t.csv").write_text(version)
@@ -354,8 +379,15 @@ def test_cleanup_touches_only_dead_runs_of_its_own_naming_scheme(tmp_path):
     target = tmp_path / "out"
     target.mkdir()
     dead, alive = _dead_pid(), os.getpid()
-    keep = [f".out.staging-{alive}-live1", f".out.old-{alive}", ".out.staging-abc", f".other.old-{dead}",
-            f".out.old-{dead}.bak", f"out.staging-{dead}-x", f".out.staging-{dead}-a.b"]
+    keep = [
+        f".out.staging-{alive}-live1",
+        f".out.old-{alive}",
+        ".out.staging-abc",
+        f".other.old-{dead}",
+        f".out.old-{dead}.bak",
+        f"out.staging-{dead}-x",
+        f".out.staging-{dead}-a.b",
+    ]
     gone = [f".out.staging-{dead}-x1y2", f".out.old-{dead}"]
     for name in keep + gone:
         (tmp_path / name).mkdir()
@@ -397,8 +429,10 @@ def _ingest_args(raw_dir: Path, out: Path) -> list[str]:
     return ["ingest", str(raw_dir), "--out", str(out), *QUICK]
 
 
-@pytest.mark.parametrize(("swap", "step"), [("exchange", "staged"), ("exchange", "exchanged"),
-                                            ("two-step", "staged"), ("two-step", "between-renames")])
+@pytest.mark.parametrize(
+    ("swap", "step"),
+    [("exchange", "staged"), ("exchange", "exchanged"), ("two-step", "staged"), ("two-step", "between-renames")],
+)
 def test_ingest_killed_at_each_step_keeps_or_restores_the_output(small_raw, tmp_path, swap, step):
     out = tmp_path / "processed"
     env = {"SURVEY_SWAP": swap}
@@ -445,8 +479,12 @@ def test_ingest_and_report_killed_at_random_moments(small_raw, small_processed, 
         page = (out / "index.html").read_bytes() if name == "report" else (out / "ingest.json").read_bytes()
         for swap in ("exchange", "two-step"):
             delay = rng.uniform(0.3, 1.0) * duration
-            proc = subprocess.Popen([sys.executable, "-m", "analysis.cli", *args], stdout=subprocess.DEVNULL,
-                                    stderr=subprocess.DEVNULL, env={**os.environ, "SURVEY_SWAP": swap})
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "analysis.cli", *args],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                env={**os.environ, "SURVEY_SWAP": swap},
+            )
             time.sleep(delay)
             proc.send_signal(signal.SIGKILL)
             proc.wait()

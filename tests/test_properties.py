@@ -13,7 +13,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from analysis.codebook import load_codebook
-from analysis.normalise import (
+from analysis.ingest.normalise import (
     InvalidValue,
     match_key,
     normalise_text,
@@ -24,20 +24,36 @@ from analysis.normalise import (
     parse_respondent_id,
     split_codes,
 )
-from analysis.validate import parse_value
+from analysis.ingest.validate import parse_value
 
 CODEBOOK = load_codebook("fy2021")
 
 # What a spreadsheet reader hands over, plus the awkward corners of text.
 texts = st.text(st.characters(min_codepoint=0, max_codepoint=0x10FFFF, exclude_categories=("Cs",)), max_size=30)
-japanese = st.text(st.sampled_from("０１２３４５６７８９令和平成年度元ＦＹＲＨ　 \u3000\u2fa6①⑩㈱～〜ー−‐―"
-                                   "\t\nUuＵｕ-_;、,/"), max_size=12)
-cells = st.one_of(
-    texts, japanese, st.integers(-10**20, 10**20), st.floats(allow_nan=True, allow_infinity=True),
-    st.booleans(), st.none(), st.dates(), st.datetimes(), st.times(), st.timedeltas(),
+japanese = st.text(
+    st.sampled_from("０１２３４５６７８９令和平成年度元ＦＹＲＨ　 \u3000\u2fa6①⑩㈱～〜ー−‐―\t\nUuＵｕ-_;、,/"),
+    max_size=12,
 )
-PARSERS = [parse_fiscal_year, parse_int, parse_respondent_id, parse_date, split_codes,
-           lambda v: parse_bool(v, CODEBOOK.true_words, CODEBOOK.false_words)]
+cells = st.one_of(
+    texts,
+    japanese,
+    st.integers(-(10**20), 10**20),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.booleans(),
+    st.none(),
+    st.dates(),
+    st.datetimes(),
+    st.times(),
+    st.timedeltas(),
+)
+PARSERS = [
+    parse_fiscal_year,
+    parse_int,
+    parse_respondent_id,
+    parse_date,
+    split_codes,
+    lambda v: parse_bool(v, CODEBOOK.true_words, CODEBOOK.false_words),
+]
 
 
 def _value_or_own_error(function, value):
@@ -102,9 +118,15 @@ def test_answers_parse_to_a_level_a_reason_or_an_error(value):
 @given(st.integers(1, 5), st.sampled_from([int, float, str, "full", "label_ja", "label_en", "spaced"]))
 def test_every_spelling_of_a_level_reads_as_that_level(level, spelling):
     labels = {lv["value"]: lv for lv in CODEBOOK.meta["scale"]["levels"]}
-    value = {int: level, float: float(level), str: str(level), "full": chr(0xFF10 + level),
-             "label_ja": labels[level]["label_ja"], "label_en": labels[level]["label_en"].upper(),
-             "spaced": f"\u3000{level} "}[spelling]
+    value = {
+        int: level,
+        float: float(level),
+        str: str(level),
+        "full": chr(0xFF10 + level),
+        "label_ja": labels[level]["label_ja"],
+        "label_en": labels[level]["label_en"].upper(),
+        "spaced": f"\u3000{level} ",
+    }[spelling]
     assert CODEBOOK.parse_score(value) == (level, None)
 
 
@@ -116,7 +138,7 @@ def test_remembered_answers_equal_fresh_ones(value):
     assert type(fresh) is type(kept)
     if not isinstance(fresh, InvalidValue):
         assert fresh == kept
-    from analysis.validate import _key, _text
+    from analysis.ingest.validate import _key, _text
 
     assert _key(value) == match_key(value) and _text(value) == normalise_text(value)
 

@@ -12,22 +12,35 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from analysis.audit import audit_reports, report_from_items
-from analysis.publication import PublicationRule, publish
+from analysis.report.audit import audit_reports, report_from_items
+from analysis.report.publication import PublicationRule, publish
 from analysis.report.registry import ReportTable
-from analysis.suppression import TableLayout, suppress_counts
+from analysis.tabulation.suppression import TableLayout, suppress_counts
 
 RULE = PublicationRule(k=5, interval=1)
 LEVELS = ("A", "B", "C", "unclassified")
 
 
-def counts_table(name: str, rows: dict[str, list[int]], columns: list[str], *, total_row: bool = True,
-                 total_column: str | None = None, links=(), **layout) -> ReportTable:
+def counts_table(
+    name: str,
+    rows: dict[str, list[int]],
+    columns: list[str],
+    *,
+    total_row: bool = True,
+    total_column: str | None = None,
+    links=(),
+    **layout,
+) -> ReportTable:
     frame = pd.DataFrame({"label": list(rows)})
     for j, column in enumerate(columns):
         frame[column] = pd.array([values[j] for values in rows.values()], dtype="Int64")
-    spec = TableLayout(total_row=len(frame) - 1 if total_row else None, total_column=total_column,
-                       part_columns=None if total_column else (), links=tuple(links), **layout)
+    spec = TableLayout(
+        total_row=len(frame) - 1 if total_row else None,
+        total_column=total_column,
+        part_columns=None if total_column else (),
+        links=tuple(links),
+        **layout,
+    )
     return ReportTable(name, name, name, frame, counts=tuple(columns), layout=spec.as_mapping())
 
 
@@ -74,7 +87,7 @@ def per_table(items, k=5):
 
 def as_published(items):
     """Published-looking result of ``items`` already suppressed (for the old rule)."""
-    from analysis.publication import declaration
+    from analysis.report.publication import declaration
 
     class Old:
         pass
@@ -121,12 +134,15 @@ def test_differencing_across_tables_recovers_what_per_table_suppression_hides():
 
 def test_linear_programme_over_linked_tables_pins_what_each_table_alone_protects():
     # a + b = 5, b + c = 7, a + c = 6: each table alone leaves a range, together they fix a, b, c.
-    t1 = counts_table("t1", {"a": [2], "b": [3], "total": [5]}, ["n"],
-                      links=[(0, "n", ("q", "a")), (1, "n", ("q", "b"))])
-    t2 = counts_table("t2", {"b": [3], "c": [4], "total": [7]}, ["n"],
-                      links=[(0, "n", ("q", "b")), (1, "n", ("q", "c"))])
-    t3 = counts_table("t3", {"a": [2], "c": [4], "total": [6]}, ["n"],
-                      links=[(0, "n", ("q", "a")), (1, "n", ("q", "c"))])
+    t1 = counts_table(
+        "t1", {"a": [2], "b": [3], "total": [5]}, ["n"], links=[(0, "n", ("q", "a")), (1, "n", ("q", "b"))]
+    )
+    t2 = counts_table(
+        "t2", {"b": [3], "c": [4], "total": [7]}, ["n"], links=[(0, "n", ("q", "b")), (1, "n", ("q", "c"))]
+    )
+    t3 = counts_table(
+        "t3", {"a": [2], "c": [4], "total": [6]}, ["n"], links=[(0, "n", ("q", "a")), (1, "n", ("q", "c"))]
+    )
     old = per_table([t1, t2, t3])
     for item in old:
         assert (item.frame["n"] == "x").sum() == 2  # each table alone looks protected
@@ -137,13 +153,18 @@ def test_linear_programme_over_linked_tables_pins_what_each_table_alone_protects
 
 
 def test_row_counting_of_a_listing_recovers_a_hidden_count_and_publication_leaves_it_out(codebook):
-    from analysis.report import _omitted_table
+    from analysis.report.build import _omitted_table
 
-    counts = counts_table("per_section", {"s1": [2], "s2": [7], "s3": [6], "total": [15]}, ["n"],
-                          links=[(i, "n", ("statements", s)) for i, s in enumerate(("s1", "s2", "s3"))])
+    counts = counts_table(
+        "per_section",
+        {"s1": [2], "s2": [7], "s3": [6], "total": [15]},
+        ["n"],
+        links=[(i, "n", ("statements", s)) for i, s in enumerate(("s1", "s2", "s3"))],
+    )
     listing_frame = pd.DataFrame({"section": ["s1"] * 2 + ["s2"] * 7 + ["s3"] * 6, "text": ["…"] * 15})
-    listing = ReportTable("listing", "l", "l", listing_frame,
-                          layout=TableLayout(listing=(("statements",), ("section",))).as_mapping())
+    listing = ReportTable(
+        "listing", "l", "l", listing_frame, layout=TableLayout(listing=(("statements",), ("section",))).as_mapping()
+    )
     old = per_table([counts]) + [listing]
     leaked = audit(as_published(old))
     assert "row_count" in set(leaked.failures["method"])
@@ -158,17 +179,21 @@ def test_row_counting_of_a_listing_recovers_a_hidden_count_and_publication_leave
 def yoy_table(old: dict[str, int], new: dict[str, int]) -> ReportTable:
     rows = {level: [old.get(level, 0), new.get(level, 0)] for level in LEVELS}
     rows["total"] = [sum(old.values()), sum(new.values())]
-    links = [(i, f"n_{y}", ("maturity_level", y, lv) if lv != "total" else ("respondents", y))
-             for y in (2020, 2021) for i, lv in enumerate((*LEVELS, "total"))]
+    links = [
+        (i, f"n_{y}", ("maturity_level", y, lv) if lv != "total" else ("respondents", y))
+        for y in (2020, 2021)
+        for i, lv in enumerate((*LEVELS, "total"))
+    ]
     return counts_table("yoy", rows, ["n_2020", "n_2021"], links=links)
 
 
 def test_differencing_across_years_and_the_previous_report_kept_as_published():
     old, new = {"A": 2, "B": 6, "C": 7}, {"A": 6, "B": 7, "C": 8}
     # Last year's report hid C (to protect d) and showed B.
-    last_year = [level_table("levels", 2020, old),
-                 counts_table("t", {"c": [7], "d": [1], "total": [8]}, ["n"],
-                              links=[(0, "n", ("maturity_level", 2020, "C"))])]
+    last_year = [
+        level_table("levels", 2020, old),
+        counts_table("t", {"c": [7], "d": [1], "total": [8]}, ["n"], links=[(0, "n", ("maturity_level", 2020, "C"))]),
+    ]
     before = publish(last_year, RULE)
     assert before.items[0].frame["n"].tolist()[:3] == ["x", 6, "x"]
     previous_report = report_from_items(before.items, before.declaration, "r1")
@@ -193,14 +218,28 @@ def test_a_count_last_years_report_shows_cannot_be_hidden_this_year_so_its_table
 
 
 def test_a_percentage_or_test_printed_beside_a_hidden_count_is_an_attack():
-    frame = pd.DataFrame({"item": ["a", "b", "total"], "n": pd.array([2, 7, 9], dtype="Int64"),
-                          "share": [2 / 9, 7 / 9, 1.0], "p": [0.3, 0.4, None]})
+    frame = pd.DataFrame(
+        {
+            "item": ["a", "b", "total"],
+            "n": pd.array([2, 7, 9], dtype="Int64"),
+            "share": [2 / 9, 7 / 9, 1.0],
+            "p": [0.3, 0.4, None],
+        }
+    )
     layout = TableLayout(total_row=2, part_columns=(), percent_of={"share": "n"})
-    table = ReportTable("pct", "t", "t", frame, counts=("n",), percents=("share",), statistics=("p",),
-                        layout=layout.as_mapping())
+    table = ReportTable(
+        "pct", "t", "t", frame, counts=("n",), percents=("share",), statistics=("p",), layout=layout.as_mapping()
+    )
     leaky = table.frame.assign(n=table.frame["n"].astype("object").where([False, True, True], "x"))
-    old = audit(as_published([ReportTable("pct", "t", "t", leaky, counts=("n",), percents=("share",),
-                                          statistics=("p",), layout=table.layout)]))
+    old = audit(
+        as_published(
+            [
+                ReportTable(
+                    "pct", "t", "t", leaky, counts=("n",), percents=("share",), statistics=("p",), layout=table.layout
+                )
+            ]
+        )
+    )
     assert set(old.failures["method"]) == {"computed_column"}
     new = publish([table], RULE)
     assert audit(new).ok
@@ -211,11 +250,21 @@ def test_a_percentage_or_test_printed_beside_a_hidden_count_is_an_attack():
 
 
 def test_columns_derived_from_a_count_are_hidden_with_it():
-    frame = pd.DataFrame({"item": ["a", "b", "c"], "n": pd.array([2, 7, 6], dtype="Int64"),
-                          "N": pd.array([9, 9, 9], dtype="Int64"), "ci_low": [0.05, 0.4, 0.3],
-                          "ci_high": [0.6, 0.95, 0.9], "p": [0.5, 0.1, 0.2]})
-    layout = TableLayout(part_columns=(), row_inequalities=((("n",), ("N",)),),
-                         derived_from={"ci_low": ("n", "N"), "ci_high": ("n", "N")})
+    frame = pd.DataFrame(
+        {
+            "item": ["a", "b", "c"],
+            "n": pd.array([2, 7, 6], dtype="Int64"),
+            "N": pd.array([9, 9, 9], dtype="Int64"),
+            "ci_low": [0.05, 0.4, 0.3],
+            "ci_high": [0.6, 0.95, 0.9],
+            "p": [0.5, 0.1, 0.2],
+        }
+    )
+    layout = TableLayout(
+        part_columns=(),
+        row_inequalities=((("n",), ("N",)),),
+        derived_from={"ci_low": ("n", "N"), "ci_high": ("n", "N")},
+    )
     table = ReportTable("ci", "t", "t", frame, counts=("n", "N"), statistics=("p",), layout=layout.as_mapping())
     (shown,) = publish([table], RULE).items
     hidden = (shown.frame[["n", "N"]] == "x").any(axis=1)
@@ -226,10 +275,11 @@ def test_columns_derived_from_a_count_are_hidden_with_it():
 
 
 def test_respondent_level_items_are_left_out_and_listed(codebook):
-    from analysis.report import _omitted_table
+    from analysis.report.build import _omitted_table
 
-    per_company = ReportTable("per_company", "個社の表", "per company", pd.DataFrame({"score": [1.0, 2.0]}),
-                              respondent_level=True)
+    per_company = ReportTable(
+        "per_company", "個社の表", "per company", pd.DataFrame({"score": [1.0, 2.0]}), respondent_level=True
+    )
     kept = counts_table("kept", {"a": [6], "b": [7], "total": [13]}, ["n"])
     out = publish([per_company, kept], RULE, omitted_table=_omitted_table(codebook))
     names = [t.name for t in out.items]
@@ -243,7 +293,7 @@ def test_a_figure_drawn_by_the_size_of_a_hidden_count_is_left_out(codebook):
     """A level radar drawn only for levels of at least k companies tells a hidden level's side
     of k (in the 2020 sample: A, B and C all hidden, none drawn, so each is at most 4 and, with
     the total of 10, at least 2): it goes when a level it depends on is hidden."""
-    from analysis.report import _omitted_table
+    from analysis.report.build import _omitted_table
     from analysis.report.registry import ReportFigure
 
     levels = level_table("maturity_levels", 2020, {"A": 2, "B": 4, "C": 4})
@@ -255,8 +305,13 @@ def test_a_figure_drawn_by_the_size_of_a_hidden_count_is_left_out(codebook):
     assert row["omitted_item"] == "radar"
     assert row["omitted_reason"] == "描かれる内容から秘匿した件数の範囲が分かるため非公開"
     visible = level_table("maturity_levels", 2021, {"A": 5, "B": 5, "C": 6})
-    radar = ReportFigure("radar", "レーダー", "radar", figure=None,
-                         shows=tuple(("maturity_level", 2021, level) for level in ("A", "B", "C")))
+    radar = ReportFigure(
+        "radar",
+        "レーダー",
+        "radar",
+        figure=None,
+        shows=tuple(("maturity_level", 2021, level) for level in ("A", "B", "C")),
+    )
     assert "radar" in [i.name for i in publish([visible, radar], RULE).items]
 
 
@@ -270,9 +325,11 @@ def test_inconsistent_links_are_an_error():
 # -- random studies ------------------------------------------------------------------------------------------
 
 
-def multiple_response(name: str, year: int, levels: list[str], chosen: list[frozenset[str]],
-                      options: list[str]) -> ReportTable:
+def multiple_response(
+    name: str, year: int, levels: list[str], chosen: list[frozenset[str]], options: list[str]
+) -> ReportTable:
     """Options chosen (any number) by level: option rows, then unanswered, answered and total."""
+
     def column(level: str | None) -> list[int]:
         rows = [(lv, c) for lv, c in zip(levels, chosen, strict=True) if level is None or lv == level]
         answered = sum(1 for _, c in rows if c)
@@ -285,10 +342,17 @@ def multiple_response(name: str, year: int, levels: list[str], chosen: list[froz
         frame[name_] = pd.array(values, dtype="Int64")
     n = len(options)
     links = [(n + 2, level, ("maturity_level", year, level)) for level in LEVELS] + [
-        (n + 2, "total", ("respondents", year))]
-    layout = TableLayout(total_row=n + 2, total_column="total", additive_rows=(n, n + 1),
-                         option_rows=tuple(range(n)), answered_row=n + 1, denominator_rows=(n + 1, n + 2),
-                         links=tuple(links))
+        (n + 2, "total", ("respondents", year))
+    ]
+    layout = TableLayout(
+        total_row=n + 2,
+        total_column="total",
+        additive_rows=(n, n + 1),
+        option_rows=tuple(range(n)),
+        answered_row=n + 1,
+        denominator_rows=(n + 1, n + 2),
+        links=tuple(links),
+    )
     return ReportTable(name, name, name, frame, counts=(*LEVELS, "total"), layout=layout.as_mapping())
 
 

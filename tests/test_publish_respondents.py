@@ -18,7 +18,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from analysis.redact import (
+from analysis.ingest.redact import (
     FLAG_COLUMN,
     FoundName,
     build_redactor,
@@ -50,24 +50,30 @@ def _names_in(text: str) -> list[str]:
 
 # -- the redactor ----------------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def redactor(codebook):
-    names = [FoundName("company_name", SA_NAME, "sa.xlsx!基本情報!B6"),
-             FoundName("organisation_name", ORG_NAME, "roster.xlsx!回答者!H2"),
-             FoundName("company_name", COMPANY_NAME, "disclosures.xlsx!企業!G2"),
-             FoundName("company_name", "NEC", "x!y!A1"),
-             FoundName("company_name", "サンプル1", "x!y!A2"),
-             FoundName("company_name", "Ａ株式会社", "x!y!A3")]
+    names = [
+        FoundName("company_name", SA_NAME, "sa.xlsx!基本情報!B6"),
+        FoundName("organisation_name", ORG_NAME, "roster.xlsx!回答者!H2"),
+        FoundName("company_name", COMPANY_NAME, "disclosures.xlsx!企業!G2"),
+        FoundName("company_name", "NEC", "x!y!A1"),
+        FoundName("company_name", "サンプル1", "x!y!A2"),
+        FoundName("company_name", "Ａ株式会社", "x!y!A3"),
+    ]
     return build_redactor(names, name_marks(codebook), legal_forms(codebook))
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    (STATEMENT, "当社([企業名])では、経営会議で毎月リスクを報告している。"),
-    (DESCRIPTION, "[組織名]の教育サービス部門"),
-    (NOTE, "[企業名] の年次報告書による"),
-    ("（株）サクラ電工と㈱サクラ電工", "[企業名]と[企業名]"),
-    ("ＮＥＣの例", "[企業名]の例"),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (STATEMENT, "当社([企業名])では、経営会議で毎月リスクを報告している。"),
+        (DESCRIPTION, "[組織名]の教育サービス部門"),
+        (NOTE, "[企業名] の年次報告書による"),
+        ("（株）サクラ電工と㈱サクラ電工", "[企業名]と[企業名]"),
+        ("ＮＥＣの例", "[企業名]の例"),
+    ],
+)
 def test_every_spelling_of_a_name_becomes_its_mark(redactor, text, expected):
     assert redactor.redact(text) == (expected, True)
 
@@ -88,8 +94,12 @@ def test_marks_come_from_the_personal_columns(codebook):
 
 
 def test_redact_records_flags_rows_and_leaves_other_columns(redactor, codebook):
-    rows = {"statements": [{"text": STATEMENT, "category_id": "サクラ電工", "source": "s.xlsx!発言!G2"},
-                           {"text": "問題なし", "source": "s.xlsx!発言!G3"}]}
+    rows = {
+        "statements": [
+            {"text": STATEMENT, "category_id": "サクラ電工", "source": "s.xlsx!発言!G2"},
+            {"text": "問題なし", "source": "s.xlsx!発言!G3"},
+        ]
+    }
     out, cells = redact_records(rows, redactor, free_text_columns(codebook))
     first, second = out["statements"]
     assert "[企業名]" in first["text"] and first[FLAG_COLUMN] and not second[FLAG_COLUMN]
@@ -122,32 +132,38 @@ def test_property_a_planted_name_never_survives(codebook, data):
     core = "".join(data.draw(st.lists(alphabet, min_size=2, max_size=8)))
     form = data.draw(st.sampled_from(["", "株式会社", "(株)", "㈱", "（株）", " Inc.", "有限会社"]))
     typed = data.draw(st.sampled_from([form + core, core + form]))
-    redactor = build_redactor([FoundName("company_name", typed, "a!b!C1")], name_marks(codebook),
-                              legal_forms(codebook))
+    redactor = build_redactor([FoundName("company_name", typed, "a!b!C1")], name_marks(codebook), legal_forms(codebook))
     filler = st.text(alphabet="のはがでをにへとよりから、。 ", max_size=12)
-    planted = data.draw(filler) + _spell(core, data.draw) + data.draw(st.sampled_from(["", form])) \
-        + data.draw(filler)
+    planted = data.draw(filler) + _spell(core, data.draw) + data.draw(st.sampled_from(["", form])) + data.draw(filler)
     text, hit = redactor.redact(planted)
     assert hit and _skeleton(core) not in _skeleton(text)
 
 
 # -- publication rule -------------------------------------------------------------------------------
 
+
 def test_publishable_leaves_out_respondent_level_tables_and_figures():
-    from analysis.report import publishable
+    from analysis.report.build import publishable
 
     rows = pd.DataFrame({"level": ["A", "B"]})
-    items = [ReportTable("per_company", "t", "t", rows, respondent_level=True),
-             ReportTable("kept", "t", "t", rows),
-             ReportFigure("radar_U01", "t", "t", figure=None, respondent_level=True)]
+    items = [
+        ReportTable("per_company", "t", "t", rows, respondent_level=True),
+        ReportTable("kept", "t", "t", rows),
+        ReportFigure("radar_U01", "t", "t", figure=None, respondent_level=True),
+    ]
     assert [i.name for i in publishable(items)] == ["kept"]
 
 
 def test_small_maturity_groups_are_withheld(codebook):
-    from analysis.statements import WITHHELD, small_maturity_groups, withhold_maturity
+    from analysis.statements.coding import WITHHELD, small_maturity_groups, withhold_maturity
 
-    maturity = pd.DataFrame({"respondent_id": [f"U{i:02d}" for i in range(9)], "fiscal_year": 2021,
-                             "level": ["A"] * 5 + ["B"] * 2 + ["C"] + [None]})
+    maturity = pd.DataFrame(
+        {
+            "respondent_id": [f"U{i:02d}" for i in range(9)],
+            "fiscal_year": 2021,
+            "level": ["A"] * 5 + ["B"] * 2 + ["C"] + [None],
+        }
+    )
     assert small_maturity_groups(maturity, codebook, k=5) == {"中", "低"}
     assert small_maturity_groups(maturity, codebook, k=2) == {"低"}
     assert small_maturity_groups(maturity.iloc[0:0], codebook, k=5) == {"高", "中", "低"}  # fail closed
@@ -157,6 +173,7 @@ def test_small_maturity_groups_are_withheld(codebook):
 
 
 # -- end to end: plant, ingest, publish, attack --------------------------------------------------------
+
 
 def _header_columns(ws, header: str) -> tuple[int, dict[str, int]]:
     for row in ws.iter_rows(min_row=1, max_row=20):
@@ -213,19 +230,19 @@ def _plant(raw: Path) -> None:
 
 @pytest.fixture(scope="module")
 def planted(tmp_path_factory):
-    from analysis.ingest import ingest
-    from analysis.report import build_report
-    from analysis.sample.generate import write_sample
+    from analysis.collect.sample.generate import write_sample
+    from analysis.ingest.folder import ingest
+    from analysis.report.build import build_report
 
     root = tmp_path_factory.mktemp("planted")
     write_sample(root / "raw")
     _plant(root / "raw")
     results = {}
     for year in (2020, 2021):
-        results[year] = ingest(root / "raw" / str(year), out_dir=root / "processed" / str(year), fiscal_year=year,
-                               progress=False)
-    build_report(root / "processed" / "2021", root / "publish", publish=True,
-                 previous_dir=root / "processed" / "2020")
+        results[year] = ingest(
+            root / "raw" / str(year), out_dir=root / "processed" / str(year), fiscal_year=year, progress=False
+        )
+    build_report(root / "processed" / "2021", root / "publish", publish=True, previous_dir=root / "processed" / "2020")
     return root, results
 
 
@@ -277,10 +294,10 @@ def test_planted_names_never_reach_publish_outputs(planted):
 
 
 def test_internal_report_flags_the_statement_to_reword(planted):
-    from analysis.crosstab import labels
-    from analysis.report import load_report_study
+    from analysis.report.build import load_report_study
     from analysis.report.builders.statements import statement_tables
     from analysis.report.registry import ReportContext
+    from analysis.tabulation.crosstabs import labels
 
     root, _ = planted
     study = load_report_study(root / "processed" / "2021")
@@ -304,17 +321,23 @@ def test_no_respondent_id_in_any_publish_output(planted):
 
 
 def test_no_respondent_level_item_is_published(planted):
-    from analysis.report import collect_items, load_report_study
+    from analysis.report.build import collect_items, load_report_study
     from analysis.report.registry import ReportContext
 
     root, _ = planted
     study = load_report_study(root / "processed" / "2021")
     previous = load_report_study(root / "processed" / "2020")
-    items, _ = collect_items(study, ReportContext(publish=False, previous=previous,
-                                                  options={"suppression_k": 5}))
+    items, _ = collect_items(study, ReportContext(publish=False, previous=previous, options={"suppression_k": 5}))
     flagged = {i.name for i in items if i.respondent_level}
-    assert {"maturity_respondents", "maturity_one_year_only", "disclosure_peer_pairs", "statements_matrix_user",
-            "maturity_level_heatmap", "disclosure_heatmap", "maturity_radar_U01"} <= flagged
+    assert {
+        "maturity_respondents",
+        "maturity_one_year_only",
+        "disclosure_peer_pairs",
+        "statements_matrix_user",
+        "maturity_level_heatmap",
+        "disclosure_heatmap",
+        "maturity_radar_U01",
+    } <= flagged
     written = {p.stem for p in (root / "publish").rglob("*") if p.suffix in (".csv", ".svg", ".png")}
     assert not flagged & written
     html = (root / "publish" / "index.html").read_text(encoding="utf-8")
@@ -340,8 +363,8 @@ def test_published_findings_checks_hold_no_counts_or_ids(planted):
 
 
 def test_findings_numbers_are_separate_fields(codebook, planted):
-    from analysis.disclosure_findings import run_checks
-    from analysis.report import load_report_study
+    from analysis.disclosure.findings import run_checks
+    from analysis.report.build import load_report_study
 
     root, _ = planted
     study = load_report_study(root / "processed" / "2021")
@@ -355,8 +378,8 @@ def test_counting_rows_of_a_published_listing_recovers_no_hidden_cell(planted):
     """Every statement count printed is the number of listing rows it counts, so counting rows
     gives nothing that is hidden; no count of companies is printed beside the statements; no
     maturity group of fewer than k companies is named."""
-    from analysis.crosstab import labels
-    from analysis.report import load_report_study
+    from analysis.report.build import load_report_study
+    from analysis.tabulation.crosstabs import labels
 
     root, _ = planted
     study = load_report_study(root / "processed" / "2021")
@@ -365,23 +388,21 @@ def test_counting_rows_of_a_published_listing_recovers_no_hidden_cell(planted):
     maturity = study.tables["maturity"]
     sizes = maturity["level"].value_counts()
     groups = study.codebook.table("maturity_groups")
-    small = {label for label, level in zip(groups["label_ja"], groups["level"], strict=True)
-             if sizes.get(level, 0) < 5}
+    small = {label for label, level in zip(groups["label_ja"], groups["level"], strict=True) if sizes.get(level, 0) < 5}
     assert small  # the sample has levels of fewer than 5 companies
     checked = 0
     for path in sorted(tables.glob("findings_*.csv")):
         group = path.stem.removeprefix("findings_")
         listing = pd.read_csv(path, dtype="str", keep_default_na=False)
-        by_category = pd.read_csv(tables / f"statements_by_category_{group}.csv", dtype="str",
-                                  keep_default_na=False)
-        by_maturity = pd.read_csv(tables / f"statements_by_maturity_{group}.csv", dtype="str",
-                                  keep_default_na=False)
+        by_category = pd.read_csv(tables / f"statements_by_category_{group}.csv", dtype="str", keep_default_na=False)
+        by_maturity = pd.read_csv(tables / f"statements_by_maturity_{group}.csv", dtype="str", keep_default_na=False)
         assert words["n_respondents"] not in by_category  # companies: not published beside statements
         assert not (by_category == "x").any().any() and not (by_maturity == "x").any().any()
         rows = listing.groupby([words["section"], words["category_label"]]).size()
         for _, row in by_category.iterrows():
-            assert int(row[words["n_statements"]]) == int(rows.get((row[words["section"]],
-                                                                    row[words["category_label"]]), 0))
+            assert int(row[words["n_statements"]]) == int(
+                rows.get((row[words["section"]], row[words["category_label"]]), 0)
+            )
             checked += 1
         assert not small & set(listing[words["maturity"]]) and not small & set(by_maturity.columns)
         body = by_maturity[by_maturity[words["section"]] != words["total"]]

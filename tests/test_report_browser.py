@@ -22,8 +22,20 @@ CHROMIUM = next((shutil.which(n) for n in ("chromium", "chromium-browser", "goog
 def report(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("browser")
     assert main(["sample", "--out", str(root / "raw")]) == 0
-    assert main(["run", "--raw", str(root / "raw"), "--processed", str(root / "processed"),
-                 "--reports", str(root / "reports")]) == 0
+    assert (
+        main(
+            [
+                "run",
+                "--raw",
+                str(root / "raw"),
+                "--processed",
+                str(root / "processed"),
+                "--reports",
+                str(root / "reports"),
+            ]
+        )
+        == 0
+    )
     return root / "reports" / "2021"
 
 
@@ -94,26 +106,36 @@ def test_chromium_at_1280px_shows_no_overflow_and_every_figure(report, tmp_path)
     # The page alone in another folder: what it shows cannot come from the report's other files.
     page = (report / "index.html").read_text(encoding="utf-8").replace("</body>", _PROBE + "</body>")
     (tmp_path / "page.html").write_text(page, encoding="utf-8")
-    command = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-               "--window-size=1280,1600", "--virtual-time-budget=10000"]
-    dom = subprocess.run([*command, "--dump-dom", (tmp_path / "page.html").as_uri()], capture_output=True,
-                         text=True, timeout=120)
+    command = [
+        CHROMIUM,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--hide-scrollbars",
+        "--window-size=1280,1600",
+        "--virtual-time-budget=10000",
+    ]
+    dom = subprocess.run(
+        [*command, "--dump-dom", (tmp_path / "page.html").as_uri()], capture_output=True, text=True, timeout=120
+    )
     found = re.search(r'<pre id="probe">([^<]*)</pre>', dom.stdout)
     assert found, dom.stderr[-2000:]
     probe = json.loads(found.group(1).replace("&quot;", '"'))
     assert probe["scrollWidth"] <= probe["clientWidth"], probe  # no horizontal scrolling of the page
     assert probe["images"] > 0 and probe["broken"] == 0, probe
     shot = tmp_path / "page.png"
-    subprocess.run([*command, f"--screenshot={shot}", (report / "index.html").as_uri()], capture_output=True,
-                   timeout=120)
+    subprocess.run(
+        [*command, f"--screenshot={shot}", (report / "index.html").as_uri()], capture_output=True, timeout=120
+    )
     assert shot.is_file() and shot.stat().st_size > 10_000
 
 
 # -- figures -----------------------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def figures(report):
-    from analysis.report import collect_items, load_report_study
+    from analysis.report.build import collect_items, load_report_study
     from analysis.report.registry import ReportContext, ReportFigure
 
     processed = report.parent.parent / "processed"
@@ -130,7 +152,7 @@ def figures(report):
 
 
 def test_no_two_labels_of_any_figure_overlap(figures):
-    from analysis.plotting import overlapping_texts
+    from analysis.figures.plotting import overlapping_texts
 
     assert len(figures["ja"]) >= 4
     for lang, items in figures.items():
@@ -141,7 +163,7 @@ def test_no_two_labels_of_any_figure_overlap(figures):
 def test_overlap_check_sees_an_overlap():
     import matplotlib.pyplot as plt
 
-    from analysis.plotting import overlapping_texts
+    from analysis.figures.plotting import overlapping_texts
 
     figure, ax = plt.subplots()
     ax.annotate("7/7", (0.5, 1.0), xytext=(0, 5), textcoords="offset points")
@@ -153,7 +175,7 @@ def test_overlap_check_sees_an_overlap():
 def test_figures_are_colour_blind_safe_and_print_ready(figures, report):
     from matplotlib.colors import to_hex
 
-    from analysis.plotting import OKABE_ITO
+    from analysis.figures.plotting import OKABE_ITO
 
     by_name = {i.name: i.figure for i in figures["ja"]}
     heatmap = by_name["maturity_level_heatmap"].axes[0].collections[0]
@@ -171,7 +193,7 @@ def test_figures_are_colour_blind_safe_and_print_ready(figures, report):
 
 
 def test_wrap_label_keeps_every_character():
-    from analysis.plotting import wrap_label
+    from analysis.figures.plotting import wrap_label
 
     for text in ("委託先・サプライチェーン管理", "Third-party and supply-chain risk management", "短い"):
         wrapped = wrap_label(text, 5)
@@ -181,24 +203,26 @@ def test_wrap_label_keeps_every_character():
 
 # -- administrative text from the year's records ----------------------------------------------------
 
+
 def test_table_1_1_says_when_a_year_has_no_records(report):
-    from analysis.report import load_report_study
+    from analysis.report.build import load_report_study
     from analysis.report.builders.records import survey_items_table
 
     processed = report.parent.parent / "processed"
     empty, full = load_report_study(processed / "2020"), load_report_study(processed / "2021")
     assert empty.meetings.empty and not full.meetings.empty  # the sample: no meetings in FY2020
-    for lang, none, zero in (("ja", "本年度は会議の記録がありません。", "全0回"),
-                             ("en", "No meetings are recorded for this year.", " 0 meetings")):
+    for lang, none, zero in (
+        ("ja", "本年度は会議の記録がありません。", "全0回"),
+        ("en", "No meetings are recorded for this year.", " 0 meetings"),
+    ):
         before = survey_items_table(empty, lang)["description"].tolist()
         assert before.count(none) == 3 and not [d for d in before if zero in d], before
         after = survey_items_table(full, lang)["description"].tolist()
-        assert none not in after and any(str(len(full.meetings[full.meetings["table"] == "4.1"])) in d
-                                         for d in after)
+        assert none not in after and any(str(len(full.meetings[full.meetings["table"] == "4.1"])) in d for d in after)
 
 
 def test_meeting_table_titles_carry_the_reports_year(report):
-    from analysis.report import load_report_study
+    from analysis.report.build import load_report_study
     from analysis.report.builders.records import meetings_tables
 
     study = load_report_study(report.parent.parent / "processed" / "2021")

@@ -5,12 +5,12 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from analysis.report import publishable
+from analysis.report.build import publishable
 from analysis.report.builders import crosstabs
 from analysis.report.builders.crosstabs import presurvey_tables
 from analysis.report.registry import ReportContext, builders
-from analysis.study import Study, study_from_tables
-from analysis.suppression import TableLayout, is_recoverable
+from analysis.study.load import Study, study_from_tables
+from analysis.tabulation.suppression import TableLayout, is_recoverable
 
 IDS = [f"U{i:02d}" for i in range(1, 11)]
 LEVELS = ["A", "A", "B", "B", "B", "B", "B", "C", "C", None]
@@ -20,12 +20,22 @@ Q11 = [1, 1, 2, 2, 2, 3, 3, 4, 4, 2]
 @pytest.fixture
 def study(codebook) -> Study:
     respondents = pd.DataFrame({"respondent_id": IDS, "group": "user", "fiscal_year": 2021})
-    rows = [{"respondent_id": r, "fiscal_year": 2021, "topic": 1, "question_id": "Q1-1", "kind": "single",
-             "option_code": v} for r, v in zip(IDS, Q11, strict=True)]
-    rows += [{"respondent_id": r, "fiscal_year": 2021, "topic": 1, "question_id": "Q1-2", "kind": "multiple",
-              "option_code": 2} for r in IDS[:7]]
-    base = study_from_tables({"respondents": respondents, "presurvey": pd.DataFrame(rows)}, codebook,
-                             fiscal_year=2021)
+    rows = [
+        {"respondent_id": r, "fiscal_year": 2021, "topic": 1, "question_id": "Q1-1", "kind": "single", "option_code": v}
+        for r, v in zip(IDS, Q11, strict=True)
+    ]
+    rows += [
+        {
+            "respondent_id": r,
+            "fiscal_year": 2021,
+            "topic": 1,
+            "question_id": "Q1-2",
+            "kind": "multiple",
+            "option_code": 2,
+        }
+        for r in IDS[:7]
+    ]
+    base = study_from_tables({"respondents": respondents, "presurvey": pd.DataFrame(rows)}, codebook, fiscal_year=2021)
     maturity = pd.DataFrame({"respondent_id": IDS, "fiscal_year": 2021, "level": LEVELS})
     return Study(tables={**base.tables, "maturity": maturity}, codebook=codebook, fiscal_year=2021)
 
@@ -98,8 +108,8 @@ def test_report_tables_carry_exact_intervals_and_q_values(study):
 
 
 def test_publish_hides_intervals_with_their_counts(study):
-    from analysis.audit import report_from_items
-    from analysis.publication import PublicationRule, publish
+    from analysis.report.audit import report_from_items
+    from analysis.report.publication import PublicationRule, publish
 
     items = presurvey_tables(study, ReportContext(lang="ja", publish=True))
     first = items[0]
@@ -130,6 +140,7 @@ def test_publish_hides_intervals_with_their_counts(study):
     # and the audit, reading the files a reader gets, finds no column printed beside a hidden count
     both = publish([first, multiple], PublicationRule(k=5))
     values = {("r0", t, r, c): v for (t, r, c), v in both.values.items()}
-    from analysis.audit import audit_reports
+    from analysis.report.audit import audit_reports
+
     result = audit_reports([report_from_items(both.items, both.declaration)], values=values)
     assert len(result.frame) and result.ok and "computed_column" not in set(result.frame["method"])

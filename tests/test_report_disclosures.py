@@ -6,18 +6,28 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import pytest
 
-from analysis.plotting import assert_no_missing_glyphs
+from analysis.figures.plotting import assert_no_missing_glyphs
 from analysis.report.builders.disclosures import disclosure_report
 from analysis.report.registry import ReportContext, ReportFigure, ReportTable, builders
-from analysis.study import study_from_tables
+from analysis.study.load import study_from_tables
 
 G, R, M = "governance_structure", "risk_description", "mitigation_measures"
 # company: (region, country, peers, large_cap, {item: (disclosed, venue, sustainability)})
 CODING = {
-    "O1": ("overseas", "GB", "D1", True, {G: (True, "annual_report", True), R: (True, "annual_report", False),
-                                         M: (True, "annual_report", True)}),
-    "O2": ("overseas", "US", None, False, {G: (True, "form_10k", False), R: (True, "form_10k", False),
-                                          M: (False, None, None)}),
+    "O1": (
+        "overseas",
+        "GB",
+        "D1",
+        True,
+        {G: (True, "annual_report", True), R: (True, "annual_report", False), M: (True, "annual_report", True)},
+    ),
+    "O2": (
+        "overseas",
+        "US",
+        None,
+        False,
+        {G: (True, "form_10k", False), R: (True, "form_10k", False), M: (False, None, None)},
+    ),
     "D1": ("domestic", "JP", None, True, {G: (True, "yuho", True), R: (False, None, None), M: (False, None, None)}),
     "D2": ("domestic", "JP", None, False, {G: (False, None, None), R: (False, None, None), M: (False, None, None)}),
 }
@@ -25,10 +35,22 @@ CODING = {
 
 @pytest.fixture
 def study(codebook):
-    rows = [{"company_id": c, "fiscal_year": 2021, "region": region, "country": country, "peer_ids": peers,
-             "large_cap": large, "item": item, "disclosed": d, "venue": venue, "sustainability": s}
-            for c, (region, country, peers, large, items) in CODING.items()
-            for item, (d, venue, s) in items.items()]
+    rows = [
+        {
+            "company_id": c,
+            "fiscal_year": 2021,
+            "region": region,
+            "country": country,
+            "peer_ids": peers,
+            "large_cap": large,
+            "item": item,
+            "disclosed": d,
+            "venue": venue,
+            "sustainability": s,
+        }
+        for c, (region, country, peers, large, items) in CODING.items()
+        for item, (d, venue, s) in items.items()
+    ]
     return study_from_tables({"disclosures": pd.DataFrame(rows)}, codebook, fiscal_year=2021)
 
 
@@ -50,10 +72,19 @@ def test_registered_in_the_disclosure_band():
 def test_tables_and_figures_of_the_section(study):
     items = by_name(disclosure_report(study, ReportContext(lang="ja")))
     assert set(items) == {
-        "disclosure_items_by_region", "disclosure_items_by_country", "disclosure_depth_by_region",
-        "disclosure_venues_by_region", "disclosure_bases_by_region", "disclosure_sustainability_by_region",
-        "disclosure_peer_pairs", "disclosure_peer_items", "disclosure_trend", "findings",
-        "disclosure_heatmap", "disclosure_trend_figure"}
+        "disclosure_items_by_region",
+        "disclosure_items_by_country",
+        "disclosure_depth_by_region",
+        "disclosure_venues_by_region",
+        "disclosure_bases_by_region",
+        "disclosure_sustainability_by_region",
+        "disclosure_peer_pairs",
+        "disclosure_peer_items",
+        "disclosure_trend",
+        "findings",
+        "disclosure_heatmap",
+        "disclosure_trend_figure",
+    }
     for item in items.values():
         assert item.section == "disclosures" and item.title_ja and item.title_en
         if isinstance(item, ReportTable):
@@ -90,8 +121,13 @@ def test_findings_table_columns_and_values(study):
     # Depth: D1 governance (1/1 domestic stop); O1 measures, O2 risk (1/2 overseas go on = 50%).
     # Sustainability marks sit on O1's governance and mitigation and D1's governance: no company
     # frames the risk *and* its mitigation, so the literal 「リスクとその軽減策」 does not hold.
-    assert holds == {"overseas_disclose_more": False, "domestic_stop_at_governance": True,
-                     "large_cap_almost_nothing": True, "sustainability_framing": False, "uk_all_mitigation": True}
+    assert holds == {
+        "overseas_disclose_more": False,
+        "domestic_stop_at_governance": True,
+        "large_cap_almost_nothing": True,
+        "sustainability_framing": False,
+        "uk_all_mitigation": True,
+    }
     assert "uk_all_mitigation:" in findings.note_en and "overseas_disclose_more:" in findings.note_ja
 
 
@@ -109,7 +145,7 @@ def test_no_review_no_section(codebook):
 def test_every_table_with_counts_declares_its_layout_and_tests(study):
     import warnings
 
-    from analysis.report import publishable
+    from analysis.report.build import publishable
 
     items = by_name(disclosure_report(study, ReportContext(publish=True)))
     tables = [t for t in items.values() if isinstance(t, ReportTable) and t.counts]

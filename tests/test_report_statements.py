@@ -7,7 +7,7 @@ import pytest
 
 from analysis.report.builders.statements import statement_tables
 from analysis.report.registry import ReportContext, builders
-from analysis.study import study_from_tables
+from analysis.study.load import study_from_tables
 
 ROWS = [
     ("U01", "user", 1, "u01-01", None, "ガイドラインを活用している。"),
@@ -18,8 +18,9 @@ ROWS = [
 
 @pytest.fixture
 def study(codebook):
-    frame = pd.DataFrame(ROWS, columns=["respondent_id", "respondent_group", "section", "category_id", "maturity",
-                                        "text"])
+    frame = pd.DataFrame(
+        ROWS, columns=["respondent_id", "respondent_group", "section", "category_id", "maturity", "text"]
+    )
     frame["statement_id"] = [f"S{i}" for i in range(len(frame))]
     frame["fiscal_year"] = 2021
     return study_from_tables({"statements": frame}, codebook, fiscal_year=2021)
@@ -31,9 +32,11 @@ def test_registered():
 
 def test_tables_per_group(study):
     items = {item.name: item for item in statement_tables(study, ReportContext(lang="ja"))}
-    assert set(items) == {f"{kind}_{group}" for group in ("user", "investor")
-                          for kind in ("statements_by_category", "statements_by_maturity", "findings",
-                                       "statements_matrix")}
+    assert set(items) == {
+        f"{kind}_{group}"
+        for group in ("user", "investor")
+        for kind in ("statements_by_category", "statements_by_maturity", "findings", "statements_matrix")
+    }
     findings = items["findings_user"].frame
     assert findings["発言"].tolist() == ["ガイドラインを活用している。", "成熟度低の企業では活用し始めた。"]
     assert findings["成熟度"].tolist() == ["", "成熟度低"]
@@ -46,8 +49,8 @@ def test_tables_per_group(study):
 
 
 def test_publish_leaves_out_the_matrix(study, codebook):
-    from analysis.publication import PublicationRule, publish
-    from analysis.report import _omitted_table
+    from analysis.report.build import _omitted_table
+    from analysis.report.publication import PublicationRule, publish
 
     items = statement_tables(study, ReportContext(publish=True))
     matrices = [item for item in items if item.name.startswith("statements_matrix")]

@@ -7,10 +7,22 @@ import zipfile
 import openpyxl
 import pytest
 
-from analysis.report.safe import RISKY_PREFIXES, is_risky, neutralise, set_cell
+from analysis.output.safe import RISKY_PREFIXES, is_risky, neutralise, set_cell
 
-RISKY_TEXTS = ['=HYPERLINK("http://example.invalid","click")', "+1+1", "-2+3", "@SUM(A1:A2)", "\t=1+1",
-               "\r=1+1", "\n=1+1", "＝1+1", "＋1", "－1", "＠SUM(A1)", "=cmd|' /C calc'!A0"]
+RISKY_TEXTS = [
+    '=HYPERLINK("http://example.invalid","click")',
+    "+1+1",
+    "-2+3",
+    "@SUM(A1:A2)",
+    "\t=1+1",
+    "\r=1+1",
+    "\n=1+1",
+    "＝1+1",
+    "＋1",
+    "－1",
+    "＠SUM(A1)",
+    "=cmd|' /C calc'!A0",
+]
 
 
 def test_every_owasp_trigger_and_its_full_width_form_is_listed():

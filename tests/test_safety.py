@@ -20,7 +20,7 @@ from hostile_corpus import (
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from analysis.safety import (
+from analysis.ingest.safety import (
     DEFAULT_LIMITS,
     LimitExceeded,
     Limits,
@@ -57,16 +57,18 @@ def test_limits_describe_their_option_and_refuse_nonsense():
 def test_command_line_options_raise_limits():
     parser = argparse.ArgumentParser()
     add_limit_arguments(parser)
-    args = parser.parse_args(["--max-cells", "20000000", "--max-uncompressed-mb", "1024", "--timeout", "5",
-                              "--workers", "3"])
+    args = parser.parse_args(
+        ["--max-cells", "20000000", "--max-uncompressed-mb", "1024", "--timeout", "5", "--workers", "3"]
+    )
     limits = limits_from_args(args)
     assert (limits.max_cells, limits.max_uncompressed_mb, limits.timeout_s) == (20_000_000, 1024, 5)
     assert limits.max_member_mb == DEFAULT_LIMITS.max_member_mb and args.workers == 3
     assert limits_from_args(parser.parse_args([])) == DEFAULT_LIMITS
 
 
-@pytest.mark.parametrize("build", [billion_laughs_in_sheet, billion_laughs_in_shared_strings, quadratic_blowup,
-                                   external_entity])
+@pytest.mark.parametrize(
+    "build", [billion_laughs_in_sheet, billion_laughs_in_shared_strings, quadratic_blowup, external_entity]
+)
 def test_document_type_declarations_are_refused(tmp_path, build):
     with pytest.raises(UnreadableFile, match="document type declaration"):
         _inspect(build(tmp_path / "x.xlsx"))
@@ -117,7 +119,7 @@ def test_number_of_parts(tmp_path):
 
 
 def test_file_size_is_checked_before_reading(tmp_path):
-    from analysis.workbook import read_workbook
+    from analysis.ingest.workbook import read_workbook
 
     path = tmp_path / "huge.xlsx"
     with path.open("wb") as handle:
@@ -133,11 +135,14 @@ def test_macros_are_a_note_not_a_refusal(tmp_path):
     assert "xl/vbaProject.bin" in note and "not run" in note
 
 
-@pytest.mark.parametrize(("content", "pattern"), [
-    (b"", "empty"),
-    (b"respondent_id,answer\nU01,3\n", "a CSV or text file renamed"),
-    (b"PK\x03\x04" + b"\0" * 100, "damaged or incomplete"),
-])
+@pytest.mark.parametrize(
+    ("content", "pattern"),
+    [
+        (b"", "empty"),
+        (b"respondent_id,answer\nU01,3\n", "a CSV or text file renamed"),
+        (b"PK\x03\x04" + b"\0" * 100, "damaged or incomplete"),
+    ],
+)
 def test_not_a_package(tmp_path, content, pattern):
     (tmp_path / "x.xlsx").write_bytes(content)
     with pytest.raises(UnreadableFile, match=pattern):
@@ -159,7 +164,7 @@ def test_a_part_that_lies_about_its_size_is_damaged(tmp_path):
     # Patch the central directory's uncompressed size of the sheet (offset 24 in its entry).
     position = data.find(b"xl/worksheets/sheet1.xml", data.find(b"PK\x01\x02"))
     entry = data.rfind(b"PK\x01\x02", 0, position)
-    data[entry + 24: entry + 28] = (info.file_size // 2).to_bytes(4, "little")
+    data[entry + 24 : entry + 28] = (info.file_size // 2).to_bytes(4, "little")
     (tmp_path / "liar.xlsx").write_bytes(bytes(data))
     with pytest.raises(UnreadableFile, match="sheet1.xml of the zip package is damaged"):
         _inspect(tmp_path / "liar.xlsx")
@@ -179,10 +184,13 @@ def test_encrypted_zip_members(tmp_path):
         _inspect(tmp_path / "enc.xlsx")
 
 
-@pytest.mark.parametrize(("suffix", "data", "pattern"), [
-    (".xls", b"PK\x03\x04rest", "named .xls"),
-    (".xlsx", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 600, r"Excel 97-2003 \(.xls\) file named .xlsx"),
-])
+@pytest.mark.parametrize(
+    ("suffix", "data", "pattern"),
+    [
+        (".xls", b"PK\x03\x04rest", "named .xls"),
+        (".xlsx", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 600, r"Excel 97-2003 \(.xls\) file named .xlsx"),
+    ],
+)
 def test_wrong_extension(suffix, data, pattern):
     with pytest.raises(UnreadableFile, match=pattern):
         inspect_package(data, suffix)
@@ -238,8 +246,12 @@ def test_a_declaration_hidden_behind_a_long_comment_or_in_utf16_is_found(tmp_pat
     padded = shared_strings_xml(b"&a;", doctype=b"<!--" + b"x" * 5000 + b'--><!DOCTYPE q [<!ENTITY a "b">]>')
     with pytest.raises(UnreadableFile, match="sharedStrings.xml carries an XML document type declaration"):
         _inspect(minimal_xlsx(tmp_path / "padded.xlsx", shared_strings=padded))
-    utf16 = shared_strings_xml(b"&a;", doctype=b'<!DOCTYPE q [<!ENTITY a "b">]>').decode().replace(
-        'encoding="UTF-8"', 'encoding="UTF-16"').encode("utf-16")
+    utf16 = (
+        shared_strings_xml(b"&a;", doctype=b'<!DOCTYPE q [<!ENTITY a "b">]>')
+        .decode()
+        .replace('encoding="UTF-8"', 'encoding="UTF-16"')
+        .encode("utf-16")
+    )
     with pytest.raises(UnreadableFile, match="document type declaration"):
         _inspect(minimal_xlsx(tmp_path / "utf16.xlsx", shared_strings=utf16))
 
@@ -251,17 +263,24 @@ def test_a_part_anywhere_in_the_package_is_checked(tmp_path):
         _inspect(minimal_xlsx(tmp_path / "elsewhere.xlsx", extra={"custom/strings.xml": evil}))
 
 
-@pytest.mark.parametrize(("variant", "cells"), [
-    ("single_quotes", 1_048_576 * 16_384), ("spaces_around_equals", 1_048_576 * 16_384),
-    ("tabs_and_newlines", 1_048_576 * 16_384), ("lower_case", 1_048_576 * 16_384),
-    ("character_reference", 1_048_576 * 16_384), ("gt_in_attribute", 1_048_576 * 16_384),
-    ("prefixed_elements", 1_048_576 * 16_384), ("cells_without_r", 1_048_576 * 16),
-    ("rows_without_r", 100_002 * 60),
-])
+@pytest.mark.parametrize(
+    ("variant", "cells"),
+    [
+        ("single_quotes", 1_048_576 * 16_384),
+        ("spaces_around_equals", 1_048_576 * 16_384),
+        ("tabs_and_newlines", 1_048_576 * 16_384),
+        ("lower_case", 1_048_576 * 16_384),
+        ("character_reference", 1_048_576 * 16_384),
+        ("gt_in_attribute", 1_048_576 * 16_384),
+        ("prefixed_elements", 1_048_576 * 16_384),
+        ("cells_without_r", 1_048_576 * 16),
+        ("rows_without_r", 100_002 * 60),
+    ],
+)
 def test_cell_extent_reads_positions_as_the_parser_does(variant, cells):
     from hostile_corpus import SHEET_VARIANTS, sheet_xml
 
-    from analysis.safety import _needs_extent, _used_extent
+    from analysis.ingest.safety import _needs_extent, _used_extent
 
     xml = sheet_xml(SHEET_VARIANTS[variant])
     assert _needs_extent(xml) and _used_extent(xml) == cells
@@ -270,10 +289,12 @@ def test_cell_extent_reads_positions_as_the_parser_does(variant, cells):
 def test_plain_sheets_skip_the_extent_scan():
     from hostile_corpus import sheet_xml
 
-    from analysis.safety import _needs_extent, _used_extent
+    from analysis.ingest.safety import _needs_extent, _used_extent
 
-    xml = sheet_xml(b'<row r="1" spans="1:2"><c r="A1" t="s"><v>0</v></c><c r="B1"><v>1</v></c></row>'
-                    b'<row r="40"><c r="ZZ40" s="1"><v>1</v></c></row>')
+    xml = sheet_xml(
+        b'<row r="1" spans="1:2"><c r="A1" t="s"><v>0</v></c><c r="B1"><v>1</v></c></row>'
+        b'<row r="40"><c r="ZZ40" s="1"><v>1</v></c></row>'
+    )
     assert not _needs_extent(xml) and _used_extent(xml) == 40 * 702
 
 
@@ -281,17 +302,25 @@ _SPELLINGS = ('r="{}"', "r='{}'", 'r = "{}"', "r\t=\t'{}'")
 
 
 @settings(max_examples=60, deadline=None)
-@given(rows=st.lists(st.tuples(
-    st.one_of(st.none(), st.integers(1, 40)),  # the row's r (None: no r)
-    st.lists(st.one_of(st.none(), st.tuples(st.integers(0, 30), st.integers(1, 40))), max_size=5),
-    st.sampled_from(_SPELLINGS), st.booleans()), min_size=1, max_size=8))
+@given(
+    rows=st.lists(
+        st.tuples(
+            st.one_of(st.none(), st.integers(1, 40)),  # the row's r (None: no r)
+            st.lists(st.one_of(st.none(), st.tuples(st.integers(0, 30), st.integers(1, 40))), max_size=5),
+            st.sampled_from(_SPELLINGS),
+            st.booleans(),
+        ),
+        min_size=1,
+        max_size=8,
+    )
+)
 def test_cell_extent_bounds_what_the_parser_allocates(tmp_path_factory, rows):
     # Whatever the spelling and order, the pre-parse extent is at least the parser's grid.
     import python_calamine
     from hostile_corpus import minimal_xlsx, sheet_xml
 
-    from analysis.safety import _needs_extent, _used_extent
-    from analysis.workbook import cell_name
+    from analysis.ingest.safety import _needs_extent, _used_extent
+    from analysis.ingest.workbook import cell_name
 
     xml = b""
     for row_r, cells, spelling, lower in rows:

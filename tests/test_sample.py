@@ -3,8 +3,8 @@ from pathlib import Path
 import pytest
 import python_calamine
 
-from analysis.ingest import ingest
-from analysis.sample.generate import SYNTHETIC_NOTE, write_sample
+from analysis.collect.sample.generate import SYNTHETIC_NOTE, write_sample
+from analysis.ingest.folder import ingest
 
 REPO = Path(__file__).resolve().parents[1]
 COMMITTED = REPO / "data" / "raw"

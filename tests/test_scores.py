@@ -7,8 +7,8 @@ from fractions import Fraction
 import pandas as pd
 import pytest
 
-from analysis.scores import directive_scores, exact_means, reason_columns, wide_means
-from analysis.study import study_from_tables
+from analysis.maturity.scores import directive_scores, exact_means, reason_columns, wide_means
+from analysis.study.load import study_from_tables
 
 REASONS = {"unanswered", "not_applicable", "dont_know"}
 
@@ -18,10 +18,18 @@ def sa_rows(respondent_id: str, year: int, answers: dict[str, object]) -> list[d
     rows = []
     for qid, answer in answers.items():
         missing = answer if answer in REASONS or answer is None else None
-        rows.append({"respondent_id": respondent_id, "fiscal_year": year, "edition": "fy2021",
-                     "directive": int(qid.split("-")[0]), "question_id": qid,
-                     "score": None if missing or answer is None else answer, "missing_reason": missing,
-                     "source": f"{respondent_id}.xlsx!answers!C{len(rows) + 2}"})
+        rows.append(
+            {
+                "respondent_id": respondent_id,
+                "fiscal_year": year,
+                "edition": "fy2021",
+                "directive": int(qid.split("-")[0]),
+                "question_id": qid,
+                "score": None if missing or answer is None else answer,
+                "missing_reason": missing,
+                "source": f"{respondent_id}.xlsx!answers!C{len(rows) + 2}",
+            }
+        )
     return rows
 
 
@@ -38,8 +46,9 @@ def row(scores: pd.DataFrame, rid: str, directive: int) -> pd.Series:
 
 
 def test_mean_over_answered_questions_with_missing_counted(codebook):
-    answers = full(codebook, 3, q1_1=5, q1_2=4, q1_3="not_applicable", q1_4="dont_know",
-                   q2_1="unanswered", q2_2=1, q2_3=2, q2_4=2)
+    answers = full(
+        codebook, 3, q1_1=5, q1_2=4, q1_3="not_applicable", q1_4="dont_know", q2_1="unanswered", q2_2=1, q2_3=2, q2_4=2
+    )
     scores = directive_scores(pd.DataFrame(sa_rows("U01", 2021, answers)), codebook)
     d1 = row(scores, "U01", 1)
     assert (d1["n_questions"], d1["n_answered"], d1["score_sum"]) == (4, 2, 9)
@@ -83,8 +92,11 @@ def test_mean_is_exact_where_float_arithmetic_is_not(codebook):
 
 
 def test_several_respondents_and_years_are_kept_apart(codebook):
-    rows = (sa_rows("U01", 2020, full(codebook, 2)) + sa_rows("U01", 2021, full(codebook, 4))
-            + sa_rows("U02", 2021, full(codebook, 5)))
+    rows = (
+        sa_rows("U01", 2020, full(codebook, 2))
+        + sa_rows("U01", 2021, full(codebook, 4))
+        + sa_rows("U02", 2021, full(codebook, 5))
+    )
     scores = directive_scores(pd.DataFrame(rows), codebook)
     assert len(scores) == 30
     means = exact_means(scores)
@@ -96,14 +108,18 @@ def test_several_respondents_and_years_are_kept_apart(codebook):
 
 
 def test_accepts_study_frames_and_does_not_change_them(codebook):
-    study = study_from_tables({"self_assessment": pd.DataFrame(sa_rows("U01", 2021, full(
-        codebook, 3, q2_1="not_applicable")))}, codebook)
+    study = study_from_tables(
+        {"self_assessment": pd.DataFrame(sa_rows("U01", 2021, full(codebook, 3, q2_1="not_applicable")))}, codebook
+    )
     before = study.self_assessment.copy()
     scores = directive_scores(study.self_assessment, codebook)
     pd.testing.assert_frame_equal(study.self_assessment, before)
     assert row(scores, "U01", 2)["n_not_applicable"] == 1
-    assert list(scores.columns[-4:]) == reason_columns(codebook) == ["n_unanswered", "n_not_applicable",
-                                                                     "n_dont_know", "n_invalid"]
+    assert (
+        list(scores.columns[-4:])
+        == reason_columns(codebook)
+        == ["n_unanswered", "n_not_applicable", "n_dont_know", "n_invalid"]
+    )
     assert str(scores["mean"].dtype) == "Float64" and str(scores["n_answered"].dtype) == "Int64"
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from analysis.statements import (
+from analysis.statements.coding import (
     find_statements,
     findings_html,
     findings_layout,
@@ -15,7 +15,7 @@ from analysis.statements import (
     statement_matrix,
     statements_by_category,
 )
-from analysis.study import study_from_tables
+from analysis.study.load import study_from_tables
 
 ROWS = [
     # respondent, group, section, category, maturity, text
@@ -31,20 +31,21 @@ ROWS = [
 
 @pytest.fixture(scope="module")
 def statements(codebook):
-    frame = pd.DataFrame(ROWS, columns=["respondent_id", "respondent_group", "section", "category_id", "maturity",
-                                        "text"])
+    frame = pd.DataFrame(
+        ROWS, columns=["respondent_id", "respondent_group", "section", "category_id", "maturity", "text"]
+    )
     frame["statement_id"] = [f"S{i}" for i in range(len(frame))]
     frame["fiscal_year"] = 2021
     return study_from_tables({"statements": frame}, codebook, fiscal_year=2021).statements
 
 
 def test_matrix_presence_and_counts(statements, codebook):
-    counts = statement_matrix(statements, codebook, value="count", respondent_group="user",
-                              respondents=["U04"])
+    counts = statement_matrix(statements, codebook, value="count", respondent_group="user", respondents=["U04"])
     assert list(counts.index) == ["U01", "U02", "U03", "U04"]
     user_categories = codebook.table("statement_categories")
-    assert list(counts.columns) == list(user_categories.loc[user_categories["respondent_group"] == "user",
-                                                            "category_id"])
+    assert list(counts.columns) == list(
+        user_categories.loc[user_categories["respondent_group"] == "user", "category_id"]
+    )
     assert counts.loc["U01", "u01-01"] == 2
     assert counts.loc["U02", "u01-05"] == 1
     assert counts.loc["U04"].sum() == 0  # a respondent who said nothing still has a row

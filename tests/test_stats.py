@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy import stats as sp
 
-from analysis.stats import (
+from analysis.tabulation.stats import (
     AssociationResult,
     TooManyTables,
     association_test,
@@ -138,8 +138,7 @@ _SHAPES = st.tuples(st.integers(1, 5), st.integers(1, 5))
 # Cells 0..3 with many zeros: zero rows and columns happen often, totals stay small.
 _CELLS = st.sampled_from([0, 0, 0, 1, 1, 2, 3])
 _TABLES = _SHAPES.flatmap(lambda shape: arrays(np.int64, shape, elements=_CELLS))
-_PATHS = {"not_testable", "fisher_exact", "chi_square", "fisher_freeman_halton",
-          "fisher_freeman_halton_monte_carlo"}
+_PATHS = {"not_testable", "fisher_exact", "chi_square", "fisher_freeman_halton", "fisher_freeman_halton_monte_carlo"}
 
 
 def _check(result: AssociationResult) -> None:
@@ -188,11 +187,14 @@ def test_exact_2x2_equals_scipy(table):
         assert (table.sum(axis=0) == 0).any() or (table.sum(axis=1) == 0).any()
 
 
-@pytest.mark.parametrize("table", [
-    [[3, 1, 0], [0, 2, 1], [1, 0, 2]],
-    [[2, 0, 1, 1], [0, 2, 1, 0]],
-    [[1, 2], [3, 0], [0, 2], [2, 1]],
-])
+@pytest.mark.parametrize(
+    "table",
+    [
+        [[3, 1, 0], [0, 2, 1], [1, 0, 2]],
+        [[2, 0, 1, 1], [0, 2, 1, 0]],
+        [[1, 2], [3, 0], [0, 2], [2, 1]],
+    ],
+)
 def test_monte_carlo_agrees_with_exact_within_sampling_error(table):
     resamples = 20_000
     exact = fisher_exact_rxc(table).p_value
@@ -205,12 +207,14 @@ def test_monte_carlo_agrees_with_exact_within_sampling_error(table):
 
 # --- Intervals and q-values ------------------------------------------------------------------
 
-from analysis.stats import bh_q_values, clopper_pearson  # noqa: E402
+from analysis.tabulation.stats import bh_q_values, clopper_pearson  # noqa: E402
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.integers(0, 60).flatmap(lambda n: st.tuples(st.integers(0, n), st.just(n))),
-       st.sampled_from([0.8, 0.9, 0.95, 0.99]))
+@given(
+    st.integers(0, 60).flatmap(lambda n: st.tuples(st.integers(0, n), st.just(n))),
+    st.sampled_from([0.8, 0.9, 0.95, 0.99]),
+)
 def test_clopper_pearson_equals_scipy_exact(kn, confidence):
     k, n = kn
     low, high = clopper_pearson(k, n, confidence)

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from analysis.suppression import (
+from analysis.tabulation.suppression import (
     TableLayout,
     detect_layout,
     hidden_mask,
@@ -39,9 +39,14 @@ def with_margins(rows: list[list[int]]) -> pd.DataFrame:
     return frame
 
 
-def possible_values(original: pd.DataFrame, suppressed: pd.DataFrame, columns: list[str],
-                    total_row: str | None, total_column: str | None,
-                    totals_known: bool = False) -> dict[tuple, set[float]]:
+def possible_values(
+    original: pd.DataFrame,
+    suppressed: pd.DataFrame,
+    columns: list[str],
+    total_row: str | None,
+    total_column: str | None,
+    totals_known: bool = False,
+) -> dict[tuple, set[float]]:
     """Every value each hidden cell takes over all non-negative whole-number tables that agree
     with what stays visible: the visible cells, the printed totals, and, where the frame
     prints no totals, the true row and column sums (published elsewhere). A cell that can be
@@ -278,8 +283,11 @@ def test_input_errors():
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(st.lists(st.integers(0, 9), min_size=3, max_size=3), min_size=2, max_size=4),
-       st.integers(2, 6), st.booleans())
+@given(
+    st.lists(st.lists(st.integers(0, 9), min_size=3, max_size=3), min_size=2, max_size=4),
+    st.integers(2, 6),
+    st.booleans(),
+)
 def test_property_no_hidden_cell_recoverable(rows, k, printed_margins):
     frame = with_margins(rows) if printed_margins else interior(rows)
     columns = [*COUNTS, "total"] if printed_margins else COUNTS
@@ -305,8 +313,11 @@ def test_property_no_hidden_cell_recoverable(rows, k, printed_margins):
             assert not is_recoverable(frame, out, columns, margins=False)
         # Independently: every hidden interior cell takes at least two whole values.
         total = "total" if printed_margins else None
-        values = possible_values(frame, out, columns, total, total, totals_known=True) if sum(
-            hidden_mask(frame, out, columns).sum()) <= 6 else {}
+        values = (
+            possible_values(frame, out, columns, total, total, totals_known=True)
+            if sum(hidden_mask(frame, out, columns).sum()) <= 6
+            else {}
+        )
         assert all(len(v) >= 2 for v in values.values()), values
 
 
@@ -317,8 +328,9 @@ def test_margins_alone_can_give_a_cell_away():
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(st.lists(st.integers(0, 5), min_size=3, max_size=3), min_size=2, max_size=3),
-       st.booleans(), st.booleans())
+@given(
+    st.lists(st.lists(st.integers(0, 5), min_size=3, max_size=3), min_size=2, max_size=3), st.booleans(), st.booleans()
+)
 def test_property_enumeration_agrees(rows, printed_margins, margins):
     # margins=True: totals are known even when hidden; margins=False: a hidden printed total
     # is an unknown like any other cell (and unprinted margins are not known).
@@ -339,13 +351,16 @@ def test_property_enumeration_agrees(rows, printed_margins, margins):
     agrees_with_intervals(values, protection_intervals(frame, out, columns, margins=margins))
 
 
-@pytest.mark.parametrize(("rows", "printed_margins", "margins"), [
-    ([[0, 0, 0], [0, 0, 1]], True, False),   # a cycle of hidden cells with no known total: unbounded
-    ([[2, 0, 1], [1, 0, 0]], True, False),   # hidden grand total ranges over 3..6, not 3..4
-    ([[0, 0, 0], [0, 0, 1]], True, True),    # the known totals give the 1 away
-    ([[2, 0, 1], [1, 0, 0]], True, True),
-    ([[0, 0, 0], [0, 1, 1]], False, True),  # z = x + y by chance: not a total column
-])
+@pytest.mark.parametrize(
+    ("rows", "printed_margins", "margins"),
+    [
+        ([[0, 0, 0], [0, 0, 1]], True, False),  # a cycle of hidden cells with no known total: unbounded
+        ([[2, 0, 1], [1, 0, 0]], True, False),  # hidden grand total ranges over 3..6, not 3..4
+        ([[0, 0, 0], [0, 0, 1]], True, True),  # the known totals give the 1 away
+        ([[2, 0, 1], [1, 0, 0]], True, True),
+        ([[0, 0, 0], [0, 1, 1]], False, True),  # z = x + y by chance: not a total column
+    ],
+)
 def test_enumeration_agrees_on_found_examples(rows, printed_margins, margins):
     frame = with_margins(rows) if printed_margins else interior(rows)
     columns = [*COUNTS, "total"] if printed_margins else COUNTS
@@ -354,8 +369,10 @@ def test_enumeration_agrees_on_found_examples(rows, printed_margins, margins):
         warnings.simplefilter("always")
         out = suppress_counts(frame, columns, k=3, margins=margins)
     total = "total" if printed_margins else None
-    agrees_with_intervals(possible_values(frame, out, columns, total, total, totals_known=margins),
-                          protection_intervals(frame, out, columns, margins=margins))
+    agrees_with_intervals(
+        possible_values(frame, out, columns, total, total, totals_known=margins),
+        protection_intervals(frame, out, columns, margins=margins),
+    )
 
 
 def test_unbounded_cycle_is_reported_as_such():
@@ -445,16 +462,19 @@ def test_totals_known_elsewhere_close_a_leak_the_printed_table_hides():
 
 
 def sensitivity_like() -> pd.DataFrame:
-    frame = pd.DataFrame({"A": [2, 0, 3], "B": [5, 7, 6], "C": [3, 3, 1], "companies": [10, 10, 10],
-                          "changed": [0, 2, 3]}, index=["base", "low", "high"])
+    frame = pd.DataFrame(
+        {"A": [2, 0, 3], "B": [5, 7, 6], "C": [3, 3, 1], "companies": [10, 10, 10], "changed": [0, 2, 3]},
+        index=["base", "low", "high"],
+    )
     return frame
 
 
 def test_a_total_column_beside_other_counts():
     frame = sensitivity_like()
     columns = list(frame.columns)
-    layout = TableLayout(total_column="companies", part_columns=("A", "B", "C"),
-                         row_inequalities=((("changed",), ("companies",)),))
+    layout = TableLayout(
+        total_column="companies", part_columns=("A", "B", "C"), row_inequalities=((("changed",), ("companies",)),)
+    )
     out = suppress_counts(frame, columns, k=5, layout=layout)
     assert out[["A", "C"]].isna().loc[["base", "low", "high"]].any(axis=1).all()
     assert not is_recoverable(frame, out, columns, layout=layout)
@@ -471,11 +491,16 @@ def test_a_total_column_beside_other_counts():
 
 
 def multiple_response() -> tuple[pd.DataFrame, TableLayout]:
-    frame = pd.DataFrame([[3, 3], [5, 6], [2, 2], [5, 6], [7, 8]], columns=["x", "y"],
-                         index=["o1", "o2", "missing", "answered", "total"])
+    frame = pd.DataFrame(
+        [[3, 3], [5, 6], [2, 2], [5, 6], [7, 8]], columns=["x", "y"], index=["o1", "o2", "missing", "answered", "total"]
+    )
     frame["total"] = frame.sum(axis=1)
-    layout = TableLayout(total_row="total", total_column="total", additive_rows=("missing", "answered"),
-                         denominator_rows=("answered", "total"))
+    layout = TableLayout(
+        total_row="total",
+        total_column="total",
+        additive_rows=("missing", "answered"),
+        denominator_rows=("answered", "total"),
+    )
     return frame, layout
 
 
@@ -514,15 +539,20 @@ def test_the_warning_names_the_table():
 def test_dependent_columns_hidden_everywhere_when_a_denominator_is():
     frame = with_margins([[1, 6, 7], [2, 9, 9], [0, 8, 12]])
     frame["p"] = [0.04, 0.5, 0.9, np.nan]
-    frame.attrs["layout"] = TableLayout(total_row="total", total_column="total", dependent_columns=("p",),
-                                        denominator_rows=("total",)).as_mapping()
+    frame.attrs["layout"] = TableLayout(
+        total_row="total", total_column="total", dependent_columns=("p",), denominator_rows=("total",)
+    ).as_mapping()
     out = suppress_counts(frame, [*COUNTS, "total"], margins=False)
     assert out.loc["total", COUNTS].isna().any()
     assert out["p"].isna().all()
 
 
-def integer_range(frame: pd.DataFrame, suppressed: pd.DataFrame, columns: list[str], options: list[str],
-                  ) -> dict[tuple, tuple[float, float]]:
+def integer_range(
+    frame: pd.DataFrame,
+    suppressed: pd.DataFrame,
+    columns: list[str],
+    options: list[str],
+) -> dict[tuple, tuple[float, float]]:
     """Independent check for a multiple-response table (rows: options, "missing", "answered",
     "total"; last column the total): integer min and max of each hidden non-total cell by
     mixed-integer programming, with every relation written out here: options and totals add
@@ -566,8 +596,13 @@ def integer_range(frame: pd.DataFrame, suppressed: pd.DataFrame, columns: list[s
             objective[i] = sign
             # HiGHS's presolve (scipy 1.17) calls some of these feasible problems infeasible
             # (found by this test: the true table satisfies every row); the oracle solves without it.
-            result = milp(objective, constraints=constraints, integrality=np.ones(len(hidden)),
-                          bounds=Bounds(0, 1000), options={"presolve": False})
+            result = milp(
+                objective,
+                constraints=constraints,
+                integrality=np.ones(len(hidden)),
+                bounds=Bounds(0, 1000),
+                options={"presolve": False},
+            )
             assert result.fun is not None, result.message
             ends.append(sign * result.fun)
         out[cell] = (ends[0], ends[1])
@@ -575,8 +610,13 @@ def integer_range(frame: pd.DataFrame, suppressed: pd.DataFrame, columns: list[s
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(st.lists(st.sampled_from([(0,), (1,), (0, 1), (0, 1, 2), (2,), (1, 2), ()]),
-                         min_size=1, max_size=6), min_size=2, max_size=3))
+@given(
+    st.lists(
+        st.lists(st.sampled_from([(0,), (1,), (0, 1), (0, 1, 2), (2,), (1, 2), ()]), min_size=1, max_size=6),
+        min_size=2,
+        max_size=3,
+    )
+)
 @example([[(0, 1)], [(1,), (0, 1), ()], [(0, 1), (0, 1, 2), (2,), (1, 2)]])  # HiGHS presolve case
 def test_property_multiple_response_not_recoverable(groups):
     # groups[j] lists the respondents of column j, each as the options they chose (() = missing).
@@ -587,8 +627,12 @@ def test_property_multiple_response_not_recoverable(groups):
     counts["total"] = [len(group) for group in groups]
     frame = pd.DataFrame(counts, index=columns[:-1]).T
     frame["total"] = frame.sum(axis=1)
-    layout = TableLayout(total_row="total", total_column="total", additive_rows=("missing", "answered"),
-                         denominator_rows=("answered", "total"))
+    layout = TableLayout(
+        total_row="total",
+        total_column="total",
+        additive_rows=("missing", "answered"),
+        denominator_rows=("answered", "total"),
+    )
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         out = suppress_counts(frame, columns, k=3, layout=layout)

@@ -1,7 +1,7 @@
 import openpyxl
 
-from analysis.template import build_workbook, template_filename, write_templates
-from analysis.validate import META_SHEET
+from analysis.collect.template import build_workbook, template_filename, write_templates
+from analysis.ingest.validate import META_SHEET
 
 
 def test_one_blank_workbook_per_instrument(tmp_path, codebook):
@@ -37,8 +37,16 @@ def test_english_headers(codebook):
 
 
 def test_respondent_text_is_never_a_formula(codebook):
-    rows = [{"respondent_id": "U01", "fiscal_year": 2021, "group": "user", "section": 1,
-             "category": "u01-01", "text": "=HYPERLINK(\"http://x\")"}]
+    rows = [
+        {
+            "respondent_id": "U01",
+            "fiscal_year": 2021,
+            "group": "user",
+            "section": 1,
+            "category": "u01-01",
+            "text": '=HYPERLINK("http://x")',
+        }
+    ]
     book = build_workbook(codebook, "statements", data={"statements": rows})
     cell = book["発言"]["G2"]
     assert cell.value.startswith("=HYPERLINK") and cell.data_type == "s"

@@ -1,7 +1,7 @@
 import openpyxl
 import pytest
 
-from analysis.workbook import UnreadableFile, cell_name, read_workbook
+from analysis.ingest.workbook import UnreadableFile, cell_name, read_workbook
 
 
 def test_cell_names():
@@ -22,9 +22,14 @@ def test_offset_grid_and_formula_without_value(tmp_path):
     assert grid.formulas_without_value == ("D5",)
 
 
-@pytest.mark.parametrize(("name", "data", "pattern"), [
-    ("a.xlsx", b"", "empty"), ("a.xlsx", b"a,b\n", "not a spreadsheet"), ("a.txt", b"x", "not a spreadsheet"),
-])
+@pytest.mark.parametrize(
+    ("name", "data", "pattern"),
+    [
+        ("a.xlsx", b"", "empty"),
+        ("a.xlsx", b"a,b\n", "not a spreadsheet"),
+        ("a.txt", b"x", "not a spreadsheet"),
+    ],
+)
 def test_unreadable(tmp_path, name, data, pattern):
     (tmp_path / name).write_bytes(data)
     with pytest.raises(UnreadableFile, match=pattern):
@@ -46,7 +51,7 @@ def test_sheets_to_skip_are_listed_but_not_parsed(tmp_path):
 def test_skipping_unused_sheets_changes_nothing_in_validation(tmp_path, codebook):
     from conftest import write_self_assessment
 
-    from analysis.validate import parse_workbook, unused_sheets
+    from analysis.ingest.validate import parse_workbook, unused_sheets
 
     answers = dict.fromkeys(codebook.questions["question_id"], 3)
     answers.update({"1-1": "abc", "2-2": "該当なし"})
@@ -55,8 +60,12 @@ def test_skipping_unused_sheets_changes_nothing_in_validation(tmp_path, codebook
     full, lean = read_workbook(path), read_workbook(path, skip=skip)
     assert [name for name, grid in lean.sheets.items() if grid.unread] == ["説明", "_lists"]
     a, b = parse_workbook(full, codebook), parse_workbook(lean, codebook)
-    assert (a.records, a.problems, a.cells_read, a.cells_reported) == (b.records, b.problems, b.cells_read,
-                                                                      b.cells_reported)
+    assert (a.records, a.problems, a.cells_read, a.cells_reported) == (
+        b.records,
+        b.problems,
+        b.cells_read,
+        b.cells_reported,
+    )
     # A rejected workbook counts every cell of its data sheets: the skipped ones never counted.
     broken = openpyxl.load_workbook(path)
     del broken["回答"]
@@ -111,6 +120,6 @@ def test_opendocument_spreadsheet(tmp_path):
     with zipfile.ZipFile(tmp_path / "enc.ods", "w") as package:
         package.writestr(zipfile.ZipInfo("mimetype"), "application/vnd.oasis.opendocument.spreadsheet")
         package.writestr("content.xml", b"\x00" * 64)
-        package.writestr("META-INF/manifest.xml", '<manifest:manifest><manifest:encryption-data/></manifest:manifest>')
+        package.writestr("META-INF/manifest.xml", "<manifest:manifest><manifest:encryption-data/></manifest:manifest>")
     with pytest.raises(UnreadableFile, match="password-protected"):
         read_workbook(tmp_path / "enc.ods")

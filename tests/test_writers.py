@@ -29,16 +29,26 @@ def labels(codebook):
 
 
 def sample_table(name: str = "sample") -> ReportTable:
-    frame = pd.DataFrame({
-        "group": ["user", "vendor"],
-        "n": pd.array([10, None], dtype="Int64"),
-        "share": [0.625, 0.1],
-        "mean": [3.25, 2.0],
-        "large_cap": pd.array([True, None], dtype="boolean"),
-        "text": ['=HYPERLINK("x","y")', "a|b\nc"],
-    })
-    return ReportTable(name=name, title_ja="表 テスト", title_en="Test table", frame=frame, section="records",
-                       note_ja="注記", counts=("n",), percents=("share",))
+    frame = pd.DataFrame(
+        {
+            "group": ["user", "vendor"],
+            "n": pd.array([10, None], dtype="Int64"),
+            "share": [0.625, 0.1],
+            "mean": [3.25, 2.0],
+            "large_cap": pd.array([True, None], dtype="boolean"),
+            "text": ['=HYPERLINK("x","y")', "a|b\nc"],
+        }
+    )
+    return ReportTable(
+        name=name,
+        title_ja="表 テスト",
+        title_en="Test table",
+        frame=frame,
+        section="records",
+        note_ja="注記",
+        counts=("n",),
+        percents=("share",),
+    )
 
 
 def test_prepare_types_every_column(labels):
@@ -60,9 +70,11 @@ def test_an_object_column_of_counts_with_a_suppression_marker_keeps_numbers(labe
 
 def test_csv_bytes_are_exact(labels):
     data = csv_bytes(prepare_table(sample_table(), "ja", labels))
-    expected = ('回答者区分,件数,割合,平均,large_cap,発言\n'
-                'user,10,0.625,3.25,True,"\'=HYPERLINK(""x"",""y"")"\n'
-                'vendor,,0.1,2,,"a|b\nc"\n')
+    expected = (
+        "回答者区分,件数,割合,平均,large_cap,発言\n"
+        'user,10,0.625,3.25,True,"\'=HYPERLINK(""x"",""y"")"\n'
+        'vendor,,0.1,2,,"a|b\nc"\n'
+    )
     assert data == expected.encode("utf-8-sig")
     assert data.startswith(b"\xef\xbb\xbf") and not data.startswith(b"\xef\xbb\xbf\xef\xbb\xbf")
 
@@ -78,7 +90,7 @@ def test_markdown_is_exact(labels):
         "# 表 テスト\n\n"
         "| 回答者区分 | 件数 | 割合 | 平均 | large\\_cap | 発言 |\n"
         "| --- | ---: | ---: | ---: | ---: | --- |\n"
-        "| user | 10 | 62.5% | 3.25 | はい | '=HYPERLINK(\"x\",\"y\") |\n"
+        '| user | 10 | 62.5% | 3.25 | はい | \'=HYPERLINK("x","y") |\n'
         "| vendor |  | 10.0% | 2.00 |  | a\\|b<br>c |\n"
         "\n注: 注記\n"
     )
@@ -97,8 +109,10 @@ def test_an_empty_table_says_so(labels):
 
 
 def test_workbook_contents_links_every_sheet_with_typed_cells(tmp_path, labels):
-    tables = [prepare_table(sample_table("first"), "ja", labels),
-              prepare_table(sample_table("a:very/long*name[that]needs-cleaning-up"), "ja", labels)]
+    tables = [
+        prepare_table(sample_table("first"), "ja", labels),
+        prepare_table(sample_table("a:very/long*name[that]needs-cleaning-up"), "ja", labels),
+    ]
     path = tmp_path / "tables.xlsx"
     names = write_workbook(tables, path, labels, heading="見出し", banner="内部用")
     book = openpyxl.load_workbook(path)
@@ -122,10 +136,8 @@ def test_workbook_contents_links_every_sheet_with_typed_cells(tmp_path, labels):
     assert not [c for ws in book for row in ws.iter_rows() for c in row if c.data_type == "f"]
 
 
-
-
 def _figure():
-    from analysis.plotting import assert_no_missing_glyphs, plt  # the Japanese font is set on import
+    from analysis.figures.plotting import assert_no_missing_glyphs, plt  # the Japanese font is set on import
 
     fig, ax = plt.subplots(figsize=(3, 2))
     ax.bar(["高", "中", "低"], [2, 5, 3])
@@ -135,14 +147,28 @@ def _figure():
 
 
 def test_report_page_references_only_files_that_exist(tmp_path, labels):
-    findings = ReportTable(name="findings", title_ja="所見", title_en="Findings",
-                           frame=pd.DataFrame({"finding": ["uk_mitigation"], "holds": [True], "evidence": ["3/3"]}))
-    items = [sample_table(), ReportFigure(name="levels", title_ja="成熟度", title_en="Levels", figure=_figure(),
-                                          section="maturity"), findings]
+    findings = ReportTable(
+        name="findings",
+        title_ja="所見",
+        title_en="Findings",
+        frame=pd.DataFrame({"finding": ["uk_mitigation"], "holds": [True], "evidence": ["3/3"]}),
+    )
+    items = [
+        sample_table(),
+        ReportFigure(name="levels", title_ja="成熟度", title_en="Levels", figure=_figure(), section="maturity"),
+        findings,
+    ]
     written = write_report(tmp_path, items, "ja", labels, heading="見出し")
     assert {p.relative_to(tmp_path).as_posix() for p in written} >= {
-        "tables.xlsx", "index.html", "findings.csv", "tables/sample.csv", "tables/sample.md",
-        "figures/levels.png", "figures/levels.svg", "tables/findings.csv"}
+        "tables.xlsx",
+        "index.html",
+        "findings.csv",
+        "tables/sample.csv",
+        "tables/sample.md",
+        "figures/levels.png",
+        "figures/levels.svg",
+        "tables/findings.csv",
+    }
     top = (tmp_path / "findings.csv").read_text(encoding="utf-8-sig").splitlines()
     assert top[0] == "finding,holds,evidence", "findings.csv keeps the column ids in every language"
     assert top[1:] == (tmp_path / "tables" / "findings.csv").read_text(encoding="utf-8-sig").splitlines()[1:]
@@ -188,8 +214,11 @@ def test_negative_numbers_are_numbers_in_csv_and_markdown(labels):
 
 
 def test_a_meaningful_index_and_multiindex_columns_are_kept(labels):
-    frame = pd.DataFrame([[1, 2], [3, 4]], index=pd.Index(["高", "低"], name="maturity"),
-                         columns=pd.MultiIndex.from_tuples([("Q1", "yes"), ("Q1", "no")]))
+    frame = pd.DataFrame(
+        [[1, 2], [3, 4]],
+        index=pd.Index(["高", "低"], name="maturity"),
+        columns=pd.MultiIndex.from_tuples([("Q1", "yes"), ("Q1", "no")]),
+    )
     prepared = prepare_table(ReportTable(name="t", title_ja="t", title_en="t", frame=frame), "ja", labels)
     assert prepared.headers == ("成熟度", "Q1 / yes", "Q1 / no")
     assert prepared.rows == (("高", 1, 2), ("低", 3, 4))

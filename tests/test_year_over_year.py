@@ -16,7 +16,7 @@ from analysis.report.builders.year_over_year import (
     maturity_level_comparison,
 )
 from analysis.report.registry import ReportContext
-from analysis.study import study_from_tables
+from analysis.study.load import study_from_tables
 
 
 def _with_maturity(study, maturity):
@@ -30,32 +30,50 @@ def _disclosures(rows):
 
 @pytest.fixture(scope="module")
 def previous(codebook):
-    disclosures = _disclosures([
-        ("O1", 2020, "overseas", "governance_structure", True), ("O1", 2020, "overseas", "mitigation_measures", True),
-        ("O2", 2020, "overseas", "governance_structure", True), ("O2", 2020, "overseas", "mitigation_measures", False),
-        ("D1", 2020, "domestic", "governance_structure", True), ("D1", 2020, "domestic", "mitigation_measures", None),
-        ("D1", 2019, "domestic", "mitigation_measures", True),  # an older year of the review: not compared
-    ])
+    disclosures = _disclosures(
+        [
+            ("O1", 2020, "overseas", "governance_structure", True),
+            ("O1", 2020, "overseas", "mitigation_measures", True),
+            ("O2", 2020, "overseas", "governance_structure", True),
+            ("O2", 2020, "overseas", "mitigation_measures", False),
+            ("D1", 2020, "domestic", "governance_structure", True),
+            ("D1", 2020, "domestic", "mitigation_measures", None),
+            ("D1", 2019, "domestic", "mitigation_measures", True),  # an older year of the review: not compared
+        ]
+    )
     study = study_from_tables({"disclosures": disclosures}, codebook, fiscal_year=2020)
     levels = ["A", "A", "B", "B", "B", "B", "B", "C", "C", "C"]
-    maturity = pd.DataFrame({"respondent_id": [f"U{i:02d}" for i in range(1, 11)], "fiscal_year": 2020,
-                             "level": levels})
+    maturity = pd.DataFrame(
+        {"respondent_id": [f"U{i:02d}" for i in range(1, 11)], "fiscal_year": 2020, "level": levels}
+    )
     return _with_maturity(study, maturity)
 
 
 @pytest.fixture(scope="module")
 def current(codebook):
-    disclosures = _disclosures([
-        ("O1", 2021, "overseas", "governance_structure", True), ("O1", 2021, "overseas", "mitigation_measures", True),
-        ("O2", 2021, "overseas", "governance_structure", True), ("O2", 2021, "overseas", "mitigation_measures", True),
-        ("D1", 2021, "domestic", "governance_structure", True), ("D1", 2021, "domestic", "mitigation_measures", False),
-        ("D2", 2021, "domestic", "governance_structure", False), ("D2", 2021, "domestic", "mitigation_measures", False),
-    ])
+    disclosures = _disclosures(
+        [
+            ("O1", 2021, "overseas", "governance_structure", True),
+            ("O1", 2021, "overseas", "mitigation_measures", True),
+            ("O2", 2021, "overseas", "governance_structure", True),
+            ("O2", 2021, "overseas", "mitigation_measures", True),
+            ("D1", 2021, "domestic", "governance_structure", True),
+            ("D1", 2021, "domestic", "mitigation_measures", False),
+            ("D2", 2021, "domestic", "governance_structure", False),
+            ("D2", 2021, "domestic", "mitigation_measures", False),
+        ]
+    )
     study = study_from_tables({"disclosures": disclosures}, codebook, fiscal_year=2021)
     # As read from maturity.csv: every value is text, unclassified is empty.
     levels = ["A", "A", "A", "B", "B", "B", "B", "B", "C", None]
-    maturity = pd.DataFrame({"respondent_id": [f"U{i:02d}" for i in range(1, 11)] + ["U01"],
-                             "fiscal_year": ["2021"] * 10 + ["2020"], "level": levels + ["C"]}, dtype="str")
+    maturity = pd.DataFrame(
+        {
+            "respondent_id": [f"U{i:02d}" for i in range(1, 11)] + ["U01"],
+            "fiscal_year": ["2021"] * 10 + ["2020"],
+            "level": levels + ["C"],
+        },
+        dtype="str",
+    )
     return _with_maturity(study, maturity)
 
 
@@ -66,8 +84,7 @@ def test_level_distribution_counts_unclassified_and_ignores_other_years(current)
 
 def test_level_comparison_side_by_side_with_the_change(current, previous):
     frame = maturity_level_comparison(current, previous, "ja")
-    assert list(frame.columns) == ["level", "n_2020", "share_2020", "n_2021", "share_2021", "change_n",
-                                   "change_share"]
+    assert list(frame.columns) == ["level", "n_2020", "share_2020", "n_2021", "share_2021", "change_n", "change_share"]
     assert frame["level"].tolist() == ["成熟度A(高)", "成熟度B(中)", "成熟度C(低)", "判定不能", "計"]
     assert frame["n_2020"].tolist() == [2, 5, 3, 0, 10]
     assert frame["n_2021"].tolist() == [3, 5, 1, 1, 10]
@@ -85,14 +102,21 @@ def test_level_comparison_without_change_columns_for_publication(current, previo
 def test_disclosure_coverage_uses_the_latest_year_and_answered_rows(previous):
     frame = disclosure_coverage(previous.disclosures)
     got = {(r.region, r.item): (r.companies, r.disclosing) for r in frame.itertuples()}
-    assert got == {("domestic", "governance_structure"): (1, 1), ("overseas", "governance_structure"): (2, 2),
-                   ("overseas", "mitigation_measures"): (2, 1)}
+    assert got == {
+        ("domestic", "governance_structure"): (1, 1),
+        ("overseas", "governance_structure"): (2, 2),
+        ("overseas", "mitigation_measures"): (2, 1),
+    }
 
 
 def test_disclosure_comparison_by_region_and_item(current, previous):
     frame = disclosure_coverage_comparison(current, previous, "ja")
     assert frame[["region", "item"]].values.tolist() == [
-        ["国内", "ガバナンス体制"], ["国内", "具体的な対策"], ["海外", "ガバナンス体制"], ["海外", "具体的な対策"]]
+        ["国内", "ガバナンス体制"],
+        ["国内", "具体的な対策"],
+        ["海外", "ガバナンス体制"],
+        ["海外", "具体的な対策"],
+    ]
     assert frame["companies_2021"].tolist() == [2, 2, 2, 2]
     assert frame["disclosing_2021"].tolist() == [1, 0, 2, 2]
     assert frame["companies_2020"].tolist()[:1] == [1] and pd.isna(frame["companies_2020"].iloc[1])

@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from analysis.normalise import InvalidValue, lookup_code, match_key, normalise_text, parse_int
+from analysis.ingest.normalise import InvalidValue, lookup_code, match_key, normalise_text, parse_int
 
 __all__ = ["Codebook", "ColumnSpec", "SheetSpec", "available_editions", "entered_missing", "load_codebook"]
 
@@ -275,9 +275,7 @@ def load_codebook(edition: str = DEFAULT_EDITION) -> Codebook:
         If the edition is not shipped; the message lists the editions that are.
     """
     if edition not in available_editions():
-        raise KeyError(
-            f"no codebook edition {edition!r}; available: {', '.join(available_editions())}"
-        )
+        raise KeyError(f"no codebook edition {edition!r}; available: {', '.join(available_editions())}")
     folder = resources.files("analysis.codebook") / edition
     meta = tomllib.loads((folder / "edition.toml").read_text(encoding="utf-8"))
     tables: dict[str, pd.DataFrame] = {}

@@ -31,14 +31,14 @@ class ReportTable:
     count, and in every row when a count of a denominator or total row is hidden.
     ``table_statistics`` names columns of tests over the whole table: hidden in every row as
     soon as any count is hidden. ``layout`` says how the counts add up (a
-    :class:`analysis.suppression.TableLayout` as a mapping; default ``frame.attrs["layout"]``),
+    :class:`analysis.tabulation.suppression.TableLayout` as a mapping; default ``frame.attrs["layout"]``),
     which columns derive from which counts, and which cells print a quantity other tables print
     too (``links``): every table with counts must have one, since without it suppression cannot
     know which relations between the counts a reader can use, and a table with counts and no
     layout is left out of a published report. ``respondent_level`` marks tables whose rows are
     single respondents (per-company scores, one-year-only lists, peer pairs, respondent x
     category matrices): they are left out in publish mode, whatever columns are dropped, and
-    listed in the appendix. Builders declare; :mod:`analysis.publication` hides.
+    listed in the appendix. Builders declare; :mod:`analysis.report.publication` hides.
     """
 
     name: str

@@ -3,7 +3,7 @@ PNG and SVG, and a self-contained index.html.
 
 Every writer reads a :class:`PreparedTable` (headers in the report's language, plain Python
 cell values, one kind per column), so the workbook, the CSV, the Markdown and the page show the
-same numbers. Text cells pass through :mod:`analysis.report.safe`. Output bytes depend only on
+same numbers. Text cells pass through :mod:`analysis.output.safe`. Output bytes depend only on
 the tables (no time stamps in CSV, Markdown or HTML).
 """
 
@@ -25,13 +25,21 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from analysis.output.safe import neutralise, set_cell
 from analysis.report.labels import column_label, text
 from analysis.report.registry import ReportFigure, ReportTable
-from analysis.report.safe import neutralise, set_cell
 
 __all__ = [
-    "HEADER_ROW", "PreparedTable", "csv_bytes", "file_stem", "html_page", "markdown_text", "prepare_table",
-    "save_figure", "write_report", "write_workbook",
+    "HEADER_ROW",
+    "PreparedTable",
+    "csv_bytes",
+    "file_stem",
+    "html_page",
+    "markdown_text",
+    "prepare_table",
+    "save_figure",
+    "write_report",
+    "write_workbook",
 ]
 
 HEADER_ROW = 4  # row of the column headers on every table sheet (title, back link, note above)
@@ -67,6 +75,7 @@ class PreparedTable:
 
 
 # -- preparing -------------------------------------------------------------------------------
+
 
 def _plain(value: Any) -> Any:
     """Return ``value`` as None, bool, int, float or str."""
@@ -152,14 +161,20 @@ def prepare_table(table: ReportTable, lang: str, labels: dict[str, str]) -> Prep
         row_headers = 1  # a first text column (a label per row) reads as the row's header
     section = text(labels, f"section:{table.section}", table.section) if table.section else ""
     return PreparedTable(
-        name=table.name, file_stem=file_stem(table.name), title=table.title(lang),
-        note=table.note_ja if lang == "ja" else table.note_en, section=section,
-        headers=tuple(column_label(c, labels) for c in columns), kinds=kinds, rows=rows,
+        name=table.name,
+        file_stem=file_stem(table.name),
+        title=table.title(lang),
+        note=table.note_ja if lang == "ja" else table.note_en,
+        section=section,
+        headers=tuple(column_label(c, labels) for c in columns),
+        kinds=kinds,
+        rows=rows,
         row_headers=min(row_headers, len(columns)),
     )
 
 
 # -- cell text ---------------------------------------------------------------------------------
+
 
 def _csv_cell(value: Any) -> str:
     if value is None:
@@ -208,6 +223,7 @@ def _display_width(value: str) -> int:
 
 # -- CSV and Markdown -------------------------------------------------------------------------------
 
+
 def csv_bytes(table: PreparedTable) -> bytes:
     """The table as UTF-8 CSV with a byte-order mark (Excel in Japan reads BOM-less UTF-8 as
     Shift_JIS): numbers as numbers (proportions 0..1), risky text neutralised."""
@@ -248,6 +264,7 @@ def markdown_text(table: PreparedTable, labels: dict[str, str]) -> str:
 
 
 # -- workbook -------------------------------------------------------------------------------------
+
 
 def _sheet_names(names: Sequence[str], reserved: Iterable[str]) -> list[str]:
     """Excel sheet names for ``names``: no []:*?/\\, at most 31 characters, unique (any case)."""
@@ -303,8 +320,14 @@ def _print_setup(sheet: Any, landscape: bool, title_rows: str | None) -> None:
         sheet.print_title_rows = title_rows
 
 
-def write_workbook(tables: Sequence[PreparedTable], path: Path, labels: dict[str, str],
-                   heading: str, banner: str = "", ingest: str = "") -> list[str]:
+def write_workbook(
+    tables: Sequence[PreparedTable],
+    path: Path,
+    labels: dict[str, str],
+    heading: str,
+    banner: str = "",
+    ingest: str = "",
+) -> list[str]:
     """Write ``tables.xlsx``: a contents sheet linking to one sheet per table.
 
     The contents sheet opens with the heading, the banner and ``ingest`` (what the ingest found),
@@ -331,9 +354,15 @@ def write_workbook(tables: Sequence[PreparedTable], path: Path, labels: dict[str
     contents.cell(1, 1).font = Font(name=_FONT_NAME, bold=True, size=14)
     set_cell(contents.cell(2, 1), banner or None)
     set_cell(contents.cell(3, 1), ingest or None)
-    headers = ["No.", text(labels, "ui:sheet", "Sheet"), text(labels, "ui:title", "Title"),
-               text(labels, "ui:section", "Section"), text(labels, "ui:rows", "Rows"), "CSV",
-               text(labels, "ui:table_id", "Table id")]
+    headers = [
+        "No.",
+        text(labels, "ui:sheet", "Sheet"),
+        text(labels, "ui:title", "Title"),
+        text(labels, "ui:section", "Section"),
+        text(labels, "ui:rows", "Rows"),
+        "CSV",
+        text(labels, "ui:table_id", "Table id"),
+    ]
     for j, header in enumerate(headers, start=1):
         cell = contents.cell(HEADER_ROW, j)
         set_cell(cell, header)
@@ -388,13 +417,17 @@ def write_workbook(tables: Sequence[PreparedTable], path: Path, labels: dict[str
         if table.headers:
             last = get_column_letter(len(table.headers))
             sheet.auto_filter.ref = f"A{HEADER_ROW}:{last}{HEADER_ROW + max(len(table.rows), 1)}"
-        _print_setup(sheet, landscape=total_width > _LANDSCAPE_WIDTH,
-                     title_rows=f"{HEADER_ROW}:{HEADER_ROW}" if table.headers else None)
+        _print_setup(
+            sheet,
+            landscape=total_width > _LANDSCAPE_WIDTH,
+            title_rows=f"{HEADER_ROW}:{HEADER_ROW}" if table.headers else None,
+        )
     book.save(path)
     return sheet_names
 
 
 # -- figures ----------------------------------------------------------------------------------------
+
 
 def save_figure(figure: Any, folder: Path, stem: str) -> list[Path]:
     """Save ``figure`` (a matplotlib Figure, or an object with ``.figure``) as PNG and SVG.
@@ -405,7 +438,7 @@ def save_figure(figure: Any, folder: Path, stem: str) -> list[Path]:
     import matplotlib.pyplot as plt
     from matplotlib.figure import Figure
 
-    from analysis.plotting import SVG_FONTS
+    from analysis.figures.plotting import SVG_FONTS
 
     fig = figure if isinstance(figure, Figure) else figure.figure
     folder.mkdir(parents=True, exist_ok=True)
@@ -417,8 +450,9 @@ def save_figure(figure: Any, folder: Path, stem: str) -> list[Path]:
     with matplotlib.rc_context({"svg.hashsalt": "survey-report", "svg.fonttype": "none"}):
         fig.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
     stack = ", ".join(f"'{f}'" if " " in f or f[0].isupper() else f for f in SVG_FONTS)
-    svg.write_text(buffer.getvalue().replace(f"font-family: '{SVG_FONTS[0]}'", f"font-family: {stack}"),
-                   encoding="utf-8")
+    svg.write_text(
+        buffer.getvalue().replace(f"font-family: '{SVG_FONTS[0]}'", f"font-family: {stack}"), encoding="utf-8"
+    )
     plt.close(fig)
     return [png, svg]
 
@@ -463,6 +497,7 @@ def header_groups(headers: Sequence[str], start: int) -> list[tuple[str, int]]:
     """Spanning headers over ``headers[start:]``: runs of two or more neighbouring headers that
     share leading words ("成熟度A(高) n", "成熟度A(高) %" -> ("成熟度A(高)", 2)); ("", 1) for a
     header in no run. Returns ``(group, span)`` pairs covering ``headers[start:]`` in order."""
+
     def common(a: list[str], b: list[str]) -> list[str]:
         out = []
         for x, y in zip(a[:-1], b[:-1], strict=False):  # a leaf word must remain on each side
@@ -478,7 +513,7 @@ def header_groups(headers: Sequence[str], start: int) -> list[tuple[str, int]]:
         prefix = common(words[i], words[i + 1]) if i + 1 < len(words) else []
         j = i + 1
         if prefix:
-            while j < len(words) and words[j][:len(prefix)] == prefix and len(words[j]) > len(prefix):
+            while j < len(words) and words[j][: len(prefix)] == prefix and len(words[j]) > len(prefix):
                 j += 1
         groups.append((" ".join(prefix), j - i) if prefix else ("", 1))
         i = j
@@ -490,13 +525,13 @@ def _thead(table: PreparedTable) -> str:
     groups = header_groups(table.headers, table.row_headers)
     if not any(group for group, _ in groups):
         return "<thead><tr>" + "".join(f'<th scope="col">{esc(h)}</th>' for h in table.headers) + "</tr></thead>"
-    top = [f'<th scope="col" rowspan="2">{esc(h)}</th>' for h in table.headers[:table.row_headers]]
+    top = [f'<th scope="col" rowspan="2">{esc(h)}</th>' for h in table.headers[: table.row_headers]]
     leaves = []
     j = table.row_headers
     for group, span in groups:
         if group:
             top.append(f'<th scope="colgroup" colspan="{span}" class="group">{esc(group)}</th>')
-            leaves += [f'<th scope="col">{esc(h[len(group) + 1:])}</th>' for h in table.headers[j:j + span]]
+            leaves += [f'<th scope="col">{esc(h[len(group) + 1 :])}</th>' for h in table.headers[j : j + span]]
         else:
             top.append(f'<th scope="col" rowspan="2">{esc(table.headers[j])}</th>')
         j += span
@@ -505,8 +540,12 @@ def _thead(table: PreparedTable) -> str:
 
 def _html_table(table: PreparedTable, labels: dict[str, str]) -> str:
     esc = html.escape
-    parts = [f'<div class="scroll" role="region" tabindex="0" aria-label="{esc(table.title)}"><table>',
-             f"<caption>{esc(table.title)}</caption>", _thead(table), "<tbody>"]
+    parts = [
+        f'<div class="scroll" role="region" tabindex="0" aria-label="{esc(table.title)}"><table>',
+        f"<caption>{esc(table.title)}</caption>",
+        _thead(table),
+        "<tbody>",
+    ]
     for row in table.rows:
         cells = []
         for j, (value, kind) in enumerate(zip(row, table.kinds, strict=True)):
@@ -532,9 +571,17 @@ def _link(href: str, label: str, files: set[str]) -> str:
     return f'<a href="{html.escape(href)}">{html.escape(label)}</a>' if href in files else ""
 
 
-def html_page(items: Sequence[PreparedTable | tuple[str, str, str]], labels: dict[str, str], lang: str,
-              heading: str, banner: str, publish: bool, files: set[str], ingest: str = "",
-              images: dict[str, str] | None = None) -> str:
+def html_page(
+    items: Sequence[PreparedTable | tuple[str, str, str]],
+    labels: dict[str, str],
+    lang: str,
+    heading: str,
+    banner: str,
+    publish: bool,
+    files: set[str],
+    ingest: str = "",
+    images: dict[str, str] | None = None,
+) -> str:
     """The self-contained index page: every table inline and every figure embedded.
 
     ``items`` are prepared tables and ``(stem, title, section)`` tuples for figures, in report
@@ -550,14 +597,24 @@ def html_page(items: Sequence[PreparedTable | tuple[str, str, str]], labels: dic
         section = item.section if isinstance(item, PreparedTable) else item[2]
         sections.setdefault(section, []).append(item)
 
-    downloads = [link for link in (
-        _link("tables.xlsx", text(labels, "ui:workbook", "All tables (Excel)"), files),
-        _link("findings.csv", text(labels, "ui:findings", "Findings (CSV)"), files),
-    ) if link]
+    downloads = [
+        link
+        for link in (
+            _link("tables.xlsx", text(labels, "ui:workbook", "All tables (Excel)"), files),
+            _link("findings.csv", text(labels, "ui:findings", "Findings (CSV)"), files),
+        )
+        if link
+    ]
     head = [
-        "<!DOCTYPE html>", f'<html lang="{esc(lang)}">', "<head>", '<meta charset="utf-8">',
+        "<!DOCTYPE html>",
+        f'<html lang="{esc(lang)}">',
+        "<head>",
+        '<meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{esc(heading)}</title>", f"<style>{_CSS}</style>", "</head>", "<body>",
+        f"<title>{esc(heading)}</title>",
+        f"<style>{_CSS}</style>",
+        "</head>",
+        "<body>",
         f"<header><h1>{esc(heading)}</h1>",
         f'<p class="banner{" publish" if publish else ""}">{esc(banner)}</p>',
     ]
@@ -580,8 +637,14 @@ def html_page(items: Sequence[PreparedTable | tuple[str, str, str]], labels: dic
                 body.append(_html_table(item, labels))
                 if item.note:
                     body.append(f'<p class="note">{esc(text(labels, "ui:note", "Note"))}: {esc(item.note)}</p>')
-                links = [link for link in (_link(f"tables/{item.file_stem}.csv", "CSV", files),
-                                           _link(f"tables/{item.file_stem}.md", "Markdown", files)) if link]
+                links = [
+                    link
+                    for link in (
+                        _link(f"tables/{item.file_stem}.csv", "CSV", files),
+                        _link(f"tables/{item.file_stem}.md", "Markdown", files),
+                    )
+                    if link
+                ]
                 if links:
                     body.append(f'<p class="files">{" · ".join(links)}</p>')
                 body.append("</article>")
@@ -591,10 +654,12 @@ def html_page(items: Sequence[PreparedTable | tuple[str, str, str]], labels: dic
                 nav.append(f'<li><a href="#{anchor}">{esc(title)}</a></li>')
                 png = f"figures/{stem}.png"
                 image = f'<img src="{esc(images[stem])}" alt="{esc(title)}">' if stem in images else ""
-                links = [link for link in (_link(png, "PNG", files), _link(f"figures/{stem}.svg", "SVG", files))
-                         if link]
-                body.append(f'<figure id="{anchor}">{image}<figcaption>{esc(title)} '
-                            f'{" · ".join(links)}</figcaption></figure>')
+                links = [
+                    link for link in (_link(png, "PNG", files), _link(f"figures/{stem}.svg", "SVG", files)) if link
+                ]
+                body.append(
+                    f'<figure id="{anchor}">{image}<figcaption>{esc(title)} {" · ".join(links)}</figcaption></figure>'
+                )
         nav.append("</ol></li>")
         body.append("</section>")
     nav.append("</ol></nav>")
@@ -604,8 +669,16 @@ def html_page(items: Sequence[PreparedTable | tuple[str, str, str]], labels: dic
 
 # -- everything --------------------------------------------------------------------------------
 
-def write_report(folder: Path, items: Sequence[ReportTable | ReportFigure], lang: str,
-                 labels: dict[str, str], heading: str, publish: bool = False, ingest: str = "") -> list[Path]:
+
+def write_report(
+    folder: Path,
+    items: Sequence[ReportTable | ReportFigure],
+    lang: str,
+    labels: dict[str, str],
+    heading: str,
+    publish: bool = False,
+    ingest: str = "",
+) -> list[Path]:
     """Write every output of the report into ``folder`` (an empty staging folder).
 
     ``ingest`` (one line on what the ingest found) opens the page and the workbook's contents.
@@ -635,9 +708,10 @@ def write_report(folder: Path, items: Sequence[ReportTable | ReportFigure], lang
             prepared = prepare_table(item, lang, labels)
             prepared = replace(prepared, file_stem=unique(prepared.file_stem))
             data = csv_bytes(prepared)
-            for path, content in ((folder / "tables" / f"{prepared.file_stem}.csv", data),
-                                  (folder / "tables" / f"{prepared.file_stem}.md",
-                                   markdown_text(prepared, labels).encode("utf-8"))):
+            for path, content in (
+                (folder / "tables" / f"{prepared.file_stem}.csv", data),
+                (folder / "tables" / f"{prepared.file_stem}.md", markdown_text(prepared, labels).encode("utf-8")),
+            ):
                 path.write_bytes(content)
                 written.append(path)
             if item.name == "findings":

@@ -1,7 +1,7 @@
 """Pre-survey by maturity: one table per pre-survey question against the maturity level.
 
-The level comes from :func:`analysis.maturity.maturity_table` (imported lazily through
-:func:`analysis.crosstab.maturity_levels`); without it the tables are by respondent group.
+The level comes from :func:`analysis.maturity.classification.maturity_table` (imported lazily through
+:func:`analysis.tabulation.crosstabs.maturity_levels`); without it the tables are by respondent group.
 Titles and notes are codebook data (``crosstab_report.csv``, ``crosstab_labels.csv``).
 """
 
@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import re
 
-from analysis.crosstab import CrossTab, join_sentences, labels, maturity_levels, presurvey_by
 from analysis.report.registry import ReportContext, ReportTable, register
-from analysis.suppression import TableLayout
+from analysis.tabulation.crosstabs import CrossTab, join_sentences, labels, maturity_levels, presurvey_by
+from analysis.tabulation.suppression import TableLayout
 
 __all__ = ["presurvey_tables", "report_text"]
 
@@ -47,8 +47,7 @@ def _margin_links(table: CrossTab, frame, maturity, year) -> tuple:
     return tuple(links)
 
 
-def _item(table: CrossTab, by: str, ctx: ReportContext, fallback: bool, maturity=None,
-          year=None) -> ReportTable:
+def _item(table: CrossTab, by: str, ctx: ReportContext, fallback: bool, maturity=None, year=None) -> ReportTable:
     codebook = table.codebook
     texts: dict[str, str] = {}
     for lang in ("ja", "en"):
@@ -60,8 +59,9 @@ def _item(table: CrossTab, by: str, ctx: ReportContext, fallback: bool, maturity
             note = join_sentences(lang, note, words["by_group_fallback"])
         question = table.row.name
         text = table.row.title(lang).removeprefix(question).strip()
-        title, note = report_text(codebook, "presurvey_by", lang, question=question, by=table.column.title(lang),
-                                  text=text, note=note)
+        title, note = report_text(
+            codebook, "presurvey_by", lang, question=question, by=table.column.title(lang), text=text, note=note
+        )
         texts[f"title_{lang}"], texts[f"note_{lang}"] = title, note
     frame = table.frame(ctx.lang, ci=True)
     words = labels(codebook, ctx.lang)
@@ -72,16 +72,25 @@ def _item(table: CrossTab, by: str, ctx: ReportContext, fallback: bool, maturity
     # count and with its denominator (the bound of a 0 count gives the denominator away). The
     # p-value of an option row uses its counts and the answered row (a row statistic); a
     # q-value uses every option's p (a table statistic). Publication hides them with the
-    # counts they use (analysis.publication).
+    # counts they use (analysis.report.publication).
     layout = TableLayout.from_mapping(frame.attrs["layout"])
     if by == "maturity":
-        layout = TableLayout.from_mapping({**layout.as_mapping(),
-                                           "links": [list(x) for x in _margin_links(table, frame, maturity, year)]})
+        layout = TableLayout.from_mapping(
+            {**layout.as_mapping(), "links": [list(x) for x in _margin_links(table, frame, maturity, year)]}
+        )
     statistics = tuple(c for c in (words["p_value"],) if c in frame)
     table_statistics = tuple(c for c in frame.attrs["table_statistics"] if c in frame)
-    return ReportTable(name=name, frame=frame, section=SECTION, counts=tuple(frame.attrs["count_columns"]),
-                       percents=tuple(frame.attrs["percent_columns"]), statistics=statistics,
-                       table_statistics=table_statistics, layout=layout.as_mapping(), **texts)
+    return ReportTable(
+        name=name,
+        frame=frame,
+        section=SECTION,
+        counts=tuple(frame.attrs["count_columns"]),
+        percents=tuple(frame.attrs["percent_columns"]),
+        statistics=statistics,
+        table_statistics=table_statistics,
+        layout=layout.as_mapping(),
+        **texts,
+    )
 
 
 def presurvey_tables(study, ctx: ReportContext) -> list[ReportTable]:
@@ -98,4 +107,3 @@ def presurvey_tables(study, ctx: ReportContext) -> list[ReportTable]:
 @register("presurvey_by_maturity", order=30)
 def _build(study, ctx: ReportContext) -> list[ReportTable]:
     return presurvey_tables(study, ctx)
-

@@ -1,6 +1,6 @@
 """Report section 2.4: the disclosure review, overseas companies against domestic ones.
 
-Tables of :mod:`analysis.disclosure` with codebook labels and headers, the heatmap and trend
+Tables of :mod:`analysis.disclosure.review` with codebook labels and headers, the heatmap and trend
 figures, and the checked findings of 2.4(2) (table ``findings``, also written as
 ``findings.csv``). Titles and notes come from ``disclosure_report_tables.csv``, headers and
 terms from ``disclosure_terms.csv`` and the code lists.
@@ -13,12 +13,12 @@ from dataclasses import replace
 
 import pandas as pd
 
-from analysis import disclosure as ds
 from analysis.codebook import Codebook
-from analysis.disclosure_findings import FINDINGS, run_checks
-from analysis.figures_disclosure import heatmap_figure, trend_figure
+from analysis.disclosure import review as ds
+from analysis.disclosure.findings import FINDINGS, run_checks
+from analysis.figures.disclosure import heatmap_figure, trend_figure
 from analysis.report.registry import ReportContext, ReportFigure, ReportTable, register
-from analysis.suppression import TableLayout
+from analysis.tabulation.suppression import TableLayout
 
 __all__ = ["disclosure_report", "findings_table"]
 
@@ -46,8 +46,12 @@ class _Words:
 
     def texts(self, key: str) -> dict[str, str]:
         row = self.tables.loc[key]
-        return {"title_ja": row["title_ja"], "title_en": row["title_en"],
-                "note_ja": row["note_ja"], "note_en": row["note_en"]}
+        return {
+            "title_ja": row["title_ja"],
+            "title_en": row["title_en"],
+            "note_ja": row["note_ja"],
+            "note_en": row["note_en"],
+        }
 
     def region_columns(self) -> dict[str, str]:
         columns = {}
@@ -58,28 +62,55 @@ class _Words:
         return columns
 
 
-def _region_table(words: _Words, name: str, frame: pd.DataFrame, key: str, label: Callable[[str], str],
-                  header: str, p_term: str = "p_fisher") -> ReportTable:
+def _region_table(
+    words: _Words,
+    name: str,
+    frame: pd.DataFrame,
+    key: str,
+    label: Callable[[str], str],
+    header: str,
+    p_term: str = "p_fisher",
+) -> ReportTable:
     """A by-region comparison with rows labelled by ``label(code)`` and display headers."""
     out = frame.copy()
     out[key] = out[key].map(label)
     columns = {key: header, **words.region_columns(), "p_value": words.term(p_term)}
     out = out.rename(columns=columns)[list(columns.values())]
-    counts = tuple(words.term(f"{s}_region", region=words.code("regions", r))
-                   for r in words.regions for s in ("n", "total"))
+    counts = tuple(
+        words.term(f"{s}_region", region=words.code("regions", r)) for r in words.regions for s in ("n", "total")
+    )
     percents = tuple(words.term("share_region", region=words.code("regions", r)) for r in words.regions)
     # Each row is its own 2 x 2 comparison: no total row or column; n <= N in every region. The
     # Fisher p-value of a row is computed from its counts (it can be inverted to recover them).
-    layout = TableLayout(part_columns=(), row_inequalities=tuple(
-        ((counts[2 * i],), (counts[2 * i + 1],)) for i in range(len(words.regions))))
-    return ReportTable(name=name, frame=out, section=SECTION, counts=counts, percents=percents,
-                       statistics=(columns["p_value"],), layout=layout.as_mapping(), **words.texts(name))
+    layout = TableLayout(
+        part_columns=(),
+        row_inequalities=tuple(((counts[2 * i],), (counts[2 * i + 1],)) for i in range(len(words.regions))),
+    )
+    return ReportTable(
+        name=name,
+        frame=out,
+        section=SECTION,
+        counts=counts,
+        percents=percents,
+        statistics=(columns["p_value"],),
+        layout=layout.as_mapping(),
+        **words.texts(name),
+    )
 
 
-def _long_table(words: _Words, name: str, frame: pd.DataFrame, labelled: dict[str, tuple[str, str | None]],
-                counts: tuple[str, ...], percents: tuple[str, ...], ids: tuple[str, ...] = (),
-                statistics: tuple[str, ...] = (), total: str | None = None,
-                at_most: tuple[tuple[str, str], ...] = (), respondent_level: bool = False) -> ReportTable:
+def _long_table(
+    words: _Words,
+    name: str,
+    frame: pd.DataFrame,
+    labelled: dict[str, tuple[str, str | None]],
+    counts: tuple[str, ...],
+    percents: tuple[str, ...],
+    ids: tuple[str, ...] = (),
+    statistics: tuple[str, ...] = (),
+    total: str | None = None,
+    at_most: tuple[tuple[str, str], ...] = (),
+    respondent_level: bool = False,
+) -> ReportTable:
     """A long table: ``labelled`` maps column -> (term of its header, code list of its values or None).
 
     Its layout: ``total`` (a count column the other counts add up to, else none: each count
@@ -97,13 +128,20 @@ def _long_table(words: _Words, name: str, frame: pd.DataFrame, labelled: dict[st
     layout = TableLayout(
         total_column=None if total is None else headers[total],
         part_columns=tuple(headers[c] for c in counts if c != total) if total is not None else (),
-        row_inequalities=tuple(((headers[a],), (headers[b],)) for a, b in at_most))
-    return ReportTable(name=name, frame=out, section=SECTION, counts=tuple(headers[c] for c in counts),
-                       percents=tuple(headers[c] for c in percents),
-                       respondent_columns=tuple(headers[c] for c in ids),
-                       statistics=tuple(headers[c] for c in statistics),
-                       layout=layout.as_mapping() if counts else None, respondent_level=respondent_level,
-                       **words.texts(name))
+        row_inequalities=tuple(((headers[a],), (headers[b],)) for a, b in at_most),
+    )
+    return ReportTable(
+        name=name,
+        frame=out,
+        section=SECTION,
+        counts=tuple(headers[c] for c in counts),
+        percents=tuple(headers[c] for c in percents),
+        respondent_columns=tuple(headers[c] for c in ids),
+        statistics=tuple(headers[c] for c in statistics),
+        layout=layout.as_mapping() if counts else None,
+        respondent_level=respondent_level,
+        **words.texts(name),
+    )
 
 
 def findings_table(disclosures: pd.DataFrame, codebook: Codebook, publish: bool = False) -> ReportTable:
@@ -120,8 +158,12 @@ def findings_table(disclosures: pd.DataFrame, codebook: Codebook, publish: bool 
         listed = "\n".join(f"{f.name}: {f.title(lang)}" for f in FINDINGS.values())
         texts[f"note_{lang}"] = f"{texts[f'note_{lang}']}\n{listed}".strip()
     if not publish:
-        return ReportTable(name="findings", frame=checks[["finding", "holds", "evidence"]].reset_index(drop=True),
-                           section=SECTION, **texts)
+        return ReportTable(
+            name="findings",
+            frame=checks[["finding", "holds", "evidence"]].reset_index(drop=True),
+            section=SECTION,
+            **texts,
+        )
     support = codebook.table("disclosure_finding_tables")
     tables = {name: [t for t in support.loc[support["finding"] == name, "table"] if t] for name in checks["finding"]}
     frame = checks[["finding", "holds"]].reset_index(drop=True)
@@ -140,74 +182,165 @@ def disclosure_report(study, ctx: ReportContext) -> list:
     if disclosures.empty:
         return []
     words = _Words(codebook, ctx.lang)
-    headers = {spec.column: spec.header_ja if ctx.lang == "ja" else spec.header_en
-               for sheet in codebook.instrument_sheets("disclosures") for spec in sheet.columns}
+    headers = {
+        spec.column: spec.header_ja if ctx.lang == "ja" else spec.header_en
+        for sheet in codebook.instrument_sheets("disclosures")
+        for spec in sheet.columns
+    }
     words.terms = {**headers, **words.terms}  # instrument headers, then this section's own terms
     depth_labels = codebook.table("disclosure_depths").set_index("depth")[f"label_{ctx.lang}"].to_dict()
     by_region = ds.items_by_region(disclosures, codebook)
     by_country = ds.items_by_country(disclosures, codebook)
     trend = ds.trend_by_region(disclosures, codebook)
     tables = [
-        _region_table(words, "disclosure_items_by_region", by_region,
-                      "item", lambda code: words.code("disclosure_items", code), words.term("item")),
-        _long_table(words, "disclosure_items_by_country", by_country,
-                    {"region": ("region", "regions"), "country": ("country", "countries"),
-                     "item": ("item", "disclosure_items"), "n": ("n", None), "total": ("total", None),
-                     "share": ("share", None)}, counts=("n", "total"), percents=("share",),
-                    at_most=(("n", "total"),)),
-        _region_table(words, "disclosure_depth_by_region", ds.depth_by_region(disclosures, codebook),
-                      "depth", depth_labels.get, words.term("depth")),
-        _region_table(words, "disclosure_venues_by_region", ds.venues_by_region(disclosures, codebook),
-                      "venue", lambda code: words.code("disclosure_venues", code), words.term("venue")),
-        _region_table(words, "disclosure_bases_by_region", ds.bases_by_region(disclosures, codebook),
-                      "basis", lambda code: words.code("disclosure_bases", code), words.term("basis")),
-        _region_table(words, "disclosure_sustainability_by_region",
-                      ds.sustainability_by_region(disclosures, codebook), "measure",
-                      lambda _: words.term("sustainability"), words.term("measure")),
-        _long_table(words, "disclosure_peer_pairs", ds.peer_pair_summary(disclosures, codebook),
-                    {"overseas_id": ("overseas_id", None), "domestic_id": ("domestic_id", None),
-                     "compared": ("compared_items", None), "overseas_items": ("overseas_items", None),
-                     "domestic_items": ("domestic_items", None), "both": ("both", None),
-                     "overseas_only": ("overseas_only", None), "domestic_only": ("domestic_only", None),
-                     "neither": ("neither", None), "p_value": ("p_mcnemar", None)},
-                    counts=(), percents=(), ids=("overseas_id", "domestic_id"), statistics=("p_value",),
-                    respondent_level=True),  # one pair of companies per row
-        _long_table(words, "disclosure_peer_items", ds.peer_item_tests(disclosures, codebook),
-                    {"item": ("item", "disclosure_items"), "compared": ("compared_pairs", None),
-                     "both": ("both", None), "overseas_only": ("overseas_only", None),
-                     "domestic_only": ("domestic_only", None), "neither": ("neither", None),
-                     "p_value": ("p_mcnemar", None)},
-                    counts=("compared", "both", "overseas_only", "domestic_only", "neither"), percents=(),
-                    statistics=("p_value",), total="compared"),
-        _long_table(words, "disclosure_trend", trend,
-                    {"fiscal_year": ("fiscal_year", None), "region": ("region", "regions"),
-                     "item": ("item", "disclosure_items"), "n": ("n", None), "total": ("total", None),
-                     "share": ("share", None)}, counts=("n", "total"), percents=("share",),
-                    at_most=(("n", "total"),)),
+        _region_table(
+            words,
+            "disclosure_items_by_region",
+            by_region,
+            "item",
+            lambda code: words.code("disclosure_items", code),
+            words.term("item"),
+        ),
+        _long_table(
+            words,
+            "disclosure_items_by_country",
+            by_country,
+            {
+                "region": ("region", "regions"),
+                "country": ("country", "countries"),
+                "item": ("item", "disclosure_items"),
+                "n": ("n", None),
+                "total": ("total", None),
+                "share": ("share", None),
+            },
+            counts=("n", "total"),
+            percents=("share",),
+            at_most=(("n", "total"),),
+        ),
+        _region_table(
+            words,
+            "disclosure_depth_by_region",
+            ds.depth_by_region(disclosures, codebook),
+            "depth",
+            depth_labels.get,
+            words.term("depth"),
+        ),
+        _region_table(
+            words,
+            "disclosure_venues_by_region",
+            ds.venues_by_region(disclosures, codebook),
+            "venue",
+            lambda code: words.code("disclosure_venues", code),
+            words.term("venue"),
+        ),
+        _region_table(
+            words,
+            "disclosure_bases_by_region",
+            ds.bases_by_region(disclosures, codebook),
+            "basis",
+            lambda code: words.code("disclosure_bases", code),
+            words.term("basis"),
+        ),
+        _region_table(
+            words,
+            "disclosure_sustainability_by_region",
+            ds.sustainability_by_region(disclosures, codebook),
+            "measure",
+            lambda _: words.term("sustainability"),
+            words.term("measure"),
+        ),
+        _long_table(
+            words,
+            "disclosure_peer_pairs",
+            ds.peer_pair_summary(disclosures, codebook),
+            {
+                "overseas_id": ("overseas_id", None),
+                "domestic_id": ("domestic_id", None),
+                "compared": ("compared_items", None),
+                "overseas_items": ("overseas_items", None),
+                "domestic_items": ("domestic_items", None),
+                "both": ("both", None),
+                "overseas_only": ("overseas_only", None),
+                "domestic_only": ("domestic_only", None),
+                "neither": ("neither", None),
+                "p_value": ("p_mcnemar", None),
+            },
+            counts=(),
+            percents=(),
+            ids=("overseas_id", "domestic_id"),
+            statistics=("p_value",),
+            respondent_level=True,
+        ),  # one pair of companies per row
+        _long_table(
+            words,
+            "disclosure_peer_items",
+            ds.peer_item_tests(disclosures, codebook),
+            {
+                "item": ("item", "disclosure_items"),
+                "compared": ("compared_pairs", None),
+                "both": ("both", None),
+                "overseas_only": ("overseas_only", None),
+                "domestic_only": ("domestic_only", None),
+                "neither": ("neither", None),
+                "p_value": ("p_mcnemar", None),
+            },
+            counts=("compared", "both", "overseas_only", "domestic_only", "neither"),
+            percents=(),
+            statistics=("p_value",),
+            total="compared",
+        ),
+        _long_table(
+            words,
+            "disclosure_trend",
+            trend,
+            {
+                "fiscal_year": ("fiscal_year", None),
+                "region": ("region", "regions"),
+                "item": ("item", "disclosure_items"),
+                "n": ("n", None),
+                "total": ("total", None),
+                "share": ("share", None),
+            },
+            counts=("n", "total"),
+            percents=("share",),
+            at_most=(("n", "total"),),
+        ),
         findings_table(disclosures, codebook, publish=ctx.publish),
     ]
     tables = _linked(tables, words, by_region, by_country, trend)
     figures = [
         # One row per company (labelled by country when ids are hidden): internal only.
-        ReportFigure("disclosure_heatmap", figure=heatmap_figure(disclosures, codebook, ctx.lang,
-                                                                 show_ids=not ctx.publish),
-                     section=SECTION, respondent_level=True, **_figure_titles(words, "disclosure_heatmap")),
-        ReportFigure("disclosure_trend_figure", figure=trend_figure(disclosures, codebook, ctx.lang),
-                     section=SECTION, **_figure_titles(words, "disclosure_trend_figure")),
+        ReportFigure(
+            "disclosure_heatmap",
+            figure=heatmap_figure(disclosures, codebook, ctx.lang, show_ids=not ctx.publish),
+            section=SECTION,
+            respondent_level=True,
+            **_figure_titles(words, "disclosure_heatmap"),
+        ),
+        ReportFigure(
+            "disclosure_trend_figure",
+            figure=trend_figure(disclosures, codebook, ctx.lang),
+            section=SECTION,
+            **_figure_titles(words, "disclosure_trend_figure"),
+        ),
     ]
     return tables + figures
 
 
-def _linked(tables: list, words: _Words, by_region: pd.DataFrame, by_country: pd.DataFrame,
-            trend: pd.DataFrame) -> list:
+def _linked(
+    tables: list, words: _Words, by_region: pd.DataFrame, by_country: pd.DataFrame, trend: pd.DataFrame
+) -> list:
     """Declare the quantities the disclosure tables share, so that publication hides each one
     everywhere or nowhere: per region and item, companies disclosing it and companies reviewed
     (the by-region table, the trend's latest year); per country and item (the country table);
     companies reviewed per region in the depth, venue, basis and sustainability tables (the same
     number in every row); and that a region's counts are the sums of its countries'. A link is
     declared only where the numbers agree (one quantity, one value)."""
-    head = {(stem, region): words.term(f"{stem}_region", region=words.code("regions", region))
-            for region in words.regions for stem in ("n", "total")}
+    head = {
+        (stem, region): words.term(f"{stem}_region", region=words.code("regions", region))
+        for region in words.regions
+        for stem in ("n", "total")
+    }
     n_col, total_col = words.term("n"), words.term("total")
     value_of: dict[tuple, int] = {}
     links: dict[str, list] = {t.name: [] for t in tables}
@@ -219,31 +352,62 @@ def _linked(tables: list, words: _Words, by_region: pd.DataFrame, by_country: pd
 
     for row, record in enumerate(by_region.itertuples(index=False)):
         for region in words.regions:
-            link("disclosure_items_by_region", row, head[("n", region)], ("disclosing", region, record.item),
-                 getattr(record, f"n_{region}"))
-            link("disclosure_items_by_region", row, head[("total", region)], ("reviewed", region, record.item),
-                 getattr(record, f"total_{region}"))
-    for name in ("disclosure_depth_by_region", "disclosure_venues_by_region", "disclosure_bases_by_region",
-                 "disclosure_sustainability_by_region"):
+            link(
+                "disclosure_items_by_region",
+                row,
+                head[("n", region)],
+                ("disclosing", region, record.item),
+                getattr(record, f"n_{region}"),
+            )
+            link(
+                "disclosure_items_by_region",
+                row,
+                head[("total", region)],
+                ("reviewed", region, record.item),
+                getattr(record, f"total_{region}"),
+            )
+    for name in (
+        "disclosure_depth_by_region",
+        "disclosure_venues_by_region",
+        "disclosure_bases_by_region",
+        "disclosure_sustainability_by_region",
+    ):
         table = next((t for t in tables if t.name == name), None)
         for region in words.regions if table is not None else ():
             column = table.frame[head[("total", region)]].dropna()
             if len(column) and column.nunique() == 1:
                 for row in column.index:
-                    link(name, table.frame.index.get_loc(row), head[("total", region)], ("reviewed", region),
-                         column.loc[row])
+                    link(
+                        name,
+                        table.frame.index.get_loc(row),
+                        head[("total", region)],
+                        ("reviewed", region),
+                        column.loc[row],
+                    )
     sums: dict[tuple, list] = {}
     for row, record in enumerate(by_country.itertuples(index=False)):
         for column, key, total, value in (
-                (n_col, ("disclosing_country", record.country, record.item),
-                 ("disclosing", record.region, record.item), record.n),
-                (total_col, ("reviewed_country", record.country, record.item),
-                 ("reviewed", record.region, record.item), record.total)):
+            (
+                n_col,
+                ("disclosing_country", record.country, record.item),
+                ("disclosing", record.region, record.item),
+                record.n,
+            ),
+            (
+                total_col,
+                ("reviewed_country", record.country, record.item),
+                ("reviewed", record.region, record.item),
+                record.total,
+            ),
+        ):
             link("disclosure_items_by_country", row, column, key, value)
             if pd.notna(value):
                 sums.setdefault(total, []).append((key, int(value)))
-    identities = tuple((total, tuple(k for k, _ in parts)) for total, parts in sums.items()
-                       if value_of.get(total) == sum(v for _, v in parts))
+    identities = tuple(
+        (total, tuple(k for k, _ in parts))
+        for total, parts in sums.items()
+        if value_of.get(total) == sum(v for _, v in parts)
+    )
     latest = trend["fiscal_year"].max() if len(trend) else None
     for row, record in enumerate(trend.itertuples(index=False)):
         if record.fiscal_year == latest:

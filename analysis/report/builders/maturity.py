@@ -12,7 +12,7 @@ from fractions import Fraction
 
 import pandas as pd
 
-from analysis.figures_maturity import (
+from analysis.figures.maturity import (
     DEFAULT_MIN_INDUSTRY_N,
     directive_labels,
     level_heatmap,
@@ -20,7 +20,7 @@ from analysis.figures_maturity import (
     level_radar,
     respondent_radar,
 )
-from analysis.maturity import (
+from analysis.maturity.classification import (
     DEFAULT_DELTA,
     UNCLASSIFIED,
     MaturityRules,
@@ -33,9 +33,9 @@ from analysis.maturity import (
     sensitivity,
     transition_matrix,
 )
+from analysis.maturity.scores import directive_scores
 from analysis.report.registry import ReportContext, ReportFigure, ReportTable, register
-from analysis.scores import directive_scores
-from analysis.suppression import TableLayout
+from analysis.tabulation.suppression import TableLayout
 
 __all__ = ["level_distribution_table", "maturity_items", "profile_by_level", "respondent_table"]
 
@@ -43,6 +43,7 @@ SECTION = "maturity"
 
 
 # -- words from the codebook ----------------------------------------------------------------
+
 
 def _labels(codebook, lang: str) -> dict[str, str]:
     frame = codebook.table("maturity_labels")
@@ -85,11 +86,17 @@ def _rules_note(codebook, rules: MaturityRules) -> dict[str, str]:
         labels = _labels(codebook, lang)
         spec = {r["level"]: r for r in codebook.maturity_rules["rules"]}
         sep = "; " if lang == "en" else "、"
-        words = sep.join(f"{r.level}: " + (spec[r.level].get("source_ja") if lang == "ja" else
-                                            describe_rule(rules, r.level, "en")) for r in rules.rules)
-        out[lang] = (labels["rules_note"].replace("{rules}", words)
-                     .replace("{precedence}", " > ".join(rules.precedence))
-                     .replace("{min}", str(min(scale))).replace("{max}", str(max(scale))))
+        words = sep.join(
+            f"{r.level}: " + (spec[r.level].get("source_ja") if lang == "ja" else describe_rule(rules, r.level, "en"))
+            for r in rules.rules
+        )
+        out[lang] = (
+            labels["rules_note"]
+            .replace("{rules}", words)
+            .replace("{precedence}", " > ".join(rules.precedence))
+            .replace("{min}", str(min(scale)))
+            .replace("{max}", str(max(scale)))
+        )
     return out
 
 
@@ -99,48 +106,65 @@ def _level_name(level: object, codebook, lang: str) -> str:
 
 # -- tables ---------------------------------------------------------------------------------
 
-def level_distribution_table(maturity: pd.DataFrame, rules: MaturityRules, codebook,
-                             lang: str = "ja") -> pd.DataFrame:
+
+def level_distribution_table(maturity: pd.DataFrame, rules: MaturityRules, codebook, lang: str = "ja") -> pd.DataFrame:
     """Companies per level (levels in order, then unclassified, then the total): ``level``, ``n``, ``share``."""
     levels = maturity["level"].astype("object").where(maturity["level"].notna(), UNCLASSIFIED)
     order = [*rules.levels, UNCLASSIFIED]
     counts = [int((levels == level).sum()) for level in order]
     total = len(maturity)
     labels = _labels(codebook, lang)
-    frame = pd.DataFrame({
-        "level": [_level_name(level, codebook, lang) for level in order] + [labels["total"]],
-        "n": pd.array([*counts, total], dtype="Int64"),
-    })
-    frame["share"] = (frame["n"].astype("Float64") / total if total else pd.NA)
+    frame = pd.DataFrame(
+        {
+            "level": [_level_name(level, codebook, lang) for level in order] + [labels["total"]],
+            "n": pd.array([*counts, total], dtype="Int64"),
+        }
+    )
+    frame["share"] = frame["n"].astype("Float64") / total if total else pd.NA
     return frame.astype({"share": "Float64"})
 
 
-def respondent_table(scores: pd.DataFrame, maturity: pd.DataFrame, respondents: pd.DataFrame, codebook,
-                     lang: str = "ja") -> pd.DataFrame:
+def respondent_table(
+    scores: pd.DataFrame, maturity: pd.DataFrame, respondents: pd.DataFrame, codebook, lang: str = "ja"
+) -> pd.DataFrame:
     """One row per company: industry, directive means (one column per directive), level and why."""
     wide = scores.pivot(index=["respondent_id", "fiscal_year"], columns="directive", values="mean")
     names = dict(zip(codebook.directives["directive"].astype(int), directive_labels(codebook, lang), strict=True))
     wide.columns = [names.get(int(d), str(d)) for d in wide.columns]
     wide = wide.reset_index()
-    industry = respondents.drop_duplicates(["respondent_id", "fiscal_year"])[["respondent_id", "fiscal_year",
-                                                                             "industry"]]
+    industry = respondents.drop_duplicates(["respondent_id", "fiscal_year"])[
+        ["respondent_id", "fiscal_year", "industry"]
+    ]
     frame = maturity.merge(industry, on=["respondent_id", "fiscal_year"], how="left").merge(
-        wide, on=["respondent_id", "fiscal_year"], how="left")
-    frame["industry"] = [codebook.label("industries", i, lang) if isinstance(i, str) and i else None
-                         for i in frame["industry"]]
-    frame["level"] = frame["level"].astype("object").where(frame["level"].notna(), _labels(codebook, lang)[
-        "unclassified"])
+        wide, on=["respondent_id", "fiscal_year"], how="left"
+    )
+    frame["industry"] = [
+        codebook.label("industries", i, lang) if isinstance(i, str) and i else None for i in frame["industry"]
+    ]
+    frame["level"] = (
+        frame["level"].astype("object").where(frame["level"].notna(), _labels(codebook, lang)["unclassified"])
+    )
     count_columns = [c for c in maturity.columns if c.startswith("n_")]
-    columns = ["respondent_id", "industry", *names.values(), "level", *count_columns, "rules_matched", "conflict",
-               "reason"]
+    columns = [
+        "respondent_id",
+        "industry",
+        *names.values(),
+        "level",
+        *count_columns,
+        "rules_matched",
+        "conflict",
+        "reason",
+    ]
     return frame[[c for c in columns if c in frame]].reset_index(drop=True)
 
 
-def profile_by_level(scores: pd.DataFrame, maturity: pd.DataFrame, rules: MaturityRules, codebook,
-                     lang: str = "ja") -> pd.DataFrame:
+def profile_by_level(
+    scores: pd.DataFrame, maturity: pd.DataFrame, rules: MaturityRules, codebook, lang: str = "ja"
+) -> pd.DataFrame:
     """Per level and directive: mean, min and max of the companies' means, and n (companies answering)."""
     levels = maturity[["respondent_id", "fiscal_year", "level"]].assign(
-        level=maturity["level"].astype("object").where(maturity["level"].notna(), UNCLASSIFIED))
+        level=maturity["level"].astype("object").where(maturity["level"].notna(), UNCLASSIFIED)
+    )
     joined = scores.merge(levels, on=["respondent_id", "fiscal_year"]).dropna(subset=["mean"])
     joined = joined.assign(mean=joined["mean"].astype("float64"))
     order = {level: i for i, level in enumerate([*rules.levels, UNCLASSIFIED])}
@@ -148,12 +172,16 @@ def profile_by_level(scores: pd.DataFrame, maturity: pd.DataFrame, rules: Maturi
     out = grouped.agg(["mean", "min", "max", "size"]).rename(columns={"size": "n"}).reset_index()
     out = out.assign(_order=out["level"].map(order)).sort_values(["_order", "directive"], kind="stable")
     names = dict(zip(codebook.directives["directive"].astype(int), directive_labels(codebook, lang), strict=True))
-    return pd.DataFrame({
-        "level": [_level_name(level, codebook, lang) for level in out["level"]],
-        "directive": [names.get(int(d), str(d)) for d in out["directive"]],
-        "mean": out["mean"].to_numpy(), "min": out["min"].to_numpy(), "max": out["max"].to_numpy(),
-        "n": pd.array(out["n"].to_numpy(), dtype="Int64"),
-    })
+    return pd.DataFrame(
+        {
+            "level": [_level_name(level, codebook, lang) for level in out["level"]],
+            "directive": [names.get(int(d), str(d)) for d in out["directive"]],
+            "mean": out["mean"].to_numpy(),
+            "min": out["min"].to_numpy(),
+            "max": out["max"].to_numpy(),
+            "n": pd.array(out["n"].to_numpy(), dtype="Int64"),
+        }
+    )
 
 
 def level_links(year: int | None, rules: MaturityRules, column: str) -> tuple:
@@ -177,18 +205,24 @@ def _baseline_links(sens: pd.DataFrame, year: int | None, rules: MaturityRules) 
     return tuple((0, column, key) for column, key in zip(columns, keys, strict=True) if column in sens)
 
 
-def _profile_links(profile: pd.DataFrame, levels_frame: pd.DataFrame, year: int | None,
-                   rules: MaturityRules) -> tuple:
+def _profile_links(profile: pd.DataFrame, levels_frame: pd.DataFrame, year: int | None, rules: MaturityRules) -> tuple:
     """A profile row whose n is every company of its level (all answered the directive) prints
     the level's count: linked to it."""
     if year is None:
         return ()
-    keys = dict(zip(levels_frame["level"], [("maturity_level", int(year), level)
-                                             for level in (*rules.levels, UNCLASSIFIED)], strict=False))
+    keys = dict(
+        zip(
+            levels_frame["level"],
+            [("maturity_level", int(year), level) for level in (*rules.levels, UNCLASSIFIED)],
+            strict=False,
+        )
+    )
     counts = dict(zip(levels_frame["level"], levels_frame["n"], strict=True))
-    return tuple((row, "n", keys[level]) for row, (level, n) in enumerate(zip(profile["level"], profile["n"],
-                                                                               strict=True))
-                 if level in keys and n == counts[level])
+    return tuple(
+        (row, "n", keys[level])
+        for row, (level, n) in enumerate(zip(profile["level"], profile["n"], strict=True))
+        if level in keys and n == counts[level]
+    )
 
 
 def _scenario_label(scenario: str, labels: dict[str, str]) -> str:
@@ -230,47 +264,86 @@ def maturity_items(study, ctx: ReportContext) -> list[ReportTable | ReportFigure
     note = _rules_note(cb, rules)
     out: list[ReportTable | ReportFigure] = []
 
-    def table(name: str, frame: pd.DataFrame, counts=(), percents=(), respondent=(), statistics=(),
-              total_row: int | None = None, total_column: str | None = None, parts=(), at_most=(),
-              links=(), respondent_level: bool = False, **texts) -> None:
+    def table(
+        name: str,
+        frame: pd.DataFrame,
+        counts=(),
+        percents=(),
+        respondent=(),
+        statistics=(),
+        total_row: int | None = None,
+        total_column: str | None = None,
+        parts=(),
+        at_most=(),
+        links=(),
+        respondent_level: bool = False,
+        **texts,
+    ) -> None:
         """One table; its layout: ``total_row`` (position), ``total_column`` with its ``parts``
         (count columns not among them stand alone), ``at_most`` = ((smaller...), (larger...)),
         ``links`` = ((row, column, quantity key), ...) for counts other tables print too;
         ``respondent_level`` when its rows are single companies (never published)."""
         shown = _display(frame, labels, rules)
-        head = {c: _header(c, labels, rules)
-                for c in (*counts, *percents, *respondent, *statistics, *parts, *(c for p in at_most for s in p
-                                                                                for c in s))}
+        head = {
+            c: _header(c, labels, rules)
+            for c in (*counts, *percents, *respondent, *statistics, *parts, *(c for p in at_most for s in p for c in s))
+        }
         layout = TableLayout(
             total_row=total_row,
             total_column=None if total_column is None else _header(total_column, labels, rules),
             part_columns=tuple(head[c] for c in parts),
-            row_inequalities=tuple((tuple(head[c] for c in small), tuple(head[c] for c in large))
-                                   for small, large in at_most),
-            links=tuple((row, _header(column, labels, rules), key) for row, column, key in links))
-        out.append(ReportTable(name=name, frame=shown, section=SECTION, counts=tuple(head[c] for c in counts),
-                               percents=tuple(head[c] for c in percents),
-                               respondent_columns=tuple(head[c] for c in respondent),
-                               statistics=tuple(head[c] for c in statistics),
-                               layout=layout.as_mapping() if counts else None,
-                               respondent_level=respondent_level, **texts))
+            row_inequalities=tuple(
+                (tuple(head[c] for c in small), tuple(head[c] for c in large)) for small, large in at_most
+            ),
+            links=tuple((row, _header(column, labels, rules), key) for row, column, key in links),
+        )
+        out.append(
+            ReportTable(
+                name=name,
+                frame=shown,
+                section=SECTION,
+                counts=tuple(head[c] for c in counts),
+                percents=tuple(head[c] for c in percents),
+                respondent_columns=tuple(head[c] for c in respondent),
+                statistics=tuple(head[c] for c in statistics),
+                layout=layout.as_mapping() if counts else None,
+                respondent_level=respondent_level,
+                **texts,
+            )
+        )
 
     levels_frame = level_distribution_table(maturity, rules, cb, lang)
     # The level distribution is the margin of many tables (pre-survey by maturity, sensitivity,
     # year over year): its counts are linked quantities, hidden everywhere or nowhere.
-    table("maturity_levels", levels_frame, counts=("n",), percents=("share",), total_row=len(levels_frame) - 1,
-          links=level_links(year, rules, "n"),
-          **_texts(cb, "maturity_levels", year=year, n=len(maturity), rules=note))
+    table(
+        "maturity_levels",
+        levels_frame,
+        counts=("n",),
+        percents=("share",),
+        total_row=len(levels_frame) - 1,
+        links=level_links(year, rules, "n"),
+        **_texts(cb, "maturity_levels", year=year, n=len(maturity), rules=note),
+    )
     # One row per company (industry, ten means, level): counting its rows would give every
     # hidden cell of the level tables, so it is internal only, whatever columns are dropped.
-    table("maturity_respondents", respondent_table(scores, maturity, study.respondents, cb, lang),
-          respondent=("respondent_id",), respondent_level=True,
-          **_texts(cb, "maturity_respondents", year=year, rules=note))
+    table(
+        "maturity_respondents",
+        respondent_table(scores, maturity, study.respondents, cb, lang),
+        respondent=("respondent_id",),
+        respondent_level=True,
+        **_texts(cb, "maturity_respondents", year=year, rules=note),
+    )
     # Mean, min and max over a level's companies: of one to k-1 companies they describe those
     # companies, so they go with a hidden n.
     profile = profile_by_level(scores, maturity, rules, cb, lang)
-    table("maturity_profile", profile, counts=("n",), statistics=("mean", "min", "max"),
-          links=_profile_links(profile, levels_frame, year, rules), **_texts(cb, "maturity_profile", year=year))
+    table(
+        "maturity_profile",
+        profile,
+        counts=("n",),
+        statistics=("mean", "min", "max"),
+        links=_profile_links(profile, levels_frame, year, rules),
+        **_texts(cb, "maturity_profile", year=year),
+    )
 
     delta = Fraction(str(ctx.options.get("maturity_delta", DEFAULT_DELTA)))
     sens = sensitivity(scores, cb, delta)
@@ -281,11 +354,17 @@ def maturity_items(study, ctx: ReportContext) -> list[ReportTable | ReportFigure
     # Per scenario: the level columns add up to n_respondents (printed); changes up and down are
     # among the changes, and changes among the companies.
     level_parts = [f"n_{level}" for level in rules.levels] + ["n_unclassified"]
-    table("maturity_sensitivity", sens, counts=tuple(level_counts), respondent=("changed",),
-          total_column="n_respondents", parts=tuple(c for c in level_parts if c in level_counts),
-          at_most=((("n_up", "n_down"), ("n_changed",)), (("n_changed",), ("n_respondents",))),
-          links=_baseline_links(sens, year, rules),
-          **_texts(cb, "maturity_sensitivity", year=year, delta=delta_text))
+    table(
+        "maturity_sensitivity",
+        sens,
+        counts=tuple(level_counts),
+        respondent=("changed",),
+        total_column="n_respondents",
+        parts=tuple(c for c in level_parts if c in level_counts),
+        at_most=((("n_up", "n_down"), ("n_changed",)), (("n_changed",), ("n_respondents",))),
+        links=_baseline_links(sens, year, rules),
+        **_texts(cb, "maturity_sensitivity", year=year, delta=delta_text),
+    )
 
     previous = ctx.previous
     if previous is not None:
@@ -297,45 +376,78 @@ def maturity_items(study, ctx: ReportContext) -> list[ReportTable | ReportFigure
             n_both = int(matrix["total"].sum())
             matrix["from_level"] = [labels["unclassified"] if v == UNCLASSIFIED else v for v in matrix["from_level"]]
             matrix = matrix.rename(columns={UNCLASSIFIED: "unclassified"})
-            table("maturity_transitions", matrix, counts=(*rules.levels, "unclassified", "total"),
-                  total_column="total", parts=(*rules.levels, "unclassified"),
-                  **_texts(cb, "maturity_transitions", n=n_both, **years))
+            table(
+                "maturity_transitions",
+                matrix,
+                counts=(*rules.levels, "unclassified", "total"),
+                total_column="total",
+                parts=(*rules.levels, "unclassified"),
+                **_texts(cb, "maturity_transitions", n=n_both, **years),
+            )
             change = directive_change_summary(directive_change(pd.concat([prev_scores, scores]), prev_year, year))
             names = dict(zip(cb.directives["directive"].astype(int), directive_labels(cb, lang), strict=True))
             change["directive"] = [names.get(int(d), str(d)) for d in change["directive"]]
-            table("maturity_directive_change", change, counts=("n", "n_up", "n_same", "n_down"),
-                  statistics=("mean_change",), total_column="n", parts=("n_up", "n_same", "n_down"),
-                  **_texts(cb, "maturity_directive_change", **years))
+            table(
+                "maturity_directive_change",
+                change,
+                counts=("n", "n_up", "n_same", "n_down"),
+                statistics=("mean_change",),
+                total_column="n",
+                parts=("n_up", "n_same", "n_down"),
+                **_texts(cb, "maturity_directive_change", **years),
+            )
             only = one_year_only(both, prev_year, year)
             only["level"] = [_level_name(v, cb, lang) for v in only["level"]]
-            table("maturity_one_year_only", only, respondent=("respondent_id",), respondent_level=True,
-                  **_texts(cb, "maturity_one_year_only", **years))
+            table(
+                "maturity_one_year_only",
+                only,
+                respondent=("respondent_id",),
+                respondent_level=True,
+                **_texts(cb, "maturity_one_year_only", **years),
+            )
 
     figures = cb.table("maturity_report").set_index("key")
     radar_title = figures.loc["figure:level_radar"]
-    out.append(ReportFigure(name="maturity_level_radar", title_ja=radar_title["title_ja"],
-                            title_en=radar_title["title_en"], section=SECTION,
-                            # Published: only levels of at least k companies, without their sizes;
-                            # so which levels are drawn tells each level's side of k (shows).
-                            figure=level_radar(scores, maturity, year, cb, lang,
-                                               min_n=_k(ctx, cb) if ctx.publish else 1,
-                                               show_n=not ctx.publish),
-                            shows=() if year is None else tuple(("maturity_level", int(year), level)
-                                                                for level in rules.levels)))
+    out.append(
+        ReportFigure(
+            name="maturity_level_radar",
+            title_ja=radar_title["title_ja"],
+            title_en=radar_title["title_en"],
+            section=SECTION,
+            # Published: only levels of at least k companies, without their sizes;
+            # so which levels are drawn tells each level's side of k (shows).
+            figure=level_radar(
+                scores, maturity, year, cb, lang, min_n=_k(ctx, cb) if ctx.publish else 1, show_n=not ctx.publish
+            ),
+            shows=() if year is None else tuple(("maturity_level", int(year), level) for level in rules.levels),
+        )
+    )
     heat_title = figures.loc["figure:level_heatmap"]
     # One row per company (its ten means), even with ids hidden: internal only.
-    out.append(ReportFigure(name="maturity_level_heatmap", title_ja=heat_title["title_ja"],
-                            title_en=heat_title["title_en"], section=SECTION, respondent_level=True,
-                            figure=level_heatmap(scores, maturity, year, cb, lang, hide_ids=ctx.publish)))
+    out.append(
+        ReportFigure(
+            name="maturity_level_heatmap",
+            title_ja=heat_title["title_ja"],
+            title_en=heat_title["title_en"],
+            section=SECTION,
+            respondent_level=True,
+            figure=level_heatmap(scores, maturity, year, cb, lang, hide_ids=ctx.publish),
+        )
+    )
     if not ctx.publish:  # one company per figure: internal reports only
         minimum = int(ctx.options.get("min_industry_n", DEFAULT_MIN_INDUSTRY_N))
         one = figures.loc["figure:respondent_radar"]
         for rid in maturity["respondent_id"]:
-            out.append(ReportFigure(
-                name=f"maturity_radar_{rid}", section=SECTION, respondent_level=True,
-                title_ja=one["title_ja"].replace("{respondent}", rid),
-                title_en=one["title_en"].replace("{respondent}", rid),
-                figure=respondent_radar(scores, study.respondents, rid, year, cb, lang, min_industry_n=minimum)))
+            out.append(
+                ReportFigure(
+                    name=f"maturity_radar_{rid}",
+                    section=SECTION,
+                    respondent_level=True,
+                    title_ja=one["title_ja"].replace("{respondent}", rid),
+                    title_en=one["title_en"].replace("{respondent}", rid),
+                    figure=respondent_radar(scores, study.respondents, rid, year, cb, lang, min_industry_n=minimum),
+                )
+            )
     return out
 
 

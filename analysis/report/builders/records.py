@@ -13,11 +13,18 @@ import pandas as pd
 
 from analysis.report.labels import report_labels, table_text, text
 from analysis.report.registry import ReportContext, ReportTable, register
-from analysis.schema import TABLE_DOCS, TABLES
+from analysis.study.schema import TABLE_DOCS, TABLES
 
 __all__ = [
-    "appendix_tables", "describe", "fill_counts", "literature_tables", "meetings_tables", "placeholder_count",
-    "printed_date", "survey_items_table", "vendors_table",
+    "appendix_tables",
+    "describe",
+    "fill_counts",
+    "literature_tables",
+    "meetings_tables",
+    "placeholder_count",
+    "printed_date",
+    "survey_items_table",
+    "vendors_table",
 ]
 
 _PLACEHOLDER = re.compile(r"\{(?P<kind>\w+)(?::(?P<arg>[^{}]+))?\}")
@@ -39,6 +46,7 @@ def _table_name(table_id: str) -> str:
 
 # -- Table 1.1 ---------------------------------------------------------------------------------
 
+
 def placeholder_count(study, kind: str, arg: str | None) -> int:
     """The number a ``{kind:arg}`` placeholder of a Table 1.1 description stands for.
 
@@ -59,8 +67,10 @@ def placeholder_count(study, kind: str, arg: str | None) -> int:
     if kind in ("meetings", "literature"):
         frame = getattr(study, kind)
         return int(len(frame) if arg is None else (frame["table"] == arg).fillna(False).sum())
-    raise ValueError(f"unknown count {{{kind}:{arg}}} in a survey_items description; "
-                     "use respondents, interviewees, companies, meetings or literature")
+    raise ValueError(
+        f"unknown count {{{kind}:{arg}}} in a survey_items description; "
+        "use respondents, interviewees, companies, meetings or literature"
+    )
 
 
 def fill_counts(template: str, study) -> str:
@@ -91,21 +101,27 @@ def survey_items_table(study, lang: str = "ja") -> pd.DataFrame:
     for item in items.itertuples(index=False):
         groups = [g for g in str(item.respondent_groups).split(";") if g]
         counts = [placeholder_count(study, "respondents", g) for g in groups]
-        rows.append({
-            "major": f"{item.major_id}. {getattr(item, f'major_{lang}')}",
-            # A minor item that is its major item (4. 報告書の作成) is printed without a number.
-            "minor": (getattr(item, f"minor_{lang}") if str(item.minor_id) == str(item.major_id)
-                      else f"{item.minor_id} {getattr(item, f'minor_{lang}')}"),
-            "description": describe(getattr(item, f"description_{lang}"), study, labels),
-            "target_groups": joiner.join(cb.label("respondent_groups", g, lang) for g in groups),
-            "n_respondents": sum(counts) if groups else None,
-        })
+        rows.append(
+            {
+                "major": f"{item.major_id}. {getattr(item, f'major_{lang}')}",
+                # A minor item that is its major item (4. 報告書の作成) is printed without a number.
+                "minor": (
+                    getattr(item, f"minor_{lang}")
+                    if str(item.minor_id) == str(item.major_id)
+                    else f"{item.minor_id} {getattr(item, f'minor_{lang}')}"
+                ),
+                "description": describe(getattr(item, f"description_{lang}"), study, labels),
+                "target_groups": joiner.join(cb.label("respondent_groups", g, lang) for g in groups),
+                "n_respondents": sum(counts) if groups else None,
+            }
+        )
     frame = pd.DataFrame(rows, columns=["major", "minor", "description", "target_groups", "n_respondents"])
     frame["n_respondents"] = frame["n_respondents"].astype("Int64")
     return frame
 
 
 # -- Table 2.2 ---------------------------------------------------------------------------------
+
 
 def vendors_table(study, lang: str = "ja") -> pd.DataFrame:
     """Table 2.2: the vendors interviewed and their hearing items.
@@ -125,9 +141,14 @@ def vendors_table(study, lang: str = "ja") -> pd.DataFrame:
     for number, vendor in enumerate(vendors.itertuples(index=False), start=1):
         said = statements.loc[statements["respondent_id"] == vendor.respondent_id, "section"].dropna()
         items = [titles.get(int(s), str(s)) for s in sorted(set(said.astype(int)))]
-        rows.append({"no": number, "respondent_id": vendor.respondent_id,
-                     "business": vendor.description if isinstance(vendor.description, str) else None,
-                     "hearing_items": " / ".join(items) or None})
+        rows.append(
+            {
+                "no": number,
+                "respondent_id": vendor.respondent_id,
+                "business": vendor.description if isinstance(vendor.description, str) else None,
+                "hearing_items": " / ".join(items) or None,
+            }
+        )
     frame = pd.DataFrame(rows, columns=["no", "respondent_id", "business", "hearing_items"])
     frame["no"] = frame["no"].astype("Int64")
     return frame
@@ -168,8 +189,7 @@ def _notes(part: pd.DataFrame) -> pd.Series:
 
 
 def _schedule(part: pd.DataFrame) -> tuple:
-    return tuple(sorted(zip(part["body"].map(_cell), part["round"].map(_cell), part["date"].map(_cell),
-                            strict=True)))
+    return tuple(sorted(zip(part["body"].map(_cell), part["round"].map(_cell), part["date"].map(_cell), strict=True)))
 
 
 def meetings_tables(study, lang: str = "ja") -> list[ReportTable]:
@@ -191,17 +211,22 @@ def meetings_tables(study, lang: str = "ja") -> list[ReportTable]:
         linked = [t for t in ids if schedules[t] == schedules[table_id]]
         key = f"meetings:{table_id}"
         specific = table_text(study.codebook, key)[0] != key
-        frame = pd.DataFrame({
-            "meeting": [name_of.replace("{round}", _cell(r)) for r in part["round"]],
-            "date_printed": [printed_date(d, n) for d, n in zip(part["date"], _notes(part), strict=True)],
-            "date_iso": part["date"].map(_cell).to_numpy(),
-        })
+        frame = pd.DataFrame(
+            {
+                "meeting": [name_of.replace("{round}", _cell(r)) for r in part["round"]],
+                "date_printed": [printed_date(d, n) for d, n in zip(part["date"], _notes(part), strict=True)],
+                "date_iso": part["date"].map(_cell).to_numpy(),
+            }
+        )
         if not specific or part["body"].nunique() > 1:
             frame.insert(0, "body", part["body"].map(_cell).to_numpy())
         for track in linked:
             topics = parts[track]["topics"].map(_cell).to_numpy()
-            header = "topics" if len(linked) == 1 else text(
-                labels, f"topics:{table_id}:{track}", f"{text(labels, 'topics')} ({track})")
+            header = (
+                "topics"
+                if len(linked) == 1
+                else text(labels, f"topics:{table_id}:{track}", f"{text(labels, 'topics')} ({track})")
+            )
             frame[header] = topics
         year = {"year": study.fiscal_year} if study.fiscal_year is not None else {}
         text_of = _both(study.codebook, key if specific else "meetings", table=table_id, **year)
@@ -219,17 +244,20 @@ def literature_tables(study) -> list[ReportTable]:
         key = f"literature:{table_id}"
         specific = table_text(study.codebook, key)[0] != key
         text_of = _both(study.codebook, key if specific else "literature", table=table_id)
-        frame = pd.DataFrame({
-            "title": part["title"].map(_cell).to_numpy(),
-            "issuer": part["issuer"].map(_cell).to_numpy(),
-            "published_printed": [printed_date(d, n) for d, n in zip(part["published"], _notes(part), strict=True)],
-            "published_iso": part["published"].map(_cell).to_numpy(),
-        })
+        frame = pd.DataFrame(
+            {
+                "title": part["title"].map(_cell).to_numpy(),
+                "issuer": part["issuer"].map(_cell).to_numpy(),
+                "published_printed": [printed_date(d, n) for d, n in zip(part["published"], _notes(part), strict=True)],
+                "published_iso": part["published"].map(_cell).to_numpy(),
+            }
+        )
         tables.append(ReportTable(name=_table_name(table_id), frame=frame, section="records", **text_of))
     return tables
 
 
 # -- appendix ----------------------------------------------------------------------------------
+
 
 def appendix_tables(study, lang: str = "ja", publish: bool = False) -> list[ReportTable]:
     """The index of tidy tables with row counts, and the ingest problems.
@@ -239,20 +267,25 @@ def appendix_tables(study, lang: str = "ja", publish: bool = False) -> list[Repo
     """
     labels = report_labels(study.codebook, lang)
     names = [n for n in TABLES if n in study.tables] + sorted(n for n in study.tables if n not in TABLES)
-    index = pd.DataFrame({
-        "table": names,
-        "about": [text(labels, f"tidy:{n}", TABLE_DOCS.get(n, "")) for n in names],
-        "rows": pd.array([len(study.tables[n]) for n in names], dtype="Int64"),
-    })
-    out = [ReportTable(name="appendix_tables", frame=index, section="appendix",
-                       **_both(study.codebook, "appendix_tables"))]
+    index = pd.DataFrame(
+        {
+            "table": names,
+            "about": [text(labels, f"tidy:{n}", TABLE_DOCS.get(n, "")) for n in names],
+            "rows": pd.array([len(study.tables[n]) for n in names], dtype="Int64"),
+        }
+    )
+    out = [
+        ReportTable(name="appendix_tables", frame=index, section="appendix", **_both(study.codebook, "appendix_tables"))
+    ]
 
     issues = study.issues
     severity = issues["severity"] if "severity" in issues else pd.Series([], dtype="str")
-    counts = pd.DataFrame({
-        "severity": [text(labels, f"value:severity:{s}", s) for s in ("error", "warning")],
-        "n": pd.array([int((severity == s).sum()) for s in ("error", "warning")], dtype="Int64"),
-    })
+    counts = pd.DataFrame(
+        {
+            "severity": [text(labels, f"value:severity:{s}", s) for s in ("error", "warning")],
+            "n": pd.array([int((severity == s).sum()) for s in ("error", "warning")], dtype="Int64"),
+        }
+    )
     counts_text = _both(study.codebook, "appendix_problem_counts")
     if not publish:
         counts_text.update(note_ja="", note_en="")
@@ -262,25 +295,45 @@ def appendix_tables(study, lang: str = "ja", publish: bool = False) -> list[Repo
         problems = pd.DataFrame({c: issues[c] if c in issues else pd.Series(dtype="str") for c in columns})
         problems = problems.reset_index(drop=True).astype("str")
         problems["severity"] = [text(labels, f"value:severity:{s}", s) for s in problems["severity"]]
-        out.append(ReportTable(name="appendix_problems", frame=problems, section="appendix",
-                               **_both(study.codebook, "appendix_problems")))
+        out.append(
+            ReportTable(
+                name="appendix_problems",
+                frame=problems,
+                section="appendix",
+                **_both(study.codebook, "appendix_problems"),
+            )
+        )
     return out
 
 
 # -- registered builders ------------------------------------------------------------------------------
 
+
 @register("records.survey_items", order=10)
 def build_survey_items(study, ctx: ReportContext) -> list[ReportTable]:
     # Respondent counts here are sample sizes the report publishes (10 companies, 3 vendors…),
     # not cells of a cross-tabulation: they are not declared as counts for suppression.
-    return [ReportTable(name="table_1_1", frame=survey_items_table(study, ctx.lang), section="records",
-                        **_both(study.codebook, "survey_items"))]
+    return [
+        ReportTable(
+            name="table_1_1",
+            frame=survey_items_table(study, ctx.lang),
+            section="records",
+            **_both(study.codebook, "survey_items"),
+        )
+    ]
 
 
 @register("records.vendors", order=11)
 def build_vendors(study, ctx: ReportContext) -> list[ReportTable]:
-    return [ReportTable(name="table_2_2", frame=vendors_table(study, ctx.lang), section="records",
-                        respondent_columns=("respondent_id",), **_both(study.codebook, "vendors"))]
+    return [
+        ReportTable(
+            name="table_2_2",
+            frame=vendors_table(study, ctx.lang),
+            section="records",
+            respondent_columns=("respondent_id",),
+            **_both(study.codebook, "vendors"),
+        )
+    ]
 
 
 @register("records.meetings_literature", order=12)

@@ -21,10 +21,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from analysis.crosstab import labels
 from analysis.report.builders.crosstabs import report_text
 from analysis.report.registry import ReportContext, ReportTable, register
-from analysis.statements import (
+from analysis.statements.coding import (
     findings_layout,
     section_by_maturity,
     small_maturity_groups,
@@ -32,7 +31,8 @@ from analysis.statements import (
     statements_by_category,
     withhold_maturity,
 )
-from analysis.suppression import TableLayout
+from analysis.tabulation.crosstabs import labels
+from analysis.tabulation.suppression import TableLayout
 
 __all__ = ["statement_tables"]
 
@@ -51,29 +51,37 @@ def _texts(codebook, key: str, group: str) -> dict[str, str]:
 def _layout_frame(statements: pd.DataFrame, codebook, lang: str, group: str, publish: bool) -> pd.DataFrame:
     words = labels(codebook, lang)
     layout = findings_layout(statements, codebook, lang, group)
-    frame = pd.DataFrame({
-        words["section"]: layout["section"].to_numpy(),
-        words["section_title"]: layout["section_title"].to_numpy(),
-        words["category_label"]: layout["category"].to_numpy(),
-        words["maturity"]: layout["maturity_label"].to_numpy(),
-        words["text"]: layout["text"].to_numpy(),
-    })
+    frame = pd.DataFrame(
+        {
+            words["section"]: layout["section"].to_numpy(),
+            words["section_title"]: layout["section_title"].to_numpy(),
+            words["category_label"]: layout["category"].to_numpy(),
+            words["maturity"]: layout["maturity_label"].to_numpy(),
+            words["text"]: layout["text"].to_numpy(),
+        }
+    )
     if not publish:  # for the researcher: statements to reword before publication
         frame[words["name_redacted"]] = layout["name_redacted"].to_numpy()
     return frame
 
 
 def _with_note(texts: dict[str, str], notes: dict[str, str]) -> dict[str, str]:
-    return {**texts, **{f"note_{lang}": " ".join(filter(None, (texts[f"note_{lang}"], notes.get(lang, ""))))
-                        for lang in ("ja", "en")}}
+    return {
+        **texts,
+        **{
+            f"note_{lang}": " ".join(filter(None, (texts[f"note_{lang}"], notes.get(lang, ""))))
+            for lang in ("ja", "en")
+        },
+    }
 
 
-def _published_statements(study, ctx: ReportContext,
-                          statements: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str], list[str]]:
+def _published_statements(
+    study, ctx: ReportContext, statements: pd.DataFrame
+) -> tuple[pd.DataFrame, dict[str, str], list[str]]:
     """The statements as published (maturity groups of fewer than k companies withheld), the
     note saying which groups were withheld (empty when none) and their labels in ``ctx.lang``."""
     codebook = study.codebook
-    k = int(codebook.meta["suppression"]["k"])  # the publication rule's k (analysis.publication)
+    k = int(codebook.meta["suppression"]["k"])  # the publication rule's k (analysis.report.publication)
     small = small_maturity_groups(study.tables.get("maturity"), codebook, k, study.fiscal_year)
     if not small:
         return statements, {}, []
@@ -82,12 +90,18 @@ def _published_statements(study, ctx: ReportContext,
         words = labels(codebook, lang)
         groups = codebook.table("maturity_groups")
         names = [str(g[f"label_{lang}"]) for _, g in groups.iterrows() if str(g["code"]) in small]
-        notes[lang] = (words["note:maturity_withheld"].replace("{k}", str(k))
-                       .replace("{groups}", ("、" if lang == "ja" else ", ").join(names))
-                       .replace("{label}", words["maturity_withheld"]))
+        notes[lang] = (
+            words["note:maturity_withheld"]
+            .replace("{k}", str(k))
+            .replace("{groups}", ("、" if lang == "ja" else ", ").join(names))
+            .replace("{label}", words["maturity_withheld"])
+        )
     groups = codebook.table("maturity_groups")
-    hidden = [str(label) for code, label in zip(groups["code"], groups[f"label_{ctx.lang}"], strict=True)
-              if str(code) in small]
+    hidden = [
+        str(label)
+        for code, label in zip(groups["code"], groups[f"label_{ctx.lang}"], strict=True)
+        if str(code) in small
+    ]
     return withhold_maturity(statements, small), notes, hidden
 
 
@@ -111,38 +125,67 @@ def statement_tables(study, ctx: ReportContext) -> list[ReportTable]:
         n_statements, n_respondents = by_category.attrs["count_columns"]
         if ctx.publish:
             # Statement counts are the rows of the listing: exact. Companies per category: left out.
-            out.append(ReportTable(name=f"statements_by_category_{group}",
-                                   frame=by_category.drop(columns=[n_respondents]), section=SECTION,
-                                   **_with_note(_texts(codebook, "statements_by_category", group), published)))
+            out.append(
+                ReportTable(
+                    name=f"statements_by_category_{group}",
+                    frame=by_category.drop(columns=[n_respondents]),
+                    section=SECTION,
+                    **_with_note(_texts(codebook, "statements_by_category", group), published),
+                )
+            )
         else:
             # Categories overlap (one respondent, several categories): no totals; respondents
             # with a statement are at most the statements.
             layout = TableLayout(part_columns=(), row_inequalities=(((n_respondents,), (n_statements,)),))
-            out.append(ReportTable(name=f"statements_by_category_{group}", frame=by_category, section=SECTION,
-                                   counts=tuple(by_category.attrs["count_columns"]), layout=layout.as_mapping(),
-                                   **_texts(codebook, "statements_by_category", group)))
+            out.append(
+                ReportTable(
+                    name=f"statements_by_category_{group}",
+                    frame=by_category,
+                    section=SECTION,
+                    counts=tuple(by_category.attrs["count_columns"]),
+                    layout=layout.as_mapping(),
+                    **_texts(codebook, "statements_by_category", group),
+                )
+            )
         # A withheld group's column would read as "no statement about this group": left out.
         by_maturity = section_by_maturity(statements, codebook, lang, group).drop(columns=hidden_groups)
         withheld = maturity_notes if words["maturity_withheld"] in by_maturity else {}
-        out.append(ReportTable(name=f"statements_by_maturity_{group}", frame=by_maturity, section=SECTION,
-                               **_with_note(_texts(codebook, "statements_by_maturity", group), withheld)))
+        out.append(
+            ReportTable(
+                name=f"statements_by_maturity_{group}",
+                frame=by_maturity,
+                section=SECTION,
+                **_with_note(_texts(codebook, "statements_by_maturity", group), withheld),
+            )
+        )
         listing = _layout_frame(statements, codebook, lang, group, ctx.publish)
         withheld = maturity_notes if (listing[words["maturity"]] == words["maturity_withheld"]).any() else {}
-        out.append(ReportTable(name=f"findings_{group}", frame=listing, section=SECTION,
-                               **_with_note(_texts(codebook, "findings_layout", group), withheld)))
+        out.append(
+            ReportTable(
+                name=f"findings_{group}",
+                frame=listing,
+                section=SECTION,
+                **_with_note(_texts(codebook, "findings_layout", group), withheld),
+            )
+        )
         # One row per respondent: built in every report and marked respondent_level, so that
         # publication leaves it out and lists it in the appendix (internal reports keep it).
         matrix = statement_matrix(statements, codebook, value="count", respondent_group=group)
         matrix = matrix.reset_index().rename(columns={"respondent_id": words["respondent_id"]})
         # A reader sees the category's name, not only its id (u01-01 活用方法)
         categories = codebook.table("statement_categories")
-        names = dict(zip(categories["category_id"].astype(str), categories[f"label_{lang}"].astype(str),
-                         strict=True))
+        names = dict(zip(categories["category_id"].astype(str), categories[f"label_{lang}"].astype(str), strict=True))
         matrix = matrix.rename(columns={c: f"{c} {names[c]}" for c in matrix.columns if c in names})
-        out.append(ReportTable(name=f"statements_matrix_{group}", frame=matrix, section=SECTION,
-                               respondent_columns=(words["respondent_id"],),
-                               respondent_level=True,
-                               **_texts(codebook, "statements_matrix", group)))
+        out.append(
+            ReportTable(
+                name=f"statements_matrix_{group}",
+                frame=matrix,
+                section=SECTION,
+                respondent_columns=(words["respondent_id"],),
+                respondent_level=True,
+                **_texts(codebook, "statements_matrix", group),
+            )
+        )
     return out
 
 

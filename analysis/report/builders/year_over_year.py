@@ -13,10 +13,15 @@ import pandas as pd
 
 from analysis.report.labels import report_labels, table_text, text
 from analysis.report.registry import ReportContext, ReportTable, register
-from analysis.suppression import TableLayout
+from analysis.tabulation.suppression import TableLayout
 
-__all__ = ["disclosure_coverage", "disclosure_coverage_comparison", "level_distribution",
-           "maturity_level_comparison", "study_year"]
+__all__ = [
+    "disclosure_coverage",
+    "disclosure_coverage_comparison",
+    "level_distribution",
+    "maturity_level_comparison",
+    "study_year",
+]
 
 
 def study_year(study, table: pd.DataFrame) -> int | None:
@@ -45,6 +50,7 @@ def _texts(codebook, key: str, **values) -> dict[str, str]:
 
 # -- maturity levels -----------------------------------------------------------------------------
 
+
 def level_distribution(maturity: pd.DataFrame, fiscal_year: int | None, levels: list[str]) -> pd.Series:
     """Respondents per level (``levels`` in order, then ``""`` for unclassified) in ``fiscal_year``."""
     frame = maturity
@@ -71,25 +77,29 @@ def maturity_level_comparison(current, previous, lang: str = "ja", with_change: 
     n_prev = level_distribution(previous.tables["maturity"], y_prev, levels)
     n_cur = level_distribution(current.tables["maturity"], y_cur, levels)
     n_prev.loc["total"], n_cur.loc["total"] = n_prev.sum(), n_cur.sum()
-    frame = pd.DataFrame({
-        "level": [names.get(code, code) for code in levels] + [text(labels, "ui:unclassified", "unclassified"),
-                                                                  text(labels, "ui:total", "total")],
-        f"n_{prev_token}": n_prev.to_numpy(),
-        f"share_{prev_token}": _share(n_prev, pd.Series(n_prev["total"], index=n_prev.index)).to_numpy(),
-        f"n_{cur_token}": n_cur.to_numpy(),
-        f"share_{cur_token}": _share(n_cur, pd.Series(n_cur["total"], index=n_cur.index)).to_numpy(),
-    })
+    frame = pd.DataFrame(
+        {
+            "level": [names.get(code, code) for code in levels]
+            + [text(labels, "ui:unclassified", "unclassified"), text(labels, "ui:total", "total")],
+            f"n_{prev_token}": n_prev.to_numpy(),
+            f"share_{prev_token}": _share(n_prev, pd.Series(n_prev["total"], index=n_prev.index)).to_numpy(),
+            f"n_{cur_token}": n_cur.to_numpy(),
+            f"share_{cur_token}": _share(n_cur, pd.Series(n_cur["total"], index=n_cur.index)).to_numpy(),
+        }
+    )
     for column in (f"n_{prev_token}", f"n_{cur_token}"):
         frame[column] = frame[column].astype("Int64")
     if with_change:
         frame["change_n"] = (frame[f"n_{cur_token}"] - frame[f"n_{prev_token}"]).astype("Int64")
         # In percentage points (the column is labelled so), not a share: 0.3 -> 30.0 points.
-        frame["change_share"] = ((frame[f"share_{cur_token}"] - frame[f"share_{prev_token}"]) * 100).round(1) \
-            .astype("Float64")
+        frame["change_share"] = (
+            ((frame[f"share_{cur_token}"] - frame[f"share_{prev_token}"]) * 100).round(1).astype("Float64")
+        )
     return frame
 
 
 # -- disclosure coverage ---------------------------------------------------------------------------
+
 
 def disclosure_coverage(disclosures: pd.DataFrame, fiscal_year: int | None = None) -> pd.DataFrame:
     """Per region and item: companies reviewed, companies disclosing, and the share.
@@ -118,8 +128,9 @@ def _latest_year(study) -> int | None:
 def disclosure_coverage_comparison(current, previous, lang: str = "ja", with_change: bool = True) -> pd.DataFrame:
     """Disclosure coverage by region and item of the previous and the current review, side by side."""
     cb = current.codebook
-    prev_token, cur_token = _year_tokens(study_year(previous, previous.disclosures),
-                                         study_year(current, current.disclosures))
+    prev_token, cur_token = _year_tokens(
+        study_year(previous, previous.disclosures), study_year(current, current.disclosures)
+    )
     prev = disclosure_coverage(previous.disclosures, _latest_year(previous))
     cur = disclosure_coverage(current.disclosures, _latest_year(current))
     merged = prev.merge(cur, on=["region", "item"], how="outer", suffixes=("_prev", "_cur"))
@@ -130,10 +141,12 @@ def disclosure_coverage_comparison(current, previous, lang: str = "ja", with_cha
         _r=merged["region"].map(lambda r: region_order.get(r, len(region_order))),
         _i=merged["item"].map(lambda i: item_order.get(i, len(item_order) + 1)),
     ).sort_values(["_r", "_i", "region", "item"], kind="stable")
-    frame = pd.DataFrame({
-        "region": [cb.label("regions", r, lang) for r in merged["region"]],
-        "item": [cb.label("disclosure_items", i, lang) for i in merged["item"]],
-    })
+    frame = pd.DataFrame(
+        {
+            "region": [cb.label("regions", r, lang) for r in merged["region"]],
+            "item": [cb.label("disclosure_items", i, lang) for i in merged["item"]],
+        }
+    )
     for token, suffix in ((prev_token, "_prev"), (cur_token, "_cur")):
         companies = merged[f"companies{suffix}"].astype("Int64").to_numpy()
         disclosing = merged[f"disclosing{suffix}"].astype("Int64").to_numpy()
@@ -142,12 +155,14 @@ def disclosure_coverage_comparison(current, previous, lang: str = "ja", with_cha
         frame[f"share_{token}"] = _share(frame[f"disclosing_{token}"], frame[f"companies_{token}"])
     if with_change:
         # In percentage points (the column is labelled so), not a share: 0.3 -> 30.0 points.
-        frame["change_share"] = ((frame[f"share_{cur_token}"] - frame[f"share_{prev_token}"]) * 100).round(1) \
-            .astype("Float64")
+        frame["change_share"] = (
+            ((frame[f"share_{cur_token}"] - frame[f"share_{prev_token}"]) * 100).round(1).astype("Float64")
+        )
     return frame.reset_index(drop=True)
 
 
 # -- registered builders ----------------------------------------------------------------------------
+
 
 @register("year_over_year.maturity_levels", order=29)
 def build_maturity_levels(study, ctx: ReportContext) -> list[ReportTable]:
@@ -157,23 +172,41 @@ def build_maturity_levels(study, ctx: ReportContext) -> list[ReportTable]:
     frame = maturity_level_comparison(study, previous, ctx.lang, with_change=not ctx.publish)
     counts = tuple(c for c in frame.columns if c.startswith("n_"))
     percents = tuple(c for c in frame.columns if c.startswith("share_"))
-    years = {"previous": study_year(previous, previous.tables["maturity"]),
-             "current": study_year(study, study.tables["maturity"])}
+    years = {
+        "previous": study_year(previous, previous.tables["maturity"]),
+        "current": study_year(study, study.tables["maturity"]),
+    }
     # Each year's counts are their own column with the total in the last row; the years do not add up.
     # Each year's column is that year's level distribution: linked to the maturity tables of
     # both years, so that publication hides a level's count everywhere or nowhere.
-    from analysis.maturity import rules_from_codebook
+    from analysis.maturity.classification import rules_from_codebook
     from analysis.report.builders.maturity import level_links
 
     rules = rules_from_codebook(study.codebook)
-    links = tuple(link for column in counts if column.removeprefix("n_").isdigit()
-                  for link in level_links(int(column.removeprefix("n_")), rules, column)
-                  if len(frame) == len(rules.levels) + 2)
-    layout = TableLayout(total_row=len(frame) - 1, part_columns=(),
-                         percent_of={p: "n_" + p.removeprefix("share_") for p in percents}, links=links)
-    return [ReportTable(name="yoy_maturity_levels", frame=frame, section="year_over_year", counts=counts,
-                        percents=percents, layout=layout.as_mapping(),
-                        **_texts(study.codebook, "yoy_maturity_levels", **years))]
+    links = tuple(
+        link
+        for column in counts
+        if column.removeprefix("n_").isdigit()
+        for link in level_links(int(column.removeprefix("n_")), rules, column)
+        if len(frame) == len(rules.levels) + 2
+    )
+    layout = TableLayout(
+        total_row=len(frame) - 1,
+        part_columns=(),
+        percent_of={p: "n_" + p.removeprefix("share_") for p in percents},
+        links=links,
+    )
+    return [
+        ReportTable(
+            name="yoy_maturity_levels",
+            frame=frame,
+            section="year_over_year",
+            counts=counts,
+            percents=percents,
+            layout=layout.as_mapping(),
+            **_texts(study.codebook, "yoy_maturity_levels", **years),
+        )
+    ]
 
 
 @register("year_over_year.disclosure_coverage", order=49)
@@ -186,9 +219,22 @@ def build_disclosure_coverage(study, ctx: ReportContext) -> list[ReportTable]:
     percents = tuple(c for c in frame.columns if c.startswith("share_"))
     years = {"previous": study_year(previous, previous.disclosures), "current": study_year(study, study.disclosures)}
     # One row per region and item: rows do not add up, and each year's column stands alone.
-    layout = TableLayout(part_columns=(),
-                         percent_of={p: "disclosing_" + p.removeprefix("share_") for p in percents
-                                     if "disclosing_" + p.removeprefix("share_") in frame})
-    return [ReportTable(name="yoy_disclosure_coverage", frame=frame, section="year_over_year", counts=counts,
-                        percents=percents, layout=layout.as_mapping(),
-                        **_texts(study.codebook, "yoy_disclosure_coverage", **years))]
+    layout = TableLayout(
+        part_columns=(),
+        percent_of={
+            p: "disclosing_" + p.removeprefix("share_")
+            for p in percents
+            if "disclosing_" + p.removeprefix("share_") in frame
+        },
+    )
+    return [
+        ReportTable(
+            name="yoy_disclosure_coverage",
+            frame=frame,
+            section="year_over_year",
+            counts=counts,
+            percents=percents,
+            layout=layout.as_mapping(),
+            **_texts(study.codebook, "yoy_disclosure_coverage", **years),
+        )
+    ]

@@ -1,0 +1,256 @@
+"""Figures of the self-assessment: radar charts (per respondent, against the all-respondent and the
+same-industry mean, as the IPA tool shows them; per maturity level) and a respondents × directives
+heatmap ordered by level. Labels come from the codebook (``short_ja``/``short_en``)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+import seaborn as sns
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from analysis.codebook import Codebook
+from analysis.figures.plotting import OKABE_ITO, SEQUENTIAL, wrap_label  # importing it sets a font with Japanese glyphs
+from analysis.maturity.classification import UNCLASSIFIED, rules_from_codebook
+from analysis.maturity.scores import KEYS, wide_means
+
+__all__ = [
+    "directive_labels",
+    "level_heatmap",
+    "level_label",
+    "level_radar",
+    "respondent_radar",
+    "DEFAULT_MIN_INDUSTRY_N",
+]
+
+DEFAULT_MIN_INDUSTRY_N = 3
+
+
+def _texts(codebook: Codebook, lang: str) -> dict[str, str]:
+    """Figure captions and legends (``figure:`` keys of the codebook's maturity labels)."""
+    frame = codebook.table("maturity_labels")
+    rows = frame[frame["key"].str.startswith("figure:")]
+    return {key.removeprefix("figure:"): text for key, text in zip(rows["key"], rows[f"label_{lang}"], strict=True)}
+
+
+def directive_labels(codebook: Codebook, lang: str = "ja") -> list[str]:
+    """Short directive labels in directive order (``short_ja`` or ``short_en``)."""
+    frame = codebook.directives.sort_values("directive")
+    column = "short_ja" if lang == "ja" else "short_en"
+    return [f"{d}. {label}" for d, label in zip(frame["directive"], frame[column], strict=True)]
+
+
+def level_label(level: object, codebook: Codebook, lang: str = "ja") -> str:
+    """The codebook label of a maturity level; the codebook's "unclassified" label for NA."""
+    if level is None or pd.isna(level) or level == UNCLASSIFIED:
+        labels = codebook.table("maturity_labels").set_index("key")
+        return str(labels.loc["unclassified", f"label_{lang}"])
+    return rules_from_codebook(codebook).rule(str(level)).label(lang)
+
+
+def _figure(**kwargs) -> Figure:
+    # An Agg canvas: a bare Figure's base canvas does not draw, so missing glyphs would go unseen.
+    figure = Figure(layout="constrained", **kwargs)
+    FigureCanvasAgg(figure)
+    return figure
+
+
+def _year(frame: pd.DataFrame, year: int) -> pd.DataFrame:
+    return frame[frame["fiscal_year"] == year]
+
+
+def _polar(fig: Figure, position: int, labels: Sequence[str], codebook: Codebook):
+    ax = fig.add_subplot(position, projection="polar")
+    angles = np.linspace(0, 2 * np.pi, len(labels), endpoint=False)
+    ax.set_theta_offset(np.pi / 2)
+    ax.set_theta_direction(-1)
+    ax.set_xticks(angles)
+    ax.set_xticklabels(labels, fontsize=8)
+    ax.tick_params(axis="x", pad=9)  # directive names clear of the scale numbers on the outer ring
+    ax.set_rlabel_position(180 / len(labels))  # scale numbers between two directives, not on a label
+    values = [int(v["value"]) for v in codebook.meta["scale"]["levels"]]
+    ax.set_ylim(0, max(values))
+    ax.set_yticks(values)
+    ax.set_yticklabels([str(v) for v in values], fontsize=7, color="0.4")
+    rules = rules_from_codebook(codebook)
+    ring = np.linspace(0, 2 * np.pi, 200)
+    for _, value in rules.thresholds:
+        ax.plot(ring, np.full_like(ring, float(value)), color="0.5", linestyle=":", linewidth=0.8)
+    return ax
+
+
+def _trace(ax, values: Sequence[float], label: str, fill: bool = False, **style) -> None:
+    angles = np.linspace(0, 2 * np.pi, len(values), endpoint=False)
+    closed_angles = np.append(angles, angles[0])
+    closed = np.append(np.asarray(values, dtype=float), values[0])
+    ax.plot(closed_angles, closed, marker="o", markersize=3, label=label, **style)
+    if fill and not np.isnan(closed).any():
+        ax.fill(closed_angles, closed, alpha=0.12, color=style.get("color"))
+
+
+def respondent_radar(
+    scores: pd.DataFrame,
+    respondents: pd.DataFrame,
+    respondent_id: str,
+    fiscal_year: int,
+    codebook: Codebook,
+    lang: str = "ja",
+    min_industry_n: int = DEFAULT_MIN_INDUSTRY_N,
+) -> Figure:
+    """Radar of one respondent's directive means against the all-respondent mean and its industry's.
+
+    The industry mean covers the respondents of the same industry that year (this one included);
+    when they are fewer than ``min_industry_n`` the overall mean is shown instead, and the panel
+    says so. ``n`` is shown beside every mean.
+    """
+    text = _texts(codebook, lang)
+    wide = wide_means(_year(scores, fiscal_year))
+    if (respondent_id, fiscal_year) not in wide.index:
+        raise KeyError(f"{respondent_id} has no self-assessment in {fiscal_year}")
+    own = wide.loc[(respondent_id, fiscal_year)].to_numpy()
+    overall = wide.mean(axis=0, skipna=True).to_numpy()
+    total = len(wide)
+    roster = _year(respondents, fiscal_year).drop_duplicates(KEYS).set_index("respondent_id")["industry"]
+    industry = roster.get(respondent_id)
+    industry = None if industry is None or pd.isna(industry) or industry == "" else str(industry)
+    peers = [rid for rid, _ in wide.index if industry is not None and roster.get(rid) == industry]
+    industry_name = codebook.label("industries", industry, lang) if industry else text["no_industry"]
+
+    labels = directive_labels(codebook, lang)
+    figure = _figure(figsize=(12, 5.6))
+    title = text["respondent"].format(rid=respondent_id, year=fiscal_year)
+    left = _polar(figure, 121, labels, codebook)
+    _trace(left, overall, text["overall"].format(n=total), fill=True, color="0.45", linestyle="--")
+    _trace(left, own, title, color=OKABE_ITO[0], linewidth=2)
+    left.set_title(text["vs_overall"], pad=22)
+    right = _polar(figure, 122, labels, codebook)
+    if len(peers) >= min_industry_n:
+        reference = wide.loc[[(rid, fiscal_year) for rid in peers]].mean(axis=0, skipna=True).to_numpy()
+        _trace(
+            right,
+            reference,
+            text["industry"].format(industry=industry_name, n=len(peers)),
+            fill=True,
+            color=OKABE_ITO[1],
+            linestyle="--",
+        )
+    else:
+        _trace(
+            right,
+            overall,
+            text["fallback"].format(industry=industry_name, n=len(peers), min=min_industry_n, total=total),
+            fill=True,
+            color="0.45",
+            linestyle="--",
+        )
+    _trace(right, own, title, color=OKABE_ITO[0], linewidth=2)
+    right.set_title(text["vs_industry"], pad=22)
+    for ax in (left, right):
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.08), fontsize=8, frameon=False)
+    figure.suptitle(title)
+    return figure
+
+
+def _levels_in_order(codebook: Codebook) -> list[str]:
+    return [*rules_from_codebook(codebook).levels, UNCLASSIFIED]
+
+
+def _levels_of(wide: pd.DataFrame, maturity: pd.DataFrame, fiscal_year: int) -> pd.Series:
+    """Level of every row of ``wide`` (UNCLASSIFIED where none is given)."""
+    levels = _year(maturity, fiscal_year).drop_duplicates(KEYS).set_index(KEYS)["level"].reindex(wide.index)
+    return levels.astype("object").where(levels.notna(), UNCLASSIFIED)
+
+
+def level_radar(
+    scores: pd.DataFrame,
+    maturity: pd.DataFrame,
+    fiscal_year: int,
+    codebook: Codebook,
+    lang: str = "ja",
+    min_n: int = 1,
+    show_n: bool = True,
+) -> Figure:
+    """Radar of the mean directive profile of each maturity level (n per level in the legend).
+
+    For publication: a level of fewer than ``min_n`` companies is not drawn (its mean profile
+    describes those companies), and ``show_n=False`` leaves the sizes (which suppression may
+    hide in the tables) out of the legend.
+    """
+    text = _texts(codebook, lang)
+    wide = wide_means(_year(scores, fiscal_year))
+    levels = _levels_of(wide, maturity, fiscal_year)
+    figure = _figure(figsize=(7.5, 7))
+    ax = _polar(figure, 111, directive_labels(codebook, lang), codebook)
+    order = _levels_in_order(codebook)
+    palette = sns.color_palette("viridis", n_colors=len(order))
+    for colour, level in zip(palette, order, strict=True):
+        members = wide[levels == level]
+        if not len(members) or len(members) < min_n:
+            continue
+        label = (
+            text["level_n"].format(label=level_label(level, codebook, lang), n=len(members))
+            if show_n
+            else level_label(level, codebook, lang)
+        )
+        _trace(ax, members.mean(axis=0, skipna=True).to_numpy(), label, fill=True, color=colour, linewidth=2)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.06), fontsize=9, frameon=False, ncol=2)
+    ax.set_title(text["by_level"], pad=22)
+    return figure
+
+
+def level_heatmap(
+    scores: pd.DataFrame,
+    maturity: pd.DataFrame,
+    fiscal_year: int,
+    codebook: Codebook,
+    lang: str = "ja",
+    hide_ids: bool = False,
+) -> Figure:
+    """Heatmap of respondents (rows, ordered by level then id) × directives (columns).
+
+    ``hide_ids`` labels rows by level and a running number instead of respondent ids.
+    """
+    text = _texts(codebook, lang)
+    wide = wide_means(_year(scores, fiscal_year))
+    levels = _levels_of(wide, maturity, fiscal_year)
+    order = _levels_in_order(codebook)
+    frame = wide.reset_index().assign(
+        _level=levels.to_numpy(), _rank=levels.map({level: i for i, level in enumerate(order)}).to_numpy()
+    )
+    frame = frame.sort_values(["_rank", "respondent_id"], kind="stable")
+    counters: dict[str, int] = {}
+    row_labels = []
+    for rid, level in zip(frame["respondent_id"], frame["_level"], strict=True):
+        short = level_label(level, codebook, lang) if level == UNCLASSIFIED else level
+        counters[short] = counters.get(short, 0) + 1
+        row_labels.append(f"{short}-{counters[short]}" if hide_ids else f"{rid} ({short})")
+    values = frame[list(wide.columns)].to_numpy(dtype=float)
+    scale = [int(v["value"]) for v in codebook.meta["scale"]["levels"]]
+    figure = _figure(figsize=(10, 1.6 + 0.42 * max(len(frame), 1)))
+    ax = figure.add_subplot(111)
+    sns.heatmap(
+        pd.DataFrame(values, index=row_labels, columns=directive_labels(codebook, lang)),
+        ax=ax,
+        vmin=min(scale),
+        vmax=max(scale),
+        cmap=SEQUENTIAL,
+        annot=True,
+        fmt=".2f",
+        linewidths=0.5,
+        linecolor="white",
+        cbar_kws={"shrink": 0.6},
+        annot_kws={"fontsize": 8},
+    )
+    # Horizontal and wrapped (not slanted): neighbouring directive names never run into each other
+    ax.set_xticklabels([wrap_label(t.get_text(), 7) for t in ax.get_xticklabels()], rotation=0, ha="center", fontsize=8)
+    ax.set_yticklabels(ax.get_yticklabels(), rotation=0, fontsize=8)
+    ax.set_xlabel("")
+    ax.set_ylabel("")
+    boundaries = np.flatnonzero(np.diff(frame["_rank"].to_numpy())) + 1
+    for row in boundaries:
+        ax.axhline(row, color="black", linewidth=1.5)
+    ax.set_title(text["heatmap"])
+    return figure

@@ -1,0 +1,548 @@
+"""Ingest a folder of returned workbooks into tidy tables and a list of problems.
+
+:func:`read_folder` is the input edge (it only reads), :func:`assemble` is pure (cross-file
+checks and tidy frames), :func:`write_processed` is the output edge (one atomic swap).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from analysis.codebook import Codebook, load_codebook
+from analysis.errors import DataError, UsageError
+from analysis.ingest.derived import derive
+from analysis.ingest.isolation import ParserPool, read_one
+from analysis.ingest.problems import Problem, format_problem, problems_frame
+from analysis.ingest.redact import build_redactor, free_text_columns, legal_forms, name_marks, redact_records
+from analysis.ingest.safety import DEFAULT_LIMITS, Limits, UnreadableFile, check_location, check_xml_defences
+from analysis.ingest.validate import ParsedWorkbook, parse_workbook, unused_sheets
+from analysis.ingest.workbook import SPREADSHEET_SUFFIXES, RawWorkbook
+from analysis.output.atomic import claim_output, staging_dir
+from analysis.output.safe import csv_safe_frame
+from analysis.study.datapackage import PACKAGE_FILE, datapackage_json, parquet_bytes
+from analysis.study.schema import TABLES, conform
+
+__all__ = ["IngestResult", "assemble", "ingest", "list_inputs", "read_file", "read_folder", "write_processed"]
+
+# Files that belong in a raw folder but hold no data: listed in files.csv as ignored, no warning.
+_IGNORED_NAMES = {"readme.md", "readme.txt", ".gitkeep", "thumbs.db", ".ds_store"}
+_PROGRESS_MIN_FILES = 20
+
+
+@dataclass
+class IngestResult:
+    """Tidy tables, problems, and per-file accounting of one ingest."""
+
+    tables: dict[str, pd.DataFrame]
+    problems: list[Problem]
+    files: pd.DataFrame
+    edition: str
+    fiscal_year: int | None = None
+    inputs: list[dict] = field(default_factory=list)
+
+    @property
+    def n_errors(self) -> int:
+        return sum(p.severity == "error" for p in self.problems)
+
+    @property
+    def n_warnings(self) -> int:
+        return sum(p.severity == "warning" for p in self.problems)
+
+    @property
+    def cells(self) -> dict[str, int]:
+        """Cells read, loaded and reported over all files (read = loaded + reported)."""
+        return {
+            k: int(self.files[f"cells_{k}"].sum()) if len(self.files) else 0 for k in ("read", "loaded", "reported")
+        }
+
+    def summary(self, max_problems: int = 30) -> str:
+        """A readable summary for the terminal."""
+        files = self.files
+        status = files["status"].value_counts() if len(files) else pd.Series(dtype=int)
+        cells = self.cells
+        lines = [
+            f"Read {len(files)} file(s) with codebook {self.edition}"
+            + (f" for fiscal year {self.fiscal_year}" if self.fiscal_year else "")
+            + f": {int(status.get('loaded', 0))} loaded, {int(status.get('skipped', 0))} skipped, "
+            f"{int(status.get('unreadable', 0))} unreadable, {int(status.get('ignored', 0))} ignored",
+            f"Cells: {cells['read']:,} read = {cells['loaded']:,} loaded + {cells['reported']:,} reported",
+            "Tables: " + ", ".join(f"{name} {len(frame):,}" for name, frame in self.tables.items()),
+            f"Problems: {self.n_errors} error(s), {self.n_warnings} warning(s)",
+        ]
+        ordered = sorted(self.problems, key=lambda p: (p.severity != "error", p.file, p.sheet))
+        lines += ["  " + format_problem(p) for p in ordered[:max_problems]]
+        if len(ordered) > max_problems:
+            lines.append(f"  … and {len(ordered) - max_problems} more in issues.csv")
+        return "\n".join(lines)
+
+
+def list_inputs(raw_dir: Path) -> list[Path]:
+    """Every file under ``raw_dir`` (hidden ones included), in a stable order.
+
+    Each is listed in ``files.csv`` with what happened to it; :func:`_screen` decides which
+    are opened.
+    """
+    raw_dir = Path(raw_dir)
+    return [path for path in sorted(raw_dir.rglob("*")) if not (path.is_dir() and not path.is_symlink())]
+
+
+def read_file(
+    path: Path, raw_dir: Path, codebook: Codebook, limits: Limits = DEFAULT_LIMITS, fiscal_year: int | None = None
+) -> ParsedWorkbook:
+    """Read and validate one file in this process; never raises for bad input (the problem is recorded).
+
+    The checks before parsing run as always, but the parser is not isolated: for files from
+    outside, :func:`read_folder` (worker processes) is the safe way.
+    """
+    check_xml_defences()
+    path, raw_dir = Path(path), Path(raw_dir)
+    name = str(path.relative_to(raw_dir))
+    screened = _screen(path, raw_dir, name)
+    if screened is not None:
+        return screened
+    return _validate(name, read_one(path, limits, unused_sheets(codebook)), codebook, fiscal_year)
+
+
+def _screen(path: Path, raw_dir: Path, name: str) -> ParsedWorkbook | None:
+    """The verdict on a file that is not to be opened at all (``None`` when it is to be read)."""
+    parsed = ParsedWorkbook(file=name)
+    if path.name.lower() in _IGNORED_NAMES:
+        parsed.note = "not survey data (a README or a file the system makes); ignored"
+        parsed.skipped = True
+        return parsed
+    if any(part.startswith(".") for part in Path(name).parts):
+        # Hidden files and folders are not opened (editors' and sync tools' copies, .git live
+        # there); each is listed in files.csv, and a hidden workbook is also said in issues.csv.
+        note = "a hidden file (its name or a folder's starts with '.'); ignored, not read"
+        if path.suffix.lower() in SPREADSHEET_SUFFIXES:
+            parsed.warning("", "", f"{note}. Rename it without the '.' if it holds answers")
+        else:
+            parsed.note = note
+        parsed.skipped = True
+        return parsed
+    refused = check_location(path, raw_dir)
+    if refused is not None:
+        return parsed.skip("", "", refused)
+    if path.name.startswith("~$"):
+        parsed.warning("", "", "an Excel lock file (the workbook is open somewhere); ignored")
+        parsed.skipped = True
+        return parsed
+    if path.suffix.lower() not in SPREADSHEET_SUFFIXES:
+        parsed.warning("", "", f"not a spreadsheet ({', '.join(SPREADSHEET_SUFFIXES)}); ignored")
+        parsed.skipped = True
+        return parsed
+    return None
+
+
+def _validate(
+    name: str, outcome: RawWorkbook | UnreadableFile, codebook: Codebook, fiscal_year: int | None = None
+) -> ParsedWorkbook:
+    """Validate what the reader made of file ``name`` (or record why it could not be read)."""
+    if isinstance(outcome, UnreadableFile):
+        return ParsedWorkbook(file=name).skip("", "", str(outcome))
+    result = parse_workbook(outcome, codebook, fiscal_year)
+    result.file = name
+    result.problems = [Problem("warning", name, "", "", note) for note in outcome.notes] + [
+        Problem(p.severity, name, p.sheet, p.cell, p.message) for p in result.problems
+    ]
+    if name != outcome.file:
+        cut = len(outcome.file)
+        for records in result.records.values():
+            for record in records:
+                record["source"] = name + record["source"][cut:]
+    return result
+
+
+def read_folder(
+    raw_dir: Path,
+    codebook: Codebook,
+    progress: bool | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+    workers: int | None = None,
+    fiscal_year: int | None = None,
+) -> list[ParsedWorkbook]:
+    """Read every input file under ``raw_dir`` (read only: raw files are never written).
+
+    Files are parsed in worker processes (:class:`~analysis.ingest.isolation.ParserPool`) with a
+    memory limit and a per-file timeout, after the checks of :mod:`analysis.ingest.safety`; a file
+    that crashes or exhausts a worker becomes one error and the others still land.
+    ``workers=0`` parses in this process (checks still on, no isolation). With ``fiscal_year``
+    (the folder's year), rows of another year are errors at their year cell and kept out.
+    """
+    check_xml_defences()
+    raw_dir = Path(raw_dir)
+    paths = list_inputs(raw_dir)
+    names = [str(path.relative_to(raw_dir)) for path in paths]
+    parsed: list[ParsedWorkbook | None] = [_screen(p, raw_dir, n) for p, n in zip(paths, names, strict=True)]
+    wanted = [i for i, verdict in enumerate(parsed) if verdict is None]
+    skip = unused_sheets(codebook)
+    # The pool is made before the progress bar: the bar's monitor thread would otherwise make
+    # the pool start its workers the slow, thread-safe way.
+    pool = ParserPool(limits, workers, skip) if workers != 0 and wanted else None
+    show = progress if progress is not None else (len(paths) >= _PROGRESS_MIN_FILES and _interactive())
+    bar = None
+    if show:
+        # tqdm.auto: a widget bar in Jupyter, a text bar in a terminal.
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=len(paths), initial=len(paths) - len(wanted), desc="ingest", unit="file")
+    outcomes: Iterable[tuple[int, RawWorkbook | UnreadableFile]]
+    if pool is None:
+        outcomes = ((j, read_one(paths[i], limits, skip)) for j, i in enumerate(wanted))
+    else:
+        outcomes = pool.read([paths[i] for i in wanted])
+    try:
+        for j, outcome in outcomes:
+            parsed[wanted[j]] = _validate(names[wanted[j]], outcome, codebook, fiscal_year)
+            if bar is not None:
+                bar.update()
+    finally:
+        if pool is not None:
+            pool.close()
+        if bar is not None:
+            bar.close()
+    return [p for p in parsed if p is not None]
+
+
+def _reason(parsed: ParsedWorkbook) -> str:
+    """Why a file was not loaded (its file-level problem), or ``""`` for a loaded file."""
+    if _status(parsed) == "loaded":
+        return ""
+    whole = [p.message for p in parsed.problems if not p.cell] or [p.message for p in parsed.problems]
+    return parsed.note or (whole[0] if whole else "")
+
+
+def _interactive() -> bool:
+    """A person is watching: a terminal, or a Jupyter kernel (whose stderr is no terminal)."""
+    if sys.stderr.isatty():
+        return True
+    shell = getattr(sys.modules.get("IPython"), "get_ipython", lambda: None)()
+    return shell is not None and "IPKernelApp" in getattr(shell, "config", {})
+
+
+def _status(parsed: ParsedWorkbook) -> str:
+    if parsed.skipped and parsed.instrument is None and parsed.cells_read == 0:
+        return "ignored" if all(p.severity == "warning" for p in parsed.problems) else "unreadable"
+    return "skipped" if parsed.skipped else "loaded"
+
+
+def assemble(parsed: Sequence[ParsedWorkbook], codebook: Codebook, fiscal_year: int | None = None) -> IngestResult:
+    """Combine the workbooks of one ingest: cross-file checks, then tidy frames."""
+    # One respondent in two self-assessment files: neither can be trusted, both are named.
+    owners: dict[tuple, list[ParsedWorkbook]] = {}
+    for book in parsed:
+        if book.instrument == "self_assessment" and not book.skipped:
+            for record in book.records.get("respondents", []):
+                owners.setdefault((record["respondent_id"], record["fiscal_year"]), []).append(book)
+    for (rid, year), books in owners.items():
+        if len(books) > 1:
+            names = ", ".join(b.file for b in books)
+            for book in books:
+                book.skip(
+                    "",
+                    "",
+                    f"respondent {rid} ({year}) appears in {len(books)} files: {names}; "
+                    "keep the right one and remove the others",
+                )
+    # Pre-survey answers given twice across files: the later file's row is reported.
+    first_seen: dict[tuple, str] = {}
+    for book in parsed:
+        if book.instrument != "presurvey" or book.skipped:
+            continue
+        kept = []
+        for record in book.records.get("presurvey", []):
+            key = (record["respondent_id"], record["fiscal_year"], record["question_id"])
+            owner = first_seen.setdefault(key, book.file)
+            if owner != book.file:
+                sheet, cell = record["source"].split("!")[-2:]
+                book.error(sheet, cell, f"{key[0]} answered {key[2]} in {key[1]} also in {owner}; kept that one")
+                book.cells_reported += 1
+                continue
+            kept.append(record)
+        book.records["presurvey"] = kept
+
+    problems = [p for book in parsed for p in book.problems]
+    if not any(book.instrument and not book.skipped for book in parsed) and not any(
+        p.severity == "error" for p in problems
+    ):
+        # Empty tables from an empty folder would read as a study with no respondents. (When
+        # every workbook was refused, each one's error already says why; `ingest` refuses a
+        # folder without any workbook before writing.)
+        found = f"{len(parsed)} file(s), none of them a workbook of any instrument" if parsed else "no file"
+        problems.append(
+            Problem(
+                "error",
+                ".",
+                "",
+                "",
+                f"the raw folder holds {found} that could be loaded; nothing to ingest (is it the right folder?)",
+            )
+        )
+    rows: dict[str, list[dict]] = {name: [] for name in TABLES}
+    for book in parsed:
+        if book.skipped:
+            continue
+        for table, records in book.records.items():
+            rows[table].extend(records)
+
+    respondents, merge_problems = _merge_respondents(rows["respondents"])
+    problems += merge_problems
+    rows["respondents"] = respondents
+    _number_statements(rows["statements"])
+    rows, redacted = _redact_names(parsed, rows, codebook)
+    problems += redacted
+    tables = {name: conform(name, pd.DataFrame(records)) for name, records in rows.items()}
+    tables.update(derive(tables, codebook))
+
+    problems += _check_respondents_known(tables)
+
+    files = pd.DataFrame(
+        [
+            {
+                "file": b.file,
+                "instrument": b.instrument or "",
+                "status": _status(b),
+                "cells_read": b.cells_read,
+                "cells_loaded": b.cells_loaded,
+                "cells_reported": b.cells_reported,
+                "reason": _reason(b),
+            }
+            for b in parsed
+        ],
+        columns=["file", "instrument", "status", "cells_read", "cells_loaded", "cells_reported", "reason"],
+    )
+    problems = sorted(dict.fromkeys(problems), key=lambda p: (p.file, p.sheet, _cell_key(p.cell), p.message))
+    return IngestResult(
+        tables=tables, problems=problems, files=files, edition=codebook.edition, fiscal_year=fiscal_year
+    )
+
+
+def _split_source(source: object) -> tuple[str, str, str]:
+    file, sheet, cell = str(source).rsplit("!", 2)
+    return file, sheet, cell
+
+
+def _check_respondents_known(tables: dict[str, pd.DataFrame]) -> list[Problem]:
+    """Warn about pre-survey and statement rows whose respondent has no profile or roster row."""
+    respondents = tables["respondents"]
+    known = set(zip(respondents["respondent_id"], respondents["fiscal_year"], strict=True))
+    years_of: dict[str, list[int]] = {}
+    for rid, year in sorted(known):
+        years_of.setdefault(rid, []).append(int(year))
+    problems = []
+    for table in ("presurvey", "statements"):
+        frame = tables[table]
+        unknown = frame.loc[
+            [(r, y) not in known for r, y in zip(frame["respondent_id"], frame["fiscal_year"], strict=True)]
+        ]
+        for (rid, year), part in unknown.groupby(["respondent_id", "fiscal_year"], sort=True):
+            file, sheet, cell = _split_source(part["source"].iloc[0])
+            if rid in years_of:
+                message = (
+                    f"{rid} has {table} rows for {year} but its profile or roster row is for "
+                    f"{', '.join(map(str, years_of[rid]))}; check the fiscal year"
+                )
+            else:
+                message = (
+                    f"{rid} ({year}) has {table} rows but no self-assessment profile or roster row; "
+                    "add it to the roster so that its group and attributes are known"
+                )
+            problems.append(Problem("warning", file, sheet, cell, message))
+    return problems
+
+
+def _cell_key(cell: str) -> tuple:
+    letters = "".join(ch for ch in cell if ch.isalpha())
+    digits = "".join(ch for ch in cell if ch.isdigit())
+    return (int(digits) if digits else 0, len(letters), letters)
+
+
+def _merge_respondents(records: list[dict]) -> tuple[list[dict], list[Problem]]:
+    """One row per respondent and year; the self-assessment profile wins over the roster."""
+    merged: dict[tuple, dict] = {}
+    problems = []
+    order = sorted(records, key=lambda r: (r["group"] != "user", "roster" in str(r.get("source"))))
+    for record in order:
+        key = (record["respondent_id"], record["fiscal_year"])
+        if key not in merged:
+            merged[key] = dict(record)
+            continue
+        have = merged[key]
+        for column, value in record.items():
+            if column == "source" or column.startswith("_") or value is None:
+                continue
+            if have.get(column) is None:
+                have[column] = value
+            elif have[column] != value:
+                file, sheet, cell = str(record["source"]).rsplit("!", 2)
+                problems.append(
+                    Problem(
+                        "warning",
+                        file,
+                        sheet,
+                        cell,
+                        f"{key[0]} ({key[1]}): {column} is {value!r} here but {have[column]!r} in "
+                        f"{str(have['source']).split('!')[0]}; kept the latter",
+                    )
+                )
+    return list(merged.values()), problems
+
+
+def _number_statements(records: list[dict]) -> None:
+    counters: dict[tuple, int] = {}
+    for record in sorted(records, key=lambda r: (r["fiscal_year"], r["respondent_id"], _source_key(r["source"]))):
+        key = (record["fiscal_year"], record["respondent_id"])
+        counters[key] = counters.get(key, 0) + 1
+        record["statement_id"] = f"{record['respondent_id']}-{record['fiscal_year']}-{counters[key]:03d}"
+
+
+def _source_key(source: str) -> tuple:
+    file, sheet, cell = source.rsplit("!", 2)
+    return (file, sheet, _cell_key(cell))
+
+
+def _to_csv_bytes(frame: pd.DataFrame) -> bytes:
+    # CSV copies are opened in spreadsheet programs: formulas neutralised, controls escaped, and
+    # a BOM so that Japanese Excel reads them as UTF-8.
+    return csv_safe_frame(frame).to_csv(index=False, lineterminator="\n").encode("utf-8-sig")
+
+
+def write_processed(
+    result: IngestResult, out_dir: Path, inputs: Sequence[Path] = (), raw_dir: Path | None = None, force: bool = False
+) -> Path:
+    """Write every tidy table (CSV and Parquet), ``datapackage.json``, ``issues.csv``, ``files.csv``
+    and ``ingest.json``.
+
+    The folder is built beside ``out_dir`` and swapped in only when complete; ``out_dir`` must
+    not overlap ``raw_dir`` and, when not empty, must be a previous ingest's output unless
+    ``force`` (:func:`analysis.output.atomic.claim_output`).
+    """
+    out_dir = Path(out_dir)
+    codebook = load_codebook(result.edition)
+    with staging_dir(out_dir, command="ingest", inputs=[raw_dir], force=force) as staged:
+        for name, frame in result.tables.items():
+            (staged / f"{name}.csv").write_bytes(_to_csv_bytes(frame))
+            (staged / f"{name}.parquet").write_bytes(parquet_bytes(name, frame, codebook))
+        (staged / PACKAGE_FILE).write_text(
+            datapackage_json(result.tables, codebook, result.fiscal_year), encoding="utf-8"
+        )
+        (staged / "issues.csv").write_bytes(_to_csv_bytes(problems_frame(result.problems)))
+        (staged / "files.csv").write_bytes(_to_csv_bytes(result.files))
+        manifest = {
+            "edition": result.edition,
+            "fiscal_year": result.fiscal_year,
+            "tables": {name: len(frame) for name, frame in result.tables.items()},
+            "cells": result.cells,
+            "errors": result.n_errors,
+            "warnings": result.n_warnings,
+            "inputs": [
+                {"file": str(Path(p).relative_to(raw_dir)) if raw_dir else Path(p).name, "sha256": _sha256(p)}
+                for p in inputs
+                if Path(p).is_file()
+            ],
+        }
+        (staged / "ingest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    return out_dir
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 16), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def ingest(
+    raw_dir: Path,
+    out_dir: Path | None = None,
+    edition: str = "fy2021",
+    fiscal_year: int | None = None,
+    progress: bool | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+    workers: int | None = None,
+    force: bool = False,
+) -> IngestResult:
+    """Read ``raw_dir``, validate and normalise every workbook, and (if ``out_dir``) write the tables.
+
+    ``limits`` bound what one input file may cost and ``workers`` sets the parser processes
+    (see :func:`read_folder`). ``out_dir`` is checked before anything is read (see
+    :func:`write_processed` for ``force``).
+
+    Raises
+    ------
+    UsageError
+        ``raw_dir`` is not a folder, or ``out_dir`` may not be written.
+    DataError
+        No file under ``raw_dir`` is a workbook of the codebook's instruments (nothing is written).
+    """
+    codebook = load_codebook(edition)
+    raw_dir = Path(raw_dir)
+    if not raw_dir.is_dir():
+        raise UsageError(f"生データのフォルダ {raw_dir} がありません", f"raw folder {raw_dir} does not exist")
+    if out_dir is not None:
+        claim_output(Path(out_dir), "ingest", [raw_dir], force)
+    parsed = read_folder(raw_dir, codebook, progress=progress, limits=limits, workers=workers, fiscal_year=fiscal_year)
+    # Nothing that even looks like a survey workbook (an empty folder, the wrong folder): an
+    # error before anything is written. Workbooks that could not be read are errors of their
+    # own, each with its reason in issues.csv.
+    if not any(book.instrument or any(p.severity == "error" for p in book.problems) for book in parsed):
+        raise DataError(
+            f"{raw_dir} に調査票のブック({codebook.edition})が1つもありません({len(parsed)} ファイル)。"
+            "フォルダを確かめてください。出力は書き換えていません",
+            f"no workbook of any {codebook.edition} instrument under {raw_dir} ({len(parsed)} file(s)); "
+            "check the folder (no output was written)",
+        )
+    result = assemble(parsed, codebook, fiscal_year=fiscal_year)
+    if out_dir is not None:
+        # Files refused unopened (links out of the raw folder, pipes) are not hashed either.
+        inputs = [p for p in list_inputs(raw_dir) if check_location(p, raw_dir) is None]
+        write_processed(result, out_dir, inputs=inputs, raw_dir=raw_dir, force=force)
+    return result
+
+
+def _redact_names(
+    parsed: Sequence[ParsedWorkbook], rows: dict[str, list[dict]], codebook: Codebook
+) -> tuple[dict[str, list[dict]], list[Problem]]:
+    """Every name read from a personal cell of any workbook (skipped ones too) replaced in the
+    free text of every table (:mod:`analysis.ingest.redact`); one warning per replaced value, so that
+    the researcher rewords it, and per name too short to be looked for. No message holds a name."""
+    names = [name for book in parsed for name in book.names]
+    redactor = build_redactor(names, name_marks(codebook), legal_forms(codebook))
+    rows, cells = redact_records(rows, redactor, free_text_columns(codebook))
+    problems = []
+    for cell in cells:
+        file, sheet, where = _split_source(cell.source) if cell.source.count("!") >= 2 else (cell.source, "", "")
+        problems.append(
+            Problem(
+                "warning",
+                file,
+                sheet,
+                where,
+                f"{cell.table}.{cell.column} of this row named a company or organisation of the "
+                "study: the name was replaced by a neutral mark; reword the text",
+            )
+        )
+    for book in parsed:
+        for name in redactor.too_short:
+            if name in book.names:
+                _, sheet, where = _split_source(name.source)
+                problems.append(
+                    Problem(
+                        "warning",
+                        book.file,
+                        sheet,
+                        where,
+                        "this name (or the name without its legal form) is too short to be "
+                        "looked for in free text; check the statements and descriptions for "
+                        "it by hand",
+                    )
+                )
+    return rows, problems

@@ -1,0 +1,361 @@
+"""Parsing untrusted workbooks in worker processes that may die without harm.
+
+A spreadsheet parser can be made to abort the whole process (python-calamine on a 5 KB
+workbook that spans XFD1048576) or to eat all memory. :class:`ParserPool` keeps a few
+worker processes, reused from file to file, each with a memory limit (``RLIMIT_AS``)
+and watched by a per-file timeout. When a worker dies, times out or runs out of memory,
+the file it was reading gets one :class:`~analysis.ingest.safety.LimitExceeded` naming the limit,
+the worker is replaced and the other files go on.
+
+Workers are forked where the platform allows it (no re-import, a few milliseconds each)
+and started by a fork server when other threads run in the process.
+They only turn files into grids (:func:`analysis.ingest.workbook.read_workbook`, checks included);
+validation stays in the calling process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import faulthandler
+import multiprocessing
+import os
+import selectors
+import signal
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from pathlib import Path
+
+from analysis.ingest.safety import DEFAULT_LIMITS, LimitExceeded, Limits, UnreadableFile
+from analysis.ingest.workbook import RawWorkbook, read_workbook
+
+try:  # not on Windows: there the workers run without a memory limit
+    import resource
+except ImportError:  # pragma: no cover
+    resource = None  # type: ignore[assignment]
+
+__all__ = ["ParserPool", "default_workers", "read_one"]
+
+_MB = 1 << 20
+_WATCH_PARENT_S = 1.0  # how often an idle worker checks that its parent is still alive
+_MAX_CHUNK = 16
+
+Outcome = RawWorkbook | UnreadableFile
+
+
+def default_workers() -> int:
+    """One worker per CPU core this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _start_method() -> str:
+    """``fork`` (fast: nothing to import again) unless other threads run in this process.
+
+    Forking a process that runs other threads (a notebook kernel's, for instance) can leave
+    a lock held for ever in the child; then a fork server starts the workers instead.
+    """
+    methods = multiprocessing.get_all_start_methods()
+    if "fork" in methods and threading.active_count() == 1:
+        return "fork"
+    if "forkserver" in methods:
+        multiprocessing.get_context("forkserver").set_forkserver_preload(["analysis.ingest.isolation"])
+        return "forkserver"
+    return "spawn"
+
+
+def read_one(path: Path, limits: Limits = DEFAULT_LIMITS, skip: Callable[[str], bool] | None = None) -> Outcome:
+    """Read one file in this process; the problem (never an exception) if it cannot be read.
+
+    ``skip`` names sheets not to parse (see :func:`analysis.ingest.workbook.read_workbook`).
+    """
+    try:
+        return read_workbook(Path(path), limits, skip)
+    except UnreadableFile as problem:
+        return problem
+    except MemoryError:
+        return _memory_error(limits)
+    except RecursionError:
+        return UnreadableFile("the spreadsheet could not be parsed (it is nested too deeply)")
+
+
+def _memory_error(limits: Limits) -> LimitExceeded:
+    return LimitExceeded(
+        f"parsing it needed more memory than the limit of {limits.describe('worker_memory_mb')}; "
+        "nothing from this file was loaded",
+        "worker_memory_mb",
+    )
+
+
+# -- the worker side -------------------------------------------------------------------------
+
+
+def _address_space() -> int | None:
+    """This process's current virtual memory size in bytes (Linux), else ``None``."""
+    try:
+        with open("/proc/self/statm") as handle:
+            return int(handle.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _confine(limits: Limits) -> None:
+    """Limit this worker: memory, no core dumps, no terminal output, no Ctrl-C of its own."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when workers stop
+    # A Rust abort prints a backtrace; the parent reports the crash instead. Holding no copy
+    # of the parent's output also lets whoever reads it see its end when the parent ends.
+    faulthandler.disable()  # it may hold its own copy of the parent's stderr (pytest's does)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.dup2(devnull, 2)
+    os.close(devnull)
+    if resource is None:  # pragma: no cover
+        return
+    with contextlib.suppress(ValueError, OSError):
+        resource.setrlimit(resource.RLIMIT_CORE, (0, resource.getrlimit(resource.RLIMIT_CORE)[1]))
+    base = _address_space()
+    if base is not None:
+        soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+        wanted = base + int(limits.worker_memory_mb * _MB)
+        if hard != resource.RLIM_INFINITY:
+            wanted = min(wanted, hard)
+        if soft == resource.RLIM_INFINITY or wanted < soft:
+            with contextlib.suppress(ValueError, OSError):
+                resource.setrlimit(resource.RLIMIT_AS, (wanted, hard))
+
+
+def _worker_main(
+    conn: Connection, spare: Connection | None, limits: Limits, skip: Callable[[str], bool] | None, parent: int | None
+) -> None:
+    if spare is not None:
+        spare.close()  # the parent's end: without closing it, the parent's death would go unnoticed
+    _confine(limits)
+    while True:
+        if not conn.poll(_WATCH_PARENT_S):
+            if parent is not None and os.getppid() != parent:
+                return
+            continue
+        try:
+            task = conn.recv()
+        except (EOFError, OSError):
+            return
+        if task is None:
+            return
+        for index, path in task:
+            try:
+                outcome = read_one(Path(path), limits, skip)
+            except Exception as error:  # a parser bug must not take the worker's other files down
+                outcome = UnreadableFile(f"the spreadsheet parser failed ({type(error).__name__}: {str(error)[:120]})")
+            except BaseException as error:  # pyo3 turns a Rust panic into a BaseException
+                if isinstance(error, (KeyboardInterrupt, SystemExit)):
+                    raise
+                outcome = UnreadableFile(f"the spreadsheet parser failed ({type(error).__name__}: {str(error)[:120]})")
+            try:
+                conn.send((index, outcome))
+            except MemoryError:
+                conn.send((index, _memory_error(limits)))
+            except (BrokenPipeError, OSError):
+                return
+            if isinstance(outcome, LimitExceeded) and outcome.limit == "worker_memory_mb":
+                return  # start afresh: memory may be fragmented or half-freed
+
+
+# -- the parent side -------------------------------------------------------------------------
+
+
+@dataclass(eq=False)
+class _Worker:
+    process: multiprocessing.process.BaseProcess
+    conn: Connection
+    inflight: deque = field(default_factory=deque)  # (index, path) sent and not yet answered, in order
+    since: float = 0.0  # when the file now being read was started (or the last answer came)
+
+
+class ParserPool:
+    """A reusable pool of parser processes; use it as a context manager.
+
+    Parameters
+    ----------
+    limits
+        The worker memory limit and per-file timeout come from here; so do the checks each
+        worker runs before parsing.
+    workers
+        Number of worker processes (default: one per CPU core).
+    skip
+        Sheets (by name) that need not be parsed (see :func:`analysis.ingest.workbook.read_workbook`).
+    """
+
+    def __init__(
+        self, limits: Limits = DEFAULT_LIMITS, workers: int | None = None, skip: Callable[[str], bool] | None = None
+    ) -> None:
+        self.limits = limits
+        self.skip = skip
+        self.size = max(1, workers or default_workers())
+        self._context = multiprocessing.get_context(_start_method())
+        self._workers: list[_Worker] = []
+        # One selector for the pool's life: building one per wait costs more than a small parse.
+        self._selector = selectors.DefaultSelector()
+        self.restarts = 0
+
+    def __enter__(self) -> ParserPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _start(self) -> _Worker:
+        parent_end, child_end = self._context.Pipe(duplex=True)
+        forked = self._context.get_start_method() == "fork"
+        # A forked worker also holds copies of its siblings' pipes, so it cannot rely on seeing
+        # the end of its own when the parent dies: it watches its parent's pid instead.
+        process = self._context.Process(
+            target=_worker_main,
+            daemon=True,
+            name="survey-parser",
+            args=(child_end, parent_end if forked else None, self.limits, self.skip, os.getpid() if forked else None),
+        )
+        process.start()
+        child_end.close()
+        worker = _Worker(process=process, conn=parent_end)
+        self._selector.register(worker.conn, selectors.EVENT_READ, (worker, "answer"))
+        self._selector.register(worker.process.sentinel, selectors.EVENT_READ, (worker, "ended"))
+        return worker
+
+    def _forget(self, worker: _Worker) -> None:
+        for handle in (worker.conn, worker.process.sentinel):
+            with contextlib.suppress(KeyError, ValueError):
+                self._selector.unregister(handle)
+        worker.conn.close()
+
+    def close(self) -> None:
+        """Stop every worker (idle ones exit at once; busy ones are killed)."""
+        for worker in self._workers:
+            with contextlib.suppress(OSError, ValueError):
+                worker.conn.send(None)
+        deadline = time.monotonic() + 2.0
+        for worker in self._workers:
+            worker.process.join(max(0.0, deadline - time.monotonic()))
+            if worker.process.is_alive():
+                worker.process.kill()
+                worker.process.join()
+            self._forget(worker)
+        self._workers = []
+
+    def read(self, paths: Sequence[Path]) -> Iterator[tuple[int, Outcome]]:
+        """Read every file; yield ``(index into paths, workbook or problem)`` as each finishes.
+
+        Exactly one outcome is yielded per path, whatever happens to the workers.
+        """
+        queue: deque[tuple[int, str]] = deque((i, str(p)) for i, p in enumerate(paths))
+        for position, worker in enumerate(self._workers):
+            if worker.inflight:  # left over from a read that was abandoned: its answers are stale
+                worker.inflight.clear()
+                self._replace(position, deque(), "abandoned")
+        if not queue:
+            return
+        while len(self._workers) < min(self.size, len(queue)):
+            self._workers.append(self._start())
+        chunk = max(1, min(_MAX_CHUNK, len(queue) // (4 * len(self._workers))))
+        remaining = len(queue)
+        while remaining:
+            now = time.monotonic()
+            for position, worker in enumerate(self._workers):
+                # Two chunks per worker: the next one is waiting when the current one ends.
+                while queue and len(worker.inflight) < 2 * chunk:
+                    task = [queue.popleft() for _ in range(min(chunk, len(queue)))]
+                    if not worker.inflight:
+                        worker.since = now
+                    worker.inflight.extend(task)
+                    try:
+                        worker.conn.send(task)
+                    except OSError:  # it has just ended (e.g. after running out of memory)
+                        for _ in task:  # never received: no blame, first in line again
+                            queue.appendleft(worker.inflight.pop())
+                        lost = self._replace(position, queue, None)
+                        if lost is not None:
+                            remaining -= 1
+                            yield lost
+                        break
+            busy = [w for w in self._workers if w.inflight]
+            if not busy:  # cannot happen while files remain; never wait forever on nothing
+                break
+            timeout = max(0.0, min(w.since + self.limits.timeout_s for w in busy) - now)
+            ready: dict[_Worker, set[str]] = {}
+            for key, _ in self._selector.select(timeout):
+                worker, what = key.data
+                ready.setdefault(worker, set()).add(what)
+            for position, worker in enumerate(self._workers):
+                if worker not in ready:
+                    continue
+                alive = True
+                try:
+                    while worker.conn.poll():
+                        index, outcome = worker.conn.recv()
+                        worker.inflight.popleft()
+                        worker.since = time.monotonic()
+                        remaining -= 1
+                        yield index, outcome
+                except (EOFError, OSError):
+                    alive = False
+                if alive and "ended" not in ready[worker]:
+                    continue
+                lost = self._replace(position, queue, None)
+                if lost is not None:
+                    remaining -= 1
+                    yield lost
+            now = time.monotonic()
+            for position, worker in enumerate(self._workers):
+                if worker.inflight and now - worker.since > self.limits.timeout_s:
+                    lost = self._replace(position, queue, "timeout")
+                    if lost is not None:
+                        remaining -= 1
+                        yield lost
+
+    def _replace(self, position: int, queue: deque, why: str | None) -> tuple[int, Outcome] | None:
+        """Put a fresh worker in place of a dead (or hung) one; blame the file it was reading."""
+        worker = self._workers[position]
+        if why is not None or worker.process.is_alive():
+            worker.process.kill()
+        worker.process.join()
+        self._forget(worker)
+        self.restarts += 1
+        inflight = worker.inflight
+        culprit = None
+        if inflight and (why == "timeout" or worker.process.exitcode != 0):
+            index, _ = inflight.popleft()
+            culprit = (index, self._blame(why, worker.process.exitcode))
+        queue.extendleft(reversed(inflight))  # the others were not read yet: they go first
+        self._workers[position] = self._start()
+        return culprit
+
+    def _blame(self, why: str | None, exitcode: int | None) -> LimitExceeded:
+        limits = self.limits
+        if why == "timeout":
+            return LimitExceeded(
+                f"parsing it took longer than the limit of {limits.describe('timeout_s')}; nothing from this file "
+                "was loaded",
+                "timeout_s",
+            )
+        memory = limits.describe("worker_memory_mb")
+        if exitcode == -signal.SIGABRT:
+            what = (
+                "the spreadsheet parser aborted on it, which it does when it cannot allocate memory: the "
+                f"file needs more than the worker limit of {memory} (typically cells spanning millions "
+                "of rows or columns)"
+            )
+        elif exitcode == -signal.SIGKILL:
+            what = f"the parser process was killed while reading it (out of memory? worker limit {memory})"
+        elif exitcode is not None and exitcode < 0:
+            try:
+                name = signal.Signals(-exitcode).name
+            except ValueError:
+                name = f"signal {-exitcode}"
+            what = f"the spreadsheet parser crashed on it ({name}; worker memory limit {memory})"
+        else:
+            what = f"the parser process died while reading it (exit status {exitcode}; worker memory limit {memory})"
+        return LimitExceeded(f"{what}; nothing from this file was loaded", "worker_memory_mb")

@@ -1,0 +1,222 @@
+"""Names out of free text: every 企業名/組織名 the ingest recognises becomes a neutral mark.
+
+The ingest reads the personal columns of the workbooks (``personal`` in ``columns.csv``: the
+company name of a self-assessment profile and of the disclosure review, the organisation name
+of the roster) only to recognise them; they are never kept. A statement, a roster 概要 or a
+disclosure note may still name a company (「○○株式会社では…」). :func:`build_redactor` turns
+every recognised name into one pattern that finds it in its NFKC/width variants, in any letter
+case, with or without a legal form (株式会社, (株), Inc. … from the codebook's
+``legal_forms.csv``) and with spaces or ・ between its characters. :func:`redact_records`
+replaces each match by the mark of the name's column — the column's Japanese header in
+brackets, 「[企業名]」 or 「[組織名]」 — and flags the row, so that the processed data never holds
+the name and the researcher can reword the sentence.
+
+Pure: names and records in, records and findings out; nothing here touches the file system.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from analysis.codebook import Codebook
+from analysis.ingest.normalise import normalise_text
+
+__all__ = [
+    "FLAG_COLUMN",
+    "FoundName",
+    "NameRedactor",
+    "RedactedCell",
+    "build_redactor",
+    "free_text_columns",
+    "legal_forms",
+    "name_marks",
+    "redact_records",
+]
+
+FLAG_COLUMN = "name_redacted"
+# A name shorter than this (after its legal form is removed) would match ordinary words.
+MIN_LENGTH = 2
+# What may separate the characters of a name in free text: spaces and middle dots.
+_GAP = r"[\s・･]*"
+_GAP_CHARS = re.compile(_GAP)
+_ALNUM = "A-Za-z0-9"
+# A name that starts (ends) with a Latin letter or digit must not continue a word: "NEC" is
+# not found in "NECESSARY", "サンプル1" not in "サンプル10".
+_START = rf"(?:(?<![{_ALNUM}])|(?![{_ALNUM}]))"
+_END = rf"(?:(?![{_ALNUM}])|(?<![{_ALNUM}]))"
+# The free text of a pre-survey answer (column type ``answer``) lands in this column.
+_ANSWER_TEXT = "answer_text"
+
+
+@dataclass(frozen=True)
+class FoundName:
+    """A name read from a personal cell: its column id, its text and ``file!sheet!cell``."""
+
+    column: str
+    name: str
+    source: str
+
+
+def legal_forms(codebook: Codebook) -> tuple[str, ...]:
+    """Legal forms of the edition (``legal_forms.csv``), NFKC-normalised; none when absent."""
+    if "legal_forms" not in codebook.tables:
+        return ()
+    return tuple(f for f in (normalise_text(v) for v in codebook.table("legal_forms")["form"]) if f)
+
+
+def name_marks(codebook: Codebook) -> dict[str, str]:
+    """The mark of each personal column: its Japanese header in brackets (「[企業名]」)."""
+    return {
+        spec.column: f"[{spec.header_ja}]"
+        for sheets in codebook.sheets.values()
+        for sheet in sheets
+        for spec in sheet.columns
+        if spec.personal
+    }
+
+
+def free_text_columns(codebook: Codebook) -> frozenset[str]:
+    """Columns of the tidy tables holding typed free text: the ``text`` columns of the
+    workbooks that are not personal, and the free text of pre-survey answers."""
+    return frozenset(
+        {
+            spec.column
+            for sheets in codebook.sheets.values()
+            for sheet in sheets
+            for spec in sheet.columns
+            if spec.type == "text" and not spec.personal
+        }
+        | {_ANSWER_TEXT}
+    )
+
+
+def _skeleton(text: str) -> str:
+    """The letters of a name as matched: NFKC, no spaces or middle dots, lower case."""
+    return _GAP_CHARS.sub("", normalise_text(text)).lower()
+
+
+def _strip_forms(core: str, forms: Sequence[str]) -> str:
+    """``core`` without legal forms at either end (repeatedly; never down to nothing)."""
+    changed = True
+    while changed:
+        changed = False
+        for form in forms:
+            if core.startswith(form) and len(core) > len(form):
+                core, changed = core[len(form) :], True
+            if core.endswith(form) and len(core) > len(form):
+                core, changed = core[: -len(form)], True
+    return core
+
+
+def _cores(name: str, forms: Sequence[str]) -> set[str]:
+    """The spellings of ``name`` to look for: as typed, without a trailing note in brackets
+    ("サンプル社 (架空)"), and both without their legal forms."""
+    skeletons = sorted({f for f in (_skeleton(f) for f in forms) if f}, key=len, reverse=True)
+    full = _skeleton(name)
+    bare = re.sub(r"\([^()]*\)$", "", full) or full
+    return {full, bare, _strip_forms(full, skeletons), _strip_forms(bare, skeletons)}
+
+
+def _trie_pattern(words: Iterable[str]) -> str:
+    """One regular expression for many words (a trie, so that 10,000 names stay fast), with
+    :data:`_GAP` allowed between characters."""
+    trie: dict = {}
+    for word in words:
+        node = trie
+        for ch in word:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+
+    def walk(node: dict) -> str:
+        branches = []
+        for ch in sorted(k for k in node if k):
+            child = node[ch]
+            rest = walk(child) if any(k for k in child) else ""
+            if rest:
+                rest = f"(?:{_GAP}{rest})" + ("?" if "" in child else "")
+            branches.append(re.escape(ch) + rest)
+        return branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+
+    return walk(trie) if trie else ""
+
+
+@dataclass(frozen=True)
+class NameRedactor:
+    """Finds the recognised names in text and replaces them by their marks.
+
+    ``too_short`` lists the names that are looked for only in part or not at all (a spelling, e.g.
+    without the legal form, shorter than :data:`MIN_LENGTH`): the ingest warns at their cells.
+    """
+
+    pattern: re.Pattern[str] | None
+    marks: Mapping[str, str]
+    default_mark: str
+    too_short: tuple[FoundName, ...] = ()
+
+    def redact(self, text: object) -> tuple[object, bool]:
+        """``text`` with every name replaced, and whether anything was replaced (non-text as is)."""
+        if self.pattern is None or not isinstance(text, str) or not text:
+            return text, False
+        out, n = self.pattern.subn(
+            lambda m: self.marks.get(_skeleton(m.group("core")), self.default_mark), normalise_text(text)
+        )
+        return (out, True) if n else (text, False)
+
+
+def build_redactor(
+    names: Iterable[FoundName], marks: Mapping[str, str], forms: Sequence[str] = (), min_length: int = MIN_LENGTH
+) -> NameRedactor:
+    """A :class:`NameRedactor` for ``names``; ``marks`` maps a personal column to its mark
+    (:func:`name_marks`), ``forms`` are the legal forms (:func:`legal_forms`)."""
+    by_core: dict[str, str] = {}
+    too_short = []
+    default = next(iter(marks.values()), "[名称]")
+    for found in names:
+        spellings = _cores(found.name, forms)
+        cores = {c for c in spellings if len(c) >= min_length}
+        if cores != spellings:  # e.g. "A株式会社": "A" alone would match every "A"
+            too_short.append(found)
+        for core in cores:
+            by_core.setdefault(core, marks.get(found.column, default))
+    if not by_core:
+        return NameRedactor(None, {}, default, tuple(too_short))
+    form_alternatives = sorted({_skeleton(f) for f in forms if _skeleton(f)}, key=len, reverse=True)
+    form = _trie_pattern(form_alternatives)
+    affix_before = f"(?:{form}{_GAP})?" if form else ""
+    affix_after = f"(?:{_GAP}{form})?" if form else ""
+    pattern = re.compile(f"{_START}{affix_before}(?P<core>{_trie_pattern(by_core)}){affix_after}{_END}", re.IGNORECASE)
+    return NameRedactor(pattern, by_core, default, tuple(too_short))
+
+
+@dataclass(frozen=True)
+class RedactedCell:
+    """A free-text value in which a name was replaced: the table, column and row source."""
+
+    table: str
+    column: str
+    source: str
+
+
+def redact_records(
+    rows: Mapping[str, list[dict]], redactor: NameRedactor, columns: frozenset[str]
+) -> tuple[dict[str, list[dict]], list[RedactedCell]]:
+    """Every record of every table with its free-text ``columns`` redacted and
+    :data:`FLAG_COLUMN` set (True when a name was replaced in the record); and where."""
+    out: dict[str, list[dict]] = {}
+    where: list[RedactedCell] = []
+    for table, records in rows.items():
+        kept = []
+        for record in records:
+            new, flagged = dict(record), False
+            for column in columns:
+                if column in new:
+                    new[column], hit = redactor.redact(new[column])
+                    if hit:
+                        flagged = True
+                        where.append(RedactedCell(table, column, str(new.get("source") or "")))
+            new[FLAG_COLUMN] = flagged
+            kept.append(new)
+        out[table] = kept
+    return out, where

@@ -1,0 +1,658 @@
+"""Limits and pre-parse checks that keep an ingest of untrusted workbooks bounded.
+
+Workbooks arrive by e-mail from outside the research team. Before any parser sees a file,
+:func:`check_location` and :func:`inspect_package` look at it from the outside: where it
+lives, its size, its zip directory (sizes, compression ratio, number of parts, encryption),
+the ``<dimension>`` each sheet declares, document type declarations (the door of XML bombs
+and external entities) and macros. A file that breaks a limit becomes one
+:class:`LimitExceeded` naming the limit and the option that raises it; the parser never
+runs on it. Parsing itself happens in worker processes with a memory limit and a timeout
+(:mod:`analysis.ingest.isolation`), which catches whatever these checks cannot see.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import posixpath
+import re
+import stat
+import struct
+import zipfile
+import zlib
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import NamedTuple
+
+__all__ = [
+    "DEFAULT_LIMITS",
+    "LimitExceeded",
+    "Limits",
+    "Package",
+    "UnreadableFile",
+    "UnsafeEnvironment",
+    "add_limit_arguments",
+    "check_location",
+    "check_xml_defences",
+    "inspect_package",
+    "limits_from_args",
+]
+
+_MB = 1 << 20
+_ZIP_MAGIC = b"PK\x03\x04"
+_EMPTY_ZIP_MAGIC = b"PK\x05\x06"
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+# An encrypted OOXML workbook is an OLE compound file holding these streams (MS-OFFCRYPTO).
+_ENCRYPTED_PACKAGE = "EncryptedPackage".encode("utf-16-le")
+_ENCRYPTION_INFO = "EncryptionInfo".encode("utf-16-le")
+# Small parts compress extremely well (repeated tags); the ratio only means something for big ones.
+_RATIO_FLOOR = _MB
+# How far into a sheet's XML the <dimension> element and any DTD are looked for.
+_HEAD_BYTES = 64 * 1024
+_DTD_RE = re.compile(rb"<!(?:DOCTYPE|ENTITY)", re.I)
+_ROOT_RE = re.compile(rb"<[^!?/\s]")  # the start of the first element: the prolog ends there
+# Sheet XML is read as XML, not as one writer's spelling of it: attribute values in single or
+# double quotes (either may hold '>'), spaces around '=', namespace prefixes on elements.
+_ATTRS = rb"""((?:[^>"']|"[^"]*"|'[^']*')*)"""
+_DIMENSION_RE = re.compile(rb"<(?:[\w.-]+:)?dimension(?=[\s/>])" + _ATTRS + rb">")
+_REF_ATTR_RE = re.compile(rb"""(?<![\w.:-])ref\s*=\s*(?:"([^"]*)"|'([^']*)')""")
+_R_ATTR_RE = re.compile(rb"""(?<![\w.:-])r\s*=\s*(?:"([^"]*)"|'([^']*)')""")
+_REF_RE = re.compile(rb"^\s*\$?([A-Za-z]{1,3})\$?([0-9]{1,7})\s*$")
+_ROW_NUMBER_RE = re.compile(rb"^\s*([0-9]{1,7})\s*$")
+_CELL_OR_ROW_RE = re.compile(rb"<(/?)(?:[\w.-]+:)?(row|c)(?=[\s/>])" + _ATTRS + rb">")
+# Excel writes every cell with its position first, in double quotes (<c r="B3" …>). A sheet
+# whose cells all carry such a position within ZZ9999 has a small extent whatever its rows say
+# (a cell's r decides its place); anything else (see _needs_extent) is measured. These tests run
+# on every sheet, so they are byte counts and one literal-led pattern, on the sheet data with
+# whitespace removed (so that r = "…" and r="…" look alike).
+_WHITESPACE = b" \t\n\r"
+_NEAR_CELL_RE = re.compile(rb'<cr="[A-Z]{1,2}[0-9]{1,4}"')
+_CHAR_REF_RE = re.compile(rb"&#(x[0-9A-Fa-f]+|[0-9]+);")
+_REL_RE = re.compile(rb"<(?:\w+:)?Relationship\s[^>]*>")
+_ATTR_RE = re.compile(rb'\b(Type|Target|TargetMode)="([^"]*)"')
+_WORKSHEET_TYPE = b"/worksheet"
+
+
+class UnreadableFile(Exception):
+    """A file that cannot be read as a spreadsheet; the message says why and what to do."""
+
+
+class LimitExceeded(UnreadableFile):
+    """A file that breaks one of the :class:`Limits`; ``limit`` is the option that raises it."""
+
+    def __init__(self, message: str, limit: str) -> None:
+        super().__init__(message)
+        self.limit = limit
+
+    def __reduce__(self) -> tuple:
+        return (type(self), (str(self), self.limit))
+
+
+class UnsafeEnvironment(RuntimeError):
+    """The XML defences the ingest relies on are missing from this Python environment."""
+
+
+def _limit(default: float, option: str, unit: str, help_text: str) -> object:
+    return field(default=default, metadata={"option": option, "unit": unit, "help": help_text})
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one input file may cost. Defaults fit survey workbooks with a wide margin.
+
+    Every limit has a command-line option of the same name (``--max-cells`` …) so that a
+    user who trusts a large file can raise it.
+    """
+
+    max_file_mb: float = _limit(50, "--max-file-mb", "MB", "size of one input file on disk")
+    max_uncompressed_mb: float = _limit(
+        256, "--max-uncompressed-mb", "MB", "everything in one workbook's zip package, unpacked"
+    )
+    max_member_mb: float = _limit(128, "--max-member-mb", "MB", "one part of a zip package (e.g. a sheet), unpacked")
+    max_ratio: float = _limit(
+        100, "--max-ratio", "×", "unpacked ÷ packed size of one part larger than 1 MB (zip bombs)"
+    )
+    max_cells: int = _limit(
+        5_000_000, "--max-cells", "cells", "cells the sheets of one workbook span (rows × columns, summed over sheets)"
+    )
+    max_members: int = _limit(2_000, "--max-members", "parts", "parts in one zip package")
+    worker_memory_mb: int = _limit(
+        1024, "--worker-memory-mb", "MB", "memory a parser worker may allocate beyond its start-up footprint"
+    )
+    timeout_s: float = _limit(60, "--timeout", "s", "time to parse one file")
+
+    def __post_init__(self) -> None:
+        for item in fields(self):
+            value = getattr(self, item.name)
+            if not isinstance(value, (int, float)) or isinstance(value, bool) or not value > 0:
+                raise ValueError(f"limit {item.metadata['option']} must be a positive number, got {value!r}")
+
+    def describe(self, name: str) -> str:
+        """``"5,000,000 cells (--max-cells)"``: a limit's value with the option that raises it."""
+        item = next(f for f in fields(self) if f.name == name)
+        value = getattr(self, name)
+        shown = f"{value:,}" if isinstance(value, int) else f"{value:,g}"
+        unit = item.metadata["unit"]
+        return f"{shown}{' ' if unit != '×' else ''}{unit} ({item.metadata['option']})"
+
+
+DEFAULT_LIMITS = Limits()
+
+
+def add_limit_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add one option per limit (``--max-cells`` …) and ``--workers`` to a command."""
+    group = parser.add_argument_group("limits for untrusted workbooks (raise them only for files you trust)")
+    for item in fields(Limits):
+        kind = int if item.type in ("int", int) else float
+        group.add_argument(
+            item.metadata["option"],
+            dest=f"limit_{item.name}",
+            type=kind,
+            default=item.default,
+            metavar=item.metadata["unit"].upper().replace("×", "RATIO"),
+            help=f"{item.metadata['help']} (default {item.default:,})",
+        )
+    group.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="parser processes (default: one per CPU core; 0 parses in this process, "
+        "without the memory limit and timeout)",
+    )
+
+
+def limits_from_args(args: argparse.Namespace) -> Limits:
+    """The :class:`Limits` given on a command line built with :func:`add_limit_arguments`."""
+    given = {
+        item.name: getattr(args, f"limit_{item.name}") for item in fields(Limits) if hasattr(args, f"limit_{item.name}")
+    }
+    return replace(DEFAULT_LIMITS, **given)
+
+
+def check_xml_defences() -> None:
+    """Fail with a clear message unless defusedxml is importable and openpyxl uses it.
+
+    openpyxl protects against XML bombs and external entities only when defusedxml is
+    installed (it does not depend on it), and turns that off when ``OPENPYXL_DEFUSEDXML``
+    is set to anything but ``True``.
+    """
+    try:
+        import defusedxml  # noqa: F401
+    except ImportError:
+        raise UnsafeEnvironment(
+            "defusedxml is not installed, so XML bombs and external entities in a workbook would not be "
+            "refused; install the toolkit with its dependencies (pip install -e .) or `pip install defusedxml`"
+        ) from None
+    import openpyxl
+
+    if not getattr(openpyxl, "DEFUSEDXML", False):
+        raise UnsafeEnvironment(
+            "openpyxl is not using defusedxml (is OPENPYXL_DEFUSEDXML set to something other than True?); "
+            "unset OPENPYXL_DEFUSEDXML before ingesting workbooks from outside"
+        )
+
+
+def check_location(path: Path, raw_dir: Path) -> str | None:
+    """Why ``path`` must not be opened at all (``None`` when it may be).
+
+    A symbolic link may point anywhere (``/dev/zero``, another user's files); a FIFO or a
+    device would block or never end.
+    """
+    try:
+        info = os.lstat(path)
+        if stat.S_ISLNK(info.st_mode):
+            if not Path(path).resolve().is_relative_to(Path(raw_dir).resolve()):
+                return "a symbolic link pointing outside the raw folder; copy the file in instead"
+            info = os.stat(path)
+    except OSError as error:
+        return f"cannot be opened ({error.strerror or error})"
+    if not stat.S_ISREG(info.st_mode):
+        return "not a regular file (a folder, device or pipe); only workbooks are read"
+    return None
+
+
+@dataclass(frozen=True)
+class Package:
+    """What the pre-parse checks learnt about a file.
+
+    ``worksheets`` holds the unpacked XML of each worksheet part of an xlsx package (read
+    for the checks anyway, so that the formula scan does not unpack it again); ``notes`` are
+    warnings for the user (e.g. macros found and ignored).
+    """
+
+    kind: str  # "zip" or "ole"
+    notes: tuple[str, ...] = ()
+    worksheets: dict[str, bytes] = field(default_factory=dict)
+
+
+def inspect_package(data: bytes, suffix: str, limits: Limits = DEFAULT_LIMITS) -> Package:
+    """Check a file's bytes against ``limits`` before any parser sees them.
+
+    Parameters
+    ----------
+    data
+        The whole file (its size was checked against ``max_file_mb`` before reading).
+    suffix
+        The file's extension in lower case (``.xlsx``, ``.xlsm``, ``.xls``, ``.ods``).
+
+    Raises
+    ------
+    UnreadableFile
+        The file is empty, not what its name says, password-protected or damaged.
+    LimitExceeded
+        The file breaks a limit; the message names it and the option that raises it.
+    """
+    if not data:
+        raise UnreadableFile("the file is empty (0 bytes); save the workbook again from Excel")
+    if suffix == ".xls":
+        if data.startswith(_OLE_MAGIC):
+            return Package(kind="ole")
+        if data.startswith(_ZIP_MAGIC):
+            raise UnreadableFile("an .xlsx/.ods workbook named .xls; rename it to .xlsx (or .ods) and ingest again")
+        raise UnreadableFile(
+            "not a spreadsheet: a .xls file must be an OLE2 (.xls) file; this one is not "
+            "(a CSV or text file renamed?). Open it in Excel and save it as .xlsx"
+        )
+    if data.startswith(_OLE_MAGIC):
+        if _ENCRYPTED_PACKAGE in data or _ENCRYPTION_INFO in data:
+            raise UnreadableFile(
+                "the workbook is password-protected (encrypted); remove the password in Excel "
+                "(File > Info > Protect Workbook > Encrypt with Password, clear it) and save it again"
+            )
+        raise UnreadableFile(f"an Excel 97-2003 (.xls) file named {suffix}; rename it to .xls and ingest again")
+    if not data.startswith(_ZIP_MAGIC) and not data.startswith(_EMPTY_ZIP_MAGIC):
+        raise UnreadableFile(
+            f"not a spreadsheet: a {suffix} file must be a zip package (.xlsx/.ods); this one is not "
+            "(a CSV or text file renamed?). Open it in Excel and save it as .xlsx"
+        )
+    infos = _directory(data)
+    _check_directory(infos, limits)
+    package = _Members(data, infos)
+    notes = _macro_notes(package.names)
+    if suffix == ".ods":
+        _check_ods(package)
+        return Package(kind="zip", notes=notes)
+    if "xl/workbook.xml" not in package.names:
+        raise UnreadableFile(_not_a_workbook(package.names, suffix))
+    worksheets = _check_worksheets(package, limits)
+    for part in _xml_parts(package.names):
+        if part not in worksheets:
+            _check_no_dtd(part, package.head(part, 1024), package)
+    return Package(kind="zip", notes=notes, worksheets=worksheets)
+
+
+class _Entry(NamedTuple):
+    """One entry of a zip directory (the fields of :class:`zipfile.ZipInfo` used here)."""
+
+    filename: str
+    flag_bits: int
+    compress_type: int
+    CRC: int
+    compress_size: int
+    file_size: int
+    header_offset: int
+
+
+_EOCD = struct.Struct("<4sHHHHIIH")
+_CENTRAL = struct.Struct("<4sHHHHHHIIIHHHHHII")
+_ZIP64_FIELD = 0xFFFFFFFF
+
+
+def _directory(data: bytes) -> list[_Entry] | list[zipfile.ZipInfo]:
+    """The entries of a zip package's central directory.
+
+    The common case (one disk, no zip64, nothing before the package) is read directly,
+    several times faster than :class:`zipfile.ZipFile`; anything else goes to zipfile.
+    """
+    end = data.rfind(b"PK\x05\x06", max(0, len(data) - 22 - 0xFFFF))
+    entries: list[_Entry] = []
+    if end >= 0 and end + 22 <= len(data):
+        _, disk, cd_disk, _, count, cd_size, cd_offset, comment = _EOCD.unpack_from(data, end)
+        simple = (
+            disk == cd_disk == 0
+            and end + 22 + comment == len(data)
+            and cd_offset + cd_size == end
+            and count != 0xFFFF
+            and _ZIP64_FIELD not in (cd_size, cd_offset)
+            and data[end - 20 : end - 16] != b"PK\x06\x07"
+        )
+        position = cd_offset
+        while simple and len(entries) < count:
+            if position + 46 > end or data[position : position + 4] != b"PK\x01\x02":
+                simple = False
+                break
+            fields = _CENTRAL.unpack_from(data, position)
+            flags, method, crc, packed, size = fields[3], fields[4], fields[7], fields[8], fields[9]
+            name_length, extra_length, comment_length, offset = fields[10], fields[11], fields[12], fields[16]
+            if _ZIP64_FIELD in (packed, size, offset) or fields[13] != 0:
+                simple = False
+                break
+            raw = data[position + 46 : position + 46 + name_length]
+            name = raw.decode("utf-8" if flags & 0x800 else "cp437", "replace")
+            entries.append(_Entry(name, flags, method, crc, packed, size, offset))
+            position += 46 + name_length + extra_length + comment_length
+        if simple and position == end:
+            return entries
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zipped:
+            return zipped.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError):
+        raise UnreadableFile(
+            "the file is damaged or incomplete: its zip directory is missing or broken (a truncated "
+            "download or attachment?); ask for the file again"
+        ) from None
+
+
+class _Members:
+    """Unpack parts of a zip package held in memory, bounded by the sizes of its directory.
+
+    zipfile's reader costs tens of microseconds per part in Python overhead; the ingest
+    reads ten parts per workbook, so deflate is driven directly here. A part whose data
+    does not match its directory entry (size or CRC) is reported as damaged.
+    """
+
+    def __init__(self, data: bytes, infos: list[_Entry] | list[zipfile.ZipInfo]) -> None:
+        self.data = memoryview(data)
+        self.infos = {info.filename: info for info in infos}
+        self.names = set(self.infos)
+
+    def _compressed(self, info: _Entry | zipfile.ZipInfo) -> memoryview:
+        offset = info.header_offset
+        if bytes(self.data[offset : offset + 4]) != _ZIP_MAGIC or offset + 30 > len(self.data):
+            raise _damaged(info.filename, "no local header where the directory points")
+        name_length, extra_length = struct.unpack_from("<HH", self.data, offset + 26)
+        start = offset + 30 + name_length + extra_length
+        if start + info.compress_size > len(self.data):
+            raise _damaged(info.filename, "the file ends inside it")
+        return self.data[start : start + info.compress_size]
+
+    def head(self, name: str, size: int) -> bytes:
+        """The first ``size`` unpacked bytes of part ``name``."""
+        info = self.infos[name]
+        if info.compress_type == zipfile.ZIP_STORED:
+            return bytes(self._compressed(info)[:size])
+        if info.compress_type != zipfile.ZIP_DEFLATED:
+            return self._fallback(info)[:size]
+        try:
+            return zlib.decompressobj(-15).decompress(self._compressed(info), size)
+        except zlib.error as error:
+            raise _damaged(name, error) from None
+
+    def read(self, name: str) -> bytes:
+        """All of part ``name``: never more than its directory entry declares (checked against the limits)."""
+        info = self.infos[name]
+        if info.compress_type == zipfile.ZIP_STORED:
+            out = bytes(self._compressed(info))
+        elif info.compress_type == zipfile.ZIP_DEFLATED:
+            try:
+                out = zlib.decompressobj(-15).decompress(self._compressed(info), info.file_size + 1)
+            except zlib.error as error:
+                raise _damaged(name, error) from None
+        else:
+            return self._fallback(info)
+        if len(out) != info.file_size or zlib.crc32(out) != info.CRC:
+            raise _damaged(name, "its content does not match the size or checksum in the zip directory")
+        return out
+
+    def _fallback(self, info: _Entry | zipfile.ZipInfo) -> bytes:
+        # Other compression methods (rare in spreadsheets): zipfile stops at the declared size
+        # and checks the CRC.
+        try:
+            with zipfile.ZipFile(io.BytesIO(self.data)) as zipped:
+                return zipped.read(info.filename)
+        except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as error:
+            raise _damaged(info.filename, error) from None
+
+
+def _check_directory(infos: list[_Entry] | list[zipfile.ZipInfo], limits: Limits) -> None:
+    if len(infos) > limits.max_members:
+        raise LimitExceeded(
+            f"the zip package has {len(infos):,} parts, more than the limit of {limits.describe('max_members')}; "
+            "nothing from this file was parsed",
+            "max_members",
+        )
+    seen: set[str] = set()
+    total = 0
+    for info in infos:
+        if info.filename in seen:
+            raise UnreadableFile(
+                f"the zip package holds two parts named {info.filename}; it was not made by a "
+                "spreadsheet program. Ask for the file again"
+            )
+        seen.add(info.filename)
+        if info.flag_bits & 0x1:
+            raise UnreadableFile(
+                "the workbook is password-protected (its zip parts are encrypted); "
+                "remove the password and save it again"
+            )
+        size = info.file_size
+        total += size
+        if size > limits.max_member_mb * _MB:
+            raise LimitExceeded(
+                f"part {info.filename} unpacks to {size / _MB:,.1f} MB, more than the limit of "
+                f"{limits.describe('max_member_mb')}; nothing from this file was parsed",
+                "max_member_mb",
+            )
+        if size >= _RATIO_FLOOR and size > limits.max_ratio * max(info.compress_size, 1):
+            ratio = size / max(info.compress_size, 1)
+            raise LimitExceeded(
+                f"part {info.filename} unpacks {ratio:,.0f} times larger than it is packed ({size / _MB:,.1f} MB "
+                f"from {info.compress_size / _MB:,.2f} MB), more than the limit of {limits.describe('max_ratio')}: "
+                "a zip bomb? Nothing from this file was parsed",
+                "max_ratio",
+            )
+    if total > limits.max_uncompressed_mb * _MB:
+        raise LimitExceeded(
+            f"the zip package unpacks to {total / _MB:,.1f} MB, more than the limit of "
+            f"{limits.describe('max_uncompressed_mb')}; nothing from this file was parsed",
+            "max_uncompressed_mb",
+        )
+
+
+def _macro_notes(names: set[str]) -> tuple[str, ...]:
+    found = sorted(
+        n for n in names if n.lower().endswith("vbaproject.bin") or n.lower().startswith(("xl/macrosheets/", "basic/"))
+    )
+    if not found:
+        return ()
+    return (
+        f"the workbook contains macros ({', '.join(found[:3])}); they were not run and nothing of them is "
+        "kept: only cell values were read",
+    )
+
+
+def _not_a_workbook(names: set[str], suffix: str) -> str:
+    if "content.xml" in names:
+        return f"an OpenDocument (.ods) file named {suffix}; rename it to .ods and ingest again"
+    if "word/document.xml" in names or "ppt/presentation.xml" in names:
+        return f"a Word or PowerPoint document named {suffix}, not a workbook"
+    if "xl/workbook.bin" in names:
+        return "an Excel binary workbook (.xlsb); save it as .xlsx and ingest again"
+    return f"a zip file but not an Excel workbook (no xl/workbook.xml); save the workbook as {suffix} again"
+
+
+def _check_ods(package: _Members) -> None:
+    if "META-INF/manifest.xml" in package.names:
+        manifest = package.read("META-INF/manifest.xml")  # its size was checked against the limits
+        if b"encryption-data" in manifest:
+            raise UnreadableFile(
+                "the workbook is password-protected (encrypted); remove the password and save it again"
+            )
+    for part in _xml_parts(package.names):
+        _check_no_dtd(part, package.head(part, 1024), package)
+
+
+def _xml_parts(names: set[str]) -> list[str]:
+    """Every part a parser may read as XML (wherever the package's relationships point)."""
+    return sorted(n for n in names if n.lower().endswith((".xml", ".rels")))
+
+
+def _damaged(name: str, why: object) -> UnreadableFile:
+    return UnreadableFile(
+        f"part {name} of the zip package is damaged ({str(why)[:80] or type(why).__name__}); ask for the file again"
+    )
+
+
+def _check_no_dtd(name: str, head: bytes, package: _Members | None = None) -> None:
+    """Refuse a part whose prolog carries a document type declaration.
+
+    Spreadsheet programs never write one; entity declarations are how billion-laughs,
+    quadratic blow-up and external-entity (XXE) attacks work. A declaration must come before
+    the root element, so only the prolog is searched: the head of the part, or the whole part
+    (bounded by the size limits) when comments pad the prolog past the head.
+    """
+    text = _as_utf8(head)
+    root = _ROOT_RE.search(text)
+    if root is None and package is not None:
+        text = _as_utf8(package.read(name))
+        root = _ROOT_RE.search(text)
+    prolog = text[: root.start()] if root else text
+    if b"<!" in prolog and _DTD_RE.search(prolog):
+        raise UnreadableFile(
+            f"part {name} carries an XML document type declaration (<!DOCTYPE/<!ENTITY), which spreadsheet "
+            "programs never write and XML bombs and external-entity attacks need; the file was refused unparsed"
+        )
+
+
+def _as_utf8(xml: bytes) -> bytes:
+    """UTF-16 XML (with a byte-order mark, or starting ``<`` then a zero byte) as UTF-8."""
+    if xml[:2] in (b"\xff\xfe", b"\xfe\xff") or xml[:2] in (b"<\x00", b"\x00<"):
+        encoding = (
+            "utf-16" if xml[:2] in (b"\xff\xfe", b"\xfe\xff") else ("utf-16-le" if xml[:1] == b"<" else "utf-16-be")
+        )
+        return xml[: len(xml) // 2 * 2].decode(encoding, "replace").encode("utf-8")
+    return xml
+
+
+def _worksheet_parts(package: _Members) -> list[str]:
+    """Worksheet parts: every target of the workbook's relationships of type worksheet, and xl/worksheets/*."""
+    parts = {n for n in package.names if n.startswith("xl/worksheets/") and n.endswith(".xml")}
+    rels = "xl/_rels/workbook.xml.rels"
+    if rels in package.names:
+        for match in _REL_RE.finditer(package.read(rels)):
+            attrs = dict(_ATTR_RE.findall(match.group(0)))
+            if not attrs.get(b"Type", b"").endswith(_WORKSHEET_TYPE) or attrs.get(b"TargetMode") == b"External":
+                continue
+            target = attrs.get(b"Target", b"").decode("utf-8", "replace")
+            parts.add(posixpath.normpath(target[1:] if target.startswith("/") else "xl/" + target))
+    return sorted(p for p in parts if p in package.names)
+
+
+def _check_worksheets(package: _Members, limits: Limits) -> dict[str, bytes]:
+    """Check each worksheet's declared and actual extent; return the unpacked XML by part."""
+    budget = limits.max_cells
+    sheets: dict[str, bytes] = {}
+    for part in _worksheet_parts(package):
+        # A big sheet's head is looked at before the rest is unpacked; a small one is unpacked once.
+        small = package.infos[part].file_size <= _HEAD_BYTES
+        head = package.read(part) if small else package.head(part, _HEAD_BYTES)
+        _check_no_dtd(part, head, package)
+        declared = _declared_cells(head)
+        if declared > budget:
+            raise _too_many_cells(part, declared, "declares", limits)
+        xml = head if small else package.read(part)
+        # The declared dimension may lie; the parser sizes its grid from the cells themselves.
+        actual = _used_extent(xml, budget) if _needs_extent(xml) else 0
+        if actual > budget:
+            raise _too_many_cells(part, actual, "has cells spanning", limits)
+        budget -= max(declared, actual)
+        sheets[part] = xml
+    return sheets
+
+
+def _too_many_cells(part: str, cells: int, verb: str, limits: Limits) -> LimitExceeded:
+    return LimitExceeded(
+        f"sheet part {part} {verb} {cells:,} cells (rows × columns), more than the limit of "
+        f"{limits.describe('max_cells')} for the workbook; if it really holds few values, delete the unused "
+        "rows and columns in Excel and save it again. Nothing from this file was parsed",
+        "max_cells",
+    )
+
+
+def _column_number(letters: bytes) -> int:
+    number = 0
+    for letter in letters.upper():
+        number = number * 26 + (letter - 64)
+    return number
+
+
+def _declared_cells(head: bytes) -> int:
+    """Cells in the ``<dimension ref="A1:D40">`` of a sheet (0 when absent or unreadable)."""
+    match = _DIMENSION_RE.search(head)
+    ref = _REF_ATTR_RE.search(match.group(1)) if match else None
+    if not ref:
+        return 0
+    value = _unescape(ref.group(1) if ref.group(1) is not None else ref.group(2))
+    corners = [_REF_RE.match(part.strip()) for part in value.split(b":")]
+    if not corners or not all(corners) or len(corners) > 2:
+        return 0
+    rows = [int(c.group(2)) for c in corners]  # type: ignore[union-attr]
+    cols = [_column_number(c.group(1)) for c in corners]  # type: ignore[union-attr]
+    return (max(rows) - min(rows) + 1) * (max(cols) - min(cols) + 1)
+
+
+def _unescape(value: bytes) -> bytes:
+    """An attribute value with character references (``&#88;``) resolved, as a parser sees it."""
+    if b"&" not in value:
+        return value
+
+    def char(match: re.Match[bytes]) -> bytes:
+        code = match.group(1)
+        number = int(code[1:], 16) if code[:1] == b"x" else int(code)
+        return chr(number).encode("utf-8", "replace") if number < 0x110000 else b"?"
+
+    return _CHAR_REF_RE.sub(char, value)
+
+
+def _needs_extent(xml: bytes) -> bool:
+    """Whether a sheet's cells could span more than ZZ9999 (cheap: counts and one pattern).
+
+    ``False`` only when, in the sheet data, every ``<c`` starts ``<c r="`` with an upper-case
+    position within ZZ9999, no other ``r`` attribute exists (rows may carry one each), and no
+    element has a namespace prefix. Anything else is measured by :func:`_used_extent`.
+    """
+    start, end = xml.find(b"<sheetData"), xml.rfind(b"</sheetData>")
+    if start < 0 or end < start or b":sheetData" in xml:
+        return start >= 0 or b":sheetData" in xml or b"<c" in xml
+    data = xml[start:end].translate(None, _WHITESPACE)
+    cells = data.count(b"<c")
+    if data.count(b"r=") != cells + data.count(b'<rowr="') or b":c" in data:
+        return True
+    return len(_NEAR_CELL_RE.findall(data)) != cells
+
+
+def _used_extent(xml: bytes, budget: int | None = None) -> int:
+    """Cells of the rectangle that the sheet's cells span (what the parser will allocate).
+
+    Positions follow the parser: a cell's ``r`` gives its row and column; a cell without one
+    is in its row element's row, right of the previous cell; a row without ``r`` follows the
+    previous row element.
+    Every ``r`` of an element counts (a duplicate must not hide a far one). The scan stops
+    once the rectangle exceeds ``budget``.
+    """
+    row, col = -1, -1
+    top = left = bottom = right = None
+    for match in _CELL_OR_ROW_RE.finditer(xml):
+        if match.group(1):  # </row>
+            continue
+        refs = [_unescape(double or single) for double, single in _R_ATTR_RE.findall(match.group(3))]
+        if match.group(2) == b"row":
+            numbers = [int(m.group(1)) - 1 for r in refs if (m := _ROW_NUMBER_RE.match(r))]
+            row, col = (max(numbers) if numbers else row + 1), -1
+            continue
+        places = [(int(m.group(2)) - 1, _column_number(m.group(1)) - 1) for r in refs if (m := _REF_RE.match(r))]
+        if places:
+            col = max(p[1] for p in places)
+            cells = places
+        else:
+            col += 1
+            cells = [(max(row, 0), col)]
+        for r, c in cells:
+            top, bottom = (r, r) if top is None else (min(top, r), max(bottom, r))
+            left, right = (c, c) if left is None else (min(left, c), max(right, c))
+        if budget is not None and (bottom - top + 1) * (right - left + 1) > budget:
+            break
+    if top is None:
+        return 0
+    return (bottom - top + 1) * (right - left + 1)

@@ -1,0 +1,914 @@
+"""Validate one workbook's grids against the codebook and turn them into tidy records.
+
+Pure: a :class:`~analysis.ingest.workbook.RawWorkbook` and a :class:`~analysis.codebook.Codebook`
+in, records and problems out. Each input cell either lands in a record or is named in a
+problem, and :class:`ParsedWorkbook` counts both so that the ingest can show they add up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from functools import cache, lru_cache
+
+from analysis.codebook import Codebook, ColumnSpec, SheetSpec
+from analysis.ingest.normalise import (
+    InvalidValue,
+    match_key,
+    normalise_text,
+    parse_bool,
+    parse_date,
+    parse_fiscal_year,
+    parse_int,
+    parse_respondent_id,
+    split_codes,
+)
+from analysis.ingest.problems import Problem
+from analysis.ingest.redact import FoundName
+from analysis.ingest.workbook import ErrorValue, Grid, RawWorkbook, cell_name
+from analysis.maturity.scores import INVALID
+
+__all__ = [
+    "ParsedWorkbook",
+    "META_SHEET",
+    "YEAR_SOURCE",
+    "UnusedSheets",
+    "cell_error",
+    "identify_instrument",
+    "parse_workbook",
+    "unused_sheets",
+]
+
+META_SHEET = "_meta"
+# Records carry the cell their fiscal year came from, for cross-file checks; the tidy tables
+# do not keep it (keys starting with "_" are not columns).
+YEAR_SOURCE = "_year_source"
+_HEADER_SCAN_ROWS = 20
+# Excel's error values, also when they arrive as text (a CSV or another program's export).
+_EXCEL_ERRORS = frozenset(
+    {
+        "#DIV/0!",
+        "#N/A",
+        "#VALUE!",
+        "#REF!",
+        "#NAME?",
+        "#NUM!",
+        "#NULL!",
+        "#SPILL!",
+        "#CALC!",
+        "#GETTING_DATA",
+        "#FIELD!",
+        "#BLOCKED!",
+        "#CONNECT!",
+        "#BUSY!",
+        "#UNKNOWN!",
+    }
+)
+
+
+def cell_error(value: object) -> str | None:
+    """Why a cell's value is no value at all (an Excel error or NaN), or ``None`` for a normal cell."""
+    if isinstance(value, ErrorValue) or (
+        isinstance(value, str) and "#" in value and value.strip().upper() in _EXCEL_ERRORS
+    ):
+        return (
+            f"the cell holds the Excel error value {str(value).strip()}, not an answer: correct the formula "
+            "or type the value in Excel and save the workbook again"
+        )
+    if isinstance(value, float) and value != value:
+        return "the cell holds NaN (not a number), not an answer: type the value in Excel and save the workbook again"
+    return None
+
+
+def _blank(value: object) -> bool:
+    """An empty cell: no text and no error value (an error or NaN is never blank)."""
+    return _text(value) == "" and cell_error(value) is None
+
+
+# The same headers, labels and answers come back in every workbook of an ingest: their
+# normalised forms are remembered (by value and type, so that 1, 1.0 and True stay apart).
+@lru_cache(maxsize=1 << 14, typed=True)
+def _cached_key(value: object) -> str:
+    return match_key(value)
+
+
+@lru_cache(maxsize=1 << 14, typed=True)
+def _cached_text(value: object) -> str:
+    return normalise_text(value)
+
+
+def _key(value: object) -> str:
+    try:
+        return _cached_key(value)
+    except TypeError:  # unhashable
+        return match_key(value)
+
+
+def _text(value: object) -> str:
+    try:
+        return _cached_text(value)
+    except TypeError:  # unhashable
+        return normalise_text(value)
+
+
+@dataclass
+class ParsedWorkbook:
+    """What one workbook gave: tidy records per table, problems and cell accounting."""
+
+    file: str
+    instrument: str | None = None
+    edition: str | None = None
+    records: dict[str, list[dict]] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+    cells_read: int = 0
+    cells_reported: int = 0
+    skipped: bool = False
+    note: str = ""  # why a file was ignored without a problem (files.csv's reason)
+    folder_year: int | None = None  # the fiscal year of the folder being ingested (None: not checked)
+    # Names read from personal cells: never written, only used to redact free text (analysis.ingest.redact).
+    names: list[FoundName] = field(default_factory=list)
+
+    @property
+    def cells_loaded(self) -> int:
+        return self.cells_read - self.cells_reported
+
+    def add(self, table: str, record: dict) -> None:
+        self.records.setdefault(table, []).append(record)
+
+    def error(self, sheet: str, cell: str, message: str) -> None:
+        self.problems.append(Problem("error", self.file, sheet, cell, message))
+
+    def warning(self, sheet: str, cell: str, message: str) -> None:
+        self.problems.append(Problem("warning", self.file, sheet, cell, message))
+
+    def skip(self, sheet: str, cell: str, message: str) -> ParsedWorkbook:
+        """Reject the whole workbook: nothing from it lands, every cell read is reported."""
+        self.error(sheet, cell, message)
+        self.records = {}
+        self.cells_reported = self.cells_read
+        self.skipped = True
+        return self
+
+
+@dataclass(frozen=True)
+class Row:
+    """One data row of a table sheet: raw values and cell names by column id."""
+
+    index: int
+    values: dict[str, object]
+    cells: dict[str, str]
+
+
+# -- identification --------------------------------------------------------------------------
+
+
+def _find_sheet(book: RawWorkbook, spec: SheetSpec) -> Grid | None:
+    wanted = {_key(spec.name_ja), _key(spec.name_en), _key(spec.sheet)}
+    for name, grid in book.sheets.items():
+        if _key(name) in wanted:
+            return grid
+    return None
+
+
+def read_meta(book: RawWorkbook) -> dict[str, str]:
+    """Read the key/value stamp of the hidden ``_meta`` sheet (empty if there is none)."""
+    grid = book.sheets.get(META_SHEET)
+    if grid is None:
+        return {}
+    meta = {}
+    for r in range(grid.top, grid.n_rows):
+        key = _text(grid.cell(r, 0))
+        if key:
+            meta[key] = _text(grid.cell(r, 1))
+    return meta
+
+
+def identify_instrument(book: RawWorkbook, codebook: Codebook) -> str | None:
+    """Return the instrument a workbook holds: from its ``_meta`` stamp, else from sheet names."""
+    stamped = read_meta(book).get("instrument")
+    if stamped in codebook.sheets:
+        return stamped
+    for instrument, sheets in codebook.sheets.items():
+        if all(_find_sheet(book, spec) is not None for spec in sheets):
+            return instrument
+    # Long instruments share the sheet name 回答; fall back to the headers of that sheet.
+    for instrument, sheets in codebook.sheets.items():
+        spec = sheets[-1]
+        grid = _find_sheet(book, spec)
+        if grid is not None and _header_row(grid, spec) is not None and len(sheets) == 1:
+            return instrument
+    return None
+
+
+# -- generic sheet reading ---------------------------------------------------------------------
+
+
+@cache
+def _spellings(spec: ColumnSpec) -> frozenset[str]:
+    return frozenset({match_key(spec.header_ja), match_key(spec.header_en), match_key(spec.column)})
+
+
+@cache
+def _header_index(sheet: SheetSpec) -> dict[str, tuple[str, ...]]:
+    """Map each spelling of a header to the columns it names, in declaration order."""
+    index: dict[str, list[str]] = {}
+    for spec in sheet.columns:
+        for spelling in _spellings(spec):
+            index.setdefault(spelling, []).append(spec.column)
+    return {key: tuple(columns) for key, columns in index.items() if key}
+
+
+def _header_row(grid: Grid, sheet: SheetSpec) -> tuple[int, dict[str, int]] | None:
+    """Find the header row: the first row naming every required column."""
+    required = [c.column for c in sheet.columns if c.required]
+    index = _header_index(sheet)
+    for r in range(grid.top, min(grid.n_rows, grid.top + _HEADER_SCAN_ROWS)):
+        found: dict[str, int] = {}
+        for c in range(grid.left, grid.n_cols):
+            for column in index.get(_key(grid.cell(r, c)), ()):
+                if column not in found:
+                    found[column] = c
+        if required and all(column in found for column in required):
+            return r, found
+    return None
+
+
+def _table_rows(grid: Grid, header: int, columns: dict[str, int], sheet: SheetSpec) -> Iterator[Row]:
+    inputs = [c.column for c in sheet.columns if c.type != "info" and c.column in columns]
+    for r in range(header + 1, grid.n_rows):
+        values = {col: grid.cell(r, columns[col]) for col in inputs}
+        if all(_blank(v) for v in values.values()):
+            continue
+        yield Row(r, values, {col: cell_name(r, columns[col]) for col in inputs})
+
+
+def parse_value(spec: ColumnSpec, value: object, codebook: Codebook) -> object:
+    """Parse one cell by its declared type; ``None`` for an empty optional cell."""
+    error = cell_error(value)
+    if error is not None:
+        raise InvalidValue(error)
+    if _text(value) == "" and not isinstance(value, bool):
+        if spec.required:
+            raise InvalidValue(f"{spec.header_ja} ({spec.column}) is required; the cell is empty")
+        return None
+    kind = spec.type
+    if kind == "id":
+        return parse_respondent_id(value)
+    if kind == "year":
+        return parse_fiscal_year(value)
+    if kind == "int":
+        return parse_int(value)
+    if kind == "bool":
+        return parse_bool(value, codebook.true_words, codebook.false_words)
+    if kind == "date":
+        return parse_date(value).isoformat()
+    if kind == "code":
+        return codebook.lookup(spec.codelist, value)
+    return _text(value)
+
+
+def _parse_row(
+    row: Row,
+    sheet: SheetSpec,
+    codebook: Codebook,
+    parsed: ParsedWorkbook,
+    grid: Grid,
+) -> tuple[dict | None, int]:
+    """Parse every declared column of a row and report bad cells.
+
+    Returns the record (``None`` when a required cell failed) and the number of optional
+    cells that failed: those are reported and left empty while the record still lands.
+    """
+    record: dict[str, object] = {}
+    ok, bad_optional = True, 0
+    for column, value in row.values.items():
+        spec = sheet.column(column)
+        if spec.personal:
+            _keep_name(parsed, spec, value, _source(parsed, grid, row.cells[column]))
+            continue  # read to be recognised, never kept
+        try:
+            record[column] = parse_value(spec, value, codebook)
+        except InvalidValue as problem:
+            parsed.error(grid.name, row.cells[column], str(problem))
+            record[column] = None
+            if spec.required:
+                ok = False
+            else:
+                bad_optional += 1
+    return (record if ok else None), bad_optional
+
+
+def _keep_name(parsed: ParsedWorkbook, spec: ColumnSpec, value: object, source: str) -> None:
+    """Remember a name (a personal cell) so that the ingest can take it out of free text.
+
+    An error value or NaN is no name (it would otherwise be looked for in every statement)."""
+    if _text(value) and cell_error(value) is None:
+        parsed.names.append(FoundName(spec.column, _text(value), source))
+
+
+def _count_cells(row: Row, sheet: SheetSpec) -> int:
+    return sum(1 for col, v in row.values.items() if not _blank(v) and not sheet.column(col).personal)
+
+
+def _source(parsed: ParsedWorkbook, grid: Grid, cell: str) -> str:
+    return f"{parsed.file}!{grid.name}!{cell}"
+
+
+def _missing_sheet(book: RawWorkbook, sheet: SheetSpec) -> str:
+    present = ", ".join(n for n in book.sheets if n != META_SHEET)
+    return f"missing sheet {sheet.name_ja} ({sheet.name_en}); the workbook has: {present}. Start from `survey template`"
+
+
+def _check_formulas(parsed: ParsedWorkbook, grid: Grid) -> set[str]:
+    for cell in grid.formulas_without_value:
+        parsed.error(
+            grid.name,
+            cell,
+            "formula with no cached value: open the workbook in Excel, let it calculate and "
+            "save it, or type the value instead of the formula",
+        )
+    return set(grid.formulas_without_value)
+
+
+def _read_table_sheet(
+    book: RawWorkbook,
+    sheet: SheetSpec,
+    codebook: Codebook,
+    parsed: ParsedWorkbook,
+    handle: Callable[[Row, dict, Grid], bool],
+) -> bool:
+    """Read a table sheet row by row, passing each parsed record to ``handle``.
+
+    ``handle`` returns whether the record landed; the cells of a row that did not land are
+    counted as reported (the handler has named the problem).
+    """
+    grid = _find_sheet(book, sheet)
+    if grid is None:
+        parsed.error(sheet.name_ja, "", _missing_sheet(book, sheet))
+        return False
+    found = _header_row(grid, sheet)
+    if found is None:
+        need = ", ".join(f"{c.header_ja} ({c.column})" for c in sheet.columns if c.required)
+        parsed.error(grid.name, "", f"no header row naming the required columns {need}")
+        return False
+    header, columns = found
+    formula_cells = _check_formulas(parsed, grid)
+    # One fiscal year per processed folder: rows of another year are kept out (the disclosure
+    # coding records several years by design).
+    folder_year = parsed.folder_year if parsed.instrument not in _SEVERAL_YEARS else None
+    other_years: dict[int, list[str]] = {}
+    for row in _table_rows(grid, header, columns, sheet):
+        n_cells = _count_cells(row, sheet)
+        parsed.cells_read += n_cells
+        if formula_cells & set(row.cells.values()):
+            parsed.cells_reported += n_cells
+            continue
+        record, bad_optional = _parse_row(row, sheet, codebook, parsed, grid)
+        year = record.get("fiscal_year") if record is not None else None
+        if folder_year is not None and year is not None and year != folder_year:
+            other_years.setdefault(year, []).append(row.cells["fiscal_year"])
+            parsed.cells_reported += n_cells
+        elif record is None or not handle(row, record, grid):
+            parsed.cells_reported += n_cells
+        else:
+            parsed.cells_reported += bad_optional
+    for year, cells in sorted(other_years.items()):
+        also = f" (also {', '.join(cells[1:6])}{' …' if len(cells) > 6 else ''})" if len(cells) > 1 else ""
+        parsed.error(grid.name, cells[0], _other_year(year, parsed.folder_year, f"{len(cells)} row(s)") + also)
+    return True
+
+
+_SEVERAL_YEARS = {"disclosures"}
+
+
+def _other_year(year: int, folder_year: int | None, what: str) -> str:
+    return (
+        f"fiscal year {year}, but this folder holds {folder_year}: {what} kept out of the {folder_year} "
+        "tables, so that every table of the year counts the same companies; correct the year or move the "
+        "file to its year's folder"
+    )
+
+
+# -- instruments -------------------------------------------------------------------------------
+
+
+@cache
+def _directive_of(codebook: Codebook) -> dict[str, int]:
+    """Question id to directive, in codebook order (the codebook is read-only, so this is kept)."""
+    return {
+        qid: int(directive)
+        for qid, directive in zip(codebook.questions["question_id"], codebook.questions["directive"], strict=True)
+    }
+
+
+def _parse_self_assessment(book: RawWorkbook, codebook: Codebook, parsed: ParsedWorkbook) -> None:
+    profile_spec, answers_spec = codebook.instrument_sheets("self_assessment")
+    profile = _find_sheet(book, profile_spec)
+    answers = _find_sheet(book, answers_spec)
+    for spec, grid in ((profile_spec, profile), (answers_spec, answers)):
+        if grid is None:
+            parsed.skip(spec.name_ja, "", _missing_sheet(book, spec))
+            return
+    assert profile is not None and answers is not None
+    # Profile: key/value rows. Keys may be Japanese or English; values sit right of the key.
+    fields: dict[str, tuple[object, str]] = {}
+    spellings = _header_index(profile_spec)
+    n_cols = profile.n_cols
+    for r in range(profile.top, profile.n_rows):
+        key_cell = None
+        for c in range(profile.left, n_cols):
+            if _text(profile.cell(r, c)):
+                key_cell = c
+                break
+        if key_cell is None:
+            continue
+        for column in spellings.get(_key(profile.cell(r, key_cell)), ()):
+            fields[column] = (profile.cell(r, key_cell + 1), cell_name(r, key_cell + 1))
+    profile_formulas = _check_formulas(parsed, profile)
+    record: dict[str, object] = {}
+    for spec in profile_spec.columns:
+        if spec.column not in fields:
+            if spec.required:
+                parsed.skip(profile.name, "", f"no row {spec.header_ja} ({spec.column}) in the profile sheet")
+                return
+            continue
+        value, cell = fields[spec.column]
+        if spec.personal:
+            _keep_name(parsed, spec, value, _source(parsed, profile, cell))
+            continue  # read to be recognised, never kept
+        if not _blank(value):
+            parsed.cells_read += 1
+        if cell in profile_formulas:
+            if spec.required:
+                parsed.skip(profile.name, cell, "the required profile value is a formula with no cached value")
+                return
+            parsed.cells_reported += 1
+            continue
+        try:
+            record[spec.column] = parse_value(spec, value, codebook)
+        except InvalidValue as problem:
+            if spec.required:
+                parsed.skip(profile.name, cell, f"{problem}; without it no answer of this workbook can be used")
+                return
+            parsed.error(profile.name, cell, str(problem))
+            parsed.cells_reported += 1
+            record[spec.column] = None
+    respondent_id = record["respondent_id"]
+    fiscal_year = record["fiscal_year"]
+    if parsed.folder_year is not None and fiscal_year != parsed.folder_year:
+        parsed.skip(
+            profile.name,
+            fields["fiscal_year"][1],
+            _other_year(fiscal_year, parsed.folder_year, "the workbook's answers are"),
+        )
+        return
+    parsed.add(
+        "respondents",
+        {
+            "respondent_id": respondent_id,
+            "group": "user",
+            "fiscal_year": fiscal_year,
+            "industry": record.get("industry"),
+            "size_band": record.get("size_band"),
+            "source": _source(parsed, profile, fields["respondent_id"][1]),
+            YEAR_SOURCE: _source(parsed, profile, fields["fiscal_year"][1]),
+        },
+    )
+    # Answers: one row per question.
+    found = _header_row(answers, answers_spec)
+    if found is None:
+        parsed.skip(answers.name, "", "no header row naming 設問ID (question_id) and 回答 (answer)")
+        return
+    header, columns = found
+    if "answer" not in columns:
+        parsed.skip(answers.name, "", "no column 回答 (answer) in the header row")
+        return
+    formulas = _check_formulas(parsed, answers)
+    directive_of = _directive_of(codebook)
+    seen: dict[str, str] = {}
+    # The hot loop of a large ingest (one pass per question row): cells are taken from the
+    # row lists directly and cell names built from precomputed column letters.
+    qid_col, answer_col = columns["question_id"] - answers.left, columns["answer"] - answers.left
+    qid_letters = cell_name(0, columns["question_id"])[:-1]
+    answer_letters = cell_name(0, columns["answer"])[:-1]
+    source_prefix = _source(parsed, answers, "")
+    for r in range(header + 1, answers.n_rows):
+        row = answers.rows[r - answers.top]
+        width = len(row)
+        qid_raw = row[qid_col] if 0 <= qid_col < width else ""
+        answer = row[answer_col] if 0 <= answer_col < width else ""
+        answer_cell = f"{answer_letters}{r + 1}"
+        qid_cell = f"{qid_letters}{r + 1}"
+        if _blank(qid_raw):
+            if not _blank(answer):
+                parsed.cells_read += 1
+                parsed.cells_reported += 1
+                parsed.error(
+                    answers.name, answer_cell, "an answer on a row without 設問ID: which question does it answer?"
+                )
+            continue
+        # The question id and the answer cell are read; a blank answer is data (unanswered).
+        parsed.cells_read += 2
+        try:
+            qid = codebook.lookup("questions", qid_raw)
+        except InvalidValue as problem:
+            parsed.error(answers.name, qid_cell, cell_error(qid_raw) or f"unknown question id: {problem}")
+            parsed.cells_reported += 2
+            continue
+        if qid in seen:
+            parsed.error(answers.name, qid_cell, f"question {qid} appears twice (first at {seen[qid]}); keep one row")
+            parsed.cells_reported += 2
+            continue
+        seen[qid] = qid_cell
+        # A rejected answer is reported and kept as missing (reason invalid): it must not
+        # vanish, and a level it could change must not look complete.
+        error = cell_error(answer)
+        if answer_cell in formulas:
+            score, reason = None, INVALID  # _check_formulas has reported it
+        elif error is not None:
+            parsed.error(answers.name, answer_cell, error)
+            score, reason = None, INVALID
+        else:
+            try:
+                score, reason = codebook.parse_score(answer)
+            except InvalidValue as problem:
+                parsed.error(answers.name, answer_cell, f"{problem}; kept as an invalid answer (無効回答)")
+                score, reason = None, INVALID
+        if reason == INVALID:
+            parsed.cells_reported += 1
+        parsed.add(
+            "self_assessment",
+            {
+                "respondent_id": respondent_id,
+                "fiscal_year": fiscal_year,
+                "edition": codebook.edition,
+                "directive": directive_of[qid],
+                "question_id": qid,
+                "score": score,
+                "missing_reason": reason,
+                "source": source_prefix + answer_cell,
+            },
+        )
+    absent = [q for q in directive_of if q not in seen]
+    if absent:
+        parsed.warning(
+            answers.name,
+            "",
+            f"{len(absent)} question(s) have no row: {', '.join(absent[:10])}"
+            f"{' …' if len(absent) > 10 else ''}; they are left out, not counted as unanswered",
+        )
+
+
+def _parse_presurvey(book: RawWorkbook, codebook: Codebook, parsed: ParsedWorkbook) -> None:
+    (sheet,) = codebook.instrument_sheets("presurvey")
+    questions = codebook.table("presurvey_questions").set_index("question_id")
+    options = codebook.table("presurvey_options")
+    option_index: dict[str, dict[str, int]] = {}
+    for qid, part in options.groupby("question_id"):
+        index: dict[str, int] = {}
+        for code, ja, en in zip(part["code"], part["label_ja"], part["label_en"], strict=True):
+            index[_key(ja)] = int(code)
+            index[_key(en)] = int(code)
+        for code in part["code"]:
+            index[_key(code)] = int(code)
+        option_index[str(qid)] = index
+    missing = codebook.missing_index()
+    seen: dict[tuple, str] = {}
+
+    def handle(row: Row, record: dict, grid: Grid) -> bool:
+        qid = record["question_id"]
+        key = (record["respondent_id"], record["fiscal_year"], qid)
+        cell = row.cells.get("answer", row.cells["question_id"])
+        if key in seen:
+            parsed.error(
+                grid.name,
+                row.cells["question_id"],
+                f"{key[0]} answered {qid} twice in {key[1]} (first at {seen[key]}); keep one row",
+            )
+            return False
+        seen[key] = row.cells["question_id"]
+        kind = questions.loc[qid, "kind"]
+        topic = int(questions.loc[qid, "topic"])
+        base = {
+            "respondent_id": record["respondent_id"],
+            "fiscal_year": record["fiscal_year"],
+            "edition": codebook.edition,
+            "topic": topic,
+            "question_id": qid,
+            "kind": kind,
+            "option_code": None,
+            "answer_text": None,
+            "missing_reason": None,
+            "source": _source(parsed, grid, cell),
+            YEAR_SOURCE: _source(parsed, grid, row.cells["fiscal_year"]),
+        }
+        raw = row.values.get("answer", "")
+        if cell_error(raw) is not None:
+            # _parse_row has reported the cell (and counts it as reported): kept as invalid.
+            parsed.add("presurvey", {**base, "missing_reason": INVALID})
+            return True
+        key_text = _key(raw)
+        if key_text == "":
+            parsed.cells_read += 1  # a blank answer on a question row is data: unanswered
+        if key_text in missing:
+            parsed.add("presurvey", {**base, "missing_reason": missing[key_text]})
+            return True
+        if kind == "text":
+            parsed.add("presurvey", {**base, "answer_text": _text(raw)})
+            return True
+        parts = split_codes(raw) if kind == "multiple" else [_text(raw)]
+        codes, bad = [], []
+        for part in parts:
+            code = option_index[qid].get(_key(part))
+            if code is None:
+                try:
+                    code = option_index[qid].get(_key(parse_int(part)))
+                except InvalidValue:
+                    code = None
+            (bad if code is None else codes).append(part if code is None else code)
+        if bad or (kind == "single" and len(codes) != 1):
+            allowed = ", ".join(
+                f"{c}={lab}"
+                for c, lab in zip(
+                    options.loc[options["question_id"] == qid, "code"],
+                    options.loc[options["question_id"] == qid, "label_ja"],
+                    strict=True,
+                )
+            )
+            how = "one option" if kind == "single" else "option codes separated by ';'"
+            parsed.error(
+                grid.name,
+                cell,
+                f"{qid} expects {how} ({allowed}); got {_text(raw)!r}; kept as an invalid answer (無効回答)",
+            )
+            parsed.add("presurvey", {**base, "missing_reason": INVALID})
+            parsed.cells_reported += 1
+            return True
+        for code in dict.fromkeys(codes):
+            parsed.add("presurvey", {**base, "option_code": code})
+        return True
+
+    _read_table_sheet(book, sheet, codebook, parsed, handle)
+
+
+def _parse_roster(book: RawWorkbook, codebook: Codebook, parsed: ParsedWorkbook) -> None:
+    (sheet,) = codebook.instrument_sheets("roster")
+
+    def handle(row: Row, record: dict, grid: Grid) -> bool:
+        parsed.add(
+            "respondents",
+            {
+                "respondent_id": record["respondent_id"],
+                "group": record["group"],
+                "fiscal_year": record["fiscal_year"],
+                "industry": record.get("industry"),
+                "size_band": record.get("size_band"),
+                "description": record.get("description"),
+                "n_interviewees": record.get("n_interviewees"),
+                "source": _source(parsed, grid, row.cells["respondent_id"]),
+                YEAR_SOURCE: _source(parsed, grid, row.cells["fiscal_year"]),
+            },
+        )
+        return True
+
+    _read_table_sheet(book, sheet, codebook, parsed, handle)
+
+
+def _parse_statements(book: RawWorkbook, codebook: Codebook, parsed: ParsedWorkbook) -> None:
+    (sheet,) = codebook.instrument_sheets("statements")
+    categories = codebook.table("statement_categories").set_index("category_id")
+    sections = codebook.table("statement_sections")
+    known_sections = set(zip(sections["respondent_group"], sections["section"], strict=True))
+    counter: dict[tuple, int] = {}
+
+    def handle(row: Row, record: dict, grid: Grid) -> bool:
+        group, section, category = record["group"], record["section"], record["category"]
+        if (group, section) not in known_sections:
+            parsed.error(
+                grid.name,
+                row.cells["section"],
+                f"section {section} is not in the {group} interview frame; "
+                "see statement_sections in the data dictionary",
+            )
+            return False
+        cat = categories.loc[category]
+        if (cat["respondent_group"], int(cat["section"])) != (group, section):
+            parsed.error(
+                grid.name,
+                row.cells["category"],
+                f"category {category} ({cat['label_ja']}) belongs to {cat['respondent_group']} section "
+                f"{cat['section']}, not {group} section {section}",
+            )
+            return False
+        key = (record["respondent_id"], record["fiscal_year"])
+        counter[key] = counter.get(key, 0) + 1
+        parsed.add(
+            "statements",
+            {
+                "respondent_id": record["respondent_id"],
+                "fiscal_year": record["fiscal_year"],
+                "respondent_group": group,
+                "section": section,
+                "category_id": category,
+                "maturity": record.get("maturity"),
+                "text": record["text"],
+                "source": _source(parsed, grid, row.cells["text"]),
+                YEAR_SOURCE: _source(parsed, grid, row.cells["fiscal_year"]),
+            },
+        )
+        return True
+
+    _read_table_sheet(book, sheet, codebook, parsed, handle)
+
+
+def _parse_disclosures(book: RawWorkbook, codebook: Codebook, parsed: ParsedWorkbook) -> None:
+    companies_spec, disclosures_spec = codebook.instrument_sheets("disclosures")
+    countries = codebook.table("countries").set_index("country")
+    companies: dict[str, dict] = {}
+
+    def company(row: Row, record: dict, grid: Grid) -> bool:
+        cid = record["company_id"]
+        if cid in companies:
+            parsed.error(grid.name, row.cells["company_id"], f"company {cid} is listed twice; keep one row")
+            return False
+        expected_region = countries.loc[record["country"], "region"]
+        if expected_region != record["region"]:
+            parsed.warning(
+                grid.name,
+                row.cells["region"],
+                f"region {record['region']} does not match country {record['country']} ({expected_region})",
+            )
+        peers = split_codes(record.get("peer_id") or "")
+        companies[cid] = {
+            "region": record["region"],
+            "country": record["country"],
+            "industry": record.get("industry"),
+            "large_cap": record.get("large_cap"),
+            "peer_ids": ";".join(p.upper() for p in peers) or None,
+            "source": _source(parsed, grid, row.cells["company_id"]),
+        }
+        return True
+
+    if not _read_table_sheet(book, companies_spec, codebook, parsed, company):
+        return
+    seen: dict[tuple, str] = {}
+    years: dict[str, set[int]] = {}
+
+    def disclosure(row: Row, record: dict, grid: Grid) -> bool:
+        cid = record["company_id"]
+        if cid not in companies:
+            parsed.error(
+                grid.name,
+                row.cells["company_id"],
+                f"company {cid} is not listed on sheet {companies_spec.name_ja}; add it there first",
+            )
+            return False
+        key = (cid, record["fiscal_year"], record["item"])
+        if key in seen:
+            parsed.error(grid.name, row.cells["item"], f"{cid} {key[1]} {key[2]} is coded twice (first at {seen[key]})")
+            return False
+        seen[key] = row.cells["item"]
+        years.setdefault(cid, set()).add(record["fiscal_year"])
+        info = companies[cid]
+        parsed.add(
+            "disclosures",
+            {
+                "company_id": cid,
+                "fiscal_year": record["fiscal_year"],
+                "region": info["region"],
+                "country": info["country"],
+                "industry": info["industry"],
+                "peer_ids": info["peer_ids"],
+                "large_cap": info["large_cap"],
+                "item": record["item"],
+                "disclosed": record["disclosed"],
+                "venue": record.get("venue"),
+                "basis": record.get("basis"),
+                "sustainability": record.get("sustainability"),
+                "note": record.get("note"),
+                "source": _source(parsed, grid, row.cells["disclosed"]),
+            },
+        )
+        return True
+
+    _read_table_sheet(book, disclosures_spec, codebook, parsed, disclosure)
+    for cid, info in companies.items():
+        for year in sorted(years.get(cid, ())):
+            parsed.add(
+                "respondents",
+                {
+                    "respondent_id": cid,
+                    "group": "disclosure_company",
+                    "fiscal_year": year,
+                    "industry": info["industry"],
+                    "region": info["region"],
+                    "country": info["country"],
+                    "source": info["source"],
+                },
+            )
+
+
+def _parse_simple(table: str) -> Callable[[RawWorkbook, Codebook, ParsedWorkbook], None]:
+    def parse(book: RawWorkbook, codebook: Codebook, parsed: ParsedWorkbook) -> None:
+        (sheet,) = codebook.instrument_sheets(table)
+        first = sheet.columns[0].column
+
+        def handle(row: Row, record: dict, grid: Grid) -> bool:
+            parsed.add(table, {**record, "source": _source(parsed, grid, row.cells[first])})
+            return True
+
+        _read_table_sheet(book, sheet, codebook, parsed, handle)
+
+    return parse
+
+
+PARSERS: dict[str, Callable[[RawWorkbook, Codebook, ParsedWorkbook], None]] = {
+    "self_assessment": _parse_self_assessment,
+    "presurvey": _parse_presurvey,
+    "roster": _parse_roster,
+    "statements": _parse_statements,
+    "disclosures": _parse_disclosures,
+    "meetings": _parse_simple("meetings"),
+    "literature": _parse_simple("literature"),
+}
+
+
+def parse_workbook(book: RawWorkbook, codebook: Codebook, folder_year: int | None = None) -> ParsedWorkbook:
+    """Identify, validate and normalise one workbook against ``codebook``.
+
+    With ``folder_year``, rows and workbooks of another fiscal year are reported at their year
+    cell and kept out (one year per processed folder).
+    """
+    parsed = ParsedWorkbook(file=book.file, folder_year=folder_year)
+    meta = read_meta(book)
+    edition = meta.get("edition")
+    if edition and edition != codebook.edition:
+        parsed.cells_read = _count_all_cells(book)
+        return parsed.skip(
+            META_SHEET,
+            "B2",
+            f"this workbook was made for codebook edition {edition}, but the ingest uses "
+            f"{codebook.edition}; ingest it with --edition {edition} or copy its answers into a "
+            f"{codebook.edition} template",
+        )
+    instrument = identify_instrument(book, codebook)
+    if instrument is None:
+        sheets = ", ".join(n for n in book.sheets if n != META_SHEET) or "none"
+        parsed.cells_read = _count_all_cells(book)
+        return parsed.skip(
+            "",
+            "",
+            f"not a workbook of any instrument (sheets: {sheets}); expected the sheets of a "
+            f"`survey template` workbook, e.g. 基本情報 and 回答 for the self-assessment",
+        )
+    parsed.instrument = instrument
+    parsed.edition = edition or codebook.edition
+    PARSERS[instrument](book, codebook, parsed)
+    if parsed.skipped:
+        # Nothing of a rejected workbook lands: every cell in it is accounted as reported.
+        parsed.cells_read = parsed.cells_reported = max(parsed.cells_read, _count_all_cells(book))
+    return parsed
+
+
+_NOT_DATA_SHEETS = {"説明", "instructions"}
+
+
+@dataclass(frozen=True)
+class UnusedSheets:
+    """Tells which sheets :func:`parse_workbook` never looks into (it only needs their names).
+
+    Hidden ``_`` sheets other than ``_meta`` (dropdown lists) and the instructions sheet are
+    neither validated nor counted; a reader may list them without parsing their cells, which
+    saves about a third of the parse of a template workbook and changes nothing here.
+    """
+
+    wanted: frozenset[str]  # match keys of every instrument sheet name, which are always read
+
+    def __call__(self, name: str) -> bool:
+        if name == META_SHEET or _key(name) in self.wanted:
+            return False
+        return name.startswith("_") or _key(name) in _NOT_DATA_SHEETS
+
+
+def unused_sheets(codebook: Codebook) -> UnusedSheets:
+    """The :class:`UnusedSheets` of ``codebook``'s instruments."""
+    return UnusedSheets(
+        frozenset(
+            key
+            for sheets in codebook.sheets.values()
+            for spec in sheets
+            for key in (match_key(spec.name_ja), match_key(spec.name_en), match_key(spec.sheet))
+        )
+    )
+
+
+def _count_all_cells(book: RawWorkbook) -> int:
+    """Non-empty cells of a workbook's data sheets (hidden ``_`` sheets and instructions excluded)."""
+    return sum(
+        1
+        for name, grid in book.sheets.items()
+        if not name.startswith("_") and _key(name) not in _NOT_DATA_SHEETS
+        for row in grid.rows
+        for v in row
+        if not _blank(v)
+    )

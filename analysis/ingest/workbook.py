@@ -1,0 +1,368 @@
+"""Reading spreadsheets into plain grids of cell values (the input edge of the ingest).
+
+python-calamine parses xlsx, xls and ods several times faster than openpyxl (see the
+README's performance section). Calamine silently drops a formula cell that has no cached
+value, and reads a cell holding an Excel error value (``#DIV/0!``, ``#N/A`` …) as an empty
+string; so for xlsx files the sheet XML is also scanned for such cells. Formulas without a value
+are listed on the grid, error values are put back in their cells as :class:`ErrorValue`, so that
+validation reports both instead of reading blank answers. Every file passes the checks of
+:mod:`analysis.ingest.safety` before the parser sees it.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path, PurePosixPath
+
+import python_calamine
+from defusedxml import ElementTree as SafeET
+
+from analysis.ingest.safety import DEFAULT_LIMITS, LimitExceeded, Limits, Package, UnreadableFile, inspect_package
+
+__all__ = ["ErrorValue", "Grid", "RawWorkbook", "UnreadableFile", "cell_name", "read_workbook", "SPREADSHEET_SUFFIXES"]
+
+SPREADSHEET_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods")
+_MB = 1 << 20
+_NS_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+_NS_REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
+_NS_PKG_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}"
+
+
+def cell_name(row: int, col: int) -> str:
+    """Return the A1-style name of the cell at 0-based ``row`` and ``col`` (``(13, 3)`` → ``D14``)."""
+    letters = ""
+    col += 1
+    while col:
+        col, rem = divmod(col - 1, 26)
+        letters = chr(65 + rem) + letters
+    return f"{letters}{row + 1}"
+
+
+@dataclass(frozen=True)
+class ErrorValue:
+    """An Excel error value (``#DIV/0!``, ``#N/A`` …) stored in a cell: never an answer."""
+
+    code: str
+
+    def __str__(self) -> str:
+        return self.code
+
+
+@dataclass(frozen=True)
+class Grid:
+    """The used range of one sheet: ``rows`` start at 0-based (``top``, ``left``)."""
+
+    name: str
+    rows: list[list[object]]
+    top: int = 0
+    left: int = 0
+    hidden: bool = False
+    formulas_without_value: tuple[str, ...] = ()
+    unread: bool = False  # listed but not parsed: the caller said it would not look inside
+
+    def cell(self, row: int, col: int) -> object:
+        """Return the value at absolute 0-based ``row``, ``col`` (``""`` outside the used range)."""
+        r, c = row - self.top, col - self.left
+        if 0 <= r < len(self.rows) and 0 <= c < len(self.rows[r]):
+            return self.rows[r][c]
+        return ""
+
+    @property
+    def n_rows(self) -> int:
+        """Number of rows from row 1 to the last used row."""
+        return self.top + len(self.rows)
+
+    @cached_property
+    def n_cols(self) -> int:
+        """Number of columns from column A to the last used one (grids are read-only: kept once known)."""
+        return self.left + max((len(r) for r in self.rows), default=0)
+
+
+@dataclass(frozen=True)
+class RawWorkbook:
+    """The sheets of one workbook, keyed by sheet name, in workbook order."""
+
+    path: Path
+    sheets: dict[str, Grid] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()  # warnings about the file itself (e.g. macros found and ignored)
+
+    @property
+    def file(self) -> str:
+        return self.path.name
+
+
+def read_workbook(
+    path: Path, limits: Limits = DEFAULT_LIMITS, skip: Callable[[str], bool] | None = None
+) -> RawWorkbook:
+    """Check the spreadsheet at ``path`` against ``limits``, then read every sheet.
+
+    The checks of :func:`analysis.ingest.safety.inspect_package` always run first (on every part,
+    skipped sheets included); the parser only sees files that pass them. This function does
+    not isolate the parser: untrusted files should be read through :mod:`analysis.ingest.isolation`.
+
+    Parameters
+    ----------
+    skip
+        Sheets (by name) whose cells the caller will not look at: they are listed as empty
+        grids marked ``unread`` and never parsed.
+
+    Raises
+    ------
+    UnreadableFile
+        If the file is empty, is not the spreadsheet its name says, breaks a limit
+        (:class:`~analysis.ingest.safety.LimitExceeded`) or the parser rejects it.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in SPREADSHEET_SUFFIXES:
+        raise UnreadableFile(
+            f"not a spreadsheet: expected one of {', '.join(SPREADSHEET_SUFFIXES)}, got {suffix or 'no extension'}"
+        )
+    data = _read_bounded(path, limits)
+    package = inspect_package(data, suffix, limits)
+    missing_values, error_values = _cells_of_note(data, package) if package.worksheets else ({}, {})
+    if suffix == ".ods":
+        error_values = _ods_error_cells(data)
+    try:
+        book = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
+        try:
+            sheets: dict[str, Grid] = {}
+            for meta in book.sheets_metadata:
+                if meta.typ != python_calamine.SheetTypeEnum.WorkSheet:
+                    continue
+                hidden = meta.visible != python_calamine.SheetVisibleEnum.Visible
+                if skip is not None and skip(meta.name):
+                    sheets[meta.name] = Grid(name=meta.name, rows=[], hidden=hidden, unread=True)
+                    continue
+                sheet = book.get_sheet_by_name(meta.name)
+                rows = sheet.to_python(skip_empty_area=True)
+                top, left = sheet.start or (0, 0)
+                if meta.name in error_values:
+                    top, left = _put_errors(rows, top, left, error_values[meta.name])
+                sheets[meta.name] = Grid(
+                    name=meta.name,
+                    rows=rows,
+                    top=top,
+                    left=left,
+                    hidden=hidden,
+                    formulas_without_value=missing_values.get(meta.name, ()),
+                )
+        finally:
+            book.close()
+    except python_calamine.PasswordError:
+        raise UnreadableFile("the workbook is password-protected; remove the password and save it again") from None
+    except (python_calamine.CalamineError, ValueError, OSError) as error:
+        raise UnreadableFile(f"the spreadsheet could not be parsed ({_short(error)})") from None
+    return RawWorkbook(path=path, sheets=sheets, notes=package.notes)
+
+
+def _read_bounded(path: Path, limits: Limits) -> bytes:
+    """The file's bytes, refused unread when it is larger than ``max_file_mb``."""
+    limit = int(limits.max_file_mb * _MB)
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+    except OSError as error:
+        raise UnreadableFile(f"the file cannot be read ({error.strerror or error})") from None
+    try:
+        size = os.fstat(fd).st_size
+        if size > limit:
+            raise LimitExceeded(
+                f"the file is {size / _MB:,.1f} MB, more than the limit of {limits.describe('max_file_mb')}; "
+                "nothing from it was parsed",
+                "max_file_mb",
+            )
+        chunks, total = [], 0
+        while total <= limit:
+            chunk = os.read(fd, max(size + 1 - total, 1 << 16))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
+    except OSError as error:
+        raise UnreadableFile(f"the file cannot be read ({error.strerror or error})") from None
+    finally:
+        os.close(fd)
+    if total > limit:  # it grew while being read
+        raise LimitExceeded(
+            f"the file is larger than the limit of {limits.describe('max_file_mb')}; nothing from it was parsed",
+            "max_file_mb",
+        )
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+def _cells_of_note(data: bytes, package: Package) -> tuple[dict[str, tuple[str, ...]], dict[str, dict[str, str]]]:
+    """Formula cells with no cached value, and cells holding an error value, by sheet name."""
+    formulas = {
+        part: cells
+        for part, xml in package.worksheets.items()
+        if _HAS_FORMULA_RE.search(xml) or _HAS_NS_FORMULA_RE.search(xml)
+        if (cells := tuple(_empty_formula_cells(xml)))
+    }
+    # Error cells are rare: a literal search for the value "e" first, the pattern only then.
+    errors = {
+        part: cells
+        for part, xml in package.worksheets.items()
+        if (b'"e"' in xml or b"'e'" in xml) and _HAS_ERROR_RE.search(xml)
+        if (cells := _error_cells(xml))
+    }
+    names = _sheet_names(data, set(formulas) | set(errors))
+    return (
+        {names[p]: c for p, c in formulas.items() if p in names},
+        {names[p]: c for p, c in errors.items() if p in names},
+    )
+
+
+_NS_TABLE = "{urn:oasis:names:tc:opendocument:xmlns:table:1.0}"
+_NS_TEXT = "{urn:oasis:names:tc:opendocument:xmlns:text:1.0}"
+_ODS_ERROR_RE = re.compile(rb"""value-type\s*=\s*["']error["']""")
+_ODS_MAX_PLACES = 10_000  # error cells placed per workbook (repeated cells are expanded up to this)
+
+
+def _ods_error_cells(data: bytes) -> dict[str, dict[str, str]]:
+    """Cells of an OpenDocument workbook whose value type is error (LibreOffice's
+    ``calcext:value-type="error"``), by sheet name: calamine reads them as 0 or an empty string.
+
+    Positions follow the table's rows and cells, repeats included; the package passed the
+    size and DTD checks before this runs.
+    """
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zipped:
+            content = zipped.read("content.xml")
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError):
+        return {}  # the parser proper reports a broken package
+    if not _ODS_ERROR_RE.search(content):
+        return {}
+    found: dict[str, dict[str, str]] = {}
+    placed = 0
+    sheet, row, col = "", -1, 0
+    try:
+        for event, element in SafeET.iterparse(io.BytesIO(content), events=("start", "end")):
+            tag = element.tag
+            if event == "start":
+                if tag == f"{_NS_TABLE}table":
+                    sheet, row = element.get(f"{_NS_TABLE}name", ""), -1
+                elif tag == f"{_NS_TABLE}table-row":
+                    row, col = row + 1, 0
+                continue
+            if tag == f"{_NS_TABLE}table-row":
+                row += int(element.get(f"{_NS_TABLE}number-rows-repeated", "1") or 1) - 1
+                element.clear()
+            elif tag in (f"{_NS_TABLE}table-cell", f"{_NS_TABLE}covered-table-cell"):
+                repeat = int(element.get(f"{_NS_TABLE}number-columns-repeated", "1") or 1)
+                if any(key.endswith("}value-type") and value == "error" for key, value in element.attrib.items()):
+                    text = "".join(element.itertext()).strip() or "#ERROR"
+                    for c in range(col, col + min(repeat, _ODS_MAX_PLACES - placed)):
+                        found.setdefault(sheet, {})[cell_name(row, c)] = text
+                        placed += 1
+                col += repeat
+    except (SafeET.ParseError, ValueError):
+        return found  # the parser proper reports a broken package
+    return found
+
+
+def _put_errors(rows: list[list[object]], top: int, left: int, errors: dict[str, str]) -> tuple[int, int]:
+    """Write each error value into ``rows`` at its cell; return the grid's (possibly moved) corner.
+
+    Calamine reads error cells as empty strings but keeps them in the used range; the grid
+    still grows (and its corner moves) for any error cell it left out.
+    """
+    places = {}
+    for ref, code in errors.items():
+        match = _A1_RE.fullmatch(ref)
+        if match:
+            col = 0
+            for letter in match.group(1):
+                col = col * 26 + ord(letter) - 64
+            places[(int(match.group(2)) - 1, col - 1)] = code
+    if not places:
+        return top, left
+    if not rows:
+        top, left = min(r for r, _ in places), min(c for _, c in places)
+    new_top, new_left = min(top, *(r for r, _ in places)), min(left, *(c for _, c in places))
+    if (new_top, new_left) != (top, left):
+        rows[:] = [[] for _ in range(top - new_top)] + [[""] * (left - new_left) + list(r) for r in rows]
+        top, left = new_top, new_left
+    for (r, c), code in places.items():
+        r, c = r - top, c - left
+        while len(rows) <= r:
+            rows.append([])
+        row = rows[r]
+        if len(row) <= c:
+            row.extend([""] * (c + 1 - len(row)))
+        row[c] = ErrorValue(code)
+    return top, left
+
+
+def _sheet_names(data: bytes, parts: set[str]) -> dict[str, str]:
+    """Map worksheet parts of an xlsx package to their sheet names."""
+    if not parts:
+        return {}
+    # Only now are sheet names needed: map each worksheet part back to its name.
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zipped:
+            workbook = SafeET.fromstring(zipped.read("xl/workbook.xml"))
+            rels = SafeET.fromstring(zipped.read("xl/_rels/workbook.xml.rels"))
+    except (zipfile.BadZipFile, KeyError, SafeET.ParseError, OSError, ValueError):
+        # The parser proper reports a broken package; nothing more to say here.
+        return {}
+    targets = {r.get("Id"): r.get("Target", "") for r in rels.iter(f"{_NS_PKG_REL}Relationship")}
+    found: dict[str, str] = {}
+    for sheet in workbook.iter(f"{_NS_MAIN}sheet"):
+        target = targets.get(sheet.get(f"{_NS_REL}id"), "")
+        part = str(PurePosixPath("xl") / target) if not target.startswith("/") else target[1:]
+        part = os.path.normpath(part).replace(os.sep, "/")
+        if part in parts:
+            found[part] = sheet.get("name", "")
+    return found
+
+
+# A formula element <f>, <f t="shared" …/> or with a namespace prefix (<x:f>); not <formula1>
+# of a data validation. Two literal-led patterns are several times faster than one general one.
+_HAS_FORMULA_RE = re.compile(rb"<f[ >/]")
+_HAS_NS_FORMULA_RE = re.compile(rb":f[ >/]")
+_CELL_RE = re.compile(rb"<(?:\w+:)?c\b([^>]*?)(?:/>|>(.*?)</(?:\w+:)?c>)", re.S)
+_REF_RE = re.compile(rb'\br="([A-Z]+[0-9]+)"')
+_F_RE = re.compile(rb"<(?:\w+:)?f\b")
+_V_RE = re.compile(rb"<(?:\w+:)?v>\s*[^<\s]")
+
+
+# A cell of type error: <c r="A1" t="e"><v>#DIV/0!</v></c> (any quoting or spacing of t).
+_HAS_ERROR_RE = re.compile(rb"""\bt\s*=\s*["']e["']""")
+_ERROR_REF_RE = re.compile(rb"""\br\s*=\s*["']([A-Z]+[0-9]+)["']""")
+_V_TEXT_RE = re.compile(rb"<(?:\w+:)?v>\s*([^<]*?)\s*</")
+_A1_RE = re.compile(r"([A-Z]{1,3})([0-9]{1,7})")
+
+
+def _error_cells(xml: bytes) -> dict[str, str]:
+    """Cells of type error, by reference, with their error text (cells without ``r`` cannot be placed)."""
+    cells = {}
+    for match in _CELL_RE.finditer(xml):
+        attrs = match.group(1)
+        if not _HAS_ERROR_RE.search(attrs):
+            continue
+        ref = _ERROR_REF_RE.search(attrs)
+        value = _V_TEXT_RE.search(match.group(2) or b"")
+        if ref:
+            cells[ref.group(1).decode()] = value.group(1).decode("utf-8", "replace") if value else "#ERROR"
+    return cells
+
+
+def _empty_formula_cells(xml: bytes) -> list[str]:
+    cells = []
+    for match in _CELL_RE.finditer(xml):
+        body = match.group(2) or b""
+        if _F_RE.search(body) and not _V_RE.search(body):
+            ref = _REF_RE.search(match.group(1))
+            cells.append(ref.group(1).decode() if ref else "?")
+    return cells
+
+
+def _short(error: BaseException) -> str:
+    text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    return text[:160]

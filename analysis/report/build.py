@@ -1,0 +1,383 @@
+"""The report: every registered table and figure built from processed tables.
+
+:func:`build_report` loads a processed year, runs every builder registered in
+:mod:`analysis.report.registry` (each returns tables and figures; adding a table is one
+function), optionally applies the publication rules, and writes ``tables.xlsx``, one CSV and
+one Markdown file per table, the figures and ``index.html`` into ``REPORT_DIR``. The folder is
+built beside the target and swapped in when complete.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import pandas as pd
+
+__all__ = [
+    "AuditFailed",
+    "BuildFailure",
+    "build_report",
+    "collect_items",
+    "first_screen",
+    "ingest_summary",
+    "load_report_study",
+    "publishable",
+    "read_manifest",
+]
+
+# Files of a processed folder that are not tables of the study.
+_NOT_TABLES = {"issues", "files"}
+
+
+def load_report_study(processed_dir: Path):
+    """Load a processed folder as a Study, with the derived tables (e.g. ``maturity``) beside it.
+
+    :func:`analysis.study.load.load_study` loads the schema's tables; any other ``<name>.parquet``
+    (or ``<name>.csv``) in the folder is added as it is.
+    """
+    from analysis.study.load import load_study
+    from analysis.study.schema import TABLES
+
+    folder = Path(processed_dir)
+    study = load_study(folder)
+    extra: dict[str, pd.DataFrame] = {}
+    stems = sorted({p.stem for p in folder.glob("*.parquet")} | {p.stem for p in folder.glob("*.csv")})
+    for stem in stems:
+        if stem in TABLES or stem in _NOT_TABLES or stem in study.tables:
+            continue
+        if (folder / f"{stem}.parquet").is_file():
+            extra[stem] = pd.read_parquet(folder / f"{stem}.parquet")
+        else:
+            extra[stem] = pd.read_csv(
+                folder / f"{stem}.csv", dtype="str", keep_default_na=False, na_values=[""], encoding="utf-8-sig"
+            )
+    return replace(study, tables={**study.tables, **extra}) if extra else study
+
+
+class BuildFailure(NamedTuple):
+    """A builder that raised, or returned something other than tables and figures."""
+
+    builder: str
+    error: str
+
+
+def collect_items(study, ctx) -> tuple[list, list[BuildFailure]]:
+    """Run every registered builder; return the tables and figures in report order, and failures.
+
+    A failing builder does not stop the report: its error is returned (and shown in the report's
+    appendix) so that one broken table cannot hide all the others.
+    """
+    from analysis.report.registry import ReportFigure, ReportTable, builders
+
+    items: list = []
+    failures: list[BuildFailure] = []
+    seen: dict[str, str] = {}
+    for name, builder in builders():
+        try:
+            produced = list(builder(study, ctx) or [])
+        except Exception as error:  # noqa: BLE001 - reported in the appendix, see docstring
+            failures.append(BuildFailure(name, f"{type(error).__name__}: {error}"))
+            warnings.warn(
+                f"report builder {name} failed: {type(error).__name__}: {error}", RuntimeWarning, stacklevel=2
+            )
+            continue
+        for item in produced:
+            if not isinstance(item, ReportTable | ReportFigure):
+                failures.append(BuildFailure(name, f"returned {type(item).__name__}, not a ReportTable/ReportFigure"))
+            elif item.name in seen:
+                failures.append(BuildFailure(name, f"table name {item.name!r} is already used by {seen[item.name]}"))
+            else:
+                seen[item.name] = name
+                items.append(item)
+    return items, failures
+
+
+def _failures_table(failures: list[BuildFailure], codebook):
+    from analysis.report.labels import table_text
+    from analysis.report.registry import ReportTable
+
+    frame = pd.DataFrame(failures, columns=["builder", "error"], dtype="str")
+    (title_ja, note_ja), (title_en, note_en) = (
+        table_text(codebook, "appendix_failures", lang) for lang in ("ja", "en")
+    )
+    return ReportTable(
+        name="appendix_failures",
+        title_ja=title_ja,
+        title_en=title_en,
+        frame=frame,
+        section="appendix",
+        note_ja=note_ja,
+        note_en=note_en,
+    )
+
+
+class AuditFailed(RuntimeError):
+    """Publish mode's own audit narrowed a hidden cell below the protection interval (the CLI
+    prints it on one line and exits non-zero, like every RuntimeError of the report)."""
+
+
+def _omitted_table(codebook, lang: str = "ja"):
+    """The appendix table listing what publication left out, and why (codebook words)."""
+    from analysis.report.labels import report_labels, table_text
+    from analysis.report.registry import ReportTable
+
+    def build(rows: list[tuple[str, str, str, str]]):
+        words = report_labels(codebook, lang)
+        frame = pd.DataFrame(
+            {
+                "omitted_item": [name for name, *_ in rows],
+                "omitted_title": [ja if lang == "ja" else en for _, ja, en, _ in rows],
+                "omitted_reason": [words.get(f"ui:omitted:{reason}", reason) for *_, reason in rows],
+            },
+            dtype="str",
+        )
+        (title_ja, note_ja), (title_en, note_en) = (
+            table_text(codebook, "appendix_omitted", lang) for lang in ("ja", "en")
+        )
+        return ReportTable(
+            name="appendix_omitted",
+            title_ja=title_ja,
+            title_en=title_en,
+            frame=frame,
+            section="appendix",
+            note_ja=note_ja,
+            note_en=note_en,
+        )
+
+    return build
+
+
+def publishable(
+    items: list, rule=None, marker: str = "x", notes: tuple[str, str] = ("", ""), codebook=None, *, k: int | None = None
+) -> list:
+    """Return ``items`` fit for publication (see :func:`analysis.report.publication.publish`).
+
+    ``rule`` is a :class:`analysis.report.publication.PublicationRule`; a bare threshold (``rule=5`` or
+    ``k=5``) means that k with the default protection interval, and neither means k = 5 (the
+    codebook's default). ``codebook`` gives the words of the appendix table listing what was
+    left out.
+    """
+    from analysis.report.publication import PublicationRule, publish
+
+    if rule is None and k is None:
+        k = 5
+    if not isinstance(rule, PublicationRule):
+        rule = PublicationRule(k=int(rule if rule is not None else k))
+    omitted = _omitted_table(codebook) if codebook is not None else None
+    return publish(items, rule, marker=marker, notes=notes, omitted_table=omitted).items
+
+
+def _heading(labels: dict[str, str], fiscal_year: int | None) -> str:
+    from analysis.report.labels import text
+
+    if fiscal_year is not None and labels.get("ui:heading_year"):
+        return labels["ui:heading_year"].replace("{year}", str(fiscal_year))
+    return text(labels, "ui:report_title", "Report")
+
+
+def read_manifest(processed_dir: Path, what: str = "processed_dir") -> dict[str, Any]:
+    """The ``ingest.json`` of ``processed_dir``; :class:`~analysis.errors.UsageError` when the folder
+    is not a processed study (a report is built only from what ``survey ingest`` wrote)."""
+    from analysis.errors import UsageError
+
+    folder = Path(processed_dir)
+    try:
+        manifest = json.loads((folder / "ingest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        manifest = None
+    if not isinstance(manifest, dict):
+        raise UsageError(
+            f"{folder} は処理済みの調査フォルダではありません(ingest.json がありません)。"
+            "先に survey ingest RAW_DIR --out PROCESSED_DIR で作ったフォルダを指定してください",
+            f"{what} {folder} is not a processed study (no ingest.json); give the folder that "
+            "survey ingest RAW_DIR --out PROCESSED_DIR wrote",
+        )
+    return manifest
+
+
+def ingest_summary(study, manifest: dict[str, Any]) -> dict[str, int]:
+    """What the report's first screen says about its data.
+
+    ``errors`` and ``warnings`` of the ingest (from ``issues.csv``, else the manifest);
+    ``companies`` (user companies: a profile or self-assessment answers) and ``incomplete``
+    (those with at least one codebook question without a score, whatever the reason, or with
+    no self-assessment at all).
+    """
+    from analysis.maturity.scores import directive_scores
+
+    issues = study.issues
+    if issues is not None and "severity" in issues:
+        errors, warnings_ = int((issues["severity"] == "error").sum()), int((issues["severity"] == "warning").sum())
+    else:
+        errors, warnings_ = int(manifest.get("errors", 0)), int(manifest.get("warnings", 0))
+    respondents = study.tables.get("respondents")
+    answers = study.tables.get("self_assessment")
+    keys = ["respondent_id", "fiscal_year"]
+    companies: set[tuple] = set()
+    if respondents is not None and len(respondents):
+        users = respondents[respondents["group"] == "user"]
+        companies |= set(users[keys].itertuples(index=False, name=None))
+    incomplete: set[tuple] = set(companies)
+    if answers is not None and len(answers):
+        scores = directive_scores(answers, study.codebook)
+        answered = set(scores[keys].itertuples(index=False, name=None))
+        short = scores[scores["n_answered"] < scores["n_questions"]]
+        companies |= answered
+        incomplete = (incomplete - answered) | set(short[keys].itertuples(index=False, name=None))
+    return {"errors": errors, "warnings": warnings_, "companies": len(companies), "incomplete": len(incomplete)}
+
+
+def _ingest_line(summary: dict[str, int], labels: dict[str, str]) -> str:
+    from analysis.report.labels import text
+
+    line = text(
+        labels,
+        "ui:ingest_summary",
+        "Ingest: {errors} error(s), {warnings} warning(s); "
+        "{incomplete} of {companies} companies with incomplete answers",
+    )
+    for key, value in summary.items():
+        line = line.replace(f"{{{key}}}", f"{value:,}")
+    return line
+
+
+def first_screen(processed_dir: Path, lang: str = "ja") -> str:
+    """The line that opens the report of ``processed_dir`` (errors, warnings, incomplete companies)."""
+    from analysis.report.labels import report_labels
+
+    manifest = read_manifest(processed_dir)
+    study = load_report_study(Path(processed_dir))
+    return _ingest_line(ingest_summary(study, manifest), report_labels(study.codebook, lang))
+
+
+def build_report(
+    processed_dir: Path,
+    out_dir: Path,
+    lang: str = "ja",
+    publish: bool = False,
+    previous_dir: Path | None = None,
+    force: bool = False,
+) -> Path:
+    """Build every report table and figure from ``processed_dir`` into ``out_dir``.
+
+    Parameters
+    ----------
+    processed_dir
+        A folder written by ``survey ingest``.
+    out_dir
+        The report folder; replaced as a whole when the new report is complete.
+    lang
+        ``"ja"`` or ``"en"``: headers, titles and labels.
+    publish
+        Publish (:mod:`analysis.report.publication`): linked-table suppression over the whole report,
+        respondent ids and respondent-level tables out, ``publication.json`` and ``audit.csv``
+        beside the report, and the report's own audit before the folder is swapped in.
+    previous_dir
+        The previous year's processed folder, for the year-over-year tables.
+    force
+        Replace ``out_dir`` even when it is not a previous report (it may still not overlap the
+        processed folders; see :func:`analysis.output.atomic.claim_output`).
+
+    Returns
+    -------
+    Path
+        ``out_dir``.
+
+    Raises
+    ------
+    UsageError
+        A folder is not a processed study (no ``ingest.json``), or ``out_dir`` may not be
+        replaced; nothing is written.
+    AuditFailed, analysis.report.publication.PublicationError
+        Publish mode could not protect the report as declared; nothing is written.
+    """
+    from analysis.output.atomic import claim_output, staging_dir
+    from analysis.report.labels import report_labels
+    from analysis.report.registry import ReportContext
+    from analysis.report.writers import write_report
+
+    if lang not in ("ja", "en"):
+        raise ValueError(f"lang must be 'ja' or 'en', not {lang!r}")
+    processed_dir, out_dir = Path(processed_dir), Path(out_dir)
+    inputs = [processed_dir] if previous_dir is None else [processed_dir, Path(previous_dir)]
+    manifest = read_manifest(processed_dir)
+    if previous_dir is not None:
+        read_manifest(Path(previous_dir), what="--previous")
+    claim_output(out_dir, "report", inputs, force)  # before the work: a refusal costs nothing
+    study = load_report_study(processed_dir)
+    previous = load_report_study(Path(previous_dir)) if previous_dir is not None else None
+    from analysis.report.publication import PublicationRule
+
+    # One rule for every table: the codebook's [suppression] k and protection interval.
+    rule = PublicationRule.from_codebook(study.codebook) if publish else None
+    ctx = ReportContext(
+        lang=lang, publish=publish, previous=previous, options={"processed_dir": str(processed_dir), "ingest": manifest}
+    )
+
+    items, failures = collect_items(study, ctx)
+    if failures:
+        items.append(_failures_table(failures, study.codebook))
+    labels = report_labels(study.codebook, lang)
+    published = None
+    if publish:
+        published = _publish(items, rule, study, previous, lang, labels)
+        items = published.items
+
+    with staging_dir(out_dir, command="report", inputs=inputs, force=force) as staged:
+        write_report(
+            staged,
+            items,
+            lang,
+            labels,
+            _heading(labels, study.fiscal_year),
+            publish=publish,
+            ingest=_ingest_line(ingest_summary(study, manifest), labels),
+        )
+        if published is not None:
+            _write_and_audit(staged, published)
+    return out_dir
+
+
+def _publish(items: list, rule, study, previous, lang: str, labels: dict[str, str]):
+    """Publish ``items``. With a previous year, its report is first published as that year's
+    report was (same builders, same rule, no year before it), and joins the linked model: the
+    year-over-year tables print both years."""
+    from analysis.report.labels import report_labels
+    from analysis.report.publication import publish
+    from analysis.report.registry import ReportContext
+
+    marker = labels.get("ui:suppressed_marker", "x")
+    before = None
+    if previous is not None:
+        previous_items, _ = collect_items(previous, ReportContext(lang=lang, publish=True))
+        before = publish(previous_items, rule, marker=marker).rescoped("previous")
+    notes = tuple(
+        report_labels(study.codebook, code).get("ui:suppressed_note", "").replace("{k}", str(rule.k))
+        for code in ("ja", "en")
+    )
+    return publish(
+        items, rule, previous=before, marker=marker, notes=notes, omitted_table=_omitted_table(study.codebook, lang)
+    )
+
+
+def _write_and_audit(staged: Path, published) -> None:
+    """Write ``publication.json``, attack the staged report and write ``audit.csv``; raise
+    :class:`AuditFailed` (nothing is swapped in) when a hidden cell is not protected."""
+    from analysis.report.audit import audit_csv, audit_reports, read_report
+
+    (staged / "publication.json").write_text(
+        json.dumps(published.declaration, ensure_ascii=False, indent=1, default=str), encoding="utf-8"
+    )
+    values = {("r0", table, row, column): value for (table, row, column), value in published.values.items()}
+    result = audit_reports([read_report(staged, tag="r0")], values=values)
+    (staged / "audit.csv").write_bytes(audit_csv(result))
+    if not result.ok:
+        cells = ", ".join(f"{r.table}[{r.row}, {r.column}]" for r in result.failures.head(5).itertuples())
+        raise AuditFailed(
+            f"the publication audit narrowed {len(result.failures)} hidden cell(s) below the "
+            f"protection interval ({cells}); the report was not written"
+        )

@@ -1,0 +1,137 @@
+"""The tidy tables the ingest writes: their columns, types, keys and meaning (declared here,
+enforced by :func:`conform`)."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+__all__ = ["TABLES", "TABLE_KEYS", "TABLE_DOCS", "conform", "empty_table"]
+
+# Column -> pandas dtype. "str" is pandas' string dtype; Int64/boolean are nullable.
+TABLES: dict[str, dict[str, str]] = {
+    "respondents": {
+        "respondent_id": "str",
+        "group": "str",
+        "fiscal_year": "Int64",
+        "industry": "str",
+        "size_band": "str",
+        "region": "str",
+        "country": "str",
+        "description": "str",
+        "n_interviewees": "Int64",
+        "name_redacted": "boolean",
+        "source": "str",
+    },
+    "self_assessment": {
+        "respondent_id": "str",
+        "fiscal_year": "Int64",
+        "edition": "str",
+        "directive": "Int64",
+        "question_id": "str",
+        "score": "Int64",
+        "missing_reason": "str",
+        "source": "str",
+    },
+    "presurvey": {
+        "respondent_id": "str",
+        "fiscal_year": "Int64",
+        "edition": "str",
+        "topic": "Int64",
+        "question_id": "str",
+        "kind": "str",
+        "option_code": "Int64",
+        "answer_text": "str",
+        "missing_reason": "str",
+        "name_redacted": "boolean",
+        "source": "str",
+    },
+    "statements": {
+        "statement_id": "str",
+        "respondent_id": "str",
+        "fiscal_year": "Int64",
+        "respondent_group": "str",
+        "section": "Int64",
+        "category_id": "str",
+        "maturity": "str",
+        "text": "str",
+        "name_redacted": "boolean",
+        "source": "str",
+    },
+    "disclosures": {
+        "company_id": "str",
+        "fiscal_year": "Int64",
+        "region": "str",
+        "country": "str",
+        "industry": "str",
+        "peer_ids": "str",
+        "large_cap": "boolean",
+        "item": "str",
+        "disclosed": "boolean",
+        "venue": "str",
+        "basis": "str",
+        "sustainability": "boolean",
+        "note": "str",
+        "name_redacted": "boolean",
+        "source": "str",
+    },
+    "meetings": {
+        "table": "str",
+        "body": "str",
+        "round": "Int64",
+        "date": "str",
+        "topics": "str",
+        "note": "str",
+        "source": "str",
+    },
+    "literature": {
+        "table": "str",
+        "region": "str",
+        "title": "str",
+        "issuer": "str",
+        "published": "str",
+        "note": "str",
+        "source": "str",
+    },
+}
+
+TABLE_KEYS: dict[str, list[str]] = {
+    "respondents": ["fiscal_year", "group", "respondent_id"],
+    "self_assessment": ["fiscal_year", "respondent_id", "directive", "question_id"],
+    "presurvey": ["fiscal_year", "respondent_id", "topic", "question_id", "option_code"],
+    "statements": ["fiscal_year", "respondent_group", "section", "category_id", "respondent_id", "statement_id"],
+    "disclosures": ["company_id", "fiscal_year", "item"],
+    "meetings": ["table", "round"],
+    "literature": ["table"],  # the order of the source rows (the report's own order) within a table
+}
+
+TABLE_DOCS: dict[str, str] = {
+    "respondents": "One row per respondent and fiscal year (user companies, vendors, investors, experts, "
+    "companies of the disclosure review). Never holds a name.",
+    "self_assessment": "One row per user company, fiscal year and question: score 1-5, or empty with "
+    "missing_reason unanswered / not_applicable / dont_know / invalid (a rejected answer).",
+    "presurvey": "One row per answer; a select-all-that-apply question gives one row per selected option; "
+    "free text in answer_text; missing answers keep their reason.",
+    "statements": "One row per coded interview statement.",
+    "disclosures": "One row per company x fiscal year x content item of the disclosure review.",
+    "meetings": "One row per meeting as printed in the report's meeting tables.",
+    "literature": "One row per document of the report's literature tables.",
+}
+
+
+def empty_table(name: str) -> pd.DataFrame:
+    """An empty frame with the columns and types of table ``name``."""
+    return conform(name, pd.DataFrame())
+
+
+def conform(name: str, frame: pd.DataFrame) -> pd.DataFrame:
+    """Return ``frame`` with exactly the declared columns, types and sort order of ``name``."""
+    columns = TABLES[name]
+    out = pd.DataFrame(index=frame.index)
+    for column, dtype in columns.items():
+        values = frame[column] if column in frame else pd.Series([None] * len(frame), index=frame.index)
+        values = values.astype("object").where(values.notna(), None)
+        out[column] = pd.array(values.tolist(), dtype=dtype) if len(values) else pd.array([], dtype=dtype)
+    keys = [k for k in TABLE_KEYS[name] if k in out]
+    if len(out):
+        out = out.sort_values(keys, kind="stable", na_position="first")
+    return out.reset_index(drop=True)
