@@ -19,7 +19,7 @@ from analysis.codebook import Codebook, load_codebook
 from analysis.errors import DataError, UsageError
 from analysis.ingest.derived import derive
 from analysis.ingest.isolation import ParserPool, read_one
-from analysis.ingest.problems import Problem, format_problem, problems_frame
+from analysis.ingest.problems import Problem, Source, cell_order, format_problem, problems_frame
 from analysis.ingest.redact import build_redactor, free_text_columns, legal_forms, name_marks, redact_records
 from analysis.ingest.safety import DEFAULT_LIMITS, Limits, UnreadableFile, check_location, check_xml_defences
 from analysis.ingest.validate import ParsedWorkbook, parse_workbook, unused_sheets
@@ -153,10 +153,9 @@ def _validate(
         Problem(p.severity, name, p.sheet, p.cell, p.message) for p in result.problems
     ]
     if name != outcome.file:
-        cut = len(outcome.file)
         for records in result.records.values():
             for record in records:
-                record["source"] = name + record["source"][cut:]
+                record["source"] = str(Source.parse(record["source"])._replace(file=name))
     return result
 
 
@@ -261,7 +260,7 @@ def assemble(parsed: Sequence[ParsedWorkbook], codebook: Codebook, fiscal_year: 
             key = (record["respondent_id"], record["fiscal_year"], record["question_id"])
             owner = first_seen.setdefault(key, book.file)
             if owner != book.file:
-                sheet, cell = record["source"].split("!")[-2:]
+                _, sheet, cell = Source.parse(record["source"])
                 book.error(sheet, cell, f"{key[0]} answered {key[2]} in {key[1]} also in {owner}; kept that one")
                 book.cells_reported += 1
                 continue
@@ -318,15 +317,10 @@ def assemble(parsed: Sequence[ParsedWorkbook], codebook: Codebook, fiscal_year: 
         ],
         columns=["file", "instrument", "status", "cells_read", "cells_loaded", "cells_reported", "reason"],
     )
-    problems = sorted(dict.fromkeys(problems), key=lambda p: (p.file, p.sheet, _cell_key(p.cell), p.message))
+    problems = sorted(dict.fromkeys(problems), key=lambda p: (p.file, p.sheet, cell_order(p.cell), p.message))
     return IngestResult(
         tables=tables, problems=problems, files=files, edition=codebook.edition, fiscal_year=fiscal_year
     )
-
-
-def _split_source(source: object) -> tuple[str, str, str]:
-    file, sheet, cell = str(source).rsplit("!", 2)
-    return file, sheet, cell
 
 
 def _check_respondents_known(tables: dict[str, pd.DataFrame]) -> list[Problem]:
@@ -343,7 +337,7 @@ def _check_respondents_known(tables: dict[str, pd.DataFrame]) -> list[Problem]:
             [(r, y) not in known for r, y in zip(frame["respondent_id"], frame["fiscal_year"], strict=True)]
         ]
         for (rid, year), part in unknown.groupby(["respondent_id", "fiscal_year"], sort=True):
-            file, sheet, cell = _split_source(part["source"].iloc[0])
+            where = Source.parse(part["source"].iloc[0])
             if rid in years_of:
                 message = (
                     f"{rid} has {table} rows for {year} but its profile or roster row is for "
@@ -354,14 +348,8 @@ def _check_respondents_known(tables: dict[str, pd.DataFrame]) -> list[Problem]:
                     f"{rid} ({year}) has {table} rows but no self-assessment profile or roster row; "
                     "add it to the roster so that its group and attributes are known"
                 )
-            problems.append(Problem("warning", file, sheet, cell, message))
+            problems.append(Problem.at("warning", where, message))
     return problems
-
-
-def _cell_key(cell: str) -> tuple:
-    letters = "".join(ch for ch in cell if ch.isalpha())
-    digits = "".join(ch for ch in cell if ch.isdigit())
-    return (int(digits) if digits else 0, len(letters), letters)
 
 
 def _merge_respondents(records: list[dict]) -> tuple[list[dict], list[Problem]]:
@@ -381,15 +369,12 @@ def _merge_respondents(records: list[dict]) -> tuple[list[dict], list[Problem]]:
             if have.get(column) is None:
                 have[column] = value
             elif have[column] != value:
-                file, sheet, cell = str(record["source"]).rsplit("!", 2)
                 problems.append(
-                    Problem(
+                    Problem.at(
                         "warning",
-                        file,
-                        sheet,
-                        cell,
+                        Source.parse(record["source"]),
                         f"{key[0]} ({key[1]}): {column} is {value!r} here but {have[column]!r} in "
-                        f"{str(have['source']).split('!')[0]}; kept the latter",
+                        f"{Source.parse(have['source']).file}; kept the latter",
                     )
                 )
     return list(merged.values()), problems
@@ -397,15 +382,12 @@ def _merge_respondents(records: list[dict]) -> tuple[list[dict], list[Problem]]:
 
 def _number_statements(records: list[dict]) -> None:
     counters: dict[tuple, int] = {}
-    for record in sorted(records, key=lambda r: (r["fiscal_year"], r["respondent_id"], _source_key(r["source"]))):
+    for record in sorted(
+        records, key=lambda r: (r["fiscal_year"], r["respondent_id"], Source.parse(r["source"]).sort_key())
+    ):
         key = (record["fiscal_year"], record["respondent_id"])
         counters[key] = counters.get(key, 0) + 1
         record["statement_id"] = f"{record['respondent_id']}-{record['fiscal_year']}-{counters[key]:03d}"
-
-
-def _source_key(source: str) -> tuple:
-    file, sheet, cell = source.rsplit("!", 2)
-    return (file, sheet, _cell_key(cell))
 
 
 def _to_csv_bytes(frame: pd.DataFrame) -> bytes:
@@ -519,13 +501,10 @@ def _redact_names(
     rows, cells = redact_records(rows, redactor, free_text_columns(codebook))
     problems = []
     for cell in cells:
-        file, sheet, where = _split_source(cell.source) if cell.source.count("!") >= 2 else (cell.source, "", "")
         problems.append(
-            Problem(
+            Problem.at(
                 "warning",
-                file,
-                sheet,
-                where,
+                Source.parse(cell.source),
                 f"{cell.table}.{cell.column} of this row named a company or organisation of the "
                 "study: the name was replaced by a neutral mark; reword the text",
             )
@@ -533,13 +512,10 @@ def _redact_names(
     for book in parsed:
         for name in redactor.too_short:
             if name in book.names:
-                _, sheet, where = _split_source(name.source)
                 problems.append(
-                    Problem(
+                    Problem.at(
                         "warning",
-                        book.file,
-                        sheet,
-                        where,
+                        Source.parse(name.source)._replace(file=book.file),
                         "this name (or the name without its legal form) is too short to be "
                         "looked for in free text; check the statements and descriptions for "
                         "it by hand",

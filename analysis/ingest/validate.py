@@ -23,7 +23,7 @@ from analysis.ingest.normalise import (
     parse_respondent_id,
     split_codes,
 )
-from analysis.ingest.problems import Problem
+from analysis.ingest.problems import Problem, Source
 from analysis.ingest.redact import FoundName
 from analysis.ingest.workbook import ErrorValue, Grid, RawWorkbook, cell_name
 from analysis.maturity.scores import INVALID
@@ -311,7 +311,7 @@ def _count_cells(row: Row, sheet: SheetSpec) -> int:
 
 
 def _source(parsed: ParsedWorkbook, grid: Grid, cell: str) -> str:
-    return f"{parsed.file}!{grid.name}!{cell}"
+    return str(Source(parsed.file, grid.name, cell))
 
 
 def _missing_sheet(book: RawWorkbook, sheet: SheetSpec) -> str:
@@ -491,7 +491,7 @@ def _parse_self_assessment(book: RawWorkbook, codebook: Codebook, parsed: Parsed
     qid_col, answer_col = columns["question_id"] - answers.left, columns["answer"] - answers.left
     qid_letters = cell_name(0, columns["question_id"])[:-1]
     answer_letters = cell_name(0, columns["answer"])[:-1]
-    source_prefix = _source(parsed, answers, "")
+    source_prefix = _source(parsed, answers, "")  # a source ends with its cell
     for r in range(header + 1, answers.n_rows):
         row = answers.rows[r - answers.top]
         width = len(row)
