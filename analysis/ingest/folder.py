@@ -234,7 +234,28 @@ def _status(parsed: ParsedWorkbook) -> str:
 
 def assemble(parsed: Sequence[ParsedWorkbook], codebook: Codebook, fiscal_year: int | None = None) -> IngestResult:
     """Combine the workbooks of one ingest: cross-file checks, then tidy frames."""
-    # One respondent in two self-assessment files: neither can be trusted, both are named.
+    _refuse_shared_respondents(parsed)
+    _drop_repeated_answers(parsed)
+    problems = [p for book in parsed for p in book.problems]
+    problems += _nothing_loaded(parsed, problems)
+    rows: dict[str, list[dict]] = {name: [] for name in TABLES}
+    for book in parsed:
+        for table, records in ({} if book.skipped else book.records).items():
+            rows[table].extend(records)
+    rows["respondents"], merged = _merge_respondents(rows["respondents"])
+    _number_statements(rows["statements"])
+    rows, redacted = _redact_names(parsed, rows, codebook)
+    tables = {name: conform(name, pd.DataFrame(records)) for name, records in rows.items()}
+    tables.update(derive(tables, codebook))
+    problems += merged + redacted + _check_respondents_known(tables)
+    problems = sorted(dict.fromkeys(problems), key=lambda p: (p.file, p.sheet, cell_order(p.cell), p.message))
+    return IngestResult(
+        tables=tables, problems=problems, files=_files_frame(parsed), edition=codebook.edition, fiscal_year=fiscal_year
+    )
+
+
+def _refuse_shared_respondents(parsed: Sequence[ParsedWorkbook]) -> None:
+    """One respondent in two self-assessment files: neither can be trusted, both are named and skipped."""
     owners: dict[tuple, list[ParsedWorkbook]] = {}
     for book in parsed:
         if book.instrument == "self_assessment" and not book.skipped:
@@ -250,7 +271,10 @@ def assemble(parsed: Sequence[ParsedWorkbook], codebook: Codebook, fiscal_year: 
                     f"respondent {rid} ({year}) appears in {len(books)} files: {names}; "
                     "keep the right one and remove the others",
                 )
-    # Pre-survey answers given twice across files: the later file's row is reported.
+
+
+def _drop_repeated_answers(parsed: Sequence[ParsedWorkbook]) -> None:
+    """Pre-survey answers given again in a later file: the later row is reported and dropped."""
     first_seen: dict[tuple, str] = {}
     for book in parsed:
         if book.instrument != "presurvey" or book.skipped:
@@ -259,50 +283,32 @@ def assemble(parsed: Sequence[ParsedWorkbook], codebook: Codebook, fiscal_year: 
         for record in book.records.get("presurvey", []):
             key = (record["respondent_id"], record["fiscal_year"], record["question_id"])
             owner = first_seen.setdefault(key, book.file)
-            if owner != book.file:
-                _, sheet, cell = Source.parse(record["source"])
-                book.error(sheet, cell, f"{key[0]} answered {key[2]} in {key[1]} also in {owner}; kept that one")
-                book.cells_reported += 1
+            if owner == book.file:
+                kept.append(record)
                 continue
-            kept.append(record)
+            _, sheet, cell = Source.parse(record["source"])
+            book.error(sheet, cell, f"{key[0]} answered {key[2]} in {key[1]} also in {owner}; kept that one")
+            book.cells_reported += 1
         book.records["presurvey"] = kept
 
-    problems = [p for book in parsed for p in book.problems]
-    if not any(book.instrument and not book.skipped for book in parsed) and not any(
-        p.severity == "error" for p in problems
-    ):
-        # Empty tables from an empty folder would read as a study with no respondents. (When
-        # every workbook was refused, each one's error already says why; `ingest` refuses a
-        # folder without any workbook before writing.)
-        found = f"{len(parsed)} file(s), none of them a workbook of any instrument" if parsed else "no file"
-        problems.append(
-            Problem(
-                "error",
-                ".",
-                "",
-                "",
-                f"the raw folder holds {found} that could be loaded; nothing to ingest (is it the right folder?)",
-            )
-        )
-    rows: dict[str, list[dict]] = {name: [] for name in TABLES}
-    for book in parsed:
-        if book.skipped:
-            continue
-        for table, records in book.records.items():
-            rows[table].extend(records)
 
-    respondents, merge_problems = _merge_respondents(rows["respondents"])
-    problems += merge_problems
-    rows["respondents"] = respondents
-    _number_statements(rows["statements"])
-    rows, redacted = _redact_names(parsed, rows, codebook)
-    problems += redacted
-    tables = {name: conform(name, pd.DataFrame(records)) for name, records in rows.items()}
-    tables.update(derive(tables, codebook))
+def _nothing_loaded(parsed: Sequence[ParsedWorkbook], problems: Sequence[Problem]) -> list[Problem]:
+    """An error when no workbook landed and no error says why.
 
-    problems += _check_respondents_known(tables)
+    Empty tables from an empty folder would read as a study with no respondents. (When every
+    workbook was refused, each one's error already says why; `ingest` refuses a folder without
+    any workbook before writing.)
+    """
+    if any(book.instrument and not book.skipped for book in parsed) or any(p.severity == "error" for p in problems):
+        return []
+    found = f"{len(parsed)} file(s), none of them a workbook of any instrument" if parsed else "no file"
+    message = f"the raw folder holds {found} that could be loaded; nothing to ingest (is it the right folder?)"
+    return [Problem("error", ".", "", "", message)]
 
-    files = pd.DataFrame(
+
+def _files_frame(parsed: Sequence[ParsedWorkbook]) -> pd.DataFrame:
+    """``files.csv``: what happened to each file, with its cell accounting."""
+    return pd.DataFrame(
         [
             {
                 "file": b.file,
@@ -316,10 +322,6 @@ def assemble(parsed: Sequence[ParsedWorkbook], codebook: Codebook, fiscal_year: 
             for b in parsed
         ],
         columns=["file", "instrument", "status", "cells_read", "cells_loaded", "cells_reported", "reason"],
-    )
-    problems = sorted(dict.fromkeys(problems), key=lambda p: (p.file, p.sheet, cell_order(p.cell), p.message))
-    return IngestResult(
-        tables=tables, problems=problems, files=files, edition=codebook.edition, fiscal_year=fiscal_year
     )
 
 
