@@ -7,7 +7,7 @@ problem, and :class:`ParsedWorkbook` counts both so that the ingest can show the
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
 
@@ -393,6 +393,16 @@ def _other_year(year: int, folder_year: int | None, what: str) -> str:
 
 
 @cache
+def _group_of(codebook: Codebook, instrument: str) -> str:
+    """The respondent group of an instrument that one group answers (``instruments.csv``)."""
+    instruments = codebook.instruments
+    groups = str(instruments.loc[instruments["instrument"] == instrument, "respondent_groups"].iloc[0]).split(";")
+    if len(groups) != 1:
+        raise ValueError(f"instrument {instrument} must name one respondent group in instruments.csv, not {groups}")
+    return groups[0]
+
+
+@cache
 def _directive_of(codebook: Codebook) -> dict[str, int]:
     """Question id to directive, in codebook order (the codebook is read-only, so this is kept)."""
     return {
@@ -401,162 +411,262 @@ def _directive_of(codebook: Codebook) -> dict[str, int]:
     }
 
 
-def _parse_self_assessment(book: RawWorkbook, codebook: Codebook, parsed: ParsedWorkbook) -> None:
-    profile_spec, answers_spec = codebook.instrument_sheets("self_assessment")
-    profile = _find_sheet(book, profile_spec)
-    answers = _find_sheet(book, answers_spec)
-    for spec, grid in ((profile_spec, profile), (answers_spec, answers)):
+@dataclass(frozen=True)
+class Fields:
+    """A key/value sheet as read: parsed values and the cell of each, by column id."""
+
+    sheet: str
+    values: dict[str, object]
+    cells: dict[str, str]
+
+
+def _keyvalue_cells(grid: Grid, sheet: SheetSpec) -> dict[str, tuple[object, str]]:
+    """Each declared field found on a key/value sheet: its raw value and cell, by column id.
+
+    A row names a field in its first non-empty cell (the Japanese or English header, or the
+    column id); the value sits right of it. A field named twice takes the lower row.
+    """
+    spellings = _header_index(sheet)
+    found: dict[str, tuple[object, str]] = {}
+    for r in range(grid.top, grid.n_rows):
+        key = next((c for c in range(grid.left, grid.n_cols) if _text(grid.cell(r, c))), None)
+        if key is None:
+            continue
+        for column in spellings.get(_key(grid.cell(r, key)), ()):
+            found[column] = (grid.cell(r, key + 1), cell_name(r, key + 1))
+    return found
+
+
+def read_keyvalue_sheet(grid: Grid, sheet: SheetSpec, codebook: Codebook, parsed: ParsedWorkbook) -> Fields | None:
+    """Read and parse every declared field of a key/value sheet.
+
+    A required field that is absent, a formula without a value or invalid skips the whole
+    workbook (``None``): nothing else in it could be attributed. A bad optional field is
+    reported and left empty; a personal field is only remembered for redaction.
+    """
+    found = _keyvalue_cells(grid, sheet)
+    formulas = _check_formulas(parsed, grid)
+    fields = Fields(grid.name, {}, {})
+    for spec in sheet.columns:
+        if spec.column not in found:
+            if spec.required:
+                parsed.skip(grid.name, "", f"no row {spec.header_ja} ({spec.column}) on sheet {grid.name}")
+                return None
+            continue
+        value, cell = found[spec.column]
+        fields.cells[spec.column] = cell
+        if spec.personal:
+            _keep_name(parsed, spec, value, _source(parsed, grid, cell))
+            continue  # read to be recognised, never kept
+        ok, fields.values[spec.column] = _keyvalue_field(spec, value, cell, cell in formulas, codebook, parsed, grid)
+        if not ok:
+            return None
+    return fields
+
+
+def _keyvalue_field(
+    spec: ColumnSpec,
+    value: object,
+    cell: str,
+    formula: bool,
+    codebook: Codebook,
+    parsed: ParsedWorkbook,
+    grid: Grid,
+) -> tuple[bool, object]:
+    """One field's parsed value; ``(False, None)`` when the workbook had to be skipped."""
+    if not _blank(value):
+        parsed.cells_read += 1
+    if formula:
+        problem = "the value is a formula with no cached value"  # _check_formulas has reported it
+    else:
+        try:
+            return True, parse_value(spec, value, codebook)
+        except InvalidValue as error:
+            problem = str(error)
+            if not spec.required:
+                parsed.error(grid.name, cell, problem)
+    if spec.required:
+        parsed.skip(grid.name, cell, f"{problem}; without it no answer of this workbook can be used")
+        return False, None
+    parsed.cells_reported += 1
+    return True, None
+
+
+def _sheets_or_skip(book: RawWorkbook, specs: tuple[SheetSpec, ...], parsed: ParsedWorkbook) -> list[Grid] | None:
+    """The grids of every declared sheet; ``None`` (the workbook skipped) when one is missing."""
+    grids = []
+    for spec in specs:
+        grid = _find_sheet(book, spec)
         if grid is None:
             parsed.skip(spec.name_ja, "", _missing_sheet(book, spec))
-            return
-    assert profile is not None and answers is not None
-    # Profile: key/value rows. Keys may be Japanese or English; values sit right of the key.
-    fields: dict[str, tuple[object, str]] = {}
-    spellings = _header_index(profile_spec)
-    n_cols = profile.n_cols
-    for r in range(profile.top, profile.n_rows):
-        key_cell = None
-        for c in range(profile.left, n_cols):
-            if _text(profile.cell(r, c)):
-                key_cell = c
-                break
-        if key_cell is None:
-            continue
-        for column in spellings.get(_key(profile.cell(r, key_cell)), ()):
-            fields[column] = (profile.cell(r, key_cell + 1), cell_name(r, key_cell + 1))
-    profile_formulas = _check_formulas(parsed, profile)
-    record: dict[str, object] = {}
-    for spec in profile_spec.columns:
-        if spec.column not in fields:
-            if spec.required:
-                parsed.skip(profile.name, "", f"no row {spec.header_ja} ({spec.column}) in the profile sheet")
-                return
-            continue
-        value, cell = fields[spec.column]
-        if spec.personal:
-            _keep_name(parsed, spec, value, _source(parsed, profile, cell))
-            continue  # read to be recognised, never kept
-        if not _blank(value):
-            parsed.cells_read += 1
-        if cell in profile_formulas:
-            if spec.required:
-                parsed.skip(profile.name, cell, "the required profile value is a formula with no cached value")
-                return
-            parsed.cells_reported += 1
-            continue
-        try:
-            record[spec.column] = parse_value(spec, value, codebook)
-        except InvalidValue as problem:
-            if spec.required:
-                parsed.skip(profile.name, cell, f"{problem}; without it no answer of this workbook can be used")
-                return
-            parsed.error(profile.name, cell, str(problem))
-            parsed.cells_reported += 1
-            record[spec.column] = None
-    respondent_id = record["respondent_id"]
-    fiscal_year = record["fiscal_year"]
-    if parsed.folder_year is not None and fiscal_year != parsed.folder_year:
-        parsed.skip(
-            profile.name,
-            fields["fiscal_year"][1],
-            _other_year(fiscal_year, parsed.folder_year, "the workbook's answers are"),
-        )
+            return None
+        grids.append(grid)
+    return grids
+
+
+def _parse_self_assessment(book: RawWorkbook, codebook: Codebook, parsed: ParsedWorkbook) -> None:
+    profile_spec, answers_spec = codebook.instrument_sheets("self_assessment")
+    grids = _sheets_or_skip(book, (profile_spec, answers_spec), parsed)
+    if grids is None:
+        return
+    profile = read_keyvalue_sheet(grids[0], profile_spec, codebook, parsed)
+    if profile is None:
+        return
+    year = profile.values["fiscal_year"]
+    if parsed.folder_year is not None and year != parsed.folder_year:
+        what = "the workbook's answers are"
+        parsed.skip(profile.sheet, profile.cells["fiscal_year"], _other_year(year, parsed.folder_year, what))
         return
     parsed.add(
         "respondents",
         {
-            "respondent_id": respondent_id,
-            "group": "user",
-            "fiscal_year": fiscal_year,
-            "industry": record.get("industry"),
-            "size_band": record.get("size_band"),
-            "source": _source(parsed, profile, fields["respondent_id"][1]),
-            YEAR_SOURCE: _source(parsed, profile, fields["fiscal_year"][1]),
+            "respondent_id": profile.values["respondent_id"],
+            "group": _group_of(codebook, "self_assessment"),
+            "fiscal_year": year,
+            "industry": profile.values.get("industry"),
+            "size_band": profile.values.get("size_band"),
+            "source": _source(parsed, grids[0], profile.cells["respondent_id"]),
+            YEAR_SOURCE: _source(parsed, grids[0], profile.cells["fiscal_year"]),
         },
     )
-    # Answers: one row per question.
-    found = _header_row(answers, answers_spec)
-    if found is None:
-        parsed.skip(answers.name, "", "no header row naming 設問ID (question_id) and 回答 (answer)")
-        return
-    header, columns = found
-    if "answer" not in columns:
-        parsed.skip(answers.name, "", "no column 回答 (answer) in the header row")
-        return
-    formulas = _check_formulas(parsed, answers)
     directive_of = _directive_of(codebook)
-    seen: dict[str, str] = {}
-    # The hot loop of a large ingest (one pass per question row): cells are taken from the
-    # row lists directly and cell names built from precomputed column letters.
-    qid_col, answer_col = columns["question_id"] - answers.left, columns["answer"] - answers.left
-    qid_letters = cell_name(0, columns["question_id"])[:-1]
-    answer_letters = cell_name(0, columns["answer"])[:-1]
-    source_prefix = _source(parsed, answers, "")  # a source ends with its cell
-    for r in range(header + 1, answers.n_rows):
-        row = answers.rows[r - answers.top]
-        width = len(row)
-        qid_raw = row[qid_col] if 0 <= qid_col < width else ""
-        answer = row[answer_col] if 0 <= answer_col < width else ""
-        answer_cell = f"{answer_letters}{r + 1}"
-        qid_cell = f"{qid_letters}{r + 1}"
-        if _blank(qid_raw):
-            if not _blank(answer):
-                parsed.cells_read += 1
-                parsed.cells_reported += 1
-                parsed.error(
-                    answers.name, answer_cell, "an answer on a row without 設問ID: which question does it answer?"
-                )
-            continue
-        # The question id and the answer cell are read; a blank answer is data (unanswered).
-        parsed.cells_read += 2
-        try:
-            qid = codebook.lookup("questions", qid_raw)
-        except InvalidValue as problem:
-            parsed.error(answers.name, qid_cell, cell_error(qid_raw) or f"unknown question id: {problem}")
-            parsed.cells_reported += 2
-            continue
-        if qid in seen:
-            parsed.error(answers.name, qid_cell, f"question {qid} appears twice (first at {seen[qid]}); keep one row")
-            parsed.cells_reported += 2
-            continue
-        seen[qid] = qid_cell
-        # A rejected answer is reported and kept as missing (reason invalid): it must not
-        # vanish, and a level it could change must not look complete.
-        error = cell_error(answer)
-        if answer_cell in formulas:
-            score, reason = None, INVALID  # _check_formulas has reported it
-        elif error is not None:
-            parsed.error(answers.name, answer_cell, error)
-            score, reason = None, INVALID
-        else:
-            try:
-                score, reason = codebook.parse_score(answer)
-            except InvalidValue as problem:
-                parsed.error(answers.name, answer_cell, f"{problem}; kept as an invalid answer (無効回答)")
-                score, reason = None, INVALID
-        if reason == INVALID:
-            parsed.cells_reported += 1
+    respondent = {"respondent_id": profile.values["respondent_id"], "fiscal_year": year, "edition": codebook.edition}
+    for qid, score, reason, where in read_answer_grid(grids[1], answers_spec, codebook, parsed):
         parsed.add(
             "self_assessment",
             {
-                "respondent_id": respondent_id,
-                "fiscal_year": fiscal_year,
-                "edition": codebook.edition,
+                **respondent,
                 "directive": directive_of[qid],
                 "question_id": qid,
                 "score": score,
                 "missing_reason": reason,
-                "source": source_prefix + answer_cell,
+                "source": where,
             },
         )
-    absent = [q for q in directive_of if q not in seen]
-    if absent:
-        parsed.warning(
-            answers.name,
-            "",
-            f"{len(absent)} question(s) have no row: {', '.join(absent[:10])}"
-            f"{' …' if len(absent) > 10 else ''}; they are left out, not counted as unanswered",
-        )
+
+
+def read_answer_grid(
+    grid: Grid, sheet: SheetSpec, codebook: Codebook, parsed: ParsedWorkbook
+) -> Iterator[tuple[str, int | None, str | None, str]]:
+    """Read an answer grid: one row per code of a code list, answered on the codebook's scale.
+
+    The sheet's row key is its first required ``code`` column (e.g. 設問ID from ``questions``)
+    and its answer the ``scale`` column. Yields ``(code, score, missing_reason, source)`` per
+    answered or blank row; a row with an unknown or repeated code is reported and left out,
+    an answer that cannot be read is reported and kept as invalid (無効回答). Codes with no
+    row are named in one warning.
+    """
+    rows = _AnswerRows(grid, next(c for c in sheet.columns if c.type == "code" and c.required), codebook, parsed)
+    answer_spec = next(c for c in sheet.columns if c.type == "scale")
+    found = _header_row(grid, sheet)
+    if found is None:
+        parsed.skip(grid.name, "", f"no header row naming {_headers((rows.key, answer_spec))}")
+        return
+    header, columns = found
+    if answer_spec.column not in columns:
+        parsed.skip(grid.name, "", f"no column {_headers((answer_spec,))} in the header row")
+        return
+    formulas = _check_formulas(parsed, grid)
+    # The hot loop of a large ingest (one pass per row): cells are taken from the row lists
+    # directly and cell names built from precomputed column letters.
+    key_col, answer_col = columns[rows.key.column] - grid.left, columns[answer_spec.column] - grid.left
+    key_letters = cell_name(0, columns[rows.key.column])[:-1]
+    answer_letters = cell_name(0, columns[answer_spec.column])[:-1]
+    source_prefix = _source(parsed, grid, "")  # a source ends with its cell
+    for r in range(header + 1, grid.n_rows):
+        row = grid.rows[r - grid.top]
+        key_raw = row[key_col] if 0 <= key_col < len(row) else ""
+        answer = row[answer_col] if 0 <= answer_col < len(row) else ""
+        answer_cell = f"{answer_letters}{r + 1}"
+        code = rows.code(key_raw, f"{key_letters}{r + 1}", answer, answer_cell)
+        if code is not None:
+            score, reason = rows.score(answer, answer_cell, answer_cell in formulas)
+            yield code, score, reason, source_prefix + answer_cell
+    rows.warn_absent()
+
+
+@dataclass
+class _AnswerRows:
+    """The rows of one answer grid as they are read: its key column and the codes seen."""
+
+    grid: Grid
+    key: ColumnSpec
+    codebook: Codebook
+    parsed: ParsedWorkbook
+    seen: dict[str, str] = field(default_factory=dict)
+
+    def code(self, raw: object, cell: str, answer: object, answer_cell: str) -> str | None:
+        """The row's code, or ``None`` when the row is blank, unknown or repeated (reported, and
+        its cells counted as reported)."""
+        parsed, sheet = self.parsed, self.grid.name
+        if _blank(raw):
+            if not _blank(answer):
+                parsed.cells_read += 1
+                parsed.cells_reported += 1
+                parsed.error(
+                    sheet, answer_cell, f"an answer on a row without {self.key.header_ja}: what does it answer?"
+                )
+            return None
+        # The key and the answer cell are read; a blank answer is data (unanswered).
+        parsed.cells_read += 2
+        try:
+            code = self.codebook.lookup(self.key.codelist, raw)
+        except InvalidValue as problem:
+            parsed.error(sheet, cell, cell_error(raw) or f"unknown {self.key.header_en.lower()}: {problem}")
+            parsed.cells_reported += 2
+            return None
+        if code in self.seen:
+            first = self.seen[code]
+            parsed.error(sheet, cell, f"{self.key.header_ja} {code} appears twice (first at {first}); keep one row")
+            parsed.cells_reported += 2
+            return None
+        self.seen[code] = cell
+        return code
+
+    def score(self, answer: object, cell: str, formula: bool) -> tuple[int | None, str | None]:
+        """An answer on the codebook's scale as ``(score, missing_reason)``.
+
+        A rejected answer is reported and kept as missing (reason invalid): it must not vanish,
+        and a level it could change must not look complete.
+        """
+        error = cell_error(answer)
+        if formula:
+            score, reason = None, INVALID  # _check_formulas has reported it
+        elif error is not None:
+            self.parsed.error(self.grid.name, cell, error)
+            score, reason = None, INVALID
+        else:
+            try:
+                score, reason = self.codebook.parse_score(answer)
+            except InvalidValue as problem:
+                self.parsed.error(self.grid.name, cell, f"{problem}; kept as an invalid answer (無効回答)")
+                score, reason = None, INVALID
+        if reason == INVALID:
+            self.parsed.cells_reported += 1
+        return score, reason
+
+    def warn_absent(self) -> None:
+        """One warning naming the codes that have no row."""
+        absent = [code for code in _codes(self.codebook, self.key.codelist) if code not in self.seen]
+        if absent:
+            self.parsed.warning(
+                self.grid.name,
+                "",
+                f"{len(absent)} {self.key.header_en.lower()}(s) have no row: {', '.join(absent[:10])}"
+                f"{' …' if len(absent) > 10 else ''}; they are left out, not counted as unanswered",
+            )
+
+
+def _headers(specs: Iterable[ColumnSpec]) -> str:
+    """``設問ID (question_id) and 回答 (answer)``: columns as a message names them."""
+    return " and ".join(f"{spec.header_ja} ({spec.column})" for spec in specs)
+
+
+@cache
+def _codes(codebook: Codebook, codelist: str) -> tuple[str, ...]:
+    """The codes of code list ``codelist``, in codebook order."""
+    key = codebook.meta["codelists"][codelist]["key"]
+    return tuple(str(code) for code in codebook.codelist(codelist)[key])
 
 
 def _parse_presurvey(book: RawWorkbook, codebook: Codebook, parsed: ParsedWorkbook) -> None:
