@@ -1,0 +1,129 @@
+"""The generic sheet readers of the validation, on grids built in memory (no files)."""
+
+from analysis.codebook import ColumnSpec, SheetSpec
+from analysis.ingest.validate import ParsedWorkbook, read_answer_grid, read_keyvalue_sheet
+from analysis.ingest.workbook import ErrorValue, Grid
+
+
+def _field(column, ja, en, kind, required=False, personal=False, codelist=""):
+    return ColumnSpec(column, ja, en, kind, codelist, required, personal, "")
+
+
+# A key/value sheet that no edition has: the reader knows it only from its declaration.
+CONTACT = SheetSpec(
+    "contact",
+    "contact",
+    "連絡先",
+    "Contact",
+    "keyvalue",
+    (
+        _field("org_id", "組織ID", "Organisation ID", "id", required=True),
+        _field("fiscal_year", "年度", "Fiscal year", "year", required=True),
+        _field("staff", "担当者数", "Staff", "int"),
+        _field("visited", "訪問日", "Visited", "date"),
+        _field("org_name", "組織名", "Organisation name", "text", personal=True),
+    ),
+)
+
+
+def _errors(parsed):
+    return [(p.sheet, p.cell, p.message) for p in parsed.problems if p.severity == "error"]
+
+
+def test_keyvalue_reader_finds_fields_by_either_language_wherever_the_row_starts(codebook):
+    grid = Grid(
+        "連絡先",
+        [
+            ["説明", ""],
+            ["Organisation ID", " ｏ０１ "],
+            ["", "年度", "令和3年度"],  # the key may start in any column; the value sits right of it
+            ["担当者数", "３"],
+            ["org_name", "秘密組合"],
+        ],
+    )
+    parsed = ParsedWorkbook(file="c.xlsx")
+    fields = read_keyvalue_sheet(grid, CONTACT, codebook, parsed)
+    assert fields is not None and not parsed.problems
+    assert fields.values == {"org_id": "O01", "fiscal_year": 2021, "staff": 3}
+    assert fields.cells == {"org_id": "B2", "fiscal_year": "C3", "staff": "B4", "org_name": "B5"}
+    # A personal field is remembered for redaction, never kept as a value.
+    assert [(n.column, n.name, n.source) for n in parsed.names] == [("org_name", "秘密組合", "c.xlsx!連絡先!B5")]
+    assert parsed.cells_read == 3 and parsed.cells_reported == 0
+
+
+def test_keyvalue_reader_reports_a_bad_optional_field_and_keeps_the_rest(codebook):
+    grid = Grid("連絡先", [["組織ID", "O01"], ["年度", 2021], ["担当者数", "many"], ["訪問日", ErrorValue("#N/A")]])
+    parsed = ParsedWorkbook(file="c.xlsx")
+    fields = read_keyvalue_sheet(grid, CONTACT, codebook, parsed)
+    assert fields is not None and not parsed.skipped
+    assert fields.values["staff"] is None and fields.values["visited"] is None
+    errors = _errors(parsed)
+    assert [(sheet, cell) for sheet, cell, _ in errors] == [("連絡先", "B3"), ("連絡先", "B4")]
+    assert "whole number" in errors[0][2] and "#N/A" in errors[1][2]
+    assert parsed.cells_read == 4 and parsed.cells_reported == 2
+
+
+def test_keyvalue_reader_skips_the_workbook_without_a_required_field(codebook):
+    parsed = ParsedWorkbook(file="c.xlsx")
+    assert read_keyvalue_sheet(Grid("連絡先", [["組織ID", "O01"]]), CONTACT, codebook, parsed) is None
+    assert parsed.skipped and _errors(parsed) == [("連絡先", "", "no row 年度 (fiscal_year) on sheet 連絡先")]
+
+
+def test_keyvalue_reader_skips_the_workbook_at_a_bad_required_cell(codebook):
+    parsed = ParsedWorkbook(file="c.xlsx")
+    grid = Grid("連絡先", [["組織ID", "O01"], ["年度", "next year"]], top=4, left=2)
+    assert read_keyvalue_sheet(grid, CONTACT, codebook, parsed) is None
+    ((sheet, cell, message),) = _errors(parsed)
+    assert (sheet, cell) == ("連絡先", "D6") and "without it no answer of this workbook can be used" in message
+
+
+def test_keyvalue_reader_reports_a_formula_without_value(codebook):
+    parsed = ParsedWorkbook(file="c.xlsx")
+    grid = Grid("連絡先", [["組織ID", "O01"], ["年度", ""]], formulas_without_value=("B2",))
+    assert read_keyvalue_sheet(grid, CONTACT, codebook, parsed) is None
+    assert {(sheet, cell) for sheet, cell, _ in _errors(parsed)} == {("連絡先", "B2")}
+
+
+def _answers_sheet(codebook):
+    (_, answers) = codebook.instrument_sheets("self_assessment")
+    return answers
+
+
+def test_answer_grid_reads_codes_and_scores_by_declaration(codebook):
+    grid = Grid(
+        "回答",
+        [
+            ["設問ID", "指示", "回答"],
+            ["1-1", 1, 5],
+            ["1-2", 1, "該当なし"],
+            ["1-3", 1, ""],
+            ["1-4", 1, 7],
+            ["9-9", 9, 3],  # unknown question
+            ["1-1", 1, 2],  # repeated question
+            ["", "", 4],  # an answer without a question
+        ],
+    )
+    parsed = ParsedWorkbook(file="a.xlsx")
+    rows = list(read_answer_grid(grid, _answers_sheet(codebook), codebook, parsed))
+    assert rows == [
+        ("1-1", 5, None, "a.xlsx!回答!C2"),
+        ("1-2", None, "not_applicable", "a.xlsx!回答!C3"),
+        ("1-3", None, "unanswered", "a.xlsx!回答!C4"),
+        ("1-4", None, "invalid", "a.xlsx!回答!C5"),
+    ]
+    assert [(sheet, cell) for sheet, cell, _ in _errors(parsed)] == [
+        ("回答", "C5"),
+        ("回答", "A6"),
+        ("回答", "A7"),
+        ("回答", "C8"),
+    ]
+    (warning,) = [p for p in parsed.problems if p.severity == "warning"]
+    assert warning.message.startswith(f"{len(codebook.questions) - 4} question id(s) have no row: 2-1")
+    assert parsed.cells_read == 13 and parsed.cells_reported == 6
+
+
+def test_answer_grid_without_its_answer_column_skips_the_workbook(codebook):
+    parsed = ParsedWorkbook(file="a.xlsx")
+    grid = Grid("回答", [["設問ID", "指示"], ["1-1", 1]])
+    assert list(read_answer_grid(grid, _answers_sheet(codebook), codebook, parsed)) == []
+    assert parsed.skipped and _errors(parsed) == [("回答", "", "no column 回答 (answer) in the header row")]
