@@ -285,3 +285,17 @@ def test_other_fiscal_year_is_an_error_at_the_year_cell_and_kept_out(tmp_path, c
     # Every table of the year counts the same companies.
     assert set(result.tables["respondents"]["respondent_id"]) == set(result.tables["maturity"]["respondent_id"])
     assert result.cells["read"] == result.cells["loaded"] + result.cells["reported"]
+
+
+def test_profile_wins_over_a_roster_row_whatever_the_files_are_called(tmp_path, codebook):
+    # The roster sorts first and its name says nothing: precedence comes from the instrument.
+    write_self_assessment(tmp_path / "raw" / "z_profile.xlsx", codebook, "U01", 2021, industry="製造業")
+    rows = [{"respondent_id": "U01", "fiscal_year": 2021, "group": "user", "industry": "情報通信業"}]
+    (tmp_path / "raw" / "a_people.xlsx").write_bytes(
+        workbook_bytes(build_workbook(codebook, "roster", data={"respondents": rows}))
+    )
+    result = ingest(tmp_path / "raw", fiscal_year=2021)
+    respondents = result.tables["respondents"]
+    assert respondents.set_index("respondent_id").loc["U01", "industry"] == "manufacturing"
+    (warning,) = [p for p in result.problems if "industry is" in p.message]
+    assert warning.file == "a_people.xlsx" and "kept the latter" in warning.message

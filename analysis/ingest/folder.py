@@ -22,7 +22,7 @@ from analysis.ingest.isolation import ParserPool, read_one
 from analysis.ingest.problems import Problem, Source, cell_order, format_problem, problems_frame
 from analysis.ingest.redact import build_redactor, free_text_columns, legal_forms, name_marks, redact_records
 from analysis.ingest.safety import DEFAULT_LIMITS, Limits, UnreadableFile, check_location, check_xml_defences
-from analysis.ingest.validate import ParsedWorkbook, parse_workbook, unused_sheets
+from analysis.ingest.validate import PRECEDENCE, ParsedWorkbook, parse_workbook, unused_sheets
 from analysis.ingest.workbook import SPREADSHEET_SUFFIXES, RawWorkbook
 from analysis.output.atomic import claim_output, staging_dir
 from analysis.output.safe import csv_safe_frame
@@ -355,10 +355,11 @@ def _check_respondents_known(tables: dict[str, pd.DataFrame]) -> list[Problem]:
 
 
 def _merge_respondents(records: list[dict]) -> tuple[list[dict], list[Problem]]:
-    """One row per respondent and year; the self-assessment profile wins over the roster."""
+    """One row per respondent and year; the record of lowest :data:`PRECEDENCE` wins (the
+    self-assessment profile over the roster)."""
     merged: dict[tuple, dict] = {}
     problems = []
-    order = sorted(records, key=lambda r: (r["group"] != "user", "roster" in str(r.get("source"))))
+    order = sorted(records, key=lambda r: r[PRECEDENCE])
     for record in order:
         key = (record["respondent_id"], record["fiscal_year"])
         if key not in merged:

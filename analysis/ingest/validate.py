@@ -26,11 +26,11 @@ from analysis.ingest.normalise import (
 from analysis.ingest.problems import Problem, Source
 from analysis.ingest.redact import FoundName
 from analysis.ingest.workbook import ErrorValue, Grid, RawWorkbook, cell_name
-from analysis.maturity.scores import INVALID
 
 __all__ = [
     "ParsedWorkbook",
     "META_SHEET",
+    "PRECEDENCE",
     "YEAR_SOURCE",
     "UnusedSheets",
     "cell_error",
@@ -43,6 +43,9 @@ META_SHEET = "_meta"
 # Records carry the cell their fiscal year came from, for cross-file checks; the tidy tables
 # do not keep it (keys starting with "_" are not columns).
 YEAR_SOURCE = "_year_source"
+# When two workbooks describe one respondent and year, the lower precedence wins: a respondent's
+# own profile (0) over a list of companies it is part of (1) over a roster's typed row (2).
+PRECEDENCE = "_precedence"
 _HEADER_SCAN_ROWS = 20
 # Excel's error values, also when they arrive as text (a CSV or another program's export).
 _EXCEL_ERRORS = frozenset(
@@ -336,11 +339,13 @@ def _read_table_sheet(
     codebook: Codebook,
     parsed: ParsedWorkbook,
     handle: Callable[[Row, dict, Grid], bool],
+    one_year: bool = True,
 ) -> bool:
     """Read a table sheet row by row, passing each parsed record to ``handle``.
 
     ``handle`` returns whether the record landed; the cells of a row that did not land are
-    counted as reported (the handler has named the problem).
+    counted as reported (the handler has named the problem). With ``one_year``, rows of
+    another fiscal year than the folder's are reported and kept out.
     """
     grid = _find_sheet(book, sheet)
     if grid is None:
@@ -353,9 +358,8 @@ def _read_table_sheet(
         return False
     header, columns = found
     formula_cells = _check_formulas(parsed, grid)
-    # One fiscal year per processed folder: rows of another year are kept out (the disclosure
-    # coding records several years by design).
-    folder_year = parsed.folder_year if parsed.instrument not in _SEVERAL_YEARS else None
+    # One fiscal year per processed folder: rows of another year are kept out.
+    folder_year = parsed.folder_year if one_year else None
     other_years: dict[int, list[str]] = {}
     for row in _table_rows(grid, header, columns, sheet):
         n_cells = _count_cells(row, sheet)
@@ -378,9 +382,6 @@ def _read_table_sheet(
     return True
 
 
-_SEVERAL_YEARS = {"disclosures"}
-
-
 def _other_year(year: int, folder_year: int | None, what: str) -> str:
     return (
         f"fiscal year {year}, but this folder holds {folder_year}: {what} kept out of the {folder_year} "
@@ -390,6 +391,16 @@ def _other_year(year: int, folder_year: int | None, what: str) -> str:
 
 
 # -- instruments -------------------------------------------------------------------------------
+
+
+@cache
+def invalid_reason(codebook: Codebook) -> tuple[str, str]:
+    """The missing reason (and its Japanese label) that the ingest gives a rejected answer: the
+    one respondents cannot enter (``entered = false`` in ``edition.toml``)."""
+    given = [code for code in codebook.meta["missing"] if not code.get("entered", True)]
+    if len(given) != 1:
+        raise ValueError(f"codebook {codebook.edition} must declare one missing reason with entered = false")
+    return str(given[0]["reason"]), str(given[0]["label_ja"])
 
 
 @cache
@@ -527,6 +538,7 @@ def _parse_self_assessment(book: RawWorkbook, codebook: Codebook, parsed: Parsed
             "size_band": profile.values.get("size_band"),
             "source": _source(parsed, grids[0], profile.cells["respondent_id"]),
             YEAR_SOURCE: _source(parsed, grids[0], profile.cells["fiscal_year"]),
+            PRECEDENCE: 0,
         },
     )
     directive_of = _directive_of(codebook)
@@ -553,7 +565,7 @@ def read_answer_grid(
     The sheet's row key is its first required ``code`` column (e.g. 設問ID from ``questions``)
     and its answer the ``scale`` column. Yields ``(code, score, missing_reason, source)`` per
     answered or blank row; a row with an unknown or repeated code is reported and left out,
-    an answer that cannot be read is reported and kept as invalid (無効回答). Codes with no
+    an answer that cannot be read is reported and kept as invalid (:func:`invalid_reason`). Codes with no
     row are named in one warning.
     """
     rows = _AnswerRows(grid, next(c for c in sheet.columns if c.type == "code" and c.required), codebook, parsed)
@@ -630,18 +642,19 @@ class _AnswerRows:
         and a level it could change must not look complete.
         """
         error = cell_error(answer)
+        invalid, label = invalid_reason(self.codebook)
         if formula:
-            score, reason = None, INVALID  # _check_formulas has reported it
+            score, reason = None, invalid  # _check_formulas has reported it
         elif error is not None:
             self.parsed.error(self.grid.name, cell, error)
-            score, reason = None, INVALID
+            score, reason = None, invalid
         else:
             try:
                 score, reason = self.codebook.parse_score(answer)
             except InvalidValue as problem:
-                self.parsed.error(self.grid.name, cell, f"{problem}; kept as an invalid answer (無効回答)")
-                score, reason = None, INVALID
-        if reason == INVALID:
+                self.parsed.error(self.grid.name, cell, f"{problem}; kept as an invalid answer ({label})")
+                score, reason = None, invalid
+        if reason == invalid:
             self.parsed.cells_reported += 1
         return score, reason
 
@@ -683,6 +696,7 @@ def _parse_presurvey(book: RawWorkbook, codebook: Codebook, parsed: ParsedWorkbo
             index[_key(code)] = int(code)
         option_index[str(qid)] = index
     missing = codebook.missing_index()
+    invalid, label = invalid_reason(codebook)
     seen: dict[tuple, str] = {}
 
     def handle(row: Row, record: dict, grid: Grid) -> bool:
@@ -715,7 +729,7 @@ def _parse_presurvey(book: RawWorkbook, codebook: Codebook, parsed: ParsedWorkbo
         raw = row.values.get("answer", "")
         if cell_error(raw) is not None:
             # _parse_row has reported the cell (and counts it as reported): kept as invalid.
-            parsed.add("presurvey", {**base, "missing_reason": INVALID})
+            parsed.add("presurvey", {**base, "missing_reason": invalid})
             return True
         key_text = _key(raw)
         if key_text == "":
@@ -749,9 +763,9 @@ def _parse_presurvey(book: RawWorkbook, codebook: Codebook, parsed: ParsedWorkbo
             parsed.error(
                 grid.name,
                 cell,
-                f"{qid} expects {how} ({allowed}); got {_text(raw)!r}; kept as an invalid answer (無効回答)",
+                f"{qid} expects {how} ({allowed}); got {_text(raw)!r}; kept as an invalid answer ({label})",
             )
-            parsed.add("presurvey", {**base, "missing_reason": INVALID})
+            parsed.add("presurvey", {**base, "missing_reason": invalid})
             parsed.cells_reported += 1
             return True
         for code in dict.fromkeys(codes):
@@ -777,6 +791,7 @@ def _parse_roster(book: RawWorkbook, codebook: Codebook, parsed: ParsedWorkbook)
                 "n_interviewees": record.get("n_interviewees"),
                 "source": _source(parsed, grid, row.cells["respondent_id"]),
                 YEAR_SOURCE: _source(parsed, grid, row.cells["fiscal_year"]),
+                PRECEDENCE: 2,
             },
         )
         return True
@@ -901,19 +916,21 @@ def _parse_disclosures(book: RawWorkbook, codebook: Codebook, parsed: ParsedWork
         )
         return True
 
-    _read_table_sheet(book, disclosures_spec, codebook, parsed, disclosure)
+    # The disclosure coding records several years of each company by design.
+    _read_table_sheet(book, disclosures_spec, codebook, parsed, disclosure, one_year=False)
     for cid, info in companies.items():
         for year in sorted(years.get(cid, ())):
             parsed.add(
                 "respondents",
                 {
                     "respondent_id": cid,
-                    "group": "disclosure_company",
+                    "group": _group_of(codebook, "disclosures"),
                     "fiscal_year": year,
                     "industry": info["industry"],
                     "region": info["region"],
                     "country": info["country"],
                     "source": info["source"],
+                    PRECEDENCE: 1,
                 },
             )
 
@@ -969,7 +986,7 @@ def parse_workbook(book: RawWorkbook, codebook: Codebook, folder_year: int | Non
             "",
             "",
             f"not a workbook of any instrument (sheets: {sheets}); expected the sheets of a "
-            f"`survey template` workbook, e.g. 基本情報 and 回答 for the self-assessment",
+            f"`survey template` workbook, {_example_sheets(codebook)}",
         )
     parsed.instrument = instrument
     parsed.edition = edition or codebook.edition
@@ -978,6 +995,13 @@ def parse_workbook(book: RawWorkbook, codebook: Codebook, folder_year: int | Non
         # Nothing of a rejected workbook lands: every cell in it is accounted as reported.
         parsed.cells_read = parsed.cells_reported = max(parsed.cells_read, _count_all_cells(book))
     return parsed
+
+
+def _example_sheets(codebook: Codebook) -> str:
+    """``e.g. 基本情報 and 回答 for the サイバーセキュリティ経営 自己評価票``: the first instrument's sheets."""
+    instrument = codebook.instruments.iloc[0]
+    names = " and ".join(spec.name_ja for spec in codebook.instrument_sheets(instrument["instrument"]))
+    return f"e.g. {names} for the {instrument['title_ja']} ({instrument['title_en']})"
 
 
 _NOT_DATA_SHEETS = {"説明", "instructions"}
