@@ -1,7 +1,7 @@
 import openpyxl
 
+from analysis.collect.layout import META_SHEET
 from analysis.collect.template import build_workbook, template_filename, write_templates
-from analysis.ingest.validate import META_SHEET
 
 
 def test_one_blank_workbook_per_instrument(tmp_path, codebook):

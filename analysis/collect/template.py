@@ -19,8 +19,8 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from analysis import __version__
 from analysis.codebook import Codebook, ColumnSpec, SheetSpec, entered_missing
+from analysis.collect.layout import INSTRUCTIONS_SHEET, LISTS_SHEET, META_SHEET, STAMP_EDITION, STAMP_INSTRUMENT
 from analysis.ingest.normalise import japanese_fiscal_year
-from analysis.ingest.validate import META_SHEET
 from analysis.output.atomic import atomic_write_bytes
 
 __all__ = [
@@ -33,8 +33,6 @@ __all__ = [
     "write_templates",
 ]
 
-LISTS_SHEET = "_lists"
-INSTRUCTIONS_SHEET = {"ja": "説明", "en": "Instructions"}
 _HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
 _INFO_FILL = PatternFill("solid", fgColor="F2F2F2")
 _BOLD = Font(bold=True)
@@ -341,8 +339,8 @@ def build_workbook(
     _write_reference(book, codebook, instrument, lang)
     meta = book.create_sheet(META_SHEET)
     for key, value in (
-        ("instrument", instrument),
-        ("edition", codebook.edition),
+        (STAMP_INSTRUMENT, instrument),
+        (STAMP_EDITION, codebook.edition),
         ("generator", f"analysis {__version__}"),
         ("language", lang),
     ):

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from functools import cache, lru_cache
 
 from analysis.codebook import Codebook, ColumnSpec, SheetSpec
+from analysis.collect.layout import INSTRUCTIONS_SHEET, META_SHEET, STAMP_EDITION, STAMP_INSTRUMENT
 from analysis.ingest.normalise import (
     InvalidValue,
     match_key,
@@ -29,7 +30,6 @@ from analysis.ingest.workbook import ErrorValue, Grid, RawWorkbook, cell_name
 
 __all__ = [
     "ParsedWorkbook",
-    "META_SHEET",
     "PRECEDENCE",
     "YEAR_SOURCE",
     "UnusedSheets",
@@ -39,7 +39,6 @@ __all__ = [
     "unused_sheets",
 ]
 
-META_SHEET = "_meta"
 # Records carry the cell their fiscal year came from, for cross-file checks; the tidy tables
 # do not keep it (keys starting with "_" are not columns).
 YEAR_SOURCE = "_year_source"
@@ -173,8 +172,9 @@ def _find_sheet(book: RawWorkbook, spec: SheetSpec) -> Grid | None:
     return None
 
 
-def read_meta(book: RawWorkbook) -> dict[str, str]:
-    """Read the key/value stamp of the hidden ``_meta`` sheet (empty if there is none)."""
+def read_meta(book: RawWorkbook) -> dict[str, tuple[str, str]]:
+    """Read the key/value stamp of the hidden ``_meta`` sheet: value and cell by key (empty
+    if there is none)."""
     grid = book.sheets.get(META_SHEET)
     if grid is None:
         return {}
@@ -182,13 +182,13 @@ def read_meta(book: RawWorkbook) -> dict[str, str]:
     for r in range(grid.top, grid.n_rows):
         key = _text(grid.cell(r, 0))
         if key:
-            meta[key] = _text(grid.cell(r, 1))
+            meta[key] = (_text(grid.cell(r, 1)), cell_name(r, 1))
     return meta
 
 
 def identify_instrument(book: RawWorkbook, codebook: Codebook) -> str | None:
     """Return the instrument a workbook holds: from its ``_meta`` stamp, else from sheet names."""
-    stamped = read_meta(book).get("instrument")
+    stamped = read_meta(book).get(STAMP_INSTRUMENT, ("", ""))[0]
     if stamped in codebook.sheets:
         return stamped
     for instrument, sheets in codebook.sheets.items():
@@ -967,13 +967,12 @@ def parse_workbook(book: RawWorkbook, codebook: Codebook, folder_year: int | Non
     cell and kept out (one year per processed folder).
     """
     parsed = ParsedWorkbook(file=book.file, folder_year=folder_year)
-    meta = read_meta(book)
-    edition = meta.get("edition")
+    edition, cell = read_meta(book).get(STAMP_EDITION, ("", ""))
     if edition and edition != codebook.edition:
         parsed.cells_read = _count_all_cells(book)
         return parsed.skip(
             META_SHEET,
-            "B2",
+            cell,
             f"this workbook was made for codebook edition {edition}, but the ingest uses "
             f"{codebook.edition}; ingest it with --edition {edition} or copy its answers into a "
             f"{codebook.edition} template",
@@ -1004,7 +1003,7 @@ def _example_sheets(codebook: Codebook) -> str:
     return f"e.g. {names} for the {instrument['title_ja']} ({instrument['title_en']})"
 
 
-_NOT_DATA_SHEETS = {"説明", "instructions"}
+_NOT_DATA_SHEETS = frozenset(match_key(name) for name in INSTRUCTIONS_SHEET.values())
 
 
 @dataclass(frozen=True)
