@@ -6,12 +6,13 @@ import argparse
 import errno
 import re
 import sys
+from dataclasses import fields, replace
 from pathlib import Path
 
 from analysis.errors import SurveyError, UsageError
-from analysis.ingest.safety import UnsafeEnvironment, add_limit_arguments, limits_from_args
+from analysis.ingest.safety import DEFAULT_LIMITS, Limits, UnsafeEnvironment
 
-__all__ = ["main"]
+__all__ = ["add_limit_arguments", "build_parser", "limits_from_args", "main", "run_command", "year_folders"]
 
 _YEAR_DIR = re.compile(r"^(?:fy)?(\d{4})$", re.I)
 
@@ -182,6 +183,36 @@ def _cmd_findings(args: argparse.Namespace) -> int:
     from analysis.statements.findings_import import run_findings
 
     return run_findings(Path(args.report_text), Path(args.out))
+
+
+def add_limit_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add one option per limit (``--max-cells`` …) and ``--workers`` to a command."""
+    group = parser.add_argument_group("limits for untrusted workbooks (raise them only for files you trust)")
+    for item in fields(Limits):
+        kind = int if item.type in ("int", int) else float
+        group.add_argument(
+            item.metadata["option"],
+            dest=f"limit_{item.name}",
+            type=kind,
+            default=item.default,
+            metavar=item.metadata["unit"].upper().replace("×", "RATIO"),
+            help=f"{item.metadata['help']} (default {item.default:,})",
+        )
+    group.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="parser processes (default: one per CPU core; 0 parses in this process, "
+        "without the memory limit and timeout)",
+    )
+
+
+def limits_from_args(args: argparse.Namespace) -> Limits:
+    """The :class:`Limits` given on a command line built with :func:`add_limit_arguments`."""
+    given = {
+        item.name: getattr(args, f"limit_{item.name}") for item in fields(Limits) if hasattr(args, f"limit_{item.name}")
+    }
+    return replace(DEFAULT_LIMITS, **given)
 
 
 def _add_force(parser: argparse.ArgumentParser) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import subprocess
 import sys
 import zipfile
@@ -10,7 +11,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from analysis.cli import main, year_folders
+from analysis.cli import add_limit_arguments, limits_from_args, main, year_folders
+from analysis.ingest.safety import DEFAULT_LIMITS
 
 
 def _survey(*args: str, cwd: Path) -> subprocess.CompletedProcess:
@@ -69,3 +71,15 @@ def test_template_command(tmp_path):
     proc = _survey("template", "--out", str(tmp_path / "t"), cwd=tmp_path)
     assert proc.returncode == 0
     assert len(list((tmp_path / "t").glob("*_2021.xlsx"))) == 7
+
+
+def test_command_line_options_raise_limits():
+    parser = argparse.ArgumentParser()
+    add_limit_arguments(parser)
+    args = parser.parse_args(
+        ["--max-cells", "20000000", "--max-uncompressed-mb", "1024", "--timeout", "5", "--workers", "3"]
+    )
+    limits = limits_from_args(args)
+    assert (limits.max_cells, limits.max_uncompressed_mb, limits.timeout_s) == (20_000_000, 1024, 5)
+    assert limits.max_member_mb == DEFAULT_LIMITS.max_member_mb and args.workers == 3
+    assert limits_from_args(parser.parse_args([])) == DEFAULT_LIMITS

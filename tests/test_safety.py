@@ -1,6 +1,5 @@
 """Pre-parse checks and limits: each refuses the file before any parser sees it."""
 
-import argparse
 import os
 import zipfile
 
@@ -26,11 +25,9 @@ from analysis.ingest.safety import (
     Limits,
     UnreadableFile,
     UnsafeEnvironment,
-    add_limit_arguments,
     check_location,
     check_xml_defences,
     inspect_package,
-    limits_from_args,
 )
 
 
@@ -52,18 +49,6 @@ def test_limits_describe_their_option_and_refuse_nonsense():
         Limits(timeout_s=0)
     with pytest.raises(ValueError, match="--max-cells"):
         Limits(max_cells=-1)
-
-
-def test_command_line_options_raise_limits():
-    parser = argparse.ArgumentParser()
-    add_limit_arguments(parser)
-    args = parser.parse_args(
-        ["--max-cells", "20000000", "--max-uncompressed-mb", "1024", "--timeout", "5", "--workers", "3"]
-    )
-    limits = limits_from_args(args)
-    assert (limits.max_cells, limits.max_uncompressed_mb, limits.timeout_s) == (20_000_000, 1024, 5)
-    assert limits.max_member_mb == DEFAULT_LIMITS.max_member_mb and args.workers == 3
-    assert limits_from_args(parser.parse_args([])) == DEFAULT_LIMITS
 
 
 @pytest.mark.parametrize(

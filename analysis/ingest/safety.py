@@ -12,7 +12,6 @@ runs on it. Parsing itself happens in worker processes with a memory limit and a
 
 from __future__ import annotations
 
-import argparse
 import io
 import os
 import posixpath
@@ -21,7 +20,7 @@ import stat
 import struct
 import zipfile
 import zlib
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import NamedTuple
 
@@ -32,11 +31,9 @@ __all__ = [
     "Package",
     "UnreadableFile",
     "UnsafeEnvironment",
-    "add_limit_arguments",
     "check_location",
     "check_xml_defences",
     "inspect_package",
-    "limits_from_args",
 ]
 
 _MB = 1 << 20
@@ -138,36 +135,6 @@ class Limits:
 
 
 DEFAULT_LIMITS = Limits()
-
-
-def add_limit_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add one option per limit (``--max-cells`` …) and ``--workers`` to a command."""
-    group = parser.add_argument_group("limits for untrusted workbooks (raise them only for files you trust)")
-    for item in fields(Limits):
-        kind = int if item.type in ("int", int) else float
-        group.add_argument(
-            item.metadata["option"],
-            dest=f"limit_{item.name}",
-            type=kind,
-            default=item.default,
-            metavar=item.metadata["unit"].upper().replace("×", "RATIO"),
-            help=f"{item.metadata['help']} (default {item.default:,})",
-        )
-    group.add_argument(
-        "--workers",
-        type=int,
-        default=None,
-        help="parser processes (default: one per CPU core; 0 parses in this process, "
-        "without the memory limit and timeout)",
-    )
-
-
-def limits_from_args(args: argparse.Namespace) -> Limits:
-    """The :class:`Limits` given on a command line built with :func:`add_limit_arguments`."""
-    given = {
-        item.name: getattr(args, f"limit_{item.name}") for item in fields(Limits) if hasattr(args, f"limit_{item.name}")
-    }
-    return replace(DEFAULT_LIMITS, **given)
 
 
 def check_xml_defences() -> None:
