@@ -6,6 +6,7 @@ from hypothesis import strategies as st
 
 from analysis.ingest.normalise import (
     InvalidValue,
+    match_key,
     normalise_text,
     parse_bool,
     parse_date,
@@ -78,3 +79,26 @@ def test_parsers_give_a_value_or_their_own_error(value):
             parser(value)
         except InvalidValue as error:
             assert str(error)
+
+
+@given(
+    st.one_of(
+        st.text(max_size=8),
+        st.integers(),
+        st.floats(allow_nan=True),
+        st.booleans(),
+        st.none(),
+        st.dates(),
+        st.lists(st.integers(), max_size=2),  # unhashable: not remembered, still normalised
+    )
+)
+def test_remembered_keys_and_texts_are_the_fresh_ones(value):
+    from analysis.ingest.normalise import _normalise_text
+
+    for _ in range(2):  # the second call is answered from the cache
+        assert normalise_text(value) == _normalise_text(value)
+        assert match_key(value) == _normalise_text(value).casefold()
+
+
+def test_remembered_keys_keep_types_apart():
+    assert (match_key(True), match_key(1), match_key(1.0), match_key(1.5)) == ("true", "1", "1", "1.5")

@@ -119,10 +119,7 @@ class Codebook:
     def lookup(self, name: str, value: object) -> str:
         """Return the code of code list ``name`` that ``value`` names, or raise InvalidValue."""
         index = _code_index(self, name)
-        try:
-            code = index.get(_cached_match_key(value))
-        except TypeError:  # unhashable: the plain path below says what was expected
-            code = None
+        code = index.get(match_key(value))  # match_key remembers the keys of hashable values
         if code is not None:
             return code
         return lookup_code(value, index, _WHAT.get(name, "a " + name.replace("_", " ")))
@@ -236,11 +233,6 @@ def _missing_index(codebook: Codebook) -> dict[str, str]:
 @lru_cache(maxsize=1 << 14, typed=True)
 def _parse_score(codebook: Codebook, value: object) -> tuple[int | None, str | None]:
     return codebook._parse_score(value)
-
-
-@lru_cache(maxsize=1 << 14, typed=True)
-def _cached_match_key(value: object) -> str:
-    return match_key(value)
 
 
 @cache

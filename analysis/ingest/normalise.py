@@ -11,6 +11,7 @@ import math
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
+from functools import lru_cache
 
 __all__ = [
     "japanese_fiscal_year",
@@ -57,6 +58,33 @@ def normalise_text(value: object) -> str:
     NFKC turns Kangxi radicals into ideographs and full-width digits and letters into
     ASCII; the ideographic space becomes a plain space. ``None`` and NaN give ``""``.
     """
+    try:
+        return _cached_text(value)
+    except TypeError:  # unhashable
+        return _normalise_text(value)
+
+
+def match_key(value: object) -> str:
+    """Return the form used to compare a value with codes and labels (normalised, casefolded)."""
+    try:
+        return _cached_key(value)
+    except TypeError:  # unhashable
+        return _normalise_text(value).casefold()
+
+
+# The same headers, labels, codes and answers come back in every workbook of an ingest: their
+# normalised forms are remembered (by value and type, so that 1, 1.0 and True stay apart).
+@lru_cache(maxsize=1 << 14, typed=True)
+def _cached_text(value: object) -> str:
+    return _normalise_text(value)
+
+
+@lru_cache(maxsize=1 << 14, typed=True)
+def _cached_key(value: object) -> str:
+    return _normalise_text(value).casefold()
+
+
+def _normalise_text(value: object) -> str:
     if value is None:
         return ""
     if isinstance(value, float):
@@ -66,11 +94,6 @@ def normalise_text(value: object) -> str:
             value = int(value)
     text = unicodedata.normalize("NFKC", str(value))
     return _SPACE_RE.sub(" ", text).strip()
-
-
-def match_key(value: object) -> str:
-    """Return the form used to compare a value with codes and labels (normalised, casefolded)."""
-    return normalise_text(value).casefold()
 
 
 def parse_fiscal_year(value: object) -> int:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from functools import cache, lru_cache
+from functools import cache
 
 from analysis.codebook import Codebook, ColumnSpec, SheetSpec
 from analysis.collect.layout import INSTRUCTIONS_SHEET, META_SHEET, STAMP_EDITION, STAMP_INSTRUMENT
@@ -87,30 +87,9 @@ def _blank(value: object) -> bool:
     return _text(value) == "" and cell_error(value) is None
 
 
-# The same headers, labels and answers come back in every workbook of an ingest: their
-# normalised forms are remembered (by value and type, so that 1, 1.0 and True stay apart).
-@lru_cache(maxsize=1 << 14, typed=True)
-def _cached_key(value: object) -> str:
-    return match_key(value)
-
-
-@lru_cache(maxsize=1 << 14, typed=True)
-def _cached_text(value: object) -> str:
-    return normalise_text(value)
-
-
-def _key(value: object) -> str:
-    try:
-        return _cached_key(value)
-    except TypeError:  # unhashable
-        return match_key(value)
-
-
-def _text(value: object) -> str:
-    try:
-        return _cached_text(value)
-    except TypeError:  # unhashable
-        return normalise_text(value)
+# Short names for the comparisons and texts of every cell (both remember what they worked out).
+_key = match_key
+_text = normalise_text
 
 
 @dataclass
