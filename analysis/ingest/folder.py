@@ -10,7 +10,7 @@ import hashlib
 import json
 import sys
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -45,7 +45,6 @@ class IngestResult:
     files: pd.DataFrame
     edition: str
     fiscal_year: int | None = None
-    inputs: list[dict] = field(default_factory=list)
 
     @property
     def n_errors(self) -> int:
