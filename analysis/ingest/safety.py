@@ -12,17 +12,14 @@ runs on it. Parsing itself happens in worker processes with a memory limit and a
 
 from __future__ import annotations
 
-import io
 import os
-import posixpath
 import re
 import stat
-import struct
-import zipfile
-import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import NamedTuple
+
+from analysis.ingest.package import ZIP_MAGIC, PackageReader, UnreadableFile, ZipEntry, zip_directory
 
 __all__ = [
     "DEFAULT_LIMITS",
@@ -37,7 +34,6 @@ __all__ = [
 ]
 
 _MB = 1 << 20
-_ZIP_MAGIC = b"PK\x03\x04"
 _EMPTY_ZIP_MAGIC = b"PK\x05\x06"
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 # An encrypted OOXML workbook is an OLE compound file holding these streams (MS-OFFCRYPTO).
@@ -66,13 +62,6 @@ _CELL_OR_ROW_RE = re.compile(rb"<(/?)(?:[\w.-]+:)?(row|c)(?=[\s/>])" + _ATTRS + 
 _WHITESPACE = b" \t\n\r"
 _NEAR_CELL_RE = re.compile(rb'<cr="[A-Z]{1,2}[0-9]{1,4}"')
 _CHAR_REF_RE = re.compile(rb"&#(x[0-9A-Fa-f]+|[0-9]+);")
-_REL_RE = re.compile(rb"<(?:\w+:)?Relationship\s[^>]*>")
-_ATTR_RE = re.compile(rb'\b(Type|Target|TargetMode)="([^"]*)"')
-_WORKSHEET_TYPE = b"/worksheet"
-
-
-class UnreadableFile(Exception):
-    """A file that cannot be read as a spreadsheet; the message says why and what to do."""
 
 
 class LimitExceeded(UnreadableFile):
@@ -185,12 +174,14 @@ class Package:
 
     ``worksheets`` holds the unpacked XML of each worksheet part of an xlsx package (read
     for the checks anyway, so that the formula scan does not unpack it again); ``notes`` are
-    warnings for the user (e.g. macros found and ignored).
+    warnings for the user (e.g. macros found and ignored); ``reader`` unpacks other parts of a
+    zip package that passed the checks.
     """
 
     kind: str  # "zip" or "ole"
     notes: tuple[str, ...] = ()
     worksheets: dict[str, bytes] = field(default_factory=dict)
+    reader: PackageReader | None = None
 
 
 def inspect_package(data: bytes, suffix: str, limits: Limits = DEFAULT_LIMITS) -> Package:
@@ -215,7 +206,7 @@ def inspect_package(data: bytes, suffix: str, limits: Limits = DEFAULT_LIMITS) -
     if suffix == ".xls":
         if data.startswith(_OLE_MAGIC):
             return Package(kind="ole")
-        if data.startswith(_ZIP_MAGIC):
+        if data.startswith(ZIP_MAGIC):
             raise UnreadableFile("an .xlsx/.ods workbook named .xls; rename it to .xlsx (or .ods) and ingest again")
         raise UnreadableFile(
             "not a spreadsheet: a .xls file must be an OLE2 (.xls) file; this one is not "
@@ -228,151 +219,28 @@ def inspect_package(data: bytes, suffix: str, limits: Limits = DEFAULT_LIMITS) -
                 "(File > Info > Protect Workbook > Encrypt with Password, clear it) and save it again"
             )
         raise UnreadableFile(f"an Excel 97-2003 (.xls) file named {suffix}; rename it to .xls and ingest again")
-    if not data.startswith(_ZIP_MAGIC) and not data.startswith(_EMPTY_ZIP_MAGIC):
+    if not data.startswith(ZIP_MAGIC) and not data.startswith(_EMPTY_ZIP_MAGIC):
         raise UnreadableFile(
             f"not a spreadsheet: a {suffix} file must be a zip package (.xlsx/.ods); this one is not "
             "(a CSV or text file renamed?). Open it in Excel and save it as .xlsx"
         )
-    infos = _directory(data)
+    infos = zip_directory(data)
     _check_directory(infos, limits)
-    package = _Members(data, infos)
+    package = PackageReader(data, infos)
     notes = _macro_notes(package.names)
     if suffix == ".ods":
         _check_ods(package)
-        return Package(kind="zip", notes=notes)
+        return Package(kind="zip", notes=notes, reader=package)
     if "xl/workbook.xml" not in package.names:
         raise UnreadableFile(_not_a_workbook(package.names, suffix))
     worksheets = _check_worksheets(package, limits)
     for part in _xml_parts(package.names):
         if part not in worksheets:
             _check_no_dtd(part, package.head(part, 1024), package)
-    return Package(kind="zip", notes=notes, worksheets=worksheets)
+    return Package(kind="zip", notes=notes, worksheets=worksheets, reader=package)
 
 
-class _Entry(NamedTuple):
-    """One entry of a zip directory (the fields of :class:`zipfile.ZipInfo` used here)."""
-
-    filename: str
-    flag_bits: int
-    compress_type: int
-    CRC: int
-    compress_size: int
-    file_size: int
-    header_offset: int
-
-
-_EOCD = struct.Struct("<4sHHHHIIH")
-_CENTRAL = struct.Struct("<4sHHHHHHIIIHHHHHII")
-_ZIP64_FIELD = 0xFFFFFFFF
-
-
-def _directory(data: bytes) -> list[_Entry] | list[zipfile.ZipInfo]:
-    """The entries of a zip package's central directory.
-
-    The common case (one disk, no zip64, nothing before the package) is read directly,
-    several times faster than :class:`zipfile.ZipFile`; anything else goes to zipfile.
-    """
-    end = data.rfind(b"PK\x05\x06", max(0, len(data) - 22 - 0xFFFF))
-    entries: list[_Entry] = []
-    if end >= 0 and end + 22 <= len(data):
-        _, disk, cd_disk, _, count, cd_size, cd_offset, comment = _EOCD.unpack_from(data, end)
-        simple = (
-            disk == cd_disk == 0
-            and end + 22 + comment == len(data)
-            and cd_offset + cd_size == end
-            and count != 0xFFFF
-            and _ZIP64_FIELD not in (cd_size, cd_offset)
-            and data[end - 20 : end - 16] != b"PK\x06\x07"
-        )
-        position = cd_offset
-        while simple and len(entries) < count:
-            if position + 46 > end or data[position : position + 4] != b"PK\x01\x02":
-                simple = False
-                break
-            fields = _CENTRAL.unpack_from(data, position)
-            flags, method, crc, packed, size = fields[3], fields[4], fields[7], fields[8], fields[9]
-            name_length, extra_length, comment_length, offset = fields[10], fields[11], fields[12], fields[16]
-            if _ZIP64_FIELD in (packed, size, offset) or fields[13] != 0:
-                simple = False
-                break
-            raw = data[position + 46 : position + 46 + name_length]
-            name = raw.decode("utf-8" if flags & 0x800 else "cp437", "replace")
-            entries.append(_Entry(name, flags, method, crc, packed, size, offset))
-            position += 46 + name_length + extra_length + comment_length
-        if simple and position == end:
-            return entries
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as zipped:
-            return zipped.infolist()
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError):
-        raise UnreadableFile(
-            "the file is damaged or incomplete: its zip directory is missing or broken (a truncated "
-            "download or attachment?); ask for the file again"
-        ) from None
-
-
-class _Members:
-    """Unpack parts of a zip package held in memory, bounded by the sizes of its directory.
-
-    zipfile's reader costs tens of microseconds per part in Python overhead; the ingest
-    reads ten parts per workbook, so deflate is driven directly here. A part whose data
-    does not match its directory entry (size or CRC) is reported as damaged.
-    """
-
-    def __init__(self, data: bytes, infos: list[_Entry] | list[zipfile.ZipInfo]) -> None:
-        self.data = memoryview(data)
-        self.infos = {info.filename: info for info in infos}
-        self.names = set(self.infos)
-
-    def _compressed(self, info: _Entry | zipfile.ZipInfo) -> memoryview:
-        offset = info.header_offset
-        if bytes(self.data[offset : offset + 4]) != _ZIP_MAGIC or offset + 30 > len(self.data):
-            raise _damaged(info.filename, "no local header where the directory points")
-        name_length, extra_length = struct.unpack_from("<HH", self.data, offset + 26)
-        start = offset + 30 + name_length + extra_length
-        if start + info.compress_size > len(self.data):
-            raise _damaged(info.filename, "the file ends inside it")
-        return self.data[start : start + info.compress_size]
-
-    def head(self, name: str, size: int) -> bytes:
-        """The first ``size`` unpacked bytes of part ``name``."""
-        info = self.infos[name]
-        if info.compress_type == zipfile.ZIP_STORED:
-            return bytes(self._compressed(info)[:size])
-        if info.compress_type != zipfile.ZIP_DEFLATED:
-            return self._fallback(info)[:size]
-        try:
-            return zlib.decompressobj(-15).decompress(self._compressed(info), size)
-        except zlib.error as error:
-            raise _damaged(name, error) from None
-
-    def read(self, name: str) -> bytes:
-        """All of part ``name``: never more than its directory entry declares (checked against the limits)."""
-        info = self.infos[name]
-        if info.compress_type == zipfile.ZIP_STORED:
-            out = bytes(self._compressed(info))
-        elif info.compress_type == zipfile.ZIP_DEFLATED:
-            try:
-                out = zlib.decompressobj(-15).decompress(self._compressed(info), info.file_size + 1)
-            except zlib.error as error:
-                raise _damaged(name, error) from None
-        else:
-            return self._fallback(info)
-        if len(out) != info.file_size or zlib.crc32(out) != info.CRC:
-            raise _damaged(name, "its content does not match the size or checksum in the zip directory")
-        return out
-
-    def _fallback(self, info: _Entry | zipfile.ZipInfo) -> bytes:
-        # Other compression methods (rare in spreadsheets): zipfile stops at the declared size
-        # and checks the CRC.
-        try:
-            with zipfile.ZipFile(io.BytesIO(self.data)) as zipped:
-                return zipped.read(info.filename)
-        except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as error:
-            raise _damaged(info.filename, error) from None
-
-
-def _check_directory(infos: list[_Entry] | list[zipfile.ZipInfo], limits: Limits) -> None:
+def _check_directory(infos: Sequence[ZipEntry], limits: Limits) -> None:
     if len(infos) > limits.max_members:
         raise LimitExceeded(
             f"the zip package has {len(infos):,} parts, more than the limit of {limits.describe('max_members')}; "
@@ -439,7 +307,7 @@ def _not_a_workbook(names: set[str], suffix: str) -> str:
     return f"a zip file but not an Excel workbook (no xl/workbook.xml); save the workbook as {suffix} again"
 
 
-def _check_ods(package: _Members) -> None:
+def _check_ods(package: PackageReader) -> None:
     if "META-INF/manifest.xml" in package.names:
         manifest = package.read("META-INF/manifest.xml")  # its size was checked against the limits
         if b"encryption-data" in manifest:
@@ -455,13 +323,7 @@ def _xml_parts(names: set[str]) -> list[str]:
     return sorted(n for n in names if n.lower().endswith((".xml", ".rels")))
 
 
-def _damaged(name: str, why: object) -> UnreadableFile:
-    return UnreadableFile(
-        f"part {name} of the zip package is damaged ({str(why)[:80] or type(why).__name__}); ask for the file again"
-    )
-
-
-def _check_no_dtd(name: str, head: bytes, package: _Members | None = None) -> None:
+def _check_no_dtd(name: str, head: bytes, package: PackageReader | None = None) -> None:
     """Refuse a part whose prolog carries a document type declaration.
 
     Spreadsheet programs never write one; entity declarations are how billion-laughs,
@@ -492,25 +354,11 @@ def _as_utf8(xml: bytes) -> bytes:
     return xml
 
 
-def _worksheet_parts(package: _Members) -> list[str]:
-    """Worksheet parts: every target of the workbook's relationships of type worksheet, and xl/worksheets/*."""
-    parts = {n for n in package.names if n.startswith("xl/worksheets/") and n.endswith(".xml")}
-    rels = "xl/_rels/workbook.xml.rels"
-    if rels in package.names:
-        for match in _REL_RE.finditer(package.read(rels)):
-            attrs = dict(_ATTR_RE.findall(match.group(0)))
-            if not attrs.get(b"Type", b"").endswith(_WORKSHEET_TYPE) or attrs.get(b"TargetMode") == b"External":
-                continue
-            target = attrs.get(b"Target", b"").decode("utf-8", "replace")
-            parts.add(posixpath.normpath(target[1:] if target.startswith("/") else "xl/" + target))
-    return sorted(p for p in parts if p in package.names)
-
-
-def _check_worksheets(package: _Members, limits: Limits) -> dict[str, bytes]:
+def _check_worksheets(package: PackageReader, limits: Limits) -> dict[str, bytes]:
     """Check each worksheet's declared and actual extent; return the unpacked XML by part."""
     budget = limits.max_cells
     sheets: dict[str, bytes] = {}
-    for part in _worksheet_parts(package):
+    for part in package.worksheet_parts():
         # A big sheet's head is looked at before the rest is unpacked; a small one is unpacked once.
         small = package.infos[part].file_size <= _HEAD_BYTES
         head = package.read(part) if small else package.head(part, _HEAD_BYTES)

@@ -14,24 +14,21 @@ from __future__ import annotations
 import io
 import os
 import re
-import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 import python_calamine
 from defusedxml import ElementTree as SafeET
 
+from analysis.ingest.package import PackageReader
 from analysis.ingest.safety import DEFAULT_LIMITS, LimitExceeded, Limits, Package, UnreadableFile, inspect_package
 
 __all__ = ["ErrorValue", "Grid", "RawWorkbook", "UnreadableFile", "cell_name", "read_workbook", "SPREADSHEET_SUFFIXES"]
 
 SPREADSHEET_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods")
 _MB = 1 << 20
-_NS_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
-_NS_REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
-_NS_PKG_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}"
 
 
 def cell_name(row: int, col: int) -> str:
@@ -126,9 +123,9 @@ def read_workbook(
         )
     data = _read_bounded(path, limits)
     package = inspect_package(data, suffix, limits)
-    missing_values, error_values = _cells_of_note(data, package) if package.worksheets else ({}, {})
-    if suffix == ".ods":
-        error_values = _ods_error_cells(data)
+    missing_values, error_values = _cells_of_note(package) if package.worksheets else ({}, {})
+    if suffix == ".ods" and package.reader is not None:
+        error_values = _ods_error_cells(package.reader)
     try:
         book = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
         try:
@@ -196,7 +193,7 @@ def _read_bounded(path: Path, limits: Limits) -> bytes:
     return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
-def _cells_of_note(data: bytes, package: Package) -> tuple[dict[str, tuple[str, ...]], dict[str, dict[str, str]]]:
+def _cells_of_note(package: Package) -> tuple[dict[str, tuple[str, ...]], dict[str, dict[str, str]]]:
     """Formula cells with no cached value, and cells holding an error value, by sheet name."""
     formulas = {
         part: cells
@@ -211,7 +208,8 @@ def _cells_of_note(data: bytes, package: Package) -> tuple[dict[str, tuple[str, 
         if (b'"e"' in xml or b"'e'" in xml) and _HAS_ERROR_RE.search(xml)
         if (cells := _error_cells(xml))
     }
-    names = _sheet_names(data, set(formulas) | set(errors))
+    # Only now are sheet names needed: map each worksheet part of note back to its name.
+    names = package.reader.sheet_names(set(formulas) | set(errors)) if package.reader is not None else {}
     return (
         {names[p]: c for p, c in formulas.items() if p in names},
         {names[p]: c for p, c in errors.items() if p in names},
@@ -224,7 +222,7 @@ _ODS_ERROR_RE = re.compile(rb"""value-type\s*=\s*["']error["']""")
 _ODS_MAX_PLACES = 10_000  # error cells placed per workbook (repeated cells are expanded up to this)
 
 
-def _ods_error_cells(data: bytes) -> dict[str, dict[str, str]]:
+def _ods_error_cells(reader: PackageReader) -> dict[str, dict[str, str]]:
     """Cells of an OpenDocument workbook whose value type is error (LibreOffice's
     ``calcext:value-type="error"``), by sheet name: calamine reads them as 0 or an empty string.
 
@@ -232,9 +230,8 @@ def _ods_error_cells(data: bytes) -> dict[str, dict[str, str]]:
     size and DTD checks before this runs.
     """
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as zipped:
-            content = zipped.read("content.xml")
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError):
+        content = reader.read("content.xml")
+    except (KeyError, UnreadableFile):
         return {}  # the parser proper reports a broken package
     if not _ODS_ERROR_RE.search(content):
         return {}
@@ -297,29 +294,6 @@ def _put_errors(rows: list[list[object]], top: int, left: int, errors: dict[str,
             row.extend([""] * (c + 1 - len(row)))
         row[c] = ErrorValue(code)
     return top, left
-
-
-def _sheet_names(data: bytes, parts: set[str]) -> dict[str, str]:
-    """Map worksheet parts of an xlsx package to their sheet names."""
-    if not parts:
-        return {}
-    # Only now are sheet names needed: map each worksheet part back to its name.
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as zipped:
-            workbook = SafeET.fromstring(zipped.read("xl/workbook.xml"))
-            rels = SafeET.fromstring(zipped.read("xl/_rels/workbook.xml.rels"))
-    except (zipfile.BadZipFile, KeyError, SafeET.ParseError, OSError, ValueError):
-        # The parser proper reports a broken package; nothing more to say here.
-        return {}
-    targets = {r.get("Id"): r.get("Target", "") for r in rels.iter(f"{_NS_PKG_REL}Relationship")}
-    found: dict[str, str] = {}
-    for sheet in workbook.iter(f"{_NS_MAIN}sheet"):
-        target = targets.get(sheet.get(f"{_NS_REL}id"), "")
-        part = str(PurePosixPath("xl") / target) if not target.startswith("/") else target[1:]
-        part = os.path.normpath(part).replace(os.sep, "/")
-        if part in parts:
-            found[part] = sheet.get("name", "")
-    return found
 
 
 # A formula element <f>, <f t="shared" …/> or with a namespace prefix (<x:f>); not <formula1>
