@@ -1,8 +1,13 @@
 """The generic sheet readers of the validation, on grids built in memory (no files)."""
 
+from dataclasses import replace
+from pathlib import Path
+
+import pandas as pd
+
 from analysis.codebook import ColumnSpec, SheetSpec
-from analysis.ingest.validate import ParsedWorkbook, read_answer_grid, read_keyvalue_sheet
-from analysis.ingest.workbook import ErrorValue, Grid
+from analysis.ingest.validate import ParsedWorkbook, parse_workbook, read_answer_grid, read_keyvalue_sheet
+from analysis.ingest.workbook import ErrorValue, Grid, RawWorkbook
 
 
 def _field(column, ja, en, kind, required=False, personal=False, codelist=""):
@@ -127,3 +132,34 @@ def test_answer_grid_without_its_answer_column_skips_the_workbook(codebook):
     grid = Grid("回答", [["設問ID", "指示"], ["1-1", 1]])
     assert list(read_answer_grid(grid, _answers_sheet(codebook), codebook, parsed)) == []
     assert parsed.skipped and _errors(parsed) == [("回答", "", "no column 回答 (answer) in the header row")]
+
+
+def _other_edition(codebook):
+    """An edition with three directives, other question ids and another group name."""
+    questions = pd.DataFrame(
+        {"question_id": ["A-1", "A-2", "B-1", "C-1"], "directive": [1, 1, 2, 3], "order": [1, 2, 1, 1]}
+    )
+    questions["text_ja"] = questions["text_en"] = "…"
+    instruments = codebook.instruments.copy()
+    instruments.loc[instruments["instrument"] == "self_assessment", "respondent_groups"] = "member"
+    return replace(codebook, tables={**codebook.tables, "questions": questions}, instruments=instruments)
+
+
+def test_another_edition_is_ingested_from_its_codebook_alone(codebook):
+    edition = _other_edition(codebook)
+    book = RawWorkbook(
+        Path("m.xlsx"),
+        {
+            "基本情報": Grid("基本情報", [["回答者ID", "M01"], ["年度", 2021]]),
+            "回答": Grid("回答", [["設問ID", "回答"], ["A-1", 4], ["C-1", 2], ["1-1", 3]]),
+        },
+    )
+    parsed = parse_workbook(book, edition)
+    assert parsed.instrument == "self_assessment"
+    assert [(r["group"], r["respondent_id"]) for r in parsed.records["respondents"]] == [("member", "M01")]
+    answers = [(r["question_id"], r["directive"], r["score"]) for r in parsed.records["self_assessment"]]
+    assert answers == [("A-1", 1, 4), ("C-1", 3, 2)]
+    ((cell, message),) = [(p.cell, p.message) for p in parsed.problems if p.severity == "error"]
+    assert cell == "A4" and "(A-1, A-2, B-1, C-1)" in message
+    (warning,) = [p.message for p in parsed.problems if p.severity == "warning"]
+    assert warning.startswith("2 question id(s) have no row: A-2, B-1")

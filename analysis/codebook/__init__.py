@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from analysis.ingest.normalise import InvalidValue, lookup_code, match_key, normalise_text, parse_int
+from analysis.ingest.normalise import SHOWN_CODES, InvalidValue, lookup_code, match_key, normalise_text, parse_int
 
 __all__ = ["Codebook", "ColumnSpec", "SheetSpec", "available_editions", "entered_missing", "load_codebook"]
 
@@ -122,7 +122,7 @@ class Codebook:
         code = index.get(match_key(value))  # match_key remembers the keys of hashable values
         if code is not None:
             return code
-        return lookup_code(value, index, _WHAT.get(name, "a " + name.replace("_", " ")))
+        return lookup_code(value, index, _what(self, name))
 
     def label(self, name: str, code: object, lang: str = "ja") -> str:
         """Return the label of ``code`` in code list ``name`` (``lang`` is ``ja`` or ``en``)."""
@@ -183,20 +183,14 @@ class Codebook:
         return list(self.meta["booleans"]["false"])
 
 
-_WHAT = {
-    "questions": "a question id (1-1 … 10-4)",
-    "presurvey_questions": "a pre-survey question id",
-    "industries": "an industry code or label",
-    "size_bands": "a size band code or label",
-    "respondent_groups": "a respondent group",
-    "maturity_groups": "a maturity group (高, 中, 低) or a blank cell",
-    "regions": "a region (domestic/overseas, 国内/海外)",
-    "countries": "a country code or name",
-    "disclosure_items": "a disclosure item",
-    "disclosure_venues": "a disclosure venue",
-    "disclosure_bases": "a legal or standard basis",
-    "statement_categories": "a category id or label",
-}
+@cache
+def _what(codebook: Codebook, name: str) -> str:
+    """How messages name a value of code list ``name``: its noun from ``[codelist_nouns]``, with
+    the range of its codes when the list is longer than a message shows in full."""
+    noun = codebook.meta.get("codelist_nouns", {}).get(name, "a " + name.replace("_", " "))
+    frame, key = codebook.codelist(name), codebook.meta["codelists"][name]["key"]
+    codes = [str(code) for code in frame[key]]
+    return f"{noun} ({codes[0]} … {codes[-1]})" if len(codes) > SHOWN_CODES else noun
 
 
 # Caches keyed by a codebook hold it by identity (Codebook has eq=False); codebooks are

@@ -25,6 +25,7 @@ __all__ = [
     "parse_date",
     "split_codes",
     "lookup_code",
+    "SHOWN_CODES",
 ]
 
 # Japanese eras that can appear in a fiscal year written as 令和3年度 / R3 / 平成31年度 / H31.
@@ -36,6 +37,7 @@ _ID_RE = re.compile(r"^[A-Z0-9][A-Z0-9_\-]*$")
 _CODE_SEPARATORS = re.compile(r"[;,、,/]")
 
 YEAR_RANGE = (1990, 2100)
+SHOWN_CODES = 12  # codes a message lists when a value names none of them
 
 
 def japanese_fiscal_year(year: int) -> str:
@@ -192,7 +194,7 @@ def lookup_code(value: object, index: Mapping[str, str], what: str) -> str:
     if key in index:
         return index[key]
     shown = sorted(set(index.values()), key=_natural)
-    allowed = ", ".join(shown[:12]) + (", …" if len(shown) > 12 else "")
+    allowed = ", ".join(shown[:SHOWN_CODES]) + (", …" if len(shown) > SHOWN_CODES else "")
     raise InvalidValue(f"expected {what} ({allowed}), got {_show(value)}")
 
 

@@ -245,7 +245,12 @@ def parse_value(spec: ColumnSpec, value: object, codebook: Codebook) -> object:
     if kind == "date":
         return parse_date(value).isoformat()
     if kind == "code":
-        return codebook.lookup(spec.codelist, value)
+        try:
+            return codebook.lookup(spec.codelist, value)
+        except InvalidValue as error:
+            if spec.required:
+                raise
+            raise InvalidValue(f"{error}; or leave the cell blank") from None
     return _text(value)
 
 
