@@ -163,3 +163,24 @@ def test_another_edition_is_ingested_from_its_codebook_alone(codebook):
     assert cell == "A4" and "(A-1, A-2, B-1, C-1)" in message
     (warning,) = [p.message for p in parsed.problems if p.severity == "warning"]
     assert warning.startswith("2 question id(s) have no row: A-2, B-1")
+
+
+def test_presurvey_answer_naming_no_option_is_reported_and_kept_invalid(codebook):
+    grid = Grid(
+        "回答",
+        [
+            ["回答者ID", "年度", "設問ID", "回答"],
+            ["U01", 2021, "Q1-2", "1;3;1"],
+            ["U01", 2021, "Q2-2", ";"],  # select-all-that-apply, but nothing selected
+            ["U01", 2021, "Q1-1", "1;2"],  # single choice, two options
+        ],
+    )
+    parsed = parse_workbook(RawWorkbook(Path("p.xlsx"), {"回答": grid}), codebook)
+    assert parsed.instrument == "presurvey"
+    rows = [(r["question_id"], r["option_code"], r["missing_reason"]) for r in parsed.records["presurvey"]]
+    assert rows == [("Q1-2", 1, None), ("Q1-2", 3, None), ("Q2-2", None, "invalid"), ("Q1-1", None, "invalid")]
+    assert [(p.cell, p.message.split(" (")[0]) for p in parsed.problems] == [
+        ("D3", "Q2-2 expects option codes separated by ';'"),
+        ("D4", "Q1-1 expects one option"),
+    ]
+    assert parsed.cells_reported == 2

@@ -666,19 +666,58 @@ def _codes(codebook: Codebook, codelist: str) -> tuple[str, ...]:
     return tuple(str(code) for code in codebook.codelist(codelist)[key])
 
 
+@dataclass(frozen=True)
+class _Question:
+    """A pre-survey question as its answers are read: kind, topic and options by spelling."""
+
+    kind: str  # "single", "multiple" or "text"
+    topic: int
+    options: dict[str, int]  # match keys of each option's code and labels -> code
+    allowed: str  # "1=活用している, 2=…" for messages
+
+
+@cache
+def _presurvey_questions(codebook: Codebook) -> dict[str, _Question]:
+    """Every pre-survey question of the codebook, by id (the codebook is read-only, so this is kept)."""
+    options = codebook.table("presurvey_options")
+    by_question: dict[str, list[tuple[int, str, str]]] = {}
+    for qid, code, ja, en in zip(
+        options["question_id"], options["code"], options["label_ja"], options["label_en"], strict=True
+    ):
+        by_question.setdefault(str(qid), []).append((int(code), str(ja), str(en)))
+    questions = codebook.table("presurvey_questions")
+    found = {}
+    for qid, kind, topic in zip(questions["question_id"], questions["kind"], questions["topic"], strict=True):
+        listed = by_question.get(str(qid), [])
+        index = {_key(label): code for code, ja, en in listed for label in (ja, en)}
+        index.update({_key(code): code for code, _, _ in listed})  # a code wins over a clashing label
+        allowed = ", ".join(f"{code}={ja}" for code, ja, _ in listed)
+        found[str(qid)] = _Question(str(kind), int(topic), index, allowed)
+    return found
+
+
+def _option_codes(raw: object, question: _Question) -> list[int] | None:
+    """The option codes an answer names, in order without repeats; ``None`` when it names an
+    unknown option, none at all (``";"``) or, for a single-choice question, more than one."""
+    parts = split_codes(raw) if question.kind == "multiple" else [_text(raw)]
+    codes = []
+    for part in parts:
+        code = question.options.get(_key(part))
+        if code is None:
+            try:
+                code = question.options.get(_key(parse_int(part)))  # "1.0", "１"
+            except InvalidValue:
+                return None
+        if code is None:
+            return None
+        codes.append(code)
+    codes = list(dict.fromkeys(codes))
+    return codes if codes and (question.kind != "single" or len(codes) == 1) else None
+
+
 def _parse_presurvey(book: RawWorkbook, codebook: Codebook, parsed: ParsedWorkbook) -> None:
     (sheet,) = codebook.instrument_sheets("presurvey")
-    questions = codebook.table("presurvey_questions").set_index("question_id")
-    options = codebook.table("presurvey_options")
-    option_index: dict[str, dict[str, int]] = {}
-    for qid, part in options.groupby("question_id"):
-        index: dict[str, int] = {}
-        for code, ja, en in zip(part["code"], part["label_ja"], part["label_en"], strict=True):
-            index[_key(ja)] = int(code)
-            index[_key(en)] = int(code)
-        for code in part["code"]:
-            index[_key(code)] = int(code)
-        option_index[str(qid)] = index
+    questions = _presurvey_questions(codebook)
     missing = codebook.missing_index()
     invalid, label = invalid_reason(codebook)
     seen: dict[tuple, str] = {}
@@ -686,24 +725,20 @@ def _parse_presurvey(book: RawWorkbook, codebook: Codebook, parsed: ParsedWorkbo
     def handle(row: Row, record: dict, grid: Grid) -> bool:
         qid = record["question_id"]
         key = (record["respondent_id"], record["fiscal_year"], qid)
-        cell = row.cells.get("answer", row.cells["question_id"])
         if key in seen:
-            parsed.error(
-                grid.name,
-                row.cells["question_id"],
-                f"{key[0]} answered {qid} twice in {key[1]} (first at {seen[key]}); keep one row",
-            )
+            first = seen[key]
+            message = f"{key[0]} answered {qid} twice in {key[1]} (first at {first}); keep one row"
+            parsed.error(grid.name, row.cells["question_id"], message)
             return False
         seen[key] = row.cells["question_id"]
-        kind = questions.loc[qid, "kind"]
-        topic = int(questions.loc[qid, "topic"])
+        question, cell = questions[qid], row.cells.get("answer", row.cells["question_id"])
         base = {
             "respondent_id": record["respondent_id"],
             "fiscal_year": record["fiscal_year"],
             "edition": codebook.edition,
-            "topic": topic,
+            "topic": question.topic,
             "question_id": qid,
-            "kind": kind,
+            "kind": question.kind,
             "option_code": None,
             "answer_text": None,
             "missing_reason": None,
@@ -711,49 +746,26 @@ def _parse_presurvey(book: RawWorkbook, codebook: Codebook, parsed: ParsedWorkbo
             YEAR_SOURCE: _source(parsed, grid, row.cells["fiscal_year"]),
         }
         raw = row.values.get("answer", "")
+        key_text = _key(raw)
+        if key_text == "" and cell_error(raw) is None:
+            parsed.cells_read += 1  # a blank answer on a question row is data: unanswered
         if cell_error(raw) is not None:
             # _parse_row has reported the cell (and counts it as reported): kept as invalid.
-            parsed.add("presurvey", {**base, "missing_reason": invalid})
-            return True
-        key_text = _key(raw)
-        if key_text == "":
-            parsed.cells_read += 1  # a blank answer on a question row is data: unanswered
-        if key_text in missing:
-            parsed.add("presurvey", {**base, "missing_reason": missing[key_text]})
-            return True
-        if kind == "text":
-            parsed.add("presurvey", {**base, "answer_text": _text(raw)})
-            return True
-        parts = split_codes(raw) if kind == "multiple" else [_text(raw)]
-        codes, bad = [], []
-        for part in parts:
-            code = option_index[qid].get(_key(part))
-            if code is None:
-                try:
-                    code = option_index[qid].get(_key(parse_int(part)))
-                except InvalidValue:
-                    code = None
-            (bad if code is None else codes).append(part if code is None else code)
-        if bad or (kind == "single" and len(codes) != 1):
-            allowed = ", ".join(
-                f"{c}={lab}"
-                for c, lab in zip(
-                    options.loc[options["question_id"] == qid, "code"],
-                    options.loc[options["question_id"] == qid, "label_ja"],
-                    strict=True,
-                )
-            )
-            how = "one option" if kind == "single" else "option codes separated by ';'"
-            parsed.error(
-                grid.name,
-                cell,
-                f"{qid} expects {how} ({allowed}); got {_text(raw)!r}; kept as an invalid answer ({label})",
-            )
-            parsed.add("presurvey", {**base, "missing_reason": invalid})
-            parsed.cells_reported += 1
-            return True
-        for code in dict.fromkeys(codes):
-            parsed.add("presurvey", {**base, "option_code": code})
+            answers = [{"missing_reason": invalid}]
+        elif key_text in missing:
+            answers = [{"missing_reason": missing[key_text]}]
+        elif question.kind == "text":
+            answers = [{"answer_text": _text(raw)}]
+        else:
+            codes = _option_codes(raw, question)
+            if codes is None:
+                how = "one option" if question.kind == "single" else "option codes separated by ';'"
+                message = f"{qid} expects {how} ({question.allowed}); got {_text(raw)!r}"
+                parsed.error(grid.name, cell, f"{message}; kept as an invalid answer ({label})")
+                parsed.cells_reported += 1
+            answers = [{"option_code": code} for code in codes] if codes is not None else [{"missing_reason": invalid}]
+        for answer in answers:
+            parsed.add("presurvey", {**base, **answer})
         return True
 
     _read_table_sheet(book, sheet, codebook, parsed, handle)
