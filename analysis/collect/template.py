@@ -144,7 +144,8 @@ def _validate(ws: Worksheet, lists: _Lists, values: Sequence[str], cells: str, l
 
 
 def _set_text(ws: Worksheet, row: int, col: int, value: object) -> None:
-    cell = ws.cell(row=row, column=col, value=value)
+    # openpyxl's stubs accept only their own union of cell values; any value the codebook holds is one.
+    cell = ws.cell(row=row, column=col, value=value)  # pyright: ignore[reportCallIssue, reportArgumentType]
     if isinstance(value, str):
         cell.data_type = "s"  # never let a respondent's text become a formula
 
@@ -253,11 +254,12 @@ def _write_table(
 def _prefilled_rows(codebook: Codebook, instrument: str, spec: SheetSpec, lang: str) -> list[dict]:
     """Rows the blank template already holds: the self-assessment's 40 questions."""
     if instrument == "self_assessment" and spec.sheet == "answers":
-        directives = codebook.directives.set_index("directive")
+        directives = codebook.directives
+        short = dict(zip(directives["directive"], directives[f"short_{lang}"], strict=True))
         return [
             {
                 "question_id": q.question_id,
-                "directive": f"{q.directive}. {directives.loc[q.directive, 'short_' + lang]}",
+                "directive": f"{q.directive}. {short[q.directive]}",
                 "question": getattr(q, f"text_{lang}"),
             }
             for q in codebook.questions.itertuples()
@@ -286,9 +288,11 @@ def _write_reference(book: Workbook, codebook: Codebook, instrument: str, lang: 
             if lang == "ja"
             else ["Group", "Section", "Section title", "Category ID", "Category"]
         )
-        sections = codebook.table("statement_sections").set_index(["respondent_group", "section"])
+        sections = codebook.table("statement_sections")
+        keys = zip(sections["respondent_group"], sections["section"], strict=True)
+        titles = dict(zip(keys, sections[f"title_{lang}"], strict=True))
         for c in codebook.table("statement_categories").itertuples():
-            title = sections.loc[(c.respondent_group, c.section), f"title_{lang}"]
+            title = titles[(c.respondent_group, c.section)]
             ws.append([c.respondent_group, c.section, title, c.category_id, getattr(c, f"label_{lang}")])
     else:
         return
@@ -320,7 +324,7 @@ def build_workbook(
     data = data or {}
     year = year if year is not None else edition_year(codebook)
     book = Workbook()
-    instructions = book.active
+    instructions = book.worksheets[0]  # a new workbook has one sheet
     instructions.title = INSTRUCTIONS_SHEET[lang]
     _write_instructions(instructions, codebook, instrument, lang, year)
     lists = _Lists(book)

@@ -7,7 +7,11 @@ and :mod:`.folder` (a folder of workbooks → an owned output folder).
 """
 
 from importlib import import_module
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # what the names below resolve to, for type checkers
+    from analysis.ingest.folder import ingest, list_inputs
+    from analysis.ingest.workbook import read_workbook
 
 # Resolved on first use, not at import: the codebook parses its own values with
 # analysis.ingest.normalise, and the ingest chain needs the codebook.

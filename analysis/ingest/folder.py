@@ -339,10 +339,11 @@ def _check_respondents_known(tables: dict[str, pd.DataFrame]) -> list[Problem]:
         ]
         for (rid, year), part in unknown.groupby(["respondent_id", "fiscal_year"], sort=True):
             where = Source.parse(part["source"].iloc[0])
-            if rid in years_of:
+            years = years_of.get(str(rid))
+            if years:
                 message = (
                     f"{rid} has {table} rows for {year} but its profile or roster row is for "
-                    f"{', '.join(map(str, years_of[rid]))}; check the fiscal year"
+                    f"{', '.join(map(str, years))}; check the fiscal year"
                 )
             else:
                 message = (

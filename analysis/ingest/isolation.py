@@ -27,10 +27,15 @@ from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from analysis.ingest.safety import DEFAULT_LIMITS, LimitExceeded, Limits, UnreadableFile
 from analysis.ingest.workbook import RawWorkbook, read_workbook
+
+if TYPE_CHECKING:  # ForkContext does not exist on Windows
+    from multiprocessing.context import ForkContext, ForkServerContext, SpawnContext
 
 try:  # not on Windows: there the workers run without a memory limit
     import resource
@@ -54,7 +59,7 @@ def default_workers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def _start_method() -> str:
+def _start_context() -> ForkContext | ForkServerContext | SpawnContext:
     """``fork`` (fast: nothing to import again) unless other threads run in this process.
 
     Forking a process that runs other threads (a notebook kernel's, for instance) can leave
@@ -62,11 +67,12 @@ def _start_method() -> str:
     """
     methods = multiprocessing.get_all_start_methods()
     if "fork" in methods and threading.active_count() == 1:
-        return "fork"
+        return multiprocessing.get_context("fork")
     if "forkserver" in methods:
-        multiprocessing.get_context("forkserver").set_forkserver_preload(["analysis.ingest.isolation"])
-        return "forkserver"
-    return "spawn"
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["analysis.ingest.isolation"])
+        return context
+    return multiprocessing.get_context("spawn")
 
 
 def read_one(path: Path, limits: Limits = DEFAULT_LIMITS, skip: Callable[[str], bool] | None = None) -> Outcome:
@@ -170,7 +176,7 @@ def _worker_main(
 
 @dataclass(eq=False)
 class _Worker:
-    process: multiprocessing.process.BaseProcess
+    process: BaseProcess
     conn: Connection
     inflight: deque = field(default_factory=deque)  # (index, path) sent and not yet answered, in order
     since: float = 0.0  # when the file now being read was started (or the last answer came)
@@ -196,7 +202,7 @@ class ParserPool:
         self.limits = limits
         self.skip = skip
         self.size = max(1, workers or default_workers())
-        self._context = multiprocessing.get_context(_start_method())
+        self._context = _start_context()
         self._workers: list[_Worker] = []
         # One selector for the pool's life: building one per wait costs more than a small parse.
         self._selector = selectors.DefaultSelector()

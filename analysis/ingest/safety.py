@@ -18,6 +18,7 @@ import stat
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import TypeVar
 
 from analysis.ingest.package import ZIP_MAGIC, PackageReader, UnreadableFile, ZipEntry, zip_directory
 
@@ -34,6 +35,7 @@ __all__ = [
 ]
 
 _MB = 1 << 20
+_Number = TypeVar("_Number", int, float)
 _EMPTY_ZIP_MAGIC = b"PK\x05\x06"
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 # An encrypted OOXML workbook is an OLE compound file holding these streams (MS-OFFCRYPTO).
@@ -79,7 +81,7 @@ class UnsafeEnvironment(RuntimeError):
     """The XML defences the ingest relies on are missing from this Python environment."""
 
 
-def _limit(default: float, option: str, unit: str, help_text: str) -> object:
+def _limit(default: _Number, option: str, unit: str, help_text: str) -> _Number:
     return field(default=default, metadata={"option": option, "unit": unit, "help": help_text})
 
 
@@ -447,7 +449,7 @@ def _used_extent(xml: bytes, budget: int | None = None) -> int:
     once the rectangle exceeds ``budget``.
     """
     row, col = -1, -1
-    top = left = bottom = right = None
+    corners: tuple[int, int, int, int] | None = None  # top, left, bottom, right
     for match in _CELL_OR_ROW_RE.finditer(xml):
         if match.group(1):  # </row>
             continue
@@ -464,10 +466,16 @@ def _used_extent(xml: bytes, budget: int | None = None) -> int:
             col += 1
             cells = [(max(row, 0), col)]
         for r, c in cells:
-            top, bottom = (r, r) if top is None else (min(top, r), max(bottom, r))
-            left, right = (c, c) if left is None else (min(left, c), max(right, c))
-        if budget is not None and (bottom - top + 1) * (right - left + 1) > budget:
+            if corners is None:
+                corners = (r, c, r, c)
+            else:
+                top, left, bottom, right = corners
+                corners = (min(top, r), min(left, c), max(bottom, r), max(right, c))
+        if budget is not None and corners is not None and _area(corners) > budget:
             break
-    if top is None:
-        return 0
+    return 0 if corners is None else _area(corners)
+
+
+def _area(corners: tuple[int, int, int, int]) -> int:
+    top, left, bottom, right = corners
     return (bottom - top + 1) * (right - left + 1)

@@ -366,7 +366,7 @@ def _read_table_sheet(
     return True
 
 
-def _other_year(year: int, folder_year: int | None, what: str) -> str:
+def _other_year(year: object, folder_year: int | None, what: str) -> str:
     return (
         f"fiscal year {year}, but this folder holds {folder_year}: {what} kept out of the {folder_year} "
         "tables, so that every table of the year counts the same companies; correct the year or move the "

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import cast
 
 import python_calamine
 from defusedxml import ElementTree as SafeET
@@ -138,7 +139,8 @@ def read_workbook(
                     sheets[meta.name] = Grid(name=meta.name, rows=[], hidden=hidden, unread=True)
                     continue
                 sheet = book.get_sheet_by_name(meta.name)
-                rows = sheet.to_python(skip_empty_area=True)
+                # The grid owns these lists and may put ErrorValue cells into them.
+                rows = cast("list[list[object]]", sheet.to_python(skip_empty_area=True))
                 top, left = sheet.start or (0, 0)
                 if meta.name in error_values:
                     top, left = _put_errors(rows, top, left, error_values[meta.name])
