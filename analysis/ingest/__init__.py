@@ -1,9 +1,10 @@
 """Raw workbooks → tidy tables and a list of problems (the input edge).
 
-The chain, in the order a workbook meets it: :mod:`.safety` (package checks before parsing),
-:mod:`.isolation` (parsing in a separate process), :mod:`.workbook` (cells), :mod:`.normalise`
-(cell values), :mod:`.validate` (one workbook against the codebook), :mod:`.redact`, :mod:`.problems`,
-and :mod:`.folder` (a folder of workbooks → an owned output folder).
+The chain, in the order a workbook meets it: :mod:`.safety` (package checks before parsing, on
+the zip reader of :mod:`.package`), :mod:`.isolation` (parsing in a separate process),
+:mod:`.workbook` (cells), :mod:`.normalise` (cell values), :mod:`.validate` (one workbook against
+the codebook), :mod:`.redact`, :mod:`.problems` (problems and the sources of values), and
+:mod:`.folder` (a folder of workbooks → an owned output folder).
 """
 
 from importlib import import_module
