@@ -69,6 +69,7 @@ class Codebook:
     instruments: pd.DataFrame = field(repr=False)
     sheets: dict[str, tuple[SheetSpec, ...]] = field(repr=False)
     folder: str = ""  # the edition's folder when loaded from outside the package (kept in ingest.json)
+    documents: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)  # other TOML files, by name
 
     # -- declared parts -------------------------------------------------------------
     @property
@@ -315,9 +316,12 @@ def _load(source: Traversable, folder: str) -> Codebook:
     """Read one edition's ``edition.toml`` and CSV files (``folder``: where, when outside the package)."""
     meta = tomllib.loads((source / "edition.toml").read_text(encoding="utf-8"))
     tables: dict[str, pd.DataFrame] = {}
+    documents: dict[str, dict[str, Any]] = {}
     for entry in source.iterdir():
         if entry.name.endswith(".csv"):
             tables[entry.name.removesuffix(".csv")] = _read_csv(entry.read_text(encoding="utf-8"))
+        elif entry.name.endswith(".toml") and entry.name != "edition.toml":
+            documents[entry.name.removesuffix(".toml")] = tomllib.loads(entry.read_text(encoding="utf-8"))
     instruments = tables.pop("instruments")
     columns = tables.pop("columns")
     sheets: dict[str, tuple[SheetSpec, ...]] = {}
@@ -355,6 +359,7 @@ def _load(source: Traversable, folder: str) -> Codebook:
         edition=meta.get("edition", source.name),
         meta=meta,
         folder=folder,
+        documents=documents,
         tables=tables,
         instruments=instruments,
         sheets=sheets,
