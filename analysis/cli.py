@@ -337,12 +337,14 @@ def run_command(args: argparse.Namespace) -> int:
     try:
         edition = getattr(args, "edition", None)
         if edition is not None:
-            from analysis.codebook import available_editions
+            from analysis.codebook import available_editions, is_edition_folder
 
-            if edition not in available_editions():
+            if edition not in available_editions() and not is_edition_folder(edition):
                 raise UsageError(
-                    f"調査票の版 {edition} はありません(使える版: {', '.join(available_editions())})",
-                    f"no codebook edition {edition}; available: {', '.join(available_editions())}",
+                    f"調査票の版 {edition} はありません(使える版: {', '.join(available_editions())}、"
+                    "または edition.toml のあるフォルダ)",
+                    f"no codebook edition {edition}; available: {', '.join(available_editions())}, "
+                    "or a folder with edition.toml",
                 )
         return int(args.func(args) or 0)
     except SurveyError as error:

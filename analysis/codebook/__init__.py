@@ -12,6 +12,8 @@ import tomllib
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from importlib import resources
+from importlib.resources.abc import Traversable
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -66,6 +68,8 @@ class Codebook:
     tables: dict[str, pd.DataFrame] = field(repr=False)
     instruments: pd.DataFrame = field(repr=False)
     sheets: dict[str, tuple[SheetSpec, ...]] = field(repr=False)
+    folder: str = ""  # the edition's folder when loaded from outside the package (kept in ingest.json)
+    documents: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)  # other TOML files, by name
 
     # -- declared parts -------------------------------------------------------------
     @property
@@ -251,23 +255,59 @@ def available_editions() -> list[str]:
     return sorted(p.name for p in root.iterdir() if p.is_dir() and (p / "edition.toml").is_file())
 
 
-@cache
-def load_codebook(edition: str = DEFAULT_EDITION) -> Codebook:
-    """Load codebook ``edition`` (e.g. ``"fy2021"``) from the package data.
+# Editions loaded from a folder outside the package, by name: a later load by name in the same
+# process (an ingest writing its outputs, a report) finds the same folder.
+_FOLDERS: dict[str, Path] = {}
+
+
+def is_edition_folder(edition: str | Path) -> bool:
+    """Whether ``edition`` names a folder holding an ``edition.toml`` (a codebook outside the package)."""
+    return Path(edition).is_dir() and (Path(edition) / "edition.toml").is_file()
+
+
+def load_codebook(edition: str | Path = DEFAULT_EDITION) -> Codebook:
+    """Load codebook ``edition``: a shipped edition's name (e.g. ``"fy2021"``) or a folder laid out
+    like ``analysis/codebook/fy2021/`` (a new edition kept beside its data).
 
     Raises
     ------
     KeyError
-        If the edition is not shipped; the message lists the editions that are.
+        If the edition is neither shipped nor a folder; the message lists the shipped editions.
     """
-    if edition not in available_editions():
-        raise KeyError(f"no codebook edition {edition!r}; available: {', '.join(available_editions())}")
-    folder = resources.files("analysis.codebook") / edition
-    meta = tomllib.loads((folder / "edition.toml").read_text(encoding="utf-8"))
+    if isinstance(edition, Path) or (edition not in available_editions() and edition not in _FOLDERS):
+        if not is_edition_folder(edition):
+            raise KeyError(
+                f"no codebook edition {str(edition)!r}; available: {', '.join(available_editions())} "
+                "or a folder with edition.toml"
+            )
+        codebook = _load_folder(Path(edition).resolve())
+        _FOLDERS[codebook.edition] = Path(codebook.folder)
+        return codebook
+    if edition in _FOLDERS and edition not in available_editions():
+        return _load_folder(_FOLDERS[edition])
+    return _load_packaged(edition)
+
+
+@cache
+def _load_packaged(edition: str) -> Codebook:
+    return _load(resources.files("analysis.codebook") / edition, folder="")
+
+
+@cache
+def _load_folder(folder: Path) -> Codebook:
+    return _load(folder, folder=str(folder))
+
+
+def _load(source: Traversable, folder: str) -> Codebook:
+    """Read one edition's ``edition.toml`` and CSV files (``folder``: where, when outside the package)."""
+    meta = tomllib.loads((source / "edition.toml").read_text(encoding="utf-8"))
     tables: dict[str, pd.DataFrame] = {}
-    for entry in folder.iterdir():
+    documents: dict[str, dict[str, Any]] = {}
+    for entry in source.iterdir():
         if entry.name.endswith(".csv"):
             tables[entry.name.removesuffix(".csv")] = _read_csv(entry.read_text(encoding="utf-8"))
+        elif entry.name.endswith(".toml") and entry.name != "edition.toml":
+            documents[entry.name.removesuffix(".toml")] = tomllib.loads(entry.read_text(encoding="utf-8"))
     instruments = tables.pop("instruments")
     columns = tables.pop("columns")
     sheets: dict[str, tuple[SheetSpec, ...]] = {}
@@ -301,7 +341,15 @@ def load_codebook(edition: str = DEFAULT_EDITION) -> Codebook:
                 )
             )
         sheets[instrument] = tuple(specs)
-    return Codebook(edition=edition, meta=meta, tables=tables, instruments=instruments, sheets=sheets)
+    return Codebook(
+        edition=meta.get("edition", source.name),
+        meta=meta,
+        folder=folder,
+        documents=documents,
+        tables=tables,
+        instruments=instruments,
+        sheets=sheets,
+    )
 
 
 def _read_csv(text: str) -> pd.DataFrame:

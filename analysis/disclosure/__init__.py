@@ -2,7 +2,14 @@
 checks (:mod:`.findings`).
 """
 
-from analysis.disclosure.findings import FINDINGS, FindingResult, finding, finding_parameters, run_checks
+from analysis.disclosure.findings import (
+    FINDINGS,
+    FindingResult,
+    finding,
+    finding_parameters,
+    finding_title,
+    run_checks,
+)
 from analysis.disclosure.review import (
     bases_by_region,
     companies,
@@ -21,6 +28,7 @@ __all__ = [
     "depth_by_region",
     "finding",
     "finding_parameters",
+    "finding_title",
     "FindingResult",
     "FINDINGS",
     "items_by_country",

@@ -4,10 +4,11 @@ A check is one function decorated with :func:`finding`. It takes the disclosures
 year, the codebook and its thresholds as keyword arguments, and returns a :class:`FindingResult`
 saying whether the finding holds and the numbers behind it. The thresholds (what "tend to",
 "many", "almost nothing" mean) are read from the codebook file ``disclosure_findings.toml``,
-one table per check; a researcher adds a check for a new study by writing one function and,
-if it has thresholds, one table in that file::
+one table per check, which also holds the finding's title as the report words it
+(``title_ja``, ``title_en``); a researcher adds a check for a new study by writing one function
+and one table in that file::
 
-    @finding("name", title_ja="…", title_en="…")
+    @finding("name")
     def name(disclosures, codebook, *, threshold):
         ...
         return FindingResult(holds=..., evidence="...")
@@ -16,11 +17,8 @@ if it has thresholds, one table in that file::
 from __future__ import annotations
 
 import json
-import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from functools import cache
-from importlib import resources
 from typing import Any
 
 import pandas as pd
@@ -35,7 +33,7 @@ from analysis.disclosure.review import (
     peer_pair_summary,
 )
 
-__all__ = ["FINDINGS", "Finding", "FindingResult", "finding", "finding_parameters", "run_checks"]
+__all__ = ["FINDINGS", "Finding", "FindingResult", "finding", "finding_parameters", "finding_title", "run_checks"]
 
 PARAMETERS_FILE = "disclosure_findings.toml"
 
@@ -56,41 +54,53 @@ class FindingResult:
 
 @dataclass(frozen=True)
 class Finding:
-    """A registered check: its name, titles and function."""
+    """A registered check: its name and function, and titles given in code (a check tried in a
+    notebook); the edition's titles, when it has them, win (:func:`finding_title`)."""
 
     name: str
-    title_ja: str
-    title_en: str
     check: Callable[..., FindingResult]
-
-    def title(self, lang: str) -> str:
-        return self.title_ja if lang == "ja" else self.title_en
+    title_ja: str = ""
+    title_en: str = ""
 
 
 FINDINGS: dict[str, Finding] = {}
 
 
 def finding(
-    name: str, *, title_ja: str, title_en: str
+    name: str, *, title_ja: str = "", title_en: str = ""
 ) -> Callable[[Callable[..., FindingResult]], Callable[..., FindingResult]]:
-    """Register the decorated function as the check ``name`` (its docstring documents it)."""
+    """Register the decorated function as the check ``name`` (its docstring documents it).
+
+    The titles are read from the edition (``disclosure_findings.toml``); ``title_ja`` and
+    ``title_en`` serve a check the edition does not know yet.
+    """
 
     def register(check: Callable[..., FindingResult]) -> Callable[..., FindingResult]:
-        FINDINGS[name] = Finding(name, title_ja, title_en, check)
+        FINDINGS[name] = Finding(name, check, title_ja, title_en)
         return check
 
     return register
 
 
-@cache
-def _read_parameters(edition: str) -> dict[str, dict[str, Any]]:
-    path = resources.files("analysis.codebook") / edition / PARAMETERS_FILE
-    return tomllib.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+_TITLE_KEYS = ("title_ja", "title_en")
+
+
+def _document(codebook: Codebook) -> dict[str, dict[str, Any]]:
+    return codebook.documents.get(PARAMETERS_FILE.removesuffix(".toml"), {})
 
 
 def finding_parameters(codebook: Codebook) -> dict[str, dict[str, Any]]:
     """Thresholds of every check from the edition's ``disclosure_findings.toml`` (a new copy)."""
-    return {name: dict(values) for name, values in _read_parameters(codebook.edition).items()}
+    return {
+        name: {k: v for k, v in values.items() if k not in _TITLE_KEYS} for name, values in _document(codebook).items()
+    }
+
+
+def finding_title(name: str, codebook: Codebook, lang: str = "ja") -> str:
+    """The finding's title as the edition words it (else as its check was registered, else its name)."""
+    key = "title_ja" if lang == "ja" else "title_en"
+    registered = FINDINGS.get(name)
+    return str(_document(codebook).get(name, {}).get(key) or (registered and getattr(registered, key)) or name)
 
 
 def run_checks(
@@ -115,8 +125,8 @@ def run_checks(
         rows.append(
             {
                 "finding": name,
-                "title_ja": entry.title_ja,
-                "title_en": entry.title_en,
+                "title_ja": finding_title(name, codebook, "ja"),
+                "title_en": finding_title(name, codebook, "en"),
                 "holds": bool(result.holds),
                 "evidence": result.evidence,
                 "numbers": json.dumps(dict(result.numbers), ensure_ascii=False, sort_keys=True),
@@ -138,12 +148,7 @@ def _share(n: int, total: int) -> str:
 # Each check quotes the report's sentence and says how each of its words is read; the numbers
 # (bands, shares, item and venue lists) are in disclosure_findings.toml so a reader can see and
 # change the reading without touching code.
-@finding(
-    "overseas_disclose_more",
-    title_ja="一般に海外企業のほうが国内企業より開示が積極的だが、一部国内企業は海外の同業企業と同程度の開示を行っている",
-    title_en="Overseas companies disclose more than domestic ones in general, "
-    "though some domestic companies match their overseas peers",
-)
+@finding("overseas_disclose_more")
 def overseas_disclose_more(
     disclosures: pd.DataFrame, codebook: Codebook, *, match_low: float, match_high: float, min_matching: int
 ) -> FindingResult:
@@ -196,11 +201,7 @@ def overseas_disclose_more(
     )
 
 
-@finding(
-    "domestic_stop_at_governance",
-    title_ja="国内企業はセキュリティ体制の説明までにとどまる場合が多く、海外企業は対策まで踏み込んだ内容が多い",
-    title_en="Domestic companies tend to stop at the governance structure; overseas ones go on to measures",
-)
+@finding("domestic_stop_at_governance")
 def domestic_stop_at_governance(
     disclosures: pd.DataFrame, codebook: Codebook, *, tend_to: float, stop_depths: list[str], measures_depths: list[str]
 ) -> FindingResult:
@@ -239,11 +240,7 @@ def domestic_stop_at_governance(
     )
 
 
-@finding(
-    "large_cap_almost_nothing",
-    title_ja="世界的に著名な企業であっても、投資家向けにサイバーセキュリティ関連情報をほとんど開示していない企業もある",
-    title_en="Some world-famous companies disclose almost nothing on cybersecurity to investors",
-)
+@finding("large_cap_almost_nothing")
 def large_cap_almost_nothing(
     disclosures: pd.DataFrame,
     codebook: Codebook,
@@ -291,11 +288,7 @@ def large_cap_almost_nothing(
     )
 
 
-@finding(
-    "sustainability_framing",
-    title_ja="国内外を問わず、「Sustainability」の一環としてサイバーセキュリティリスクとその軽減策について開示している企業が多い",
-    title_en="Many companies, domestic and overseas, disclose cyber risk and mitigation as part of sustainability",
-)
+@finding("sustainability_framing")
 def sustainability_framing(
     disclosures: pd.DataFrame, codebook: Codebook, *, many: float, risk_items: list[str], mitigation_items: list[str]
 ) -> FindingResult:
@@ -335,11 +328,7 @@ def sustainability_framing(
     )
 
 
-@finding(
-    "uk_all_mitigation",
-    title_ja="海外企業のうち、英国企業はすべての企業がリスクに関するMitigationの取組を具体的に示している",
-    title_en="Every UK company shows concrete mitigation of the risk",
-)
+@finding("uk_all_mitigation")
 def uk_all_mitigation(disclosures: pd.DataFrame, codebook: Codebook, *, country: str, item: str) -> FindingResult:
     """「海外企業のうち、英国企業はすべての企業がリスクに関するMitigationの取組を具体的に示している。」
 

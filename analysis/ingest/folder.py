@@ -422,6 +422,7 @@ def write_processed(
         (staged / "files.csv").write_bytes(_to_csv_bytes(result.files))
         manifest = {
             "edition": result.edition,
+            **({"codebook_folder": codebook.folder} if codebook.folder else {}),
             "fiscal_year": result.fiscal_year,
             "tables": {name: len(frame) for name, frame in result.tables.items()},
             "cells": result.cells,

@@ -150,7 +150,7 @@ def load_study(path: str | Path, edition: str | None = None) -> Study:
     manifest = {}
     if (path / "ingest.json").is_file():
         manifest = json.loads((path / "ingest.json").read_text(encoding="utf-8"))
-    codebook = load_codebook(edition or manifest.get("edition", "fy2021"))
+    codebook = load_codebook(edition or manifest.get("codebook_folder") or manifest.get("edition", "fy2021"))
     tables = {}
     for name in TABLES:
         if (path / f"{name}.parquet").is_file():

@@ -15,7 +15,7 @@ import pandas as pd
 
 from analysis.codebook import Codebook
 from analysis.disclosure import review as ds
-from analysis.disclosure.findings import FINDINGS, run_checks
+from analysis.disclosure.findings import FINDINGS, finding_title, run_checks
 from analysis.figures.disclosure import heatmap_figure, trend_figure
 from analysis.report.registry import ReportContext, ReportFigure, ReportTable, register
 from analysis.tabulation.suppression import TableLayout
@@ -155,7 +155,7 @@ def findings_table(disclosures: pd.DataFrame, codebook: Codebook, publish: bool 
     checks = run_checks(disclosures, codebook)
     texts = words.texts("findings")
     for lang in ("ja", "en"):
-        listed = "\n".join(f"{f.name}: {f.title(lang)}" for f in FINDINGS.values())
+        listed = "\n".join(f"{name}: {finding_title(name, codebook, lang)}" for name in FINDINGS)
         texts[f"note_{lang}"] = f"{texts[f'note_{lang}']}\n{listed}".strip()
     if not publish:
         return ReportTable(
