@@ -251,9 +251,11 @@ def _write_table(
     ws.freeze_panes = "A2"
 
 
-def _prefilled_rows(codebook: Codebook, instrument: str, spec: SheetSpec, lang: str) -> list[dict]:
-    """Rows the blank template already holds: the self-assessment's 40 questions."""
-    if instrument == "self_assessment" and spec.sheet == "answers":
+def _prefilled_rows(codebook: Codebook, spec: SheetSpec, lang: str) -> list[dict]:
+    """Rows the blank template already holds: on an answer grid keyed by the questions (a sheet
+    with a ``scale`` column whose first required code comes from ``questions``), every question."""
+    key = next((c for c in spec.columns if c.type == "code" and c.required), None)
+    if key is not None and key.codelist == "questions" and any(c.type == "scale" for c in spec.columns):
         directives = codebook.directives
         short = dict(zip(directives["directive"], directives[f"short_{lang}"], strict=True))
         return [
@@ -333,7 +335,7 @@ def build_workbook(
         if spec.kind == "keyvalue":
             _write_keyvalue(ws, spec, codebook, lang, lists, data.get(spec.sheet), year)  # type: ignore[arg-type]
         else:
-            rows = _prefilled_rows(codebook, instrument, spec, lang)
+            rows = _prefilled_rows(codebook, spec, lang)
             given = data.get(spec.sheet)
             if rows and isinstance(given, Mapping):
                 rows = [{**r, "answer": given.get(r["question_id"])} for r in rows]
