@@ -1,9 +1,12 @@
+from importlib import resources
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import python_calamine
 
-from analysis.collect.sample.generate import SYNTHETIC_NOTE, write_sample
+from analysis.collect.sample.generate import DEFAULT_SEED, SYNTHETIC_NOTE, write_sample
+from analysis.disclosure.findings import run_checks
 from analysis.ingest.folder import ingest
 
 REPO = Path(__file__).resolve().parents[1]
@@ -76,3 +79,117 @@ def test_imperfections_are_normalised(regenerated):
     sa = result.tables["self_assessment"]
     assert sa.loc[sa.respondent_id == "U03", "score"].notna().all()
     assert (sa["missing_reason"] == "unanswered").any()
+
+
+# -- the interviews look like the study's ------------------------------------------------------
+
+# Statements per section in the report (2.2.1(8) ①-⑬ and 2.3(2) ①-⑥), as the sample's bank has them.
+REPORT_USER_SECTIONS = [16, 7, 9, 3, 16, 8, 22, 23, 12, 10, 6, 20, 6]
+REPORT_INVESTOR_SECTIONS = [8, 9, 6, 5, 2, 3]
+OTHER_SEED = 7
+
+
+@pytest.fixture(scope="module")
+def reseeded(tmp_path_factory):
+    out = tmp_path_factory.mktemp("sample_reseeded")
+    write_sample(out, seed=OTHER_SEED)
+    return out
+
+
+@pytest.fixture(scope="module")
+def interviews(regenerated, reseeded):
+    """Per seed, the 2021 study as the ingest reads it: statements and the computed maturity."""
+    return {
+        seed: ingest(root / "2021", fiscal_year=2021)
+        for seed, root in ((DEFAULT_SEED, regenerated), (OTHER_SEED, reseeded))
+    }
+
+
+SEEDS = [DEFAULT_SEED, OTHER_SEED]
+
+
+def _package_csv(*parts: str) -> pd.DataFrame:
+    path = resources.files("analysis.collect.sample").joinpath(*parts)
+    return pd.read_csv(path, dtype="str", keep_default_na=False, na_values=[""])
+
+
+def test_report_section_counts_are_the_published_records():
+    # The numbers above are the report's own: the transcription of its statements agrees.
+    published = _package_csv("records", "published_findings.csv")
+    per_section = published.groupby(["respondent_group", published["section"].astype(int)]).size()
+    assert per_section["user"].sort_index().tolist() == REPORT_USER_SECTIONS
+    assert per_section["investor"].sort_index().tolist() == REPORT_INVESTOR_SECTIONS
+
+
+def test_bank_categories_are_the_reports():
+    # Every user and investor category holds as many invented statements as the report prints in
+    # it, and the maturity groups sit in the categories where the report's are.
+    published = _package_csv("records", "published_findings.csv")
+    bank = _package_csv("statement_bank.csv")
+    bank = bank[bank["respondent_group"].isin(["user", "investor"])]
+    assert bank.groupby("category_id").size().to_dict() == published.groupby("category_id").size().to_dict()
+
+    def marked(frame: pd.DataFrame) -> list[tuple[str, str]]:
+        return sorted(frame.dropna(subset=["maturity"])[["category_id", "maturity"]].itertuples(index=False))
+
+    assert marked(bank) == marked(published)
+    assert not bank["text_ja"].duplicated().any()
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_statements_per_section_are_the_reports(interviews, seed):
+    result = interviews[seed]
+    assert result.n_errors == 0
+    statements = result.tables["statements"]
+    per_section = statements.groupby(["respondent_group", "section"]).size()
+    assert per_section["user"].sort_index().tolist() == REPORT_USER_SECTIONS
+    assert per_section["investor"].sort_index().tolist() == REPORT_INVESTOR_SECTIONS
+    # Vendors and experts keep the bank's statements (9 and 16).
+    assert per_section["vendor"].sum() == 9 and per_section["expert"].sum() == 16
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_maturity_groups_on_about_the_reports_share(interviews, seed):
+    # The report attributes 12 of its 158 user statements (8%) to a maturity group.
+    users = interviews[seed].tables["statements"].query("respondent_group == 'user'")
+    share = users["maturity"].notna().mean()
+    assert 0.05 <= share <= 0.12, share
+    assert users["maturity"].notna().sum() == 12
+    # Only user companies' statements carry a group.
+    others = interviews[seed].tables["statements"].query("respondent_group != 'user'")
+    assert others["maturity"].isna().all()
+
+
+def _speakers(result) -> pd.DataFrame:
+    statements = result.tables["statements"].query("respondent_group == 'user'")
+    levels = result.tables["maturity"][["respondent_id", "fiscal_year", "level"]]
+    return statements.merge(levels, on=["respondent_id", "fiscal_year"], how="left", validate="many_to_one")
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_a_marked_statement_is_spoken_by_a_company_of_that_level(interviews, seed, codebook):
+    groups = codebook.table("maturity_groups")
+    level_of_group = dict(zip(groups["code"], groups["level"], strict=True))
+    speakers = _speakers(interviews[seed])
+    marked = speakers[speakers["maturity"].notna()]
+    assert len(marked) > 0
+    expected = marked["maturity"].astype(str).map(level_of_group)
+    assert (marked["level"].astype("object") == expected).all(), marked[["respondent_id", "maturity", "level"]]
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_an_unclassified_company_speaks_no_marked_statement(interviews, seed):
+    maturity = interviews[seed].tables["maturity"]
+    unclassified = set(maturity.loc[maturity["level"].isna(), "respondent_id"])
+    assert unclassified == {"U12"}  # the sample's company whose level depends on an unanswered directive
+    speakers = _speakers(interviews[seed])
+    assert speakers.loc[speakers["respondent_id"].isin(unclassified), "maturity"].isna().all()
+    # Unmarked statements come from every user company, the unclassified one included.
+    unmarked = speakers[speakers["maturity"].isna()]
+    assert set(unmarked["respondent_id"]) == set(maturity["respondent_id"])
+
+
+def test_disclosure_findings_report_on_another_seed(interviews, codebook):
+    # The disclosure review is drawn apart from the statements: the findings still hold.
+    result = run_checks(interviews[OTHER_SEED].tables["disclosures"], codebook)
+    assert len(result) == 5 and result["holds"].all(), result["evidence"].to_string()

@@ -19,9 +19,11 @@ from importlib import resources
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from analysis.codebook import Codebook, load_codebook
 from analysis.collect.template import build_workbook, workbook_bytes
+from analysis.maturity import classify_scores, directive_scores, rules_from_codebook
 from analysis.output.atomic import atomic_write_bytes, atomic_write_text
 
 __all__ = ["SampleFile", "generate_sample", "write_sample", "DEFAULT_SEED"]
@@ -94,7 +96,12 @@ _USER_ATTRS = {
     "U11": ("energy_utilities", "XL"),
     "U12": ("services", "M"),
 }
-_PROFILE_MATURITY = {"A": "高", "B": "中", "B_missing": "中", "BC": "中", "C": "低", "open": "低"}
+# How strongly a company of each level leans to the first (more advanced) option of a single-choice
+# pre-survey question: option i has weight lean**i. Other levels, and unclassified companies, do not lean.
+_PRESURVEY_LEAN = {"A": 0.55, "B": 0.8}
+# The statements draw from a stream of their own (spawned from the seed), so that editing the
+# statement bank moves none of the other workbooks' draws.
+_STATEMENT_STREAM = 1
 
 
 @dataclass(frozen=True)
@@ -174,23 +181,50 @@ def _self_assessment(codebook: Codebook, year: int, rng: np.random.Generator) ->
     return files
 
 
-def _presurvey(codebook: Codebook, year: int, rng: np.random.Generator) -> SampleFile:
+def _levels(codebook: Codebook, year: int, files: list[SampleFile]) -> dict[str, str | None]:
+    """Each user company's maturity level in ``year`` (None: unclassified), as the toolkit computes it.
+
+    The answers are read as the workbooks give them (full-width digits, labels, 未回答 and all) by
+    the codebook's own answer parser and classified by :mod:`analysis.maturity`, so the level a
+    company's statements and pre-survey answers follow is the one the study computes from its
+    returns, not the profile it was drawn from.
+    """
+    directive_of = dict(zip(codebook.questions["question_id"], codebook.questions["directive"], strict=True))
+    rows = []
+    for sample in files:
+        rid = Path(sample.path).stem.removeprefix("sa_")
+        for question_id, value in sample.data["answers"].items():
+            score, reason = codebook.parse_score(value)
+            rows.append(
+                {
+                    "respondent_id": rid,
+                    "fiscal_year": year,
+                    "directive": int(directive_of[question_id]),
+                    "question_id": question_id,
+                    "score": score,
+                    "missing_reason": reason,
+                }
+            )
+    table = classify_scores(directive_scores(pd.DataFrame(rows), codebook), rules_from_codebook(codebook))
+    return {
+        str(rid): (None if pd.isna(level) else str(level))
+        for rid, level in zip(table["respondent_id"], table["level"], strict=True)
+    }
+
+
+def _presurvey(codebook: Codebook, year: int, levels: dict[str, str | None], rng: np.random.Generator) -> SampleFile:
     questions = codebook.table("presurvey_questions")
     options = codebook.table("presurvey_options")
     bank = [r for r in _read_package_csv("statement_bank.csv") if r["respondent_group"] == "user"]
     rows = []
-    for rid, profile in _USERS[year]:
-        tier = _PROFILE_MATURITY[profile]
+    for rid, _ in _USERS[year]:
+        lean = _PRESURVEY_LEAN.get(levels[rid] or "", 1.0)
         for q in questions.itertuples():
             codes = list(options.loc[options["question_id"] == q.question_id, "code"])
             answer: object
             if q.kind == "single":
                 # Higher maturity leans to the first (more advanced) options.
-                weights = np.array(
-                    [{"高": 0.55, "中": 0.8, "低": 1.0}[tier] ** i for i in range(len(codes))]
-                    if tier != "低"
-                    else [1.0] * len(codes)
-                )
+                weights = np.array([lean**i for i in range(len(codes))])
                 answer = int(rng.choice(codes, p=weights / weights.sum()))
             elif q.kind == "multiple":
                 k = int(rng.integers(1, min(4, len(codes)) + 1))
@@ -261,19 +295,34 @@ def _roster(year: int) -> SampleFile:
     return SampleFile(f"{year}/roster.xlsx", "roster", {"respondents": rows})
 
 
-def _statements(year: int, rng: np.random.Generator) -> SampleFile:
+def _statements(codebook: Codebook, year: int, levels: dict[str, str | None], rng: np.random.Generator) -> SampleFile:
+    """The coded statements of ``year``'s interviews, each given a speaker.
+
+    A statement the bank marks with a maturity group (高/中/低) is spoken by a company whose
+    computed level that year is the group's level (``maturity_groups``), so an unclassified
+    company never speaks one. Unmarked statements are dealt round all the user companies in a
+    seeded order, so every company speaks about as many of them.
+    """
     bank = _read_package_csv("statement_bank.csv")
-    by_tier: dict[str, list[str]] = {"高": [], "中": [], "低": []}
-    for rid, profile in _USERS[year]:
-        by_tier[_PROFILE_MATURITY[profile]].append(rid)
+    groups = codebook.table("maturity_groups")
+    level_of_group = dict(zip(groups["code"], groups["level"], strict=True))
     users = [rid for rid, _ in _USERS[year]]
+    n_unmarked = sum(1 for e in bank if e["respondent_group"] == "user" and not e["maturity"])
+    unmarked_speakers = iter(rng.permutation(np.resize(np.array(users), n_unmarked)))
     vendor_of_section = {1: "V01", 2: "V02", 3: "V02", 4: "V03"}
     rows = []
     for entry in bank:
         group, section = entry["respondent_group"], int(entry["section"])
-        if group == "user":
-            pool = by_tier.get(entry["maturity"]) or users
+        if group == "user" and entry["maturity"]:
+            level = level_of_group[entry["maturity"]]
+            pool = [rid for rid in users if levels.get(rid) == level]
+            if not pool:
+                raise ValueError(
+                    f"no user company is at level {level} in {year} to speak a statement marked {entry['maturity']}"
+                )
             rid = str(rng.choice(pool))
+        elif group == "user":
+            rid = str(next(unmarked_speakers))
         elif group == "vendor":
             rid = vendor_of_section.get(section, "V01")
         elif group == "investor":
@@ -441,11 +490,15 @@ def generate_sample(seed: int = DEFAULT_SEED, codebook: Codebook | None = None) 
     codebook = codebook or load_codebook()
     rng = np.random.default_rng(seed)
     files: list[SampleFile] = []
+    levels: dict[int, dict[str, str | None]] = {}
     for year in sorted(_USERS):
-        files += _self_assessment(codebook, year, rng)
-        files.append(_presurvey(codebook, year, rng))
+        assessments = _self_assessment(codebook, year, rng)
+        levels[year] = _levels(codebook, year, assessments)
+        files += assessments
+        files.append(_presurvey(codebook, year, levels[year], rng))
     files.append(_roster(2021))
-    files.append(_statements(2021, rng))
+    statement_rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(_STATEMENT_STREAM,)))
+    files.append(_statements(codebook, 2021, levels[2021], statement_rng))
     files.append(_disclosures(codebook, rng))
     files += _records()
     return files
