@@ -20,6 +20,8 @@ Conventions, the same everywhere:
 
 from __future__ import annotations
 
+from typing import Protocol, cast
+
 import pandas as pd
 from scipy.stats import binomtest, fisher_exact
 
@@ -55,12 +57,18 @@ _COMPANY_COLUMNS = ["company_id", "region", "country", "industry", "peer_ids", "
 
 
 # -- exact tests ----------------------------------------------------------------------------
+class _FisherResult(Protocol):
+    # scipy builds fisher_exact's result class at run time, so pyright cannot see its fields.
+    pvalue: float
+
+
 def fisher_p(n_a: int, total_a: int, n_b: int, total_b: int) -> float:
     """Two-sided Fisher exact p of ``n_a/total_a`` against ``n_b/total_b`` (NaN if a group is empty)."""
     if total_a == 0 or total_b == 0:
         return float("nan")
     table = [[n_a, total_a - n_a], [n_b, total_b - n_b]]
-    return float(fisher_exact(table, alternative="two-sided").pvalue)
+    result = cast(_FisherResult, fisher_exact(table, alternative="two-sided"))
+    return float(result.pvalue)
 
 
 def mcnemar_exact_p(first_only: int, second_only: int) -> float:
@@ -142,15 +150,17 @@ def _region_comparison(flags: pd.DataFrame, keys: list[str], regions: list[str],
     for key in keys:
         part = known[known["key"] == key]
         row: dict[str, object] = {key_name: key}
+        counts: dict[str, tuple[int, int]] = {}
         for region in regions:
             values = part.loc[part["region"] == region, "value"].astype(bool)
             n, total = int(values.sum()), int(len(values))
+            counts[region] = (n, total)
             row[f"n_{region}"] = n
             row[f"total_{region}"] = total
             row[f"share_{region}"] = n / total if total else float("nan")
         if len(regions) == 2:
             a, b = regions
-            row["p_value"] = fisher_p(row[f"n_{a}"], row[f"total_{a}"], row[f"n_{b}"], row[f"total_{b}"])
+            row["p_value"] = fisher_p(*counts[a], *counts[b])
         else:
             row["p_value"] = float("nan")
         rows.append(row)
@@ -219,6 +229,11 @@ def company_depth(disclosures: pd.DataFrame, codebook: Codebook, fiscal_year: in
     known = frame[frame["disclosed"].notna()].assign(depth=lambda f: f["item"].map(item_depth))
     shown = known.assign(shown=known["disclosed"].astype(bool))
     counts = shown.groupby(["company_id", "depth"])["shown"].agg(["sum", "count"])
+    # (company, depth) -> (items of that depth disclosed, items of that depth reviewed)
+    reviewed_by_depth: dict[tuple[str, str], tuple[int, int]] = {
+        key: (int(n), int(reviewed))
+        for key, n, reviewed in zip(counts.index, counts["sum"], counts["count"], strict=True)
+    }
     out = companies(disclosures, codebook, fiscal_year)
 
     def deepest(company: str, n_items: int) -> str:
@@ -226,8 +241,8 @@ def company_depth(disclosures: pd.DataFrame, codebook: Codebook, fiscal_year: in
             return classes[0]
         reached = classes[1]
         for depth in classes[1:]:
-            if (company, depth) in counts.index:
-                n, reviewed = counts.loc[(company, depth)]
+            if (company, depth) in reviewed_by_depth:
+                n, reviewed = reviewed_by_depth[(company, depth)]
                 if n >= 1 and n / reviewed >= min_share[depth]:
                     reached = depth
         return reached
