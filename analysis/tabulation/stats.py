@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol, cast
 
 import numpy as np
 from scipy import stats
@@ -76,6 +76,17 @@ class AssociationResult:
         if "n_resamples" in self.details:
             extra.append(f"{self.details['n_resamples']:,} resamples, seed {self.details['seed']}")
         return f"{self.name}: p = {self.p_value:.{digits}g} ({', '.join(extra)})"
+
+
+class _TestResult(Protocol):
+    # scipy builds its result classes at run time, so pyright cannot see their fields. Monte-Carlo
+    # fisher_exact may give shape-(1,) arrays (see _scalar).
+    statistic: float | np.ndarray
+    pvalue: float | np.ndarray
+
+
+class _Chi2Result(_TestResult, Protocol):
+    dof: int
 
 
 class TooManyTables(ValueError):
@@ -147,7 +158,7 @@ def fisher_exact_2x2(table: object, alternative: str = "two-sided") -> Associati
     array = _as_table(table)
     if array.shape != (2, 2):
         raise ValueError(f"Fisher's exact test here is for 2x2 tables, got {array.shape}")
-    result = stats.fisher_exact(array, alternative=alternative)
+    result = cast(_TestResult, stats.fisher_exact(array, alternative=alternative))
     details = _base_details(array) | {"alternative": alternative}
     return AssociationResult(
         "fisher_exact", "Fisher's exact test", float(result.statistic), float(result.pvalue), details
@@ -223,7 +234,7 @@ def fisher_monte_carlo(
     if min(array.shape, default=0) < 2:
         raise ValueError("the table needs at least two non-empty rows and columns")
     method = stats.MonteCarloMethod(n_resamples=n_resamples, rng=np.random.default_rng(seed))
-    result = stats.fisher_exact(array, method=method)
+    result = cast(_TestResult, stats.fisher_exact(array, method=method))
     details = _base_details(array) | {"n_resamples": int(n_resamples), "seed": int(seed)}
     return AssociationResult(
         "fisher_freeman_halton_monte_carlo",
@@ -246,7 +257,7 @@ def chi_square(table: object, min_expected: float = MIN_EXPECTED) -> Association
     expected = expected_counts(array)
     if expected.min() < min_expected:
         raise ValueError(f"an expected count is {expected.min():.2f} (< {min_expected}); use an exact test")
-    result = stats.chi2_contingency(array, correction=False)
+    result = cast(_Chi2Result, stats.chi2_contingency(array, correction=False))
     details = _base_details(array) | {"dof": int(result.dof)}
     return AssociationResult(
         "chi_square", "Pearson's chi-square test", float(result.statistic), float(result.pvalue), details
