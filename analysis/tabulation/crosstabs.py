@@ -22,9 +22,9 @@ share, whatever its n, since at n of about 10 every share needs one.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -136,6 +136,18 @@ def variable_names(codebook: Codebook) -> list[str]:
     return [*RESPONDENT_VARIABLES, "maturity", *tabulable]
 
 
+def _unless_known(known: pd.Series, reason: str) -> np.ndarray:
+    """None where a value is known, else the missing ``reason`` (an object array)."""
+    # A 0-d object array, not a bare None: numpy's stubs take array-likes only (same result).
+    return np.where(known, np.array(None, dtype=object), reason)
+
+
+def _cell(frame: pd.DataFrame, row: Hashable, column: Hashable) -> float:
+    """One cell of a frame of numbers (counts, shares, denominators)."""
+    # pandas-stubs types a cell as any scalar or NA; these frames hold numbers only.
+    return cast(float, frame.at[row, column])
+
+
 def _select_year(frame: pd.DataFrame, year: int | None) -> pd.DataFrame:
     if "fiscal_year" not in frame or frame.empty:
         return frame
@@ -205,7 +217,7 @@ def _respondent_variable(study: Any, name: str, year: int | None, words, missing
         {
             "respondent_id": roster["respondent_id"].astype(str).to_numpy(),
             "value": values.where(known, None).to_numpy(),
-            "missing_reason": np.where(known, None, "unanswered"),
+            "missing_reason": _unless_known(known, "unanswered"),
         }
     )
     text = {
@@ -237,7 +249,7 @@ def _maturity_variable(study: Any, maturity: pd.DataFrame | None, year: int | No
         {
             "respondent_id": table["respondent_id"].astype(str).to_numpy(),
             "value": level.where(known, None).to_numpy(),
-            "missing_reason": np.where(known, None, UNCLASSIFIED),
+            "missing_reason": _unless_known(known, UNCLASSIFIED),
         }
     )
     text = {
@@ -352,9 +364,9 @@ class CrossTab:
             if kind == "column":
                 denominator = counts.loc[self._denominator_row(key)]
             elif kind == "row":
-                denominator = pd.Series(counts.loc[key, TOTAL], index=counts.columns)
+                denominator = pd.Series(_cell(counts, key, TOTAL), index=counts.columns)
             elif kind == "total":
-                denominator = pd.Series(counts.loc[self._denominator_row(key), TOTAL], index=counts.columns)
+                denominator = pd.Series(_cell(counts, self._denominator_row(key), TOTAL), index=counts.columns)
             else:
                 raise ValueError(f"kind must be column, row or total, not {kind!r}")
             out.loc[key] = denominator.to_numpy()
@@ -413,7 +425,7 @@ class CrossTab:
                 record = {
                     "row": key,
                     "column": column,
-                    "n": int(self.counts.loc[key, column]),
+                    "n": int(_cell(self.counts, key, column)),
                     "denominator": denominators.loc[key, column],
                     "share": share.loc[key, column],
                     "ci_low": low.loc[key, column],
@@ -452,7 +464,7 @@ class CrossTab:
         """
         words = labels(self.codebook, lang)
         shares = self.percent(percent)
-        low, high = self.intervals(percent, confidence) if ci else (None, None)
+        intervals = self.intervals(percent, confidence) if ci else None
         level = f"{confidence * 100:g}"
         ci_columns: list[str] = []
         column_label = {
@@ -471,7 +483,8 @@ class CrossTab:
             out[p_name] = pd.array(shares[key].to_numpy(), dtype="Float64")
             percent_of[p_name] = n_name
             count_columns.append(n_name)
-            if ci:
+            if intervals is not None:
+                low, high = intervals
                 for bound, values in ((words["ci_low"], low), (words["ci_high"], high)):
                     name = f"{column_label[key]} {bound.replace('{level}', level)}"
                     out[name] = pd.array(values[key].to_numpy(), dtype="Float64")
@@ -517,6 +530,7 @@ class CrossTab:
             out = suppress_counts(out, count_columns, k=suppress, percent_columns=percent_of, layout=layout)
             hidden = out[count_columns].isna().to_numpy() & shown[count_columns].notna().to_numpy()
             rows = hidden.any(axis=1)
+            assert isinstance(rows, np.ndarray)  # any over axis 1 of a 2-D array: one flag per row
             if rows[[positions[TOTAL], positions[self.base]]].any():
                 rows[:] = True
             for name in ci_columns:
@@ -534,7 +548,7 @@ class CrossTab:
             if self.test is not None
             else (f"{len(self.option_tests)} option tests" if self.option_tests else "no test")
         )
-        n = int(self.counts.loc[TOTAL, TOTAL])
+        n = int(_cell(self.counts, TOTAL, TOTAL))
         return f"CrossTab({self.row.name} by {self.column.name}, {shape}, n={n}; {test})"
 
     def to_html(self, lang: str = "ja", percent: str = "column") -> str:
@@ -555,10 +569,10 @@ class CrossTab:
         for key in self.counts.index:
             cells = []
             for column in columns:
-                share = shares.loc[key, column]
+                share = _cell(shares, key, column)
                 pct = f"{100 * share:.1f}%" if pd.notna(share) else "–"
                 cells.append(
-                    f"<td style='text-align:right'>{int(self.counts.loc[key, column]):,}</td>"
+                    f"<td style='text-align:right'>{int(_cell(self.counts, key, column)):,}</td>"
                     f"<td style='text-align:right;color:#555'>{pct}</td>"
                 )
             style = (
