@@ -51,6 +51,7 @@ import math
 import warnings
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -137,32 +138,34 @@ class TableLayout:
     identities: tuple[tuple[tuple, tuple[tuple, ...]], ...] = ()
 
     @classmethod
-    def from_mapping(cls, spec: Mapping[str, object]) -> TableLayout:
-        """Build a layout from a plain dict (as stored in ``frame.attrs["layout"]``)."""
+    def from_mapping(cls, spec: Mapping[str, Any]) -> TableLayout:
+        """Build a layout from a plain dict (as stored in ``frame.attrs["layout"]``).
 
-        def as_tuple(value: object) -> tuple | None:
-            return None if value is None else tuple(value)  # type: ignore[arg-type]
+        The values are plain data (JSON-like lists, dicts, labels) of no declared type.
+        """
+
+        def as_tuple(value: Iterable[Hashable] | None) -> tuple | None:
+            return None if value is None else tuple(value)
 
         return cls(
             total_row=spec.get("total_row"),
-            total_column=spec.get("total_column"),  # type: ignore[arg-type]
+            total_column=spec.get("total_column"),
             additive_rows=as_tuple(spec.get("additive_rows")),
-            percent_of=dict(spec.get("percent_of") or {}),  # type: ignore[call-overload]
+            percent_of=dict(spec.get("percent_of") or {}),
             denominator_rows=as_tuple(spec.get("denominator_rows")),
-            dependent_columns=tuple(spec.get("dependent_columns") or ()),  # type: ignore[arg-type]
+            dependent_columns=tuple(spec.get("dependent_columns") or ()),
             part_columns=as_tuple(spec.get("part_columns")),
             option_rows=as_tuple(spec.get("option_rows")),
             answered_row=spec.get("answered_row"),
             row_inequalities=tuple(
-                (tuple(small), tuple(large))
-                for small, large in (spec.get("row_inequalities") or ())  # type: ignore[attr-defined]
+                (tuple(small), tuple(large)) for small, large in (spec.get("row_inequalities") or ())
             ),
-            derived_from={c: tuple(s) for c, s in dict(spec.get("derived_from") or {}).items()},  # type: ignore[call-overload]
-            links=tuple((row, column, _as_key(key)) for row, column, key in (spec.get("links") or ())),  # type: ignore[attr-defined]
-            listing=None if not spec.get("listing") else (_as_key(spec["listing"][0]), tuple(spec["listing"][1])),  # type: ignore[index]
+            derived_from={c: tuple(s) for c, s in dict(spec.get("derived_from") or {}).items()},
+            links=tuple((row, column, _as_key(key)) for row, column, key in (spec.get("links") or ())),
+            listing=None if not spec.get("listing") else (_as_key(spec["listing"][0]), tuple(spec["listing"][1])),
             identities=tuple(
                 (_as_key(total), tuple(_as_key(p) for p in parts)) for total, parts in (spec.get("identities") or ())
-            ),  # type: ignore[attr-defined]
+            ),
         )
 
     def as_mapping(self) -> dict[str, object]:
