@@ -332,7 +332,8 @@ def suppress_counts(
     masks = derived_masks(frame, count_columns, values, hidden, layout, percent_columns, positions=positions)
     for column, mask in masks.items():
         if column in layout.percent_of or column in percent_columns:
-            percent = pd.array(pd.to_numeric(frame[column], errors="coerce"), dtype="Float64")
+            # pandas-stubs has no overload of pd.array for a Series with a masked dtype (pandas takes it).
+            percent = pd.array(pd.to_numeric(frame[column], errors="coerce"), dtype="Float64")  # pyright: ignore[reportCallIssue, reportArgumentType]
             percent[mask] = pd.NA
             out[column] = percent
         else:
@@ -682,12 +683,21 @@ def _column_sums(
     return relations
 
 
+def _row_position(frame: pd.DataFrame, label: Hashable) -> int:
+    """Position of a row label."""
+    pos = frame.index.get_loc(label)
+    # The index is unique (_count_values checks it; table_constraints builds a RangeIndex), so
+    # get_loc gives one position, never a slice or a mask.
+    assert isinstance(pos, int)
+    return pos
+
+
 def _total_cells(frame: pd.DataFrame, count_columns: list[str], layout: TableLayout) -> set[Cell]:
     cells: set[Cell] = set()
     if layout.total_column is not None:
         cells |= {(pos, layout.total_column) for pos in range(len(frame))}
     if layout.total_row is not None:
-        pos = frame.index.get_loc(layout.total_row)
+        pos = _row_position(frame, layout.total_row)
         cells |= {(pos, c) for c in count_columns}
     return cells
 
@@ -697,9 +707,9 @@ def _relations(
 ) -> list[_Relation]:
     relations: list[_Relation] = []
     positions = list(range(len(frame)))
-    total_pos = None if layout.total_row is None else frame.index.get_loc(layout.total_row)
+    total_pos = None if layout.total_row is None else _row_position(frame, layout.total_row)
     if layout.additive_rows is not None:
-        additive = [frame.index.get_loc(label) for label in layout.additive_rows]
+        additive = [_row_position(frame, label) for label in layout.additive_rows]
     else:
         additive = [p for p in positions if p != total_pos]
     if layout.part_columns is not None:
