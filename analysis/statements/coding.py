@@ -11,7 +11,7 @@ import html
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, overload
 
 import pandas as pd
 
@@ -43,6 +43,10 @@ def normalise_query(text: object) -> str:
     return re.sub(r"\s+", "", unicodedata.normalize("NFKC", "" if text is None else str(text))).casefold()
 
 
+@overload
+def _as_list(value: None) -> None: ...
+@overload
+def _as_list(value: str | int | Iterable[object]) -> list[str]: ...
 def _as_list(value: object) -> list[str] | None:
     if value is None:
         return None
@@ -139,7 +143,9 @@ def statement_matrix(
     if groups is not None:
         chosen = chosen[chosen["respondent_group"].astype(str).isin(groups)]
     chosen = chosen[chosen["respondent_id"].notna()]
-    groups = groups or sorted(set(chosen["respondent_group"].astype(str)), key=_group_order(codebook).get)
+    # The study checks respondent_group against the codebook's groups, so every group has an order.
+    order = _group_order(codebook)
+    groups = groups or sorted(set(chosen["respondent_group"].astype(str)), key=lambda group: order[group])
     columns = list(_categories(codebook, groups)["category_id"])
     ids = list(dict.fromkeys([*sorted(chosen["respondent_id"].astype(str)), *(respondents or [])]))
     counts = pd.crosstab(chosen["respondent_id"].astype(str), chosen["category_id"].astype(str))
@@ -229,7 +235,7 @@ def section_by_maturity(
     total = [words["total"], *frame[count_columns].sum().tolist()]
     frame.loc[len(frame)] = total
     for column in count_columns:
-        frame[column] = pd.array(frame[column].astype("int64"), dtype="Int64")
+        frame[column] = frame[column].astype("int64").astype("Int64")
     frame.attrs["layout"] = TableLayout(total_row=len(frame) - 1, total_column=words["total"]).as_mapping()
     frame.attrs["count_columns"] = count_columns
     return frame
