@@ -292,9 +292,13 @@ def _code(frame: pd.DataFrame, codebook: Codebook) -> pd.DataFrame:
             strict=True,
         )
     }
-    only = categories.groupby(["respondent_group", "section"])
+    # The categories alone in their group and section.
+    alone = categories[categories.groupby(["respondent_group", "section"])["category_id"].transform("size") == 1]
     single = {
-        (g, int(s)): (part["category_id"].iloc[0], part["label_ja"].iloc[0]) for (g, s), part in only if len(part) == 1
+        (g, int(s)): (cid, label)
+        for g, s, cid, label in zip(
+            alone["respondent_group"], alone["section"], alone["category_id"], alone["label_ja"], strict=True
+        )
     }
     groups = codebook.table("maturity_groups")
     prefixes = [(str(label), str(code)) for code, label in zip(groups["code"], groups["label_ja"], strict=True)]
