@@ -45,7 +45,10 @@ def filter_study(study: Study, filters: Mapping[str, Sequence[str]] | None = Non
         raise KeyError(f"unknown filter(s) {unknown}; known: {', '.join(FILTERS)}")
     tables = dict(study.tables)
     if "maturity" in chosen and "maturity" not in tables:
-        tables["maturity"] = maturity_levels(study)
+        levels = maturity_levels(study)
+        if levels is None:
+            raise LookupError("no maturity levels: analysis.maturity.classification is not available")
+        tables["maturity"] = levels
     ids: set[str] | None = None
     for name, codes in chosen.items():
         table, column = FILTERS[name]
