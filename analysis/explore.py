@@ -81,7 +81,7 @@ def share_figure(table: CrossTab, lang: str = "ja"):
         positions = [i + j * height for i in range(len(rows))]
         axes.barh(
             positions,
-            [100 * float(shares.loc[r, column]) if pd.notna(shares.loc[r, column]) else 0 for r in rows],
+            [100 * float(share) if pd.notna(share) else 0 for share in shares.loc[rows, column]],
             height=height,
             label=table.column.label(column, lang),
         )
@@ -190,8 +190,15 @@ def explorer(studies: Study | Mapping[int, Study], lang: str = "ja"):  # pragma:
     }
     out = widgets.Output()
 
+    def selected_study() -> Study:
+        # A dropdown with options always holds one: here a year of ``studies``.
+        assert year.value is not None
+        return studies[year.value]
+
     def show_crosstab(*_: object) -> None:
-        study = studies[year.value]
+        study = selected_study()
+        # variable_names always lists the respondent variables, so both dropdowns hold a name.
+        assert row.value is not None and column.value is not None
         out.clear_output(wait=True)
         with out:
             try:
@@ -224,7 +231,7 @@ def explorer(studies: Study | Mapping[int, Study], lang: str = "ja"):  # pragma:
         quotes.clear_output(wait=True)
         with quotes:
             display(
-                browse_statements(studies[year.value], query.value, section.value, category.value, maturity.value, lang)
+                browse_statements(selected_study(), query.value, section.value, category.value, maturity.value, lang)
             )
 
     for control in (year, query, section, category, maturity):
