@@ -13,6 +13,8 @@ matplotlib.use("Agg")  # figures are rendered to files and notebooks, never to a
 import matplotlib.pyplot as plt  # noqa: E402
 import matplotlib_fontja  # noqa: E402,F401  (registers IPAexGothic, a font with Japanese glyphs)
 from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.rcsetup import cycler  # noqa: E402  (what matplotlib.cycler is)
+from matplotlib.text import Text  # noqa: E402
 
 __all__ = [
     "OKABE_ITO",
@@ -39,7 +41,7 @@ def use_japanese_font() -> None:
     """Make matplotlib (and seaborn) draw text with a font that has Japanese glyphs."""
     matplotlib_fontja.japanize()
     plt.rcParams["axes.unicode_minus"] = False  # the font lacks U+2212; use '-'
-    plt.rcParams["axes.prop_cycle"] = matplotlib.cycler(color=OKABE_ITO)
+    plt.rcParams["axes.prop_cycle"] = cycler(color=OKABE_ITO)
 
 
 def wrap_label(text: str, width: int = 6) -> str:
@@ -70,15 +72,18 @@ def overlapping_texts(figure: Figure) -> list[tuple[str, str]]:
     from matplotlib.backend_bases import FigureCanvasBase
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-    if type(figure.canvas) is FigureCanvasBase:
-        FigureCanvasAgg(figure)
-    figure.canvas.draw()
-    renderer = figure.canvas.get_renderer()
+    canvas = figure.canvas
+    if type(canvas) is FigureCanvasBase:
+        canvas = FigureCanvasAgg(figure)
+    canvas.draw()
+    # The backend is Agg (set above; a notebook's inline canvas derives from it): it has a renderer.
+    assert isinstance(canvas, FigureCanvasAgg)
+    renderer = canvas.get_renderer()
     found_objects = figure.findobj(lambda a: hasattr(a, "get_text") and hasattr(a, "get_window_extent"))
     texts = [
         t
         for t in dict.fromkeys(found_objects)  # a legend's TextArea holds a Text: count that once
-        if isinstance(t, matplotlib.text.Text)
+        if isinstance(t, Text)
         and t.get_visible()
         and str(t.get_text()).strip()
         and (t.axes is None or t.axes.get_visible())
