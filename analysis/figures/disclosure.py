@@ -11,6 +11,7 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from analysis.codebook import Codebook
@@ -141,8 +142,10 @@ def trend_figure(
             last=rank.groupby("fiscal_year")["share"].transform("size") - 1,
         )
         places = {
-            (r.fiscal_year, r.region): ("above" if r.order == 0 else "below" if r.order == r.last else "beside")
-            for r in rank.itertuples(index=False)
+            (year, region): ("above" if order == 0 else "below" if order == last else "beside")
+            for year, region, order, last in zip(
+                rank["fiscal_year"], rank["region"], rank["order"], rank["last"], strict=True
+            )
         }
         for region in regions:
             line = part[part["region"] == region]
@@ -180,9 +183,7 @@ def trend_figure(
         ax.set_visible(False)
     figure.supxlabel(_term(codebook, "fiscal_year", lang))
     figure.supylabel(_term(codebook, "share_disclosing", lang))
-    handles = [
-        plt.Line2D([], [], color=palette[r], marker="o", label=codebook.label("regions", r, lang)) for r in regions
-    ]
+    handles = [Line2D([], [], color=palette[r], marker="o", label=codebook.label("regions", r, lang)) for r in regions]
     figure.legend(handles=handles, loc="upper center", ncol=len(regions), frameon=False)
     figure.tight_layout(rect=(0, 0, 1, 0.93))
     return figure
