@@ -11,6 +11,7 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.projections.polar import PolarAxes
 
 from analysis.codebook import Codebook
 from analysis.figures.plotting import OKABE_ITO, SEQUENTIAL, wrap_label  # importing it sets a font with Japanese glyphs
@@ -45,7 +46,8 @@ def directive_labels(codebook: Codebook, lang: str = "ja") -> list[str]:
 
 def level_label(level: object, codebook: Codebook, lang: str = "ja") -> str:
     """The codebook label of a maturity level; the codebook's "unclassified" label for NA."""
-    if level is None or pd.isna(level) or level == UNCLASSIFIED:
+    # pd.isna takes any scalar; pandas-stubs lists its own scalar types only, not object.
+    if level is None or pd.isna(level) or level == UNCLASSIFIED:  # pyright: ignore[reportCallIssue, reportArgumentType]
         labels = codebook.table("maturity_labels").set_index("key")
         return str(labels.loc["unclassified", f"label_{lang}"])
     return rules_from_codebook(codebook).rule(str(level)).label(lang)
@@ -62,8 +64,9 @@ def _year(frame: pd.DataFrame, year: int) -> pd.DataFrame:
     return frame[frame["fiscal_year"] == year]
 
 
-def _polar(fig: Figure, position: int, labels: Sequence[str], codebook: Codebook):
+def _polar(fig: Figure, position: int, labels: Sequence[str], codebook: Codebook) -> PolarAxes:
     ax = fig.add_subplot(position, projection="polar")
+    assert isinstance(ax, PolarAxes)  # what projection="polar" makes
     angles = np.linspace(0, 2 * np.pi, len(labels), endpoint=False)
     ax.set_theta_offset(np.pi / 2)
     ax.set_theta_direction(-1)
@@ -82,7 +85,7 @@ def _polar(fig: Figure, position: int, labels: Sequence[str], codebook: Codebook
     return ax
 
 
-def _trace(ax, values: Sequence[float], label: str, fill: bool = False, **style) -> None:
+def _trace(ax, values: Sequence[float] | np.ndarray, label: str, fill: bool = False, **style) -> None:
     angles = np.linspace(0, 2 * np.pi, len(values), endpoint=False)
     closed_angles = np.append(angles, angles[0])
     closed = np.append(np.asarray(values, dtype=float), values[0])
@@ -110,7 +113,7 @@ def respondent_radar(
     wide = wide_means(_year(scores, fiscal_year))
     if (respondent_id, fiscal_year) not in wide.index:
         raise KeyError(f"{respondent_id} has no self-assessment in {fiscal_year}")
-    own = wide.loc[(respondent_id, fiscal_year)].to_numpy()
+    own = wide.loc[(respondent_id, fiscal_year), :].to_numpy()
     overall = wide.mean(axis=0, skipna=True).to_numpy()
     total = len(wide)
     roster = _year(respondents, fiscal_year).drop_duplicates(KEYS).set_index("respondent_id")["industry"]
@@ -250,7 +253,7 @@ def level_heatmap(
     ax.set_xlabel("")
     ax.set_ylabel("")
     boundaries = np.flatnonzero(np.diff(frame["_rank"].to_numpy())) + 1
-    for row in boundaries:
+    for row in boundaries.tolist():
         ax.axhline(row, color="black", linewidth=1.5)
     ax.set_title(text["heatmap"])
     return figure
