@@ -192,6 +192,20 @@ def test_exit_status_and_summary(good_and_bad, codebook, tmp_path):
     assert ((issues.file == "bad.xlsx") & (issues.cell == "D14")).any()
 
 
+def test_lang_en_prints_english(good_and_bad, codebook, tmp_path, capsys):
+    from analysis.cli import main
+
+    _bad_answers(good_and_bad, codebook, "bad.xlsx", "U02", {("回答", "D14"): 7})
+    out = tmp_path / "out"
+    assert main(["ingest", str(good_and_bad), "--out", str(out), "--workers", "0", "--quiet", "--lang", "en"]) == 1
+    printed = capsys.readouterr().out
+    assert "read =" in printed and "bad.xlsx: 回答!D14: expected a whole number from 1 to 5" in printed
+    assert "ERROR" in printed and "エラー" not in printed and "1〜5" not in printed
+    assert main(["ingest", str(good_and_bad), "--out", str(out), "--workers", "0", "--quiet", "--force"]) == 1
+    printed = capsys.readouterr().out
+    assert "bad.xlsx: 回答!D14: 1〜5の整数" in printed and "expected a whole number" not in printed
+
+
 def _digest(folder):
     return {
         p.relative_to(folder): hashlib.sha256(p.read_bytes()).hexdigest()
