@@ -37,6 +37,7 @@ def _cmd_sample(args: argparse.Namespace) -> int:
 
 def _cmd_ingest(args: argparse.Namespace) -> int:
     from analysis.ingest.folder import ingest
+    from analysis.ingest.problems import Message
 
     raw = Path(args.raw_dir)
     year = args.year
@@ -52,8 +53,9 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
         workers=args.workers,
         force=args.force,
     )
-    print(result.summary(max_problems=args.show))
-    print(f"Wrote tidy tables to {args.out} (problems in {Path(args.out) / 'issues.csv'})")
+    print(result.summary(max_problems=args.show, lang=args.lang))
+    written = Message.of("summary_written", out=str(args.out), issues=str(Path(args.out) / "issues.csv"))
+    print(written.render(args.lang))
     return 1 if result.n_errors else 0
 
 
@@ -117,7 +119,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
             workers=args.workers,
             force=args.force,
         )
-        print(result.summary(max_problems=args.show))
+        print(result.summary(max_problems=args.show, lang=args.lang))
         status |= 1 if result.n_errors else 0
         report_dir = reports_root / str(year)
         build_report(out, report_dir, lang=args.lang, publish=args.publish, previous_dir=previous, force=args.force)
@@ -257,6 +259,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--year", type=int, default=None, help="study year (default: from the folder name, e.g. 2021)")
     p.add_argument("--show", type=int, default=30, help="problems to print (all are in issues.csv)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--lang", choices=["ja", "en"], default="ja", help="language of the problems printed (issues.csv keeps both)"
+    )
     _add_force(p)
     add_limit_arguments(p)
     p.set_defaults(func=_cmd_ingest)

@@ -85,7 +85,9 @@ def data_dictionary_markdown(codebook: Codebook) -> str:
         "",
         "`survey ingest RAW_DIR --out PROCESSED_DIR` writes each table as `<name>.csv` "
         "(UTF-8 with BOM, for Excel) and "
-        "`<name>.parquet`, plus `issues.csv` (severity, file, sheet, cell, message), `files.csv` "
+        "`<name>.parquet`, plus `issues.csv` (severity, file, sheet, cell, code, message_ja, message_en: "
+        "each problem's code in `analysis/ingest/messages.toml` and its message in Japanese and English), "
+        "`files.csv` "
         "(every file under the raw folder: status, reason and cell accounting), `ingest.json` (counts "
         "and input checksums) and `datapackage.json` (a Frictionless Data Package of the CSV tables: "
         "types, allowed codes, keys, ja/en titles). The CSV copies are formula-safe (text starting with "

@@ -84,7 +84,8 @@ def test_error_values_are_errors_at_their_cell_in_every_instrument(sample_2021, 
     errors = issues[issues.severity == "error"]
     for (file, sheet, ref), code in planted.items():
         hit = errors[(errors.file == file) & (errors.sheet == sheet) & (errors.cell == ref)]
-        assert len(hit) >= 1 and code in hit.message.iloc[0], (file, sheet, ref)
+        assert len(hit) >= 1 and code in hit.message_en.iloc[0] and code in hit.message_ja.iloc[0], (file, sheet, ref)
+        assert "エラー値" in hit.message_ja.iloc[0]
     assert (files.cells_read == files.cells_loaded + files.cells_reported).all()
     assert (files.set_index("file").loc[list(sources), "cells_reported"] >= 1).all()
 
@@ -149,7 +150,8 @@ def test_error_value_in_a_text_or_profile_cell(tmp_path, codebook):
     rc, issues, files = run_ingest(raw, tmp_path / "out")
     assert rc == 1
     hit = issues[(issues.file == "U04.xlsx") & (issues.cell == "B3")]
-    assert len(hit) == 1 and "#REF!" in hit.message.iloc[0] and hit.sheet.iloc[0] == "基本情報"
+    assert len(hit) == 1 and "#REF!" in hit.message_en.iloc[0] and hit.sheet.iloc[0] == "基本情報"
+    assert "#REF!" in hit.message_ja.iloc[0] and hit.code.iloc[0] == "workbook_unusable"
     assert files.status.tolist() == ["skipped"]
 
 
@@ -245,7 +247,8 @@ def test_a_workbook_of_another_year_is_kept_out_of_the_years_tables(tmp_path, co
     issues = pd.read_csv(out / "issues.csv", dtype=str, keep_default_na=False)
     (error,) = issues[issues.severity == "error"].itertuples()
     assert (error.file, error.sheet, error.cell) == ("U03.xlsx", "基本情報", "B3")
-    assert "fiscal year 2021" in error.message
+    assert "fiscal year 2021" in error.message_en
+    assert "年度が2021ですが、このフォルダは2022年度のもの" in error.message_ja
     respondents = pd.read_parquet(out / "respondents.parquet")
     maturity = pd.read_parquet(out / "maturity.parquet")
     users = respondents[respondents.group == "user"]
@@ -281,8 +284,9 @@ def test_roster_rows_of_another_year_are_one_error_naming_their_cells(sample_202
     rc, issues, files = run_ingest(raw, tmp_path / "out")
     errors = issues[issues.severity == "error"]
     (error,) = errors.itertuples()
-    assert (error.file, error.cell) == ("roster.xlsx", f"{column}2") and f"also {column}3" in error.message
-    assert "2 row(s) kept out of the 2021 tables" in error.message
+    assert (error.file, error.cell) == ("roster.xlsx", f"{column}2") and f"also {column}3" in error.message_en
+    assert "2 row(s) kept out of the 2021 tables" in error.message_en
+    assert f"ほかに {column}3" in error.message_ja and "2行を2021年度の表から除きました" in error.message_ja
     respondents = pd.read_parquet(tmp_path / "out" / "respondents.parquet")
     assert set(respondents.fiscal_year) == {2021}
     (f,) = files.itertuples()
@@ -343,4 +347,5 @@ def test_ods_error_cells_are_read_as_errors_not_zero_or_blank(tmp_path):
     grid = read_workbook(path).sheets["回答"]
     assert grid.cell(2, 2) == ErrorValue("#DIV/0!") and grid.cell(2, 3) == ErrorValue("#N/A")
     assert grid.cell(1, 0) == "a" and grid.cell(2, 1) == ""
-    assert "#DIV/0!" in cell_error(grid.cell(2, 2))
+    error = cell_error(grid.cell(2, 2))
+    assert error is not None and "#DIV/0!" in error.en and "#DIV/0!" in error.ja

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -30,6 +31,7 @@ from hostile_corpus import (
     with_macros,
 )
 
+JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")  # kana and kanji
 HANG_GUARD_S = 120  # a hang guard, not a timing assertion: the ingest takes seconds
 HEADROOM_MB = 1536  # address space the ingest may add to its start-up footprint
 
@@ -105,13 +107,21 @@ def isolated(corpus):
     return _ingest(corpus, workers=2)
 
 
+def test_every_problem_on_the_hostile_corpus_is_said_in_japanese_and_english(isolated):
+    _, issues, _ = isolated
+    assert len(issues) >= len(EXPECTED)
+    assert issues.code.str.fullmatch(r"[a-z_]+").all()
+    for row in issues.itertuples():
+        assert JAPANESE.search(row.message_ja) and row.message_en and row.message_ja != row.message_en, row
+
+
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_each_hostile_file_is_one_clear_error(isolated, name):
     _, issues, _ = isolated
     mine = issues[issues.file == name]
     assert len(mine) == 1, mine
     (row,) = mine.itertuples()
-    assert row.severity == "error" and EXPECTED[name] in row.message
+    assert row.severity == "error" and EXPECTED[name] in row.message_en
 
 
 def test_the_good_workbook_lands_and_nothing_else_does(isolated):
@@ -136,7 +146,7 @@ def test_files_refused_unopened_are_not_even_hashed(isolated):
 def test_macros_are_a_warning_and_never_reach_the_output(isolated):
     out, issues, _ = isolated
     (row,) = issues[issues.file == "macros.xlsm"].itertuples()
-    assert row.severity == "warning" and "macros" in row.message and "not run" in row.message
+    assert row.severity == "warning" and "macros" in row.message_en and "not run" in row.message_en
     for path in out.iterdir():
         assert "vba" not in path.name.lower()
         if path.suffix in (".csv", ".json"):
@@ -160,7 +170,7 @@ def test_the_checks_run_without_isolation_too(corpus):
     _, issues, summary = _ingest(corpus, workers=0)
     for name, pattern in EXPECTED.items():
         (row,) = issues[issues.file == name].itertuples()
-        assert pattern in row.message
+        assert pattern in row.message_en
     assert summary["errors"] == len(EXPECTED)
 
 
@@ -175,7 +185,7 @@ def test_raised_limits_hand_a_crashing_file_to_an_isolated_worker(tmp_path, code
     far_cell(raw / "crash.xlsx")
     result = ingest(raw, tmp_path / "out", limits=Limits(max_cells=20_000_000_000))
     (error,) = [p for p in result.problems if p.severity == "error"]
-    assert error.file == "crash.xlsx" and "--worker-memory-mb" in error.message
+    assert error.file == "crash.xlsx" and "--worker-memory-mb" in error.message_en
     assert set(result.tables["self_assessment"]["respondent_id"]) == {"U01"}
 
 
@@ -202,7 +212,7 @@ def test_limits_are_options_of_survey_ingest(tmp_path, codebook):
     )
     assert proc.returncode == 1
     issues = pd.read_csv(tmp_path / "out" / "issues.csv")
-    (message,) = issues.loc[issues.file == "good.xlsx", "message"]
+    (message,) = issues.loc[issues.file == "good.xlsx", "message_en"]
     assert "more than the limit of 0.001 MB (--max-file-mb)" in message
 
 
@@ -236,5 +246,5 @@ def test_positions_spelled_any_way_are_bounded_before_an_in_process_parse(tmp_pa
     assert proc.returncode == 1, proc.stderr[-2000:]
     issues = pd.read_csv(out / "issues.csv", keep_default_na=False)
     (row,) = issues[issues.file == f"{variant}.xlsx"].itertuples()
-    assert row.severity == "error" and "--max-cells" in row.message
+    assert row.severity == "error" and "--max-cells" in row.message_en
     assert set(pd.read_parquet(out / "self_assessment.parquet").respondent_id) == {"U01"}

@@ -90,8 +90,10 @@ def test_bad_score_names_cell_and_allowed(good_and_bad, codebook, value, pattern
     _bad_answers(good_and_bad, codebook, "bad.xlsx", "U02", {("回答", "D14"): value})
     result = ingest(good_and_bad)
     (error,) = _errors(result, "bad.xlsx")
-    assert (error.sheet, error.cell) == ("回答", "D14") and pattern in error.message
-    assert "該当なし" in error.message
+    assert (error.sheet, error.cell) == ("回答", "D14") and pattern in error.message_en
+    assert "該当なし" in error.message_en
+    assert "1〜5の整数" in error.message_ja and "該当なし" in error.message_ja
+    assert "無効回答" in error.message_ja and f"入力値: '{value}'" in error.message_ja
     sa = result.tables["self_assessment"]
     # The rejected answer is kept as missing with its own reason, not dropped.
     assert len(sa[sa.respondent_id == "U01"]) == 40 and len(sa[sa.respondent_id == "U02"]) == 40
@@ -184,10 +186,24 @@ def test_exit_status_and_summary(good_and_bad, codebook, tmp_path):
     )
     assert proc.returncode == 1
     assert "bad.xlsx: 回答!D14" in proc.stdout
-    assert "read =" in proc.stdout
+    assert "読んだ" in proc.stdout and "エラー" in proc.stdout  # Japanese unless --lang en
     issues = pd.read_csv(tmp_path / "out" / "issues.csv")
-    assert list(issues.columns) == ["severity", "file", "sheet", "cell", "message"]
+    assert list(issues.columns) == ["severity", "file", "sheet", "cell", "code", "message_ja", "message_en"]
     assert ((issues.file == "bad.xlsx") & (issues.cell == "D14")).any()
+
+
+def test_lang_en_prints_english(good_and_bad, codebook, tmp_path, capsys):
+    from analysis.cli import main
+
+    _bad_answers(good_and_bad, codebook, "bad.xlsx", "U02", {("回答", "D14"): 7})
+    out = tmp_path / "out"
+    assert main(["ingest", str(good_and_bad), "--out", str(out), "--workers", "0", "--quiet", "--lang", "en"]) == 1
+    printed = capsys.readouterr().out
+    assert "read =" in printed and "bad.xlsx: 回答!D14: expected a whole number from 1 to 5" in printed
+    assert "ERROR" in printed and "エラー" not in printed and "1〜5" not in printed
+    assert main(["ingest", str(good_and_bad), "--out", str(out), "--workers", "0", "--quiet", "--force"]) == 1
+    printed = capsys.readouterr().out
+    assert "bad.xlsx: 回答!D14: 1〜5の整数" in printed and "expected a whole number" not in printed
 
 
 def _digest(folder):

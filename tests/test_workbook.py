@@ -88,7 +88,7 @@ def test_macros_become_a_note(tmp_path):
     read = read_workbook(path)
     assert read.sheets["S"].rows == [["hello"]]
     (note,) = read.notes
-    assert "vbaProject.bin" in note
+    assert "vbaProject.bin" in str(note)
 
 
 def test_opendocument_spreadsheet(tmp_path):

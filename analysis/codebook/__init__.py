@@ -19,6 +19,7 @@ from typing import Any
 import pandas as pd
 
 from analysis.ingest.normalise import SHOWN_CODES, InvalidValue, lookup_code, match_key, normalise_text, parse_int
+from analysis.ingest.problems import Message, Text
 
 __all__ = ["Codebook", "ColumnSpec", "SheetSpec", "available_editions", "entered_missing", "load_codebook"]
 
@@ -169,13 +170,15 @@ class Codebook:
             return number, None
         raise InvalidValue(self._score_expectation(value))
 
-    def _score_expectation(self, value: object) -> str:
+    def _score_expectation(self, value: object) -> Message:
         levels = self.meta["scale"]["levels"]
-        low, high = levels[0]["value"], levels[-1]["value"]
-        missing = ", ".join(code["label_ja"] for code in entered_missing(self))
-        return (
-            f"expected a whole number from {low} to {high} (or its label, e.g. "
-            f"{levels[0]['label_ja']}), or {missing}; got {normalise_text(value)!r}"
+        return Message.of(
+            "not_on_scale",
+            low=levels[0]["value"],
+            high=levels[-1]["value"],
+            example=str(levels[0]["label_ja"]),
+            missing=tuple(str(code["label_ja"]) for code in entered_missing(self)),
+            value=repr(normalise_text(value)),
         )
 
     @property
@@ -188,13 +191,17 @@ class Codebook:
 
 
 @cache
-def _what(codebook: Codebook, name: str) -> str:
-    """How messages name a value of code list ``name``: its noun from ``[codelist_nouns]``, with
-    the range of its codes when the list is longer than a message shows in full."""
+def _what(codebook: Codebook, name: str) -> Text:
+    """How messages name a value of code list ``name``: its nouns from ``[codelist_nouns]`` and
+    ``[codelist_nouns_ja]``, with the range of its codes when the list is longer than a message
+    shows in full."""
     noun = codebook.meta.get("codelist_nouns", {}).get(name, "a " + name.replace("_", " "))
+    noun_ja = codebook.meta.get("codelist_nouns_ja", {}).get(name, name)
     frame, key = codebook.codelist(name), codebook.meta["codelists"][name]["key"]
     codes = [str(code) for code in frame[key]]
-    return f"{noun} ({codes[0]} … {codes[-1]})" if len(codes) > SHOWN_CODES else noun
+    if len(codes) > SHOWN_CODES:
+        return Text(f"{noun_ja}({codes[0]}〜{codes[-1]})", f"{noun} ({codes[0]} … {codes[-1]})")
+    return Text(noun_ja, noun)
 
 
 # Caches keyed by a codebook hold it by identity (Codebook has eq=False); codebooks are

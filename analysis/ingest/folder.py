@@ -19,7 +19,7 @@ from analysis.codebook import Codebook, load_codebook
 from analysis.errors import DataError, UsageError
 from analysis.ingest.derived import derive
 from analysis.ingest.isolation import ParserPool, read_one
-from analysis.ingest.problems import Problem, Source, cell_order, format_problem, problems_frame
+from analysis.ingest.problems import Message, Problem, Source, Text, cell_order, format_problem, problems_frame
 from analysis.ingest.redact import build_redactor, free_text_columns, legal_forms, name_marks, redact_records
 from analysis.ingest.safety import DEFAULT_LIMITS, Limits, UnreadableFile, check_location, check_xml_defences
 from analysis.ingest.validate import PRECEDENCE, ParsedWorkbook, parse_workbook, unused_sheets
@@ -61,24 +61,24 @@ class IngestResult:
             k: int(self.files[f"cells_{k}"].sum()) if len(self.files) else 0 for k in ("read", "loaded", "reported")
         }
 
-    def summary(self, max_problems: int = 30) -> str:
-        """A readable summary for the terminal."""
+    def summary(self, max_problems: int = 30, lang: str = "ja") -> str:
+        """A readable summary for the terminal (in Japanese, or English with ``lang="en"``)."""
         files = self.files
         status = files["status"].value_counts() if len(files) else pd.Series(dtype=int)
-        cells = self.cells
-        lines = [
-            f"Read {len(files)} file(s) with codebook {self.edition}"
-            + (f" for fiscal year {self.fiscal_year}" if self.fiscal_year else "")
-            + f": {int(status.get('loaded', 0))} loaded, {int(status.get('skipped', 0))} skipped, "
-            f"{int(status.get('unreadable', 0))} unreadable, {int(status.get('ignored', 0))} ignored",
-            f"Cells: {cells['read']:,} read = {cells['loaded']:,} loaded + {cells['reported']:,} reported",
-            "Tables: " + ", ".join(f"{name} {len(frame):,}" for name, frame in self.tables.items()),
-            f"Problems: {self.n_errors} error(s), {self.n_warnings} warning(s)",
+        cells = {k: f"{v:,}" for k, v in self.cells.items()}
+        year = Message.of("summary_year", year=self.fiscal_year) if self.fiscal_year else ""
+        counts = {k: int(status.get(k, 0)) for k in ("loaded", "skipped", "unreadable", "ignored")}
+        said = [
+            Message.of("summary_files", n=len(files), edition=self.edition, year=year, **counts),
+            Message.of("summary_cells", **cells),
+            Message.of("summary_tables", tables=tuple(f"{name} {len(frame):,}" for name, frame in self.tables.items())),
+            Message.of("summary_problems", errors=self.n_errors, warnings=self.n_warnings),
         ]
+        lines = [message.render(lang) for message in said]
         ordered = sorted(self.problems, key=lambda p: (p.severity != "error", p.file, p.sheet))
-        lines += ["  " + format_problem(p) for p in ordered[:max_problems]]
+        lines += ["  " + format_problem(p, lang) for p in ordered[:max_problems]]
         if len(ordered) > max_problems:
-            lines.append(f"  … and {len(ordered) - max_problems} more in issues.csv")
+            lines.append("  " + Message.of("summary_more", n=len(ordered) - max_problems).render(lang))
         return "\n".join(lines)
 
 
@@ -121,20 +121,20 @@ def _screen(path: Path, raw_dir: Path, name: str) -> ParsedWorkbook | None:
         # there); each is listed in files.csv, and a hidden workbook is also said in issues.csv.
         note = "a hidden file (its name or a folder's starts with '.'); ignored, not read"
         if path.suffix.lower() in SPREADSHEET_SUFFIXES:
-            parsed.warning("", "", f"{note}. Rename it without the '.' if it holds answers")
+            parsed.warning("", "", Message.of("hidden_workbook"))
         else:
             parsed.note = note
         parsed.skipped = True
         return parsed
     refused = check_location(path, raw_dir)
     if refused is not None:
-        return parsed.skip("", "", refused)
+        return parsed.skip("", "", refused)  # a Message
     if path.name.startswith("~$"):
-        parsed.warning("", "", "an Excel lock file (the workbook is open somewhere); ignored")
+        parsed.warning("", "", Message.of("lock_file"))
         parsed.skipped = True
         return parsed
     if path.suffix.lower() not in SPREADSHEET_SUFFIXES:
-        parsed.warning("", "", f"not a spreadsheet ({', '.join(SPREADSHEET_SUFFIXES)}); ignored")
+        parsed.warning("", "", Message.of("not_spreadsheet", suffixes=tuple(SPREADSHEET_SUFFIXES)))
         parsed.skipped = True
         return parsed
     return None
@@ -145,17 +145,27 @@ def _validate(
 ) -> ParsedWorkbook:
     """Validate what the reader made of file ``name`` (or record why it could not be read)."""
     if isinstance(outcome, UnreadableFile):
-        return ParsedWorkbook(file=name).skip("", "", str(outcome))
+        return ParsedWorkbook(file=name).skip("", "", _refusal(outcome))
     result = parse_workbook(outcome, codebook, fiscal_year)
     result.file = name
-    result.problems = [Problem("warning", name, "", "", note) for note in outcome.notes] + [
-        Problem(p.severity, name, p.sheet, p.cell, p.message) for p in result.problems
+    result.problems = [Problem("warning", name, "", "", _said(note)) for note in outcome.notes] + [
+        Problem(p.severity, name, p.sheet, p.cell, p.what) for p in result.problems
     ]
     if name != outcome.file:
         for records in result.records.values():
             for record in records:
                 record["source"] = str(Source.parse(record["source"])._replace(file=name))
     return result
+
+
+def _said(what: object) -> Message:
+    """What a reader said, as a message (a reader that gave plain text is quoted in both languages)."""
+    return what if isinstance(what, Message) else Message.of("unreadable", reason=str(what))
+
+
+def _refusal(error: UnreadableFile) -> Message:
+    """Why a file could not be read: the refusal's message (its first argument)."""
+    return _said(error.args[0] if error.args else str(error))
 
 
 def read_folder(
@@ -262,14 +272,10 @@ def _refuse_shared_respondents(parsed: Sequence[ParsedWorkbook]) -> None:
                 owners.setdefault((record["respondent_id"], record["fiscal_year"]), []).append(book)
     for (rid, year), books in owners.items():
         if len(books) > 1:
-            names = ", ".join(b.file for b in books)
+            names = tuple(b.file for b in books)
+            message = Message.of("shared_respondent", respondent=rid, year=year, n=len(books), files=names)
             for book in books:
-                book.skip(
-                    "",
-                    "",
-                    f"respondent {rid} ({year}) appears in {len(books)} files: {names}; "
-                    "keep the right one and remove the others",
-                )
+                book.skip("", "", message)
 
 
 def _drop_repeated_answers(parsed: Sequence[ParsedWorkbook]) -> None:
@@ -286,7 +292,8 @@ def _drop_repeated_answers(parsed: Sequence[ParsedWorkbook]) -> None:
                 kept.append(record)
                 continue
             _, sheet, cell = Source.parse(record["source"])
-            book.error(sheet, cell, f"{key[0]} answered {key[2]} in {key[1]} also in {owner}; kept that one")
+            message = Message.of("answered_elsewhere", respondent=key[0], question=key[2], year=key[1], file=owner)
+            book.error(sheet, cell, message)
             book.cells_reported += 1
         book.records["presurvey"] = kept
 
@@ -300,9 +307,8 @@ def _nothing_loaded(parsed: Sequence[ParsedWorkbook], problems: Sequence[Problem
     """
     if any(book.instrument and not book.skipped for book in parsed) or any(p.severity == "error" for p in problems):
         return []
-    found = f"{len(parsed)} file(s), none of them a workbook of any instrument" if parsed else "no file"
-    message = f"the raw folder holds {found} that could be loaded; nothing to ingest (is it the right folder?)"
-    return [Problem("error", ".", "", "", message)]
+    found = Message.of("files_none_a_workbook", n=len(parsed)) if parsed else Message.of("no_file")
+    return [Problem("error", ".", "", "", Message.of("nothing_loaded", found=found))]
 
 
 def _files_frame(parsed: Sequence[ParsedWorkbook]) -> pd.DataFrame:
@@ -324,6 +330,10 @@ def _files_frame(parsed: Sequence[ParsedWorkbook]) -> pd.DataFrame:
     )
 
 
+# How the respondents' check names the tables whose rows it looks at.
+_TABLE_JA = {"presurvey": "事前調査", "statements": "発言"}
+
+
 def _check_respondents_known(tables: dict[str, pd.DataFrame]) -> list[Problem]:
     """Warn about pre-survey and statement rows whose respondent has no profile or roster row."""
     respondents = tables["respondents"]
@@ -340,16 +350,17 @@ def _check_respondents_known(tables: dict[str, pd.DataFrame]) -> list[Problem]:
         for (rid, year), part in unknown.groupby(["respondent_id", "fiscal_year"], sort=True):
             where = Source.parse(part["source"].iloc[0])
             years = years_of.get(str(rid))
+            rows = Text(_TABLE_JA[table], table)
             if years:
-                message = (
-                    f"{rid} has {table} rows for {year} but its profile or roster row is for "
-                    f"{', '.join(map(str, years))}; check the fiscal year"
+                message = Message.of(
+                    "respondent_other_year",
+                    respondent=str(rid),
+                    table=rows,
+                    year=str(year),
+                    years=tuple(map(str, years)),
                 )
             else:
-                message = (
-                    f"{rid} ({year}) has {table} rows but no self-assessment profile or roster row; "
-                    "add it to the roster so that its group and attributes are known"
-                )
+                message = Message.of("respondent_unknown", respondent=str(rid), table=rows, year=str(year))
             problems.append(Problem.at("warning", where, message))
     return problems
 
@@ -376,8 +387,15 @@ def _merge_respondents(records: list[dict]) -> tuple[list[dict], list[Problem]]:
                     Problem.at(
                         "warning",
                         Source.parse(record["source"]),
-                        f"{key[0]} ({key[1]}): {column} is {value!r} here but {have[column]!r} in "
-                        f"{Source.parse(have['source']).file}; kept the latter",
+                        Message.of(
+                            "attribute_conflict",
+                            respondent=str(key[0]),
+                            year=str(key[1]),
+                            column=column,
+                            value=repr(value),
+                            other=repr(have[column]),
+                            file=Source.parse(have["source"]).file,
+                        ),
                     )
                 )
     return list(merged.values()), problems
@@ -509,8 +527,7 @@ def _redact_names(
             Problem.at(
                 "warning",
                 Source.parse(cell.source),
-                f"{cell.table}.{cell.column} of this row named a company or organisation of the "
-                "study: the name was replaced by a neutral mark; reword the text",
+                Message.of("name_redacted", column=f"{cell.table}.{cell.column}"),
             )
         )
     for book in parsed:
@@ -520,9 +537,7 @@ def _redact_names(
                     Problem.at(
                         "warning",
                         Source.parse(name.source)._replace(file=book.file),
-                        "this name (or the name without its legal form) is too short to be "
-                        "looked for in free text; check the statements and descriptions for "
-                        "it by hand",
+                        Message.of("name_too_short"),
                     )
                 )
     return rows, problems

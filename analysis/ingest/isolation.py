@@ -31,6 +31,7 @@ from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from analysis.ingest.problems import Message
 from analysis.ingest.safety import DEFAULT_LIMITS, LimitExceeded, Limits, UnreadableFile
 from analysis.ingest.workbook import RawWorkbook, read_workbook
 
@@ -87,15 +88,15 @@ def read_one(path: Path, limits: Limits = DEFAULT_LIMITS, skip: Callable[[str], 
     except MemoryError:
         return _memory_error(limits)
     except RecursionError:
-        return UnreadableFile("the spreadsheet could not be parsed (it is nested too deeply)")
+        return UnreadableFile(Message.of("nested_too_deeply"))
+
+
+def _parser_failed(error: BaseException) -> Message:
+    return Message.of("parser_failed", error=f"{type(error).__name__}: {str(error)[:120]}")
 
 
 def _memory_error(limits: Limits) -> LimitExceeded:
-    return LimitExceeded(
-        f"parsing it needed more memory than the limit of {limits.describe('worker_memory_mb')}; "
-        "nothing from this file was loaded",
-        "worker_memory_mb",
-    )
+    return LimitExceeded(Message.of("out_of_memory", limit=limits.describe("worker_memory_mb")), "worker_memory_mb")
 
 
 # -- the worker side -------------------------------------------------------------------------
@@ -156,11 +157,11 @@ def _worker_main(
             try:
                 outcome = read_one(Path(path), limits, skip)
             except Exception as error:  # a parser bug must not take the worker's other files down
-                outcome = UnreadableFile(f"the spreadsheet parser failed ({type(error).__name__}: {str(error)[:120]})")
+                outcome = UnreadableFile(_parser_failed(error))
             except BaseException as error:  # pyo3 turns a Rust panic into a BaseException
                 if isinstance(error, (KeyboardInterrupt, SystemExit)):
                     raise
-                outcome = UnreadableFile(f"the spreadsheet parser failed ({type(error).__name__}: {str(error)[:120]})")
+                outcome = UnreadableFile(_parser_failed(error))
             try:
                 conn.send((index, outcome))
             except MemoryError:
@@ -342,26 +343,18 @@ class ParserPool:
     def _blame(self, why: str | None, exitcode: int | None) -> LimitExceeded:
         limits = self.limits
         if why == "timeout":
-            return LimitExceeded(
-                f"parsing it took longer than the limit of {limits.describe('timeout_s')}; nothing from this file "
-                "was loaded",
-                "timeout_s",
-            )
+            return LimitExceeded(Message.of("timeout", limit=limits.describe("timeout_s")), "timeout_s")
         memory = limits.describe("worker_memory_mb")
         if exitcode == -signal.SIGABRT:
-            what = (
-                "the spreadsheet parser aborted on it, which it does when it cannot allocate memory: the "
-                f"file needs more than the worker limit of {memory} (typically cells spanning millions "
-                "of rows or columns)"
-            )
+            what = Message.of("parser_aborted", limit=memory)
         elif exitcode == -signal.SIGKILL:
-            what = f"the parser process was killed while reading it (out of memory? worker limit {memory})"
+            what = Message.of("parser_killed", limit=memory)
         elif exitcode is not None and exitcode < 0:
             try:
                 name = signal.Signals(-exitcode).name
             except ValueError:
                 name = f"signal {-exitcode}"
-            what = f"the spreadsheet parser crashed on it ({name}; worker memory limit {memory})"
+            what = Message.of("parser_crashed", signal=name, limit=memory)
         else:
-            what = f"the parser process died while reading it (exit status {exitcode}; worker memory limit {memory})"
-        return LimitExceeded(f"{what}; nothing from this file was loaded", "worker_memory_mb")
+            what = Message.of("parser_died", status=str(exitcode), limit=memory)
+        return LimitExceeded(Message.of("nothing_loaded_from_file", reason=what), "worker_memory_mb")

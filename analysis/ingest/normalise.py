@@ -13,6 +13,8 @@ import unicodedata
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
 
+from analysis.ingest.problems import Message, Param, Text
+
 __all__ = [
     "japanese_fiscal_year",
     "InvalidValue",
@@ -51,7 +53,19 @@ def japanese_fiscal_year(year: int) -> str:
 
 
 class InvalidValue(ValueError):
-    """A cell value that cannot be read as what its column expects."""
+    """A cell value that cannot be read as what its column expects; ``what`` says so (its
+    ``str`` is the English message)."""
+
+    def __init__(self, what: Message) -> None:
+        super().__init__(what)
+        self.what = what
+
+    @classmethod
+    def of(cls, code: str, /, **params: Param) -> InvalidValue:
+        return cls(Message.of(code, **params))
+
+    def __str__(self) -> str:
+        return self.what.en
 
 
 def normalise_text(value: object) -> str:
@@ -101,11 +115,9 @@ def _normalise_text(value: object) -> str:
 def parse_fiscal_year(value: object) -> int:
     """Read a fiscal year from ``2021``, ``2021.0``, ``FY2021``, ``2021年度``, ``令和3年度`` or ``R3``."""
     if isinstance(value, bool):
-        raise InvalidValue(f"expected a fiscal year such as 2021, FY2021 or 令和3年度, got {value!r}")
+        raise InvalidValue.of("not_fiscal_year", value=repr(value))
     if isinstance(value, (_dt.date, _dt.datetime)):
-        raise InvalidValue(
-            f"expected a fiscal year such as 2021, FY2021 or 令和3年度, got the date {value.isoformat()}"
-        )
+        raise InvalidValue.of("fiscal_year_is_date", date=value.isoformat())
     text = normalise_text(value).upper()
     year: int | None = None
     match = _YEAR_RE.match(text)
@@ -117,7 +129,7 @@ def parse_fiscal_year(value: object) -> int:
             era, number = match.group(1), match.group(2)
             year = _ERAS[era] + (1 if number == "元" else int(number))
     if year is None or not (YEAR_RANGE[0] <= year <= YEAR_RANGE[1]):
-        raise InvalidValue(f"expected a fiscal year such as 2021, FY2021, 令和3年度 or R3, got {_show(value)}")
+        raise InvalidValue.of("not_fiscal_year", value=_show(value))
     return year
 
 
@@ -125,29 +137,29 @@ def parse_respondent_id(value: object) -> str:
     """Normalise an id: NFKC, upper case, no spaces (``Ｕ０１`` → ``U01``)."""
     text = normalise_text(value).upper().replace(" ", "")
     if not text:
-        raise InvalidValue("expected an id such as U01, got an empty cell")
+        raise InvalidValue.of("id_empty")
     if not _ID_RE.match(text):
-        raise InvalidValue(f"expected an id of letters, digits, '-' or '_' such as U01, got {_show(value)}")
+        raise InvalidValue.of("id_invalid", value=_show(value))
     return text
 
 
 def parse_int(value: object) -> int:
     """Read a whole number from ``4``, ``4.0``, ``"4"`` or ``"４"``."""
     if isinstance(value, bool):
-        raise InvalidValue(f"expected a whole number, got {value!r}")
+        raise InvalidValue.of("not_whole_number", value=repr(value))
     if isinstance(value, int):
         return value
     if isinstance(value, float):
         if value.is_integer():
             return int(value)
-        raise InvalidValue(f"expected a whole number, got {value!r}")
+        raise InvalidValue.of("not_whole_number", value=repr(value))
     text = normalise_text(value)
     try:
         number = float(text)
     except ValueError:
-        raise InvalidValue(f"expected a whole number, got {_show(value)}") from None
+        raise InvalidValue.of("not_whole_number", value=_show(value)) from None
     if not math.isfinite(number) or not number.is_integer():
-        raise InvalidValue(f"expected a whole number, got {_show(value)}")
+        raise InvalidValue.of("not_whole_number", value=_show(value))
     return int(number)
 
 
@@ -162,8 +174,7 @@ def parse_bool(value: object, true_words: Iterable[str], false_words: Iterable[s
         return True
     if key in falses:
         return False
-    allowed = ", ".join(sorted(trues | falses))
-    raise InvalidValue(f"expected yes or no ({allowed}), got {_show(value)}")
+    raise InvalidValue.of("not_yes_no", allowed=tuple(sorted(trues | falses)), value=_show(value))
 
 
 def parse_date(value: object) -> _dt.date:
@@ -179,7 +190,7 @@ def parse_date(value: object) -> _dt.date:
             return _dt.date(*(int(g) for g in match.groups()))
         except ValueError:
             pass
-    raise InvalidValue(f"expected a date such as 2021-09-10, got {_show(value)}")
+    raise InvalidValue.of("not_date", value=_show(value))
 
 
 def split_codes(value: object) -> list[str]:
@@ -188,14 +199,14 @@ def split_codes(value: object) -> list[str]:
     return [part.strip() for part in _CODE_SEPARATORS.split(text) if part.strip()]
 
 
-def lookup_code(value: object, index: Mapping[str, str], what: str) -> str:
+def lookup_code(value: object, index: Mapping[str, str], what: Text) -> str:
     """Return the code that ``value`` names in ``index`` (a map from match keys to codes)."""
     key = match_key(value)
     if key in index:
         return index[key]
     shown = sorted(set(index.values()), key=_natural)
-    allowed = ", ".join(shown[:SHOWN_CODES]) + (", …" if len(shown) > SHOWN_CODES else "")
-    raise InvalidValue(f"expected {what} ({allowed}), got {_show(value)}")
+    allowed = tuple(shown[:SHOWN_CODES]) + (("…",) if len(shown) > SHOWN_CODES else ())
+    raise InvalidValue.of("not_in_codelist", what=what, allowed=allowed, value=_show(value))
 
 
 def _natural(text: str) -> list[object]:

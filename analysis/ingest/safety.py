@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from analysis.ingest.package import ZIP_MAGIC, PackageReader, UnreadableFile, ZipEntry, zip_directory
+from analysis.ingest.problems import Message
 
 __all__ = [
     "DEFAULT_LIMITS",
@@ -69,12 +70,12 @@ _CHAR_REF_RE = re.compile(rb"&#(x[0-9A-Fa-f]+|[0-9]+);")
 class LimitExceeded(UnreadableFile):
     """A file that breaks one of the :class:`Limits`; ``limit`` is the option that raises it."""
 
-    def __init__(self, message: str, limit: str) -> None:
+    def __init__(self, message: Message | str, limit: str) -> None:
         super().__init__(message)
         self.limit = limit
 
     def __reduce__(self) -> tuple:
-        return (type(self), (str(self), self.limit))
+        return (type(self), (self.args[0], self.limit))
 
 
 class UnsafeEnvironment(RuntimeError):
@@ -151,7 +152,7 @@ def check_xml_defences() -> None:
         )
 
 
-def check_location(path: Path, raw_dir: Path) -> str | None:
+def check_location(path: Path, raw_dir: Path) -> Message | None:
     """Why ``path`` must not be opened at all (``None`` when it may be).
 
     A symbolic link may point anywhere (``/dev/zero``, another user's files); a FIFO or a
@@ -161,12 +162,12 @@ def check_location(path: Path, raw_dir: Path) -> str | None:
         info = os.lstat(path)
         if stat.S_ISLNK(info.st_mode):
             if not Path(path).resolve().is_relative_to(Path(raw_dir).resolve()):
-                return "a symbolic link pointing outside the raw folder; copy the file in instead"
+                return Message.of("link_outside")
             info = os.stat(path)
     except OSError as error:
-        return f"cannot be opened ({error.strerror or error})"
+        return Message.of("cannot_open", reason=str(error.strerror or error))
     if not stat.S_ISREG(info.st_mode):
-        return "not a regular file (a folder, device or pipe); only workbooks are read"
+        return Message.of("not_regular_file")
     return None
 
 
@@ -181,7 +182,7 @@ class Package:
     """
 
     kind: str  # "zip" or "ole"
-    notes: tuple[str, ...] = ()
+    notes: tuple[Message, ...] = ()
     worksheets: dict[str, bytes] = field(default_factory=dict)
     reader: PackageReader | None = None
 
@@ -204,28 +205,19 @@ def inspect_package(data: bytes, suffix: str, limits: Limits = DEFAULT_LIMITS) -
         The file breaks a limit; the message names it and the option that raises it.
     """
     if not data:
-        raise UnreadableFile("the file is empty (0 bytes); save the workbook again from Excel")
+        raise UnreadableFile(Message.of("empty_file"))
     if suffix == ".xls":
         if data.startswith(_OLE_MAGIC):
             return Package(kind="ole")
         if data.startswith(ZIP_MAGIC):
-            raise UnreadableFile("an .xlsx/.ods workbook named .xls; rename it to .xlsx (or .ods) and ingest again")
-        raise UnreadableFile(
-            "not a spreadsheet: a .xls file must be an OLE2 (.xls) file; this one is not "
-            "(a CSV or text file renamed?). Open it in Excel and save it as .xlsx"
-        )
+            raise UnreadableFile(Message.of("xlsx_named_xls"))
+        raise UnreadableFile(Message.of("xls_not_ole"))
     if data.startswith(_OLE_MAGIC):
         if _ENCRYPTED_PACKAGE in data or _ENCRYPTION_INFO in data:
-            raise UnreadableFile(
-                "the workbook is password-protected (encrypted); remove the password in Excel "
-                "(File > Info > Protect Workbook > Encrypt with Password, clear it) and save it again"
-            )
-        raise UnreadableFile(f"an Excel 97-2003 (.xls) file named {suffix}; rename it to .xls and ingest again")
+            raise UnreadableFile(Message.of("encrypted_ole"))
+        raise UnreadableFile(Message.of("xls_named_other", suffix=suffix))
     if not data.startswith(ZIP_MAGIC) and not data.startswith(_EMPTY_ZIP_MAGIC):
-        raise UnreadableFile(
-            f"not a spreadsheet: a {suffix} file must be a zip package (.xlsx/.ods); this one is not "
-            "(a CSV or text file renamed?). Open it in Excel and save it as .xlsx"
-        )
+        raise UnreadableFile(Message.of("not_zip", suffix=suffix))
     infos = zip_directory(data)
     _check_directory(infos, limits)
     package = PackageReader(data, infos)
@@ -245,77 +237,65 @@ def inspect_package(data: bytes, suffix: str, limits: Limits = DEFAULT_LIMITS) -
 def _check_directory(infos: Sequence[ZipEntry], limits: Limits) -> None:
     if len(infos) > limits.max_members:
         raise LimitExceeded(
-            f"the zip package has {len(infos):,} parts, more than the limit of {limits.describe('max_members')}; "
-            "nothing from this file was parsed",
-            "max_members",
+            Message.of("too_many_parts", n=f"{len(infos):,}", limit=limits.describe("max_members")), "max_members"
         )
     seen: set[str] = set()
     total = 0
     for info in infos:
         if info.filename in seen:
-            raise UnreadableFile(
-                f"the zip package holds two parts named {info.filename}; it was not made by a "
-                "spreadsheet program. Ask for the file again"
-            )
+            raise UnreadableFile(Message.of("duplicate_part", part=info.filename))
         seen.add(info.filename)
         if info.flag_bits & 0x1:
-            raise UnreadableFile(
-                "the workbook is password-protected (its zip parts are encrypted); "
-                "remove the password and save it again"
-            )
+            raise UnreadableFile(Message.of("encrypted_parts"))
         size = info.file_size
         total += size
         if size > limits.max_member_mb * _MB:
-            raise LimitExceeded(
-                f"part {info.filename} unpacks to {size / _MB:,.1f} MB, more than the limit of "
-                f"{limits.describe('max_member_mb')}; nothing from this file was parsed",
-                "max_member_mb",
+            message = Message.of(
+                "part_too_large", part=info.filename, mb=f"{size / _MB:,.1f}", limit=limits.describe("max_member_mb")
             )
+            raise LimitExceeded(message, "max_member_mb")
         if size >= _RATIO_FLOOR and size > limits.max_ratio * max(info.compress_size, 1):
             ratio = size / max(info.compress_size, 1)
-            raise LimitExceeded(
-                f"part {info.filename} unpacks {ratio:,.0f} times larger than it is packed ({size / _MB:,.1f} MB "
-                f"from {info.compress_size / _MB:,.2f} MB), more than the limit of {limits.describe('max_ratio')}: "
-                "a zip bomb? Nothing from this file was parsed",
-                "max_ratio",
+            message = Message.of(
+                "zip_bomb",
+                part=info.filename,
+                ratio=f"{ratio:,.0f}",
+                mb=f"{size / _MB:,.1f}",
+                packed_mb=f"{info.compress_size / _MB:,.2f}",
+                limit=limits.describe("max_ratio"),
             )
+            raise LimitExceeded(message, "max_ratio")
     if total > limits.max_uncompressed_mb * _MB:
-        raise LimitExceeded(
-            f"the zip package unpacks to {total / _MB:,.1f} MB, more than the limit of "
-            f"{limits.describe('max_uncompressed_mb')}; nothing from this file was parsed",
-            "max_uncompressed_mb",
+        message = Message.of(
+            "package_too_large", mb=f"{total / _MB:,.1f}", limit=limits.describe("max_uncompressed_mb")
         )
+        raise LimitExceeded(message, "max_uncompressed_mb")
 
 
-def _macro_notes(names: set[str]) -> tuple[str, ...]:
+def _macro_notes(names: set[str]) -> tuple[Message, ...]:
     found = sorted(
         n for n in names if n.lower().endswith("vbaproject.bin") or n.lower().startswith(("xl/macrosheets/", "basic/"))
     )
     if not found:
         return ()
-    return (
-        f"the workbook contains macros ({', '.join(found[:3])}); they were not run and nothing of them is "
-        "kept: only cell values were read",
-    )
+    return (Message.of("macros", parts=tuple(found[:3])),)
 
 
-def _not_a_workbook(names: set[str], suffix: str) -> str:
+def _not_a_workbook(names: set[str], suffix: str) -> Message:
     if "content.xml" in names:
-        return f"an OpenDocument (.ods) file named {suffix}; rename it to .ods and ingest again"
+        return Message.of("ods_named_other", suffix=suffix)
     if "word/document.xml" in names or "ppt/presentation.xml" in names:
-        return f"a Word or PowerPoint document named {suffix}, not a workbook"
+        return Message.of("office_document", suffix=suffix)
     if "xl/workbook.bin" in names:
-        return "an Excel binary workbook (.xlsb); save it as .xlsx and ingest again"
-    return f"a zip file but not an Excel workbook (no xl/workbook.xml); save the workbook as {suffix} again"
+        return Message.of("xlsb")
+    return Message.of("zip_not_workbook", suffix=suffix)
 
 
 def _check_ods(package: PackageReader) -> None:
     if "META-INF/manifest.xml" in package.names:
         manifest = package.read("META-INF/manifest.xml")  # its size was checked against the limits
         if b"encryption-data" in manifest:
-            raise UnreadableFile(
-                "the workbook is password-protected (encrypted); remove the password and save it again"
-            )
+            raise UnreadableFile(Message.of("encrypted"))
     for part in _xml_parts(package.names):
         _check_no_dtd(part, package.head(part, 1024), package)
 
@@ -340,10 +320,7 @@ def _check_no_dtd(name: str, head: bytes, package: PackageReader | None = None) 
         root = _ROOT_RE.search(text)
     prolog = text[: root.start()] if root else text
     if b"<!" in prolog and _DTD_RE.search(prolog):
-        raise UnreadableFile(
-            f"part {name} carries an XML document type declaration (<!DOCTYPE/<!ENTITY), which spreadsheet "
-            "programs never write and XML bombs and external-entity attacks need; the file was refused unparsed"
-        )
+        raise UnreadableFile(Message.of("xml_dtd", part=name))
 
 
 def _as_utf8(xml: bytes) -> bytes:
@@ -379,12 +356,8 @@ def _check_worksheets(package: PackageReader, limits: Limits) -> dict[str, bytes
 
 
 def _too_many_cells(part: str, cells: int, verb: str, limits: Limits) -> LimitExceeded:
-    return LimitExceeded(
-        f"sheet part {part} {verb} {cells:,} cells (rows × columns), more than the limit of "
-        f"{limits.describe('max_cells')} for the workbook; if it really holds few values, delete the unused "
-        "rows and columns in Excel and save it again. Nothing from this file was parsed",
-        "max_cells",
-    )
+    code = "cells_declared" if verb == "declares" else "cells_spanning"
+    return LimitExceeded(Message.of(code, part=part, n=f"{cells:,}", limit=limits.describe("max_cells")), "max_cells")
 
 
 def _column_number(letters: bytes) -> int:

@@ -7,7 +7,7 @@ problem, and :class:`ParsedWorkbook` counts both so that the ingest can show the
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cache
 
@@ -24,7 +24,7 @@ from analysis.ingest.normalise import (
     parse_respondent_id,
     split_codes,
 )
-from analysis.ingest.problems import Problem, Source
+from analysis.ingest.problems import Message, Problem, Source, Text
 from analysis.ingest.redact import FoundName
 from analysis.ingest.workbook import ErrorValue, Grid, RawWorkbook, cell_name
 
@@ -68,17 +68,14 @@ _EXCEL_ERRORS = frozenset(
 )
 
 
-def cell_error(value: object) -> str | None:
+def cell_error(value: object) -> Message | None:
     """Why a cell's value is no value at all (an Excel error or NaN), or ``None`` for a normal cell."""
     if isinstance(value, ErrorValue) or (
         isinstance(value, str) and "#" in value and value.strip().upper() in _EXCEL_ERRORS
     ):
-        return (
-            f"the cell holds the Excel error value {str(value).strip()}, not an answer: correct the formula "
-            "or type the value in Excel and save the workbook again"
-        )
+        return Message.of("excel_error", value=str(value).strip())
     if isinstance(value, float) and value != value:
-        return "the cell holds NaN (not a number), not an answer: type the value in Excel and save the workbook again"
+        return Message.of("nan_cell")
     return None
 
 
@@ -116,13 +113,13 @@ class ParsedWorkbook:
     def add(self, table: str, record: dict) -> None:
         self.records.setdefault(table, []).append(record)
 
-    def error(self, sheet: str, cell: str, message: str) -> None:
+    def error(self, sheet: str, cell: str, message: Message) -> None:
         self.problems.append(Problem("error", self.file, sheet, cell, message))
 
-    def warning(self, sheet: str, cell: str, message: str) -> None:
+    def warning(self, sheet: str, cell: str, message: Message) -> None:
         self.problems.append(Problem("warning", self.file, sheet, cell, message))
 
-    def skip(self, sheet: str, cell: str, message: str) -> ParsedWorkbook:
+    def skip(self, sheet: str, cell: str, message: Message) -> ParsedWorkbook:
         """Reject the whole workbook: nothing from it lands, every cell read is reported."""
         self.error(sheet, cell, message)
         self.records = {}
@@ -231,7 +228,7 @@ def parse_value(spec: ColumnSpec, value: object, codebook: Codebook) -> object:
         raise InvalidValue(error)
     if _text(value) == "" and not isinstance(value, bool):
         if spec.required:
-            raise InvalidValue(f"{spec.header_ja} ({spec.column}) is required; the cell is empty")
+            raise InvalidValue.of("required_empty", column=_column(spec))
         return None
     kind = spec.type
     if kind == "id":
@@ -250,7 +247,7 @@ def parse_value(spec: ColumnSpec, value: object, codebook: Codebook) -> object:
         except InvalidValue as error:
             if spec.required:
                 raise
-            raise InvalidValue(f"{error}; or leave the cell blank") from None
+            raise InvalidValue.of("or_leave_blank", reason=error.what) from None
     return _text(value)
 
 
@@ -276,7 +273,7 @@ def _parse_row(
         try:
             record[column] = parse_value(spec, value, codebook)
         except InvalidValue as problem:
-            parsed.error(grid.name, row.cells[column], str(problem))
+            parsed.error(grid.name, row.cells[column], problem.what)
             record[column] = None
             if spec.required:
                 ok = False
@@ -301,19 +298,24 @@ def _source(parsed: ParsedWorkbook, grid: Grid, cell: str) -> str:
     return str(Source(parsed.file, grid.name, cell))
 
 
-def _missing_sheet(book: RawWorkbook, sheet: SheetSpec) -> str:
-    present = ", ".join(n for n in book.sheets if n != META_SHEET)
-    return f"missing sheet {sheet.name_ja} ({sheet.name_en}); the workbook has: {present}. Start from `survey template`"
+def _missing_sheet(book: RawWorkbook, sheet: SheetSpec) -> Message:
+    present = tuple(n for n in book.sheets if n != META_SHEET)
+    return Message.of("missing_sheet", sheet=_sheet(sheet), present=present)
+
+
+def _sheet(sheet: SheetSpec) -> Text:
+    """A sheet as messages name it: ``基本情報`` in Japanese, ``基本情報 (profile)`` in English."""
+    return Text(sheet.name_ja, f"{sheet.name_ja} ({sheet.name_en})")
+
+
+def _column(spec: ColumnSpec) -> Text:
+    """A column as messages name it: ``回答者ID`` in Japanese, ``回答者ID (respondent_id)`` in English."""
+    return Text(spec.header_ja, f"{spec.header_ja} ({spec.column})")
 
 
 def _check_formulas(parsed: ParsedWorkbook, grid: Grid) -> set[str]:
     for cell in grid.formulas_without_value:
-        parsed.error(
-            grid.name,
-            cell,
-            "formula with no cached value: open the workbook in Excel, let it calculate and "
-            "save it, or type the value instead of the formula",
-        )
+        parsed.error(grid.name, cell, Message.of("formula_no_value"))
     return set(grid.formulas_without_value)
 
 
@@ -337,8 +339,8 @@ def _read_table_sheet(
         return False
     found = _header_row(grid, sheet)
     if found is None:
-        need = ", ".join(f"{c.header_ja} ({c.column})" for c in sheet.columns if c.required)
-        parsed.error(grid.name, "", f"no header row naming the required columns {need}")
+        need = tuple(_column(c) for c in sheet.columns if c.required)
+        parsed.error(grid.name, "", Message.of("no_header_row", columns=need))
         return False
     header, columns = found
     formula_cells = _check_formulas(parsed, grid)
@@ -361,17 +363,15 @@ def _read_table_sheet(
         else:
             parsed.cells_reported += bad_optional
     for year, cells in sorted(other_years.items()):
-        also = f" (also {', '.join(cells[1:6])}{' …' if len(cells) > 6 else ''})" if len(cells) > 1 else ""
-        parsed.error(grid.name, cells[0], _other_year(year, parsed.folder_year, f"{len(cells)} row(s)") + also)
+        what = Message.of("rows_of_other_year", n=len(cells))
+        others = tuple(cells[1:6]) + (("…",) if len(cells) > 6 else ())
+        also = Message.of("also_at", cells=others) if others else ""
+        parsed.error(grid.name, cells[0], _other_year(year, parsed.folder_year, what, also))
     return True
 
 
-def _other_year(year: object, folder_year: int | None, what: str) -> str:
-    return (
-        f"fiscal year {year}, but this folder holds {folder_year}: {what} kept out of the {folder_year} "
-        "tables, so that every table of the year counts the same companies; correct the year or move the "
-        "file to its year's folder"
-    )
+def _other_year(year: object, folder_year: int | None, what: Message, also: Message | str = "") -> Message:
+    return Message.of("other_fiscal_year", year=str(year), folder_year=str(folder_year), what=what, also=also)
 
 
 # -- instruments -------------------------------------------------------------------------------
@@ -445,7 +445,7 @@ def read_keyvalue_sheet(grid: Grid, sheet: SheetSpec, codebook: Codebook, parsed
     for spec in sheet.columns:
         if spec.column not in found:
             if spec.required:
-                parsed.skip(grid.name, "", f"no row {spec.header_ja} ({spec.column}) on sheet {grid.name}")
+                parsed.skip(grid.name, "", Message.of("no_field_row", column=_column(spec), sheet=grid.name))
                 return None
             continue
         value, cell = found[spec.column]
@@ -472,16 +472,16 @@ def _keyvalue_field(
     if not _blank(value):
         parsed.cells_read += 1
     if formula:
-        problem = "the value is a formula with no cached value"  # _check_formulas has reported it
+        problem = Message.of("value_is_formula")  # _check_formulas has reported it
     else:
         try:
             return True, parse_value(spec, value, codebook)
         except InvalidValue as error:
-            problem = str(error)
+            problem = error.what
             if not spec.required:
                 parsed.error(grid.name, cell, problem)
     if spec.required:
-        parsed.skip(grid.name, cell, f"{problem}; without it no answer of this workbook can be used")
+        parsed.skip(grid.name, cell, Message.of("workbook_unusable", reason=problem))
         return False, None
     parsed.cells_reported += 1
     return True, None
@@ -509,7 +509,7 @@ def _parse_self_assessment(book: RawWorkbook, codebook: Codebook, parsed: Parsed
         return
     year = profile.values["fiscal_year"]
     if parsed.folder_year is not None and year != parsed.folder_year:
-        what = "the workbook's answers are"
+        what = Message.of("workbook_answers")
         parsed.skip(profile.sheet, profile.cells["fiscal_year"], _other_year(year, parsed.folder_year, what))
         return
     parsed.add(
@@ -556,11 +556,11 @@ def read_answer_grid(
     answer_spec = next(c for c in sheet.columns if c.type == "scale")
     found = _header_row(grid, sheet)
     if found is None:
-        parsed.skip(grid.name, "", f"no header row naming {_headers((rows.key, answer_spec))}")
+        parsed.skip(grid.name, "", Message.of("no_header_row", columns=(_column(rows.key), _column(answer_spec))))
         return
     header, columns = found
     if answer_spec.column not in columns:
-        parsed.skip(grid.name, "", f"no column {_headers((answer_spec,))} in the header row")
+        parsed.skip(grid.name, "", Message.of("no_answer_column", column=_column(answer_spec)))
         return
     formulas = _check_formulas(parsed, grid)
     # The hot loop of a large ingest (one pass per row): cells are taken from the row lists
@@ -599,21 +599,20 @@ class _AnswerRows:
             if not _blank(answer):
                 parsed.cells_read += 1
                 parsed.cells_reported += 1
-                parsed.error(
-                    sheet, answer_cell, f"an answer on a row without {self.key.header_ja}: what does it answer?"
-                )
+                parsed.error(sheet, answer_cell, Message.of("answer_without_key", column=_column(self.key)))
             return None
         # The key and the answer cell are read; a blank answer is data (unanswered).
         parsed.cells_read += 2
         try:
             code = self.codebook.lookup(self.key.codelist, raw)
         except InvalidValue as problem:
-            parsed.error(sheet, cell, cell_error(raw) or f"unknown {self.key.header_en.lower()}: {problem}")
+            column = Text(self.key.header_ja, self.key.header_en.lower())
+            parsed.error(sheet, cell, cell_error(raw) or Message.of("unknown_key", column=column, reason=problem.what))
             parsed.cells_reported += 2
             return None
         if code in self.seen:
             first = self.seen[code]
-            parsed.error(sheet, cell, f"{self.key.header_ja} {code} appears twice (first at {first}); keep one row")
+            parsed.error(sheet, cell, Message.of("key_twice", column=self.key.header_ja, code=code, first=first))
             parsed.cells_reported += 2
             return None
         self.seen[code] = cell
@@ -636,7 +635,7 @@ class _AnswerRows:
             try:
                 score, reason = self.codebook.parse_score(answer)
             except InvalidValue as problem:
-                self.parsed.error(self.grid.name, cell, f"{problem}; kept as an invalid answer ({label})")
+                self.parsed.error(self.grid.name, cell, Message.of("kept_invalid", reason=problem.what, label=label))
                 score, reason = None, invalid
         if reason == invalid:
             self.parsed.cells_reported += 1
@@ -646,17 +645,11 @@ class _AnswerRows:
         """One warning naming the codes that have no row."""
         absent = [code for code in _codes(self.codebook, self.key.codelist) if code not in self.seen]
         if absent:
+            codes = tuple(absent[:10]) + (("…",) if len(absent) > 10 else ())
+            column = Text(self.key.header_ja, self.key.header_en.lower())
             self.parsed.warning(
-                self.grid.name,
-                "",
-                f"{len(absent)} {self.key.header_en.lower()}(s) have no row: {', '.join(absent[:10])}"
-                f"{' …' if len(absent) > 10 else ''}; they are left out, not counted as unanswered",
+                self.grid.name, "", Message.of("keys_absent", n=len(absent), column=column, codes=codes)
             )
-
-
-def _headers(specs: Iterable[ColumnSpec]) -> str:
-    """``設問ID (question_id) and 回答 (answer)``: columns as a message names them."""
-    return " and ".join(f"{spec.header_ja} ({spec.column})" for spec in specs)
 
 
 @cache
@@ -673,7 +666,7 @@ class _Question:
     kind: str  # "single", "multiple" or "text"
     topic: int
     options: dict[str, int]  # match keys of each option's code and labels -> code
-    allowed: str  # "1=活用している, 2=…" for messages
+    allowed: tuple[str, ...]  # ("1=活用している", "2=…") for messages
 
 
 @cache
@@ -691,7 +684,7 @@ def _presurvey_questions(codebook: Codebook) -> dict[str, _Question]:
         listed = by_question.get(str(qid), [])
         index = {_key(label): code for code, ja, en in listed for label in (ja, en)}
         index.update({_key(code): code for code, _, _ in listed})  # a code wins over a clashing label
-        allowed = ", ".join(f"{code}={ja}" for code, ja, _ in listed)
+        allowed = tuple(f"{code}={ja}" for code, ja, _ in listed)
         found[str(qid)] = _Question(str(kind), int(topic), index, allowed)
     return found
 
@@ -727,7 +720,7 @@ def _parse_presurvey(book: RawWorkbook, codebook: Codebook, parsed: ParsedWorkbo
         key = (record["respondent_id"], record["fiscal_year"], qid)
         if key in seen:
             first = seen[key]
-            message = f"{key[0]} answered {qid} twice in {key[1]} (first at {first}); keep one row"
+            message = Message.of("answered_twice", respondent=key[0], question=qid, year=key[1], first=first)
             parsed.error(grid.name, row.cells["question_id"], message)
             return False
         seen[key] = row.cells["question_id"]
@@ -759,9 +752,9 @@ def _parse_presurvey(book: RawWorkbook, codebook: Codebook, parsed: ParsedWorkbo
         else:
             codes = _option_codes(raw, question)
             if codes is None:
-                how = "one option" if question.kind == "single" else "option codes separated by ';'"
-                message = f"{qid} expects {how} ({question.allowed}); got {_text(raw)!r}"
-                parsed.error(grid.name, cell, f"{message}; kept as an invalid answer ({label})")
+                how = "expects_one_option" if question.kind == "single" else "expects_options"
+                message = Message.of(how, question=qid, allowed=question.allowed, value=repr(_text(raw)))
+                parsed.error(grid.name, cell, Message.of("kept_invalid", reason=message, label=label))
                 parsed.cells_reported += 1
             answers = [{"option_code": code} for code in codes] if codes is not None else [{"missing_reason": invalid}]
         for answer in answers:
@@ -806,20 +799,21 @@ def _parse_statements(book: RawWorkbook, codebook: Codebook, parsed: ParsedWorkb
         group, section, category = record["group"], record["section"], record["category"]
         if (group, section) not in known_sections:
             parsed.error(
-                grid.name,
-                row.cells["section"],
-                f"section {section} is not in the {group} interview frame; "
-                "see statement_sections in the data dictionary",
+                grid.name, row.cells["section"], Message.of("section_not_in_frame", section=section, group=group)
             )
             return False
         cat = categories.loc[category]
         if (cat["respondent_group"], int(cat["section"])) != (group, section):
-            parsed.error(
-                grid.name,
-                row.cells["category"],
-                f"category {category} ({cat['label_ja']}) belongs to {cat['respondent_group']} section "
-                f"{cat['section']}, not {group} section {section}",
+            message = Message.of(
+                "category_elsewhere",
+                category=category,
+                label=str(cat["label_ja"]),
+                its_group=str(cat["respondent_group"]),
+                its_section=str(cat["section"]),
+                group=group,
+                section=section,
             )
+            parsed.error(grid.name, row.cells["category"], message)
             return False
         key = (record["respondent_id"], record["fiscal_year"])
         counter[key] = counter.get(key, 0) + 1
@@ -850,15 +844,14 @@ def _parse_disclosures(book: RawWorkbook, codebook: Codebook, parsed: ParsedWork
     def company(row: Row, record: dict, grid: Grid) -> bool:
         cid = record["company_id"]
         if cid in companies:
-            parsed.error(grid.name, row.cells["company_id"], f"company {cid} is listed twice; keep one row")
+            parsed.error(grid.name, row.cells["company_id"], Message.of("company_twice", company=cid))
             return False
         expected_region = countries.loc[record["country"], "region"]
         if expected_region != record["region"]:
-            parsed.warning(
-                grid.name,
-                row.cells["region"],
-                f"region {record['region']} does not match country {record['country']} ({expected_region})",
+            message = Message.of(
+                "region_mismatch", region=record["region"], country=record["country"], expected=str(expected_region)
             )
+            parsed.warning(grid.name, row.cells["region"], message)
         peers = split_codes(record.get("peer_id") or "")
         companies[cid] = {
             "region": record["region"],
@@ -878,15 +871,13 @@ def _parse_disclosures(book: RawWorkbook, codebook: Codebook, parsed: ParsedWork
     def disclosure(row: Row, record: dict, grid: Grid) -> bool:
         cid = record["company_id"]
         if cid not in companies:
-            parsed.error(
-                grid.name,
-                row.cells["company_id"],
-                f"company {cid} is not listed on sheet {companies_spec.name_ja}; add it there first",
-            )
+            message = Message.of("company_not_listed", company=cid, sheet=companies_spec.name_ja)
+            parsed.error(grid.name, row.cells["company_id"], message)
             return False
         key = (cid, record["fiscal_year"], record["item"])
         if key in seen:
-            parsed.error(grid.name, row.cells["item"], f"{cid} {key[1]} {key[2]} is coded twice (first at {seen[key]})")
+            message = Message.of("coded_twice", company=cid, year=key[1], item=key[2], first=seen[key])
+            parsed.error(grid.name, row.cells["item"], message)
             return False
         seen[key] = row.cells["item"]
         years.setdefault(cid, set()).add(record["fiscal_year"])
@@ -969,20 +960,13 @@ def parse_workbook(book: RawWorkbook, codebook: Codebook, folder_year: int | Non
         return parsed.skip(
             META_SHEET,
             cell,
-            f"this workbook was made for codebook edition {edition}, but the ingest uses "
-            f"{codebook.edition}; ingest it with --edition {edition} or copy its answers into a "
-            f"{codebook.edition} template",
+            Message.of("other_edition", edition=edition, ingest_edition=codebook.edition),
         )
     instrument = identify_instrument(book, codebook)
     if instrument is None:
-        sheets = ", ".join(n for n in book.sheets if n != META_SHEET) or "none"
+        sheets = tuple(n for n in book.sheets if n != META_SHEET) or Text("なし", "none")
         parsed.cells_read = _count_all_cells(book)
-        return parsed.skip(
-            "",
-            "",
-            f"not a workbook of any instrument (sheets: {sheets}); expected the sheets of a "
-            f"`survey template` workbook, {_example_sheets(codebook)}",
-        )
+        return parsed.skip("", "", Message.of("no_instrument", sheets=sheets, example=_example_sheets(codebook)))
     parsed.instrument = instrument
     parsed.edition = edition or codebook.edition
     PARSERS[instrument](book, codebook, parsed)
@@ -992,11 +976,12 @@ def parse_workbook(book: RawWorkbook, codebook: Codebook, folder_year: int | Non
     return parsed
 
 
-def _example_sheets(codebook: Codebook) -> str:
+def _example_sheets(codebook: Codebook) -> Message:
     """``e.g. 基本情報 and 回答 for the サイバーセキュリティ経営 自己評価票``: the first instrument's sheets."""
     instrument = codebook.instruments.iloc[0]
-    names = " and ".join(spec.name_ja for spec in codebook.instrument_sheets(instrument["instrument"]))
-    return f"e.g. {names} for the {instrument['title_ja']} ({instrument['title_en']})"
+    names = tuple(spec.name_ja for spec in codebook.instrument_sheets(instrument["instrument"]))
+    title = Text(str(instrument["title_ja"]), f"{instrument['title_ja']} ({instrument['title_en']})")
+    return Message.of("example_sheets", sheets=names, title=title)
 
 
 _NOT_DATA_SHEETS = frozenset(match_key(name) for name in INSTRUCTIONS_SHEET.values())

@@ -88,7 +88,7 @@ class RawWorkbook:
 
     path: Path
     sheets: dict[str, Grid] = field(default_factory=dict)
-    notes: tuple[str, ...] = ()  # warnings about the file itself (e.g. macros found and ignored)
+    notes: tuple[object, ...] = ()  # warnings about the file itself (e.g. macros found and ignored)
 
     @property
     def file(self) -> str:

@@ -292,6 +292,9 @@ def appendix_tables(study, lang: str = "ja", publish: bool = False) -> list[Repo
     out.append(ReportTable(name="appendix_problem_counts", frame=counts, section="appendix", **counts_text))
     if not publish:
         columns = ["severity", "file", "sheet", "cell", "message"]
+        # issues.csv keeps each message in Japanese and English (an older one has one "message").
+        if f"message_{lang}" in issues:
+            issues = issues.drop(columns="message", errors="ignore").rename(columns={f"message_{lang}": "message"})
         problems = pd.DataFrame({c: issues[c] if c in issues else pd.Series(dtype="str") for c in columns})
         problems = problems.reset_index(drop=True).astype("str")
         problems["severity"] = [text(labels, f"value:severity:{s}", s) for s in problems["severity"]]
