@@ -27,11 +27,16 @@ def _cmd_template(args: argparse.Namespace) -> int:
     return 0
 
 
+def _say(lang: str, ja: str, en: str) -> str:
+    """The line in the command's language (Japanese unless ``--lang en``)."""
+    return en if lang == "en" else ja
+
+
 def _cmd_sample(args: argparse.Namespace) -> int:
     from analysis.collect.sample.generate import write_sample
 
     paths = write_sample(Path(args.out), seed=args.seed)
-    print(f"wrote {len(paths)} synthetic sample workbooks under {args.out}")
+    print(f"合成サンプルのブック {len(paths)} 件を {args.out} に書きました / wrote {len(paths)} sample workbooks")
     return 0
 
 
@@ -75,7 +80,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
     except RuntimeError as error:  # --publish without its suppression module: refused, nothing written
         raise UsageError("報告書を作れませんでした", str(error)) from error
     print(first_screen(Path(args.processed_dir), args.lang))
-    print(f"Wrote the report to {written}")
+    print(_say(args.lang, f"報告書を {written} に書きました", f"Wrote the report to {written}"))
     return 0
 
 
@@ -109,7 +114,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     previous: Path | None = None
     for year, folder in years:
         out = processed_root / str(year)
-        print(f"== {year}: ingest {folder} -> {out}")
+        print(_say(args.lang, f"== {year}年度: 取り込み {folder} → {out}", f"== {year}: ingest {folder} -> {out}"))
         result = ingest(
             folder,
             out,
@@ -124,7 +129,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         report_dir = reports_root / str(year)
         build_report(out, report_dir, lang=args.lang, publish=args.publish, previous_dir=previous, force=args.force)
         print(first_screen(out, args.lang))
-        print(f"== {year}: report -> {report_dir}")
+        print(_say(args.lang, f"== {year}年度: 報告書 → {report_dir}", f"== {year}: report -> {report_dir}"))
         previous = out
     _build_db(processed_root, args.force)
     return status
@@ -143,7 +148,8 @@ def _cmd_audit(args: argparse.Namespace) -> int:
         atomic_write_bytes(Path(args.out), audit_csv(result))
     failures = result.failures
     print(
-        f"{len(result.frame)} hidden cells attacked ({result.solves} LP/ILP solves); "
+        f"秘匿したセル {len(result.frame)} 個を攻撃しました(LP/ILP {result.solves} 回)。保護区間より狭まったセル: "
+        f"{len(failures)} 個 / {len(result.frame)} hidden cells attacked ({result.solves} LP/ILP solves); "
         f"{len(failures)} narrowed below the protection interval"
     )
     for row in failures.head(20).itertuples():
@@ -158,7 +164,7 @@ def _build_db(processed_root: Path, force: bool) -> None:
     if path is None:
         print(f"{processed_root} に取り込み済みの年度がありません / no processed year under {processed_root}")
     else:
-        print(f"== database: {path} (Parquet by year: {processed_root / 'parquet'})")
+        print(f"== データベース / database: {path} (年度別 Parquet / Parquet by year: {processed_root / 'parquet'})")
 
 
 def _cmd_db(args: argparse.Namespace) -> int:
