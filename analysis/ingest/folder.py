@@ -169,6 +169,7 @@ def read_folder(
     limits: Limits = DEFAULT_LIMITS,
     workers: int | None = None,
     fiscal_year: int | None = None,
+    inputs: Sequence[Path] | None = None,
 ) -> list[ParsedWorkbook]:
     """Read every input file under ``raw_dir`` (read only: raw files are never written).
 
@@ -177,10 +178,11 @@ def read_folder(
     that crashes or exhausts a worker becomes one error and the others still land.
     ``workers=0`` parses in this process (checks still on, no isolation). With ``fiscal_year``
     (the folder's year), rows of another year are errors at their year cell and kept out.
+    ``inputs`` is :func:`list_inputs` of ``raw_dir`` when the caller has it already.
     """
     check_xml_defences()
     raw_dir = Path(raw_dir)
-    paths = list_inputs(raw_dir)
+    paths = list(inputs) if inputs is not None else list_inputs(raw_dir)
     names = [str(path.relative_to(raw_dir)) for path in paths]
     parsed: list[ParsedWorkbook | None] = [_screen(p, raw_dir, n) for p, n in zip(paths, names, strict=True)]
     wanted = [i for i, verdict in enumerate(parsed) if verdict is None]
@@ -527,7 +529,11 @@ def ingest(
         raise UsageError(f"生データのフォルダ {raw_dir} がありません", f"raw folder {raw_dir} does not exist")
     if out_dir is not None:
         claim_output(Path(out_dir), "ingest", [raw_dir], force)
-    parsed = read_folder(raw_dir, codebook, progress=progress, limits=limits, workers=workers, fiscal_year=fiscal_year)
+    # The folder is listed once: the files read are the files hashed into ingest.json.
+    listed = list_inputs(raw_dir)
+    parsed = read_folder(
+        raw_dir, codebook, progress=progress, limits=limits, workers=workers, fiscal_year=fiscal_year, inputs=listed
+    )
     # Nothing that even looks like a survey workbook (an empty folder, the wrong folder): an
     # error before anything is written. Workbooks that could not be read are errors of their
     # own, each with its reason in issues.csv.
@@ -541,7 +547,7 @@ def ingest(
     result = assemble(parsed, codebook, fiscal_year=fiscal_year)
     if out_dir is not None:
         # Files refused unopened (links out of the raw folder, pipes) are not hashed either.
-        inputs = [p for p in list_inputs(raw_dir) if check_location(p, raw_dir) is None]
+        inputs = [p for p in listed if check_location(p, raw_dir) is None]
         write_processed(result, out_dir, inputs=inputs, raw_dir=raw_dir, force=force)
     return result
 
