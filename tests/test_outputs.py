@@ -518,3 +518,37 @@ def test_disk_full_is_one_line_and_keeps_the_previous_output(small_raw, tmp_path
         assert tree_hash(out) == before and leftovers(out) == []
     finally:
         subprocess.run(["umount", str(disk)], check=False)
+
+
+_CSV_TEXT = st.one_of(
+    st.none(), st.text(alphabet=st.sampled_from("ab=+-@\t\r\n＝＋－＠\x00\x1b\x7f\x9b\"',é漢 "), max_size=8)
+)
+
+
+@given(st.lists(_CSV_TEXT, min_size=1, max_size=12))
+def test_the_fast_csv_writer_reads_back_as_the_safe_frame_does(texts):
+    # The ingest's CSV writer (pyarrow) must neutralise and escape exactly as csv_safe_frame,
+    # for text, nullable integers and booleans, and read back cell for cell (pandas' own writer
+    # leaves a lone CR unquoted, which splits a row). Categories (codes from the codebook) are
+    # made safe too, which csv_safe_frame leaves to their text form.
+    import io
+
+    from analysis.ingest.folder import _to_csv_bytes
+    from analysis.output.safe import csv_safe_frame
+
+    frame = pd.DataFrame(
+        {
+            "text": texts,
+            "category": pd.Categorical(texts),
+            "n": pd.array([None if t is None else len(t) for t in texts], dtype="Int64"),
+            "flag": pd.array([None if t is None else len(t) % 2 == 0 for t in texts], dtype="boolean"),
+        }
+    )
+    written = _to_csv_bytes(frame)
+    assert written.startswith("\ufeff".encode())
+    read = pd.read_csv(io.BytesIO(written), dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    safe = csv_safe_frame(frame.astype({"category": object}))
+    expected = pd.DataFrame(
+        {column: ["" if pd.isna(v) else str(v) for v in safe[column]] for column in frame.columns}, dtype=object
+    )
+    pd.testing.assert_frame_equal(read.astype(object), expected)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 from analysis.codebook import Codebook
 from analysis.ingest.normalise import normalise_text
@@ -150,14 +151,20 @@ class NameRedactor:
     without the legal form, shorter than :data:`MIN_LENGTH`): the ingest warns at their cells.
     """
 
-    pattern: re.Pattern[str] | None
+    source: str | None  # the pattern's source, compiled when first needed
     marks: Mapping[str, str]
     default_mark: str
     too_short: tuple[FoundName, ...] = ()
 
+    @cached_property
+    def pattern(self) -> re.Pattern[str] | None:
+        """The compiled pattern: compiling one for thousands of names takes about a second, which
+        an ingest without free text (only scores and codes) need not spend."""
+        return None if self.source is None else re.compile(self.source, re.IGNORECASE)
+
     def redact(self, text: object) -> tuple[object, bool]:
         """``text`` with every name replaced, and whether anything was replaced (non-text as is)."""
-        if self.pattern is None or not isinstance(text, str) or not text:
+        if self.source is None or not isinstance(text, str) or not text or self.pattern is None:
             return text, False
         out, n = self.pattern.subn(
             lambda m: self.marks.get(_skeleton(m.group("core")), self.default_mark), normalise_text(text)
@@ -186,8 +193,8 @@ def build_redactor(
     form = _trie_pattern(form_alternatives)
     affix_before = f"(?:{form}{_GAP})?" if form else ""
     affix_after = f"(?:{_GAP}{form})?" if form else ""
-    pattern = re.compile(f"{_START}{affix_before}(?P<core>{_trie_pattern(by_core)}){affix_after}{_END}", re.IGNORECASE)
-    return NameRedactor(pattern, by_core, default, tuple(too_short))
+    source = f"{_START}{affix_before}(?P<core>{_trie_pattern(by_core)}){affix_after}{_END}"
+    return NameRedactor(source, by_core, default, tuple(too_short))
 
 
 @dataclass(frozen=True)
