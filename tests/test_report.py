@@ -96,9 +96,11 @@ def write_processed_year(folder: Path, year: int, levels: list[str | None]) -> P
             }
         ]
     ).to_csv(folder / "issues.csv", index=False)
-    pd.DataFrame({"respondent_id": [f"U{i:02d}" for i in range(1, 11)], "fiscal_year": year, "level": levels}).to_csv(
-        folder / "maturity.csv", index=False
+    maturity = pd.DataFrame(
+        {"respondent_id": [f"U{i:02d}" for i in range(1, 11)], "fiscal_year": year, "level": levels}
     )
+    maturity.to_csv(folder / "maturity.csv", index=False)
+    maturity.to_parquet(folder / "maturity.parquet", index=False)
     (folder / "ingest.json").write_text(json.dumps({"edition": "fy2021", "fiscal_year": year}), encoding="utf-8")
     return folder
 

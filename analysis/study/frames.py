@@ -14,6 +14,7 @@ from collections.abc import Mapping
 import pandas as pd
 
 from analysis.codebook import Codebook
+from analysis.maturity.classification import UNCLASSIFIED
 from analysis.study.schema import TABLE_DOCS
 
 __all__ = [
@@ -31,8 +32,7 @@ __all__ = [
 ]
 
 MISSING = "missing"  # the vocabulary of missing-answer reasons (edition.toml [[missing]])
-MATURITY_LEVELS = "maturity_levels"  # the maturity rules' levels, then UNCLASSIFIED
-UNCLASSIFIED = "unclassified"  # a company whose level could not be decided: kept, never NaN
+MATURITY_LEVELS = "maturity_levels"  # the maturity rules' levels, then UNCLASSIFIED (kept, never NaN)
 
 # Table -> column -> vocabulary: a codebook code list, MISSING or MATURITY_LEVELS.
 CODED: dict[str, dict[str, str]] = {
@@ -84,6 +84,7 @@ _DERIVED_COLUMN_DOCS = {
     "should have been; empty when no rule might hold.",
     "level_max": "The highest level the company could reach (with level_min: e.g. B or better); equal to "
     "level when the level is decided.",
+    "reason_ja": "The reason, in Japanese.",
 }
 
 

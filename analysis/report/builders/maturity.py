@@ -1,8 +1,8 @@
 """Maturity tables and figures of the report: level distribution, per-company table, directive
 profile by level, sensitivity to the thresholds, and (with the previous year) transitions.
 
-Levels are computed here from ``self_assessment`` (not read from the derived ``maturity`` file)
-so that the reasons come in the report's language. Titles, notes and headers are codebook data
+Levels are the study's ``maturity`` table (:func:`analysis.maturity.classification.maturity_table`,
+written by the ingest with its reasons in both languages). Titles, notes and headers are codebook data
 (``maturity_report.csv``, ``maturity_labels.csv``).
 """
 
@@ -24,10 +24,10 @@ from analysis.maturity.classification import (
     DEFAULT_DELTA,
     UNCLASSIFIED,
     MaturityRules,
-    classify_scores,
     describe_rule,
     directive_change,
     directive_change_summary,
+    level_counts,
     one_year_only,
     rules_from_codebook,
     sensitivity,
@@ -109,15 +109,13 @@ def _level_name(level: object, codebook, lang: str) -> str:
 
 def level_distribution_table(maturity: pd.DataFrame, rules: MaturityRules, codebook, lang: str = "ja") -> pd.DataFrame:
     """Companies per level (levels in order, then unclassified, then the total): ``level``, ``n``, ``share``."""
-    levels = maturity["level"].astype("object").where(maturity["level"].notna(), UNCLASSIFIED)
-    order = [*rules.levels, UNCLASSIFIED]
-    counts = [int((levels == level).sum()) for level in order]
+    counts = level_counts(maturity, rules.levels)
     total = len(maturity)
     labels = _labels(codebook, lang)
     frame = pd.DataFrame(
         {
-            "level": [_level_name(level, codebook, lang) for level in order] + [labels["total"]],
-            "n": pd.array([*counts, total], dtype="Int64"),
+            "level": [_level_name(level, codebook, lang) for level in counts.index] + [labels["total"]],
+            "n": pd.array([*counts.tolist(), total], dtype="Int64"),
         }
     )
     frame["share"] = frame["n"].astype("Float64") / total if total else pd.NA
@@ -232,20 +230,30 @@ def _scenario_label(scenario: str, labels: dict[str, str]) -> str:
     return f"{labels.get(f'scenario:{name}', name)} {shift}"
 
 
-def _year_of(study, frame: pd.DataFrame) -> int | None:
-    if study.fiscal_year is not None:
-        return int(study.fiscal_year)
-    years = frame["fiscal_year"].dropna()
-    return int(years.max()) if len(years) else None
+def year_maturity(study, lang: str = "ja") -> tuple[int | None, pd.DataFrame]:
+    """The study's year and its rows of the study's ``maturity`` table, as classified: levels NA
+    when unclassified, ``reason`` in ``lang`` (``reason_ja``; a table written before it had one
+    gives its English reason)."""
+    year = study.year_of("maturity")
+    maturity = study.tables.get("maturity")
+    if maturity is None or year is None:
+        return year, pd.DataFrame(columns=["respondent_id", "fiscal_year", "level"])
+    rows = maturity[maturity["fiscal_year"] == year]
+    levels = {column: rows[column].astype("object") for column in ("level", "level_min", "level_max") if column in rows}
+    out = rows.assign(
+        **{c: pd.array(v.where(v.notna() & (v != UNCLASSIFIED), None).tolist(), dtype="str") for c, v in levels.items()}
+    )
+    if lang == "ja" and "reason_ja" in out:
+        out = out.assign(reason=out["reason_ja"])
+    return year, out.drop(columns=["reason_ja"], errors="ignore").reset_index(drop=True)
 
 
 def _year_data(study, lang: str) -> tuple[int | None, pd.DataFrame, pd.DataFrame]:
+    """The study's year, its directive scores and its maturity rows in that year."""
+    year, maturity = year_maturity(study, lang)
     sa = study.self_assessment
-    year = _year_of(study, sa)
     sa = sa[sa["fiscal_year"] == year] if year is not None else sa.iloc[0:0]
-    scores = directive_scores(sa, study.codebook)
-    rules = rules_from_codebook(study.codebook)
-    return year, scores, classify_scores(scores, rules, lang)
+    return year, directive_scores(sa, study.codebook), maturity
 
 
 def _k(ctx: ReportContext, codebook) -> int:
@@ -257,7 +265,7 @@ def maturity_items(study, ctx: ReportContext) -> list[ReportTable | ReportFigure
     """Every maturity table and figure of ``study`` (see the module docstring)."""
     cb, lang = study.codebook, ctx.lang
     year, scores, maturity = _year_data(study, lang)
-    if maturity.empty:
+    if maturity.empty or scores.empty:
         return []
     rules = rules_from_codebook(cb)
     labels = _labels(cb, lang)
@@ -369,7 +377,7 @@ def maturity_items(study, ctx: ReportContext) -> list[ReportTable | ReportFigure
     previous = ctx.previous
     if previous is not None:
         prev_year, prev_scores, prev_maturity = _year_data(previous, lang)
-        if not prev_maturity.empty and prev_year != year:
+        if not prev_maturity.empty and not prev_scores.empty and prev_year != year:
             both = pd.concat([prev_maturity, maturity], ignore_index=True)
             years = {"previous": prev_year, "current": year}
             matrix = transition_matrix(both, prev_year, year, rules.levels)
