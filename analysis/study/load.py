@@ -157,9 +157,11 @@ def _dates_as_text(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def load_study(path: str | Path, edition: str | None = None) -> Study:
-    """Load the processed tables in ``path`` (a folder written by ``survey ingest``).
+    """Load the processed tables in ``path`` (a folder written by ``survey ingest``): the one loader
+    of the toolkit (reports, notebooks and the database read a processed year through it).
 
-    Parquet is read where present (types survive), CSV otherwise.
+    Parquet is read where present (types survive), CSV otherwise (typed by the schema). Derived
+    tables (``maturity``) come from their Parquet file, and are derived again when it is missing.
     """
     import json
 
