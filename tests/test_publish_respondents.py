@@ -328,7 +328,7 @@ def test_no_respondent_level_item_is_published(planted):
     root, _ = planted
     study = load_study(root / "processed" / "2021")
     previous = load_study(root / "processed" / "2020")
-    items, _ = collect_items(study, ReportContext(publish=False, previous=previous, options={"suppression_k": 5}))
+    items, _ = collect_items(study, ReportContext(publish=False, previous=previous))
     flagged = {i.name for i in items if i.respondent_level}
     assert {
         "maturity_respondents",

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from conftest import HtmlReferences
 
-from analysis.report import registry
+from analysis.report import build
 from analysis.report.build import build_report, publishable
 from analysis.report.registry import ReportTable
 from analysis.report.writers import HEADER_ROW
@@ -126,18 +126,22 @@ def _statements_builder(study, ctx):
     ]
 
 
+def _before(builders: list, name: str, entry: tuple) -> None:
+    """Insert builder ``entry`` into ``builders`` just before the one named ``name``."""
+    builders.insert([n for n, _ in builders].index(name), entry)
+
+
 @pytest.fixture
 def own_builders(monkeypatch):
     """The builders of this module's files plus a statements table (other modules' builders are
-    tested in their own files and in test_every_registered_builder_on_a_small_year)."""
-    registry.builders()  # import every builder module once
-    mine = {
-        name: entry
-        for name, entry in registry._REGISTRY.items()
-        if name.startswith(("records.", "appendix.", "year_over_year."))
-    }
-    mine["test.statements"] = (35, _statements_builder)
-    monkeypatch.setattr(registry, "_REGISTRY", mine)
+    tested in their own files and in test_every_registered_builder_on_a_small_year); the list the
+    build runs, so a test may add to it."""
+    mine = [
+        (name, fn) for name, fn in build.builders() if name.startswith(("records.", "appendix.", "year_over_year."))
+    ]
+    _before(mine, "year_over_year.disclosure_coverage", ("test.statements", _statements_builder))
+    monkeypatch.setattr(build, "builders", lambda: mine)
+    return mine
 
 
 @pytest.fixture(scope="module")
@@ -340,7 +344,7 @@ def test_a_failing_builder_is_listed_and_the_rest_still_written(own_builders, ye
     def broken(study, ctx):
         raise KeyError("no such column")
 
-    registry._REGISTRY["test.broken"] = (50, broken)
+    _before(own_builders, "appendix.ingest", ("test.broken", broken))
     _, current = years
     with pytest.warns(RuntimeWarning, match="test.broken"):
         out = build_report(current, tmp_path / "report")
@@ -365,7 +369,7 @@ def test_publish_leaves_out_respondent_level_tables_with_a_note_and_no_warning(o
             )
         ]
 
-    registry._REGISTRY["test.per_company"] = (36, per_company)
+    _before(own_builders, "year_over_year.disclosure_coverage", ("test.per_company", per_company))
     _, current = years
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -482,7 +486,7 @@ def test_every_table_with_counts_declares_a_layout(tmp_path):
     write_sample(tmp_path / "raw")
     ingest(tmp_path / "raw" / "2021", out_dir=tmp_path / "p", fiscal_year=2021, progress=False)
     study = load_study(tmp_path / "p")
-    ctx = ReportContext(lang="en", publish=True, options={"suppression_k": 5})
+    ctx = ReportContext(lang="en", publish=True)
     items, failures = collect_items(study, ctx)
     assert not failures, failures
     tables = {t.name: t for t in items if isinstance(t, ReportTable) and t.counts}

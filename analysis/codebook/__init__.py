@@ -79,6 +79,38 @@ class Codebook:
         return pd.DataFrame(self.meta["missing"])
 
     @property
+    def scale_values(self) -> tuple[int, ...]:
+        """The values of the answer scale, lowest first (1 … 5)."""
+        return tuple(int(level["value"]) for level in self.meta["scale"]["levels"])
+
+    def scale_labels(self, lang: str = "ja") -> tuple[str, ...]:
+        """The labels of the answer scale in ``lang``, in the order of :attr:`scale_values`."""
+        return tuple(str(level[f"label_{lang}"]) for level in self.meta["scale"]["levels"])
+
+    @property
+    def missing_reasons(self) -> tuple[str, ...]:
+        """Every missing-answer reason, in the codebook's order (``entered = false`` ones included)."""
+        return tuple(str(code["reason"]) for code in self.meta["missing"])
+
+    @property
+    def suppression(self) -> dict[str, Any]:
+        """The ``[suppression]`` table of the edition (``k``, ``interval``, ``share``); empty when absent."""
+        return dict(self.meta.get("suppression") or {})
+
+    @property
+    def suppression_k(self) -> int:
+        """The publication threshold k of ``[suppression]`` (counts from 1 to k-1 are hidden)."""
+        return int(self.meta["suppression"]["k"])
+
+    def title(self, lang: str = "ja") -> str:
+        """The study's title in ``lang``."""
+        return str(self.meta[f"title_{lang}"])
+
+    def codelist_key(self, name: str) -> str:
+        """The column of code list ``name``'s table that holds its codes."""
+        return str(self.meta["codelists"][name]["key"])
+
+    @property
     def maturity_rules(self) -> dict[str, Any]:
         """Thresholds, precedence and rules of the maturity classification."""
         return self.meta["maturity"]
@@ -130,7 +162,7 @@ class Codebook:
     def label(self, name: str, code: object, lang: str = "ja") -> str:
         """Return the label of ``code`` in code list ``name`` (``lang`` is ``ja`` or ``en``)."""
         frame = self.codelist(name)
-        key = self.meta["codelists"][name]["key"]
+        key = self.codelist_key(name)
         hit = frame.loc[frame[key].astype(str) == str(code), f"label_{lang}"]
         return str(hit.iloc[0]) if len(hit) else str(code)
 

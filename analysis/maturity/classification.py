@@ -214,7 +214,7 @@ def rules_from_codebook(codebook: Codebook) -> MaturityRules:
     precedence = tuple(spec.get("precedence", [r.level for r in rules]))
     if sorted(precedence) != sorted(r.level for r in rules):
         raise ValueError(f"maturity precedence {precedence} must list every rule's level once")
-    values = [level["value"] for level in codebook.meta["scale"]["levels"]]
+    values = codebook.scale_values
     return MaturityRules(
         thresholds=thresholds,
         rules=tuple(rules),

@@ -25,7 +25,7 @@ INVALID = "invalid"
 
 def reason_columns(codebook: Codebook) -> list[str]:
     """Names of the per-reason count columns (``n_<reason>``), in codebook order."""
-    return [f"n_{code['reason']}" for code in codebook.meta["missing"]]
+    return [f"n_{reason}" for reason in codebook.missing_reasons]
 
 
 def directive_scores(self_assessment: pd.DataFrame, codebook: Codebook) -> pd.DataFrame:
@@ -43,7 +43,7 @@ def directive_scores(self_assessment: pd.DataFrame, codebook: Codebook) -> pd.Da
     codebook
         The edition whose directives and questions define the grid.
     """
-    reasons = [code["reason"] for code in codebook.meta["missing"]]
+    reasons = list(codebook.missing_reasons)
     directives = [int(d) for d in codebook.directives["directive"]]
     rows = pd.DataFrame(
         {

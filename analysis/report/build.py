@@ -1,8 +1,8 @@
-"""The report: every registered table and figure built from processed tables.
+"""The report: every table and figure of :func:`builders` built from processed tables.
 
-:func:`build_report` loads a processed year, runs every builder registered in
-:mod:`analysis.report.registry` (each returns tables and figures; adding a table is one
-function), optionally applies the publication rules, and writes ``tables.xlsx``, one CSV and
+:func:`build_report` loads a processed year, runs every builder listed in :func:`builders`
+(each returns tables and figures; adding a table is one function and one line there),
+optionally applies the publication rules, and writes ``tables.xlsx``, one CSV and
 one Markdown file per table, the figures and ``index.html`` into ``REPORT_DIR``. The folder is
 built beside the target and swapped in when complete.
 """
@@ -16,16 +16,42 @@ from typing import Any, NamedTuple
 
 import pandas as pd
 
+from analysis.report.registry import Builder, ReportContext, ReportFigure, ReportItem, ReportTable
+from analysis.study.load import Study, load_study
+
 __all__ = [
     "AuditFailed",
     "BuildFailure",
     "build_report",
+    "builders",
     "collect_items",
     "first_screen",
     "ingest_summary",
     "publishable",
     "read_manifest",
 ]
+
+
+def builders() -> list[tuple[str, Builder]]:
+    """Every builder of the report as ``(name, function)``, in the order the report shows them.
+
+    The one list of what the report holds: a failing builder is named in the appendix by its name.
+    """
+    # Imported here: the builders bring plotting and statistics that loading the package need not.
+    from analysis.report.builders import crosstabs, disclosures, maturity, records, statements, year_over_year
+
+    return [
+        ("records.survey_items", records.build_survey_items),
+        ("records.vendors", records.build_vendors),
+        ("records.meetings_literature", records.build_meetings_literature),
+        ("maturity", maturity.maturity_items),
+        ("year_over_year.maturity_levels", year_over_year.build_maturity_levels),
+        ("presurvey_by_maturity", crosstabs.presurvey_tables),
+        ("statements", statements.statement_tables),
+        ("disclosures", disclosures.disclosure_report),
+        ("year_over_year.disclosure_coverage", year_over_year.build_disclosure_coverage),
+        ("appendix.ingest", records.build_appendix),
+    ]
 
 
 class BuildFailure(NamedTuple):
@@ -35,15 +61,13 @@ class BuildFailure(NamedTuple):
     error: str
 
 
-def collect_items(study, ctx) -> tuple[list, list[BuildFailure]]:
-    """Run every registered builder; return the tables and figures in report order, and failures.
+def collect_items(study: Study, ctx: ReportContext) -> tuple[list[ReportItem], list[BuildFailure]]:
+    """Run every builder; return the tables and figures in report order, and failures.
 
     A failing builder does not stop the report: its error is returned (and shown in the report's
     appendix) so that one broken table cannot hide all the others.
     """
-    from analysis.report.registry import ReportFigure, ReportTable, builders
-
-    items: list = []
+    items: list[ReportItem] = []
     failures: list[BuildFailure] = []
     seen: dict[str, str] = {}
     for name, builder in builders():
@@ -68,7 +92,6 @@ def collect_items(study, ctx) -> tuple[list, list[BuildFailure]]:
 
 def _failures_table(failures: list[BuildFailure], codebook):
     from analysis.report.labels import table_text
-    from analysis.report.registry import ReportTable
 
     frame = pd.DataFrame(failures, columns=["builder", "error"], dtype="str")
     (title_ja, note_ja), (title_en, note_en) = (
@@ -93,7 +116,6 @@ class AuditFailed(RuntimeError):
 def _omitted_table(codebook, lang: str = "ja"):
     """The appendix table listing what publication left out, and why (codebook words)."""
     from analysis.report.labels import report_labels, table_text
-    from analysis.report.registry import ReportTable
 
     def build(rows: list[tuple[str, str, str, str]]):
         words = report_labels(codebook, lang)
@@ -169,7 +191,7 @@ def read_manifest(processed_dir: Path, what: str = "processed_dir") -> dict[str,
     return manifest
 
 
-def ingest_summary(study, manifest: dict[str, Any]) -> dict[str, int]:
+def ingest_summary(study: Study, manifest: dict[str, Any]) -> dict[str, int]:
     """What the report's first screen says about its data.
 
     ``errors`` and ``warnings`` of the ingest (from ``issues.csv``, else the manifest);
@@ -218,7 +240,6 @@ def _ingest_line(summary: dict[str, int], labels: dict[str, str]) -> str:
 def first_screen(processed_dir: Path, lang: str = "ja") -> str:
     """The line that opens the report of ``processed_dir`` (errors, warnings, incomplete companies)."""
     from analysis.report.labels import report_labels
-    from analysis.study.load import load_study
 
     manifest = read_manifest(processed_dir)
     study = load_study(Path(processed_dir))
@@ -268,9 +289,7 @@ def build_report(
     """
     from analysis.output.atomic import claim_output, staging_dir
     from analysis.report.labels import report_labels
-    from analysis.report.registry import ReportContext
     from analysis.report.writers import write_report
-    from analysis.study.load import load_study
 
     if lang not in ("ja", "en"):
         raise ValueError(f"lang must be 'ja' or 'en', not {lang!r}")
@@ -286,9 +305,7 @@ def build_report(
 
     # One rule for every table: the codebook's [suppression] k and protection interval.
     rule = PublicationRule.from_codebook(study.codebook) if publish else None
-    ctx = ReportContext(
-        lang=lang, publish=publish, previous=previous, options={"processed_dir": str(processed_dir), "ingest": manifest}
-    )
+    ctx = ReportContext(lang=lang, publish=publish, previous=previous)
 
     items, failures = collect_items(study, ctx)
     if failures:
@@ -320,7 +337,6 @@ def _publish(items: list, rule, study, previous, lang: str, labels: dict[str, st
     year-over-year tables print both years."""
     from analysis.report.labels import report_labels
     from analysis.report.publication import publish
-    from analysis.report.registry import ReportContext
 
     marker = labels.get("ui:suppressed_marker", "x")
     before = None

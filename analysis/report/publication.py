@@ -87,7 +87,7 @@ class PublicationRule:
     @classmethod
     def from_codebook(cls, codebook: Any) -> PublicationRule:
         """The rule of the codebook's ``[suppression]`` table (``k`` is required there)."""
-        spec = dict(codebook.meta.get("suppression") or {})
+        spec = codebook.suppression
         if "k" not in spec:
             raise KeyError("the codebook's edition.toml has no [suppression] k; publication needs it")
         return cls(k=int(spec["k"]), interval=int(spec.get("interval", 1)), share=float(spec.get("share", 0.0)))

@@ -110,14 +110,14 @@ def vocabulary(codebook: Codebook, name: str) -> pd.DataFrame:
     :data:`MATURITY_LEVELS` (the rules' levels, then :data:`UNCLASSIFIED`).
     """
     if name == MISSING:
-        rows = [(m["reason"], m["label_ja"], m["label_en"]) for m in codebook.meta["missing"]]
+        rows = list(codebook.missing_codes[["reason", "label_ja", "label_en"]].itertuples(index=False, name=None))
     elif name == MATURITY_LEVELS:
         words = codebook.table("crosstab_labels").set_index("key")
         rows = [(str(r["level"]), r["label_ja"], r["label_en"]) for r in codebook.maturity_rules["rules"]]
         rows.append((UNCLASSIFIED, words.loc["unclassified", "label_ja"], words.loc["unclassified", "label_en"]))
     else:
         table = codebook.codelist(name)
-        key = codebook.meta["codelists"][name]["key"]
+        key = codebook.codelist_key(name)
         ja, en = _label_column(table, "ja"), _label_column(table, "en")
         rows = [
             (str(code), str(table[ja].iloc[i]) if ja else str(code), str(table[en].iloc[i]) if en else str(code))

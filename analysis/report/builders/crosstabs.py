@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import re
 
-from analysis.report.registry import ReportContext, ReportTable, register
+from analysis.report.registry import ReportContext, ReportTable
+from analysis.study.load import Study
 from analysis.tabulation.crosstabs import CrossTab, join_sentences, labels, maturity_levels, presurvey_by
 from analysis.tabulation.suppression import TableLayout
 
@@ -93,7 +94,7 @@ def _item(table: CrossTab, by: str, ctx: ReportContext, fallback: bool, maturity
     )
 
 
-def presurvey_tables(study, ctx: ReportContext) -> list[ReportTable]:
+def presurvey_tables(study: Study, ctx: ReportContext) -> list[ReportTable]:
     """One table per tabulable pre-survey question against maturity (or respondent group)."""
     presurvey = study.tables.get("presurvey")
     if presurvey is None or presurvey.empty:
@@ -102,8 +103,3 @@ def presurvey_tables(study, ctx: ReportContext) -> list[ReportTable]:
     by = "maturity" if maturity is not None else "group"
     tables = presurvey_by(study, by, maturity=maturity)
     return [_item(t, by, ctx, fallback=maturity is None, maturity=maturity, year=study.fiscal_year) for t in tables]
-
-
-@register("presurvey_by_maturity", order=30)
-def _build(study, ctx: ReportContext) -> list[ReportTable]:
-    return presurvey_tables(study, ctx)

@@ -17,7 +17,8 @@ from analysis.codebook import Codebook
 from analysis.disclosure import review as ds
 from analysis.disclosure.findings import FINDINGS, run_checks
 from analysis.figures.disclosure import heatmap_figure, trend_figure
-from analysis.report.registry import ReportContext, ReportFigure, ReportTable, register
+from analysis.report.registry import ReportContext, ReportFigure, ReportItem, ReportTable
+from analysis.study.load import Study
 from analysis.tabulation.suppression import TableLayout
 
 __all__ = ["disclosure_report", "findings_table"]
@@ -175,8 +176,7 @@ def findings_table(disclosures: pd.DataFrame, codebook: Codebook, publish: bool 
     return ReportTable(name="findings", frame=frame, section=SECTION, **texts)
 
 
-@register("disclosures", order=40)
-def disclosure_report(study, ctx: ReportContext) -> list:
+def disclosure_report(study: Study, ctx: ReportContext) -> list[ReportItem]:
     """Every table and figure of the disclosure review (nothing when no company was reviewed)."""
     disclosures, codebook = study.disclosures, study.codebook
     if disclosures.empty:

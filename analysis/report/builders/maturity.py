@@ -8,8 +8,6 @@ written by the ingest with its reasons in both languages). Titles, notes and hea
 
 from __future__ import annotations
 
-from fractions import Fraction
-
 import pandas as pd
 
 from analysis.figures.maturity import (
@@ -21,7 +19,6 @@ from analysis.figures.maturity import (
     respondent_radar,
 )
 from analysis.maturity.classification import (
-    DEFAULT_DELTA,
     UNCLASSIFIED,
     MaturityRules,
     describe_rule,
@@ -34,7 +31,8 @@ from analysis.maturity.classification import (
     transition_matrix,
 )
 from analysis.maturity.scores import directive_scores
-from analysis.report.registry import ReportContext, ReportFigure, ReportTable, register
+from analysis.report.registry import ReportContext, ReportFigure, ReportTable
+from analysis.study.load import Study
 from analysis.tabulation.suppression import TableLayout
 
 __all__ = ["level_distribution_table", "maturity_items", "profile_by_level", "respondent_table"]
@@ -80,7 +78,7 @@ def _texts(codebook, key: str, **values: object) -> dict[str, str]:
 
 
 def _rules_note(codebook, rules: MaturityRules) -> dict[str, str]:
-    scale = [int(v["value"]) for v in codebook.meta["scale"]["levels"]]
+    scale = codebook.scale_values
     out = {}
     for lang in ("ja", "en"):
         labels = _labels(codebook, lang)
@@ -230,7 +228,7 @@ def _scenario_label(scenario: str, labels: dict[str, str]) -> str:
     return f"{labels.get(f'scenario:{name}', name)} {shift}"
 
 
-def year_maturity(study, lang: str = "ja") -> tuple[int | None, pd.DataFrame]:
+def year_maturity(study: Study, lang: str = "ja") -> tuple[int | None, pd.DataFrame]:
     """The study's year and its rows of the study's ``maturity`` table, as classified: levels NA
     when unclassified, ``reason`` in ``lang`` (``reason_ja``; a table written before it had one
     gives its English reason)."""
@@ -248,7 +246,7 @@ def year_maturity(study, lang: str = "ja") -> tuple[int | None, pd.DataFrame]:
     return year, out.drop(columns=["reason_ja"], errors="ignore").reset_index(drop=True)
 
 
-def _year_data(study, lang: str) -> tuple[int | None, pd.DataFrame, pd.DataFrame]:
+def _year_data(study: Study, lang: str) -> tuple[int | None, pd.DataFrame, pd.DataFrame]:
     """The study's year, its directive scores and its maturity rows in that year."""
     year, maturity = year_maturity(study, lang)
     sa = study.self_assessment
@@ -258,10 +256,10 @@ def _year_data(study, lang: str) -> tuple[int | None, pd.DataFrame, pd.DataFrame
 
 def _k(ctx: ReportContext, codebook) -> int:
     """The publication threshold: the report's (from the codebook's ``[suppression] k``)."""
-    return int(codebook.meta["suppression"]["k"])
+    return codebook.suppression_k
 
 
-def maturity_items(study, ctx: ReportContext) -> list[ReportTable | ReportFigure]:
+def maturity_items(study: Study, ctx: ReportContext) -> list[ReportTable | ReportFigure]:
     """Every maturity table and figure of ``study`` (see the module docstring)."""
     cb, lang = study.codebook, ctx.lang
     year, scores, maturity = _year_data(study, lang)
@@ -353,7 +351,7 @@ def maturity_items(study, ctx: ReportContext) -> list[ReportTable | ReportFigure
         **_texts(cb, "maturity_profile", year=year),
     )
 
-    delta = Fraction(str(ctx.options.get("maturity_delta", DEFAULT_DELTA)))
+    delta = ctx.maturity_delta
     sens = sensitivity(scores, cb, delta)
     sens["scenario"] = [_scenario_label(s, labels) for s in sens["scenario"]]
     sens["changed"] = sens["changed"].str.replace(UNCLASSIFIED, labels["unclassified"], regex=False)
@@ -443,7 +441,7 @@ def maturity_items(study, ctx: ReportContext) -> list[ReportTable | ReportFigure
         )
     )
     if not ctx.publish:  # one company per figure: internal reports only
-        minimum = int(ctx.options.get("min_industry_n", DEFAULT_MIN_INDUSTRY_N))
+        minimum = DEFAULT_MIN_INDUSTRY_N if ctx.min_industry_n is None else ctx.min_industry_n
         one = figures.loc["figure:respondent_radar"]
         for rid in maturity["respondent_id"]:
             out.append(
@@ -457,8 +455,3 @@ def maturity_items(study, ctx: ReportContext) -> list[ReportTable | ReportFigure
                 )
             )
     return out
-
-
-@register("maturity", order=20)
-def build_maturity(study, ctx: ReportContext) -> list[ReportTable | ReportFigure]:
-    return maturity_items(study, ctx)

@@ -12,7 +12,8 @@ import re
 import pandas as pd
 
 from analysis.report.labels import report_labels, table_text, text
-from analysis.report.registry import ReportContext, ReportTable, register
+from analysis.report.registry import ReportContext, ReportTable
+from analysis.study.load import Study
 from analysis.study.schema import TABLE_DOCS, TABLES
 
 __all__ = [
@@ -47,7 +48,7 @@ def _table_name(table_id: str) -> str:
 # -- Table 1.1 ---------------------------------------------------------------------------------
 
 
-def placeholder_count(study, kind: str, arg: str | None) -> int:
+def placeholder_count(study: Study, kind: str, arg: str | None) -> int:
     """The number a ``{kind:arg}`` placeholder of a Table 1.1 description stands for.
 
     ``respondents:<group>`` distinct respondents of the group; ``interviewees:<group>`` people
@@ -73,7 +74,7 @@ def placeholder_count(study, kind: str, arg: str | None) -> int:
     )
 
 
-def fill_counts(template: str, study) -> str:
+def fill_counts(template: str, study: Study) -> str:
     """Replace every ``{kind:arg}`` placeholder of ``template`` with its count in ``study``."""
     return _PLACEHOLDER.sub(lambda m: str(placeholder_count(study, m["kind"], m["arg"])), template)
 
@@ -91,7 +92,7 @@ def describe(template: str, study, labels: dict[str, str]) -> str:
     return fill_counts(template, study)
 
 
-def survey_items_table(study, lang: str = "ja") -> pd.DataFrame:
+def survey_items_table(study: Study, lang: str = "ja") -> pd.DataFrame:
     """Table 1.1: survey items with their descriptions and respondent counts from the data."""
     cb = study.codebook
     items = cb.table("survey_items")
@@ -123,7 +124,7 @@ def survey_items_table(study, lang: str = "ja") -> pd.DataFrame:
 # -- Table 2.2 ---------------------------------------------------------------------------------
 
 
-def vendors_table(study, lang: str = "ja") -> pd.DataFrame:
+def vendors_table(study: Study, lang: str = "ja") -> pd.DataFrame:
     """Table 2.2: the vendors interviewed and their hearing items.
 
     A vendor's hearing items are the titles of the vendor sections its statements are coded
@@ -192,7 +193,7 @@ def _schedule(part: pd.DataFrame) -> tuple:
     return tuple(sorted(zip(part["body"].map(_cell), part["round"].map(_cell), part["date"].map(_cell), strict=True)))
 
 
-def meetings_tables(study, lang: str = "ja") -> list[ReportTable]:
+def meetings_tables(study: Study, lang: str = "ja") -> list[ReportTable]:
     """One table per report table id in ``meetings`` (2.3, 3.1, 4.1): meeting, date, topics.
 
     Table ids that list the same meetings (same body, rounds and dates: 2.3 and 3.1 in FY2021)
@@ -234,7 +235,7 @@ def meetings_tables(study, lang: str = "ja") -> list[ReportTable]:
     return tables
 
 
-def literature_tables(study) -> list[ReportTable]:
+def literature_tables(study: Study) -> list[ReportTable]:
     """One table per report table id in ``literature`` (3.2, 3.3, 3.4): title, issuer, date as
     printed (with its note, e.g. 「(改定)」) and the ISO date, in the report's order."""
     literature = study.literature
@@ -259,7 +260,7 @@ def literature_tables(study) -> list[ReportTable]:
 # -- appendix ----------------------------------------------------------------------------------
 
 
-def appendix_tables(study, lang: str = "ja", publish: bool = False) -> list[ReportTable]:
+def appendix_tables(study: Study, lang: str = "ja", publish: bool = False) -> list[ReportTable]:
     """The index of tidy tables with row counts, and the ingest problems.
 
     For publication only the number of problems by severity is shown: problems name input files,
@@ -306,11 +307,10 @@ def appendix_tables(study, lang: str = "ja", publish: bool = False) -> list[Repo
     return out
 
 
-# -- registered builders ------------------------------------------------------------------------------
+# -- builders (listed in analysis.report.build.builders) --------------------------------------------------------
 
 
-@register("records.survey_items", order=10)
-def build_survey_items(study, ctx: ReportContext) -> list[ReportTable]:
+def build_survey_items(study: Study, ctx: ReportContext) -> list[ReportTable]:
     # Respondent counts here are sample sizes the report publishes (10 companies, 3 vendors…),
     # not cells of a cross-tabulation: they are not declared as counts for suppression.
     return [
@@ -323,8 +323,7 @@ def build_survey_items(study, ctx: ReportContext) -> list[ReportTable]:
     ]
 
 
-@register("records.vendors", order=11)
-def build_vendors(study, ctx: ReportContext) -> list[ReportTable]:
+def build_vendors(study: Study, ctx: ReportContext) -> list[ReportTable]:
     return [
         ReportTable(
             name="table_2_2",
@@ -336,14 +335,12 @@ def build_vendors(study, ctx: ReportContext) -> list[ReportTable]:
     ]
 
 
-@register("records.meetings_literature", order=12)
-def build_meetings_literature(study, ctx: ReportContext) -> list[ReportTable]:
+def build_meetings_literature(study: Study, ctx: ReportContext) -> list[ReportTable]:
     # Meetings and documents interleave in the report's numbering (2.3, 3.1, 3.2–3.4, 4.1).
     ids = [*study.meetings["table"].dropna().unique(), *study.literature["table"].dropna().unique()]
     order = {_table_name(t): _table_sort_key(t) for t in ids}
     return sorted(meetings_tables(study, ctx.lang) + literature_tables(study), key=lambda t: order[t.name])
 
 
-@register("appendix.ingest", order=90)
-def build_appendix(study, ctx: ReportContext) -> list[ReportTable]:
+def build_appendix(study: Study, ctx: ReportContext) -> list[ReportTable]:
     return appendix_tables(study, ctx.lang, ctx.publish)

@@ -22,7 +22,7 @@ from __future__ import annotations
 import pandas as pd
 
 from analysis.report.builders.crosstabs import report_text
-from analysis.report.registry import ReportContext, ReportTable, register
+from analysis.report.registry import ReportContext, ReportTable
 from analysis.statements.coding import (
     findings_layout,
     section_by_maturity,
@@ -31,6 +31,7 @@ from analysis.statements.coding import (
     statements_by_category,
     withhold_maturity,
 )
+from analysis.study.load import Study
 from analysis.tabulation.crosstabs import labels
 from analysis.tabulation.suppression import TableLayout
 
@@ -81,7 +82,7 @@ def _published_statements(
     """The statements as published (maturity groups of fewer than k companies withheld), the
     note saying which groups were withheld (empty when none) and their labels in ``ctx.lang``."""
     codebook = study.codebook
-    k = int(codebook.meta["suppression"]["k"])  # the publication rule's k (analysis.report.publication)
+    k = codebook.suppression_k  # the publication rule's k (analysis.report.publication)
     small = small_maturity_groups(study.tables.get("maturity"), codebook, k, study.fiscal_year)
     if not small:
         return statements, {}, []
@@ -105,7 +106,7 @@ def _published_statements(
     return withhold_maturity(statements, small), notes, hidden
 
 
-def statement_tables(study, ctx: ReportContext) -> list[ReportTable]:
+def statement_tables(study: Study, ctx: ReportContext) -> list[ReportTable]:
     """The statement tables of every respondent group with statements (see the module notes)."""
     statements = study.tables.get("statements")
     if statements is None or statements.empty:
@@ -187,8 +188,3 @@ def statement_tables(study, ctx: ReportContext) -> list[ReportTable]:
             )
         )
     return out
-
-
-@register("statements", order=35)
-def _build(study, ctx: ReportContext) -> list[ReportTable]:
-    return statement_tables(study, ctx)

@@ -15,7 +15,8 @@ import pandas as pd
 from analysis.maturity.classification import rules_from_codebook
 from analysis.report.builders.maturity import level_distribution_table, level_links, year_maturity
 from analysis.report.labels import table_text
-from analysis.report.registry import ReportContext, ReportTable, register
+from analysis.report.registry import ReportContext, ReportTable
+from analysis.study.load import Study
 from analysis.tabulation.suppression import TableLayout
 
 __all__ = [
@@ -44,7 +45,9 @@ def _texts(codebook, key: str, **values) -> dict[str, str]:
 # -- maturity levels -----------------------------------------------------------------------------
 
 
-def maturity_level_comparison(current, previous, lang: str = "ja", with_change: bool = True) -> pd.DataFrame:
+def maturity_level_comparison(
+    current: Study, previous: Study, lang: str = "ja", with_change: bool = True
+) -> pd.DataFrame:
     """Level distribution of ``previous`` and ``current`` side by side (count and share), with the change.
 
     Each year's columns are that year's :func:`~analysis.report.builders.maturity.level_distribution_table`.
@@ -93,12 +96,14 @@ def disclosure_coverage(disclosures: pd.DataFrame, fiscal_year: int | None = Non
     return out[columns]
 
 
-def _latest_year(study) -> int | None:
+def _latest_year(study: Study) -> int | None:
     years = study.disclosures["fiscal_year"].dropna()
     return int(years.max()) if len(years) else None
 
 
-def disclosure_coverage_comparison(current, previous, lang: str = "ja", with_change: bool = True) -> pd.DataFrame:
+def disclosure_coverage_comparison(
+    current: Study, previous: Study, lang: str = "ja", with_change: bool = True
+) -> pd.DataFrame:
     """Disclosure coverage by region and item of the previous and the current review, side by side."""
     cb = current.codebook
     prev_token, cur_token = _year_tokens(previous.year_of("disclosures"), current.year_of("disclosures"))
@@ -132,11 +137,10 @@ def disclosure_coverage_comparison(current, previous, lang: str = "ja", with_cha
     return frame.reset_index(drop=True)
 
 
-# -- registered builders ----------------------------------------------------------------------------
+# -- builders (listed in analysis.report.build.builders) --------------------------------------------------------
 
 
-@register("year_over_year.maturity_levels", order=29)
-def build_maturity_levels(study, ctx: ReportContext) -> list[ReportTable]:
+def build_maturity_levels(study: Study, ctx: ReportContext) -> list[ReportTable]:
     previous = ctx.previous
     if previous is None or "maturity" not in study.tables or "maturity" not in previous.tables:
         return []
@@ -174,8 +178,7 @@ def build_maturity_levels(study, ctx: ReportContext) -> list[ReportTable]:
     ]
 
 
-@register("year_over_year.disclosure_coverage", order=49)
-def build_disclosure_coverage(study, ctx: ReportContext) -> list[ReportTable]:
+def build_disclosure_coverage(study: Study, ctx: ReportContext) -> list[ReportTable]:
     previous = ctx.previous
     if previous is None or previous.disclosures.empty or study.disclosures.empty:
         return []
