@@ -91,20 +91,11 @@ def collect_items(study: Study, ctx: ReportContext) -> tuple[list[ReportItem], l
 
 
 def _failures_table(failures: list[BuildFailure], codebook):
-    from analysis.report.labels import table_text
+    from analysis.report.labels import table_texts
 
     frame = pd.DataFrame(failures, columns=["builder", "error"], dtype="str")
-    (title_ja, note_ja), (title_en, note_en) = (
-        table_text(codebook, "appendix_failures", lang) for lang in ("ja", "en")
-    )
     return ReportTable(
-        name="appendix_failures",
-        title_ja=title_ja,
-        title_en=title_en,
-        frame=frame,
-        section="appendix",
-        note_ja=note_ja,
-        note_en=note_en,
+        name="appendix_failures", frame=frame, section="appendix", **table_texts(codebook, "appendix_failures")
     )
 
 
@@ -115,7 +106,7 @@ class AuditFailed(RuntimeError):
 
 def _omitted_table(codebook, lang: str = "ja"):
     """The appendix table listing what publication left out, and why (codebook words)."""
-    from analysis.report.labels import report_labels, table_text
+    from analysis.report.labels import report_labels, table_texts
 
     def build(rows: list[tuple[str, str, str, str]]):
         words = report_labels(codebook, lang)
@@ -127,17 +118,8 @@ def _omitted_table(codebook, lang: str = "ja"):
             },
             dtype="str",
         )
-        (title_ja, note_ja), (title_en, note_en) = (
-            table_text(codebook, "appendix_omitted", lang) for lang in ("ja", "en")
-        )
         return ReportTable(
-            name="appendix_omitted",
-            title_ja=title_ja,
-            title_en=title_en,
-            frame=frame,
-            section="appendix",
-            note_ja=note_ja,
-            note_en=note_en,
+            name="appendix_omitted", frame=frame, section="appendix", **table_texts(codebook, "appendix_omitted")
         )
 
     return build

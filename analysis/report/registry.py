@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import pandas as pd
 
@@ -20,7 +20,21 @@ from analysis.study.load import Study
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-__all__ = ["Builder", "ReportContext", "ReportFigure", "ReportItem", "ReportTable"]
+__all__ = ["Builder", "FigureTitles", "ReportContext", "ReportFigure", "ReportItem", "ReportTable", "TableTexts"]
+
+
+class FigureTitles(TypedDict):
+    """A figure's title in both languages (``ReportFigure(**titles)``)."""
+
+    title_ja: str
+    title_en: str
+
+
+class TableTexts(FigureTitles):
+    """A table's title and note in both languages (``ReportTable(**texts)``)."""
+
+    note_ja: str
+    note_en: str
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,8 @@ from analysis.codebook import Codebook
 from analysis.disclosure import review as ds
 from analysis.disclosure.findings import FINDINGS, run_checks
 from analysis.figures.disclosure import heatmap_figure, trend_figure
-from analysis.report.registry import ReportContext, ReportFigure, ReportItem, ReportTable
+from analysis.report.labels import figure_titles, table_text, table_texts
+from analysis.report.registry import ReportContext, ReportFigure, ReportItem, ReportTable, TableTexts
 from analysis.study.load import Study
 from analysis.tabulation.suppression import TableLayout
 
@@ -33,7 +34,6 @@ class _Words:
         self.codebook, self.lang = codebook, lang
         terms = codebook.table("disclosure_terms")
         self.terms = dict(zip(terms["term"], terms[f"label_{lang}"], strict=True))
-        self.tables = codebook.table("disclosure_report_tables").set_index("key")
         self.regions = list(codebook.table("regions")["region"])
 
     def term(self, key: str, **values: str) -> str:
@@ -45,14 +45,8 @@ class _Words:
     def code(self, codelist: str, code: object) -> str:
         return self.codebook.label(codelist, code, self.lang)
 
-    def texts(self, key: str) -> dict[str, str]:
-        row = self.tables.loc[key]
-        return {
-            "title_ja": row["title_ja"],
-            "title_en": row["title_en"],
-            "note_ja": row["note_ja"],
-            "note_en": row["note_en"],
-        }
+    def texts(self, key: str) -> TableTexts:
+        return table_texts(self.codebook, key)
 
     def region_columns(self) -> dict[str, str]:
         columns = {}
@@ -152,12 +146,11 @@ def findings_table(disclosures: pd.DataFrame, codebook: Codebook, publish: bool 
     so the published variant has the verdict and the published tables that support it
     (``supported_by``, table names; the codebook's ``disclosure_finding_tables.csv``) instead.
     """
-    words = _Words(codebook, "ja")
     checks = run_checks(disclosures, codebook)
-    texts = words.texts("findings")
-    for lang in ("ja", "en"):
-        listed = "\n".join(f"{f.name}: {f.title(lang)}" for f in FINDINGS.values())
-        texts[f"note_{lang}"] = f"{texts[f'note_{lang}']}\n{listed}".strip()
+    texts = _noted(
+        table_texts(codebook, "findings"),
+        {lang: "\n".join(f"{f.name}: {f.title(lang)}" for f in FINDINGS.values()) for lang in ("ja", "en")},
+    )
     if not publish:
         return ReportTable(
             name="findings",
@@ -170,10 +163,19 @@ def findings_table(disclosures: pd.DataFrame, codebook: Codebook, publish: bool 
     frame = checks[["finding", "holds"]].reset_index(drop=True)
     frame["supported_by"] = [";".join(tables[name]) for name in frame["finding"]]
     named = dict.fromkeys(t for ts in tables.values() for t in ts)
-    for lang in ("ja", "en"):
-        listed = "\n".join(f"{t}: {words.tables.loc[t, f'title_{lang}']}" for t in named if t in words.tables.index)
-        texts[f"note_{lang}"] = f"{texts[f'note_{lang}']}\n{listed}".strip()
-    return ReportTable(name="findings", frame=frame, section=SECTION, **texts)
+    titles = {lang: {t: table_text(codebook, t, lang)[0] for t in named} for lang in ("ja", "en")}
+    listed = {lang: "\n".join(f"{t}: {title}" for t, title in titles[lang].items() if title != t) for lang in titles}
+    return ReportTable(name="findings", frame=frame, section=SECTION, **_noted(texts, listed))
+
+
+def _noted(texts: TableTexts, lines: dict[str, str]) -> TableTexts:
+    """``texts`` with ``lines`` (by language) added to the notes on lines of their own."""
+    return TableTexts(
+        title_ja=texts["title_ja"],
+        title_en=texts["title_en"],
+        note_ja=f"{texts['note_ja']}\n{lines['ja']}".strip(),
+        note_en=f"{texts['note_en']}\n{lines['en']}".strip(),
+    )
 
 
 def disclosure_report(study: Study, ctx: ReportContext) -> list[ReportItem]:
@@ -315,13 +317,13 @@ def disclosure_report(study: Study, ctx: ReportContext) -> list[ReportItem]:
             figure=heatmap_figure(disclosures, codebook, ctx.lang, show_ids=not ctx.publish),
             section=SECTION,
             respondent_level=True,
-            **_figure_titles(words, "disclosure_heatmap"),
+            **figure_titles(codebook, "disclosure_heatmap"),
         ),
         ReportFigure(
             "disclosure_trend_figure",
             figure=trend_figure(disclosures, codebook, ctx.lang),
             section=SECTION,
-            **_figure_titles(words, "disclosure_trend_figure"),
+            **figure_titles(codebook, "disclosure_trend_figure"),
         ),
     ]
     return tables + figures
@@ -421,8 +423,3 @@ def _linked(
             table = replace(table, layout=replace(layout, links=tuple(links[table.name]), **extra).as_mapping())
         out.append(table)
     return out
-
-
-def _figure_titles(words: _Words, key: str) -> dict[str, str]:
-    texts = words.texts(key)
-    return {"title_ja": texts["title_ja"], "title_en": texts["title_en"]}

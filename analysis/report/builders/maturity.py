@@ -3,7 +3,7 @@ profile by level, sensitivity to the thresholds, and (with the previous year) tr
 
 Levels are the study's ``maturity`` table (:func:`analysis.maturity.classification.maturity_table`,
 written by the ingest with its reasons in both languages). Titles, notes and headers are codebook data
-(``maturity_report.csv``, ``maturity_labels.csv``).
+(``report_tables.csv``, ``maturity_labels.csv``).
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from analysis.maturity.classification import (
     transition_matrix,
 )
 from analysis.maturity.scores import directive_scores
+from analysis.report.labels import figure_titles, table_texts
 from analysis.report.registry import ReportContext, ReportFigure, ReportTable
 from analysis.study.load import Study
 from analysis.tabulation.suppression import TableLayout
@@ -62,19 +63,6 @@ def _header(column: str, labels: dict[str, str], rules: MaturityRules) -> str:
 
 def _display(frame: pd.DataFrame, labels: dict[str, str], rules: MaturityRules) -> pd.DataFrame:
     return frame.rename(columns={c: _header(str(c), labels, rules) for c in frame.columns})
-
-
-def _texts(codebook, key: str, **values: object) -> dict[str, str]:
-    frame = codebook.table("maturity_report")
-    row = frame[frame["key"] == key].iloc[0]
-    out = {}
-    for field in ("title_ja", "title_en", "note_ja", "note_en"):
-        text = str(row[field])
-        lang = field.rsplit("_", 1)[1]
-        for name, value in values.items():
-            text = text.replace(f"{{{name}}}", str(value[lang] if isinstance(value, dict) else value))
-        out[field] = text
-    return out
 
 
 def _rules_note(codebook, rules: MaturityRules) -> dict[str, str]:
@@ -328,7 +316,7 @@ def maturity_items(study: Study, ctx: ReportContext) -> list[ReportTable | Repor
         percents=("share",),
         total_row=len(levels_frame) - 1,
         links=level_links(year, rules, "n"),
-        **_texts(cb, "maturity_levels", year=year, n=len(maturity), rules=note),
+        **table_texts(cb, "maturity_levels", year=year, n=len(maturity), rules=note),
     )
     # One row per company (industry, ten means, level): counting its rows would give every
     # hidden cell of the level tables, so it is internal only, whatever columns are dropped.
@@ -337,7 +325,7 @@ def maturity_items(study: Study, ctx: ReportContext) -> list[ReportTable | Repor
         respondent_table(scores, maturity, study.respondents, cb, lang),
         respondent=("respondent_id",),
         respondent_level=True,
-        **_texts(cb, "maturity_respondents", year=year, rules=note),
+        **table_texts(cb, "maturity_respondents", year=year, rules=note),
     )
     # Mean, min and max over a level's companies: of one to k-1 companies they describe those
     # companies, so they go with a hidden n.
@@ -348,7 +336,7 @@ def maturity_items(study: Study, ctx: ReportContext) -> list[ReportTable | Repor
         counts=("n",),
         statistics=("mean", "min", "max"),
         links=_profile_links(profile, levels_frame, year, rules),
-        **_texts(cb, "maturity_profile", year=year),
+        **table_texts(cb, "maturity_profile", year=year),
     )
 
     delta = ctx.maturity_delta
@@ -369,7 +357,7 @@ def maturity_items(study: Study, ctx: ReportContext) -> list[ReportTable | Repor
         parts=tuple(c for c in level_parts if c in level_counts),
         at_most=((("n_up", "n_down"), ("n_changed",)), (("n_changed",), ("n_respondents",))),
         links=_baseline_links(sens, year, rules),
-        **_texts(cb, "maturity_sensitivity", year=year, delta=delta_text),
+        **table_texts(cb, "maturity_sensitivity", year=year, delta=delta_text),
     )
 
     previous = ctx.previous
@@ -388,7 +376,7 @@ def maturity_items(study: Study, ctx: ReportContext) -> list[ReportTable | Repor
                 counts=(*rules.levels, "unclassified", "total"),
                 total_column="total",
                 parts=(*rules.levels, "unclassified"),
-                **_texts(cb, "maturity_transitions", n=n_both, **years),
+                **table_texts(cb, "maturity_transitions", n=n_both, **years),
             )
             change = directive_change_summary(directive_change(pd.concat([prev_scores, scores]), prev_year, year))
             names = dict(zip(cb.directives["directive"].astype(int), directive_labels(cb, lang), strict=True))
@@ -400,7 +388,7 @@ def maturity_items(study: Study, ctx: ReportContext) -> list[ReportTable | Repor
                 statistics=("mean_change",),
                 total_column="n",
                 parts=("n_up", "n_same", "n_down"),
-                **_texts(cb, "maturity_directive_change", **years),
+                **table_texts(cb, "maturity_directive_change", **years),
             )
             only = one_year_only(both, prev_year, year)
             only["level"] = [_level_name(v, cb, lang) for v in only["level"]]
@@ -409,16 +397,13 @@ def maturity_items(study: Study, ctx: ReportContext) -> list[ReportTable | Repor
                 only,
                 respondent=("respondent_id",),
                 respondent_level=True,
-                **_texts(cb, "maturity_one_year_only", **years),
+                **table_texts(cb, "maturity_one_year_only", **years),
             )
 
-    figures = cb.table("maturity_report").set_index("key")
-    radar_title = figures.loc["figure:level_radar"]
     out.append(
         ReportFigure(
             name="maturity_level_radar",
-            title_ja=radar_title["title_ja"],
-            title_en=radar_title["title_en"],
+            **figure_titles(cb, "figure:level_radar"),
             section=SECTION,
             # Published: only levels of at least k companies, without their sizes;
             # so which levels are drawn tells each level's side of k (shows).
@@ -428,13 +413,11 @@ def maturity_items(study: Study, ctx: ReportContext) -> list[ReportTable | Repor
             shows=() if year is None else tuple(("maturity_level", int(year), level) for level in rules.levels),
         )
     )
-    heat_title = figures.loc["figure:level_heatmap"]
     # One row per company (its ten means), even with ids hidden: internal only.
     out.append(
         ReportFigure(
             name="maturity_level_heatmap",
-            title_ja=heat_title["title_ja"],
-            title_en=heat_title["title_en"],
+            **figure_titles(cb, "figure:level_heatmap"),
             section=SECTION,
             respondent_level=True,
             figure=level_heatmap(scores, maturity, year, cb, lang, hide_ids=ctx.publish),
@@ -442,15 +425,13 @@ def maturity_items(study: Study, ctx: ReportContext) -> list[ReportTable | Repor
     )
     if not ctx.publish:  # one company per figure: internal reports only
         minimum = DEFAULT_MIN_INDUSTRY_N if ctx.min_industry_n is None else ctx.min_industry_n
-        one = figures.loc["figure:respondent_radar"]
         for rid in maturity["respondent_id"]:
             out.append(
                 ReportFigure(
                     name=f"maturity_radar_{rid}",
                     section=SECTION,
                     respondent_level=True,
-                    title_ja=one["title_ja"].replace("{respondent}", rid),
-                    title_en=one["title_en"].replace("{respondent}", rid),
+                    **figure_titles(cb, "figure:respondent_radar", respondent=rid),
                     figure=respondent_radar(scores, study.respondents, rid, year, cb, lang, min_industry_n=minimum),
                 )
             )

@@ -11,7 +11,7 @@ import re
 
 import pandas as pd
 
-from analysis.report.labels import report_labels, table_text, text
+from analysis.report.labels import report_labels, table_text, table_texts, text
 from analysis.report.registry import ReportContext, ReportTable
 from analysis.study.load import Study
 from analysis.study.schema import TABLE_DOCS, TABLES
@@ -29,11 +29,6 @@ __all__ = [
 ]
 
 _PLACEHOLDER = re.compile(r"\{(?P<kind>\w+)(?::(?P<arg>[^{}]+))?\}")
-
-
-def _both(codebook, key: str, **values) -> dict[str, str]:
-    (title_ja, note_ja), (title_en, note_en) = (table_text(codebook, key, lang, **values) for lang in ("ja", "en"))
-    return {"title_ja": title_ja, "title_en": title_en, "note_ja": note_ja, "note_en": note_en}
 
 
 def _table_sort_key(table_id: str) -> tuple:
@@ -230,7 +225,7 @@ def meetings_tables(study: Study, lang: str = "ja") -> list[ReportTable]:
             )
             frame[header] = topics
         year = {"year": study.fiscal_year} if study.fiscal_year is not None else {}
-        text_of = _both(study.codebook, key if specific else "meetings", table=table_id, **year)
+        text_of = table_texts(study.codebook, key if specific else "meetings", table=table_id, **year)
         tables.append(ReportTable(name=_table_name(table_id), frame=frame, section="records", **text_of))
     return tables
 
@@ -244,7 +239,7 @@ def literature_tables(study: Study) -> list[ReportTable]:
         part = literature[literature["table"] == table_id]
         key = f"literature:{table_id}"
         specific = table_text(study.codebook, key)[0] != key
-        text_of = _both(study.codebook, key if specific else "literature", table=table_id)
+        text_of = table_texts(study.codebook, key if specific else "literature", table=table_id)
         frame = pd.DataFrame(
             {
                 "title": part["title"].map(_cell).to_numpy(),
@@ -276,7 +271,9 @@ def appendix_tables(study: Study, lang: str = "ja", publish: bool = False) -> li
         }
     )
     out = [
-        ReportTable(name="appendix_tables", frame=index, section="appendix", **_both(study.codebook, "appendix_tables"))
+        ReportTable(
+            name="appendix_tables", frame=index, section="appendix", **table_texts(study.codebook, "appendix_tables")
+        )
     ]
 
     issues = study.issues
@@ -287,7 +284,7 @@ def appendix_tables(study: Study, lang: str = "ja", publish: bool = False) -> li
             "n": pd.array([int((severity == s).sum()) for s in ("error", "warning")], dtype="Int64"),
         }
     )
-    counts_text = _both(study.codebook, "appendix_problem_counts")
+    counts_text = table_texts(study.codebook, "appendix_problem_counts")
     if not publish:
         counts_text.update(note_ja="", note_en="")
     out.append(ReportTable(name="appendix_problem_counts", frame=counts, section="appendix", **counts_text))
@@ -301,7 +298,7 @@ def appendix_tables(study: Study, lang: str = "ja", publish: bool = False) -> li
                 name="appendix_problems",
                 frame=problems,
                 section="appendix",
-                **_both(study.codebook, "appendix_problems"),
+                **table_texts(study.codebook, "appendix_problems"),
             )
         )
     return out
@@ -318,7 +315,7 @@ def build_survey_items(study: Study, ctx: ReportContext) -> list[ReportTable]:
             name="table_1_1",
             frame=survey_items_table(study, ctx.lang),
             section="records",
-            **_both(study.codebook, "survey_items"),
+            **table_texts(study.codebook, "survey_items"),
         )
     ]
 
@@ -330,7 +327,7 @@ def build_vendors(study: Study, ctx: ReportContext) -> list[ReportTable]:
             frame=vendors_table(study, ctx.lang),
             section="records",
             respondent_columns=("respondent_id",),
-            **_both(study.codebook, "vendors"),
+            **table_texts(study.codebook, "vendors"),
         )
     ]
 

@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from analysis.report.builders.crosstabs import report_text
-from analysis.report.registry import ReportContext, ReportTable
+from analysis.report.labels import table_texts
+from analysis.report.registry import ReportContext, ReportTable, TableTexts
 from analysis.statements.coding import (
     findings_layout,
     section_by_maturity,
@@ -40,13 +40,9 @@ __all__ = ["statement_tables"]
 SECTION = "statements"
 
 
-def _texts(codebook, key: str, group: str) -> dict[str, str]:
-    groups = codebook.table("respondent_groups")
-    out = {}
-    for lang in ("ja", "en"):
-        name = str(groups.loc[groups["group"] == group, f"label_{lang}"].iloc[0])
-        out[f"title_{lang}"], out[f"note_{lang}"] = report_text(codebook, key, lang, group=name)
-    return out
+def _texts(codebook, key: str, group: str) -> TableTexts:
+    groups = codebook.table("respondent_groups").set_index("group")
+    return table_texts(codebook, key, group={lang: groups.loc[group, f"label_{lang}"] for lang in ("ja", "en")})
 
 
 def _layout_frame(statements: pd.DataFrame, codebook, lang: str, group: str, publish: bool) -> pd.DataFrame:
@@ -66,14 +62,13 @@ def _layout_frame(statements: pd.DataFrame, codebook, lang: str, group: str, pub
     return frame
 
 
-def _with_note(texts: dict[str, str], notes: dict[str, str]) -> dict[str, str]:
-    return {
-        **texts,
-        **{
-            f"note_{lang}": " ".join(filter(None, (texts[f"note_{lang}"], notes.get(lang, ""))))
-            for lang in ("ja", "en")
-        },
-    }
+def _with_note(texts: TableTexts, notes: dict[str, str]) -> TableTexts:
+    return TableTexts(
+        title_ja=texts["title_ja"],
+        title_en=texts["title_en"],
+        note_ja=" ".join(filter(None, (texts["note_ja"], notes.get("ja", "")))),
+        note_en=" ".join(filter(None, (texts["note_en"], notes.get("en", "")))),
+    )
 
 
 def _published_statements(

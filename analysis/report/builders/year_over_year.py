@@ -14,7 +14,7 @@ import pandas as pd
 
 from analysis.maturity.classification import rules_from_codebook
 from analysis.report.builders.maturity import level_distribution_table, level_links, year_maturity
-from analysis.report.labels import table_text
+from analysis.report.labels import table_texts
 from analysis.report.registry import ReportContext, ReportTable
 from analysis.study.load import Study
 from analysis.tabulation.suppression import TableLayout
@@ -35,11 +35,6 @@ def _year_tokens(previous: int | None, current: int | None) -> tuple[str, str]:
 def _share(part: pd.Series, whole: pd.Series) -> pd.Series:
     part, whole = part.astype("Float64"), whole.astype("Float64")
     return (part / whole.where(whole > 0)).astype("Float64")
-
-
-def _texts(codebook, key: str, **values) -> dict[str, str]:
-    (title_ja, note_ja), (title_en, note_en) = (table_text(codebook, key, lang, **values) for lang in ("ja", "en"))
-    return {"title_ja": title_ja, "title_en": title_en, "note_ja": note_ja, "note_en": note_en}
 
 
 # -- maturity levels -----------------------------------------------------------------------------
@@ -173,7 +168,7 @@ def build_maturity_levels(study: Study, ctx: ReportContext) -> list[ReportTable]
             counts=counts,
             percents=percents,
             layout=layout.as_mapping(),
-            **_texts(study.codebook, "yoy_maturity_levels", **years),
+            **table_texts(study.codebook, "yoy_maturity_levels", **years),
         )
     ]
 
@@ -203,6 +198,6 @@ def build_disclosure_coverage(study: Study, ctx: ReportContext) -> list[ReportTa
             counts=counts,
             percents=percents,
             layout=layout.as_mapping(),
-            **_texts(study.codebook, "yoy_disclosure_coverage", **years),
+            **table_texts(study.codebook, "yoy_disclosure_coverage", **years),
         )
     ]
