@@ -61,6 +61,14 @@ def _fraction(value: object) -> Fraction:
     return Fraction(str(value))
 
 
+def _counter(counter: str) -> tuple[str, str]:
+    """``(kind, threshold name)`` of a counter such as ``n_below_low``."""
+    match = _COUNTER.fullmatch(counter)
+    if match is None:
+        raise ValueError(f"{counter!r} is not a counter (n_below_<t> or n_at_least_<t>)")
+    return match.group(1), match.group(2)
+
+
 def _number(value: Fraction) -> str:
     return str(value.numerator) if value.denominator == 1 else format(float(value), "g")
 
@@ -120,21 +128,21 @@ class MaturityRules:
         names = dict.fromkeys(name for rule in self.rules for clause in rule.clauses for name, _ in clause)
 
         def key(counter: str) -> tuple[int, Fraction]:
-            kind, name = _COUNTER.fullmatch(counter).groups()
+            kind, name = _counter(counter)
             return (kind != "below", self.threshold(name))
 
         return tuple(sorted(names, key=key))
 
     def counter_column(self, counter: str) -> str:
         """Column name of a counter, named from its threshold's value (``n_below_3``)."""
-        kind, name = _COUNTER.fullmatch(counter).groups()
+        kind, name = _counter(counter)
         return f"n_{kind}_{_number(self.threshold(name))}"
 
     def counts(self, means: Sequence[Fraction]) -> dict[str, int]:
         """Evaluate every counter on the given means."""
         out = {}
         for counter in self.counters:
-            kind, name = _COUNTER.fullmatch(counter).groups()
+            kind, name = _counter(counter)
             t = self.threshold(name)
             out[counter] = sum(1 for m in means if (m < t if kind == "below" else m >= t))
         return out
@@ -362,7 +370,7 @@ _WORDS = {
 
 
 def _counter_words(rules: MaturityRules, counter: str, lang: str) -> str:
-    kind, name = _COUNTER.fullmatch(counter).groups()
+    kind, name = _counter(counter)
     return _WORDS[lang][kind].format(t=_number(rules.threshold(name)))
 
 
@@ -472,7 +480,7 @@ def _classified(scores: pd.DataFrame, rules: MaturityRules, reasons: Mapping[str
         *reasons,
     ]
     frame = pd.DataFrame(records, columns=columns)
-    dtypes = {
+    dtypes: dict[str, Any] = {
         "respondent_id": "str",
         "fiscal_year": "Int64",
         "level": "str",
@@ -553,8 +561,8 @@ def level_counts(maturity: pd.DataFrame, levels: Sequence[str]) -> pd.Series:
 
 def _change(before: object, after: object, levels: Sequence[str]) -> int:
     """+1 when ``after`` is a higher level than ``before``, -1 lower, 0 same or not comparable."""
-    if pd.isna(before) or pd.isna(after) or before == after:
-        return 0
+    if not isinstance(before, str) or not isinstance(after, str) or before == after:
+        return 0  # unclassified (NA) on either side is not comparable
     return 1 if levels.index(after) < levels.index(before) else -1
 
 

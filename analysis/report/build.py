@@ -12,12 +12,16 @@ from __future__ import annotations
 import json
 import warnings
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import pandas as pd
 
+from analysis.codebook import Codebook
 from analysis.report.registry import Builder, ReportContext, ReportFigure, ReportItem, ReportTable
 from analysis.study.load import Study, load_study
+
+if TYPE_CHECKING:
+    from analysis.report.publication import PublicationRule
 
 __all__ = [
     "AuditFailed",
@@ -126,8 +130,14 @@ def _omitted_table(codebook, lang: str = "ja"):
 
 
 def publishable(
-    items: list, rule=None, marker: str = "x", notes: tuple[str, str] = ("", ""), codebook=None, *, k: int | None = None
-) -> list:
+    items: list[ReportItem],
+    rule: PublicationRule | int | None = None,
+    marker: str = "x",
+    notes: tuple[str, str] = ("", ""),
+    codebook: Codebook | None = None,
+    *,
+    k: int | None = None,
+) -> list[ReportItem]:
     """Return ``items`` fit for publication (see :func:`analysis.report.publication.publish`).
 
     ``rule`` is a :class:`analysis.report.publication.PublicationRule`; a bare threshold (``rule=5`` or
@@ -137,10 +147,9 @@ def publishable(
     """
     from analysis.report.publication import PublicationRule, publish
 
-    if rule is None and k is None:
-        k = 5
     if not isinstance(rule, PublicationRule):
-        rule = PublicationRule(k=int(rule if rule is not None else k))
+        threshold = rule if rule is not None else k if k is not None else 5
+        rule = PublicationRule(k=int(threshold))
     omitted = _omitted_table(codebook) if codebook is not None else None
     return publish(items, rule, marker=marker, notes=notes, omitted_table=omitted).items
 
@@ -325,10 +334,11 @@ def _publish(items: list, rule, study, previous, lang: str, labels: dict[str, st
     if previous is not None:
         previous_items, _ = collect_items(previous, ReportContext(lang=lang, publish=True))
         before = publish(previous_items, rule, marker=marker).rescoped("previous")
-    notes = tuple(
+    ja, en = (
         report_labels(study.codebook, code).get("ui:suppressed_note", "").replace("{k}", str(rule.k))
         for code in ("ja", "en")
     )
+    notes = (ja, en)
     return publish(
         items, rule, previous=before, marker=marker, notes=notes, omitted_table=_omitted_table(study.codebook, lang)
     )

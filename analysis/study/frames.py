@@ -231,7 +231,7 @@ def labelled(frame: pd.DataFrame, lang: str = "ja") -> pd.DataFrame:
                 out[column] = values.cat.rename_categories(names)
                 continue
         out[column] = values.astype("object").map(
-            lambda v, c=codes: c.get(str(v), {}).get(lang, v) if v is not None and v == v else v
+            lambda v, c=codes: c.get(str(v), {}).get(lang, v) if pd.notna(v) else v
         )
     names = {c: frame.attrs.get("labels", {}).get(c, {}).get(lang, c) for c in out.columns}
     if len(set(names.values())) == len(names):

@@ -87,8 +87,8 @@ class Study:
         years = ", ".join(map(str, self.years)) or "-"
         problems = ", ".join(f"{n} {k}" for k, n in self._problem_counts().items()) or "none"
         rows = "".join(
-            f"<tr><td><code>{escape(r.table)}</code></td><td style='text-align:right'>{r.rows:,}</td>"
-            f"<td style='text-align:right'>{r.columns}</td><td>{escape(r.description)}</td></tr>"
+            f"<tr><td><code>{escape(str(r.table))}</code></td><td style='text-align:right'>{r.rows:,}</td>"
+            f"<td style='text-align:right'>{r.columns}</td><td>{escape(str(r.description))}</td></tr>"
             for r in self.overview().itertuples(index=False)
         )
         return (

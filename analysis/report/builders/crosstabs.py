@@ -28,12 +28,13 @@ def _margin_links(table: CrossTab, frame, maturity, year) -> tuple:
         return ()
     levels = maturity["level"].astype("object").where(maturity["level"].notna(), "unclassified")
     layout = frame.attrs["layout"]
+    totals = table.counts.loc["total"].astype(int).to_dict()
     links = []
     for key, column in zip(table.counts.columns, frame.attrs["count_columns"], strict=True):
         level = "unclassified" if key == "missing:unclassified" else key
         quantity = ("respondents", int(year)) if key == "total" else ("maturity_level", int(year), level)
         expected = len(levels) if key == "total" else int((levels == level).sum())
-        if int(table.counts.loc["total", key]) != expected:
+        if totals.get(key) != expected:
             return ()
         links.append((layout["total_row"], column, quantity))
     return tuple(links)

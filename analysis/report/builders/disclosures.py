@@ -8,6 +8,8 @@ terms from ``disclosure_terms.csv`` and the code lists.
 
 from __future__ import annotations
 
+import math
+import numbers
 from collections.abc import Callable
 from dataclasses import replace
 
@@ -62,11 +64,11 @@ def _region_table(
     name: str,
     frame: pd.DataFrame,
     key: str,
-    label: Callable[[str], str],
+    label: Callable[[str], str | None],
     header: str,
     p_term: str = "p_fisher",
 ) -> ReportTable:
-    """A by-region comparison with rows labelled by ``label(code)`` and display headers."""
+    """A by-region comparison with rows labelled by ``label(code)`` (None: no label) and display headers."""
     out = frame.copy()
     out[key] = out[key].map(label)
     columns = {key: header, **words.region_columns(), "p_value": words.term(p_term)}
@@ -329,6 +331,13 @@ def disclosure_report(study: Study, ctx: ReportContext) -> list[ReportItem]:
     return tables + figures
 
 
+def _count(value: object) -> int | None:
+    """A count as printed in a table; None for a missing one (NA, NaN, None)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or math.isnan(value):
+        return None
+    return int(float(value))  # a whole number, held as int or float
+
+
 def _linked(
     tables: list, words: _Words, by_region: pd.DataFrame, by_country: pd.DataFrame, trend: pd.DataFrame
 ) -> list:
@@ -348,7 +357,8 @@ def _linked(
     links: dict[str, list] = {t.name: [] for t in tables}
 
     def link(name: str, row: int, column: str, key: tuple, value: object) -> None:
-        if pd.isna(value) or value_of.setdefault(key, int(value)) != int(value):
+        count = _count(value)
+        if count is None or value_of.setdefault(key, count) != count:
             return
         links[name].append((row, column, key))
 
@@ -375,17 +385,13 @@ def _linked(
         "disclosure_sustainability_by_region",
     ):
         table = next((t for t in tables if t.name == name), None)
-        for region in words.regions if table is not None else ():
-            column = table.frame[head[("total", region)]].dropna()
-            if len(column) and column.nunique() == 1:
-                for row in column.index:
-                    link(
-                        name,
-                        table.frame.index.get_loc(row),
-                        head[("total", region)],
-                        ("reviewed", region),
-                        column.loc[row],
-                    )
+        if table is None:
+            continue
+        for region in words.regions:
+            column = table.frame[head[("total", region)]]
+            if column.notna().any() and column.nunique() == 1:  # the same number in every row that has one
+                for row, value in enumerate(column.tolist()):
+                    link(name, row, head[("total", region)], ("reviewed", region), value)
     sums: dict[tuple, list] = {}
     for row, record in enumerate(by_country.itertuples(index=False)):
         for column, key, total, value in (
@@ -403,8 +409,9 @@ def _linked(
             ),
         ):
             link("disclosure_items_by_country", row, column, key, value)
-            if pd.notna(value):
-                sums.setdefault(total, []).append((key, int(value)))
+            count = _count(value)
+            if count is not None:
+                sums.setdefault(total, []).append((key, count))
     identities = tuple(
         (total, tuple(k for k, _ in parts))
         for total, parts in sums.items()

@@ -174,7 +174,7 @@ def level_links(year: int | None, rules: MaturityRules, column: str) -> tuple:
     ``("respondents", year)``."""
     if year is None:
         return ()
-    keys = [("maturity_level", int(year), level) for level in (*rules.levels, UNCLASSIFIED)]
+    keys: list[tuple] = [("maturity_level", int(year), level) for level in (*rules.levels, UNCLASSIFIED)]
     keys.append(("respondents", int(year)))
     return tuple((row, column, key) for row, key in enumerate(keys))
 
@@ -184,7 +184,7 @@ def _baseline_links(sens: pd.DataFrame, year: int | None, rules: MaturityRules) 
     if year is None or sens.empty:
         return ()
     columns = [f"n_{level}" for level in rules.levels] + ["n_unclassified", "n_respondents"]
-    keys = [("maturity_level", int(year), level) for level in (*rules.levels, UNCLASSIFIED)]
+    keys: list[tuple] = [("maturity_level", int(year), level) for level in (*rules.levels, UNCLASSIFIED)]
     keys.append(("respondents", int(year)))
     return tuple((0, column, key) for column, key in zip(columns, keys, strict=True) if column in sens)
 
@@ -251,7 +251,7 @@ def maturity_items(study: Study, ctx: ReportContext) -> list[ReportTable | Repor
     """Every maturity table and figure of ``study`` (see the module docstring)."""
     cb, lang = study.codebook, ctx.lang
     year, scores, maturity = _year_data(study, lang)
-    if maturity.empty or scores.empty:
+    if year is None or maturity.empty or scores.empty:
         return []
     rules = rules_from_codebook(cb)
     labels = _labels(cb, lang)
@@ -363,7 +363,7 @@ def maturity_items(study: Study, ctx: ReportContext) -> list[ReportTable | Repor
     previous = ctx.previous
     if previous is not None:
         prev_year, prev_scores, prev_maturity = _year_data(previous, lang)
-        if not prev_maturity.empty and not prev_scores.empty and prev_year != year:
+        if prev_year is not None and not prev_maturity.empty and not prev_scores.empty and prev_year != year:
             both = pd.concat([prev_maturity, maturity], ignore_index=True)
             years = {"previous": prev_year, "current": year}
             matrix = transition_matrix(both, prev_year, year, rules.levels)

@@ -7,7 +7,9 @@ Titles, notes and the Table 1.1 rows are codebook data (``report_tables.csv``,
 
 from __future__ import annotations
 
+import math
 import re
+from datetime import date
 
 import pandas as pd
 
@@ -168,15 +170,20 @@ def printed_date(iso: object, note: object = None) -> str:
         value = f"{match['year']}年"
         value += f"{int(match['month'])}月" if match["month"] else ""
         value += f"{int(match['day'])}日" if match["day"] else ""
-    extra = "" if note is None or pd.isna(note) else str(note).strip()
+    extra = "" if _empty(note) else str(note).strip()
     return value + extra
 
 
+def _empty(value: object) -> bool:
+    """Whether a cell is empty: None, NaN, NA or NaT."""
+    return value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and math.isnan(value))
+
+
 def _cell(value: object) -> str:
-    if value is None or pd.isna(value):
+    if _empty(value):
         return ""
     # load_study gives meeting dates as dates: printed as their ISO day.
-    return value.strftime("%Y-%m-%d") if hasattr(value, "strftime") else str(value)
+    return value.strftime("%Y-%m-%d") if isinstance(value, date) else str(value)
 
 
 def _notes(part: pd.DataFrame) -> pd.Series:
