@@ -110,6 +110,17 @@ class Codebook:
         """The column of code list ``name``'s table that holds its codes."""
         return str(self.meta["codelists"][name]["key"])
 
+    def words(self, lang: str = "ja", scope: str = "") -> dict[str, str]:
+        """The words of reports and analyses in ``lang`` (``ja`` or ``en``), ``{key: word}``.
+
+        One catalogue in two layers: the toolkit's words (``analysis/codebook/words.csv``:
+        headers, statistics and page text of any study) and the edition's (its ``words.csv``: the
+        study's own terms). A word serves every part of the report; where a key means something
+        else in one part (``scope``: ``report``, ``maturity``, ``crosstab`` or ``disclosure``),
+        that part reads its own word in its scope.
+        """
+        return dict(_words(self, lang, scope))
+
     @property
     def maturity_rules(self) -> dict[str, Any]:
         """Thresholds, precedence and rules of the maturity classification."""
@@ -254,6 +265,23 @@ def _scale_values(codebook: Codebook) -> frozenset[int]:
 def entered_missing(codebook: Codebook) -> list[dict[str, Any]]:
     """Missing reasons a respondent may give (``entered = false`` ones are given by the ingest only)."""
     return [code for code in codebook.meta["missing"] if code.get("entered", True)]
+
+
+@cache
+def _toolkit_words() -> pd.DataFrame:
+    return _read_csv((resources.files("analysis.codebook") / "words.csv").read_text(encoding="utf-8"))
+
+
+@cache
+def _words(codebook: Codebook, lang: str, scope: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for catalogue in (_toolkit_words(), codebook.tables.get("words")):
+        if catalogue is None:
+            continue
+        for wanted in dict.fromkeys(("", scope)):  # the shared words, then the scope's own
+            rows = catalogue[catalogue["scope"] == wanted]
+            out.update(zip(rows["key"], rows[f"label_{lang}"], strict=True))
+    return out
 
 
 @cache

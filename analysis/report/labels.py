@@ -1,6 +1,7 @@
 """The report's words: column headers, section names, table titles and page text, from the codebook.
 
-Headers are looked up by column id in ``report_labels.csv``; a column such as ``n_2021`` falls
+Headers are looked up by column id in the codebook's words (:meth:`Codebook.words`, scope
+``report``); a column such as ``n_2021`` falls
 back to the template ``n_{year}``. An id with no entry is shown as it is, so a builder can also
 give its frame display headers directly. Every table's and figure's title and note is a row of
 ``report_tables.csv`` (:func:`table_texts`, :func:`figure_titles`).
@@ -20,11 +21,8 @@ _YEAR_SUFFIX = re.compile(r"^(?P<stem>.+)_(?P<year>\d{4})$")
 
 
 def report_labels(codebook: Codebook, lang: str = "ja") -> dict[str, str]:
-    """Return ``{key: label}`` from the codebook's ``report_labels`` table in ``lang``."""
-    if "report_labels" not in codebook.tables:
-        return {}
-    frame = codebook.table("report_labels")
-    return dict(zip(frame["key"], frame[f"label_{lang}"], strict=True))
+    """Return ``{key: label}``: the report's words in ``lang`` (:meth:`Codebook.words`, scope ``report``)."""
+    return codebook.words(lang, "report")
 
 
 def text(labels: dict[str, str], key: str, default: str | None = None) -> str:

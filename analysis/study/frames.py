@@ -112,9 +112,9 @@ def vocabulary(codebook: Codebook, name: str) -> pd.DataFrame:
     if name == MISSING:
         rows = list(codebook.missing_codes[["reason", "label_ja", "label_en"]].itertuples(index=False, name=None))
     elif name == MATURITY_LEVELS:
-        words = codebook.table("crosstab_labels").set_index("key")
         rows = [(str(r["level"]), r["label_ja"], r["label_en"]) for r in codebook.maturity_rules["rules"]]
-        rows.append((UNCLASSIFIED, words.loc["unclassified", "label_ja"], words.loc["unclassified", "label_en"]))
+        ja, en = (codebook.words(lang, "crosstab")["unclassified"] for lang in ("ja", "en"))
+        rows.append((UNCLASSIFIED, ja, en))
     else:
         table = codebook.codelist(name)
         key = codebook.codelist_key(name)
@@ -137,17 +137,14 @@ def maturity_mapping(codebook: Codebook) -> dict[str, str]:
 
 def column_labels(codebook: Codebook) -> dict[str, dict[str, str]]:
     """Column id -> {"ja", "en", "description"}: workbook headers (``columns.csv``), then the
-    words of the report tables (``maturity_labels.csv``, ``crosstab_labels.csv``)."""
+    words of the report tables (:meth:`Codebook.words` of the maturity and cross-tabulation parts)."""
     from analysis.collect.template import edition_year, help_text  # the template module imports the validator
 
     out: dict[str, dict[str, str]] = {}
-    for name in ("crosstab_labels", "maturity_labels"):
-        for row in codebook.table(name).itertuples(index=False):
-            out[str(row.key)] = {
-                "ja": str(row.label_ja),
-                "en": str(row.label_en),
-                "description": _DERIVED_COLUMN_DOCS.get(str(row.key), ""),
-            }
+    for scope in ("crosstab", "maturity"):
+        ja, en = codebook.words("ja", scope), codebook.words("en", scope)
+        for key in ja:
+            out[key] = {"ja": ja[key], "en": en[key], "description": _DERIVED_COLUMN_DOCS.get(key, "")}
     for sheets in codebook.sheets.values():
         for sheet in sheets:
             for col in sheet.columns:

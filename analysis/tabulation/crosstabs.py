@@ -69,9 +69,8 @@ ALL = "all"
 
 
 def labels(codebook: Codebook, lang: str) -> dict[str, str]:
-    """The words of cross-tabulations and statement tables (``crosstab_labels.csv``)."""
-    frame = codebook.table("crosstab_labels")
-    return dict(zip(frame["key"], frame[f"label_{lang}"], strict=True))
+    """The words of cross-tabulations and statement tables (:meth:`Codebook.words`, scope ``crosstab``)."""
+    return codebook.words(lang, "crosstab")
 
 
 def missing_key(reason: str) -> str:

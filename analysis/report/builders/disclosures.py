@@ -2,8 +2,8 @@
 
 Tables of :mod:`analysis.disclosure.review` with codebook labels and headers, the heatmap and trend
 figures, and the checked findings of 2.4(2) (table ``findings``, also written as
-``findings.csv``). Titles and notes come from ``disclosure_report_tables.csv``, headers and
-terms from ``disclosure_terms.csv`` and the code lists.
+``findings.csv``). Titles and notes come from ``report_tables.csv``, headers and terms from the
+codebook's words (scope ``disclosure``) and the code lists.
 """
 
 from __future__ import annotations
@@ -34,8 +34,7 @@ class _Words:
 
     def __init__(self, codebook: Codebook, lang: str) -> None:
         self.codebook, self.lang = codebook, lang
-        terms = codebook.table("disclosure_terms")
-        self.terms = dict(zip(terms["term"], terms[f"label_{lang}"], strict=True))
+        self.terms = codebook.words(lang, "disclosure")
         self.regions = list(codebook.table("regions")["region"])
 
     def term(self, key: str, **values: str) -> str:

@@ -3,7 +3,7 @@ profile by level, sensitivity to the thresholds, and (with the previous year) tr
 
 Levels are the study's ``maturity`` table (:func:`analysis.maturity.classification.maturity_table`,
 written by the ingest with its reasons in both languages). Titles, notes and headers are codebook data
-(``report_tables.csv``, ``maturity_labels.csv``).
+(``report_tables.csv``; words: :meth:`analysis.codebook.Codebook.words`, scope ``maturity``).
 """
 
 from __future__ import annotations
@@ -45,8 +45,7 @@ SECTION = "maturity"
 
 
 def _labels(codebook, lang: str) -> dict[str, str]:
-    frame = codebook.table("maturity_labels")
-    return dict(zip(frame["key"], frame[f"label_{lang}"], strict=True))
+    return codebook.words(lang, "maturity")
 
 
 def _header(column: str, labels: dict[str, str], rules: MaturityRules) -> str:

@@ -3,7 +3,8 @@ category, section x maturity mentioned, the findings layout, and the respondent 
 matrix (one row per respondent: ``respondent_level``, so a published report leaves it out and
 lists it in its appendix).
 
-Titles and notes are codebook data (``crosstab_report.csv``); headers ``crosstab_labels.csv``.
+Titles and notes are codebook data (``report_tables.csv``); headers the cross-tabulation words
+(:meth:`analysis.codebook.Codebook.words`).
 
 The publication rule for statements (``--publish``): the statements are published, grouped by
 section, category and maturity as the study prints them, without respondent ids. Every count
