@@ -94,8 +94,9 @@ def run(name: str, items: list, rule: PublicationRule, previous=None, previous_r
 def sample(rule: PublicationRule) -> None:
     from analysis.collect.sample.generate import write_sample
     from analysis.ingest.folder import ingest
-    from analysis.report.build import collect_items, load_report_study
+    from analysis.report.build import collect_items
     from analysis.report.registry import ReportContext
+    from analysis.study.load import load_study
 
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)
@@ -103,7 +104,7 @@ def sample(rule: PublicationRule) -> None:
         studies = {}
         for year in (2020, 2021):
             ingest(root / "raw" / str(year), out_dir=root / str(year), fiscal_year=year, progress=False)
-            studies[year] = load_report_study(root / str(year))
+            studies[year] = load_study(root / str(year))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             old, _ = collect_items(studies[2020], ReportContext(lang="ja", publish=True))

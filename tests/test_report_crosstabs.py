@@ -5,10 +5,10 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from analysis.report.build import publishable
+from analysis.report.build import builders, publishable
 from analysis.report.builders import crosstabs
 from analysis.report.builders.crosstabs import presurvey_tables
-from analysis.report.registry import ReportContext, builders
+from analysis.report.registry import ReportContext
 from analysis.study.load import Study, study_from_tables
 from analysis.tabulation.suppression import TableLayout, is_recoverable
 

@@ -7,8 +7,9 @@ import pandas as pd
 import pytest
 
 from analysis.figures.plotting import assert_no_missing_glyphs
+from analysis.report.build import builders
 from analysis.report.builders.disclosures import disclosure_report
-from analysis.report.registry import ReportContext, ReportFigure, ReportTable, builders
+from analysis.report.registry import ReportContext, ReportFigure, ReportTable
 from analysis.study.load import study_from_tables
 
 G, R, M = "governance_structure", "risk_description", "mitigation_measures"

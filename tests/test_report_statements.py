@@ -5,8 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from analysis.report.build import builders
 from analysis.report.builders.statements import statement_tables
-from analysis.report.registry import ReportContext, builders
+from analysis.report.registry import ReportContext
 from analysis.study.load import study_from_tables
 
 ROWS = [

@@ -7,12 +7,12 @@ from dataclasses import replace
 import pandas as pd
 import pytest
 
+from analysis.maturity.classification import UNCLASSIFIED, level_counts
 from analysis.report.builders.year_over_year import (
     build_disclosure_coverage,
     build_maturity_levels,
     disclosure_coverage,
     disclosure_coverage_comparison,
-    level_distribution,
     maturity_level_comparison,
 )
 from analysis.report.registry import ReportContext
@@ -64,22 +64,23 @@ def current(codebook):
         ]
     )
     study = study_from_tables({"disclosures": disclosures}, codebook, fiscal_year=2021)
-    # As read from maturity.csv: every value is text, unclassified is empty.
+    # Unclassified is empty; U01 also has a row of another year.
     levels = ["A", "A", "A", "B", "B", "B", "B", "B", "C", None]
     maturity = pd.DataFrame(
         {
             "respondent_id": [f"U{i:02d}" for i in range(1, 11)] + ["U01"],
-            "fiscal_year": ["2021"] * 10 + ["2020"],
+            "fiscal_year": [2021] * 10 + [2020],
             "level": levels + ["C"],
-        },
-        dtype="str",
+        }
     )
     return _with_maturity(study, maturity)
 
 
-def test_level_distribution_counts_unclassified_and_ignores_other_years(current):
-    counts = level_distribution(current.tables["maturity"], 2021, ["A", "B", "C"])
-    assert counts.to_dict() == {"A": 3, "B": 5, "C": 1, "": 1}
+def test_level_counts_count_unclassified(current):
+    # Other years are left out by the comparison (below: U01's 2020 row is not among n_2021).
+    maturity = current.tables["maturity"]
+    counts = level_counts(maturity[maturity["fiscal_year"] == 2021], ["A", "B", "C"])
+    assert counts.to_dict() == {"A": 3, "B": 5, "C": 1, UNCLASSIFIED: 1}
 
 
 def test_level_comparison_side_by_side_with_the_change(current, previous):

@@ -84,6 +84,49 @@ class Codebook:
         return pd.DataFrame(self.meta["missing"])
 
     @property
+    def scale_values(self) -> tuple[int, ...]:
+        """The values of the answer scale, lowest first (1 … 5)."""
+        return tuple(int(level["value"]) for level in self.meta["scale"]["levels"])
+
+    def scale_labels(self, lang: str = "ja") -> tuple[str, ...]:
+        """The labels of the answer scale in ``lang``, in the order of :attr:`scale_values`."""
+        return tuple(str(level[f"label_{lang}"]) for level in self.meta["scale"]["levels"])
+
+    @property
+    def missing_reasons(self) -> tuple[str, ...]:
+        """Every missing-answer reason, in the codebook's order (``entered = false`` ones included)."""
+        return tuple(str(code["reason"]) for code in self.meta["missing"])
+
+    @property
+    def suppression(self) -> dict[str, Any]:
+        """The ``[suppression]`` table of the edition (``k``, ``interval``, ``share``); empty when absent."""
+        return dict(self.meta.get("suppression") or {})
+
+    @property
+    def suppression_k(self) -> int:
+        """The publication threshold k of ``[suppression]`` (counts from 1 to k-1 are hidden)."""
+        return int(self.meta["suppression"]["k"])
+
+    def title(self, lang: str = "ja") -> str:
+        """The study's title in ``lang``."""
+        return str(self.meta[f"title_{lang}"])
+
+    def codelist_key(self, name: str) -> str:
+        """The column of code list ``name``'s table that holds its codes."""
+        return str(self.meta["codelists"][name]["key"])
+
+    def words(self, lang: str = "ja", scope: str = "") -> dict[str, str]:
+        """The words of reports and analyses in ``lang`` (``ja`` or ``en``), ``{key: word}``.
+
+        One catalogue in two layers: the toolkit's words (``analysis/codebook/words.csv``:
+        headers, statistics and page text of any study) and the edition's (its ``words.csv``: the
+        study's own terms). A word serves every part of the report; where a key means something
+        else in one part (``scope``: ``report``, ``maturity``, ``crosstab`` or ``disclosure``),
+        that part reads its own word in its scope.
+        """
+        return dict(_words(self, lang, scope))
+
+    @property
     def maturity_rules(self) -> dict[str, Any]:
         """Thresholds, precedence and rules of the maturity classification."""
         return self.meta["maturity"]
@@ -132,7 +175,7 @@ class Codebook:
     def label(self, name: str, code: object, lang: str = "ja") -> str:
         """Return the label of ``code`` in code list ``name`` (``lang`` is ``ja`` or ``en``)."""
         frame = self.codelist(name)
-        key = self.meta["codelists"][name]["key"]
+        key = self.codelist_key(name)
         hit = frame.loc[frame[key].astype(str) == str(code), f"label_{lang}"]
         return str(hit.iloc[0]) if len(hit) else str(code)
 
@@ -224,6 +267,23 @@ def _scale_values(codebook: Codebook) -> frozenset[int]:
 def entered_missing(codebook: Codebook) -> list[dict[str, Any]]:
     """Missing reasons a respondent may give (``entered = false`` ones are given by the ingest only)."""
     return [code for code in codebook.meta["missing"] if code.get("entered", True)]
+
+
+@cache
+def _toolkit_words() -> pd.DataFrame:
+    return _read_csv((resources.files("analysis.codebook") / "words.csv").read_text(encoding="utf-8"))
+
+
+@cache
+def _words(codebook: Codebook, lang: str, scope: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for catalogue in (_toolkit_words(), codebook.tables.get("words")):
+        if catalogue is None:
+            continue
+        for wanted in dict.fromkeys(("", scope)):  # the shared words, then the scope's own
+            rows = catalogue[catalogue["scope"] == wanted]
+            out.update(zip(rows["key"], rows[f"label_{lang}"], strict=True))
+    return out
 
 
 @cache

@@ -24,9 +24,7 @@ _NOT_DISCLOSED, _DISCLOSED, _NOT_CODED, _HATCH = "#e4e4e4", OKABE_ITO[0], "#ffff
 
 
 def _term(codebook: Codebook, term: str, lang: str) -> str:
-    terms = codebook.table("disclosure_terms")
-    hit = terms.loc[terms["term"] == term, f"label_{lang}"]
-    return str(hit.iloc[0]) if len(hit) else term
+    return codebook.words(lang, "disclosure").get(term, term)
 
 
 def heatmap_figure(

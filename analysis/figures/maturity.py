@@ -32,9 +32,8 @@ DEFAULT_MIN_INDUSTRY_N = 3
 
 def _texts(codebook: Codebook, lang: str) -> dict[str, str]:
     """Figure captions and legends (``figure:`` keys of the codebook's maturity labels)."""
-    frame = codebook.table("maturity_labels")
-    rows = frame[frame["key"].str.startswith("figure:")]
-    return {key.removeprefix("figure:"): text for key, text in zip(rows["key"], rows[f"label_{lang}"], strict=True)}
+    words = codebook.words(lang, "maturity")
+    return {key.removeprefix("figure:"): text for key, text in words.items() if key.startswith("figure:")}
 
 
 def directive_labels(codebook: Codebook, lang: str = "ja") -> list[str]:
@@ -48,8 +47,7 @@ def level_label(level: object, codebook: Codebook, lang: str = "ja") -> str:
     """The codebook label of a maturity level; the codebook's "unclassified" label for NA."""
     # pd.isna takes any scalar; pandas-stubs lists its own scalar types only, not object.
     if level is None or pd.isna(level) or level == UNCLASSIFIED:  # pyright: ignore[reportCallIssue, reportArgumentType]
-        labels = codebook.table("maturity_labels").set_index("key")
-        return str(labels.loc["unclassified", f"label_{lang}"])
+        return codebook.words(lang, "maturity")["unclassified"]
     return rules_from_codebook(codebook).rule(str(level)).label(lang)
 
 

@@ -17,11 +17,16 @@ __all__ = ["DERIVED", "derive"]
 Deriver = Callable[[dict[str, pd.DataFrame], Codebook], pd.DataFrame]
 
 
-def _registered() -> dict[str, Deriver]:
-    # Imported here so that the ingest does not import plotting or statistics it does not use.
+def _maturity(tables: dict[str, pd.DataFrame], codebook: Codebook) -> pd.DataFrame:
+    # The one classification, the same function a Study derives its maturity table with.
     from analysis.maturity.classification import maturity_table
+    from analysis.study.load import Study
 
-    return {"maturity": maturity_table}
+    return maturity_table(Study(tables=tables, codebook=codebook))
+
+
+def _registered() -> dict[str, Deriver]:
+    return {"maturity": _maturity}
 
 
 DERIVED = _registered

@@ -19,12 +19,15 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from fractions import Fraction
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from analysis.codebook import Codebook
 from analysis.maturity.scores import INVALID, KEYS, directive_scores, exact_means
+
+if TYPE_CHECKING:
+    from analysis.study.load import Study
 
 __all__ = [
     "DEFAULT_DELTA",
@@ -39,6 +42,7 @@ __all__ = [
     "describe_rule",
     "directive_change",
     "directive_change_summary",
+    "level_counts",
     "maturity_table",
     "one_year_only",
     "possible_means",
@@ -55,6 +59,14 @@ _COUNTER = re.compile(r"n_(below|at_least)_(\w+)")
 def _fraction(value: object) -> Fraction:
     # str() first so that a TOML float such as 3.25 becomes 13/4, not its binary neighbour.
     return Fraction(str(value))
+
+
+def _counter(counter: str) -> tuple[str, str]:
+    """``(kind, threshold name)`` of a counter such as ``n_below_low``."""
+    match = _COUNTER.fullmatch(counter)
+    if match is None:
+        raise ValueError(f"{counter!r} is not a counter (n_below_<t> or n_at_least_<t>)")
+    return match.group(1), match.group(2)
 
 
 def _number(value: Fraction) -> str:
@@ -116,21 +128,21 @@ class MaturityRules:
         names = dict.fromkeys(name for rule in self.rules for clause in rule.clauses for name, _ in clause)
 
         def key(counter: str) -> tuple[int, Fraction]:
-            kind, name = _COUNTER.fullmatch(counter).groups()
+            kind, name = _counter(counter)
             return (kind != "below", self.threshold(name))
 
         return tuple(sorted(names, key=key))
 
     def counter_column(self, counter: str) -> str:
         """Column name of a counter, named from its threshold's value (``n_below_3``)."""
-        kind, name = _COUNTER.fullmatch(counter).groups()
+        kind, name = _counter(counter)
         return f"n_{kind}_{_number(self.threshold(name))}"
 
     def counts(self, means: Sequence[Fraction]) -> dict[str, int]:
         """Evaluate every counter on the given means."""
         out = {}
         for counter in self.counters:
-            kind, name = _COUNTER.fullmatch(counter).groups()
+            kind, name = _counter(counter)
             t = self.threshold(name)
             out[counter] = sum(1 for m in means if (m < t if kind == "below" else m >= t))
         return out
@@ -210,7 +222,7 @@ def rules_from_codebook(codebook: Codebook) -> MaturityRules:
     precedence = tuple(spec.get("precedence", [r.level for r in rules]))
     if sorted(precedence) != sorted(r.level for r in rules):
         raise ValueError(f"maturity precedence {precedence} must list every rule's level once")
-    values = [level["value"] for level in codebook.meta["scale"]["levels"]]
+    values = codebook.scale_values
     return MaturityRules(
         thresholds=thresholds,
         rules=tuple(rules),
@@ -358,7 +370,7 @@ _WORDS = {
 
 
 def _counter_words(rules: MaturityRules, counter: str, lang: str) -> str:
-    kind, name = _COUNTER.fullmatch(counter).groups()
+    kind, name = _counter(counter)
     return _WORDS[lang][kind].format(t=_number(rules.threshold(name)))
 
 
@@ -429,8 +441,13 @@ def classify_scores(scores: pd.DataFrame, rules: MaturityRules, lang: str = "en"
     ``level_max`` (the lowest and highest level the missing and invalid answers leave reachable;
     ``level_min`` is NA when no rule might hold), one count column per counter named from its
     threshold (``n_below_3``, ``n_at_least_3``, ``n_at_least_4``), ``n_missing_directives``,
-    ``rules_matched`` (``;``-joined), ``conflict`` and ``reason``.
+    ``rules_matched`` (``;``-joined), ``conflict`` and ``reason`` (in ``lang``).
     """
+    return _classified(scores, rules, {"reason": lang})
+
+
+def _classified(scores: pd.DataFrame, rules: MaturityRules, reasons: Mapping[str, str]) -> pd.DataFrame:
+    """:func:`classify_scores` with one reason column per entry of ``reasons`` (column -> language)."""
     count_columns = [rules.counter_column(c) for c in rules.counters]
     open_means = _open_means(scores, rules)
     records = []
@@ -448,8 +465,8 @@ def classify_scores(scores: pd.DataFrame, rules: MaturityRules, lang: str = "en"
             n_missing_directives=len(result.missing_directives),
             rules_matched=";".join(result.rules_matched) or None,
             conflict=result.conflict,
-            reason=describe(result, rules, lang) or None,
         )
+        record.update({column: describe(result, rules, lang) or None for column, lang in reasons.items()})
         records.append(record)
     columns = [
         *KEYS,
@@ -460,10 +477,10 @@ def classify_scores(scores: pd.DataFrame, rules: MaturityRules, lang: str = "en"
         "n_missing_directives",
         "rules_matched",
         "conflict",
-        "reason",
+        *reasons,
     ]
     frame = pd.DataFrame(records, columns=columns)
-    dtypes = {
+    dtypes: dict[str, Any] = {
         "respondent_id": "str",
         "fiscal_year": "Int64",
         "level": "str",
@@ -472,9 +489,9 @@ def classify_scores(scores: pd.DataFrame, rules: MaturityRules, lang: str = "en"
         "n_missing_directives": "Int64",
         "rules_matched": "str",
         "conflict": "boolean",
-        "reason": "str",
     }
     dtypes.update(dict.fromkeys(count_columns, "Int64"))
+    dtypes.update(dict.fromkeys(reasons, "str"))
     frame = pd.DataFrame(
         {
             c: pd.array(frame[c].astype("object").where(frame[c].notna(), None).tolist(), dtype=dtypes[c])
@@ -507,25 +524,45 @@ def _open_means(
     return out
 
 
-def maturity_table(tables: dict[str, pd.DataFrame], codebook: Codebook, lang: str = "en") -> pd.DataFrame:
-    """The ``maturity`` table written at ingest: one row per self-assessed respondent and year.
+def maturity_table(study: Study) -> pd.DataFrame:
+    """The ``maturity`` table of ``study``: one row per self-assessed respondent and year.
+
+    The one classification of the toolkit: the ingest writes it beside the tidy tables and a
+    :class:`~analysis.study.load.Study` holds it (read back, or derived by
+    :func:`~analysis.study.load.study_from_tables`), so every report and analysis reads the same
+    levels. Columns as :func:`classify_scores` (``reason`` in English), then ``reason_ja``: the
+    table is written once, for reports in either language.
 
     Only respondents with self-assessment rows are classified: a user company that was
     interviewed but did not self-assess has no level (it is not "unclassified"), so every
     table by maturity counts the same companies as the level distribution.
     """
-    sa = tables.get("self_assessment")
+    sa = study.tables.get("self_assessment")
     if sa is None:
         sa = pd.DataFrame(
             columns=["respondent_id", "fiscal_year", "directive", "question_id", "score", "missing_reason"]
         )
-    return classify_scores(directive_scores(sa, codebook), rules_from_codebook(codebook), lang)
+    scores = directive_scores(sa, study.codebook)
+    return _classified(scores, rules_from_codebook(study.codebook), {"reason": "en", "reason_ja": "ja"})
+
+
+def level_counts(maturity: pd.DataFrame, levels: Sequence[str]) -> pd.Series:
+    """Respondents per level of ``maturity``: ``levels`` in order, then :data:`UNCLASSIFIED`.
+
+    A row without a level, or with a level outside ``levels``, counts as unclassified, so the
+    counts add up to the rows of ``maturity`` (a table as classified, with NA, or as loaded, with
+    ``unclassified``).
+    """
+    level = maturity["level"].astype("object")
+    counts = [int((level == code).sum()) for code in levels]
+    counts.append(len(level) - sum(counts))
+    return pd.Series(counts, index=[*levels, UNCLASSIFIED], dtype="Int64")
 
 
 def _change(before: object, after: object, levels: Sequence[str]) -> int:
     """+1 when ``after`` is a higher level than ``before``, -1 lower, 0 same or not comparable."""
-    if pd.isna(before) or pd.isna(after) or before == after:
-        return 0
+    if not isinstance(before, str) or not isinstance(after, str) or before == after:
+        return 0  # unclassified (NA) on either side is not comparable
     return 1 if levels.index(after) < levels.index(before) else -1
 
 

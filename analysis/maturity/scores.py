@@ -25,7 +25,7 @@ INVALID = "invalid"
 
 def reason_columns(codebook: Codebook) -> list[str]:
     """Names of the per-reason count columns (``n_<reason>``), in codebook order."""
-    return [f"n_{code['reason']}" for code in codebook.meta["missing"]]
+    return [f"n_{reason}" for reason in codebook.missing_reasons]
 
 
 def directive_scores(self_assessment: pd.DataFrame, codebook: Codebook) -> pd.DataFrame:
@@ -43,7 +43,7 @@ def directive_scores(self_assessment: pd.DataFrame, codebook: Codebook) -> pd.Da
     codebook
         The edition whose directives and questions define the grid.
     """
-    reasons = [code["reason"] for code in codebook.meta["missing"]]
+    reasons = list(codebook.missing_reasons)
     directives = [int(d) for d in codebook.directives["directive"]]
     rows = pd.DataFrame(
         {
@@ -81,10 +81,10 @@ def directive_scores(self_assessment: pd.DataFrame, codebook: Codebook) -> pd.Da
     out = cells.merge(counts, on=by, how="left").merge(per_reason, on=by, how="left")
     for column in ["n_questions", "n_answered", "score_sum", *(f"n_{r}" for r in reasons)]:
         out[column] = out[column].fillna(0).astype("Int64")
-    out["score_sum"] = out["score_sum"].where(out["n_answered"] > 0, pd.NA).astype("Int64")
+    out["score_sum"] = out["score_sum"].mask(out["n_answered"] == 0).astype("Int64")
     out["mean"] = (
         (out["score_sum"].astype("Float64") / out["n_answered"].astype("Float64"))
-        .where(out["n_answered"] > 0, pd.NA)
+        .mask(out["n_answered"] == 0)
         .astype("Float64")
     )
     columns = [*by, "n_questions", "n_answered", "score_sum", "mean", *(f"n_{r}" for r in reasons)]

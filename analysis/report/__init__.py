@@ -1,9 +1,12 @@
 """Report: tables, figures and listings built from one processed year.
 
-:mod:`.build` runs the builders (listed in :mod:`.builders`), applies the one publish rule
-(:mod:`.publication`), audits the result (:mod:`.audit`) and writes it (:mod:`.writers`).
+:func:`build_report` loads a processed year, runs the builders of :func:`builders` (each a
+function ``(study, ReportContext) -> list[ReportTable | ReportFigure]``), applies the one publish
+rule (:mod:`.publication`), audits the result (:mod:`.audit`) and writes it (:mod:`.writers`).
+:func:`first_screen` is the line that opens the report.
 """
 
-from analysis.report.build import build_report, first_screen
+from analysis.report.build import build_report, builders, first_screen
+from analysis.report.registry import ReportContext, ReportFigure, ReportTable
 
-__all__ = ["build_report", "first_screen"]
+__all__ = ["ReportContext", "ReportFigure", "ReportTable", "build_report", "builders", "first_screen"]

@@ -144,7 +144,8 @@ def audit_reports(
                         cells_hidden.append((pos, column))
                     elif _number(text) is not None:
                         present.add((pos, column))
-            links = {(int(r), c): tuple(k) for r, c, k in layout.links}
+            # Rows of a written declaration are positions (whole numbers).
+            links = {(r, c): tuple(k) for r, c, k in layout.links if isinstance(r, int)}
             spec = TableSpec(
                 f"{report.tag}:{table['name']}",
                 report.tag,
@@ -156,8 +157,9 @@ def audit_reports(
             )
             specs.append(spec)
             for cell in present:
-                if cell not in cells_hidden:
-                    known[spec.key(cell)] = float(_number(rows[cell[0]][columns.index(cell[1])]))
+                value = _number(rows[cell[0]][columns.index(cell[1])])
+                if cell not in cells_hidden and value is not None:  # present and not hidden: a number
+                    known[spec.key(cell)] = float(value)
             hidden_cells += [
                 (report.tag, table["name"], pos, column, spec.key((pos, column))) for pos, column in cells_hidden
             ]

@@ -1,8 +1,8 @@
-"""The report: every registered table and figure built from processed tables.
+"""The report: every table and figure of :func:`builders` built from processed tables.
 
-:func:`build_report` loads a processed year, runs every builder registered in
-:mod:`analysis.report.registry` (each returns tables and figures; adding a table is one
-function), optionally applies the publication rules, and writes ``tables.xlsx``, one CSV and
+:func:`build_report` loads a processed year, runs every builder listed in :func:`builders`
+(each returns tables and figures; adding a table is one function and one line there),
+optionally applies the publication rules, and writes ``tables.xlsx``, one CSV and
 one Markdown file per table, the figures and ``index.html`` into ``REPORT_DIR``. The folder is
 built beside the target and swapped in when complete.
 """
@@ -11,51 +11,51 @@ from __future__ import annotations
 
 import json
 import warnings
-from dataclasses import replace
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import pandas as pd
+
+from analysis.codebook import Codebook
+from analysis.report.registry import Builder, ReportContext, ReportFigure, ReportItem, ReportTable
+from analysis.study.load import Study, load_study
+
+if TYPE_CHECKING:
+    from analysis.report.publication import PublicationRule
 
 __all__ = [
     "AuditFailed",
     "BuildFailure",
     "build_report",
+    "builders",
     "collect_items",
     "first_screen",
     "ingest_summary",
-    "load_report_study",
     "publishable",
     "read_manifest",
 ]
 
-# Files of a processed folder that are not tables of the study.
-_NOT_TABLES = {"issues", "files"}
 
+def builders() -> list[tuple[str, Builder]]:
+    """Every builder of the report as ``(name, function)``, in the order the report shows them.
 
-def load_report_study(processed_dir: Path):
-    """Load a processed folder as a Study, with the derived tables (e.g. ``maturity``) beside it.
-
-    :func:`analysis.study.load.load_study` loads the schema's tables; any other ``<name>.parquet``
-    (or ``<name>.csv``) in the folder is added as it is.
+    The one list of what the report holds: a failing builder is named in the appendix by its name.
     """
-    from analysis.study.load import load_study
-    from analysis.study.schema import TABLES
+    # Imported here: the builders bring plotting and statistics that loading the package need not.
+    from analysis.report.builders import crosstabs, disclosures, maturity, records, statements, year_over_year
 
-    folder = Path(processed_dir)
-    study = load_study(folder)
-    extra: dict[str, pd.DataFrame] = {}
-    stems = sorted({p.stem for p in folder.glob("*.parquet")} | {p.stem for p in folder.glob("*.csv")})
-    for stem in stems:
-        if stem in TABLES or stem in _NOT_TABLES or stem in study.tables:
-            continue
-        if (folder / f"{stem}.parquet").is_file():
-            extra[stem] = pd.read_parquet(folder / f"{stem}.parquet")
-        else:
-            extra[stem] = pd.read_csv(
-                folder / f"{stem}.csv", dtype="str", keep_default_na=False, na_values=[""], encoding="utf-8-sig"
-            )
-    return replace(study, tables={**study.tables, **extra}) if extra else study
+    return [
+        ("records.survey_items", records.build_survey_items),
+        ("records.vendors", records.build_vendors),
+        ("records.meetings_literature", records.build_meetings_literature),
+        ("maturity", maturity.maturity_items),
+        ("year_over_year.maturity_levels", year_over_year.build_maturity_levels),
+        ("presurvey_by_maturity", crosstabs.presurvey_tables),
+        ("statements", statements.statement_tables),
+        ("disclosures", disclosures.disclosure_report),
+        ("year_over_year.disclosure_coverage", year_over_year.build_disclosure_coverage),
+        ("appendix.ingest", records.build_appendix),
+    ]
 
 
 class BuildFailure(NamedTuple):
@@ -65,15 +65,13 @@ class BuildFailure(NamedTuple):
     error: str
 
 
-def collect_items(study, ctx) -> tuple[list, list[BuildFailure]]:
-    """Run every registered builder; return the tables and figures in report order, and failures.
+def collect_items(study: Study, ctx: ReportContext) -> tuple[list[ReportItem], list[BuildFailure]]:
+    """Run every builder; return the tables and figures in report order, and failures.
 
     A failing builder does not stop the report: its error is returned (and shown in the report's
     appendix) so that one broken table cannot hide all the others.
     """
-    from analysis.report.registry import ReportFigure, ReportTable, builders
-
-    items: list = []
+    items: list[ReportItem] = []
     failures: list[BuildFailure] = []
     seen: dict[str, str] = {}
     for name, builder in builders():
@@ -97,21 +95,11 @@ def collect_items(study, ctx) -> tuple[list, list[BuildFailure]]:
 
 
 def _failures_table(failures: list[BuildFailure], codebook):
-    from analysis.report.labels import table_text
-    from analysis.report.registry import ReportTable
+    from analysis.report.labels import table_texts
 
     frame = pd.DataFrame(failures, columns=["builder", "error"], dtype="str")
-    (title_ja, note_ja), (title_en, note_en) = (
-        table_text(codebook, "appendix_failures", lang) for lang in ("ja", "en")
-    )
     return ReportTable(
-        name="appendix_failures",
-        title_ja=title_ja,
-        title_en=title_en,
-        frame=frame,
-        section="appendix",
-        note_ja=note_ja,
-        note_en=note_en,
+        name="appendix_failures", frame=frame, section="appendix", **table_texts(codebook, "appendix_failures")
     )
 
 
@@ -122,8 +110,7 @@ class AuditFailed(RuntimeError):
 
 def _omitted_table(codebook, lang: str = "ja"):
     """The appendix table listing what publication left out, and why (codebook words)."""
-    from analysis.report.labels import report_labels, table_text
-    from analysis.report.registry import ReportTable
+    from analysis.report.labels import report_labels, table_texts
 
     def build(rows: list[tuple[str, str, str, str]]):
         words = report_labels(codebook, lang)
@@ -135,25 +122,22 @@ def _omitted_table(codebook, lang: str = "ja"):
             },
             dtype="str",
         )
-        (title_ja, note_ja), (title_en, note_en) = (
-            table_text(codebook, "appendix_omitted", lang) for lang in ("ja", "en")
-        )
         return ReportTable(
-            name="appendix_omitted",
-            title_ja=title_ja,
-            title_en=title_en,
-            frame=frame,
-            section="appendix",
-            note_ja=note_ja,
-            note_en=note_en,
+            name="appendix_omitted", frame=frame, section="appendix", **table_texts(codebook, "appendix_omitted")
         )
 
     return build
 
 
 def publishable(
-    items: list, rule=None, marker: str = "x", notes: tuple[str, str] = ("", ""), codebook=None, *, k: int | None = None
-) -> list:
+    items: list[ReportItem],
+    rule: PublicationRule | int | None = None,
+    marker: str = "x",
+    notes: tuple[str, str] = ("", ""),
+    codebook: Codebook | None = None,
+    *,
+    k: int | None = None,
+) -> list[ReportItem]:
     """Return ``items`` fit for publication (see :func:`analysis.report.publication.publish`).
 
     ``rule`` is a :class:`analysis.report.publication.PublicationRule`; a bare threshold (``rule=5`` or
@@ -163,10 +147,9 @@ def publishable(
     """
     from analysis.report.publication import PublicationRule, publish
 
-    if rule is None and k is None:
-        k = 5
     if not isinstance(rule, PublicationRule):
-        rule = PublicationRule(k=int(rule if rule is not None else k))
+        threshold = rule if rule is not None else k if k is not None else 5
+        rule = PublicationRule(k=int(threshold))
     omitted = _omitted_table(codebook) if codebook is not None else None
     return publish(items, rule, marker=marker, notes=notes, omitted_table=omitted).items
 
@@ -199,7 +182,7 @@ def read_manifest(processed_dir: Path, what: str = "processed_dir") -> dict[str,
     return manifest
 
 
-def ingest_summary(study, manifest: dict[str, Any]) -> dict[str, int]:
+def ingest_summary(study: Study, manifest: dict[str, Any]) -> dict[str, int]:
     """What the report's first screen says about its data.
 
     ``errors`` and ``warnings`` of the ingest (from ``issues.csv``, else the manifest);
@@ -250,7 +233,7 @@ def first_screen(processed_dir: Path, lang: str = "ja") -> str:
     from analysis.report.labels import report_labels
 
     manifest = read_manifest(processed_dir)
-    study = load_report_study(Path(processed_dir))
+    study = load_study(Path(processed_dir))
     return _ingest_line(ingest_summary(study, manifest), report_labels(study.codebook, lang))
 
 
@@ -297,7 +280,6 @@ def build_report(
     """
     from analysis.output.atomic import claim_output, staging_dir
     from analysis.report.labels import report_labels
-    from analysis.report.registry import ReportContext
     from analysis.report.writers import write_report
 
     if lang not in ("ja", "en"):
@@ -308,15 +290,13 @@ def build_report(
     if previous_dir is not None:
         read_manifest(Path(previous_dir), what="--previous")
     claim_output(out_dir, "report", inputs, force)  # before the work: a refusal costs nothing
-    study = load_report_study(processed_dir)
-    previous = load_report_study(Path(previous_dir)) if previous_dir is not None else None
+    study = load_study(processed_dir)
+    previous = load_study(Path(previous_dir)) if previous_dir is not None else None
     from analysis.report.publication import PublicationRule
 
     # One rule for every table: the codebook's [suppression] k and protection interval.
     rule = PublicationRule.from_codebook(study.codebook) if publish else None
-    ctx = ReportContext(
-        lang=lang, publish=publish, previous=previous, options={"processed_dir": str(processed_dir), "ingest": manifest}
-    )
+    ctx = ReportContext(lang=lang, publish=publish, previous=previous)
 
     items, failures = collect_items(study, ctx)
     if failures:
@@ -348,17 +328,17 @@ def _publish(items: list, rule, study, previous, lang: str, labels: dict[str, st
     year-over-year tables print both years."""
     from analysis.report.labels import report_labels
     from analysis.report.publication import publish
-    from analysis.report.registry import ReportContext
 
     marker = labels.get("ui:suppressed_marker", "x")
     before = None
     if previous is not None:
         previous_items, _ = collect_items(previous, ReportContext(lang=lang, publish=True))
         before = publish(previous_items, rule, marker=marker).rescoped("previous")
-    notes = tuple(
+    ja, en = (
         report_labels(study.codebook, code).get("ui:suppressed_note", "").replace("{k}", str(rule.k))
         for code in ("ja", "en")
     )
+    notes = (ja, en)
     return publish(
         items, rule, previous=before, marker=marker, notes=notes, omitted_table=_omitted_table(study.codebook, lang)
     )

@@ -25,7 +25,7 @@ Pure computation: nothing here touches the file system.
 from __future__ import annotations
 
 import math
-from collections.abc import Hashable, Iterable, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -87,7 +87,7 @@ class PublicationRule:
     @classmethod
     def from_codebook(cls, codebook: Any) -> PublicationRule:
         """The rule of the codebook's ``[suppression]`` table (``k`` is required there)."""
-        spec = dict(codebook.meta.get("suppression") or {})
+        spec = codebook.suppression
         if "k" not in spec:
             raise KeyError("the codebook's edition.toml has no [suppression] k; publication needs it")
         return cls(k=int(spec["k"]), interval=int(spec.get("interval", 1)), share=float(spec.get("share", 0.0)))
@@ -137,7 +137,12 @@ def _positional(layout: TableLayout, index: pd.Index) -> TableLayout:
     """The layout with row labels turned into row positions (files know positions only)."""
 
     def pos(label: Hashable) -> int | None:
-        return None if label is None else int(index.get_loc(label))
+        if label is None:
+            return None
+        position = index.get_loc(label)
+        if not isinstance(position, int | np.integer):
+            raise ValueError(f"row label {label!r} of a table layout is not unique")
+        return int(position)
 
     def many(labels: Iterable[Hashable] | None) -> tuple[int, ...] | None:
         return None if labels is None else tuple(pos(label) for label in labels)  # type: ignore[misc]
@@ -178,7 +183,11 @@ def spec_of(item: Any, scope: str = "") -> tuple[TableSpec, dict[Cell, int]]:
             if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
                 continue
             values[(pos, column)] = int(value)
-    links = {(int(row), column): tuple(key) for row, column, key in layout.links if (row, column) in values}
+    links = {
+        (row, column): tuple(key)
+        for row, column, key in layout.links
+        if isinstance(row, int) and (row, column) in values
+    }
     spec = TableSpec(_spec_name(item, scope), scope, counts, len(frame), layout, frozenset(values), links)
     return spec, values
 
@@ -414,7 +423,7 @@ def suppress_report(
     listed: Mapping[str, set[Key]] | None = None,
     *,
     fixed: Sequence[TableSpec] = (),
-    fixed_hidden: set[Key] = frozenset(),
+    fixed_hidden: Set[Key] = frozenset(),
 ) -> Suppression:
     """Hide keys until every hidden key meets ``rule`` over all tables (see the module notes).
 

@@ -1,21 +1,40 @@
-"""What the report holds: tables and figures declared by builders registered here.
+"""What the report holds: the tables and figures builders declare, and what a builder is given.
 
 A builder is one function ``(study, context) -> list[ReportTable | ReportFigure]``; adding a
 table to the report is writing one such function in a module of ``analysis.report.builders``
-and decorating it with :func:`register`. Builders compute; they never write files.
+and listing it in :func:`analysis.report.build.builders`. Builders compute; they never write files.
 """
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import pandas as pd
 
-__all__ = ["ReportContext", "ReportFigure", "ReportTable", "builders", "register"]
+from analysis.maturity.classification import DEFAULT_DELTA
+from analysis.study.load import Study
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+__all__ = ["Builder", "FigureTitles", "ReportContext", "ReportFigure", "ReportItem", "ReportTable", "TableTexts"]
+
+
+class FigureTitles(TypedDict):
+    """A figure's title in both languages (``ReportFigure(**titles)``)."""
+
+    title_ja: str
+    title_en: str
+
+
+class TableTexts(FigureTitles):
+    """A table's title and note in both languages (``ReportTable(**texts)``)."""
+
+    note_ja: str
+    note_en: str
 
 
 @dataclass(frozen=True)
@@ -74,7 +93,7 @@ class ReportFigure:
     name: str
     title_ja: str
     title_en: str
-    figure: Any
+    figure: Figure
     section: str = ""
     respondent_level: bool = False  # shows single respondents: left out in publish mode
     shows: tuple[tuple, ...] = ()
@@ -85,32 +104,22 @@ class ReportFigure:
 
 @dataclass(frozen=True)
 class ReportContext:
-    """Options of one report build. ``previous`` is the prior year's Study, when given."""
+    """What one report build asks of every builder.
+
+    ``lang`` is the report's language (``ja`` or ``en``); ``publish`` says the report will be
+    published (builders then declare what publication must hide, and leave out what it may
+    not show); ``previous`` is the prior year's study, for the year-over-year tables.
+    ``maturity_delta`` is how far the sensitivity table moves the maturity thresholds, and
+    ``min_industry_n`` the fewest companies of an industry a company's radar chart compares it
+    with (``None``: the figure's default).
+    """
 
     lang: str = "ja"
     publish: bool = False
-    previous: Any = None
-    options: dict[str, Any] = field(default_factory=dict)
+    previous: Study | None = None
+    maturity_delta: Fraction = DEFAULT_DELTA
+    min_industry_n: int | None = None
 
 
-Builder = Callable[[Any, ReportContext], list]
-_REGISTRY: dict[str, tuple[int, Builder]] = {}
-
-
-def register(name: str, order: int = 100) -> Callable[[Builder], Builder]:
-    """Register a builder under ``name``; ``order`` sets its place in the report."""
-
-    def decorate(builder: Builder) -> Builder:
-        _REGISTRY[name] = (order, builder)
-        return builder
-
-    return decorate
-
-
-def builders() -> list[tuple[str, Builder]]:
-    """Every registered builder, in report order (imports ``analysis.report.builders.*``)."""
-    from analysis.report import builders as package
-
-    for module in pkgutil.iter_modules(package.__path__):
-        importlib.import_module(f"{package.__name__}.{module.name}")
-    return [(name, fn) for name, (order, fn) in sorted(_REGISTRY.items(), key=lambda kv: (kv[1][0], kv[0]))]
+ReportItem = ReportTable | ReportFigure
+Builder = Callable[[Study, ReportContext], Sequence[ReportItem]]

@@ -348,7 +348,7 @@ def write_workbook(
 
     book = Workbook()
     _base_font(book, base)
-    contents = book.active
+    contents = book.worksheets[0]  # a new workbook's one sheet
     contents.title = contents_name
     set_cell(contents.cell(1, 1), heading)
     contents.cell(1, 1).font = Font(name=_FONT_NAME, bold=True, size=14)

@@ -12,6 +12,7 @@ import io
 import json
 from collections.abc import Mapping
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -35,7 +36,7 @@ _FOREIGN = {
 }
 
 
-def _field_type(table: str, column: str, dtype: object) -> str:
+def _field_type(table: str, column: str, dtype: np.dtype | pd.api.extensions.ExtensionDtype) -> str:
     if column in DATES.get(table, []):
         return "date"
     if pd.api.types.is_bool_dtype(dtype):

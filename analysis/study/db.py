@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from analysis.codebook import Codebook
 from analysis.errors import UsageError
 from analysis.output.atomic import owner_of, staging_dir
 from analysis.study.frames import CODED, column_labels, vocabulary
@@ -43,27 +44,29 @@ def processed_years(processed_root: Path) -> list[tuple[int, Path]]:
     return [(year, path) for year, path in year_folders(root) if owner_of(path) == "ingest"]
 
 
-def study_frames(years: Sequence[tuple[int, Path]]) -> tuple[dict[str, pd.DataFrame], object]:
+def study_frames(years: Sequence[tuple[int, Path]]) -> tuple[dict[str, pd.DataFrame], Codebook]:
     """Every table of every year, stacked, with ``study_year`` (and ``fiscal_year`` where a table
-    has none); coded columns stay categoricals of their codebook list. Returns (tables, codebook)."""
+    has none); coded columns stay categoricals of their codebook list. Returns (tables, codebook),
+    the codebook of the first year."""
     from analysis.study.load import load_study
 
+    if not years:
+        raise ValueError("study_frames needs at least one processed year")
+    studies = [(year, load_study(path)) for year, path in years]
+    codebook = studies[0][1].codebook
     stacked: dict[str, list[pd.DataFrame]] = {}
-    codebook = None
-    for year, path in years:
-        study = load_study(path)
-        codebook = codebook or study.codebook
+    for year, study in studies:
         for name, frame in study.tables.items():
             frame = frame.copy()
             if "fiscal_year" not in frame:
-                frame.insert(0, "fiscal_year", pd.array([year] * len(frame), dtype="Int64"))
-            frame.insert(0, "study_year", pd.array([year] * len(frame), dtype="Int64"))
+                frame.insert(0, "fiscal_year", pd.Series([year] * len(frame), index=frame.index, dtype="Int64"))
+            frame.insert(0, "study_year", pd.Series([year] * len(frame), index=frame.index, dtype="Int64"))
             stacked.setdefault(name, []).append(frame)
     tables = {}
     for name, frames in stacked.items():
         out = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
         for column, vocab in CODED.get(name, {}).items():
-            if column in out and codebook is not None:
+            if column in out:
                 # Years may differ in their extra categories: one ordered type again.
                 codes = list(vocabulary(codebook, vocab)["code"])
                 values = out[column].astype("object")
@@ -161,11 +164,10 @@ def _claim_db(path: Path, force: bool) -> None:
     try:
         con = duckdb.connect(str(path), read_only=True)
         try:
-            ours = bool(
-                con.execute(
-                    "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [_BUILD_TABLE]
-                ).fetchone()[0]
-            )
+            found = con.execute(
+                "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [_BUILD_TABLE]
+            ).fetchone()
+            ours = found is not None and bool(found[0])
         finally:
             con.close()
     except duckdb.Error:
@@ -208,7 +210,7 @@ def build_database(processed_root: Path, force: bool = False, parquet: bool = Tr
         with staging_dir(root / PARQUET_DIR, command="db", force=force) as staged:
             for name, frame in tables.items():
                 for year, part in frame.groupby("study_year", sort=True):
-                    folder = staged / name / f"study_year={int(year)}"
+                    folder = staged / name / f"study_year={year}"  # a whole number (Int64 column)
                     folder.mkdir(parents=True, exist_ok=True)
                     (folder / "part.parquet").write_bytes(
                         parquet_bytes(name, part.drop(columns="study_year"), codebook)

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 import pandas as pd
 
 from analysis.codebook import Codebook
+from analysis.maturity.classification import UNCLASSIFIED
 from analysis.study.schema import TABLE_DOCS
 
 __all__ = [
@@ -31,8 +32,7 @@ __all__ = [
 ]
 
 MISSING = "missing"  # the vocabulary of missing-answer reasons (edition.toml [[missing]])
-MATURITY_LEVELS = "maturity_levels"  # the maturity rules' levels, then UNCLASSIFIED
-UNCLASSIFIED = "unclassified"  # a company whose level could not be decided: kept, never NaN
+MATURITY_LEVELS = "maturity_levels"  # the maturity rules' levels, then UNCLASSIFIED (kept, never NaN)
 
 # Table -> column -> vocabulary: a codebook code list, MISSING or MATURITY_LEVELS.
 CODED: dict[str, dict[str, str]] = {
@@ -84,6 +84,7 @@ _DERIVED_COLUMN_DOCS = {
     "should have been; empty when no rule might hold.",
     "level_max": "The highest level the company could reach (with level_min: e.g. B or better); equal to "
     "level when the level is decided.",
+    "reason_ja": "The reason, in Japanese.",
 }
 
 
@@ -109,14 +110,14 @@ def vocabulary(codebook: Codebook, name: str) -> pd.DataFrame:
     :data:`MATURITY_LEVELS` (the rules' levels, then :data:`UNCLASSIFIED`).
     """
     if name == MISSING:
-        rows = [(m["reason"], m["label_ja"], m["label_en"]) for m in codebook.meta["missing"]]
+        rows = list(codebook.missing_codes[["reason", "label_ja", "label_en"]].itertuples(index=False, name=None))
     elif name == MATURITY_LEVELS:
-        words = codebook.table("crosstab_labels").set_index("key")
         rows = [(str(r["level"]), r["label_ja"], r["label_en"]) for r in codebook.maturity_rules["rules"]]
-        rows.append((UNCLASSIFIED, words.loc["unclassified", "label_ja"], words.loc["unclassified", "label_en"]))
+        ja, en = (codebook.words(lang, "crosstab")["unclassified"] for lang in ("ja", "en"))
+        rows.append((UNCLASSIFIED, ja, en))
     else:
         table = codebook.codelist(name)
-        key = codebook.meta["codelists"][name]["key"]
+        key = codebook.codelist_key(name)
         ja, en = _label_column(table, "ja"), _label_column(table, "en")
         rows = [
             (str(code), str(table[ja].iloc[i]) if ja else str(code), str(table[en].iloc[i]) if en else str(code))
@@ -136,17 +137,14 @@ def maturity_mapping(codebook: Codebook) -> dict[str, str]:
 
 def column_labels(codebook: Codebook) -> dict[str, dict[str, str]]:
     """Column id -> {"ja", "en", "description"}: workbook headers (``columns.csv``), then the
-    words of the report tables (``maturity_labels.csv``, ``crosstab_labels.csv``)."""
+    words of the report tables (:meth:`Codebook.words` of the maturity and cross-tabulation parts)."""
     from analysis.collect.template import edition_year, help_text  # the template module imports the validator
 
     out: dict[str, dict[str, str]] = {}
-    for name in ("crosstab_labels", "maturity_labels"):
-        for row in codebook.table(name).itertuples(index=False):
-            out[str(row.key)] = {
-                "ja": str(row.label_ja),
-                "en": str(row.label_en),
-                "description": _DERIVED_COLUMN_DOCS.get(str(row.key), ""),
-            }
+    for scope in ("crosstab", "maturity"):
+        ja, en = codebook.words("ja", scope), codebook.words("en", scope)
+        for key in ja:
+            out[key] = {"ja": ja[key], "en": en[key], "description": _DERIVED_COLUMN_DOCS.get(key, "")}
     for sheets in codebook.sheets.values():
         for sheet in sheets:
             for col in sheet.columns:
@@ -230,7 +228,7 @@ def labelled(frame: pd.DataFrame, lang: str = "ja") -> pd.DataFrame:
                 out[column] = values.cat.rename_categories(names)
                 continue
         out[column] = values.astype("object").map(
-            lambda v, c=codes: c.get(str(v), {}).get(lang, v) if v is not None and v == v else v
+            lambda v, c=codes: c.get(str(v), {}).get(lang, v) if pd.notna(v) else v
         )
     names = {c: frame.attrs.get("labels", {}).get(c, {}).get(lang, c) for c in out.columns}
     if len(set(names.values())) == len(names):

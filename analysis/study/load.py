@@ -38,6 +38,16 @@ class Study:
         """Statement maturity groups (高/中/低) -> maturity levels (A/B/C), from the codebook."""
         return maturity_mapping(self.codebook)
 
+    def year_of(self, table: str) -> int | None:
+        """The study's fiscal year, else the latest fiscal year of table ``table`` (None when it has none)."""
+        if self.fiscal_year is not None:
+            return int(self.fiscal_year)
+        frame = self.tables.get(table)
+        if frame is None or "fiscal_year" not in frame:
+            return None
+        years = frame["fiscal_year"].dropna()
+        return int(years.max()) if len(years) else None
+
     @property
     def years(self) -> list[int]:
         """The fiscal years present in the tables."""
@@ -77,8 +87,8 @@ class Study:
         years = ", ".join(map(str, self.years)) or "-"
         problems = ", ".join(f"{n} {k}" for k, n in self._problem_counts().items()) or "none"
         rows = "".join(
-            f"<tr><td><code>{escape(r.table)}</code></td><td style='text-align:right'>{r.rows:,}</td>"
-            f"<td style='text-align:right'>{r.columns}</td><td>{escape(r.description)}</td></tr>"
+            f"<tr><td><code>{escape(str(r.table))}</code></td><td style='text-align:right'>{r.rows:,}</td>"
+            f"<td style='text-align:right'>{r.columns}</td><td>{escape(str(r.description))}</td></tr>"
             for r in self.overview().itertuples(index=False)
         )
         return (
@@ -111,11 +121,20 @@ def study_from_tables(
     path: Path | None = None,
     issues: pd.DataFrame | None = None,
 ) -> Study:
-    """Build a :class:`Study` from tidy frames (conformed to the schema, categoricals added)."""
+    """Build a :class:`Study` from tidy frames (conformed to the schema, categoricals added).
+
+    Derived tables given (such as ``maturity`` read back from the ingest) are kept; without one,
+    a study with self-assessment answers gets its ``maturity`` table from
+    :func:`analysis.maturity.classification.maturity_table`, as the ingest would have written it.
+    """
+    from analysis.maturity.classification import maturity_table
+
     codebook = codebook or load_codebook()
     typed = {name: conform(name, tables.get(name, pd.DataFrame())) for name in TABLES}
     # Tables outside the schema (derived ones such as maturity) are kept as given.
     typed.update({name: frame.copy() for name, frame in tables.items() if name not in TABLES})
+    if "maturity" not in typed and len(typed["self_assessment"]):
+        typed["maturity"] = maturity_table(Study(tables=typed, codebook=codebook))
     # Ordered categoricals (from the codebook's lists), dates and labels: analysis-ready frames.
     typed = {name: typed_frame(name, frame, codebook) for name, frame in typed.items()}
     return Study(
@@ -138,9 +157,11 @@ def _dates_as_text(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def load_study(path: str | Path, edition: str | None = None) -> Study:
-    """Load the processed tables in ``path`` (a folder written by ``survey ingest``).
+    """Load the processed tables in ``path`` (a folder written by ``survey ingest``): the one loader
+    of the toolkit (reports, notebooks and the database read a processed year through it).
 
-    Parquet is read where present (types survive), CSV otherwise.
+    Parquet is read where present (types survive), CSV otherwise (typed by the schema). Derived
+    tables (``maturity``) come from their Parquet file, and are derived again when it is missing.
     """
     import json
 
@@ -161,9 +182,8 @@ def load_study(path: str | Path, edition: str | None = None) -> Study:
             )
     issues_csv = path / "issues.csv"
     issues = pd.read_csv(issues_csv, dtype="str", encoding="utf-8-sig") if issues_csv.is_file() else None
-    study = study_from_tables(tables, codebook, manifest.get("fiscal_year"), path, issues)
-    # Derived tables written by the ingest (e.g. maturity) come along as they are.
+    # Derived tables written by the ingest (e.g. maturity) come along, typed by their Parquet file.
     for extra in sorted(path.glob("*.parquet")):
         if extra.stem not in TABLES:
-            study.tables[extra.stem] = typed_frame(extra.stem, pd.read_parquet(extra), codebook)
-    return study
+            tables[extra.stem] = pd.read_parquet(extra)
+    return study_from_tables(tables, codebook, manifest.get("fiscal_year"), path, issues)

@@ -130,7 +130,8 @@ def conform(name: str, frame: pd.DataFrame) -> pd.DataFrame:
     for column, dtype in columns.items():
         values = frame[column] if column in frame else pd.Series([None] * len(frame), index=frame.index)
         values = values.astype("object").where(values.notna(), None)
-        out[column] = pd.array(values.tolist(), dtype=dtype) if len(values) else pd.array([], dtype=dtype)
+        # pandas-stubs accept dtype names as literals only; TABLES holds them as str.
+        out[column] = pd.array(values.tolist() if len(values) else [], dtype=dtype)  # pyright: ignore[reportCallIssue, reportArgumentType]
     keys = [k for k in TABLE_KEYS[name] if k in out]
     if len(out):
         out = out.sort_values(keys, kind="stable", na_position="first")

@@ -5,7 +5,7 @@ A *variable* is one answer per respondent (single response) or a set of chosen o
 (multiple response), read from the tidy tables with its labels from the codebook:
 
 * ``group``, ``industry``, ``size_band``, ``region``, ``country`` (the ``respondents`` table);
-* ``maturity`` (levels A/B/C from :func:`analysis.maturity.classification.maturity_table`, or a given frame);
+* ``maturity`` (levels A/B/C: the study's ``maturity`` table, or a given frame);
 * any pre-survey question id such as ``Q1-1`` (free-text questions cannot be tabulated).
 
 Missing answers are never dropped: each missing reason of a variable has its own row (or
@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.codebook import Codebook
+from analysis.maturity.classification import UNCLASSIFIED
 from analysis.tabulation.stats import (
     DEFAULT_RESAMPLES,
     DEFAULT_SEED,
@@ -62,16 +63,14 @@ RESPONDENT_VARIABLES: dict[str, str] = {
     "region": "regions",
     "country": "countries",
 }
-UNCLASSIFIED = "unclassified"
 TOTAL = "total"
 ANSWERED = "answered"
 ALL = "all"
 
 
 def labels(codebook: Codebook, lang: str) -> dict[str, str]:
-    """The words of cross-tabulations and statement tables (``crosstab_labels.csv``)."""
-    frame = codebook.table("crosstab_labels")
-    return dict(zip(frame["key"], frame[f"label_{lang}"], strict=True))
+    """The words of cross-tabulations and statement tables (:meth:`Codebook.words`, scope ``crosstab``)."""
+    return codebook.words(lang, "crosstab")
 
 
 def missing_key(reason: str) -> str:
@@ -172,18 +171,10 @@ def _missing_labels(codebook: Codebook, words: Mapping[str, Mapping[str, str]]) 
 def maturity_levels(study: Any, maturity: pd.DataFrame | None = None) -> pd.DataFrame | None:
     """The ``maturity`` table of ``study`` (``respondent_id``, ``fiscal_year``, ``level``).
 
-    Uses ``maturity`` when given, else a ``maturity`` table held by the study, else computes
-    it with :func:`analysis.maturity.classification.maturity_table`; ``None`` when that module is missing.
+    Uses ``maturity`` when given, else the study's ``maturity`` table (the one classification,
+    :func:`analysis.maturity.classification.maturity_table`); ``None`` when the study has none.
     """
-    if maturity is not None:
-        return maturity
-    if "maturity" in study.tables:
-        return study.tables["maturity"]
-    try:
-        from analysis.maturity.classification import maturity_table
-    except ImportError:  # the maturity module is optional
-        return None
-    return maturity_table(study.tables, study.codebook)
+    return maturity if maturity is not None else study.tables.get("maturity")
 
 
 def variable(
@@ -241,7 +232,7 @@ def _maturity_variable(study: Any, maturity: pd.DataFrame | None, year: int | No
     levels = tuple(str(rule["level"]) for rule in rules)
     table = maturity_levels(study, maturity)
     if table is None:
-        raise LookupError("no maturity levels: analysis.maturity.classification is not available and none were given")
+        raise LookupError("no maturity levels: the study has no maturity table and none was given")
     table = _select_year(table, year).drop_duplicates("respondent_id")
     level = table["level"].astype("object")
     known = level.isin(levels)

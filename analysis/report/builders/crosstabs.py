@@ -2,30 +2,22 @@
 
 The level comes from :func:`analysis.maturity.classification.maturity_table` (imported lazily through
 :func:`analysis.tabulation.crosstabs.maturity_levels`); without it the tables are by respondent group.
-Titles and notes are codebook data (``crosstab_report.csv``, ``crosstab_labels.csv``).
+Titles and notes are codebook data (``report_tables.csv``; words: :meth:`analysis.codebook.Codebook.words`).
 """
 
 from __future__ import annotations
 
 import re
 
-from analysis.report.registry import ReportContext, ReportTable, register
+from analysis.report.labels import table_texts
+from analysis.report.registry import ReportContext, ReportTable
+from analysis.study.load import Study
 from analysis.tabulation.crosstabs import CrossTab, join_sentences, labels, maturity_levels, presurvey_by
 from analysis.tabulation.suppression import TableLayout
 
-__all__ = ["presurvey_tables", "report_text"]
+__all__ = ["presurvey_tables"]
 
 SECTION = "crosstabs"
-
-
-def report_text(codebook, key: str, lang: str, **values: object) -> tuple[str, str]:
-    """Title and note of table ``key`` of ``crosstab_report.csv`` with ``{name}`` filled."""
-    frame = codebook.table("crosstab_report")
-    row = frame[frame["key"] == key].iloc[0]
-    title, note = str(row[f"title_{lang}"]), str(row[f"note_{lang}"])
-    for name, value in values.items():
-        title, note = title.replace(f"{{{name}}}", str(value)), note.replace(f"{{{name}}}", str(value))
-    return title, note
 
 
 def _margin_links(table: CrossTab, frame, maturity, year) -> tuple:
@@ -36,12 +28,13 @@ def _margin_links(table: CrossTab, frame, maturity, year) -> tuple:
         return ()
     levels = maturity["level"].astype("object").where(maturity["level"].notna(), "unclassified")
     layout = frame.attrs["layout"]
+    totals = table.counts.loc["total"].astype(int).to_dict()
     links = []
     for key, column in zip(table.counts.columns, frame.attrs["count_columns"], strict=True):
         level = "unclassified" if key == "missing:unclassified" else key
         quantity = ("respondents", int(year)) if key == "total" else ("maturity_level", int(year), level)
         expected = len(levels) if key == "total" else int((levels == level).sum())
-        if int(table.counts.loc["total", key]) != expected:
+        if totals.get(key) != expected:
             return ()
         links.append((layout["total_row"], column, quantity))
     return tuple(links)
@@ -49,20 +42,16 @@ def _margin_links(table: CrossTab, frame, maturity, year) -> tuple:
 
 def _item(table: CrossTab, by: str, ctx: ReportContext, fallback: bool, maturity=None, year=None) -> ReportTable:
     codebook = table.codebook
-    texts: dict[str, str] = {}
+    question = table.row.name
+    notes, texts = {}, {}
     for lang in ("ja", "en"):
-        words = labels(codebook, lang)
         # A whole-table test printed in a note cannot be hidden with the counts it uses: a
         # published table states the test made, not its result.
         note = table.note(lang, with_test=not ctx.publish, ci=True)
-        if fallback:
-            note = join_sentences(lang, note, words["by_group_fallback"])
-        question = table.row.name
-        text = table.row.title(lang).removeprefix(question).strip()
-        title, note = report_text(
-            codebook, "presurvey_by", lang, question=question, by=table.column.title(lang), text=text, note=note
-        )
-        texts[f"title_{lang}"], texts[f"note_{lang}"] = title, note
+        notes[lang] = join_sentences(lang, note, labels(codebook, lang)["by_group_fallback"]) if fallback else note
+        texts[lang] = table.row.title(lang).removeprefix(question).strip()
+    by_title = {lang: table.column.title(lang) for lang in ("ja", "en")}
+    titled = table_texts(codebook, "presurvey_by", question=question, by=by_title, text=texts, note=notes)
     frame = table.frame(ctx.lang, ci=True)
     words = labels(codebook, ctx.lang)
     name = "presurvey_" + re.sub(r"\W", "_", table.row.name.lower()) + f"_by_{by}"
@@ -89,11 +78,11 @@ def _item(table: CrossTab, by: str, ctx: ReportContext, fallback: bool, maturity
         statistics=statistics,
         table_statistics=table_statistics,
         layout=layout.as_mapping(),
-        **texts,
+        **titled,
     )
 
 
-def presurvey_tables(study, ctx: ReportContext) -> list[ReportTable]:
+def presurvey_tables(study: Study, ctx: ReportContext) -> list[ReportTable]:
     """One table per tabulable pre-survey question against maturity (or respondent group)."""
     presurvey = study.tables.get("presurvey")
     if presurvey is None or presurvey.empty:
@@ -102,8 +91,3 @@ def presurvey_tables(study, ctx: ReportContext) -> list[ReportTable]:
     by = "maturity" if maturity is not None else "group"
     tables = presurvey_by(study, by, maturity=maturity)
     return [_item(t, by, ctx, fallback=maturity is None, maturity=maturity, year=study.fiscal_year) for t in tables]
-
-
-@register("presurvey_by_maturity", order=30)
-def _build(study, ctx: ReportContext) -> list[ReportTable]:
-    return presurvey_tables(study, ctx)

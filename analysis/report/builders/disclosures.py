@@ -2,12 +2,14 @@
 
 Tables of :mod:`analysis.disclosure.review` with codebook labels and headers, the heatmap and trend
 figures, and the checked findings of 2.4(2) (table ``findings``, also written as
-``findings.csv``). Titles and notes come from ``disclosure_report_tables.csv``, headers and
-terms from ``disclosure_terms.csv`` and the code lists.
+``findings.csv``). Titles and notes come from ``report_tables.csv``, headers and terms from the
+codebook's words (scope ``disclosure``) and the code lists.
 """
 
 from __future__ import annotations
 
+import math
+import numbers
 from collections.abc import Callable
 from dataclasses import replace
 
@@ -17,7 +19,9 @@ from analysis.codebook import Codebook
 from analysis.disclosure import review as ds
 from analysis.disclosure.findings import FINDINGS, finding_title, run_checks
 from analysis.figures.disclosure import heatmap_figure, trend_figure
-from analysis.report.registry import ReportContext, ReportFigure, ReportTable, register
+from analysis.report.labels import figure_titles, table_text, table_texts
+from analysis.report.registry import ReportContext, ReportFigure, ReportItem, ReportTable, TableTexts
+from analysis.study.load import Study
 from analysis.tabulation.suppression import TableLayout
 
 __all__ = ["disclosure_report", "findings_table"]
@@ -30,9 +34,7 @@ class _Words:
 
     def __init__(self, codebook: Codebook, lang: str) -> None:
         self.codebook, self.lang = codebook, lang
-        terms = codebook.table("disclosure_terms")
-        self.terms = dict(zip(terms["term"], terms[f"label_{lang}"], strict=True))
-        self.tables = codebook.table("disclosure_report_tables").set_index("key")
+        self.terms = codebook.words(lang, "disclosure")
         self.regions = list(codebook.table("regions")["region"])
 
     def term(self, key: str, **values: str) -> str:
@@ -44,14 +46,8 @@ class _Words:
     def code(self, codelist: str, code: object) -> str:
         return self.codebook.label(codelist, code, self.lang)
 
-    def texts(self, key: str) -> dict[str, str]:
-        row = self.tables.loc[key]
-        return {
-            "title_ja": row["title_ja"],
-            "title_en": row["title_en"],
-            "note_ja": row["note_ja"],
-            "note_en": row["note_en"],
-        }
+    def texts(self, key: str) -> TableTexts:
+        return table_texts(self.codebook, key)
 
     def region_columns(self) -> dict[str, str]:
         columns = {}
@@ -67,11 +63,11 @@ def _region_table(
     name: str,
     frame: pd.DataFrame,
     key: str,
-    label: Callable[[str], str],
+    label: Callable[[str], str | None],
     header: str,
     p_term: str = "p_fisher",
 ) -> ReportTable:
-    """A by-region comparison with rows labelled by ``label(code)`` and display headers."""
+    """A by-region comparison with rows labelled by ``label(code)`` (None: no label) and display headers."""
     out = frame.copy()
     out[key] = out[key].map(label)
     columns = {key: header, **words.region_columns(), "p_value": words.term(p_term)}
@@ -151,12 +147,14 @@ def findings_table(disclosures: pd.DataFrame, codebook: Codebook, publish: bool 
     so the published variant has the verdict and the published tables that support it
     (``supported_by``, table names; the codebook's ``disclosure_finding_tables.csv``) instead.
     """
-    words = _Words(codebook, "ja")
     checks = run_checks(disclosures, codebook)
-    texts = words.texts("findings")
-    for lang in ("ja", "en"):
-        listed = "\n".join(f"{name}: {finding_title(name, codebook, lang)}" for name in FINDINGS)
-        texts[f"note_{lang}"] = f"{texts[f'note_{lang}']}\n{listed}".strip()
+    texts = _noted(
+        table_texts(codebook, "findings"),
+        {
+            lang: "\n".join(f"{name}: {finding_title(name, codebook, lang)}" for name in FINDINGS)
+            for lang in ("ja", "en")
+        },
+    )
     if not publish:
         return ReportTable(
             name="findings",
@@ -169,14 +167,22 @@ def findings_table(disclosures: pd.DataFrame, codebook: Codebook, publish: bool 
     frame = checks[["finding", "holds"]].reset_index(drop=True)
     frame["supported_by"] = [";".join(tables[name]) for name in frame["finding"]]
     named = dict.fromkeys(t for ts in tables.values() for t in ts)
-    for lang in ("ja", "en"):
-        listed = "\n".join(f"{t}: {words.tables.loc[t, f'title_{lang}']}" for t in named if t in words.tables.index)
-        texts[f"note_{lang}"] = f"{texts[f'note_{lang}']}\n{listed}".strip()
-    return ReportTable(name="findings", frame=frame, section=SECTION, **texts)
+    titles = {lang: {t: table_text(codebook, t, lang)[0] for t in named} for lang in ("ja", "en")}
+    listed = {lang: "\n".join(f"{t}: {title}" for t, title in titles[lang].items() if title != t) for lang in titles}
+    return ReportTable(name="findings", frame=frame, section=SECTION, **_noted(texts, listed))
 
 
-@register("disclosures", order=40)
-def disclosure_report(study, ctx: ReportContext) -> list:
+def _noted(texts: TableTexts, lines: dict[str, str]) -> TableTexts:
+    """``texts`` with ``lines`` (by language) added to the notes on lines of their own."""
+    return TableTexts(
+        title_ja=texts["title_ja"],
+        title_en=texts["title_en"],
+        note_ja=f"{texts['note_ja']}\n{lines['ja']}".strip(),
+        note_en=f"{texts['note_en']}\n{lines['en']}".strip(),
+    )
+
+
+def disclosure_report(study: Study, ctx: ReportContext) -> list[ReportItem]:
     """Every table and figure of the disclosure review (nothing when no company was reviewed)."""
     disclosures, codebook = study.disclosures, study.codebook
     if disclosures.empty:
@@ -315,16 +321,23 @@ def disclosure_report(study, ctx: ReportContext) -> list:
             figure=heatmap_figure(disclosures, codebook, ctx.lang, show_ids=not ctx.publish),
             section=SECTION,
             respondent_level=True,
-            **_figure_titles(words, "disclosure_heatmap"),
+            **figure_titles(codebook, "disclosure_heatmap"),
         ),
         ReportFigure(
             "disclosure_trend_figure",
             figure=trend_figure(disclosures, codebook, ctx.lang),
             section=SECTION,
-            **_figure_titles(words, "disclosure_trend_figure"),
+            **figure_titles(codebook, "disclosure_trend_figure"),
         ),
     ]
     return tables + figures
+
+
+def _count(value: object) -> int | None:
+    """A count as printed in a table; None for a missing one (NA, NaN, None)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or math.isnan(value):
+        return None
+    return int(float(value))  # a whole number, held as int or float
 
 
 def _linked(
@@ -346,7 +359,8 @@ def _linked(
     links: dict[str, list] = {t.name: [] for t in tables}
 
     def link(name: str, row: int, column: str, key: tuple, value: object) -> None:
-        if pd.isna(value) or value_of.setdefault(key, int(value)) != int(value):
+        count = _count(value)
+        if count is None or value_of.setdefault(key, count) != count:
             return
         links[name].append((row, column, key))
 
@@ -373,17 +387,13 @@ def _linked(
         "disclosure_sustainability_by_region",
     ):
         table = next((t for t in tables if t.name == name), None)
-        for region in words.regions if table is not None else ():
-            column = table.frame[head[("total", region)]].dropna()
-            if len(column) and column.nunique() == 1:
-                for row in column.index:
-                    link(
-                        name,
-                        table.frame.index.get_loc(row),
-                        head[("total", region)],
-                        ("reviewed", region),
-                        column.loc[row],
-                    )
+        if table is None:
+            continue
+        for region in words.regions:
+            column = table.frame[head[("total", region)]]
+            if column.notna().any() and column.nunique() == 1:  # the same number in every row that has one
+                for row, value in enumerate(column.tolist()):
+                    link(name, row, head[("total", region)], ("reviewed", region), value)
     sums: dict[tuple, list] = {}
     for row, record in enumerate(by_country.itertuples(index=False)):
         for column, key, total, value in (
@@ -401,8 +411,9 @@ def _linked(
             ),
         ):
             link("disclosure_items_by_country", row, column, key, value)
-            if pd.notna(value):
-                sums.setdefault(total, []).append((key, int(value)))
+            count = _count(value)
+            if count is not None:
+                sums.setdefault(total, []).append((key, count))
     identities = tuple(
         (total, tuple(k for k, _ in parts))
         for total, parts in sums.items()
@@ -421,8 +432,3 @@ def _linked(
             table = replace(table, layout=replace(layout, links=tuple(links[table.name]), **extra).as_mapping())
         out.append(table)
     return out
-
-
-def _figure_titles(words: _Words, key: str) -> dict[str, str]:
-    texts = words.texts(key)
-    return {"title_ja": texts["title_ja"], "title_en": texts["title_en"]}

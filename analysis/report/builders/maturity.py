@@ -1,14 +1,12 @@
 """Maturity tables and figures of the report: level distribution, per-company table, directive
 profile by level, sensitivity to the thresholds, and (with the previous year) transitions.
 
-Levels are computed here from ``self_assessment`` (not read from the derived ``maturity`` file)
-so that the reasons come in the report's language. Titles, notes and headers are codebook data
-(``maturity_report.csv``, ``maturity_labels.csv``).
+Levels are the study's ``maturity`` table (:func:`analysis.maturity.classification.maturity_table`,
+written by the ingest with its reasons in both languages). Titles, notes and headers are codebook data
+(``report_tables.csv``; words: :meth:`analysis.codebook.Codebook.words`, scope ``maturity``).
 """
 
 from __future__ import annotations
-
-from fractions import Fraction
 
 import pandas as pd
 
@@ -21,20 +19,21 @@ from analysis.figures.maturity import (
     respondent_radar,
 )
 from analysis.maturity.classification import (
-    DEFAULT_DELTA,
     UNCLASSIFIED,
     MaturityRules,
-    classify_scores,
     describe_rule,
     directive_change,
     directive_change_summary,
+    level_counts,
     one_year_only,
     rules_from_codebook,
     sensitivity,
     transition_matrix,
 )
 from analysis.maturity.scores import directive_scores
-from analysis.report.registry import ReportContext, ReportFigure, ReportTable, register
+from analysis.report.labels import figure_titles, table_texts
+from analysis.report.registry import ReportContext, ReportFigure, ReportTable
+from analysis.study.load import Study
 from analysis.tabulation.suppression import TableLayout
 
 __all__ = ["level_distribution_table", "maturity_items", "profile_by_level", "respondent_table"]
@@ -46,8 +45,7 @@ SECTION = "maturity"
 
 
 def _labels(codebook, lang: str) -> dict[str, str]:
-    frame = codebook.table("maturity_labels")
-    return dict(zip(frame["key"], frame[f"label_{lang}"], strict=True))
+    return codebook.words(lang, "maturity")
 
 
 def _header(column: str, labels: dict[str, str], rules: MaturityRules) -> str:
@@ -66,21 +64,8 @@ def _display(frame: pd.DataFrame, labels: dict[str, str], rules: MaturityRules) 
     return frame.rename(columns={c: _header(str(c), labels, rules) for c in frame.columns})
 
 
-def _texts(codebook, key: str, **values: object) -> dict[str, str]:
-    frame = codebook.table("maturity_report")
-    row = frame[frame["key"] == key].iloc[0]
-    out = {}
-    for field in ("title_ja", "title_en", "note_ja", "note_en"):
-        text = str(row[field])
-        lang = field.rsplit("_", 1)[1]
-        for name, value in values.items():
-            text = text.replace(f"{{{name}}}", str(value[lang] if isinstance(value, dict) else value))
-        out[field] = text
-    return out
-
-
 def _rules_note(codebook, rules: MaturityRules) -> dict[str, str]:
-    scale = [int(v["value"]) for v in codebook.meta["scale"]["levels"]]
+    scale = codebook.scale_values
     out = {}
     for lang in ("ja", "en"):
         labels = _labels(codebook, lang)
@@ -109,15 +94,13 @@ def _level_name(level: object, codebook, lang: str) -> str:
 
 def level_distribution_table(maturity: pd.DataFrame, rules: MaturityRules, codebook, lang: str = "ja") -> pd.DataFrame:
     """Companies per level (levels in order, then unclassified, then the total): ``level``, ``n``, ``share``."""
-    levels = maturity["level"].astype("object").where(maturity["level"].notna(), UNCLASSIFIED)
-    order = [*rules.levels, UNCLASSIFIED]
-    counts = [int((levels == level).sum()) for level in order]
+    counts = level_counts(maturity, rules.levels)
     total = len(maturity)
     labels = _labels(codebook, lang)
     frame = pd.DataFrame(
         {
-            "level": [_level_name(level, codebook, lang) for level in order] + [labels["total"]],
-            "n": pd.array([*counts, total], dtype="Int64"),
+            "level": [_level_name(level, codebook, lang) for level in counts.index] + [labels["total"]],
+            "n": pd.array([*counts.tolist(), total], dtype="Int64"),
         }
     )
     frame["share"] = frame["n"].astype("Float64") / total if total else pd.NA
@@ -190,7 +173,7 @@ def level_links(year: int | None, rules: MaturityRules, column: str) -> tuple:
     ``("respondents", year)``."""
     if year is None:
         return ()
-    keys = [("maturity_level", int(year), level) for level in (*rules.levels, UNCLASSIFIED)]
+    keys: list[tuple] = [("maturity_level", int(year), level) for level in (*rules.levels, UNCLASSIFIED)]
     keys.append(("respondents", int(year)))
     return tuple((row, column, key) for row, key in enumerate(keys))
 
@@ -200,7 +183,7 @@ def _baseline_links(sens: pd.DataFrame, year: int | None, rules: MaturityRules) 
     if year is None or sens.empty:
         return ()
     columns = [f"n_{level}" for level in rules.levels] + ["n_unclassified", "n_respondents"]
-    keys = [("maturity_level", int(year), level) for level in (*rules.levels, UNCLASSIFIED)]
+    keys: list[tuple] = [("maturity_level", int(year), level) for level in (*rules.levels, UNCLASSIFIED)]
     keys.append(("respondents", int(year)))
     return tuple((0, column, key) for column, key in zip(columns, keys, strict=True) if column in sens)
 
@@ -232,32 +215,42 @@ def _scenario_label(scenario: str, labels: dict[str, str]) -> str:
     return f"{labels.get(f'scenario:{name}', name)} {shift}"
 
 
-def _year_of(study, frame: pd.DataFrame) -> int | None:
-    if study.fiscal_year is not None:
-        return int(study.fiscal_year)
-    years = frame["fiscal_year"].dropna()
-    return int(years.max()) if len(years) else None
+def year_maturity(study: Study, lang: str = "ja") -> tuple[int | None, pd.DataFrame]:
+    """The study's year and its rows of the study's ``maturity`` table, as classified: levels NA
+    when unclassified, ``reason`` in ``lang`` (``reason_ja``; a table written before it had one
+    gives its English reason)."""
+    year = study.year_of("maturity")
+    maturity = study.tables.get("maturity")
+    if maturity is None or year is None:
+        return year, pd.DataFrame(columns=["respondent_id", "fiscal_year", "level"])
+    rows = maturity[maturity["fiscal_year"] == year]
+    levels = {column: rows[column].astype("object") for column in ("level", "level_min", "level_max") if column in rows}
+    out = rows.assign(
+        **{c: pd.array(v.where(v.notna() & (v != UNCLASSIFIED), None).tolist(), dtype="str") for c, v in levels.items()}
+    )
+    if lang == "ja" and "reason_ja" in out:
+        out = out.assign(reason=out["reason_ja"])
+    return year, out.drop(columns=["reason_ja"], errors="ignore").reset_index(drop=True)
 
 
-def _year_data(study, lang: str) -> tuple[int | None, pd.DataFrame, pd.DataFrame]:
+def _year_data(study: Study, lang: str) -> tuple[int | None, pd.DataFrame, pd.DataFrame]:
+    """The study's year, its directive scores and its maturity rows in that year."""
+    year, maturity = year_maturity(study, lang)
     sa = study.self_assessment
-    year = _year_of(study, sa)
     sa = sa[sa["fiscal_year"] == year] if year is not None else sa.iloc[0:0]
-    scores = directive_scores(sa, study.codebook)
-    rules = rules_from_codebook(study.codebook)
-    return year, scores, classify_scores(scores, rules, lang)
+    return year, directive_scores(sa, study.codebook), maturity
 
 
 def _k(ctx: ReportContext, codebook) -> int:
     """The publication threshold: the report's (from the codebook's ``[suppression] k``)."""
-    return int(codebook.meta["suppression"]["k"])
+    return codebook.suppression_k
 
 
-def maturity_items(study, ctx: ReportContext) -> list[ReportTable | ReportFigure]:
+def maturity_items(study: Study, ctx: ReportContext) -> list[ReportTable | ReportFigure]:
     """Every maturity table and figure of ``study`` (see the module docstring)."""
     cb, lang = study.codebook, ctx.lang
     year, scores, maturity = _year_data(study, lang)
-    if maturity.empty:
+    if year is None or maturity.empty or scores.empty:
         return []
     rules = rules_from_codebook(cb)
     labels = _labels(cb, lang)
@@ -322,7 +315,7 @@ def maturity_items(study, ctx: ReportContext) -> list[ReportTable | ReportFigure
         percents=("share",),
         total_row=len(levels_frame) - 1,
         links=level_links(year, rules, "n"),
-        **_texts(cb, "maturity_levels", year=year, n=len(maturity), rules=note),
+        **table_texts(cb, "maturity_levels", year=year, n=len(maturity), rules=note),
     )
     # One row per company (industry, ten means, level): counting its rows would give every
     # hidden cell of the level tables, so it is internal only, whatever columns are dropped.
@@ -331,7 +324,7 @@ def maturity_items(study, ctx: ReportContext) -> list[ReportTable | ReportFigure
         respondent_table(scores, maturity, study.respondents, cb, lang),
         respondent=("respondent_id",),
         respondent_level=True,
-        **_texts(cb, "maturity_respondents", year=year, rules=note),
+        **table_texts(cb, "maturity_respondents", year=year, rules=note),
     )
     # Mean, min and max over a level's companies: of one to k-1 companies they describe those
     # companies, so they go with a hidden n.
@@ -342,10 +335,10 @@ def maturity_items(study, ctx: ReportContext) -> list[ReportTable | ReportFigure
         counts=("n",),
         statistics=("mean", "min", "max"),
         links=_profile_links(profile, levels_frame, year, rules),
-        **_texts(cb, "maturity_profile", year=year),
+        **table_texts(cb, "maturity_profile", year=year),
     )
 
-    delta = Fraction(str(ctx.options.get("maturity_delta", DEFAULT_DELTA)))
+    delta = ctx.maturity_delta
     sens = sensitivity(scores, cb, delta)
     sens["scenario"] = [_scenario_label(s, labels) for s in sens["scenario"]]
     sens["changed"] = sens["changed"].str.replace(UNCLASSIFIED, labels["unclassified"], regex=False)
@@ -363,13 +356,13 @@ def maturity_items(study, ctx: ReportContext) -> list[ReportTable | ReportFigure
         parts=tuple(c for c in level_parts if c in level_counts),
         at_most=((("n_up", "n_down"), ("n_changed",)), (("n_changed",), ("n_respondents",))),
         links=_baseline_links(sens, year, rules),
-        **_texts(cb, "maturity_sensitivity", year=year, delta=delta_text),
+        **table_texts(cb, "maturity_sensitivity", year=year, delta=delta_text),
     )
 
     previous = ctx.previous
     if previous is not None:
         prev_year, prev_scores, prev_maturity = _year_data(previous, lang)
-        if not prev_maturity.empty and prev_year != year:
+        if prev_year is not None and not prev_maturity.empty and not prev_scores.empty and prev_year != year:
             both = pd.concat([prev_maturity, maturity], ignore_index=True)
             years = {"previous": prev_year, "current": year}
             matrix = transition_matrix(both, prev_year, year, rules.levels)
@@ -382,7 +375,7 @@ def maturity_items(study, ctx: ReportContext) -> list[ReportTable | ReportFigure
                 counts=(*rules.levels, "unclassified", "total"),
                 total_column="total",
                 parts=(*rules.levels, "unclassified"),
-                **_texts(cb, "maturity_transitions", n=n_both, **years),
+                **table_texts(cb, "maturity_transitions", n=n_both, **years),
             )
             change = directive_change_summary(directive_change(pd.concat([prev_scores, scores]), prev_year, year))
             names = dict(zip(cb.directives["directive"].astype(int), directive_labels(cb, lang), strict=True))
@@ -394,7 +387,7 @@ def maturity_items(study, ctx: ReportContext) -> list[ReportTable | ReportFigure
                 statistics=("mean_change",),
                 total_column="n",
                 parts=("n_up", "n_same", "n_down"),
-                **_texts(cb, "maturity_directive_change", **years),
+                **table_texts(cb, "maturity_directive_change", **years),
             )
             only = one_year_only(both, prev_year, year)
             only["level"] = [_level_name(v, cb, lang) for v in only["level"]]
@@ -403,16 +396,13 @@ def maturity_items(study, ctx: ReportContext) -> list[ReportTable | ReportFigure
                 only,
                 respondent=("respondent_id",),
                 respondent_level=True,
-                **_texts(cb, "maturity_one_year_only", **years),
+                **table_texts(cb, "maturity_one_year_only", **years),
             )
 
-    figures = cb.table("maturity_report").set_index("key")
-    radar_title = figures.loc["figure:level_radar"]
     out.append(
         ReportFigure(
             name="maturity_level_radar",
-            title_ja=radar_title["title_ja"],
-            title_en=radar_title["title_en"],
+            **figure_titles(cb, "figure:level_radar"),
             section=SECTION,
             # Published: only levels of at least k companies, without their sizes;
             # so which levels are drawn tells each level's side of k (shows).
@@ -422,35 +412,26 @@ def maturity_items(study, ctx: ReportContext) -> list[ReportTable | ReportFigure
             shows=() if year is None else tuple(("maturity_level", int(year), level) for level in rules.levels),
         )
     )
-    heat_title = figures.loc["figure:level_heatmap"]
     # One row per company (its ten means), even with ids hidden: internal only.
     out.append(
         ReportFigure(
             name="maturity_level_heatmap",
-            title_ja=heat_title["title_ja"],
-            title_en=heat_title["title_en"],
+            **figure_titles(cb, "figure:level_heatmap"),
             section=SECTION,
             respondent_level=True,
             figure=level_heatmap(scores, maturity, year, cb, lang, hide_ids=ctx.publish),
         )
     )
     if not ctx.publish:  # one company per figure: internal reports only
-        minimum = int(ctx.options.get("min_industry_n", DEFAULT_MIN_INDUSTRY_N))
-        one = figures.loc["figure:respondent_radar"]
+        minimum = DEFAULT_MIN_INDUSTRY_N if ctx.min_industry_n is None else ctx.min_industry_n
         for rid in maturity["respondent_id"]:
             out.append(
                 ReportFigure(
                     name=f"maturity_radar_{rid}",
                     section=SECTION,
                     respondent_level=True,
-                    title_ja=one["title_ja"].replace("{respondent}", rid),
-                    title_en=one["title_en"].replace("{respondent}", rid),
+                    **figure_titles(cb, "figure:respondent_radar", respondent=rid),
                     figure=respondent_radar(scores, study.respondents, rid, year, cb, lang, min_industry_n=minimum),
                 )
             )
     return out
-
-
-@register("maturity", order=20)
-def build_maturity(study, ctx: ReportContext) -> list[ReportTable | ReportFigure]:
-    return maturity_items(study, ctx)

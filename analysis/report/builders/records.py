@@ -7,12 +7,15 @@ Titles, notes and the Table 1.1 rows are codebook data (``report_tables.csv``,
 
 from __future__ import annotations
 
+import math
 import re
+from datetime import date
 
 import pandas as pd
 
-from analysis.report.labels import report_labels, table_text, text
-from analysis.report.registry import ReportContext, ReportTable, register
+from analysis.report.labels import report_labels, table_text, table_texts, text
+from analysis.report.registry import ReportContext, ReportTable
+from analysis.study.load import Study
 from analysis.study.schema import TABLE_DOCS, TABLES
 
 __all__ = [
@@ -30,11 +33,6 @@ __all__ = [
 _PLACEHOLDER = re.compile(r"\{(?P<kind>\w+)(?::(?P<arg>[^{}]+))?\}")
 
 
-def _both(codebook, key: str, **values) -> dict[str, str]:
-    (title_ja, note_ja), (title_en, note_en) = (table_text(codebook, key, lang, **values) for lang in ("ja", "en"))
-    return {"title_ja": title_ja, "title_en": title_en, "note_ja": note_ja, "note_en": note_en}
-
-
 def _table_sort_key(table_id: str) -> tuple:
     parts = str(table_id).split(".")
     return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in parts)
@@ -47,7 +45,7 @@ def _table_name(table_id: str) -> str:
 # -- Table 1.1 ---------------------------------------------------------------------------------
 
 
-def placeholder_count(study, kind: str, arg: str | None) -> int:
+def placeholder_count(study: Study, kind: str, arg: str | None) -> int:
     """The number a ``{kind:arg}`` placeholder of a Table 1.1 description stands for.
 
     ``respondents:<group>`` distinct respondents of the group; ``interviewees:<group>`` people
@@ -73,7 +71,7 @@ def placeholder_count(study, kind: str, arg: str | None) -> int:
     )
 
 
-def fill_counts(template: str, study) -> str:
+def fill_counts(template: str, study: Study) -> str:
     """Replace every ``{kind:arg}`` placeholder of ``template`` with its count in ``study``."""
     return _PLACEHOLDER.sub(lambda m: str(placeholder_count(study, m["kind"], m["arg"])), template)
 
@@ -91,7 +89,7 @@ def describe(template: str, study, labels: dict[str, str]) -> str:
     return fill_counts(template, study)
 
 
-def survey_items_table(study, lang: str = "ja") -> pd.DataFrame:
+def survey_items_table(study: Study, lang: str = "ja") -> pd.DataFrame:
     """Table 1.1: survey items with their descriptions and respondent counts from the data."""
     cb = study.codebook
     items = cb.table("survey_items")
@@ -123,7 +121,7 @@ def survey_items_table(study, lang: str = "ja") -> pd.DataFrame:
 # -- Table 2.2 ---------------------------------------------------------------------------------
 
 
-def vendors_table(study, lang: str = "ja") -> pd.DataFrame:
+def vendors_table(study: Study, lang: str = "ja") -> pd.DataFrame:
     """Table 2.2: the vendors interviewed and their hearing items.
 
     A vendor's hearing items are the titles of the vendor sections its statements are coded
@@ -172,15 +170,20 @@ def printed_date(iso: object, note: object = None) -> str:
         value = f"{match['year']}年"
         value += f"{int(match['month'])}月" if match["month"] else ""
         value += f"{int(match['day'])}日" if match["day"] else ""
-    extra = "" if note is None or pd.isna(note) else str(note).strip()
+    extra = "" if _empty(note) else str(note).strip()
     return value + extra
 
 
+def _empty(value: object) -> bool:
+    """Whether a cell is empty: None, NaN, NA or NaT."""
+    return value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and math.isnan(value))
+
+
 def _cell(value: object) -> str:
-    if value is None or pd.isna(value):
+    if _empty(value):
         return ""
     # load_study gives meeting dates as dates: printed as their ISO day.
-    return value.strftime("%Y-%m-%d") if hasattr(value, "strftime") else str(value)
+    return value.strftime("%Y-%m-%d") if isinstance(value, date) else str(value)
 
 
 def _notes(part: pd.DataFrame) -> pd.Series:
@@ -192,7 +195,7 @@ def _schedule(part: pd.DataFrame) -> tuple:
     return tuple(sorted(zip(part["body"].map(_cell), part["round"].map(_cell), part["date"].map(_cell), strict=True)))
 
 
-def meetings_tables(study, lang: str = "ja") -> list[ReportTable]:
+def meetings_tables(study: Study, lang: str = "ja") -> list[ReportTable]:
     """One table per report table id in ``meetings`` (2.3, 3.1, 4.1): meeting, date, topics.
 
     Table ids that list the same meetings (same body, rounds and dates: 2.3 and 3.1 in FY2021)
@@ -229,12 +232,12 @@ def meetings_tables(study, lang: str = "ja") -> list[ReportTable]:
             )
             frame[header] = topics
         year = {"year": study.fiscal_year} if study.fiscal_year is not None else {}
-        text_of = _both(study.codebook, key if specific else "meetings", table=table_id, **year)
+        text_of = table_texts(study.codebook, key if specific else "meetings", table=table_id, **year)
         tables.append(ReportTable(name=_table_name(table_id), frame=frame, section="records", **text_of))
     return tables
 
 
-def literature_tables(study) -> list[ReportTable]:
+def literature_tables(study: Study) -> list[ReportTable]:
     """One table per report table id in ``literature`` (3.2, 3.3, 3.4): title, issuer, date as
     printed (with its note, e.g. 「(改定)」) and the ISO date, in the report's order."""
     literature = study.literature
@@ -243,7 +246,7 @@ def literature_tables(study) -> list[ReportTable]:
         part = literature[literature["table"] == table_id]
         key = f"literature:{table_id}"
         specific = table_text(study.codebook, key)[0] != key
-        text_of = _both(study.codebook, key if specific else "literature", table=table_id)
+        text_of = table_texts(study.codebook, key if specific else "literature", table=table_id)
         frame = pd.DataFrame(
             {
                 "title": part["title"].map(_cell).to_numpy(),
@@ -259,7 +262,7 @@ def literature_tables(study) -> list[ReportTable]:
 # -- appendix ----------------------------------------------------------------------------------
 
 
-def appendix_tables(study, lang: str = "ja", publish: bool = False) -> list[ReportTable]:
+def appendix_tables(study: Study, lang: str = "ja", publish: bool = False) -> list[ReportTable]:
     """The index of tidy tables with row counts, and the ingest problems.
 
     For publication only the number of problems by severity is shown: problems name input files,
@@ -275,7 +278,9 @@ def appendix_tables(study, lang: str = "ja", publish: bool = False) -> list[Repo
         }
     )
     out = [
-        ReportTable(name="appendix_tables", frame=index, section="appendix", **_both(study.codebook, "appendix_tables"))
+        ReportTable(
+            name="appendix_tables", frame=index, section="appendix", **table_texts(study.codebook, "appendix_tables")
+        )
     ]
 
     issues = study.issues
@@ -286,7 +291,7 @@ def appendix_tables(study, lang: str = "ja", publish: bool = False) -> list[Repo
             "n": pd.array([int((severity == s).sum()) for s in ("error", "warning")], dtype="Int64"),
         }
     )
-    counts_text = _both(study.codebook, "appendix_problem_counts")
+    counts_text = table_texts(study.codebook, "appendix_problem_counts")
     if not publish:
         counts_text.update(note_ja="", note_en="")
     out.append(ReportTable(name="appendix_problem_counts", frame=counts, section="appendix", **counts_text))
@@ -303,17 +308,16 @@ def appendix_tables(study, lang: str = "ja", publish: bool = False) -> list[Repo
                 name="appendix_problems",
                 frame=problems,
                 section="appendix",
-                **_both(study.codebook, "appendix_problems"),
+                **table_texts(study.codebook, "appendix_problems"),
             )
         )
     return out
 
 
-# -- registered builders ------------------------------------------------------------------------------
+# -- builders (listed in analysis.report.build.builders) --------------------------------------------------------
 
 
-@register("records.survey_items", order=10)
-def build_survey_items(study, ctx: ReportContext) -> list[ReportTable]:
+def build_survey_items(study: Study, ctx: ReportContext) -> list[ReportTable]:
     # Respondent counts here are sample sizes the report publishes (10 companies, 3 vendors…),
     # not cells of a cross-tabulation: they are not declared as counts for suppression.
     return [
@@ -321,32 +325,29 @@ def build_survey_items(study, ctx: ReportContext) -> list[ReportTable]:
             name="table_1_1",
             frame=survey_items_table(study, ctx.lang),
             section="records",
-            **_both(study.codebook, "survey_items"),
+            **table_texts(study.codebook, "survey_items"),
         )
     ]
 
 
-@register("records.vendors", order=11)
-def build_vendors(study, ctx: ReportContext) -> list[ReportTable]:
+def build_vendors(study: Study, ctx: ReportContext) -> list[ReportTable]:
     return [
         ReportTable(
             name="table_2_2",
             frame=vendors_table(study, ctx.lang),
             section="records",
             respondent_columns=("respondent_id",),
-            **_both(study.codebook, "vendors"),
+            **table_texts(study.codebook, "vendors"),
         )
     ]
 
 
-@register("records.meetings_literature", order=12)
-def build_meetings_literature(study, ctx: ReportContext) -> list[ReportTable]:
+def build_meetings_literature(study: Study, ctx: ReportContext) -> list[ReportTable]:
     # Meetings and documents interleave in the report's numbering (2.3, 3.1, 3.2–3.4, 4.1).
     ids = [*study.meetings["table"].dropna().unique(), *study.literature["table"].dropna().unique()]
     order = {_table_name(t): _table_sort_key(t) for t in ids}
     return sorted(meetings_tables(study, ctx.lang) + literature_tables(study), key=lambda t: order[t.name])
 
 
-@register("appendix.ingest", order=90)
-def build_appendix(study, ctx: ReportContext) -> list[ReportTable]:
+def build_appendix(study: Study, ctx: ReportContext) -> list[ReportTable]:
     return appendix_tables(study, ctx.lang, ctx.publish)

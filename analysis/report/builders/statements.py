@@ -3,7 +3,8 @@ category, section x maturity mentioned, the findings layout, and the respondent 
 matrix (one row per respondent: ``respondent_level``, so a published report leaves it out and
 lists it in its appendix).
 
-Titles and notes are codebook data (``crosstab_report.csv``); headers ``crosstab_labels.csv``.
+Titles and notes are codebook data (``report_tables.csv``); headers the cross-tabulation words
+(:meth:`analysis.codebook.Codebook.words`).
 
 The publication rule for statements (``--publish``): the statements are published, grouped by
 section, category and maturity as the study prints them, without respondent ids. Every count
@@ -21,8 +22,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from analysis.report.builders.crosstabs import report_text
-from analysis.report.registry import ReportContext, ReportTable, register
+from analysis.report.labels import table_texts
+from analysis.report.registry import ReportContext, ReportTable, TableTexts
 from analysis.statements.coding import (
     findings_layout,
     section_by_maturity,
@@ -31,6 +32,7 @@ from analysis.statements.coding import (
     statements_by_category,
     withhold_maturity,
 )
+from analysis.study.load import Study
 from analysis.tabulation.crosstabs import labels
 from analysis.tabulation.suppression import TableLayout
 
@@ -39,13 +41,9 @@ __all__ = ["statement_tables"]
 SECTION = "statements"
 
 
-def _texts(codebook, key: str, group: str) -> dict[str, str]:
-    groups = codebook.table("respondent_groups")
-    out = {}
-    for lang in ("ja", "en"):
-        name = str(groups.loc[groups["group"] == group, f"label_{lang}"].iloc[0])
-        out[f"title_{lang}"], out[f"note_{lang}"] = report_text(codebook, key, lang, group=name)
-    return out
+def _texts(codebook, key: str, group: str) -> TableTexts:
+    groups = codebook.table("respondent_groups").set_index("group")
+    return table_texts(codebook, key, group={lang: groups.loc[group, f"label_{lang}"] for lang in ("ja", "en")})
 
 
 def _layout_frame(statements: pd.DataFrame, codebook, lang: str, group: str, publish: bool) -> pd.DataFrame:
@@ -65,14 +63,13 @@ def _layout_frame(statements: pd.DataFrame, codebook, lang: str, group: str, pub
     return frame
 
 
-def _with_note(texts: dict[str, str], notes: dict[str, str]) -> dict[str, str]:
-    return {
-        **texts,
-        **{
-            f"note_{lang}": " ".join(filter(None, (texts[f"note_{lang}"], notes.get(lang, ""))))
-            for lang in ("ja", "en")
-        },
-    }
+def _with_note(texts: TableTexts, notes: dict[str, str]) -> TableTexts:
+    return TableTexts(
+        title_ja=texts["title_ja"],
+        title_en=texts["title_en"],
+        note_ja=" ".join(filter(None, (texts["note_ja"], notes.get("ja", "")))),
+        note_en=" ".join(filter(None, (texts["note_en"], notes.get("en", "")))),
+    )
 
 
 def _published_statements(
@@ -81,7 +78,7 @@ def _published_statements(
     """The statements as published (maturity groups of fewer than k companies withheld), the
     note saying which groups were withheld (empty when none) and their labels in ``ctx.lang``."""
     codebook = study.codebook
-    k = int(codebook.meta["suppression"]["k"])  # the publication rule's k (analysis.report.publication)
+    k = codebook.suppression_k  # the publication rule's k (analysis.report.publication)
     small = small_maturity_groups(study.tables.get("maturity"), codebook, k, study.fiscal_year)
     if not small:
         return statements, {}, []
@@ -105,7 +102,7 @@ def _published_statements(
     return withhold_maturity(statements, small), notes, hidden
 
 
-def statement_tables(study, ctx: ReportContext) -> list[ReportTable]:
+def statement_tables(study: Study, ctx: ReportContext) -> list[ReportTable]:
     """The statement tables of every respondent group with statements (see the module notes)."""
     statements = study.tables.get("statements")
     if statements is None or statements.empty:
@@ -187,8 +184,3 @@ def statement_tables(study, ctx: ReportContext) -> list[ReportTable]:
             )
         )
     return out
-
-
-@register("statements", order=35)
-def _build(study, ctx: ReportContext) -> list[ReportTable]:
-    return statement_tables(study, ctx)

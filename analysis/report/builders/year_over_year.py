@@ -1,7 +1,8 @@
 """Year over year: this year's comparable tables beside the previous year's, with the change.
 
 Built only when the report is given the previous processed year (``survey report --previous``):
-the maturity level distribution (from the derived ``maturity`` table, when both years have it)
+the maturity level distribution (each year's level distribution of the maturity section, from
+the study's ``maturity`` table, when both years have one)
 and, by region, the companies of the disclosure review that disclose each item.
 In publish mode the change columns are left out: they would let a reader recompute a
 suppressed count from the one beside it.
@@ -11,25 +12,18 @@ from __future__ import annotations
 
 import pandas as pd
 
-from analysis.report.labels import report_labels, table_text, text
-from analysis.report.registry import ReportContext, ReportTable, register
+from analysis.maturity.classification import rules_from_codebook
+from analysis.report.builders.maturity import level_distribution_table, level_links, year_maturity
+from analysis.report.labels import table_texts
+from analysis.report.registry import ReportContext, ReportTable
+from analysis.study.load import Study
 from analysis.tabulation.suppression import TableLayout
 
 __all__ = [
     "disclosure_coverage",
     "disclosure_coverage_comparison",
-    "level_distribution",
     "maturity_level_comparison",
-    "study_year",
 ]
-
-
-def study_year(study, table: pd.DataFrame) -> int | None:
-    """The study's fiscal year, else the latest fiscal year in ``table``."""
-    if study.fiscal_year is not None:
-        return int(study.fiscal_year)
-    years = pd.to_numeric(table["fiscal_year"], errors="coerce").dropna() if "fiscal_year" in table else []
-    return int(years.max()) if len(years) else None
 
 
 def _year_tokens(previous: int | None, current: int | None) -> tuple[str, str]:
@@ -43,52 +37,29 @@ def _share(part: pd.Series, whole: pd.Series) -> pd.Series:
     return (part / whole.where(whole > 0)).astype("Float64")
 
 
-def _texts(codebook, key: str, **values) -> dict[str, str]:
-    (title_ja, note_ja), (title_en, note_en) = (table_text(codebook, key, lang, **values) for lang in ("ja", "en"))
-    return {"title_ja": title_ja, "title_en": title_en, "note_ja": note_ja, "note_en": note_en}
-
-
 # -- maturity levels -----------------------------------------------------------------------------
 
 
-def level_distribution(maturity: pd.DataFrame, fiscal_year: int | None, levels: list[str]) -> pd.Series:
-    """Respondents per level (``levels`` in order, then ``""`` for unclassified) in ``fiscal_year``."""
-    frame = maturity
-    if fiscal_year is not None and "fiscal_year" in frame:
-        # A table read from CSV holds text: compare years as numbers.
-        frame = frame[pd.to_numeric(frame["fiscal_year"], errors="coerce") == fiscal_year]
-    frame = frame.drop_duplicates("respondent_id", keep="last") if "respondent_id" in frame else frame
-    level = frame["level"].astype("object").where(frame["level"].notna(), "")
-    level = level.map(lambda v: str(v).strip())
-    counts = [int((level == code).sum()) for code in levels]
-    counts.append(int((~level.isin(levels)).sum()))
-    return pd.Series(counts, index=[*levels, ""], dtype="Int64")
+def maturity_level_comparison(
+    current: Study, previous: Study, lang: str = "ja", with_change: bool = True
+) -> pd.DataFrame:
+    """Level distribution of ``previous`` and ``current`` side by side (count and share), with the change.
 
-
-def maturity_level_comparison(current, previous, lang: str = "ja", with_change: bool = True) -> pd.DataFrame:
-    """Level distribution of ``previous`` and ``current`` side by side (count and share), with the change."""
-    rules = current.codebook.maturity_rules
-    levels = [str(code) for code in rules["precedence"]]
-    names = {str(r["level"]): r[f"label_{lang}"] for r in rules.get("rules", [])}
-    labels = report_labels(current.codebook, lang)
-    y_prev = study_year(previous, previous.tables["maturity"])
-    y_cur = study_year(current, current.tables["maturity"])
+    Each year's columns are that year's :func:`~analysis.report.builders.maturity.level_distribution_table`.
+    """
+    rules = rules_from_codebook(current.codebook)
+    (y_prev, prev), (y_cur, cur) = (year_maturity(study, lang) for study in (previous, current))
     prev_token, cur_token = _year_tokens(y_prev, y_cur)
-    n_prev = level_distribution(previous.tables["maturity"], y_prev, levels)
-    n_cur = level_distribution(current.tables["maturity"], y_cur, levels)
-    n_prev.loc["total"], n_cur.loc["total"] = n_prev.sum(), n_cur.sum()
+    n_prev, n_cur = (level_distribution_table(rows, rules, current.codebook, lang) for rows in (prev, cur))
     frame = pd.DataFrame(
         {
-            "level": [names.get(code, code) for code in levels]
-            + [text(labels, "ui:unclassified", "unclassified"), text(labels, "ui:total", "total")],
-            f"n_{prev_token}": n_prev.to_numpy(),
-            f"share_{prev_token}": _share(n_prev, pd.Series(n_prev["total"], index=n_prev.index)).to_numpy(),
-            f"n_{cur_token}": n_cur.to_numpy(),
-            f"share_{cur_token}": _share(n_cur, pd.Series(n_cur["total"], index=n_cur.index)).to_numpy(),
+            "level": n_cur["level"],
+            f"n_{prev_token}": n_prev["n"],
+            f"share_{prev_token}": n_prev["share"],
+            f"n_{cur_token}": n_cur["n"],
+            f"share_{cur_token}": n_cur["share"],
         }
     )
-    for column in (f"n_{prev_token}", f"n_{cur_token}"):
-        frame[column] = frame[column].astype("Int64")
     if with_change:
         frame["change_n"] = (frame[f"n_{cur_token}"] - frame[f"n_{prev_token}"]).astype("Int64")
         # In percentage points (the column is labelled so), not a share: 0.3 -> 30.0 points.
@@ -120,17 +91,17 @@ def disclosure_coverage(disclosures: pd.DataFrame, fiscal_year: int | None = Non
     return out[columns]
 
 
-def _latest_year(study) -> int | None:
+def _latest_year(study: Study) -> int | None:
     years = study.disclosures["fiscal_year"].dropna()
     return int(years.max()) if len(years) else None
 
 
-def disclosure_coverage_comparison(current, previous, lang: str = "ja", with_change: bool = True) -> pd.DataFrame:
+def disclosure_coverage_comparison(
+    current: Study, previous: Study, lang: str = "ja", with_change: bool = True
+) -> pd.DataFrame:
     """Disclosure coverage by region and item of the previous and the current review, side by side."""
     cb = current.codebook
-    prev_token, cur_token = _year_tokens(
-        study_year(previous, previous.disclosures), study_year(current, current.disclosures)
-    )
+    prev_token, cur_token = _year_tokens(previous.year_of("disclosures"), current.year_of("disclosures"))
     prev = disclosure_coverage(previous.disclosures, _latest_year(previous))
     cur = disclosure_coverage(current.disclosures, _latest_year(current))
     merged = prev.merge(cur, on=["region", "item"], how="outer", suffixes=("_prev", "_cur"))
@@ -161,27 +132,20 @@ def disclosure_coverage_comparison(current, previous, lang: str = "ja", with_cha
     return frame.reset_index(drop=True)
 
 
-# -- registered builders ----------------------------------------------------------------------------
+# -- builders (listed in analysis.report.build.builders) --------------------------------------------------------
 
 
-@register("year_over_year.maturity_levels", order=29)
-def build_maturity_levels(study, ctx: ReportContext) -> list[ReportTable]:
+def build_maturity_levels(study: Study, ctx: ReportContext) -> list[ReportTable]:
     previous = ctx.previous
     if previous is None or "maturity" not in study.tables or "maturity" not in previous.tables:
         return []
     frame = maturity_level_comparison(study, previous, ctx.lang, with_change=not ctx.publish)
     counts = tuple(c for c in frame.columns if c.startswith("n_"))
     percents = tuple(c for c in frame.columns if c.startswith("share_"))
-    years = {
-        "previous": study_year(previous, previous.tables["maturity"]),
-        "current": study_year(study, study.tables["maturity"]),
-    }
+    years = {"previous": previous.year_of("maturity"), "current": study.year_of("maturity")}
     # Each year's counts are their own column with the total in the last row; the years do not add up.
     # Each year's column is that year's level distribution: linked to the maturity tables of
     # both years, so that publication hides a level's count everywhere or nowhere.
-    from analysis.maturity.classification import rules_from_codebook
-    from analysis.report.builders.maturity import level_links
-
     rules = rules_from_codebook(study.codebook)
     links = tuple(
         link
@@ -204,20 +168,19 @@ def build_maturity_levels(study, ctx: ReportContext) -> list[ReportTable]:
             counts=counts,
             percents=percents,
             layout=layout.as_mapping(),
-            **_texts(study.codebook, "yoy_maturity_levels", **years),
+            **table_texts(study.codebook, "yoy_maturity_levels", **years),
         )
     ]
 
 
-@register("year_over_year.disclosure_coverage", order=49)
-def build_disclosure_coverage(study, ctx: ReportContext) -> list[ReportTable]:
+def build_disclosure_coverage(study: Study, ctx: ReportContext) -> list[ReportTable]:
     previous = ctx.previous
     if previous is None or previous.disclosures.empty or study.disclosures.empty:
         return []
     frame = disclosure_coverage_comparison(study, previous, ctx.lang, with_change=not ctx.publish)
     counts = tuple(c for c in frame.columns if c.startswith("disclosing_"))
     percents = tuple(c for c in frame.columns if c.startswith("share_"))
-    years = {"previous": study_year(previous, previous.disclosures), "current": study_year(study, study.disclosures)}
+    years = {"previous": previous.year_of("disclosures"), "current": study.year_of("disclosures")}
     # One row per region and item: rows do not add up, and each year's column stands alone.
     layout = TableLayout(
         part_columns=(),
@@ -235,6 +198,6 @@ def build_disclosure_coverage(study, ctx: ReportContext) -> list[ReportTable]:
             counts=counts,
             percents=percents,
             layout=layout.as_mapping(),
-            **_texts(study.codebook, "yoy_disclosure_coverage", **years),
+            **table_texts(study.codebook, "yoy_disclosure_coverage", **years),
         )
     ]
