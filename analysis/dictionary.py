@@ -14,6 +14,11 @@ _COLUMN_DOCS = {
     "score": "Self-assessment level 1-5; empty when missing_reason is set.",
     "option_code": "Option code of a single or multiple-response question (one row per selected option).",
     "maturity": "Maturity group the statement is attributed to (高/中/低), empty if none.",
+    "eligible": "Whether the respondent is asked the question: True for a question asked of everyone; for "
+    "a filtered one (the `filter` column of presurvey_questions.csv, e.g. `Q1-1 in 1;2`) True or False from "
+    "the same respondent's answer to the filter question in the same workbook, empty when that answer is "
+    "missing, rejected or in another file (counted as eligible). An answer given while not eligible is kept, "
+    "False here, warned about at its cell (answered_against_filter) and left out of percentages.",
     "name_redacted": "True when the ingest replaced a company or organisation name of the study (a 企業名/組織名 "
     "cell of any workbook, with or without 株式会社/(株)) in this row's free text by [企業名] or "
     "[組織名]; the internal report flags the row so that the text can be reworded.",

@@ -1,7 +1,14 @@
+import csv
+import shutil
+from pathlib import Path
+
 import pytest
 
 from analysis.codebook import available_editions, load_codebook
+from analysis.codebook.filters import FilterError, parse_filter
 from analysis.ingest.normalise import InvalidValue
+
+SHIPPED = Path(__file__).resolve().parents[1] / "analysis" / "codebook" / "fy2021"
 
 
 def test_edition_shipped_and_unknown_named(codebook):
@@ -89,3 +96,72 @@ def test_lookup_accepts_labels_and_names_choices(codebook):
     assert codebook.lookup("countries", "gb") == "GB"
     with pytest.raises(InvalidValue, match="expected an industry code or label"):
         codebook.lookup("industries", "宇宙産業")
+
+
+# -- filters: who is asked a pre-survey question ------------------------------------------------
+
+
+def test_q1_2_is_asked_of_guideline_users_only(codebook):
+    (only,) = codebook.filters.values()
+    assert (only.question, only.on, only.codes, only.text) == ("Q1-2", "Q1-1", (1, 2), "Q1-1 in 1;2")
+    assert only.admits(2) and not only.admits(3)
+    assert only.describe(codebook, "ja") == "Q1-1で「1=活用している」「2=一部活用している」と回答した方"
+    assert only.describe(codebook, "en").startswith("those who answered Q1-1 with 1 (Yes, we use it) or 2")
+
+
+@pytest.mark.parametrize(
+    ("question", "text", "expected"),
+    [
+        ("Q1-2", "", None),
+        ("Q1-2", " Q1-1 in 2 ; 1 ; 2 ", ("Q1-1", (2, 1))),
+    ],
+)
+def test_parse_filter(question, text, expected):
+    parsed = parse_filter(question, text)
+    assert (None if parsed is None else (parsed.on, parsed.codes)) == expected
+
+
+def _edition_with_filter(tmp_path, question, text):
+    folder = tmp_path / "edition"
+    shutil.copytree(SHIPPED, folder)
+    path = folder / "presurvey_questions.csv"
+    with path.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    for row in rows:
+        row["filter"] = text if row["question_id"] == question else ""
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    return folder
+
+
+@pytest.mark.parametrize(
+    ("question", "text", "row", "what"),
+    [
+        ("Q1-2", "Q1-1 = 1", 3, "expected '<question id> in <code>;<code>...'"),
+        ("Q1-2", "Q9-9 in 1", 3, "no question Q9-9"),
+        ("Q1-2", "Q1-1 in 1;7", 3, "Q1-1 has no option 7"),
+        ("Q1-1", "Q1-3 in 1", 2, "Q1-3 does not come before Q1-1"),
+        ("Q1-3", "Q1-2 in 1", 4, "Q1-2 is not a single-choice question (multiple)"),
+    ],
+)
+def test_a_bad_filter_stops_the_load_naming_file_and_row(tmp_path, question, text, row, what):
+    folder = _edition_with_filter(tmp_path, question, text)
+    with pytest.raises(FilterError) as caught:
+        load_codebook(folder)
+    assert f"presurvey_questions.csv row {row} ({question}), column filter: {what}" in caught.value.en
+    assert f"presurvey_questions.csv の{row}行目({question})の filter" in caught.value.ja
+
+
+def test_an_edition_without_filter_column_asks_everyone(tmp_path):
+    folder = tmp_path / "edition"
+    shutil.copytree(SHIPPED, folder)
+    path = folder / "presurvey_questions.csv"
+    with path.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=[k for k in rows[0] if k != "filter"], extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+    assert load_codebook(folder).filters == {}

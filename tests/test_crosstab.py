@@ -124,12 +124,14 @@ def test_multiple_response_base_is_respondents_who_answered(multiple):
     assert c.loc["2"].tolist() == [3, 0, 0, 1, 4]
     assert c.loc["6"].tolist() == [1, 0, 0, 0, 1]
     assert c.loc["missing:unanswered"].tolist() == [0, 0, 1, 0, 1]
-    assert c.loc["missing:not_applicable"].tolist() == [0, 1, 1, 0, 2]
-    assert c.loc["total"].tolist() == [3, 2, 2, 1, 8]
+    # Q1-2 is asked of Q1-1 = 1 or 2 (the codebook's filter): U5 (Q1-1 = 3) is not counted;
+    # U6 and U7 gave no option of Q1-1, so nothing says they were not asked: counted.
+    assert c.loc["missing:not_applicable"].tolist() == [0, 0, 1, 0, 1]
+    assert c.loc["total"].tolist() == [3, 1, 2, 1, 7]
     share = multiple.percent("column")
     assert share.loc["1", "A"] == pytest.approx(1 / 3)  # of 3 answering, not of 5 mentions
     assert share.loc["2", "total"] == pytest.approx(4 / 5)
-    assert share.loc["missing:not_applicable", "B"] == pytest.approx(1 / 2)  # of everybody in B
+    assert share.loc["missing:not_applicable", "C"] == pytest.approx(1 / 2)  # of everybody in C
     # Mentions add up to more than the respondents: percentages of options exceed 100% together.
     assert share.loc[["1", "2", "6"], "A"].sum() == pytest.approx(5 / 3)
 
@@ -329,3 +331,70 @@ def test_suppression_hides_intervals_with_their_row_and_q_with_any_count(single,
             assert out.loc[hidden_rows, column].isna().all()
         for column in shown.attrs["table_statistics"]:
             assert out[column].isna().all()
+
+
+# -- a filtered question: the denominator is those asked ---------------------------------------------
+
+# Q1-2 is asked of Q1-1 = 1 or 2. W3 answered it anyway (the ingest marked the row not eligible);
+# W4 was not asked and left it blank; W5 has no answer to Q1-1, so nothing says it was not asked.
+FILTERED = [
+    ("W1", "Q1-1", 1, True),
+    ("W2", "Q1-1", 2, True),
+    ("W3", "Q1-1", 3, True),
+    ("W4", "Q1-1", 4, True),
+    ("W1", "Q1-2", 1, True),
+    ("W2", "Q1-2", 2, True),
+    ("W3", "Q1-2", 1, False),
+    ("W4", "Q1-2", None, False),
+    ("W5", "Q1-2", 2, None),
+]
+
+
+@pytest.fixture(scope="module")
+def filtered():
+    ids = [f"W{i}" for i in range(1, 6)]
+    respondents = pd.DataFrame({"respondent_id": ids, "group": "user", "fiscal_year": 2021})
+    rows = [
+        {
+            "respondent_id": rid,
+            "fiscal_year": 2021,
+            "topic": 1,
+            "question_id": qid,
+            "kind": "single" if qid == "Q1-1" else "multiple",
+            "option_code": code,
+            "missing_reason": "unanswered" if code is None else None,
+            "eligible": eligible,
+        }
+        for rid, qid, code, eligible in FILTERED
+    ]
+    study = study_from_tables({"respondents": respondents, "presurvey": pd.DataFrame(rows)}, fiscal_year=2021)
+    levels = pd.DataFrame({"respondent_id": ids, "fiscal_year": 2021, "level": ["A", "A", "A", "B", "B"]})
+    return crosstab(study, "Q1-2", "maturity", maturity=levels)
+
+
+def test_an_answer_against_the_filter_is_not_in_the_percentages(filtered):
+    c = filtered.counts
+    # W3's option 1 would make it 2 of 4 answering; W3 and W4 are not counted at all.
+    assert c.loc["1"].tolist() == [1, 0, 0, 0, 1]
+    assert c.loc["answered"].tolist() == [2, 1, 0, 0, 3]
+    assert c.loc["total"].tolist() == [2, 1, 0, 0, 3]
+    assert filtered.percent().loc["1", "total"] == pytest.approx(1 / 3)
+    assert filtered.percent().loc["2", "total"] == pytest.approx(2 / 3)
+
+
+def test_a_filtered_table_says_whom_it_counts(filtered):
+    expected = {"filter": "Q1-1 in 1;2", "eligible_n": 3, "answered_n": 3, "not_asked_n": 2, "eligibility_unknown_n": 1}
+    assert filtered.eligibility == expected
+    assert filtered.frame("en").attrs["eligibility"] == expected
+    assert filtered.note("en").startswith(
+        "Q1-2 is asked only of those who answered Q1-1 with 1 (Yes, we use it) or 2 (We use it in part): "
+        "respondents not asked are left out"
+    )
+    assert filtered.note("ja").startswith(
+        "Q1-2はQ1-1で「1=活用している」「2=一部活用している」と回答した方のみに尋ねた設問"
+    )
+
+
+def test_an_unfiltered_table_has_no_eligibility(single):
+    assert single.eligibility == {} and single.frame().attrs["eligibility"] == {}
+    assert "asked only of" not in single.note("en")

@@ -81,6 +81,24 @@ def test_imperfections_are_normalised(regenerated):
     assert (sa["missing_reason"] == "unanswered").any()
 
 
+def test_sample_respects_filters_but_one_planted_answer(regenerated):
+    # Q1-2 is asked of companies using the guidelines (Q1-1 = 1 or 2): the others leave it blank,
+    # except U02 in 2021 (Q1-1 = 3), whose answer is the one warning of the year's ingest.
+    y2021 = ingest(regenerated / "2021", fiscal_year=2021)
+    y2020 = ingest(regenerated / "2020", fiscal_year=2020)
+    assert not [p for p in y2020.problems if p.code == "answered_against_filter"]
+    (warning,) = [p for p in y2021.problems if p.code == "answered_against_filter"]
+    assert (warning.severity, warning.file, warning.sheet, warning.cell) == ("warning", "presurvey.xlsx", "回答", "D21")
+    assert "U02" in warning.text("ja") and "U02, who answered Q1-1 with 3" in warning.text("en")
+    for result in (y2020, y2021):
+        answers = result.tables["presurvey"]
+        q12 = answers[answers["question_id"] == "Q1-2"]
+        against = q12[q12["eligible"].eq(False) & q12["option_code"].notna()]
+        expected = {"U02"} if result is y2021 else set()
+        assert set(against["respondent_id"]) == expected
+        assert q12["eligible"].notna().all()  # every company answered Q1-1
+
+
 # -- the interviews look like the study's ------------------------------------------------------
 
 # Statements per section in the report (2.2.1(8) ①-⑬ and 2.3(2) ①-⑥), as the sample's bank has them.

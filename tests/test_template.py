@@ -50,3 +50,29 @@ def test_respondent_text_is_never_a_formula(codebook):
     book = build_workbook(codebook, "statements", data={"statements": rows})
     cell = book["発言"]["G2"]
     assert cell.value.startswith("=HYPERLINK") and cell.data_type == "s"
+
+
+def test_presurvey_says_who_is_asked_in_the_template_language(codebook):
+    ja = build_workbook(codebook, "presurvey")
+    told = [row for row in ja["説明"].iter_rows(values_only=True) if row[0] == "Q1-2"]
+    assert told == [
+        (
+            "Q1-2",
+            None,
+            None,
+            "Q1-1で「1=活用している」「2=一部活用している」と回答した方のみ回答してください。"
+            "それ以外の方は空欄のままにしてください。",
+        )
+    ]
+    listed = {row[0]: row[5] for row in ja["設問一覧"].iter_rows(min_row=2, values_only=True)}
+    assert listed["Q1-1"] == "全員" and listed["Q1-2"] == told[0][3]
+    en = build_workbook(codebook, "presurvey", lang="en")
+    asked = {row[0]: row[5] for row in en["Questions"].iter_rows(values_only=True)}
+    assert asked["Question ID"] == "Asked of" and asked["Q1-3"] == "everyone"
+    assert asked["Q1-2"] == (
+        "Only for those who answered Q1-1 with 1 (Yes, we use it) or 2 (We use it in part); "
+        "everyone else leaves it blank."
+    )
+    assert any(
+        row[0] == "Questions asked of some respondents only" for row in en["Instructions"].iter_rows(values_only=True)
+    )

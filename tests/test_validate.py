@@ -184,3 +184,54 @@ def test_presurvey_answer_naming_no_option_is_reported_and_kept_invalid(codebook
         ("D4", "Q1-1 expects one option"),
     ]
     assert parsed.cells_reported == 2
+
+
+def test_an_answer_against_the_filter_is_a_warning_at_its_cell_and_kept_marked(codebook):
+    # Q1-2 is asked of those who answered Q1-1 with 1 or 2 (the codebook's filter).
+    grid = Grid(
+        "回答",
+        [
+            ["回答者ID", "年度", "設問ID", "回答"],
+            ["U01", 2021, "Q1-2", "1;3"],  # before its filter question: the whole workbook decides
+            ["U01", 2021, "Q1-1", "知らない"],
+            ["U02", 2021, "Q1-1", "２"],
+            ["U02", 2021, "Q1-2", "4"],
+            ["U03", 2021, "Q1-1", 3],
+            ["U03", 2021, "Q1-2", ""],  # not asked and left blank: no warning
+            ["U04", 2021, "Q1-2", "2"],  # Q1-1 not answered here: eligibility unknown
+            ["U04", 2021, "Q1-3", "1"],
+        ],
+    )
+    parsed = parse_workbook(RawWorkbook(Path("p.xlsx"), {"回答": grid}), codebook)
+    rows = [
+        (r["respondent_id"], r["question_id"], r["option_code"], r["eligible"]) for r in parsed.records["presurvey"]
+    ]
+    assert rows == [
+        ("U01", "Q1-2", 1, False),
+        ("U01", "Q1-2", 3, False),
+        ("U01", "Q1-1", 4, True),
+        ("U02", "Q1-1", 2, True),
+        ("U02", "Q1-2", 4, True),
+        ("U03", "Q1-1", 3, True),
+        ("U03", "Q1-2", None, False),
+        ("U04", "Q1-2", 2, None),
+        ("U04", "Q1-3", 1, True),
+    ]
+    (warning,) = parsed.problems  # once per cell, however many options it names
+    assert (warning.severity, warning.sheet, warning.cell, warning.code) == (
+        "warning",
+        "回答",
+        "D2",
+        "answered_against_filter",
+    )
+    assert warning.text("en") == (
+        "Q1-2 is asked of those who answered Q1-1 with 1 (Yes, we use it) or 2 (We use it in part), but U01, "
+        "who answered Q1-1 with 4 (We do not know it), answered it; the answer is kept but left out of Q1-2's "
+        "percentages: clear it or check the answer to Q1-1"
+    )
+    assert warning.text("ja") == (
+        "Q1-2はQ1-1で「1=活用している」「2=一部活用している」と回答した方への設問ですが、Q1-1で「4=知らない」と"
+        "回答した U01 が回答しています。回答は残しますが、Q1-2の割合の集計からは除きます。"
+        "回答を消すか、Q1-1の回答を確認してください"
+    )
+    assert parsed.cells_reported == 0  # the answer is loaded, not rejected

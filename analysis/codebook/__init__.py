@@ -14,12 +14,15 @@ from functools import cache, lru_cache
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from analysis.ingest.normalise import SHOWN_CODES, InvalidValue, lookup_code, match_key, normalise_text, parse_int
 from analysis.ingest.problems import Message, Text
+
+if TYPE_CHECKING:
+    from analysis.codebook.filters import QuestionFilter
 
 __all__ = ["Codebook", "ColumnSpec", "SheetSpec", "available_editions", "entered_missing", "load_codebook"]
 
@@ -232,6 +235,13 @@ class Codebook:
     def false_words(self) -> list[str]:
         return list(self.meta["booleans"]["false"])
 
+    @property
+    def filters(self) -> dict[str, QuestionFilter]:
+        """Who is asked each filtered pre-survey question, by question id (see :mod:`analysis.codebook.filters`)."""
+        from analysis.codebook.filters import question_filters
+
+        return question_filters(self)
+
 
 @cache
 def _what(codebook: Codebook, name: str) -> Text:
@@ -408,7 +418,7 @@ def _load(source: Traversable, folder: str) -> Codebook:
                 )
             )
         sheets[instrument] = tuple(specs)
-    return Codebook(
+    codebook = Codebook(
         edition=meta.get("edition", source.name),
         meta=meta,
         folder=folder,
@@ -417,6 +427,8 @@ def _load(source: Traversable, folder: str) -> Codebook:
         instruments=instruments,
         sheets=sheets,
     )
+    _ = codebook.filters  # a filter that points at nothing stops the load, naming its row
+    return codebook
 
 
 def _read_csv(text: str) -> pd.DataFrame:

@@ -19,6 +19,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from analysis import __version__
 from analysis.codebook import Codebook, ColumnSpec, SheetSpec, entered_missing
+from analysis.codebook.filters import QuestionFilter
 from analysis.collect.layout import INSTRUCTIONS_SHEET, LISTS_SHEET, META_SHEET, STAMP_EDITION, STAMP_INSTRUMENT
 from analysis.ingest.normalise import japanese_fiscal_year
 from analysis.output.atomic import atomic_write_bytes
@@ -150,6 +151,16 @@ def _set_text(ws: Worksheet, row: int, col: int, value: object) -> None:
         cell.data_type = "s"  # never let a respondent's text become a formula
 
 
+def _asked_of(codebook: Codebook, question: str, lang: str, rule: QuestionFilter | None = None) -> str:
+    """Who answers ``question``, as the instructions and the question list tell the respondent."""
+    rule = rule if rule is not None else codebook.filters.get(question)
+    if rule is None:
+        return "全員" if lang == "ja" else "everyone"
+    if lang == "ja":
+        return f"{rule.describe(codebook, 'ja')}のみ回答してください。それ以外の方は空欄のままにしてください。"
+    return f"Only for {rule.describe(codebook, 'en')}; everyone else leaves it blank."
+
+
 def _write_instructions(ws: Worksheet, codebook: Codebook, instrument: str, lang: str, year: int | None = None) -> None:
     info = codebook.instruments.set_index("instrument").loc[instrument]
     title = info["title_ja"] if lang == "ja" else info["title_en"]
@@ -183,6 +194,12 @@ def _write_instructions(ws: Worksheet, codebook: Codebook, instrument: str, lang
             ws.append(
                 [_sheet_name(spec, lang), _header(col, lang), "○" if col.required else "", help_text(col, lang, year)]
             )
+    if instrument == "presurvey" and codebook.filters:
+        ws.append([])
+        ws.append(["回答対象が限られる設問" if lang == "ja" else "Questions asked of some respondents only"])
+        ws[ws.max_row][0].font = _BOLD
+        for question, rule in codebook.filters.items():
+            ws.append([question, None, None, _asked_of(codebook, question, lang, rule)])
     if any(c.type == "scale" for s in codebook.instrument_sheets(instrument) for c in s.columns):
         ws.append([])
         ws.append(["回答の尺度" if lang == "ja" else "Answer scale"])
@@ -274,15 +291,16 @@ def _write_reference(book: Workbook, codebook: Codebook, instrument: str, lang: 
     if instrument == "presurvey":
         ws = book.create_sheet("設問一覧" if lang == "ja" else "Questions")
         ws.append(
-            ["設問ID", "テーマ", "形式", "設問", "選択肢"]
+            ["設問ID", "テーマ", "形式", "設問", "選択肢", "回答対象"]
             if lang == "ja"
-            else ["Question ID", "Topic", "Kind", "Question", "Options"]
+            else ["Question ID", "Topic", "Kind", "Question", "Options", "Asked of"]
         )
         options = codebook.table("presurvey_options")
         for q in codebook.table("presurvey_questions").itertuples():
             opts = options[options["question_id"] == q.question_id]
             listed = " / ".join(f"{o.code}={getattr(o, 'label_' + lang)}" for o in opts.itertuples())
-            ws.append([q.question_id, q.topic, q.kind, getattr(q, f"text_{lang}"), listed])
+            asked = _asked_of(codebook, str(q.question_id), lang)
+            ws.append([q.question_id, q.topic, q.kind, getattr(q, f"text_{lang}"), listed, asked])
     elif instrument == "statements":
         ws = book.create_sheet("分類一覧" if lang == "ja" else "Categories")
         ws.append(
@@ -301,7 +319,7 @@ def _write_reference(book: Workbook, codebook: Codebook, instrument: str, lang: 
     for cell in ws[1]:
         cell.font, cell.fill = _BOLD, _HEADER_FILL
     ws.freeze_panes = "A2"
-    for letter, width in zip("ABCDE", (10, 8, 30, 12, 60), strict=True):
+    for letter, width in zip("ABCDEF", (10, 8, 30, 12, 60, 40), strict=True):
         ws.column_dimensions[letter].width = width
 
 

@@ -762,6 +762,59 @@ def _parse_presurvey(book: RawWorkbook, codebook: Codebook, parsed: ParsedWorkbo
         return True
 
     _read_table_sheet(book, sheet, codebook, parsed, handle)
+    _mark_eligible(codebook, parsed)
+
+
+def _mark_eligible(codebook: Codebook, parsed: ParsedWorkbook) -> None:
+    """Set each pre-survey record's ``eligible``: whether its respondent is asked the question.
+
+    A filtered question's eligibility comes from the same respondent's answer to the filter
+    question in this workbook: ``True`` or ``False``, or ``None`` (unknown) when that answer is
+    missing, rejected or in another file; the cross-tabulations count unknown as eligible. An
+    answer given by a respondent who is not asked the question is kept, marked ``False`` (out
+    of the percentages) and warned about once at its cell.
+    """
+    records = parsed.records.get("presurvey", [])
+    filters = codebook.filters
+    chosen: dict[tuple[object, object, str], list[int]] = {}
+    for record in records:
+        if record["option_code"] is not None:
+            key = (record["respondent_id"], record["fiscal_year"], record["question_id"])
+            chosen.setdefault(key, []).append(int(record["option_code"]))
+    warned: set[str] = set()
+    for record in records:
+        rule = filters.get(record["question_id"])
+        if rule is None:
+            record["eligible"] = True
+            continue
+        codes = chosen.get((record["respondent_id"], record["fiscal_year"], rule.on))
+        record["eligible"] = any(rule.admits(code) for code in codes) if codes else None
+        answered = record["option_code"] is not None or record["answer_text"] is not None
+        if record["eligible"] is not False or not answered or record["source"] in warned:
+            continue
+        warned.add(record["source"])
+        assert codes is not None  # not eligible: the filter question was answered
+        answer = Text(
+            "".join(f"「{c}={_option_label(codebook, rule.on, c, 'ja')}」" for c in codes),
+            " and ".join(f"{c} ({_option_label(codebook, rule.on, c, 'en')})" for c in codes),
+        )
+        message = Message.of(
+            "answered_against_filter",
+            respondent=str(record["respondent_id"]),
+            question=rule.question,
+            on=rule.on,
+            answer=answer,
+            asked=Text(rule.describe(codebook, "ja"), rule.describe(codebook, "en")),
+        )
+        where = Source.parse(record["source"])
+        parsed.warning(where.sheet, where.cell, message)
+
+
+def _option_label(codebook: Codebook, question: str, code: int, lang: str) -> str:
+    """The label of option ``code`` of pre-survey question ``question``."""
+    options = codebook.table("presurvey_options")
+    hit = options.loc[(options["question_id"] == question) & (options["code"] == code), f"label_{lang}"]
+    return str(hit.iloc[0]) if len(hit) else str(code)
 
 
 def _parse_roster(book: RawWorkbook, codebook: Codebook, parsed: ParsedWorkbook) -> None:

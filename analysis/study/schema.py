@@ -42,6 +42,7 @@ TABLES: dict[str, dict[str, str]] = {
         "option_code": "Int64",
         "answer_text": "str",
         "missing_reason": "str",
+        "eligible": "boolean",
         "name_redacted": "boolean",
         "source": "str",
     },
@@ -110,7 +111,8 @@ TABLE_DOCS: dict[str, str] = {
     "self_assessment": "One row per user company, fiscal year and question: score 1-5, or empty with "
     "missing_reason unanswered / not_applicable / dont_know / invalid (a rejected answer).",
     "presurvey": "One row per answer; a select-all-that-apply question gives one row per selected option; "
-    "free text in answer_text; missing answers keep their reason.",
+    "free text in answer_text; missing answers keep their reason; eligible says whether the respondent "
+    "is asked the question (the codebook's filter).",
     "statements": "One row per coded interview statement.",
     "disclosures": "One row per company x fiscal year x content item of the disclosure review.",
     "meetings": "One row per meeting as printed in the report's meeting tables.",

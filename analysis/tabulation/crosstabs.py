@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.codebook import Codebook
+from analysis.codebook.filters import QuestionFilter
 from analysis.maturity.classification import UNCLASSIFIED
 from analysis.tabulation.stats import (
     DEFAULT_RESAMPLES,
@@ -94,6 +95,13 @@ class Variable:
     label_text: Mapping[str, Mapping[str, str]]  # lang -> code or missing key -> label
     title_text: Mapping[str, str]  # lang -> title
     responses: pd.DataFrame = field(repr=False)
+    # A filtered pre-survey question (the codebook's filter): who is asked it. Respondents not
+    # asked are left out of ``responses``: ``not_asked`` counts them (answers given anyway
+    # included), ``eligibility_unknown`` counts those kept because the filter question has no
+    # answer to decide by.
+    filter: QuestionFilter | None = None
+    not_asked: int = 0
+    eligibility_unknown: int = 0
 
     def title(self, lang: str = "ja") -> str:
         return self.title_text[lang]
@@ -280,6 +288,13 @@ def _presurvey_variable(study: Any, question_id: str, year: int | None, missing_
     presurvey = _select_year(study.tables["presurvey"], year)
     rows = presurvey[presurvey["question_id"] == question_id]
     universe = _presurvey_universe(study, year, rows)
+    rule = codebook.filters.get(question_id)
+    not_asked: set[str] = set()
+    undecided: set[str] = set()
+    if rule is not None:
+        not_asked, undecided = _not_asked(presurvey, rows, rule, universe)
+        rows = rows[~rows["respondent_id"].astype(str).isin(not_asked)]
+        universe = [r for r in universe if r not in not_asked]
     chosen = rows[rows["option_code"].notna()]
     chosen = chosen.assign(value=chosen["option_code"].astype("Int64").astype(str))
     unknown = sorted(set(chosen["value"]) - set(categories))
@@ -315,7 +330,48 @@ def _presurvey_variable(study: Any, question_id: str, year: int | None, missing_
     }
     title = {lang: f"{question_id} {question[f'text_{lang}']}" for lang in ("ja", "en")}
     responses = pd.DataFrame(records, columns=["respondent_id", "value", "missing_reason"])
-    return Variable(question_id, str(question["kind"]), categories, reasons_all, text, title, responses)
+    return Variable(
+        question_id,
+        str(question["kind"]),
+        categories,
+        reasons_all,
+        text,
+        title,
+        responses,
+        filter=rule,
+        not_asked=len(not_asked),
+        eligibility_unknown=len(undecided),
+    )
+
+
+def _not_asked(
+    presurvey: pd.DataFrame, rows: pd.DataFrame, rule: QuestionFilter, universe: Sequence[str]
+) -> tuple[set[str], set[str]]:
+    """Who of ``universe`` is not asked the question of ``rows``, and whose eligibility is unknown.
+
+    The ingest's ``eligible`` mark decides where it is set (an answer given while not
+    eligible is then left out). Where it is not (no row of the question, a table from before
+    the column, or the filter question answered in another file), the respondent's answers to
+    the filter question in the table decide; with none, eligibility is unknown and the
+    respondent counts as asked.
+    """
+    ids = rows["respondent_id"].astype(str)
+    eligible = (rows["eligible"] if "eligible" in rows else pd.Series(pd.NA, index=rows.index)).astype("boolean")
+    marked_out = set(ids[eligible.eq(False).fillna(False).astype(bool)])
+    marked_in = set(ids[eligible.eq(True).fillna(False).astype(bool)]) - marked_out
+    on = presurvey[(presurvey["question_id"] == rule.on) & presurvey["option_code"].notna()]
+    codes: dict[str, set[int]] = {}
+    for rid, code in zip(on["respondent_id"].astype(str), on["option_code"], strict=True):
+        codes.setdefault(rid, set()).add(int(code))
+    out, unknown = set(marked_out), set()
+    for rid in dict.fromkeys([*universe, *ids]):
+        if rid in marked_out or rid in marked_in:
+            continue
+        if rid not in codes:
+            unknown.add(rid)
+        elif not any(rule.admits(c) for c in codes[rid]):
+            out.add(rid)
+    return out, unknown
 
 
 # -- the cross-tabulation -----------------------------------------------------------------------
@@ -343,6 +399,30 @@ class CrossTab:
     @property
     def multiple(self) -> bool:
         return self.row.kind == "multiple"
+
+    @property
+    def eligibility(self) -> dict[str, object]:
+        """Who the table counts when the row question is asked of some respondents only (the
+        codebook's filter); empty otherwise. ``filter`` is the codebook's text (``Q1-1 in 1;2``),
+        ``eligible_n`` the respondents asked (the ``total`` row), ``answered_n`` those of them who
+        answered (the denominator of an option's share), ``not_asked_n`` the respondents left out
+        and ``eligibility_unknown_n`` those counted as asked for want of an answer to decide by."""
+        rule = self.row.filter
+        if rule is None:
+            return {}
+        answered = self.base if self.multiple else TOTAL
+        if not self.multiple:
+            missing = [k for k in self.counts.index if k.startswith("missing:")]
+            n_answered = int(_cell(self.counts, TOTAL, TOTAL)) - int(self.counts.loc[missing, TOTAL].sum())
+        else:
+            n_answered = int(_cell(self.counts, answered, TOTAL))
+        return {
+            "filter": rule.text,
+            "eligible_n": int(_cell(self.counts, TOTAL, TOTAL)),
+            "answered_n": n_answered,
+            "not_asked_n": self.row.not_asked,
+            "eligibility_unknown_n": self.row.eligibility_unknown,
+        }
 
     def _denominator_row(self, key: str) -> str:
         return self.base if key in self.row.categories else TOTAL
@@ -516,6 +596,7 @@ class CrossTab:
         out.attrs["percent_columns"] = [c for c in out.columns if c in percent_of or c in derived_from]
         out.attrs["ci_columns"] = ci_columns
         out.attrs["table_statistics"] = table_statistics
+        out.attrs["eligibility"] = self.eligibility
         if suppress is not None:
             shown = out
             out = suppress_counts(out, count_columns, k=suppress, percent_columns=percent_of, layout=layout)
@@ -603,7 +684,19 @@ class CrossTab:
         extra = [words["note:ci"].replace("{level}", f"{confidence * 100:g}")] if ci else []
         if with_test and self.option_tests:
             extra.append(words["note:q"])
-        return join_sentences(lang, self._note(lang, with_test, words), *extra)
+        return join_sentences(lang, self._filter_note(lang, words), self._note(lang, with_test, words), *extra)
+
+    def _filter_note(self, lang: str, words: Mapping[str, str]) -> str:
+        """Who was asked a filtered question (no counts: the table's own rows give them)."""
+        rule = self.row.filter
+        if rule is None:
+            return ""
+        return (
+            words["note:filter"]
+            .replace("{question}", rule.question)
+            .replace("{asked}", rule.describe(self.codebook, lang))
+            .replace("{on}", rule.on)
+        )
 
     def _note(self, lang: str, with_test: bool, words: Mapping[str, str]) -> str:
         if self.multiple:

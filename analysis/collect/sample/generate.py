@@ -5,7 +5,9 @@ It is shaped like the FY2021 study: 10 user companies a year over fiscal years 2
 overseas and 7 domestic companies in a disclosure review over 2019-2021, coded statements
 for every section, and the report's real meeting and literature records. A few cells carry
 the imperfections real returns have (full-width digits, 未回答, a Kangxi radical, 令和3年度),
-so that the normalisation can be seen at work.
+so that the normalisation can be seen at work. Questions asked of some companies only (the
+codebook's filters) are left blank by the others, except one planted answer against its
+filter in the last year, which the ingest reports as a warning.
 
 The workbooks are the ``survey template`` workbooks filled in, so the sample goes through
 exactly the ingest that real returns go through. ``write_sample`` is the file-system edge.
@@ -217,8 +219,11 @@ def _presurvey(codebook: Codebook, year: int, levels: dict[str, str | None], rng
     options = codebook.table("presurvey_options")
     bank = [r for r in _read_package_csv("statement_bank.csv") if r["respondent_group"] == "user"]
     rows = []
+    # One answer against a filter is planted in the last year (see _skip_unasked).
+    planted = year != max(_USERS)
     for rid, _ in _USERS[year]:
         lean = _PRESURVEY_LEAN.get(levels[rid] or "", 1.0)
+        first = len(rows)
         for q in questions.itertuples():
             codes = list(options.loc[options["question_id"] == q.question_id, "code"])
             answer: object
@@ -235,6 +240,7 @@ def _presurvey(codebook: Codebook, year: int, levels: dict[str, str | None], rng
             else:
                 answer = bank[int(rng.integers(len(bank)))]["text_ja"] if rng.random() < 0.7 else ""
             rows.append({"respondent_id": rid, "fiscal_year": year, "question_id": q.question_id, "answer": answer})
+        planted = _skip_unasked(codebook, rows[first:], planted)
     # Imperfections: full-width codes, Japanese list separator, a don't-know answer.
     for row in rows[::17]:
         if isinstance(row["answer"], int):
@@ -245,6 +251,24 @@ def _presurvey(codebook: Codebook, year: int, levels: dict[str, str | None], rng
     if rows:
         rows[3]["answer"] = "わからない"
     return SampleFile(f"{year}/presurvey.xlsx", "presurvey", {"answers": rows})
+
+
+def _skip_unasked(codebook: Codebook, answers: list[dict], planted: bool) -> bool:
+    """Blank one company's answers to questions it is not asked (the codebook's filters), as a
+    respondent following the instructions leaves them; unless no answer against a filter has
+    been ``planted`` yet: then the first such answer is kept, for the ingest to warn about.
+    Answers are drawn before (the random stream does not depend on the filters). Returns
+    whether an answer is planted by now."""
+    chosen = {row["question_id"]: row["answer"] for row in answers}
+    for row in answers:
+        rule = codebook.filters.get(row["question_id"])
+        if rule is None or rule.admits(int(chosen[rule.on])) or row["answer"] in ("", None):
+            continue
+        if not planted:
+            planted = True  # e.g. a company that does not use the guidelines says where it uses them
+            continue
+        row["answer"] = ""
+    return planted
 
 
 def _roster(year: int) -> SampleFile:
