@@ -12,19 +12,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from analysis.codebook import load_codebook
-from analysis.collect.sample.generate import write_sample
-from analysis.ingest.folder import ingest
 from analysis.study.frames import CODED, UNCLASSIFIED, labelled, typed_frame, vocabulary
 from analysis.study.load import Study, load_study
 from analysis.study.schema import TABLES
 
 
 @pytest.fixture(scope="module")
-def root(tmp_path_factory):
+def root(tmp_path_factory, sample_processed):
+    """A copy of the shared sample study's processed folders (the database tests write beside them)."""
     root = tmp_path_factory.mktemp("analysts")
-    write_sample(root / "raw")
-    for year in (2020, 2021):
-        ingest(root / "raw" / str(year), root / "processed" / str(year), fiscal_year=year, workers=0)
+    shutil.copytree(sample_processed, root / "processed")
     return root
 
 

@@ -18,17 +18,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from analysis.cli import main
-from analysis.collect.sample.generate import write_sample
 from analysis.ingest.folder import ingest
 
 ERRORS = ["#DIV/0!", "#N/A", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#NULL!"]
 
 
 @pytest.fixture(scope="module")
-def sample_2021(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("sample")
-    write_sample(root)
-    return root / "2021"
+def sample_2021(sample_raw) -> Path:
+    """The shared sample's 2021 raw folder (read-only: tests copy what they change)."""
+    return sample_raw / "2021"
 
 
 def set_cell_xml(path: Path, sheet: str, ref: str, body: str) -> None:

@@ -1,6 +1,7 @@
 """Round trip and one test per bad input of the foundation issue."""
 
 import hashlib
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -198,10 +199,8 @@ def _digest(folder):
     }
 
 
-def test_raw_folder_untouched_and_accounting_adds_up(tmp_path):
-    from analysis.collect.sample.generate import write_sample
-
-    write_sample(tmp_path / "raw")
+def test_raw_folder_untouched_and_accounting_adds_up(tmp_path, sample_raw):
+    shutil.copytree(sample_raw, tmp_path / "raw")
     before = _digest(tmp_path / "raw")
     result = ingest(tmp_path / "raw" / "2021", tmp_path / "out", fiscal_year=2021)
     assert _digest(tmp_path / "raw") == before

@@ -468,17 +468,13 @@ def test_publishable_leaves_out_a_table_without_a_layout(codebook):
     assert "宣言されていない" in out[0].frame["omitted_reason"].iloc[0]
 
 
-def test_every_table_with_counts_declares_a_layout(tmp_path):
+def test_every_table_with_counts_declares_a_layout(sample_processed):
     import warnings
 
-    from analysis.collect.sample.generate import write_sample
-    from analysis.ingest.folder import ingest
     from analysis.report.build import collect_items
     from analysis.report.registry import ReportContext
 
-    write_sample(tmp_path / "raw")
-    ingest(tmp_path / "raw" / "2021", out_dir=tmp_path / "p", fiscal_year=2021, progress=False)
-    study = load_report_study(tmp_path / "p")
+    study = load_report_study(sample_processed / "2021")
     ctx = ReportContext(lang="en", publish=True, options={"suppression_k": 5})
     items, failures = collect_items(study, ctx)
     assert not failures, failures
