@@ -36,6 +36,15 @@ def codebook() -> Codebook:
 
 # -- the sample study, built once per session (read-only) ----------------------------------------
 
+# Ingesting and reporting the sample costs tens of seconds: a test that needs them is slow.
+SLOW_FIXTURES = {"sample_processed", "sample_reports", "sample_published"}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
 
 @pytest.fixture(scope="session")
 def sample_study(tmp_path_factory):

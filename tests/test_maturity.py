@@ -286,6 +286,7 @@ def _level(scores: list, codebook) -> object:
     return maturity_table({"self_assessment": rows}, codebook)["level"].iloc[0]
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None)
 @given(data=st.data())
 def test_raising_any_answer_never_lowers_the_level(codebook, data):
@@ -300,6 +301,7 @@ def test_raising_any_answer_never_lowers_the_level(codebook, data):
     assert RANK[after] <= RANK[before]
 
 
+@pytest.mark.slow
 @settings(max_examples=100, deadline=None)
 @given(data=st.data())
 def test_raising_an_answer_with_directives_missing_never_lowers_a_level(codebook, data):
@@ -363,6 +365,7 @@ def test_unanswered_directive_keeps_the_reachable_levels(codebook):
     assert pd.isna(result["level"]) and (result["level_min"], result["level_max"]) == ("B", "A")
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None)
 @given(data=st.data())
 def test_any_valid_answer_in_place_of_an_invalid_one_stays_within_the_reachable_levels(codebook, data):

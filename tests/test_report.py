@@ -413,6 +413,7 @@ def test_survey_report_command_in_english(own_builders, years, tmp_path):
     assert '<html lang="en">' in (out / "index.html").read_text(encoding="utf-8")
 
 
+@pytest.mark.slow
 def test_every_registered_builder_on_a_small_year(years, tmp_path):
     """The whole report as `survey run` builds it, every builder of every module included."""
     previous, current = years
