@@ -19,11 +19,25 @@ from hypothesis import settings
 from analysis.codebook import Codebook, load_codebook
 from analysis.collect.template import build_workbook, workbook_bytes
 
-# Shared 2-core machines are noisy: no per-example deadline. In CI the examples are derived
-# from each test's name (same run every time); locally they are random and explore more.
-settings.register_profile("default", deadline=None)
+# Hypothesis profiles, chosen with HYPOTHESIS_PROFILE (default: "ci" when CI is set, else "dev").
+# Shared 2-core machines are noisy: no per-example deadline in any profile. Tests that set their
+# own max_examples keep it in "dev" and "ci"; "thorough" multiplies every test's count by 10.
+# - dev: random examples (a developer's runs explore more over time), hypothesis's database;
+# - ci: the examples are derived from each test's name (the same run every time), no database;
+# - thorough: ten times the examples, random, for a run before a release or after touching
+#   the suppression or publication code.
+THOROUGH = 10
+PROFILE = os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "dev")
+settings.register_profile("dev", deadline=None)
 settings.register_profile("ci", deadline=None, derandomize=True, database=None)
-settings.load_profile("ci" if os.environ.get("CI") else "default")
+settings.register_profile("thorough", deadline=None, max_examples=100 * THOROUGH)
+settings.load_profile(PROFILE)
+
+
+def examples(n: int) -> int:
+    """A test's ``max_examples``: ``n``, or ``THOROUGH`` times ``n`` under the thorough profile."""
+    return n * THOROUGH if PROFILE == "thorough" else n
+
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_REFERENCE = REPO.parent / "shared" / "reference"

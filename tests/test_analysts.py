@@ -8,6 +8,7 @@ import shutil
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
+from conftest import examples
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -104,7 +105,7 @@ def test_labels_in_attrs_and_labelled_copy(study):
         labelled(frame, "fr")
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=examples(30), deadline=None)
 @given(st.lists(st.sampled_from(["A", "B", "C", None, "Z"]), max_size=30))
 def test_maturity_levels_are_never_lost(levels):
     codebook = load_codebook()

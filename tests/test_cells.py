@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import all_answers, write_self_assessment
+from conftest import all_answers, examples, write_self_assessment
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -287,7 +287,7 @@ def test_roster_rows_of_another_year_are_one_error_naming_their_cells(sample_202
     assert f.cells_read == f.cells_loaded + f.cells_reported
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(texts=st.lists(st.text(alphabet=st.characters(codec="utf-8"), max_size=12), min_size=1, max_size=6))
 def test_csv_cells_never_start_a_formula_nor_carry_control_characters(texts):
     from analysis.output.safe import RISKY_PREFIXES, csv_safe_frame

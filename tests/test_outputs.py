@@ -19,8 +19,8 @@ from pathlib import Path
 import openpyxl
 import pandas as pd
 import pytest
-from conftest import REPO, all_answers, tree_hash, write_self_assessment
-from hypothesis import given
+from conftest import REPO, all_answers, examples, tree_hash, write_self_assessment
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from analysis.cli import main
@@ -298,6 +298,7 @@ def test_first_screen_says_errors_warnings_and_incomplete_companies(capsys, smal
     assert expected in contents["A3"].value and "3 社中 2 社" in contents["A3"].value
 
 
+@settings(max_examples=examples(30))  # each example builds a study (~0.1 s)
 @given(
     st.lists(st.lists(st.booleans(), min_size=3, max_size=3), min_size=1, max_size=6),
     st.integers(0, 3),

@@ -16,6 +16,7 @@ from pathlib import Path
 import openpyxl
 import pandas as pd
 import pytest
+from conftest import examples
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -125,7 +126,7 @@ def _spell(core: str, draw) -> str:
     return "".join(out).rstrip(" ・")
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(data=st.data())
 def test_property_a_planted_name_never_survives(codebook, data):
     """Any name, planted in any spelling with or without a legal form, is gone after redaction."""
