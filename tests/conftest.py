@@ -1,4 +1,10 @@
-"""Shared fixtures: the codebook, workbook builders and a raw folder of filled workbooks."""
+"""Shared fixtures: the codebook, workbook builders and the sample study built once per session.
+
+The sample study (``sample_raw``, ``sample_processed``, ``sample_reports``, ``sample_published``)
+is expensive (an ingest and a report per year), so it is built once, lazily, into one session
+folder and shared. It is read-only for the tests that use it: a test that writes copies it first
+(``shutil.copytree``). At the end of the session, ``sample_study`` checks that nothing in it changed.
+"""
 
 from __future__ import annotations
 
@@ -13,11 +19,25 @@ from hypothesis import settings
 from analysis.codebook import Codebook, load_codebook
 from analysis.collect.template import build_workbook, workbook_bytes
 
-# Shared 2-core machines are noisy: no per-example deadline. In CI the examples are derived
-# from each test's name (same run every time); locally they are random and explore more.
-settings.register_profile("default", deadline=None)
+# Hypothesis profiles, chosen with HYPOTHESIS_PROFILE (default: "ci" when CI is set, else "dev").
+# Shared 2-core machines are noisy: no per-example deadline in any profile. Tests that set their
+# own max_examples keep it in "dev" and "ci"; "thorough" multiplies every test's count by 10.
+# - dev: random examples (a developer's runs explore more over time), hypothesis's database;
+# - ci: the examples are derived from each test's name (the same run every time), no database;
+# - thorough: ten times the examples, random, for a run before a release or after touching
+#   the suppression or publication code.
+THOROUGH = 10
+PROFILE = os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "dev")
+settings.register_profile("dev", deadline=None)
 settings.register_profile("ci", deadline=None, derandomize=True, database=None)
-settings.load_profile("ci" if os.environ.get("CI") else "default")
+settings.register_profile("thorough", deadline=None, max_examples=100 * THOROUGH)
+settings.load_profile(PROFILE)
+
+
+def examples(n: int) -> int:
+    """A test's ``max_examples``: ``n``, or ``THOROUGH`` times ``n`` under the thorough profile."""
+    return n * THOROUGH if PROFILE == "thorough" else n
+
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_REFERENCE = REPO.parent / "shared" / "reference"
@@ -26,6 +46,83 @@ SHARED_REFERENCE = REPO.parent / "shared" / "reference"
 @pytest.fixture(scope="session")
 def codebook() -> Codebook:
     return load_codebook("fy2021")
+
+
+# -- the sample study, built once per session (read-only) ----------------------------------------
+
+# Ingesting and reporting the sample costs tens of seconds: a test that needs them is slow.
+SLOW_FIXTURES = {"sample_processed", "sample_reports", "sample_published"}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
+
+@pytest.fixture(scope="session")
+def sample_study(tmp_path_factory):
+    """The session folder of the sample study; fails the session if a test changed what is in it."""
+    root = tmp_path_factory.mktemp("sample_study")
+    built: list[tuple[Path, str]] = []
+    yield root, built
+    for folder, digest in built:
+        assert tree_hash(folder) == digest, f"a test wrote into the shared {folder.name}; copy it first"
+
+
+def _built(sample_study, name: str, build) -> Path:
+    root, built = sample_study
+    folder = root / name
+    build(folder)
+    built.append((folder, tree_hash(folder)))
+    return folder
+
+
+@pytest.fixture(scope="session")
+def sample_raw(sample_study) -> Path:
+    """The bundled sample study's raw folder (``write_sample``): year folders 2020 and 2021."""
+    from analysis.collect.sample.generate import write_sample
+
+    return _built(sample_study, "raw", write_sample)
+
+
+@pytest.fixture(scope="session")
+def sample_processed(sample_study, sample_raw) -> Path:
+    """``sample_raw`` ingested: ``processed/2020`` and ``processed/2021``."""
+    from analysis.ingest.folder import ingest
+
+    def build(folder):
+        for year in (2020, 2021):
+            result = ingest(sample_raw / str(year), folder / str(year), fiscal_year=year, progress=False)
+            assert result.n_errors == 0, result.summary()
+
+    return _built(sample_study, "processed", build)
+
+
+@pytest.fixture(scope="session")
+def sample_reports(sample_study, sample_processed) -> Path:
+    """The internal reports of ``sample_processed`` as ``survey run`` builds them: ``reports/2020``,
+    and ``reports/2021`` with 2020 as its previous year (beside ``processed``, as in a project)."""
+    from analysis.report.build import build_report
+
+    def build(folder):
+        build_report(sample_processed / "2020", folder / "2020")
+        build_report(sample_processed / "2021", folder / "2021", previous_dir=sample_processed / "2020")
+
+    return _built(sample_study, "reports", build)
+
+
+@pytest.fixture(scope="session")
+def sample_published(sample_study, sample_processed) -> Path:
+    """The published reports (``--publish``) of ``sample_processed``: ``published/2020``, and
+    ``published/2021`` with 2020 as its previous year."""
+    from analysis.report.build import build_report
+
+    def build(folder):
+        build_report(sample_processed / "2020", folder / "2020", publish=True)
+        build_report(sample_processed / "2021", folder / "2021", publish=True, previous_dir=sample_processed / "2020")
+
+    return _built(sample_study, "published", build)
 
 
 def all_answers(codebook: Codebook, score: object = 3) -> dict[str, object]:

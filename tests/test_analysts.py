@@ -8,23 +8,21 @@ import shutil
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
+from conftest import examples
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from analysis.codebook import load_codebook
-from analysis.collect.sample.generate import write_sample
-from analysis.ingest.folder import ingest
 from analysis.study.frames import CODED, UNCLASSIFIED, labelled, typed_frame, vocabulary
 from analysis.study.load import Study, load_study
 from analysis.study.schema import TABLES
 
 
 @pytest.fixture(scope="module")
-def root(tmp_path_factory):
+def root(tmp_path_factory, sample_processed):
+    """A copy of the shared sample study's processed folders (the database tests write beside them)."""
     root = tmp_path_factory.mktemp("analysts")
-    write_sample(root / "raw")
-    for year in (2020, 2021):
-        ingest(root / "raw" / str(year), root / "processed" / str(year), fiscal_year=year, workers=0)
+    shutil.copytree(sample_processed, root / "processed")
     return root
 
 
@@ -107,7 +105,7 @@ def test_labels_in_attrs_and_labelled_copy(study):
         labelled(frame, "fr")
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=examples(30), deadline=None)
 @given(st.lists(st.sampled_from(["A", "B", "C", None, "Z"]), max_size=30))
 def test_maturity_levels_are_never_lost(levels):
     codebook = load_codebook()

@@ -11,35 +11,13 @@ from analysis.cli import main
 
 
 @pytest.fixture(scope="module")
-def sample_reports(tmp_path_factory):
-    """The bundled sample study, both years, published as the CLI publishes them."""
-    from analysis.collect.sample.generate import write_sample
-    from analysis.ingest.folder import ingest
-
-    root = tmp_path_factory.mktemp("published")
-    write_sample(root / "raw")
-    for year in (2020, 2021):
-        ingest(root / "raw" / str(year), out_dir=root / "processed" / str(year), fiscal_year=year, progress=False)
-    assert main(["report", str(root / "processed" / "2020"), "--out", str(root / "r2020"), "--publish"]) == 0
-    assert (
-        main(
-            [
-                "report",
-                str(root / "processed" / "2021"),
-                "--out",
-                str(root / "r2021"),
-                "--publish",
-                "--previous",
-                str(root / "processed" / "2020"),
-            ]
-        )
-        == 0
-    )
-    return root / "r2021", root / "r2020"
+def published_years(sample_published):
+    """The bundled sample study, both years, published as the CLI publishes them (2021, 2020)."""
+    return sample_published / "2021", sample_published / "2020"
 
 
-def test_the_published_sample_passes_its_own_audit_for_one_and_two_years(sample_reports, tmp_path, capsys):
-    current, previous = sample_reports
+def test_the_published_sample_passes_its_own_audit_for_one_and_two_years(published_years, tmp_path, capsys):
+    current, previous = published_years
     for report in (current, previous):
         audit = pd.read_csv(report / "audit.csv", encoding="utf-8-sig")
         assert list(audit.columns) == ["report", "table", "row", "column", "lo", "hi", "method", "protected"]
@@ -54,8 +32,8 @@ def test_the_published_sample_passes_its_own_audit_for_one_and_two_years(sample_
     assert set(both["report"]) == {"r0", "r1"} and both["protected"].all()
 
 
-def test_the_level_distribution_is_hidden_everywhere_or_nowhere(sample_reports):
-    current, _ = sample_reports
+def test_the_level_distribution_is_hidden_everywhere_or_nowhere(published_years):
+    current, _ = published_years
     levels = pd.read_csv(current / "tables" / "maturity_levels.csv", dtype="str", encoding="utf-8-sig")
     crosstab = pd.read_csv(current / "tables" / "presurvey_q1_1_by_maturity.csv", dtype="str", encoding="utf-8-sig")
     yoy = pd.read_csv(current / "tables" / "yoy_maturity_levels.csv", dtype="str", encoding="utf-8-sig")

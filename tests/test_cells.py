@@ -13,22 +13,20 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import all_answers, write_self_assessment
+from conftest import all_answers, examples, write_self_assessment
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from analysis.cli import main
-from analysis.collect.sample.generate import write_sample
 from analysis.ingest.folder import ingest
 
 ERRORS = ["#DIV/0!", "#N/A", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#NULL!"]
 
 
 @pytest.fixture(scope="module")
-def sample_2021(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("sample")
-    write_sample(root)
-    return root / "2021"
+def sample_2021(sample_raw) -> Path:
+    """The shared sample's 2021 raw folder (read-only: tests copy what they change)."""
+    return sample_raw / "2021"
 
 
 def set_cell_xml(path: Path, sheet: str, ref: str, body: str) -> None:
@@ -293,7 +291,7 @@ def test_roster_rows_of_another_year_are_one_error_naming_their_cells(sample_202
     assert f.cells_read == f.cells_loaded + f.cells_reported
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(texts=st.lists(st.text(alphabet=st.characters(codec="utf-8"), max_size=12), min_size=1, max_size=6))
 def test_csv_cells_never_start_a_formula_nor_carry_control_characters(texts):
     from analysis.output.safe import RISKY_PREFIXES, csv_safe_frame

@@ -26,6 +26,7 @@ def project(tmp_path_factory):
     return root
 
 
+@pytest.mark.slow
 def test_run_builds_every_year(project):
     proc = _survey("run", cwd=project)
     assert proc.returncode == 0, proc.stderr
@@ -42,6 +43,7 @@ def test_run_builds_every_year(project):
     )
 
 
+@pytest.mark.slow
 def test_names_never_leave_the_workbooks(project):
     # Every sample company and organisation name carries the mark (架空); none may be output.
     outputs = [p for p in (project / "data" / "processed").rglob("*") if p.suffix in (".csv", ".json")]

@@ -1,6 +1,7 @@
 """Round trip and one test per bad input of the foundation issue."""
 
 import hashlib
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -85,27 +86,6 @@ def _bad_answers(raw, codebook, name, respondent_id, edits):
     return path
 
 
-@pytest.mark.parametrize(("value", "pattern"), [(7, "from 1 to 5"), ("abc", "from 1 to 5")])
-def test_bad_score_names_cell_and_allowed(good_and_bad, codebook, value, pattern):
-    _bad_answers(good_and_bad, codebook, "bad.xlsx", "U02", {("回答", "D14"): value})
-    result = ingest(good_and_bad)
-    (error,) = _errors(result, "bad.xlsx")
-    assert (error.sheet, error.cell) == ("回答", "D14") and pattern in error.message_en
-    assert "該当なし" in error.message_en
-    assert "1〜5の整数" in error.message_ja and "該当なし" in error.message_ja
-    assert "無効回答" in error.message_ja and f"入力値: '{value}'" in error.message_ja
-    sa = result.tables["self_assessment"]
-    # The rejected answer is kept as missing with its own reason, not dropped.
-    assert len(sa[sa.respondent_id == "U01"]) == 40 and len(sa[sa.respondent_id == "U02"]) == 40
-    assert sa.loc[sa.source == "bad.xlsx!回答!D14", "missing_reason"].tolist() == ["invalid"]
-
-
-def test_unknown_question_id(good_and_bad, codebook):
-    _bad_answers(good_and_bad, codebook, "bad.xlsx", "U02", {("回答", "A5"): "11-1"})
-    (error,) = _errors(ingest(good_and_bad), "bad.xlsx")
-    assert (error.sheet, error.cell) == ("回答", "A5") and "question id" in error.message
-
-
 def test_missing_respondent_id_skips_workbook(good_and_bad, codebook):
     write_self_assessment(good_and_bad / "noid.xlsx", codebook, "")
     result = ingest(good_and_bad)
@@ -125,37 +105,6 @@ def test_one_respondent_in_two_files_names_both(good_and_bad, codebook):
     assert {e.file for e in errors} == {"good.xlsx", "again.xlsx"}
     assert all("again.xlsx" in e.message and "good.xlsx" in e.message for e in errors)
     assert set(result.tables["self_assessment"]["respondent_id"]) == {"U03"}
-
-
-def test_other_edition(good_and_bad, codebook):
-    path = write_self_assessment(good_and_bad / "old.xlsx", codebook, "U02")
-    book = openpyxl.load_workbook(path)
-    book["_meta"]["B2"] = "fy2020"
-    book.save(path)
-    result = ingest(good_and_bad)
-    (error,) = _errors(result, "old.xlsx")
-    assert "edition fy2020" in error.message and "--edition fy2020" in error.message
-    assert set(result.tables["self_assessment"]["respondent_id"]) == {"U01"}
-
-
-def test_formula_without_cached_value(good_and_bad, codebook):
-    _bad_answers(good_and_bad, codebook, "formula.xlsx", "U02", {("回答", "D9"): "=2+2"})
-    result = ingest(good_and_bad)
-    (error,) = _errors(result, "formula.xlsx")
-    assert (error.sheet, error.cell) == ("回答", "D9") and "no cached value" in error.message
-    sa = result.tables["self_assessment"]
-    assert sa.loc[sa.source == "formula.xlsx!回答!D9", "missing_reason"].tolist() == ["invalid"]
-
-
-def test_missing_sheet(good_and_bad, codebook):
-    path = write_self_assessment(good_and_bad / "nosheet.xlsx", codebook, "U02")
-    book = openpyxl.load_workbook(path)
-    del book["回答"]
-    book.save(path)
-    result = ingest(good_and_bad)
-    errors = _errors(result, "nosheet.xlsx")
-    assert errors and "missing sheet 回答" in errors[0].message
-    assert set(result.tables["self_assessment"]["respondent_id"]) == {"U01"}
 
 
 @pytest.mark.parametrize(
@@ -214,10 +163,8 @@ def _digest(folder):
     }
 
 
-def test_raw_folder_untouched_and_accounting_adds_up(tmp_path):
-    from analysis.collect.sample.generate import write_sample
-
-    write_sample(tmp_path / "raw")
+def test_raw_folder_untouched_and_accounting_adds_up(tmp_path, sample_raw):
+    shutil.copytree(sample_raw, tmp_path / "raw")
     before = _digest(tmp_path / "raw")
     result = ingest(tmp_path / "raw" / "2021", tmp_path / "out", fiscal_year=2021)
     assert _digest(tmp_path / "raw") == before
@@ -264,29 +211,6 @@ def test_xlsm_macros_are_not_carried(tmp_path, codebook):
     result = ingest(raw, tmp_path / "out")
     assert len(result.tables["self_assessment"]) == 40
     assert not any("vba" in p.name.lower() for p in (tmp_path / "out").iterdir())
-
-
-def test_presurvey_multiple_response_rows(tmp_path, codebook):
-    rows = [
-        {"respondent_id": "U01", "fiscal_year": 2021, "question_id": "Q1-1", "answer": "１"},
-        {"respondent_id": "U01", "fiscal_year": 2021, "question_id": "Q1-2", "answer": "1、3;3"},
-        {"respondent_id": "U01", "fiscal_year": 2021, "question_id": "Q1-4", "answer": "記述です"},
-        {"respondent_id": "U01", "fiscal_year": 2021, "question_id": "Q1-3", "answer": ""},
-        {"respondent_id": "U01", "fiscal_year": 2021, "question_id": "Q2-1", "answer": "99"},
-    ]
-    (tmp_path / "raw").mkdir()
-    (tmp_path / "raw" / "pre.xlsx").write_bytes(
-        workbook_bytes(build_workbook(codebook, "presurvey", data={"answers": rows}))
-    )
-    result = ingest(tmp_path / "raw")
-    pre = result.tables["presurvey"]
-    assert list(pre.loc[pre.question_id == "Q1-2", "option_code"]) == [1, 3]
-    assert list(pre.loc[pre.question_id == "Q1-1", "option_code"]) == [1]
-    assert pre.loc[pre.question_id == "Q1-4", "answer_text"].item() == "記述です"
-    assert pre.loc[pre.question_id == "Q1-3", "missing_reason"].item() == "unanswered"
-    (error,) = _errors(result)
-    assert error.cell == "D6" and "Q2-1 expects one option" in error.message
-    assert result.cells["read"] == result.cells["loaded"] + result.cells["reported"]
 
 
 def test_other_fiscal_year_is_an_error_at_the_year_cell_and_kept_out(tmp_path, codebook):

@@ -9,6 +9,7 @@ from fractions import Fraction
 
 import pandas as pd
 import pytest
+from conftest import examples
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
@@ -293,7 +294,8 @@ def _level(scores: list, codebook) -> object:
     return classified({"self_assessment": rows}, codebook)["level"].iloc[0]
 
 
-@settings(max_examples=150, deadline=None)
+@pytest.mark.slow
+@settings(max_examples=examples(50), deadline=None)
 @given(data=st.data())
 def test_raising_any_answer_never_lowers_the_level(codebook, data):
     scores = data.draw(st.lists(st.integers(1, 5), min_size=40, max_size=40))
@@ -307,7 +309,8 @@ def test_raising_any_answer_never_lowers_the_level(codebook, data):
     assert RANK[after] <= RANK[before]
 
 
-@settings(max_examples=100, deadline=None)
+@pytest.mark.slow
+@settings(max_examples=examples(50), deadline=None)
 @given(data=st.data())
 def test_raising_an_answer_with_directives_missing_never_lowers_a_level(codebook, data):
     scores = data.draw(st.lists(st.one_of(st.integers(1, 5), st.none()), min_size=40, max_size=40))
@@ -370,7 +373,8 @@ def test_unanswered_directive_keeps_the_reachable_levels(codebook):
     assert pd.isna(result["level"]) and (result["level_min"], result["level_max"]) == ("B", "A")
 
 
-@settings(max_examples=60, deadline=None)
+@pytest.mark.slow
+@settings(max_examples=examples(30), deadline=None)
 @given(data=st.data())
 def test_any_valid_answer_in_place_of_an_invalid_one_stays_within_the_reachable_levels(codebook, data):
     answer = st.one_of(st.integers(1, 5), st.sampled_from(["unanswered", "dont_know"]))

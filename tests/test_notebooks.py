@@ -8,30 +8,26 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from analysis.collect.sample.generate import write_sample
-from analysis.ingest.folder import ingest
+pytestmark = pytest.mark.notebooks
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
 
 
 @pytest.fixture(scope="module")
-def study_dirs(tmp_path_factory):
-    root = tmp_path_factory.mktemp("nb")
-    write_sample(root / "raw")
-    for year in (2020, 2021):
-        ingest(root / "raw" / str(year), root / "processed" / str(year), fiscal_year=year)
-    return root
+def study_dirs(sample_raw, sample_processed, tmp_path_factory) -> dict[str, Path]:
+    """The shared sample study (read-only) and a folder of the notebooks' own for a report."""
+    return {"raw": sample_raw, "processed": sample_processed, "reports": tmp_path_factory.mktemp("nb") / "reports"}
 
 
-def _parameters(root: Path) -> str:
+def _parameters(dirs: dict[str, Path]) -> str:
     return (
         "from pathlib import Path\n"
         "YEAR = 2021\n"
-        f"RAW_DIR = Path({str(root / 'raw' / '2021')!r})\n"
-        f"PROCESSED_DIR = Path({str(root / 'processed' / '2021')!r})\n"
-        f"PREVIOUS_DIR = Path({str(root / 'processed' / '2020')!r})\n"
-        f"REPORT_DIR = Path({str(root / 'reports' / '2021')!r})\n"
+        f"RAW_DIR = Path({str(dirs['raw'] / '2021')!r})\n"
+        f"PROCESSED_DIR = Path({str(dirs['processed'] / '2021')!r})\n"
+        f"PREVIOUS_DIR = Path({str(dirs['processed'] / '2020')!r})\n"
+        f"REPORT_DIR = Path({str(dirs['reports'] / '2021')!r})\n"
     )
 
 

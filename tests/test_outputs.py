@@ -19,8 +19,8 @@ from pathlib import Path
 import openpyxl
 import pandas as pd
 import pytest
-from conftest import REPO, all_answers, tree_hash, write_self_assessment
-from hypothesis import given
+from conftest import REPO, all_answers, examples, tree_hash, write_self_assessment
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from analysis.cli import main
@@ -221,6 +221,7 @@ def test_usage_mistakes_are_one_line_with_exit_2(capsys, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_the_installed_command_prints_one_line_too(raw, tmp_path):
     for args, code in (
         (["template", "--edition", "fy2099", "--out", tmp_path / "t"], 2),
@@ -280,6 +281,7 @@ def test_an_output_may_not_overlap_an_input(tmp_path_factory, out_parts, in_part
 # -- the report's first screen -----------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_first_screen_says_errors_warnings_and_incomplete_companies(capsys, small_processed, tmp_path):
     issues = pd.read_csv(small_processed / "issues.csv")
     errors, warnings_ = int((issues["severity"] == "error").sum()), int((issues["severity"] == "warning").sum())
@@ -296,6 +298,7 @@ def test_first_screen_says_errors_warnings_and_incomplete_companies(capsys, smal
     assert expected in contents["A3"].value and "3 社中 2 社" in contents["A3"].value
 
 
+@settings(max_examples=examples(30))  # each example builds a study (~0.1 s)
 @given(
     st.lists(st.lists(st.booleans(), min_size=3, max_size=3), min_size=1, max_size=6),
     st.integers(0, 3),
@@ -429,6 +432,7 @@ def _ingest_args(raw_dir: Path, out: Path) -> list[str]:
     return ["ingest", str(raw_dir), "--out", str(out), *QUICK]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("swap", "step"),
     [("exchange", "staged"), ("exchange", "exchanged"), ("two-step", "staged"), ("two-step", "between-renames")],
@@ -453,6 +457,7 @@ def test_ingest_killed_at_each_step_keeps_or_restores_the_output(small_raw, tmp_
     assert tree_hash(out, skip=(MARKER,)) == before and leftovers(out) == []
 
 
+@pytest.mark.slow
 def test_report_killed_between_renames_is_restored_by_the_next_report(small_processed, tmp_path):
     out = tmp_path / "report"
     args = ["report", small_processed, "--out", out]
@@ -465,6 +470,7 @@ def test_report_killed_between_renames_is_restored_by_the_next_report(small_proc
     assert (out / "index.html").read_bytes() == page and leftovers(out) == []
 
 
+@pytest.mark.slow
 def test_ingest_and_report_killed_at_random_moments(small_raw, small_processed, tmp_path):
     rng = random.Random(10)
     commands = {
@@ -495,6 +501,7 @@ def test_ingest_and_report_killed_at_random_moments(small_raw, small_processed, 
             assert leftovers(out) == []
 
 
+@pytest.mark.slow
 def test_disk_full_is_one_line_and_keeps_the_previous_output(small_raw, tmp_path):
     disk = tmp_path / "disk"
     disk.mkdir()

@@ -9,6 +9,7 @@ import datetime as dt
 import unicodedata
 
 import pytest
+from conftest import examples
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
@@ -76,7 +77,7 @@ def test_normalising_twice_equals_once(value):
 
 
 @given(cells)
-@settings(max_examples=300)
+@settings(max_examples=examples(300))
 def test_every_parser_gives_a_value_or_its_own_error(value):
     for parser in PARSERS:
         _value_or_own_error(parser, value)
@@ -103,7 +104,7 @@ def test_reiwa_years(year, pattern):
 
 
 @given(cells)
-@settings(max_examples=300)
+@settings(max_examples=examples(300))
 def test_answers_parse_to_a_level_a_reason_or_an_error(value):
     outcome = _value_or_own_error(CODEBOOK.parse_score, value)
     levels = {level["value"] for level in CODEBOOK.meta["scale"]["levels"]}
@@ -161,7 +162,7 @@ SPECS = [spec for sheets in CODEBOOK.sheets.values() for sheet in sheets for spe
 
 
 @given(st.sampled_from(SPECS), cells)
-@settings(max_examples=400)
+@settings(max_examples=examples(400))
 def test_every_declared_column_parses_any_cell_or_says_why(spec, value):
     outcome = _value_or_own_error(lambda v: parse_value(spec, v, CODEBOOK), value)
     if outcome is None:

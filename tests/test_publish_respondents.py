@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import unicodedata
 from pathlib import Path
 
 import openpyxl
 import pandas as pd
 import pytest
+from conftest import examples
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -124,7 +126,7 @@ def _spell(core: str, draw) -> str:
     return "".join(out).rstrip(" ・")
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(data=st.data())
 def test_property_a_planted_name_never_survives(codebook, data):
     """Any name, planted in any spelling with or without a legal form, is gone after redaction."""
@@ -229,19 +231,19 @@ def _plant(raw: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def planted(tmp_path_factory):
-    from analysis.collect.sample.generate import write_sample
+def planted(tmp_path_factory, sample_raw, sample_processed):
+    """The sample study with names planted in 2021 (ingested) and 2021 published; 2020 (nothing
+    planted) is the shared sample's, copied."""
     from analysis.ingest.folder import ingest
     from analysis.report.build import build_report
 
     root = tmp_path_factory.mktemp("planted")
-    write_sample(root / "raw")
+    shutil.copytree(sample_raw / "2021", root / "raw" / "2021")
     _plant(root / "raw")
-    results = {}
-    for year in (2020, 2021):
-        results[year] = ingest(
-            root / "raw" / str(year), out_dir=root / "processed" / str(year), fiscal_year=year, progress=False
-        )
+    shutil.copytree(sample_processed / "2020", root / "processed" / "2020")
+    results = {
+        2021: ingest(root / "raw" / "2021", out_dir=root / "processed" / "2021", fiscal_year=2021, progress=False)
+    }
     build_report(root / "processed" / "2021", root / "publish", publish=True, previous_dir=root / "processed" / "2020")
     return root, results
 

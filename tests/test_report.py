@@ -420,6 +420,7 @@ def test_survey_report_command_in_english(own_builders, years, tmp_path):
     assert '<html lang="en">' in (out / "index.html").read_text(encoding="utf-8")
 
 
+@pytest.mark.slow
 def test_every_registered_builder_on_a_small_year(years, tmp_path):
     """The whole report as `survey run` builds it, every builder of every module included."""
     previous, current = years
@@ -475,17 +476,13 @@ def test_publishable_leaves_out_a_table_without_a_layout(codebook):
     assert "宣言されていない" in out[0].frame["omitted_reason"].iloc[0]
 
 
-def test_every_table_with_counts_declares_a_layout(tmp_path):
+def test_every_table_with_counts_declares_a_layout(sample_processed):
     import warnings
 
-    from analysis.collect.sample.generate import write_sample
-    from analysis.ingest.folder import ingest
     from analysis.report.build import collect_items
     from analysis.report.registry import ReportContext
 
-    write_sample(tmp_path / "raw")
-    ingest(tmp_path / "raw" / "2021", out_dir=tmp_path / "p", fiscal_year=2021, progress=False)
-    study = load_study(tmp_path / "p")
+    study = load_study(sample_processed / "2021")
     ctx = ReportContext(lang="en", publish=True)
     items, failures = collect_items(study, ctx)
     assert not failures, failures

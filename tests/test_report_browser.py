@@ -13,30 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from analysis.cli import main
-
 CHROMIUM = next((shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome") if shutil.which(n)), None)
 
 
 @pytest.fixture(scope="module")
-def report(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("browser")
-    assert main(["sample", "--out", str(root / "raw")]) == 0
-    assert (
-        main(
-            [
-                "run",
-                "--raw",
-                str(root / "raw"),
-                "--processed",
-                str(root / "processed"),
-                "--reports",
-                str(root / "reports"),
-            ]
-        )
-        == 0
-    )
-    return root / "reports" / "2021"
+def report(sample_reports) -> Path:
+    """The sample's 2021 report as ``survey run`` builds it (its processed folder at ../../processed)."""
+    return sample_reports / "2021"
 
 
 class _Page(HTMLParser):

@@ -4,6 +4,7 @@ import os
 import zipfile
 
 import pytest
+from conftest import examples
 from hostile_corpus import (
     billion_laughs_in_shared_strings,
     billion_laughs_in_sheet,
@@ -286,7 +287,7 @@ def test_plain_sheets_skip_the_extent_scan():
 _SPELLINGS = ('r="{}"', "r='{}'", 'r = "{}"', "r\t=\t'{}'")
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(
     rows=st.lists(
         st.tuples(

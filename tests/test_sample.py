@@ -22,10 +22,9 @@ def _cells(path: Path) -> dict[str, list]:
 
 
 @pytest.fixture(scope="module")
-def regenerated(tmp_path_factory):
-    out = tmp_path_factory.mktemp("sample")
-    write_sample(out)
-    return out
+def regenerated(sample_raw):
+    """The generator's output (the session's shared sample, written by ``write_sample``)."""
+    return sample_raw
 
 
 def _generated_listing(root: Path, years: list[str]) -> list[Path]:

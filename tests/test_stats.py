@@ -130,6 +130,7 @@ def test_invalid_tables():
 
 # --- Property tests: every path of association_test, on random small tables -----------------
 
+from conftest import examples  # noqa: E402
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 from hypothesis.extra.numpy import arrays  # noqa: E402
@@ -150,14 +151,14 @@ def _check(result: AssociationResult) -> None:
         assert isinstance(result.statistic, float)
 
 
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(120), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_TABLES)
 def test_association_test_never_crashes_on_small_tables(table):
     # Exact enumeration capped low so that larger margins fall back to Monte-Carlo quickly.
     _check(association_test(table, max_exact_tables=2_000, n_resamples=199))
 
 
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(120), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_TABLES)
 def test_monte_carlo_path_never_crashes(table):
     # max_exact_tables=1 forces every r x c table that is not 2x2 and not chi-square to the
@@ -176,7 +177,7 @@ def test_monte_carlo_on_the_tables_that_crashed():
         assert 0.0 <= result.p_value <= 1.0
 
 
-@settings(max_examples=80, deadline=None)
+@settings(max_examples=examples(80), deadline=None)
 @given(arrays(np.int64, (2, 2), elements=st.integers(0, 12)))
 def test_exact_2x2_equals_scipy(table):
     result = association_test(table)
@@ -210,7 +211,7 @@ def test_monte_carlo_agrees_with_exact_within_sampling_error(table):
 from analysis.tabulation.stats import bh_q_values, clopper_pearson  # noqa: E402
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(
     st.integers(0, 60).flatmap(lambda n: st.tuples(st.integers(0, n), st.just(n))),
     st.sampled_from([0.8, 0.9, 0.95, 0.99]),
@@ -248,7 +249,7 @@ def test_bh_q_values_by_hand():
     assert np.isnan(bh_q_values([float("nan")])).all() and bh_q_values([]).size == 0
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(st.lists(st.floats(0, 1), min_size=1, max_size=12))
 def test_bh_q_values_bound_p_and_keep_its_order(p_values):
     p = np.array(p_values)

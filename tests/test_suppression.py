@@ -13,6 +13,7 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import examples
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -282,7 +283,7 @@ def test_input_errors():
         suppress_counts(frame, COUNTS, k=0)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(40), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     st.lists(st.lists(st.integers(0, 9), min_size=3, max_size=3), min_size=2, max_size=4),
     st.integers(2, 6),
@@ -327,7 +328,7 @@ def test_margins_alone_can_give_a_cell_away():
         suppress_counts(frame, COUNTS)
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(25), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     st.lists(st.lists(st.integers(0, 5), min_size=3, max_size=3), min_size=2, max_size=3), st.booleans(), st.booleans()
 )
@@ -609,7 +610,9 @@ def integer_range(
     return out
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@pytest.mark.slow
+# Each example solves two integer programmes per hidden cell (~1 s): 20 here, 200 when thorough.
+@settings(max_examples=examples(20), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     st.lists(
         st.lists(st.sampled_from([(0,), (1,), (0, 1), (0, 1, 2), (2,), (1, 2), ()]), min_size=1, max_size=6),

@@ -1,13 +1,21 @@
-"""The generic sheet readers of the validation, on grids built in memory (no files)."""
+"""analysis/ingest/validate.py: one workbook's cells in, records and problems out.
+
+Workbooks here are grids typed in memory (no file, no parser): what the validation does with
+given cells. Tests that need a file's formulas or a template's layout read a template workbook.
+"""
 
 from dataclasses import replace
 from pathlib import Path
 
+import openpyxl
 import pandas as pd
+import pytest
+from conftest import all_answers, write_self_assessment
 
 from analysis.codebook import ColumnSpec, SheetSpec
-from analysis.ingest.validate import ParsedWorkbook, parse_workbook, read_answer_grid, read_keyvalue_sheet
-from analysis.ingest.workbook import ErrorValue, Grid, RawWorkbook
+from analysis.collect.template import build_workbook, workbook_bytes
+from analysis.ingest.validate import META_SHEET, ParsedWorkbook, parse_workbook, read_answer_grid, read_keyvalue_sheet
+from analysis.ingest.workbook import ErrorValue, Grid, RawWorkbook, read_workbook
 
 
 def _field(column, ja, en, kind, required=False, personal=False, codelist=""):
@@ -235,3 +243,194 @@ def test_an_answer_against_the_filter_is_a_warning_at_its_cell_and_kept_marked(c
         "回答を消すか、Q1-1の回答を確認してください"
     )
     assert parsed.cells_reported == 0  # the answer is loaded, not rejected
+
+
+# -- one self-assessment workbook: records, problems, accounting ---------------------------------
+
+
+def self_assessment(codebook, answers=None, profile=None, meta=None, file="sa.xlsx") -> RawWorkbook:
+    """A self-assessment's sheets as the reader gives them, laid out as the template lays them
+    out (answers in column D from row 2, the profile's values in column B)."""
+    profile = {"回答者ID": "U01", "年度": 2021} if profile is None else profile
+    answers = all_answers(codebook) if answers is None else answers
+    meta = {"instrument": "self_assessment", "edition": codebook.edition} if meta is None else meta
+    sheets = {
+        "基本情報": Grid("基本情報", [["項目", "回答"], *([k, v] for k, v in profile.items())]),
+        "回答": Grid("回答", [["設問ID", "指示", "設問", "回答"], *([q, "", "", a] for q, a in answers.items())]),
+        META_SHEET: Grid(META_SHEET, [[k, v] for k, v in meta.items()], hidden=True),
+    }
+    return RawWorkbook(path=Path(file), sheets=sheets)
+
+
+def accounted(parsed) -> bool:
+    return parsed.cells_read == parsed.cells_loaded + parsed.cells_reported
+
+
+def test_a_filled_workbook_gives_its_records_and_no_problem(codebook):
+    parsed = parse_workbook(self_assessment(codebook), codebook)
+    assert parsed.instrument == "self_assessment" and parsed.problems == []
+    (respondent,) = parsed.records["respondents"]
+    assert respondent["respondent_id"] == "U01" and respondent["fiscal_year"] == 2021
+    assert respondent["source"] == "sa.xlsx!基本情報!B2"
+    answers = parsed.records["self_assessment"]
+    assert [a["question_id"] for a in answers] == list(codebook.questions["question_id"])
+    assert {a["score"] for a in answers} == {3} and answers[0]["source"] == "sa.xlsx!回答!D2"
+    assert parsed.cells_read == 2 + 2 * 40 and parsed.cells_reported == 0
+
+
+@pytest.mark.parametrize("value", [7, "abc", 0])
+def test_a_wrong_answer_is_reported_at_its_cell_in_japanese_and_kept_as_invalid(codebook, value):
+    answers = all_answers(codebook)
+    answers["4-1"] = value  # the 13th question: row 14
+    parsed = parse_workbook(self_assessment(codebook, answers), codebook)
+    ((sheet, cell, message),) = _errors(parsed)
+    assert (sheet, cell) == ("回答", "D14")
+    # The message names the allowed answers by their Japanese labels and what became of the answer.
+    assert "from 1 to 5" in message and "未実施" in message and "該当なし" in message and "無効回答" in message
+    (record,) = [r for r in parsed.records["self_assessment"] if r["question_id"] == "4-1"]
+    assert record["score"] is None and record["missing_reason"] == "invalid"
+    assert len(parsed.records["self_assessment"]) == 40
+    assert parsed.cells_reported == 1 and accounted(parsed)
+
+
+def test_an_excel_error_value_is_an_invalid_answer_at_its_cell(codebook):
+    answers = all_answers(codebook)
+    answers["1-2"] = ErrorValue("#N/A")
+    parsed = parse_workbook(self_assessment(codebook, answers), codebook)
+    ((sheet, cell, message),) = _errors(parsed)
+    assert (sheet, cell) == ("回答", "D3") and "#N/A" in message
+    (record,) = [r for r in parsed.records["self_assessment"] if r["question_id"] == "1-2"]
+    assert record["missing_reason"] == "invalid"
+
+
+@pytest.mark.parametrize("key", ["回答者ID", "年度"])
+def test_a_missing_key_of_the_profile_sheet_skips_the_workbook(codebook, key):
+    profile = {"回答者ID": "U01", "年度": 2021}
+    del profile[key]
+    parsed = parse_workbook(self_assessment(codebook, profile=profile), codebook)
+    ((sheet, _, message),) = _errors(parsed)
+    assert sheet == "基本情報" and f"no row {key}" in message
+    assert parsed.skipped and parsed.records == {}
+    assert parsed.cells_reported == parsed.cells_read > 0
+
+
+def test_a_blank_respondent_id_skips_the_workbook_at_its_cell(codebook):
+    parsed = parse_workbook(self_assessment(codebook, profile={"回答者ID": "", "年度": 2021}), codebook)
+    ((sheet, cell, message),) = _errors(parsed)
+    assert (sheet, cell) == ("基本情報", "B2") and "without it no answer of this workbook can be used" in message
+    assert parsed.skipped and parsed.records == {}
+
+
+def test_profile_keys_may_be_english_and_anywhere_on_their_row(codebook):
+    book = self_assessment(codebook, profile={"respondent_id": "Ｕ０７", "fiscal_year": "令和3年度"})
+    grid = book.sheets["基本情報"]
+    book.sheets["基本情報"] = Grid(grid.name, [["", *row] for row in grid.rows])  # keys in column B
+    parsed = parse_workbook(book, codebook)
+    assert parsed.problems == []
+    (respondent,) = parsed.records["respondents"]
+    assert (respondent["respondent_id"], respondent["fiscal_year"]) == ("U07", 2021)
+    assert respondent["source"] == "sa.xlsx!基本情報!C2"
+
+
+def test_an_unknown_question_id_is_reported_at_its_cell_and_its_row_left_out(codebook):
+    answers = all_answers(codebook)
+    del answers["1-4"]
+    answers = {**dict(list(answers.items())[:3]), "11-1": 3, **dict(list(answers.items())[3:])}  # row 5
+    parsed = parse_workbook(self_assessment(codebook, answers), codebook)
+    ((sheet, cell, message),) = _errors(parsed)
+    assert (sheet, cell) == ("回答", "A5") and "unknown question id" in message and "'11-1'" in message
+    assert "11-1" not in {r["question_id"] for r in parsed.records["self_assessment"]}
+    # The question without a row is a warning: left out, not counted as unanswered.
+    (warning,) = [p for p in parsed.problems if p.severity == "warning"]
+    assert "1-4" in warning.message and "not counted as unanswered" in warning.message
+    assert len(parsed.records["self_assessment"]) == 39 and accounted(parsed)
+
+
+def test_a_duplicate_row_is_reported_naming_the_first_which_is_kept(codebook):
+    book = self_assessment(codebook)
+    rows = book.sheets["回答"].rows
+    rows.insert(6, ["1-1", "", "", 5])  # row 7 answers 1-1 again
+    parsed = parse_workbook(book, codebook)
+    ((sheet, cell, message),) = _errors(parsed)
+    assert (sheet, cell) == ("回答", "A7") and "1-1 appears twice (first at A2)" in message
+    (first,) = [r for r in parsed.records["self_assessment"] if r["question_id"] == "1-1"]
+    assert first["score"] == 3 and first["source"] == "sa.xlsx!回答!D2"
+    assert parsed.cells_reported == 2 and accounted(parsed)
+
+
+def test_an_answer_without_a_question_id_is_reported(codebook):
+    book = self_assessment(codebook)
+    book.sheets["回答"].rows.append(["", "", "", 4])
+    parsed = parse_workbook(book, codebook)
+    ((sheet, cell, message),) = _errors(parsed)
+    assert (sheet, cell) == ("回答", "D42") and "設問ID" in message
+    assert len(parsed.records["self_assessment"]) == 40 and accounted(parsed)
+
+
+def test_another_edition_skips_the_workbook_and_says_which_to_use(codebook):
+    book = self_assessment(codebook, meta={"instrument": "self_assessment", "edition": "fy2020"})
+    parsed = parse_workbook(book, codebook)
+    ((sheet, cell, message),) = _errors(parsed)
+    assert (sheet, cell) == (META_SHEET, "B2") and "edition fy2020" in message and "--edition fy2020" in message
+    assert parsed.skipped and parsed.records == {} and parsed.cells_reported == parsed.cells_read
+
+
+def test_a_workbook_of_no_instrument_is_skipped_naming_its_sheets(codebook):
+    book = RawWorkbook(path=Path("x.xlsx"), sheets={"Sheet1": Grid("Sheet1", [["a", "b"], [1, 2]])})
+    parsed = parse_workbook(book, codebook)
+    ((_, _, message),) = _errors(parsed)
+    assert "not a workbook of any instrument" in message and "Sheet1" in message
+    assert parsed.skipped and parsed.cells_read == parsed.cells_reported == 4
+
+
+def test_a_workbook_of_another_year_is_kept_out_at_its_year_cell(codebook):
+    parsed = parse_workbook(self_assessment(codebook), codebook, folder_year=2022)
+    ((sheet, cell, message),) = _errors(parsed)
+    assert (sheet, cell) == ("基本情報", "B3") and "fiscal year 2021" in message and "2022" in message
+    assert parsed.skipped and parsed.records == {}
+
+
+def test_a_missing_sheet_skips_the_workbook_and_lists_the_sheets_it_has(codebook):
+    book = self_assessment(codebook)
+    del book.sheets["回答"]
+    parsed = parse_workbook(book, codebook)
+    ((sheet, _, message),) = _errors(parsed)
+    assert sheet == "回答" and "missing sheet 回答" in message and "基本情報" in message
+    assert parsed.skipped and parsed.records == {}
+
+
+# -- from a file: formulas, the presurvey's table sheet ------------------------------------------
+
+
+def test_a_formula_without_cached_value_is_an_invalid_answer_at_its_cell(tmp_path, codebook):
+    path = write_self_assessment(tmp_path / "formula.xlsx", codebook, "U02")
+    book = openpyxl.load_workbook(path)
+    book["回答"]["D9"] = "=2+2"
+    book.save(path)
+    parsed = parse_workbook(read_workbook(path), codebook)
+    ((sheet, cell, message),) = _errors(parsed)
+    assert (sheet, cell) == ("回答", "D9") and "no cached value" in message
+    (record,) = [r for r in parsed.records["self_assessment"] if r["source"] == "formula.xlsx!回答!D9"]
+    assert record["missing_reason"] == "invalid"
+
+
+def test_presurvey_multiple_response_rows(tmp_path, codebook):
+    rows = [
+        {"respondent_id": "U01", "fiscal_year": 2021, "question_id": "Q1-1", "answer": "１"},
+        {"respondent_id": "U01", "fiscal_year": 2021, "question_id": "Q1-2", "answer": "1、3;3"},
+        {"respondent_id": "U01", "fiscal_year": 2021, "question_id": "Q1-4", "answer": "記述です"},
+        {"respondent_id": "U01", "fiscal_year": 2021, "question_id": "Q1-3", "answer": ""},
+        {"respondent_id": "U01", "fiscal_year": 2021, "question_id": "Q2-1", "answer": "99"},
+    ]
+    path = tmp_path / "pre.xlsx"
+    path.write_bytes(workbook_bytes(build_workbook(codebook, "presurvey", data={"answers": rows})))
+    parsed = parse_workbook(read_workbook(path), codebook)
+    assert parsed.instrument == "presurvey"
+    pre = parsed.records["presurvey"]
+    assert [r["option_code"] for r in pre if r["question_id"] == "Q1-2"] == [1, 3]
+    assert [r["option_code"] for r in pre if r["question_id"] == "Q1-1"] == [1]
+    assert [r["answer_text"] for r in pre if r["question_id"] == "Q1-4"] == ["記述です"]
+    assert [r["missing_reason"] for r in pre if r["question_id"] == "Q1-3"] == ["unanswered"]
+    ((_, cell, message),) = _errors(parsed)
+    assert cell == "D6" and "Q2-1 expects one option" in message
+    assert accounted(parsed)
