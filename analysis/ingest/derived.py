@@ -1,7 +1,8 @@
 """Tables derived from the tidy tables at ingest time and written beside them.
 
-A derived table is one pure function ``(tables, codebook) -> DataFrame`` registered in
-:data:`DERIVED`; the ingest runs each and writes ``<name>.csv`` and ``<name>.parquet``.
+A derived table is one pure function ``(tables, codebook) -> DataFrame`` listed in
+:func:`derivers` (the same pattern as the report's ``builders()``: a list a reader can follow);
+the ingest runs each and writes ``<name>.csv`` and ``<name>.parquet``.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import pandas as pd
 
 from analysis.codebook import Codebook
 
-__all__ = ["DERIVED", "derive"]
+__all__ = ["derive", "derivers"]
 
 Deriver = Callable[[dict[str, pd.DataFrame], Codebook], pd.DataFrame]
 
@@ -25,13 +26,11 @@ def _maturity(tables: dict[str, pd.DataFrame], codebook: Codebook) -> pd.DataFra
     return maturity_table(Study(tables=tables, codebook=codebook))
 
 
-def _registered() -> dict[str, Deriver]:
-    return {"maturity": _maturity}
-
-
-DERIVED = _registered
+def derivers() -> list[tuple[str, Deriver]]:
+    """Every derived table, by name, in the order the ingest writes them."""
+    return [("maturity", _maturity)]
 
 
 def derive(tables: dict[str, pd.DataFrame], codebook: Codebook) -> dict[str, pd.DataFrame]:
-    """Run every registered deriver on the tidy tables and return the new tables by name."""
-    return {name: fn(tables, codebook) for name, fn in DERIVED().items()}
+    """Run every deriver on the tidy tables and return the new tables by name."""
+    return {name: fn(tables, codebook) for name, fn in derivers()}
