@@ -16,6 +16,7 @@ import html
 import io
 import math
 import re
+import time
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -678,10 +679,13 @@ def write_report(
     heading: str,
     publish: bool = False,
     ingest: str = "",
+    timings: dict[str, float] | None = None,
 ) -> list[Path]:
     """Write every output of the report into ``folder`` (an empty staging folder).
 
     ``ingest`` (one line on what the ingest found) opens the page and the workbook's contents.
+    ``timings`` (when given) gets the seconds spent on the figures (``figures``), the table
+    files (``tables``), the workbook (``workbook``) and the page (``page``).
 
     The table named ``findings`` is also written as ``findings.csv`` at the top. Returns the
     files written.
@@ -702,8 +706,10 @@ def write_report(
         stems.add(candidate.lower())
         return candidate
 
+    spent = {"tables": 0.0, "figures": 0.0}
     (folder / "tables").mkdir(parents=True, exist_ok=True)
     for item in items:
+        started = time.perf_counter()
         if isinstance(item, ReportTable):
             prepared = prepare_table(item, lang, labels)
             prepared = replace(prepared, file_stem=unique(prepared.file_stem))
@@ -722,6 +728,7 @@ def write_report(
                 written.append(folder / "findings.csv")
             tables.append(prepared)
             page_items.append(prepared)
+            spent["tables"] += time.perf_counter() - started
         else:
             stem = unique(file_stem(item.name))
             saved = save_figure(item.figure, folder / "figures", stem)
@@ -730,10 +737,17 @@ def write_report(
             images[stem] = "data:image/svg+xml;base64," + base64.b64encode(svg.read_bytes()).decode("ascii")
             section = text(labels, f"section:{item.section}", item.section) if item.section else ""
             page_items.append((stem, item.title(lang), section))
+            spent["figures"] += time.perf_counter() - started
+    started = time.perf_counter()
     write_workbook(tables, folder / "tables.xlsx", labels, heading, banner, ingest)
     written.append(folder / "tables.xlsx")
+    spent["workbook"] = time.perf_counter() - started
+    started = time.perf_counter()
     files = {p.relative_to(folder).as_posix() for p in written}
     page = html_page(page_items, labels, lang, heading, banner, publish, files, ingest, images)
     (folder / "index.html").write_text(page, encoding="utf-8")
     written.append(folder / "index.html")
+    spent["page"] = time.perf_counter() - started
+    if timings is not None:
+        timings.update(spent)
     return written
