@@ -45,3 +45,77 @@ def test_publish_records_publication_and_audit_times(processed, tmp_path):
     assert {"publication", "audit"} <= set(timings)
     spec = json.loads((out / "publication.json").read_text(encoding="utf-8"))
     assert "report.json" not in json.dumps(spec)
+
+
+# -- per-company artefacts only on request (issue 16, item 2) ------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def per_respondent_report(processed, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("per_respondent") / "report"
+    assert main(["report", str(processed), "--out", str(out), "--per-respondent"]) == 0
+    return out
+
+
+def _companies(processed: Path) -> list[str]:
+    import pandas as pd
+
+    maturity = pd.read_parquet(processed / "maturity.parquet")
+    return sorted(maturity.loc[maturity["fiscal_year"] == 2021, "respondent_id"])
+
+
+def test_default_report_has_no_per_respondent_file(default_report):
+    figures = {p.stem for p in (default_report / "figures").iterdir()}
+    tables = {p.stem for p in (default_report / "tables").iterdir()}
+    assert "maturity_level_heatmap" in figures  # the aggregated heatmap
+    assert not [f for f in figures if f.startswith("maturity_radar_")]
+    assert "maturity_respondent_heatmap" not in figures
+    assert "maturity_respondents" not in tables
+
+
+def test_per_respondent_report_has_one_radar_per_company(per_respondent_report, processed):
+    companies = _companies(processed)
+    assert len(companies) >= 5
+    for suffix in ("png", "svg"):
+        radars = sorted(p.stem for p in (per_respondent_report / "figures").glob(f"maturity_radar_*.{suffix}"))
+        assert radars == [f"maturity_radar_{rid}" for rid in companies]
+    assert (per_respondent_report / "figures" / "maturity_respondent_heatmap.png").is_file()
+    assert (per_respondent_report / "tables" / "maturity_respondents.csv").is_file()
+
+
+def test_aggregated_heatmap_equals_the_per_company_table(processed, codebook):
+    """The level heatmap's numbers are the per-company table's directive means averaged by level."""
+    import numpy as np
+    import pandas as pd
+
+    from analysis.figures.maturity import level_label
+    from analysis.report.build import collect_items
+    from analysis.report.registry import ReportContext, ReportFigure, ReportTable
+    from analysis.study.load import load_study
+
+    study = load_study(processed)
+    items, failures = collect_items(study, ReportContext(lang="en", per_respondent=True))
+    assert not failures
+    by_name = {i.name: i for i in items}
+    table = by_name["maturity_respondents"]
+    assert isinstance(table, ReportTable)
+    figure = by_name["maturity_level_heatmap"]
+    assert isinstance(figure, ReportFigure) and not figure.respondent_level
+    frame = table.frame
+    directives = [c for c in frame.columns if c[:1].isdigit() and ". " in c]
+    assert len(directives) == len(codebook.directives)
+    level = frame.columns[frame.columns.get_loc(directives[-1]) + 1]  # the level follows the means
+    unclassified = codebook.words("en", "maturity")["unclassified"]
+    names = frame[level].map(lambda v: level_label(None if v == unclassified else v, codebook, "en"))
+    expected = frame.groupby(names, sort=False)[directives].mean()
+    drawn = figure.figure.axes[0]
+    mesh = drawn.collections[0]
+    values = np.ma.filled(mesh.get_array(), np.nan).reshape(-1, len(directives))
+    rows = [t.get_text().rsplit(" (n=", 1)[0] for t in drawn.get_yticklabels()]
+    assert sorted(rows) == sorted(expected.index)
+    np.testing.assert_allclose(values, expected.loc[rows].to_numpy(dtype=float), rtol=1e-12)
+    sizes = frame.groupby(names).size()
+    assert [int(t.get_text().rsplit("(n=", 1)[1].rstrip(")")) for t in drawn.get_yticklabels()] == [
+        int(sizes[r]) for r in rows
+    ]
+    assert pd.Index(rows).is_unique

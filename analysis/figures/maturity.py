@@ -1,6 +1,9 @@
 """Figures of the self-assessment: radar charts (per respondent, against the all-respondent and the
-same-industry mean, as the IPA tool shows them; per maturity level) and a respondents × directives
-heatmap ordered by level. Labels come from the codebook (``short_ja``/``short_en``)."""
+same-industry mean, as the IPA tool shows them; per maturity level), a levels × directives heatmap
+of the mean directive profile of each level (:func:`level_mean_heatmap`, the report's), and a
+respondents × directives heatmap ordered by level (:func:`level_heatmap`, one row per company: the
+report draws it with ``--per-respondent`` only). Labels come from the codebook
+(``short_ja``/``short_en``)."""
 
 from __future__ import annotations
 
@@ -22,6 +25,8 @@ __all__ = [
     "directive_labels",
     "level_heatmap",
     "level_label",
+    "level_mean_heatmap",
+    "level_means",
     "level_radar",
     "respondent_radar",
     "DEFAULT_MIN_INDUSTRY_N",
@@ -254,4 +259,77 @@ def level_heatmap(
     for row in boundaries.tolist():
         ax.axhline(row, color="black", linewidth=1.5)
     ax.set_title(text["heatmap"])
+    return figure
+
+
+def level_means(
+    scores: pd.DataFrame, maturity: pd.DataFrame, fiscal_year: int, codebook: Codebook
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per maturity level (rows, in the codebook's order, unclassified last; only levels with
+    companies): the mean over its companies of each directive mean (columns: directives), and
+    how many of its companies answered each directive (the second frame; its ``n`` column is
+    the level's companies).
+
+    The numbers of :func:`level_mean_heatmap`, and the means of the per-company table averaged
+    by level: computed once over all companies, not company by company.
+    """
+    wide = wide_means(_year(scores, fiscal_year))
+    levels = _levels_of(wide, maturity, fiscal_year).to_numpy()
+    grouped = wide.groupby(levels, sort=False)
+    present = set(levels.tolist())
+    order = [level for level in _levels_in_order(codebook) if level in present]
+    means = grouped.mean().reindex(order)
+    answered = grouped.count().reindex(order).assign(n=grouped.size().reindex(order))
+    return means, answered
+
+
+def level_mean_heatmap(
+    scores: pd.DataFrame,
+    maturity: pd.DataFrame,
+    fiscal_year: int,
+    codebook: Codebook,
+    lang: str = "ja",
+    min_n: int = 1,
+    show_n: bool = True,
+) -> Figure:
+    """Heatmap of maturity levels (rows) × directives (columns): each level's mean directive
+    profile (:func:`level_means`), one row per level whatever the number of companies.
+
+    For publication: a level of fewer than ``min_n`` companies is not drawn and a cell of fewer
+    than ``min_n`` answering companies is left blank (such a mean describes those companies);
+    ``show_n=False`` leaves the levels' sizes out of the row labels.
+    """
+    text = _texts(codebook, lang)
+    means, answered = level_means(scores, maturity, fiscal_year, codebook)
+    keep = answered["n"] >= min_n
+    means, answered = means[keep], answered[keep]
+    values = means.to_numpy(dtype=float)
+    values[answered[list(means.columns)].to_numpy() < min_n] = np.nan
+    rows = [
+        text["level_n"].format(label=level_label(level, codebook, lang), n=int(n))
+        if show_n
+        else level_label(level, codebook, lang)
+        for level, n in zip(means.index, answered["n"], strict=True)
+    ]
+    scale = [int(v["value"]) for v in codebook.meta["scale"]["levels"]]
+    figure = _figure(figsize=(10, 1.8 + 0.5 * max(len(rows), 1)))
+    ax = figure.add_subplot(111)
+    sns.heatmap(
+        pd.DataFrame(values, index=rows, columns=directive_labels(codebook, lang)),
+        ax=ax,
+        vmin=min(scale),
+        vmax=max(scale),
+        cmap=SEQUENTIAL,
+        annot=True,
+        fmt=".2f",
+        linewidths=0.5,
+        linecolor="white",
+        cbar_kws={"shrink": 0.8},
+        annot_kws={"fontsize": 8},
+    )
+    ax.set_xticklabels([wrap_label(t.get_text(), 7) for t in ax.get_xticklabels()], rotation=0, ha="center", fontsize=8)
+    ax.set_yticklabels(ax.get_yticklabels(), rotation=0, fontsize=8)
+    ax.set_xlabel("")
+    ax.set_ylabel("")
+    ax.set_title(text["level_heatmap"])
     return figure

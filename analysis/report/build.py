@@ -252,6 +252,7 @@ def build_report(
     publish: bool = False,
     previous_dir: Path | None = None,
     force: bool = False,
+    per_respondent: bool = False,
 ) -> Path:
     """Build every report table and figure from ``processed_dir`` into ``out_dir``.
 
@@ -272,6 +273,10 @@ def build_report(
     force
         Replace ``out_dir`` even when it is not a previous report (it may still not overlap the
         processed folders; see :func:`analysis.output.atomic.claim_output`).
+    per_respondent
+        Add the per-company tables and figures (a radar chart per company, the per-company table
+        and heatmap; :attr:`ReportContext.per_respondent`). Off by default: their number and
+        size grow with the study. Publication leaves them out either way.
 
     Returns
     -------
@@ -307,7 +312,7 @@ def build_report(
 
     # One rule for every table: the codebook's [suppression] k and protection interval.
     rule = PublicationRule.from_codebook(study.codebook) if publish else None
-    ctx = ReportContext(lang=lang, publish=publish, previous=previous)
+    ctx = ReportContext(lang=lang, publish=publish, previous=previous, per_respondent=per_respondent)
 
     items, failures = collect_items(study, ctx, timings)
     if failures:

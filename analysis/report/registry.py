@@ -111,7 +111,10 @@ class ReportContext:
     not show); ``previous`` is the prior year's study, for the year-over-year tables.
     ``maturity_delta`` is how far the sensitivity table moves the maturity thresholds, and
     ``min_industry_n`` the fewest companies of an industry a company's radar chart compares it
-    with (``None``: the figure's default).
+    with (``None``: the figure's default). ``per_respondent`` asks for the per-company tables and
+    figures (one row or one figure per company: a radar per company, the per-company table and
+    heatmap, the list of companies of one year only); without it the report holds aggregates
+    only, whose size does not grow with the number of companies.
     """
 
     lang: str = "ja"
@@ -119,6 +122,7 @@ class ReportContext:
     previous: Study | None = None
     maturity_delta: Fraction = DEFAULT_DELTA
     min_industry_n: int | None = None
+    per_respondent: bool = False
 
 
 ReportItem = ReportTable | ReportFigure

@@ -15,6 +15,7 @@ from analysis.figures.maturity import (
     directive_labels,
     level_heatmap,
     level_label,
+    level_mean_heatmap,
     level_radar,
     respondent_radar,
 )
@@ -318,14 +319,16 @@ def maturity_items(study: Study, ctx: ReportContext) -> list[ReportTable | Repor
         **table_texts(cb, "maturity_levels", year=year, n=len(maturity), rules=note),
     )
     # One row per company (industry, ten means, level): counting its rows would give every
-    # hidden cell of the level tables, so it is internal only, whatever columns are dropped.
-    table(
-        "maturity_respondents",
-        respondent_table(scores, maturity, study.respondents, cb, lang),
-        respondent=("respondent_id",),
-        respondent_level=True,
-        **table_texts(cb, "maturity_respondents", year=year, rules=note),
-    )
+    # hidden cell of the level tables, so it is internal only, whatever columns are dropped; and
+    # one row per company grows with the study, so only on request (--per-respondent).
+    if ctx.per_respondent:
+        table(
+            "maturity_respondents",
+            respondent_table(scores, maturity, study.respondents, cb, lang),
+            respondent=("respondent_id",),
+            respondent_level=True,
+            **table_texts(cb, "maturity_respondents", year=year, rules=note),
+        )
     # Mean, min and max over a level's companies: of one to k-1 companies they describe those
     # companies, so they go with a hidden n.
     profile = profile_by_level(scores, maturity, rules, cb, lang)
@@ -389,15 +392,16 @@ def maturity_items(study: Study, ctx: ReportContext) -> list[ReportTable | Repor
                 parts=("n_up", "n_same", "n_down"),
                 **table_texts(cb, "maturity_directive_change", **years),
             )
-            only = one_year_only(both, prev_year, year)
-            only["level"] = [_level_name(v, cb, lang) for v in only["level"]]
-            table(
-                "maturity_one_year_only",
-                only,
-                respondent=("respondent_id",),
-                respondent_level=True,
-                **table_texts(cb, "maturity_one_year_only", **years),
-            )
+            if ctx.per_respondent:  # a list of companies: on request only, like the per-company table
+                only = one_year_only(both, prev_year, year)
+                only["level"] = [_level_name(v, cb, lang) for v in only["level"]]
+                table(
+                    "maturity_one_year_only",
+                    only,
+                    respondent=("respondent_id",),
+                    respondent_level=True,
+                    **table_texts(cb, "maturity_one_year_only", **years),
+                )
 
     out.append(
         ReportFigure(
@@ -412,10 +416,24 @@ def maturity_items(study: Study, ctx: ReportContext) -> list[ReportTable | Repor
             shows=() if year is None else tuple(("maturity_level", int(year), level) for level in rules.levels),
         )
     )
-    # One row per company (its ten means), even with ids hidden: internal only.
+    # One row per level (its companies' mean profile), whatever the number of companies; published
+    # as the level radar is: levels (and cells) of at least k companies, without their sizes.
+    minimum_n = _k(ctx, cb) if ctx.publish else 1
     out.append(
         ReportFigure(
             name="maturity_level_heatmap",
+            **figure_titles(cb, "figure:level_mean_heatmap"),
+            section=SECTION,
+            figure=level_mean_heatmap(scores, maturity, year, cb, lang, min_n=minimum_n, show_n=not ctx.publish),
+            shows=() if year is None else tuple(("maturity_level", int(year), level) for level in rules.levels),
+        )
+    )
+    if not ctx.per_respondent:
+        return out
+    # One row per company (its ten means), even with ids hidden: internal only.
+    out.append(
+        ReportFigure(
+            name="maturity_respondent_heatmap",
             **figure_titles(cb, "figure:level_heatmap"),
             section=SECTION,
             respondent_level=True,
