@@ -108,7 +108,7 @@ def test_aggregated_heatmap_equals_the_per_company_table(processed, codebook):
     unclassified = codebook.words("en", "maturity")["unclassified"]
     names = frame[level].map(lambda v: level_label(None if v == unclassified else v, codebook, "en"))
     expected = frame.groupby(names, sort=False)[directives].mean()
-    drawn = figure.figure.axes[0]
+    drawn = figure.render().axes[0]
     mesh = drawn.collections[0]
     values = np.ma.filled(mesh.get_array(), np.nan).reshape(-1, len(directives))
     rows = [t.get_text().rsplit(" (n=", 1)[0] for t in drawn.get_yticklabels()]
@@ -119,3 +119,80 @@ def test_aggregated_heatmap_equals_the_per_company_table(processed, codebook):
         int(sizes[r]) for r in rows
     ]
     assert pd.Index(rows).is_unique
+
+
+# -- figures streamed: drawn, saved and let go one at a time (issue 16, item 3) ------------------------
+
+
+def _small_figure():
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(layout="constrained", figsize=(3, 2))
+    FigureCanvasAgg(figure)
+    ax = figure.add_subplot(111)
+    ax.plot([1, 2, 3], [2, 1, 3])
+    ax.set_title("成熟度")
+    return figure
+
+
+def test_writer_draws_each_figure_after_the_previous_is_let_go(tmp_path):
+    import gc
+    import weakref
+
+    from analysis.report.registry import ReportFigure
+    from analysis.report.writers import write_report
+
+    drawn: list[weakref.ref] = []
+    alive_when_drawn: list[int] = []
+
+    def draw():
+        gc.collect()
+        alive_when_drawn.append(sum(ref() is not None for ref in drawn))
+        figure = _small_figure()
+        drawn.append(weakref.ref(figure))
+        return figure
+
+    items = [ReportFigure(f"f{i}", "図", "figure", draw=draw) for i in range(4)]
+    write_report(tmp_path / "out", items, "ja", {}, "見出し")
+    assert alive_when_drawn == [0, 0, 0, 0]  # none held while the next one is drawn
+    for i in range(4):
+        assert (tmp_path / "out" / "figures" / f"f{i}.png").is_file()
+        assert (tmp_path / "out" / "figures" / f"f{i}.svg").is_file()
+
+
+def test_png_and_svg_come_from_one_layout(tmp_path, monkeypatch):
+    from matplotlib.layout_engine import ConstrainedLayoutEngine
+
+    from analysis.report.writers import save_figure
+
+    calls = []
+    original = ConstrainedLayoutEngine.execute
+    monkeypatch.setattr(ConstrainedLayoutEngine, "execute", lambda self, fig: calls.append(1) or original(self, fig))
+    saved = save_figure(_small_figure(), tmp_path, "one")
+    assert [p.name for p in saved] == ["one.png", "one.svg"]
+    assert len(calls) == 1
+    from PIL import Image
+
+    with Image.open(tmp_path / "one.png") as png:
+        assert round(png.info["dpi"][0]) == 300
+
+
+def test_a_figure_publication_leaves_out_is_never_drawn(processed, default_report, tmp_path, monkeypatch):
+    """Publish mode drops respondent-level figures before writing: their draw is never called."""
+    from analysis.figures import disclosure
+
+    calls = []
+    original = disclosure.heatmap_figure
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return original(*args, **kwargs)
+
+    from analysis.report.builders import disclosures
+
+    monkeypatch.setattr(disclosures, "heatmap_figure", counted)
+    assert main(["report", str(processed), "--out", str(tmp_path / "p"), "--publish"]) == 0
+    assert calls == []
+    assert (default_report / "figures" / "disclosure_heatmap.png").is_file()  # drawn when internal
+    assert not (tmp_path / "p" / "figures" / "disclosure_heatmap.png").exists()

@@ -81,7 +81,13 @@ class ReportTable:
 
 @dataclass(frozen=True)
 class ReportFigure:
-    """One figure of the report (a matplotlib Figure; the writer saves PNG and SVG).
+    """One figure of the report: ``draw``, a function of no arguments that draws it (a matplotlib
+    Figure), or an already drawn ``figure``. The writer saves PNG and SVG.
+
+    Builders give ``draw`` (e.g. ``functools.partial(level_radar, scores, ...)``): the writer
+    then draws each figure, saves it and lets it go before drawing the next, so that a report
+    never holds all its figures at once, and a figure that publication leaves out is never
+    drawn. :meth:`render` returns the figure either way.
 
     ``respondent_level`` marks figures that show one respondent (e.g. its radar chart).
     ``shows`` names the quantities (link keys such as ``("maturity_level", 2021, "A")``) whose
@@ -93,13 +99,22 @@ class ReportFigure:
     name: str
     title_ja: str
     title_en: str
-    figure: Figure
+    figure: Figure | None = None
     section: str = ""
     respondent_level: bool = False  # shows single respondents: left out in publish mode
     shows: tuple[tuple, ...] = ()
+    draw: Callable[[], Figure] | None = None
 
     def title(self, lang: str) -> str:
         return self.title_ja if lang == "ja" else self.title_en
+
+    def render(self) -> Figure:
+        """The figure: drawn now by ``draw`` (a new Figure at every call), else ``figure``."""
+        if self.draw is not None:
+            return self.draw()
+        if self.figure is None:
+            raise ValueError(f"report figure {self.name!r} has neither draw nor figure")
+        return self.figure
 
 
 @dataclass(frozen=True)

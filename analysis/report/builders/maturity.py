@@ -8,6 +8,8 @@ written by the ingest with its reasons in both languages). Titles, notes and hea
 
 from __future__ import annotations
 
+from functools import partial
+
 import pandas as pd
 
 from analysis.figures.maturity import (
@@ -410,8 +412,15 @@ def maturity_items(study: Study, ctx: ReportContext) -> list[ReportTable | Repor
             section=SECTION,
             # Published: only levels of at least k companies, without their sizes;
             # so which levels are drawn tells each level's side of k (shows).
-            figure=level_radar(
-                scores, maturity, year, cb, lang, min_n=_k(ctx, cb) if ctx.publish else 1, show_n=not ctx.publish
+            draw=partial(
+                level_radar,
+                scores,
+                maturity,
+                year,
+                cb,
+                lang,
+                min_n=_k(ctx, cb) if ctx.publish else 1,
+                show_n=not ctx.publish,
             ),
             shows=() if year is None else tuple(("maturity_level", int(year), level) for level in rules.levels),
         )
@@ -424,7 +433,7 @@ def maturity_items(study: Study, ctx: ReportContext) -> list[ReportTable | Repor
             name="maturity_level_heatmap",
             **figure_titles(cb, "figure:level_mean_heatmap"),
             section=SECTION,
-            figure=level_mean_heatmap(scores, maturity, year, cb, lang, min_n=minimum_n, show_n=not ctx.publish),
+            draw=partial(level_mean_heatmap, scores, maturity, year, cb, lang, min_n=minimum_n, show_n=not ctx.publish),
             shows=() if year is None else tuple(("maturity_level", int(year), level) for level in rules.levels),
         )
     )
@@ -437,7 +446,7 @@ def maturity_items(study: Study, ctx: ReportContext) -> list[ReportTable | Repor
             **figure_titles(cb, "figure:level_heatmap"),
             section=SECTION,
             respondent_level=True,
-            figure=level_heatmap(scores, maturity, year, cb, lang, hide_ids=ctx.publish),
+            draw=partial(level_heatmap, scores, maturity, year, cb, lang, hide_ids=ctx.publish),
         )
     )
     if not ctx.publish:  # one company per figure: internal reports only
@@ -449,7 +458,9 @@ def maturity_items(study: Study, ctx: ReportContext) -> list[ReportTable | Repor
                     section=SECTION,
                     respondent_level=True,
                     **figure_titles(cb, "figure:respondent_radar", respondent=rid),
-                    figure=respondent_radar(scores, study.respondents, rid, year, cb, lang, min_industry_n=minimum),
+                    draw=partial(
+                        respondent_radar, scores, study.respondents, rid, year, cb, lang, min_industry_n=minimum
+                    ),
                 )
             )
     return out
