@@ -196,3 +196,67 @@ def test_a_figure_publication_leaves_out_is_never_drawn(processed, default_repor
     assert calls == []
     assert (default_report / "figures" / "disclosure_heatmap.png").is_file()  # drawn when internal
     assert not (tmp_path / "p" / "figures" / "disclosure_heatmap.png").exists()
+
+
+# -- the radars' references computed once (issue 16, item 4) -------------------------------------------
+
+
+def _traces(axis) -> dict[str, list[float]]:
+    """Labelled lines of a polar axis: label -> radii (closed polygon)."""
+    lines = [line for line in axis.get_lines() if not str(line.get_label()).startswith("_")]
+    return {str(line.get_label()): list(line.get_ydata()) for line in lines}
+
+
+def test_radars_compare_with_the_overall_and_industry_means(processed, codebook):
+    """Every company's radar, drawn from references computed once, shows the means a direct
+    computation over its year's companies gives (industry mean when it has enough peers)."""
+    import numpy as np
+
+    from analysis.figures.maturity import radar_references, respondent_radar
+    from analysis.maturity.scores import directive_scores, wide_means
+    from analysis.study.load import load_study
+
+    study = load_study(processed)
+    scores = directive_scores(study.self_assessment[study.self_assessment["fiscal_year"] == 2021], codebook)
+    references = radar_references(scores, study.respondents, 2021)
+    wide = wide_means(scores)
+    roster = study.respondents[study.respondents["fiscal_year"] == 2021].set_index("respondent_id")["industry"]
+    checked_industry = 0
+    for rid, _ in wide.index:
+        figure = respondent_radar(None, None, rid, 2021, codebook, "en", min_industry_n=2, references=references)
+        left, right = figure.axes[:2]
+        own = list(wide.loc[(rid, 2021)].to_numpy()) + [wide.loc[(rid, 2021)].iloc[0]]
+        peers = [r for r, _ in wide.index if roster.get(r) == roster.get(rid) and isinstance(roster.get(r), str)]
+        expected = wide.mean().to_numpy() if len(peers) < 2 else wide.loc[[(r, 2021) for r in peers]].mean().to_numpy()
+        checked_industry += len(peers) >= 2
+        expected = np.append(expected, expected[0])
+        for axis, reference in ((left, np.append(wide.mean().to_numpy(), wide.mean().iloc[0])), (right, expected)):
+            traces = list(_traces(axis).values())
+            assert len(traces) == 2
+            np.testing.assert_allclose(traces[0], reference, equal_nan=True)
+            np.testing.assert_allclose(traces[1], own, equal_nan=True)
+        # The same figure as without references.
+        alone = respondent_radar(scores, study.respondents, rid, 2021, codebook, "en", min_industry_n=2)
+        assert [t.get_text() for t in alone.findobj(lambda a: hasattr(a, "get_text"))] == [
+            t.get_text() for t in figure.findobj(lambda a: hasattr(a, "get_text"))
+        ]
+    assert checked_industry
+
+
+def test_per_respondent_radars_share_one_computation(processed, monkeypatch):
+    from analysis.figures import maturity as figures
+    from analysis.report.build import collect_items
+    from analysis.report.registry import ReportContext, ReportFigure
+    from analysis.study.load import load_study
+
+    calls = []
+    original = figures.wide_means
+    monkeypatch.setattr(figures, "wide_means", lambda frame: calls.append(1) or original(frame))
+    items, failures = collect_items(load_study(processed), ReportContext(per_respondent=True))
+    assert not failures
+    radars = [i for i in items if isinstance(i, ReportFigure) and i.name.startswith("maturity_radar_")]
+    assert len(radars) >= 5
+    before = len(calls)
+    for radar in radars:
+        radar.render()
+    assert len(calls) == before  # no radar recomputes the year's means

@@ -8,6 +8,7 @@ report draws it with ``--per-respondent`` only). Labels come from the codebook
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -28,6 +29,8 @@ __all__ = [
     "level_mean_heatmap",
     "level_means",
     "level_radar",
+    "radar_references",
+    "RadarReferences",
     "respondent_radar",
     "DEFAULT_MIN_INDUSTRY_N",
 ]
@@ -97,32 +100,78 @@ def _trace(ax, values: Sequence[float] | np.ndarray, label: str, fill: bool = Fa
         ax.fill(closed_angles, closed, alpha=0.12, color=style.get("color"))
 
 
+@dataclass(frozen=True)
+class RadarReferences:
+    """What every company's radar of one year compares it with, computed once for all companies:
+    the directive means of each company (``wide``), the overall mean, and per industry its
+    companies and their mean (:func:`radar_references`)."""
+
+    fiscal_year: int
+    wide: pd.DataFrame
+    overall: np.ndarray
+    industry_of: dict[str, str | None]
+    industry_n: dict[str, int]
+    industry_mean: dict[str, np.ndarray]
+
+
+def _industry(value: object) -> str | None:
+    # pd.isna takes any scalar; pandas-stubs lists its own scalar types only, not object.
+    if value is None or pd.isna(value) or value == "":  # pyright: ignore[reportCallIssue, reportArgumentType]
+        return None
+    return str(value)
+
+
+def radar_references(scores: pd.DataFrame, respondents: pd.DataFrame, fiscal_year: int) -> RadarReferences:
+    """The references of the radars of ``fiscal_year`` (see :class:`RadarReferences`)."""
+    wide = wide_means(_year(scores, fiscal_year))
+    roster = _year(respondents, fiscal_year).drop_duplicates(KEYS).set_index("respondent_id")["industry"]
+    industry_of = {str(rid): _industry(value) for rid, value in roster.items()}
+    rids = [str(rid) for rid, _ in wide.index]
+    industries = pd.Series([industry_of.get(rid) for rid in rids], index=wide.index, dtype="object")
+    grouped = wide.groupby(industries.to_numpy(), dropna=True)  # companies without an industry: no group
+    return RadarReferences(
+        fiscal_year=fiscal_year,
+        wide=wide,
+        overall=wide.mean(axis=0, skipna=True).to_numpy(),
+        industry_of=industry_of,
+        industry_n={str(k): int(v) for k, v in grouped.size().items()},
+        industry_mean={str(k): row.to_numpy() for k, row in grouped.mean().iterrows()},
+    )
+
+
 def respondent_radar(
-    scores: pd.DataFrame,
-    respondents: pd.DataFrame,
+    scores: pd.DataFrame | None,
+    respondents: pd.DataFrame | None,
     respondent_id: str,
     fiscal_year: int,
     codebook: Codebook,
     lang: str = "ja",
     min_industry_n: int = DEFAULT_MIN_INDUSTRY_N,
+    references: RadarReferences | None = None,
 ) -> Figure:
     """Radar of one respondent's directive means against the all-respondent mean and its industry's.
 
     The industry mean covers the respondents of the same industry that year (this one included);
     when they are fewer than ``min_industry_n`` the overall mean is shown instead, and the panel
-    says so. ``n`` is shown beside every mean.
+    says so. ``n`` is shown beside every mean. For many companies, compute
+    :func:`radar_references` once and pass it as ``references`` (``scores`` and ``respondents``
+    are then not read): each radar then costs the same whatever the number of companies.
     """
+    if references is None:
+        if scores is None or respondents is None:
+            raise ValueError("respondent_radar needs scores and respondents, or references")
+        references = radar_references(scores, respondents, fiscal_year)
+    elif references.fiscal_year != fiscal_year:
+        raise ValueError(f"references are of {references.fiscal_year}, not {fiscal_year}")
     text = _texts(codebook, lang)
-    wide = wide_means(_year(scores, fiscal_year))
+    wide = references.wide
     if (respondent_id, fiscal_year) not in wide.index:
         raise KeyError(f"{respondent_id} has no self-assessment in {fiscal_year}")
     own = wide.loc[(respondent_id, fiscal_year), :].to_numpy()
-    overall = wide.mean(axis=0, skipna=True).to_numpy()
+    overall = references.overall
     total = len(wide)
-    roster = _year(respondents, fiscal_year).drop_duplicates(KEYS).set_index("respondent_id")["industry"]
-    industry = roster.get(respondent_id)
-    industry = None if industry is None or pd.isna(industry) or industry == "" else str(industry)
-    peers = [rid for rid, _ in wide.index if industry is not None and roster.get(rid) == industry]
+    industry = references.industry_of.get(respondent_id)
+    n_peers = references.industry_n.get(industry, 0) if industry is not None else 0
     industry_name = codebook.label("industries", industry, lang) if industry else text["no_industry"]
 
     labels = directive_labels(codebook, lang)
@@ -133,12 +182,11 @@ def respondent_radar(
     _trace(left, own, title, color=OKABE_ITO[0], linewidth=2)
     left.set_title(text["vs_overall"], pad=22)
     right = _polar(figure, 122, labels, codebook)
-    if len(peers) >= min_industry_n:
-        reference = wide.loc[[(rid, fiscal_year) for rid in peers]].mean(axis=0, skipna=True).to_numpy()
+    if industry is not None and n_peers >= min_industry_n:
         _trace(
             right,
-            reference,
-            text["industry"].format(industry=industry_name, n=len(peers)),
+            references.industry_mean[industry],
+            text["industry"].format(industry=industry_name, n=n_peers),
             fill=True,
             color=OKABE_ITO[1],
             linestyle="--",
@@ -147,7 +195,7 @@ def respondent_radar(
         _trace(
             right,
             overall,
-            text["fallback"].format(industry=industry_name, n=len(peers), min=min_industry_n, total=total),
+            text["fallback"].format(industry=industry_name, n=n_peers, min=min_industry_n, total=total),
             fill=True,
             color="0.45",
             linestyle="--",
@@ -229,8 +277,11 @@ def level_heatmap(
     frame = frame.sort_values(["_rank", "respondent_id"], kind="stable")
     counters: dict[str, int] = {}
     row_labels = []
+    shorts: dict[object, str] = {
+        level: level_label(level, codebook, lang) if level == UNCLASSIFIED else str(level) for level in order
+    }
     for rid, level in zip(frame["respondent_id"], frame["_level"], strict=True):
-        short = level_label(level, codebook, lang) if level == UNCLASSIFIED else level
+        short = shorts.get(level, str(level))
         counters[short] = counters.get(short, 0) + 1
         row_labels.append(f"{short}-{counters[short]}" if hide_ids else f"{rid} ({short})")
     values = frame[list(wide.columns)].to_numpy(dtype=float)

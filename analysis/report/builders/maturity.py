@@ -19,6 +19,7 @@ from analysis.figures.maturity import (
     level_label,
     level_mean_heatmap,
     level_radar,
+    radar_references,
     respondent_radar,
 )
 from analysis.maturity.classification import (
@@ -124,9 +125,10 @@ def respondent_table(
     frame = maturity.merge(industry, on=["respondent_id", "fiscal_year"], how="left").merge(
         wide, on=["respondent_id", "fiscal_year"], how="left"
     )
-    frame["industry"] = [
-        codebook.label("industries", i, lang) if isinstance(i, str) and i else None for i in frame["industry"]
-    ]
+    # Each industry labelled once (a code-list lookup per company took seconds at 10,000 companies).
+    codes = {i for i in frame["industry"].dropna().unique() if isinstance(i, str) and i}
+    names_of = {i: codebook.label("industries", i, lang) for i in codes}
+    frame["industry"] = [names_of.get(i) if isinstance(i, str) else None for i in frame["industry"]]
     frame["level"] = (
         frame["level"].astype("object").where(frame["level"].notna(), _labels(codebook, lang)["unclassified"])
     )
@@ -451,6 +453,7 @@ def maturity_items(study: Study, ctx: ReportContext) -> list[ReportTable | Repor
     )
     if not ctx.publish:  # one company per figure: internal reports only
         minimum = DEFAULT_MIN_INDUSTRY_N if ctx.min_industry_n is None else ctx.min_industry_n
+        references = radar_references(scores, study.respondents, year)  # once for every company
         for rid in maturity["respondent_id"]:
             out.append(
                 ReportFigure(
@@ -459,7 +462,7 @@ def maturity_items(study: Study, ctx: ReportContext) -> list[ReportTable | Repor
                     respondent_level=True,
                     **figure_titles(cb, "figure:respondent_radar", respondent=rid),
                     draw=partial(
-                        respondent_radar, scores, study.respondents, rid, year, cb, lang, min_industry_n=minimum
+                        respondent_radar, None, None, rid, year, cb, lang, min_industry_n=minimum, references=references
                     ),
                 )
             )
