@@ -76,6 +76,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
             publish=args.publish,
             previous_dir=previous,
             force=args.force,
+            per_respondent=args.per_respondent,
         )
     except RuntimeError as error:  # --publish without its suppression module: refused, nothing written
         raise UsageError("報告書を作れませんでした", str(error)) from error
@@ -127,7 +128,15 @@ def _cmd_run(args: argparse.Namespace) -> int:
         print(result.summary(max_problems=args.show, lang=args.lang))
         status |= 1 if result.n_errors else 0
         report_dir = reports_root / str(year)
-        build_report(out, report_dir, lang=args.lang, publish=args.publish, previous_dir=previous, force=args.force)
+        build_report(
+            out,
+            report_dir,
+            lang=args.lang,
+            publish=args.publish,
+            previous_dir=previous,
+            force=args.force,
+            per_respondent=args.per_respondent,
+        )
         print(first_screen(out, args.lang))
         print(_say(args.lang, f"== {year}年度: 報告書 → {report_dir}", f"== {year}: report -> {report_dir}"))
         previous = out
@@ -223,6 +232,15 @@ def limits_from_args(args: argparse.Namespace) -> Limits:
     return replace(DEFAULT_LIMITS, **given)
 
 
+def _add_per_respondent(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--per-respondent",
+        action="store_true",
+        help="also a radar chart per company and the per-company tables and heatmap "
+        "(internal reports; their size grows with the number of companies)",
+    )
+
+
 def _add_force(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--force",
@@ -280,6 +298,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--publish", action="store_true", help="small-cell suppression on and respondent ids out (for publication)"
     )
     p.add_argument("--previous", default=None, help="processed folder of the previous year (year over year)")
+    _add_per_respondent(p)
     _add_force(p)
     p.set_defaults(func=_cmd_report)
 
@@ -296,6 +315,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lang", choices=["ja", "en"], default="ja")
     p.add_argument("--publish", action="store_true")
     p.add_argument("--show", type=int, default=10)
+    _add_per_respondent(p)
     _add_force(p)
     add_limit_arguments(p)
     p.set_defaults(func=_cmd_run)

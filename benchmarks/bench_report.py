@@ -11,7 +11,9 @@ companies), all seeded. Each command runs as a fresh process, as a researcher ru
 
 Printed per run: wall seconds, CPU seconds (the process and its workers), peak memory (the
 largest process; workers are separate processes), output size and file count, and the time
-per stage when the report records it (``report.json`` → ``timings``). Then the cost per
+per stage as the report records it (``report.json`` → ``timings``: loading, each builder, publication,
+the figures, the table files, the workbook, the page, the audit), the costliest in the table and
+every stage below it. Then the cost per
 1,000 companies between the two largest N and the ratio report / ingest, all from this run
 (the machine is shared and noisy: compare ratios, not seconds across runs).
 """
@@ -158,8 +160,13 @@ def _report(processed: Path, out: Path, publish: bool) -> Run:
     return Run(run.wall, run.cpu, run.peak_mb, run.exit_code, size, files, stages)
 
 
+def _costliest(run: Run, top: int | None = None) -> str:
+    ranked = sorted((run.stages or {}).items(), key=lambda kv: -kv[1])
+    return ", ".join(f"{k} {v:,.1f}" for k, v in ranked[:top]) or "n/a"
+
+
 def _row(label: str, n: int, run: Run) -> str:
-    stages = ", ".join(f"{k} {v:.1f}" for k, v in (run.stages or {}).items()) or "n/a"
+    stages = _costliest(run, 3)
     return (
         f"| {label} | {n:,} | {run.wall:,.1f} s | {run.cpu:,.1f} s | {run.peak_mb:,.0f} MB | "
         f"{run.out_mb:,.1f} MB / {run.files:,} | {run.exit_code} | {stages} |"
@@ -192,6 +199,10 @@ def main(argv: list[str] | None = None) -> int:
         print("\n".join(lines[-(2 if args.no_publish else 3) :]), flush=True)
     print()
     print("\n".join(lines))
+    print()
+    for (label, n), run in results.items():
+        if run.stages:
+            print(f"{label} N = {n:,} stages (s): {_costliest(run)}")
     sizes = sorted(args.n)
     print()
     for label in ["ingest", "report", "report --publish"]:

@@ -141,7 +141,7 @@ def test_no_two_labels_of_any_figure_overlap(figures):
     assert len(figures["ja"]) >= 4
     for lang, items in figures.items():
         for item in items:
-            assert overlapping_texts(item.figure) == [], (lang, item.name)
+            assert overlapping_texts(item.render()) == [], (lang, item.name)
 
 
 def test_overlap_check_sees_an_overlap():
@@ -161,7 +161,7 @@ def test_figures_are_colour_blind_safe_and_print_ready(figures, report):
 
     from analysis.figures.plotting import OKABE_ITO
 
-    by_name = {i.name: i.figure for i in figures["ja"]}
+    by_name = {i.name: i.render() for i in figures["ja"]}
     heatmap = by_name["maturity_level_heatmap"].axes[0].collections[0]
     assert heatmap.get_cmap().name == "cividis"  # not red-green
     trend = by_name["disclosure_trend_figure"].axes[0]

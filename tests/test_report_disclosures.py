@@ -93,7 +93,7 @@ def test_tables_and_figures_of_the_section(study):
             assert declared <= set(item.frame.columns), item.name
         else:
             assert isinstance(item, ReportFigure)
-            assert_no_missing_glyphs(item.figure)
+            assert_no_missing_glyphs(item.render())
 
 
 def test_labels_and_numbers_in_japanese(study):
@@ -135,7 +135,7 @@ def test_findings_table_columns_and_values(study):
 def test_publish_mode_marks_ids_and_hides_them_from_the_heatmap(study):
     items = by_name(disclosure_report(study, ReportContext(publish=True)))
     assert items["disclosure_peer_pairs"].respondent_columns == ("海外企業ID", "国内比較企業ID")
-    rows = [t.get_text() for t in items["disclosure_heatmap"].figure.axes[0].get_yticklabels()]
+    rows = [t.get_text() for t in items["disclosure_heatmap"].render().axes[0].get_yticklabels()]
     assert rows == ["日本", "日本", "米国", "英国"]
 
 

@@ -1,10 +1,14 @@
 """Figures of the self-assessment: radar charts (per respondent, against the all-respondent and the
-same-industry mean, as the IPA tool shows them; per maturity level) and a respondents × directives
-heatmap ordered by level. Labels come from the codebook (``short_ja``/``short_en``)."""
+same-industry mean, as the IPA tool shows them; per maturity level), a levels × directives heatmap
+of the mean directive profile of each level (:func:`level_mean_heatmap`, the report's), and a
+respondents × directives heatmap ordered by level (:func:`level_heatmap`, one row per company: the
+report draws it with ``--per-respondent`` only). Labels come from the codebook
+(``short_ja``/``short_en``)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -22,7 +26,11 @@ __all__ = [
     "directive_labels",
     "level_heatmap",
     "level_label",
+    "level_mean_heatmap",
+    "level_means",
     "level_radar",
+    "radar_references",
+    "RadarReferences",
     "respondent_radar",
     "DEFAULT_MIN_INDUSTRY_N",
 ]
@@ -92,32 +100,78 @@ def _trace(ax, values: Sequence[float] | np.ndarray, label: str, fill: bool = Fa
         ax.fill(closed_angles, closed, alpha=0.12, color=style.get("color"))
 
 
+@dataclass(frozen=True)
+class RadarReferences:
+    """What every company's radar of one year compares it with, computed once for all companies:
+    the directive means of each company (``wide``), the overall mean, and per industry its
+    companies and their mean (:func:`radar_references`)."""
+
+    fiscal_year: int
+    wide: pd.DataFrame
+    overall: np.ndarray
+    industry_of: dict[str, str | None]
+    industry_n: dict[str, int]
+    industry_mean: dict[str, np.ndarray]
+
+
+def _industry(value: object) -> str | None:
+    # pd.isna takes any scalar; pandas-stubs lists its own scalar types only, not object.
+    if value is None or pd.isna(value) or value == "":  # pyright: ignore[reportCallIssue, reportArgumentType]
+        return None
+    return str(value)
+
+
+def radar_references(scores: pd.DataFrame, respondents: pd.DataFrame, fiscal_year: int) -> RadarReferences:
+    """The references of the radars of ``fiscal_year`` (see :class:`RadarReferences`)."""
+    wide = wide_means(_year(scores, fiscal_year))
+    roster = _year(respondents, fiscal_year).drop_duplicates(KEYS).set_index("respondent_id")["industry"]
+    industry_of = {str(rid): _industry(value) for rid, value in roster.items()}
+    rids = [str(rid) for rid, _ in wide.index]
+    industries = pd.Series([industry_of.get(rid) for rid in rids], index=wide.index, dtype="object")
+    grouped = wide.groupby(industries.to_numpy(), dropna=True)  # companies without an industry: no group
+    return RadarReferences(
+        fiscal_year=fiscal_year,
+        wide=wide,
+        overall=wide.mean(axis=0, skipna=True).to_numpy(),
+        industry_of=industry_of,
+        industry_n={str(k): int(v) for k, v in grouped.size().items()},
+        industry_mean={str(k): row.to_numpy() for k, row in grouped.mean().iterrows()},
+    )
+
+
 def respondent_radar(
-    scores: pd.DataFrame,
-    respondents: pd.DataFrame,
+    scores: pd.DataFrame | None,
+    respondents: pd.DataFrame | None,
     respondent_id: str,
     fiscal_year: int,
     codebook: Codebook,
     lang: str = "ja",
     min_industry_n: int = DEFAULT_MIN_INDUSTRY_N,
+    references: RadarReferences | None = None,
 ) -> Figure:
     """Radar of one respondent's directive means against the all-respondent mean and its industry's.
 
     The industry mean covers the respondents of the same industry that year (this one included);
     when they are fewer than ``min_industry_n`` the overall mean is shown instead, and the panel
-    says so. ``n`` is shown beside every mean.
+    says so. ``n`` is shown beside every mean. For many companies, compute
+    :func:`radar_references` once and pass it as ``references`` (``scores`` and ``respondents``
+    are then not read): each radar then costs the same whatever the number of companies.
     """
+    if references is None:
+        if scores is None or respondents is None:
+            raise ValueError("respondent_radar needs scores and respondents, or references")
+        references = radar_references(scores, respondents, fiscal_year)
+    elif references.fiscal_year != fiscal_year:
+        raise ValueError(f"references are of {references.fiscal_year}, not {fiscal_year}")
     text = _texts(codebook, lang)
-    wide = wide_means(_year(scores, fiscal_year))
+    wide = references.wide
     if (respondent_id, fiscal_year) not in wide.index:
         raise KeyError(f"{respondent_id} has no self-assessment in {fiscal_year}")
     own = wide.loc[(respondent_id, fiscal_year), :].to_numpy()
-    overall = wide.mean(axis=0, skipna=True).to_numpy()
+    overall = references.overall
     total = len(wide)
-    roster = _year(respondents, fiscal_year).drop_duplicates(KEYS).set_index("respondent_id")["industry"]
-    industry = roster.get(respondent_id)
-    industry = None if industry is None or pd.isna(industry) or industry == "" else str(industry)
-    peers = [rid for rid, _ in wide.index if industry is not None and roster.get(rid) == industry]
+    industry = references.industry_of.get(respondent_id)
+    n_peers = references.industry_n.get(industry, 0) if industry is not None else 0
     industry_name = codebook.label("industries", industry, lang) if industry else text["no_industry"]
 
     labels = directive_labels(codebook, lang)
@@ -128,12 +182,11 @@ def respondent_radar(
     _trace(left, own, title, color=OKABE_ITO[0], linewidth=2)
     left.set_title(text["vs_overall"], pad=22)
     right = _polar(figure, 122, labels, codebook)
-    if len(peers) >= min_industry_n:
-        reference = wide.loc[[(rid, fiscal_year) for rid in peers]].mean(axis=0, skipna=True).to_numpy()
+    if industry is not None and n_peers >= min_industry_n:
         _trace(
             right,
-            reference,
-            text["industry"].format(industry=industry_name, n=len(peers)),
+            references.industry_mean[industry],
+            text["industry"].format(industry=industry_name, n=n_peers),
             fill=True,
             color=OKABE_ITO[1],
             linestyle="--",
@@ -142,7 +195,7 @@ def respondent_radar(
         _trace(
             right,
             overall,
-            text["fallback"].format(industry=industry_name, n=len(peers), min=min_industry_n, total=total),
+            text["fallback"].format(industry=industry_name, n=n_peers, min=min_industry_n, total=total),
             fill=True,
             color="0.45",
             linestyle="--",
@@ -224,8 +277,11 @@ def level_heatmap(
     frame = frame.sort_values(["_rank", "respondent_id"], kind="stable")
     counters: dict[str, int] = {}
     row_labels = []
+    shorts: dict[object, str] = {
+        level: level_label(level, codebook, lang) if level == UNCLASSIFIED else str(level) for level in order
+    }
     for rid, level in zip(frame["respondent_id"], frame["_level"], strict=True):
-        short = level_label(level, codebook, lang) if level == UNCLASSIFIED else level
+        short = shorts.get(level, str(level))
         counters[short] = counters.get(short, 0) + 1
         row_labels.append(f"{short}-{counters[short]}" if hide_ids else f"{rid} ({short})")
     values = frame[list(wide.columns)].to_numpy(dtype=float)
@@ -254,4 +310,77 @@ def level_heatmap(
     for row in boundaries.tolist():
         ax.axhline(row, color="black", linewidth=1.5)
     ax.set_title(text["heatmap"])
+    return figure
+
+
+def level_means(
+    scores: pd.DataFrame, maturity: pd.DataFrame, fiscal_year: int, codebook: Codebook
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per maturity level (rows, in the codebook's order, unclassified last; only levels with
+    companies): the mean over its companies of each directive mean (columns: directives), and
+    how many of its companies answered each directive (the second frame; its ``n`` column is
+    the level's companies).
+
+    The numbers of :func:`level_mean_heatmap`, and the means of the per-company table averaged
+    by level: computed once over all companies, not company by company.
+    """
+    wide = wide_means(_year(scores, fiscal_year))
+    levels = _levels_of(wide, maturity, fiscal_year).to_numpy()
+    grouped = wide.groupby(levels, sort=False)
+    present = set(levels.tolist())
+    order = [level for level in _levels_in_order(codebook) if level in present]
+    means = grouped.mean().reindex(order)
+    answered = grouped.count().reindex(order).assign(n=grouped.size().reindex(order))
+    return means, answered
+
+
+def level_mean_heatmap(
+    scores: pd.DataFrame,
+    maturity: pd.DataFrame,
+    fiscal_year: int,
+    codebook: Codebook,
+    lang: str = "ja",
+    min_n: int = 1,
+    show_n: bool = True,
+) -> Figure:
+    """Heatmap of maturity levels (rows) × directives (columns): each level's mean directive
+    profile (:func:`level_means`), one row per level whatever the number of companies.
+
+    For publication: a level of fewer than ``min_n`` companies is not drawn and a cell of fewer
+    than ``min_n`` answering companies is left blank (such a mean describes those companies);
+    ``show_n=False`` leaves the levels' sizes out of the row labels.
+    """
+    text = _texts(codebook, lang)
+    means, answered = level_means(scores, maturity, fiscal_year, codebook)
+    keep = answered["n"] >= min_n
+    means, answered = means[keep], answered[keep]
+    values = means.to_numpy(dtype=float)
+    values[answered[list(means.columns)].to_numpy() < min_n] = np.nan
+    rows = [
+        text["level_n"].format(label=level_label(level, codebook, lang), n=int(n))
+        if show_n
+        else level_label(level, codebook, lang)
+        for level, n in zip(means.index, answered["n"], strict=True)
+    ]
+    scale = [int(v["value"]) for v in codebook.meta["scale"]["levels"]]
+    figure = _figure(figsize=(10, 1.8 + 0.5 * max(len(rows), 1)))
+    ax = figure.add_subplot(111)
+    sns.heatmap(
+        pd.DataFrame(values, index=rows, columns=directive_labels(codebook, lang)),
+        ax=ax,
+        vmin=min(scale),
+        vmax=max(scale),
+        cmap=SEQUENTIAL,
+        annot=True,
+        fmt=".2f",
+        linewidths=0.5,
+        linecolor="white",
+        cbar_kws={"shrink": 0.8},
+        annot_kws={"fontsize": 8},
+    )
+    ax.set_xticklabels([wrap_label(t.get_text(), 7) for t in ax.get_xticklabels()], rotation=0, ha="center", fontsize=8)
+    ax.set_yticklabels(ax.get_yticklabels(), rotation=0, fontsize=8)
+    ax.set_xlabel("")
+    ax.set_ylabel("")
+    ax.set_title(text["level_heatmap"])
     return figure

@@ -10,6 +10,7 @@ built beside the target and swapped in when complete.
 from __future__ import annotations
 
 import json
+import time
 import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -65,16 +66,20 @@ class BuildFailure(NamedTuple):
     error: str
 
 
-def collect_items(study: Study, ctx: ReportContext) -> tuple[list[ReportItem], list[BuildFailure]]:
+def collect_items(
+    study: Study, ctx: ReportContext, timings: dict[str, float] | None = None
+) -> tuple[list[ReportItem], list[BuildFailure]]:
     """Run every builder; return the tables and figures in report order, and failures.
 
     A failing builder does not stop the report: its error is returned (and shown in the report's
-    appendix) so that one broken table cannot hide all the others.
+    appendix) so that one broken table cannot hide all the others. ``timings`` (when given)
+    gets the seconds each builder took, as ``builder:<name>``.
     """
     items: list[ReportItem] = []
     failures: list[BuildFailure] = []
     seen: dict[str, str] = {}
     for name, builder in builders():
+        started = time.perf_counter()
         try:
             produced = list(builder(study, ctx) or [])
         except Exception as error:  # noqa: BLE001 - reported in the appendix, see docstring
@@ -83,6 +88,9 @@ def collect_items(study: Study, ctx: ReportContext) -> tuple[list[ReportItem], l
                 f"report builder {name} failed: {type(error).__name__}: {error}", RuntimeWarning, stacklevel=2
             )
             continue
+        finally:
+            if timings is not None:
+                timings[f"builder:{name}"] = time.perf_counter() - started
         for item in produced:
             if not isinstance(item, ReportTable | ReportFigure):
                 failures.append(BuildFailure(name, f"returned {type(item).__name__}, not a ReportTable/ReportFigure"))
@@ -244,6 +252,7 @@ def build_report(
     publish: bool = False,
     previous_dir: Path | None = None,
     force: bool = False,
+    per_respondent: bool = False,
 ) -> Path:
     """Build every report table and figure from ``processed_dir`` into ``out_dir``.
 
@@ -264,6 +273,10 @@ def build_report(
     force
         Replace ``out_dir`` even when it is not a previous report (it may still not overlap the
         processed folders; see :func:`analysis.output.atomic.claim_output`).
+    per_respondent
+        Add the per-company tables and figures (a radar chart per company, the per-company table
+        and heatmap; :attr:`ReportContext.per_respondent`). Off by default: their number and
+        size grow with the study. Publication leaves them out either way.
 
     Returns
     -------
@@ -290,22 +303,27 @@ def build_report(
     if previous_dir is not None:
         read_manifest(Path(previous_dir), what="--previous")
     claim_output(out_dir, "report", inputs, force)  # before the work: a refusal costs nothing
+    timings: dict[str, float] = {}
+    clock = time.perf_counter()
     study = load_study(processed_dir)
     previous = load_study(Path(previous_dir)) if previous_dir is not None else None
+    timings["load"] = time.perf_counter() - clock
     from analysis.report.publication import PublicationRule
 
     # One rule for every table: the codebook's [suppression] k and protection interval.
     rule = PublicationRule.from_codebook(study.codebook) if publish else None
-    ctx = ReportContext(lang=lang, publish=publish, previous=previous)
+    ctx = ReportContext(lang=lang, publish=publish, previous=previous, per_respondent=per_respondent)
 
-    items, failures = collect_items(study, ctx)
+    items, failures = collect_items(study, ctx, timings)
     if failures:
         items.append(_failures_table(failures, study.codebook))
     labels = report_labels(study.codebook, lang)
     published = None
     if publish:
+        clock = time.perf_counter()
         published = _publish(items, rule, study, previous, lang, labels)
         items = published.items
+        timings["publication"] = time.perf_counter() - clock
 
     with staging_dir(out_dir, command="report", inputs=inputs, force=force) as staged:
         write_report(
@@ -316,10 +334,25 @@ def build_report(
             _heading(labels, study.fiscal_year),
             publish=publish,
             ingest=_ingest_line(ingest_summary(study, manifest), labels),
+            timings=timings,
         )
         if published is not None:
+            clock = time.perf_counter()
             _write_and_audit(staged, published)
+            timings["audit"] = time.perf_counter() - clock
+        _write_run_record(staged, timings)
     return out_dir
+
+
+RUN_RECORD = "report.json"
+
+
+def _write_run_record(staged: Path, timings: dict[str, float]) -> None:
+    """Write ``report.json``: how long each stage of this build took (wall seconds), for whoever
+    runs the toolkit at scale. A record of the run, not of the data: never a table, never
+    published content, and the one file of the folder that differs from run to run."""
+    record = {"timings": {stage: round(seconds, 3) for stage, seconds in timings.items()}}
+    (staged / RUN_RECORD).write_text(json.dumps(record, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
 
 
 def _publish(items: list, rule, study, previous, lang: str, labels: dict[str, str]):

@@ -81,7 +81,13 @@ class ReportTable:
 
 @dataclass(frozen=True)
 class ReportFigure:
-    """One figure of the report (a matplotlib Figure; the writer saves PNG and SVG).
+    """One figure of the report: ``draw``, a function of no arguments that draws it (a matplotlib
+    Figure), or an already drawn ``figure``. The writer saves PNG and SVG.
+
+    Builders give ``draw`` (e.g. ``functools.partial(level_radar, scores, ...)``): the writer
+    then draws each figure, saves it and lets it go before drawing the next, so that a report
+    never holds all its figures at once, and a figure that publication leaves out is never
+    drawn. :meth:`render` returns the figure either way.
 
     ``respondent_level`` marks figures that show one respondent (e.g. its radar chart).
     ``shows`` names the quantities (link keys such as ``("maturity_level", 2021, "A")``) whose
@@ -93,13 +99,22 @@ class ReportFigure:
     name: str
     title_ja: str
     title_en: str
-    figure: Figure
+    figure: Figure | None = None
     section: str = ""
     respondent_level: bool = False  # shows single respondents: left out in publish mode
     shows: tuple[tuple, ...] = ()
+    draw: Callable[[], Figure] | None = None
 
     def title(self, lang: str) -> str:
         return self.title_ja if lang == "ja" else self.title_en
+
+    def render(self) -> Figure:
+        """The figure: drawn now by ``draw`` (a new Figure at every call), else ``figure``."""
+        if self.draw is not None:
+            return self.draw()
+        if self.figure is None:
+            raise ValueError(f"report figure {self.name!r} has neither draw nor figure")
+        return self.figure
 
 
 @dataclass(frozen=True)
@@ -111,7 +126,10 @@ class ReportContext:
     not show); ``previous`` is the prior year's study, for the year-over-year tables.
     ``maturity_delta`` is how far the sensitivity table moves the maturity thresholds, and
     ``min_industry_n`` the fewest companies of an industry a company's radar chart compares it
-    with (``None``: the figure's default).
+    with (``None``: the figure's default). ``per_respondent`` asks for the per-company tables and
+    figures (one row or one figure per company: a radar per company, the per-company table and
+    heatmap, the list of companies of one year only); without it the report holds aggregates
+    only, whose size does not grow with the number of companies.
     """
 
     lang: str = "ja"
@@ -119,6 +137,7 @@ class ReportContext:
     previous: Study | None = None
     maturity_delta: Fraction = DEFAULT_DELTA
     min_industry_n: int | None = None
+    per_respondent: bool = False
 
 
 ReportItem = ReportTable | ReportFigure

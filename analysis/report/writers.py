@@ -16,6 +16,7 @@ import html
 import io
 import math
 import re
+import time
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -430,12 +431,15 @@ def write_workbook(
 
 
 def save_figure(figure: Any, folder: Path, stem: str) -> list[Path]:
-    """Save ``figure`` (a matplotlib Figure, or an object with ``.figure``) as PNG and SVG.
+    """Save ``figure`` (a matplotlib Figure, or an object with ``.figure``) as PNG and SVG, and close it.
 
+    The layout is done once: the figure is drawn, its tight bounding box taken, its layout engine
+    stopped, and both files are saved from that layout (the second save does not lay it out again).
     Metadata that would change from run to run (dates, software versions) is left out.
     """
     import matplotlib
     import matplotlib.pyplot as plt
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
     from analysis.figures.plotting import SVG_FONTS
@@ -443,12 +447,17 @@ def save_figure(figure: Any, folder: Path, stem: str) -> list[Path]:
     fig = figure if isinstance(figure, Figure) else figure.figure
     folder.mkdir(parents=True, exist_ok=True)
     png, svg = folder / f"{stem}.png", folder / f"{stem}.svg"
-    fig.savefig(png, format="png", dpi=300, bbox_inches="tight", metadata={"Software": None})  # print quality
+    canvas = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
+    canvas.draw()  # the one layout (constrained layout runs here)
+    renderer = canvas.get_renderer()
+    bbox = fig.get_tightbbox(renderer).padded(matplotlib.rcParams["savefig.pad_inches"])
+    fig.set_layout_engine("none")  # keep the positions just computed for both files
+    fig.savefig(png, format="png", dpi=300, bbox_inches=bbox, metadata={"Software": None})  # print quality
     # Live text in the SVG (editable in Illustrator/Inkscape/PowerPoint); matplotlib names only the
     # font it laid the text out with, so the fallbacks a viewer without it should try are added.
     buffer = io.StringIO()
     with matplotlib.rc_context({"svg.hashsalt": "survey-report", "svg.fonttype": "none"}):
-        fig.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
+        fig.savefig(buffer, format="svg", bbox_inches=bbox, metadata={"Date": None})
     stack = ", ".join(f"'{f}'" if " " in f or f[0].isupper() else f for f in SVG_FONTS)
     svg.write_text(
         buffer.getvalue().replace(f"font-family: '{SVG_FONTS[0]}'", f"font-family: {stack}"), encoding="utf-8"
@@ -678,10 +687,13 @@ def write_report(
     heading: str,
     publish: bool = False,
     ingest: str = "",
+    timings: dict[str, float] | None = None,
 ) -> list[Path]:
     """Write every output of the report into ``folder`` (an empty staging folder).
 
     ``ingest`` (one line on what the ingest found) opens the page and the workbook's contents.
+    ``timings`` (when given) gets the seconds spent on the figures (``figures``), the table
+    files (``tables``), the workbook (``workbook``) and the page (``page``).
 
     The table named ``findings`` is also written as ``findings.csv`` at the top. Returns the
     files written.
@@ -702,8 +714,10 @@ def write_report(
         stems.add(candidate.lower())
         return candidate
 
+    spent = {"tables": 0.0, "figures": 0.0}
     (folder / "tables").mkdir(parents=True, exist_ok=True)
     for item in items:
+        started = time.perf_counter()
         if isinstance(item, ReportTable):
             prepared = prepare_table(item, lang, labels)
             prepared = replace(prepared, file_stem=unique(prepared.file_stem))
@@ -722,18 +736,27 @@ def write_report(
                 written.append(folder / "findings.csv")
             tables.append(prepared)
             page_items.append(prepared)
+            spent["tables"] += time.perf_counter() - started
         else:
             stem = unique(file_stem(item.name))
-            saved = save_figure(item.figure, folder / "figures", stem)
+            # Drawn, saved and closed here, one at a time: the report never holds all its figures.
+            saved = save_figure(item.render(), folder / "figures", stem)
             written += saved
             svg = next(p for p in saved if p.suffix == ".svg")
             images[stem] = "data:image/svg+xml;base64," + base64.b64encode(svg.read_bytes()).decode("ascii")
             section = text(labels, f"section:{item.section}", item.section) if item.section else ""
             page_items.append((stem, item.title(lang), section))
+            spent["figures"] += time.perf_counter() - started
+    started = time.perf_counter()
     write_workbook(tables, folder / "tables.xlsx", labels, heading, banner, ingest)
     written.append(folder / "tables.xlsx")
+    spent["workbook"] = time.perf_counter() - started
+    started = time.perf_counter()
     files = {p.relative_to(folder).as_posix() for p in written}
     page = html_page(page_items, labels, lang, heading, banner, publish, files, ingest, images)
     (folder / "index.html").write_text(page, encoding="utf-8")
     written.append(folder / "index.html")
+    spent["page"] = time.perf_counter() - started
+    if timings is not None:
+        timings.update(spent)
     return written

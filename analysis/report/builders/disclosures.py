@@ -12,6 +12,7 @@ import math
 import numbers
 from collections.abc import Callable
 from dataclasses import replace
+from functools import partial
 
 import pandas as pd
 
@@ -318,14 +319,14 @@ def disclosure_report(study: Study, ctx: ReportContext) -> list[ReportItem]:
         # One row per company (labelled by country when ids are hidden): internal only.
         ReportFigure(
             "disclosure_heatmap",
-            figure=heatmap_figure(disclosures, codebook, ctx.lang, show_ids=not ctx.publish),
+            draw=partial(heatmap_figure, disclosures, codebook, ctx.lang, show_ids=not ctx.publish),
             section=SECTION,
             respondent_level=True,
             **figure_titles(codebook, "disclosure_heatmap"),
         ),
         ReportFigure(
             "disclosure_trend_figure",
-            figure=trend_figure(disclosures, codebook, ctx.lang),
+            draw=partial(trend_figure, disclosures, codebook, ctx.lang),
             section=SECTION,
             **figure_titles(codebook, "disclosure_trend_figure"),
         ),

@@ -8,6 +8,8 @@ written by the ingest with its reasons in both languages). Titles, notes and hea
 
 from __future__ import annotations
 
+from functools import partial
+
 import pandas as pd
 
 from analysis.figures.maturity import (
@@ -15,7 +17,9 @@ from analysis.figures.maturity import (
     directive_labels,
     level_heatmap,
     level_label,
+    level_mean_heatmap,
     level_radar,
+    radar_references,
     respondent_radar,
 )
 from analysis.maturity.classification import (
@@ -121,9 +125,10 @@ def respondent_table(
     frame = maturity.merge(industry, on=["respondent_id", "fiscal_year"], how="left").merge(
         wide, on=["respondent_id", "fiscal_year"], how="left"
     )
-    frame["industry"] = [
-        codebook.label("industries", i, lang) if isinstance(i, str) and i else None for i in frame["industry"]
-    ]
+    # Each industry labelled once (a code-list lookup per company took seconds at 10,000 companies).
+    codes = {i for i in frame["industry"].dropna().unique() if isinstance(i, str) and i}
+    names_of = {i: codebook.label("industries", i, lang) for i in codes}
+    frame["industry"] = [names_of.get(i) if isinstance(i, str) else None for i in frame["industry"]]
     frame["level"] = (
         frame["level"].astype("object").where(frame["level"].notna(), _labels(codebook, lang)["unclassified"])
     )
@@ -318,14 +323,16 @@ def maturity_items(study: Study, ctx: ReportContext) -> list[ReportTable | Repor
         **table_texts(cb, "maturity_levels", year=year, n=len(maturity), rules=note),
     )
     # One row per company (industry, ten means, level): counting its rows would give every
-    # hidden cell of the level tables, so it is internal only, whatever columns are dropped.
-    table(
-        "maturity_respondents",
-        respondent_table(scores, maturity, study.respondents, cb, lang),
-        respondent=("respondent_id",),
-        respondent_level=True,
-        **table_texts(cb, "maturity_respondents", year=year, rules=note),
-    )
+    # hidden cell of the level tables, so it is internal only, whatever columns are dropped; and
+    # one row per company grows with the study, so only on request (--per-respondent).
+    if ctx.per_respondent:
+        table(
+            "maturity_respondents",
+            respondent_table(scores, maturity, study.respondents, cb, lang),
+            respondent=("respondent_id",),
+            respondent_level=True,
+            **table_texts(cb, "maturity_respondents", year=year, rules=note),
+        )
     # Mean, min and max over a level's companies: of one to k-1 companies they describe those
     # companies, so they go with a hidden n.
     profile = profile_by_level(scores, maturity, rules, cb, lang)
@@ -389,15 +396,16 @@ def maturity_items(study: Study, ctx: ReportContext) -> list[ReportTable | Repor
                 parts=("n_up", "n_same", "n_down"),
                 **table_texts(cb, "maturity_directive_change", **years),
             )
-            only = one_year_only(both, prev_year, year)
-            only["level"] = [_level_name(v, cb, lang) for v in only["level"]]
-            table(
-                "maturity_one_year_only",
-                only,
-                respondent=("respondent_id",),
-                respondent_level=True,
-                **table_texts(cb, "maturity_one_year_only", **years),
-            )
+            if ctx.per_respondent:  # a list of companies: on request only, like the per-company table
+                only = one_year_only(both, prev_year, year)
+                only["level"] = [_level_name(v, cb, lang) for v in only["level"]]
+                table(
+                    "maturity_one_year_only",
+                    only,
+                    respondent=("respondent_id",),
+                    respondent_level=True,
+                    **table_texts(cb, "maturity_one_year_only", **years),
+                )
 
     out.append(
         ReportFigure(
@@ -406,24 +414,46 @@ def maturity_items(study: Study, ctx: ReportContext) -> list[ReportTable | Repor
             section=SECTION,
             # Published: only levels of at least k companies, without their sizes;
             # so which levels are drawn tells each level's side of k (shows).
-            figure=level_radar(
-                scores, maturity, year, cb, lang, min_n=_k(ctx, cb) if ctx.publish else 1, show_n=not ctx.publish
+            draw=partial(
+                level_radar,
+                scores,
+                maturity,
+                year,
+                cb,
+                lang,
+                min_n=_k(ctx, cb) if ctx.publish else 1,
+                show_n=not ctx.publish,
             ),
             shows=() if year is None else tuple(("maturity_level", int(year), level) for level in rules.levels),
         )
     )
-    # One row per company (its ten means), even with ids hidden: internal only.
+    # One row per level (its companies' mean profile), whatever the number of companies; published
+    # as the level radar is: levels (and cells) of at least k companies, without their sizes.
+    minimum_n = _k(ctx, cb) if ctx.publish else 1
     out.append(
         ReportFigure(
             name="maturity_level_heatmap",
+            **figure_titles(cb, "figure:level_mean_heatmap"),
+            section=SECTION,
+            draw=partial(level_mean_heatmap, scores, maturity, year, cb, lang, min_n=minimum_n, show_n=not ctx.publish),
+            shows=() if year is None else tuple(("maturity_level", int(year), level) for level in rules.levels),
+        )
+    )
+    if not ctx.per_respondent:
+        return out
+    # One row per company (its ten means), even with ids hidden: internal only.
+    out.append(
+        ReportFigure(
+            name="maturity_respondent_heatmap",
             **figure_titles(cb, "figure:level_heatmap"),
             section=SECTION,
             respondent_level=True,
-            figure=level_heatmap(scores, maturity, year, cb, lang, hide_ids=ctx.publish),
+            draw=partial(level_heatmap, scores, maturity, year, cb, lang, hide_ids=ctx.publish),
         )
     )
     if not ctx.publish:  # one company per figure: internal reports only
         minimum = DEFAULT_MIN_INDUSTRY_N if ctx.min_industry_n is None else ctx.min_industry_n
+        references = radar_references(scores, study.respondents, year)  # once for every company
         for rid in maturity["respondent_id"]:
             out.append(
                 ReportFigure(
@@ -431,7 +461,9 @@ def maturity_items(study: Study, ctx: ReportContext) -> list[ReportTable | Repor
                     section=SECTION,
                     respondent_level=True,
                     **figure_titles(cb, "figure:respondent_radar", respondent=rid),
-                    figure=respondent_radar(scores, study.respondents, rid, year, cb, lang, min_industry_n=minimum),
+                    draw=partial(
+                        respondent_radar, None, None, rid, year, cb, lang, min_industry_n=minimum, references=references
+                    ),
                 )
             )
     return out
