@@ -22,6 +22,7 @@ Investor venues: none coded, so every disclosed item counts as disclosed to inve
 from __future__ import annotations
 
 import copy
+import re
 
 import pandas as pd
 import pytest
@@ -107,7 +108,11 @@ def test_thresholds_are_read_from_the_codebook(codebook):
 
 def test_all_findings_hold_on_the_review(codebook):
     result = run_checks(make(), codebook)
-    assert list(result.columns) == ["finding", "title_ja", "title_en", "holds", "evidence", "numbers"]
+    assert list(result.columns) == ["finding", "title_ja", "title_en", "holds", "evidence", "evidence_ja", "numbers"]
+    # The Japanese evidence is Japanese, and says the same numbers as the English.
+    for en, ja in zip(result["evidence"], result["evidence_ja"], strict=True):
+        assert any("\u3040" <= ch <= "\u30ff" or "\u4e00" <= ch <= "\u9fff" for ch in ja), ja
+        assert re.findall(r"\d+/\d+ \(\d+%\)", en) == re.findall(r"\d+/\d+ \(\d+%\)", ja)
     assert list(result["finding"]) == [
         "overseas_disclose_more",
         "domestic_stop_at_governance",

@@ -117,6 +117,10 @@ def test_labels_in_english(study):
 def test_findings_table_columns_and_values(study):
     findings = by_name(disclosure_report(study, ReportContext()))["findings"]
     assert list(findings.frame.columns) == ["finding", "holds", "evidence"]
+    # The Japanese report's evidence is Japanese; the English report's is English.
+    assert findings.frame["evidence"].str.contains("企業").all()
+    english = by_name(disclosure_report(study, ReportContext(lang="en")))["findings"]
+    assert not english.frame["evidence"].str.contains("企業").any()
     holds = dict(zip(findings.frame["finding"], findings.frame["holds"], strict=True))
     # Items per company: overseas 3, 2 and domestic 1, 0; D1 (1 item) does not match its peer O1 (3).
     # Depth: D1 governance (1/1 domestic stop); O1 measures, O2 risk (1/2 overseas go on = 50%).

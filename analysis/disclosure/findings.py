@@ -42,14 +42,16 @@ PARAMETERS_FILE = "disclosure_findings.toml"
 class FindingResult:
     """Whether a finding holds on the data, and the numbers that say so.
 
-    ``evidence`` is the sentence for the researcher (it names companies and small counts: internal
-    reports only); ``numbers`` holds the same numbers as separate fields (counts, shares,
-    thresholds), for machines and for checks of what a publication may show.
+    ``evidence`` is the sentence for the researcher in English and ``evidence_ja`` in Japanese
+    (they name companies and small counts: internal reports only); ``numbers`` holds the same
+    numbers as separate fields (counts, shares, thresholds), for machines and for checks of what a
+    publication may show.
     """
 
     holds: bool
     evidence: str
     numbers: Mapping[str, float | int] = field(default_factory=dict)
+    evidence_ja: str = ""
 
 
 @dataclass(frozen=True)
@@ -112,7 +114,7 @@ def run_checks(
     """Run every registered check on the review year of ``disclosures``.
 
     ``parameters`` overrides the codebook's thresholds per check (``{check: {key: value}}``).
-    Returns one row per check: finding, title_ja, title_en, holds, evidence and numbers (the
+    Returns one row per check: finding, title_ja, title_en, holds, evidence (English), evidence_ja and numbers (the
     result's ``numbers`` as JSON).
     """
     current = current_disclosures(disclosures, fiscal_year)
@@ -129,15 +131,29 @@ def run_checks(
                 "title_en": finding_title(name, codebook, "en"),
                 "holds": bool(result.holds),
                 "evidence": result.evidence,
+                "evidence_ja": result.evidence_ja or result.evidence,
                 "numbers": json.dumps(dict(result.numbers), ensure_ascii=False, sort_keys=True),
             }
         )
-    frame = pd.DataFrame(rows, columns=["finding", "title_ja", "title_en", "holds", "evidence", "numbers"])
+    frame = pd.DataFrame(
+        rows, columns=["finding", "title_ja", "title_en", "holds", "evidence", "evidence_ja", "numbers"]
+    )
     return frame.astype({"holds": "bool"})
 
 
 def _true(values: pd.Series) -> pd.Series:
     return values.fillna(False).astype(bool)
+
+
+def _region_labels(codebook: Codebook) -> dict[str, str]:
+    regions = codebook.table("regions")
+    return dict(zip(regions["region"].astype(str), regions["label_ja"].astype(str), strict=True))
+
+
+def _depth_labels(codebook: Codebook, depths: list[str]) -> list[str]:
+    table = codebook.table("disclosure_depths")
+    labels = dict(zip(table["depth"].astype(str), table["label_ja"].astype(str), strict=True))
+    return [labels.get(d, d) for d in depths]
 
 
 def _share(n: int, total: int) -> str:
@@ -184,10 +200,20 @@ def overseas_disclose_more(
         f"{len(matching)} of {with_peer} with a peer, need ≥{min_matching} and not all "
         f"[{listed}]"
     )
+    pairs_ja = matching_pairs[["overseas_id", "domestic_id"]].itertuples(index=False)
+    listed_ja = "、".join(f"{d}≈{o}" for o, d in pairs_ja)
+    evidence_ja = (
+        f"1社あたりの開示項目数: 海外 {means[OVERSEAS][0]:.2f} (n={means[OVERSEAS][1]})、"
+        f"国内 {means[DOMESTIC][0]:.2f} (n={means[DOMESTIC][1]})。同業の海外企業と同程度"
+        f"({match_low:g}〜{match_high:g}倍の項目数)の国内企業: 同業企業のある {with_peer} 社中 "
+        f"{len(matching)} 社(基準: {min_matching} 社以上、かつ全社ではない)"
+        f"[{listed_ja or 'なし'}]"
+    )
     return FindingResult(
         holds,
         evidence,
-        {
+        evidence_ja=evidence_ja,
+        numbers={
             "mean_items_overseas": means[OVERSEAS][0],
             "n_overseas": means[OVERSEAS][1],
             "mean_items_domestic": means[DOMESTIC][0],
@@ -227,10 +253,16 @@ def domestic_stop_at_governance(
         f"overseas going on to {'/'.join(measures_depths)}: {_share(n_measures, len(overseas))}; "
         f"threshold ≥{tend_to:.0%} of companies disclosing anything"
     )
+    evidence_ja = (
+        f"{'・'.join(_depth_labels(codebook, stop_depths))}にとどまる国内企業: {_share(n_stop, len(domestic))}。"
+        f"{'・'.join(_depth_labels(codebook, measures_depths))}踏み込んだ海外企業: "
+        f"{_share(n_measures, len(overseas))}。基準: 何らかを開示する企業の{tend_to:.0%}以上"
+    )
     return FindingResult(
         bool(stop_ok and measures_ok),
         evidence,
-        {
+        evidence_ja=evidence_ja,
+        numbers={
             "n_domestic_stop": n_stop,
             "n_domestic": len(domestic),
             "n_overseas_measures": n_measures,
@@ -276,10 +308,20 @@ def large_cap_almost_nothing(
         f"large_cap companies disclosing ≤{almost_nothing_max_items} items to investors: "
         f"{len(quiet)} of {len(large)}, need ≥{min_companies} [{listed}]"
     )
+    regions = _region_labels(codebook)
+    listed_ja = "、".join(
+        f"{c}({regions.get(r, r)}、{n}項目)"
+        for c, r, n in zip(quiet["company_id"], quiet["region"], quiet["n_investor"], strict=True)
+    )
+    evidence_ja = (
+        f"投資家向けの開示が{almost_nothing_max_items}項目以下の大企業: {len(large)} 社中 {len(quiet)} 社"
+        f"(基準: {min_companies} 社以上)[{listed_ja or 'なし'}]"
+    )
     return FindingResult(
         len(quiet) >= min_companies,
         evidence,
-        {
+        evidence_ja=evidence_ja,
+        numbers={
             "n_quiet": len(quiet),
             "n_large_cap": len(large),
             "almost_nothing_max_items": almost_nothing_max_items,
@@ -309,12 +351,14 @@ def sustainability_framing(
     with_risk = set(marked.loc[marked["item"].isin(risk_items), "company_id"])
     with_mitigation = set(marked.loc[marked["item"].isin(mitigation_items), "company_id"])
     framing = with_risk & with_mitigation
-    parts, everywhere, numbers = [], True, {"many": many}
+    parts, parts_ja, everywhere, numbers = [], [], True, {"many": many}
+    regions = _region_labels(codebook)
     for region in (OVERSEAS, DOMESTIC):
         ids = per_company.loc[per_company["region"] == region, "company_id"]
         n = int(ids.isin(framing).sum())
         everywhere = everywhere and n > 0
         parts.append(f"{region} {_share(n, len(ids))}")
+        parts_ja.append(f"{regions.get(region, region)} {_share(n, len(ids))}")
         numbers.update({f"n_framing_{region}": n, f"n_{region}": len(ids)})
     n_all = int(per_company["company_id"].isin(framing).sum())
     numbers.update({"n_framing": n_all, "n_companies": len(per_company)})
@@ -325,6 +369,9 @@ def sustainability_framing(
         f"all {_share(n_all, len(per_company))} ({'; '.join(parts)}); "
         f"threshold ≥{many:.0%} of all companies, ≥1 in each region",
         numbers,
+        evidence_ja="サステナビリティの一環としてリスクとその軽減策を開示する企業: "
+        f"全体 {_share(n_all, len(per_company))}({'、'.join(parts_ja)})。"
+        f"基準: 全企業の{many:.0%}以上、かつ各地域に1社以上",
     )
 
 
@@ -347,4 +394,16 @@ def uk_all_mitigation(disclosures: pd.DataFrame, codebook: Codebook, *, country:
     evidence = f"{country} companies disclosing {item}: {_share(len(showing), len(ids))}" + (
         f"; not: {', '.join(lacking)}" if lacking else ""
     )
-    return FindingResult(bool(ids) and not lacking, evidence, {"n_showing": len(showing), "n_companies": len(ids)})
+    items = codebook.table("disclosure_items").set_index("item")["label_ja"].to_dict()
+    countries = codebook.table("countries").set_index("country")["label_ja"].to_dict()
+    evidence_ja = (
+        f"{items.get(item, item)}を開示する{countries.get(country, country)}の企業: "
+        + _share(len(showing), len(ids))
+        + (f"。開示なし: {'、'.join(lacking)}" if lacking else "")
+    )
+    return FindingResult(
+        bool(ids) and not lacking,
+        evidence,
+        {"n_showing": len(showing), "n_companies": len(ids)},
+        evidence_ja=evidence_ja,
+    )

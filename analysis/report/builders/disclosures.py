@@ -141,8 +141,11 @@ def _long_table(
     )
 
 
-def findings_table(disclosures: pd.DataFrame, codebook: Codebook, publish: bool = False) -> ReportTable:
-    """The checked findings: frame columns finding, holds, evidence; the titles go in the note.
+def findings_table(
+    disclosures: pd.DataFrame, codebook: Codebook, publish: bool = False, lang: str = "ja"
+) -> ReportTable:
+    """The checked findings: frame columns finding, holds, evidence (in ``lang``); the titles go
+    in the note.
 
     ``publish``: evidence names companies and prints counts hidden in the tables (6/7, GB 2/2),
     so the published variant has the verdict and the published tables that support it
@@ -159,7 +162,9 @@ def findings_table(disclosures: pd.DataFrame, codebook: Codebook, publish: bool 
     if not publish:
         return ReportTable(
             name="findings",
-            frame=checks[["finding", "holds", "evidence"]].reset_index(drop=True),
+            frame=checks.assign(evidence=checks["evidence_ja" if lang == "ja" else "evidence"])[
+                ["finding", "holds", "evidence"]
+            ].reset_index(drop=True),
             section=SECTION,
             **texts,
         )
@@ -312,7 +317,7 @@ def disclosure_report(study: Study, ctx: ReportContext) -> list[ReportItem]:
             percents=("share",),
             at_most=(("n", "total"),),
         ),
-        findings_table(disclosures, codebook, publish=ctx.publish),
+        findings_table(disclosures, codebook, publish=ctx.publish, lang=ctx.lang),
     ]
     tables = _linked(tables, words, by_region, by_country, trend)
     figures = [
