@@ -113,6 +113,9 @@ def test_every_problem_on_the_hostile_corpus_is_said_in_japanese_and_english(iso
     assert issues.code.str.fullmatch(r"[a-z_]+").all()
     for row in issues.itertuples():
         assert JAPANESE.search(row.message_ja) and row.message_en and row.message_ja != row.message_en, row
+        # No English sentence inside the Japanese one (a parser's own words in brackets aside).
+        outside = re.sub(r"[(（][^)）]*[)）]", "", row.message_ja)
+        assert not re.search(r"[A-Za-z]+ [A-Za-z]+ [A-Za-z]+ [A-Za-z]+", outside), row.message_ja
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))

@@ -20,6 +20,8 @@ from typing import NamedTuple
 
 from defusedxml import ElementTree as SafeET
 
+from analysis.ingest.problems import Message
+
 __all__ = ["PackageReader", "UnreadableFile", "ZIP_MAGIC", "ZipEntry", "damaged", "zip_directory"]
 
 ZIP_MAGIC = b"PK\x03\x04"
@@ -95,10 +97,7 @@ def zip_directory(data: bytes) -> Sequence[ZipEntry]:
         with zipfile.ZipFile(io.BytesIO(data)) as zipped:
             return zipped.infolist()
     except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError):
-        raise UnreadableFile(
-            "the file is damaged or incomplete: its zip directory is missing or broken (a truncated "
-            "download or attachment?); ask for the file again"
-        ) from None
+        raise UnreadableFile(Message.of("zip_directory_broken")) from None
 
 
 class PackageReader:
@@ -199,6 +198,4 @@ def _part_of(target: str) -> str:
 
 def damaged(name: str, why: object) -> UnreadableFile:
     """The error for part ``name`` that cannot be unpacked, with why."""
-    return UnreadableFile(
-        f"part {name} of the zip package is damaged ({str(why)[:80] or type(why).__name__}); ask for the file again"
-    )
+    return UnreadableFile(Message.of("part_damaged", part=name, why=str(why)[:80] or type(why).__name__))

@@ -24,6 +24,7 @@ import python_calamine
 from defusedxml import ElementTree as SafeET
 
 from analysis.ingest.package import PackageReader
+from analysis.ingest.problems import Message, Text
 from analysis.ingest.safety import DEFAULT_LIMITS, LimitExceeded, Limits, Package, UnreadableFile, inspect_package
 
 __all__ = ["ErrorValue", "Grid", "RawWorkbook", "UnreadableFile", "cell_name", "read_workbook", "SPREADSHEET_SUFFIXES"]
@@ -120,7 +121,11 @@ def read_workbook(
     suffix = path.suffix.lower()
     if suffix not in SPREADSHEET_SUFFIXES:
         raise UnreadableFile(
-            f"not a spreadsheet: expected one of {', '.join(SPREADSHEET_SUFFIXES)}, got {suffix or 'no extension'}"
+            Message.of(
+                "not_a_spreadsheet_suffix",
+                allowed=SPREADSHEET_SUFFIXES,
+                suffix=Text(suffix or "拡張子なし", suffix or "no extension"),
+            )
         )
     data = _read_bounded(path, limits)
     package = inspect_package(data, suffix, limits)
@@ -155,9 +160,9 @@ def read_workbook(
         finally:
             book.close()
     except python_calamine.PasswordError:
-        raise UnreadableFile("the workbook is password-protected; remove the password and save it again") from None
+        raise UnreadableFile(Message.of("password_protected")) from None
     except (python_calamine.CalamineError, ValueError, OSError) as error:
-        raise UnreadableFile(f"the spreadsheet could not be parsed ({_short(error)})") from None
+        raise UnreadableFile(Message.of("spreadsheet_unparsable", reason=_short(error))) from None
     return RawWorkbook(path=path, sheets=sheets, notes=package.notes)
 
 
@@ -167,13 +172,12 @@ def _read_bounded(path: Path, limits: Limits) -> bytes:
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
     except OSError as error:
-        raise UnreadableFile(f"the file cannot be read ({error.strerror or error})") from None
+        raise UnreadableFile(Message.of("cannot_read", reason=str(error.strerror or error))) from None
     try:
         size = os.fstat(fd).st_size
         if size > limit:
             raise LimitExceeded(
-                f"the file is {size / _MB:,.1f} MB, more than the limit of {limits.describe('max_file_mb')}; "
-                "nothing from it was parsed",
+                Message.of("file_too_large", size=f"{size / _MB:,.1f}", limit=limits.describe("max_file_mb")),
                 "max_file_mb",
             )
         chunks, total = [], 0
@@ -184,14 +188,11 @@ def _read_bounded(path: Path, limits: Limits) -> bytes:
             chunks.append(chunk)
             total += len(chunk)
     except OSError as error:
-        raise UnreadableFile(f"the file cannot be read ({error.strerror or error})") from None
+        raise UnreadableFile(Message.of("cannot_read", reason=str(error.strerror or error))) from None
     finally:
         os.close(fd)
     if total > limit:  # it grew while being read
-        raise LimitExceeded(
-            f"the file is larger than the limit of {limits.describe('max_file_mb')}; nothing from it was parsed",
-            "max_file_mb",
-        )
+        raise LimitExceeded(Message.of("file_grew_too_large", limit=limits.describe("max_file_mb")), "max_file_mb")
     return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
