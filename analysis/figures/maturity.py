@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import seaborn as sns
+from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.projections.polar import PolarAxes
@@ -80,7 +81,7 @@ def _polar(fig: Figure, position: int, labels: Sequence[str], codebook: Codebook
     ax.set_xticklabels(labels, fontsize=8)
     ax.tick_params(axis="x", pad=9)  # directive names clear of the scale numbers on the outer ring
     ax.set_rlabel_position(180 / len(labels))  # scale numbers between two directives, not on a label
-    values = [int(v["value"]) for v in codebook.meta["scale"]["levels"]]
+    values = list(codebook.scale_values)
     ax.set_ylim(0, max(values))
     ax.set_yticks(values)
     ax.set_yticklabels([str(v) for v in values], fontsize=7, color="0.4")
@@ -285,27 +286,8 @@ def level_heatmap(
         counters[short] = counters.get(short, 0) + 1
         row_labels.append(f"{short}-{counters[short]}" if hide_ids else f"{rid} ({short})")
     values = frame[list(wide.columns)].to_numpy(dtype=float)
-    scale = [int(v["value"]) for v in codebook.meta["scale"]["levels"]]
     figure = _figure(figsize=(10, 1.6 + 0.42 * max(len(frame), 1)))
-    ax = figure.add_subplot(111)
-    sns.heatmap(
-        pd.DataFrame(values, index=row_labels, columns=directive_labels(codebook, lang)),
-        ax=ax,
-        vmin=min(scale),
-        vmax=max(scale),
-        cmap=SEQUENTIAL,
-        annot=True,
-        fmt=".2f",
-        linewidths=0.5,
-        linecolor="white",
-        cbar_kws={"shrink": 0.6},
-        annot_kws={"fontsize": 8},
-    )
-    # Horizontal and wrapped (not slanted): neighbouring directive names never run into each other
-    ax.set_xticklabels([wrap_label(t.get_text(), 7) for t in ax.get_xticklabels()], rotation=0, ha="center", fontsize=8)
-    ax.set_yticklabels(ax.get_yticklabels(), rotation=0, fontsize=8)
-    ax.set_xlabel("")
-    ax.set_ylabel("")
+    ax = _directive_heatmap(figure, values, row_labels, codebook, lang, shrink=0.6)
     boundaries = np.flatnonzero(np.diff(frame["_rank"].to_numpy())) + 1
     for row in boundaries.tolist():
         ax.axhline(row, color="black", linewidth=1.5)
@@ -362,8 +344,17 @@ def level_mean_heatmap(
         else level_label(level, codebook, lang)
         for level, n in zip(means.index, answered["n"], strict=True)
     ]
-    scale = [int(v["value"]) for v in codebook.meta["scale"]["levels"]]
     figure = _figure(figsize=(10, 1.8 + 0.5 * max(len(rows), 1)))
+    ax = _directive_heatmap(figure, values, rows, codebook, lang, shrink=0.8)
+    ax.set_title(text["level_heatmap"])
+    return figure
+
+
+def _directive_heatmap(
+    figure: Figure, values: np.ndarray, rows: list[str], codebook: Codebook, lang: str, shrink: float
+) -> Axes:
+    """Means on the answer scale, one column per directive, annotated; the axes drawn on."""
+    scale = codebook.scale_values
     ax = figure.add_subplot(111)
     sns.heatmap(
         pd.DataFrame(values, index=rows, columns=directive_labels(codebook, lang)),
@@ -375,12 +366,12 @@ def level_mean_heatmap(
         fmt=".2f",
         linewidths=0.5,
         linecolor="white",
-        cbar_kws={"shrink": 0.8},
+        cbar_kws={"shrink": shrink},
         annot_kws={"fontsize": 8},
     )
+    # Horizontal and wrapped (not slanted): neighbouring directive names never run into each other
     ax.set_xticklabels([wrap_label(t.get_text(), 7) for t in ax.get_xticklabels()], rotation=0, ha="center", fontsize=8)
     ax.set_yticklabels(ax.get_yticklabels(), rotation=0, fontsize=8)
     ax.set_xlabel("")
     ax.set_ylabel("")
-    ax.set_title(text["level_heatmap"])
-    return figure
+    return ax
