@@ -44,8 +44,10 @@ def test_a_plain_workbook_passes_and_its_sheet_xml_is_kept(tmp_path):
 
 
 def test_limits_describe_their_option_and_refuse_nonsense():
-    assert DEFAULT_LIMITS.describe("max_cells") == "5,000,000 cells (--max-cells)"
-    assert Limits(max_ratio=50).describe("max_ratio") == "50× (--max-ratio)"
+    assert DEFAULT_LIMITS.describe("max_cells").en == "5,000,000 cells (--max-cells)"
+    assert DEFAULT_LIMITS.describe("max_cells").ja == "5,000,000セル(--max-cells)"
+    assert Limits(max_ratio=50).describe("max_ratio") == ("50倍(--max-ratio)", "50× (--max-ratio)")
+    assert Limits(timeout_s=9).describe("timeout_s").ja == "9秒(--timeout)"
     with pytest.raises(ValueError, match="--timeout must be a positive number"):
         Limits(timeout_s=0)
     with pytest.raises(ValueError, match="--max-cells"):

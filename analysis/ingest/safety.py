@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from analysis.ingest.package import ZIP_MAGIC, PackageReader, UnreadableFile, ZipEntry, zip_directory
-from analysis.ingest.problems import Message
+from analysis.ingest.problems import Message, Text
 
 __all__ = [
     "DEFAULT_LIMITS",
@@ -82,7 +82,12 @@ class UnsafeEnvironment(RuntimeError):
     """The XML defences the ingest relies on are missing from this Python environment."""
 
 
+# Units in English and Japanese (the limit is said inside a message in either language).
+_UNITS_JA = {"MB": "MB", "×": "倍", "cells": "セル", "parts": "個", "s": "秒"}
+
+
 def _limit(default: _Number, option: str, unit: str, help_text: str) -> _Number:
+    assert unit in _UNITS_JA, unit  # every unit has its Japanese word
     return field(default=default, metadata={"option": option, "unit": unit, "help": help_text})
 
 
@@ -117,13 +122,14 @@ class Limits:
             if not isinstance(value, (int, float)) or isinstance(value, bool) or not value > 0:
                 raise ValueError(f"limit {item.metadata['option']} must be a positive number, got {value!r}")
 
-    def describe(self, name: str) -> str:
-        """``"5,000,000 cells (--max-cells)"``: a limit's value with the option that raises it."""
+    def describe(self, name: str) -> Text:
+        """A limit's value with the option that raises it, in both languages:
+        ``5,000,000セル(--max-cells)`` / ``5,000,000 cells (--max-cells)``."""
         item = next(f for f in fields(self) if f.name == name)
         value = getattr(self, name)
         shown = f"{value:,}" if isinstance(value, int) else f"{value:,g}"
-        unit = item.metadata["unit"]
-        return f"{shown}{' ' if unit != '×' else ''}{unit} ({item.metadata['option']})"
+        unit, option = item.metadata["unit"], item.metadata["option"]
+        return Text(f"{shown}{_UNITS_JA[unit]}({option})", f"{shown}{' ' if unit != '×' else ''}{unit} ({option})")
 
 
 DEFAULT_LIMITS = Limits()
