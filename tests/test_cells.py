@@ -179,15 +179,22 @@ def test_every_file_under_the_raw_folder_is_listed_with_what_happened(tmp_path, 
         ".git/objects/ab12",
     }
     assert (
-        files.loc[".git/objects/ab12", "status"] == "ignored" and "hidden" in files.loc[".git/objects/ab12", "reason"]
+        files.loc[".git/objects/ab12", "status"] == "ignored"
+        and "hidden" in files.loc[".git/objects/ab12", "reason_en"]
     )
     assert not (issues.file == ".git/objects/ab12").any()  # listed, but no warning for every hidden file
-    assert files.loc["U01.xlsx", "status"] == "loaded" and files.loc["U01.xlsx", "reason"] == ""
+    assert (
+        files.loc["U01.xlsx", "status"] == "loaded"
+        and files.loc["U01.xlsx", "reason_en"] == files.loc["U01.xlsx", "reason_ja"] == ""
+    )
     for hidden in (".hidden/U02.xlsx", ".U03.xlsx"):
-        assert files.loc[hidden, "status"] == "ignored" and "hidden file" in files.loc[hidden, "reason"]
+        assert files.loc[hidden, "status"] == "ignored" and "hidden file" in files.loc[hidden, "reason_en"]
+        assert "隠しファイル" in files.loc[hidden, "reason_ja"]
         assert (issues.file == hidden).sum() == 1  # said in issues.csv too
     assert (files.loc[["README.md", "sub/.gitkeep", "notes.txt"], "status"] == "ignored").all()
-    assert (files.loc[["README.md", "sub/.gitkeep", "notes.txt"], "reason"] != "").all()
+    assert (files.loc[["README.md", "sub/.gitkeep", "notes.txt"], "reason_en"] != "").all()
+    # files.csv says why in Japanese too (it is opened by people, like issues.csv).
+    assert files.loc[["README.md", "sub/.gitkeep", "notes.txt"], "reason_ja"].str.contains("除外").all()
     sa = pd.read_parquet(tmp_path / "out" / "self_assessment.parquet")
     assert set(sa.respondent_id) == {"U01"}  # hidden workbooks are not parsed
 
@@ -258,7 +265,7 @@ def test_a_workbook_of_another_year_is_kept_out_of_the_years_tables(tmp_path, co
 
     assert placeholder_count(load_study(out), "respondents", "user") == len(maturity) == 2
     files = pd.read_csv(out / "files.csv", keep_default_na=False).set_index("file")
-    assert files.loc["U03.xlsx", "status"] == "skipped" and "fiscal year 2021" in files.loc["U03.xlsx", "reason"]
+    assert files.loc["U03.xlsx", "status"] == "skipped" and "fiscal year 2021" in files.loc["U03.xlsx", "reason_en"]
 
 
 def test_roster_rows_of_another_year_are_one_error_naming_their_cells(sample_2021, tmp_path):

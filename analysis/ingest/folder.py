@@ -117,17 +117,16 @@ def _screen(path: Path, raw_dir: Path, name: str) -> ParsedWorkbook | None:
     """The verdict on a file that is not to be opened at all (``None`` when it is to be read)."""
     parsed = ParsedWorkbook(file=name)
     if path.name.lower() in _IGNORED_NAMES:
-        parsed.note = "not survey data (a README or a file the system makes); ignored"
+        parsed.note = Message.of("not_survey_data")
         parsed.skipped = True
         return parsed
     if any(part.startswith(".") for part in Path(name).parts):
         # Hidden files and folders are not opened (editors' and sync tools' copies, .git live
         # there); each is listed in files.csv, and a hidden workbook is also said in issues.csv.
-        note = "a hidden file (its name or a folder's starts with '.'); ignored, not read"
         if path.suffix.lower() in SPREADSHEET_SUFFIXES:
             parsed.warning("", "", Message.of("hidden_workbook"))
         else:
-            parsed.note = note
+            parsed.note = Message.of("hidden_file")
         parsed.skipped = True
         return parsed
     refused = check_location(path, raw_dir)
@@ -225,12 +224,14 @@ def read_folder(
     return [p for p in parsed if p is not None]
 
 
-def _reason(parsed: ParsedWorkbook) -> str:
-    """Why a file was not loaded (its file-level problem), or ``""`` for a loaded file."""
+def _reason(parsed: ParsedWorkbook, lang: str) -> str:
+    """Why a file was not loaded (its file-level problem) in ``lang``, or ``""`` for a loaded file."""
     if _status(parsed) == "loaded":
         return ""
-    whole = [p.message for p in parsed.problems if not p.cell] or [p.message for p in parsed.problems]
-    return parsed.note or (whole[0] if whole else "")
+    whole = [p for p in parsed.problems if not p.cell] or list(parsed.problems)
+    if parsed.note is not None:
+        return parsed.note.ja if lang == "ja" else parsed.note.en
+    return whole[0].text(lang) if whole else ""
 
 
 def _interactive() -> bool:
@@ -328,11 +329,21 @@ def _files_frame(parsed: Sequence[ParsedWorkbook]) -> pd.DataFrame:
                 "cells_read": b.cells_read,
                 "cells_loaded": b.cells_loaded,
                 "cells_reported": b.cells_reported,
-                "reason": _reason(b),
+                "reason_ja": _reason(b, "ja"),
+                "reason_en": _reason(b, "en"),
             }
             for b in parsed
         ],
-        columns=["file", "instrument", "status", "cells_read", "cells_loaded", "cells_reported", "reason"],
+        columns=[
+            "file",
+            "instrument",
+            "status",
+            "cells_read",
+            "cells_loaded",
+            "cells_reported",
+            "reason_ja",
+            "reason_en",
+        ],
     )
 
 

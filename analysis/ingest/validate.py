@@ -101,7 +101,7 @@ class ParsedWorkbook:
     cells_read: int = 0
     cells_reported: int = 0
     skipped: bool = False
-    note: str = ""  # why a file was ignored without a problem (files.csv's reason)
+    note: Message | None = None  # why a file was ignored without a problem (files.csv's reason)
     folder_year: int | None = None  # the fiscal year of the folder being ingested (None: not checked)
     # Names read from personal cells: never written, only used to redact free text (analysis.ingest.redact).
     names: list[FoundName] = field(default_factory=list)
