@@ -226,3 +226,17 @@ def test_report_builds_in_both_modes_with_the_editions_words(edition_run: dict[s
     counts = dict(zip(levels.iloc[:, 0], levels.iloc[:, 1], strict=True))
     assert {k: counts.get(k) for k in ("試験版A", "試験版B", "試験版C")} == {"試験版A": 2, "試験版B": 2, "試験版C": 2}
     assert (edition_run["root"] / "published" / "2030" / "tables.xlsx").is_file()
+
+
+def test_a_mistyped_edition_folder_is_one_line_and_writes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    raw = tmp_path / "raw" / "2030"
+    raw.mkdir(parents=True)
+    (tmp_path / "not_an_edition").mkdir()  # a folder, but without edition.toml
+    for edition in ("no_such_edition", str(tmp_path / "not_an_edition")):
+        code = main(["ingest", str(raw), "--out", str(tmp_path / "out"), "--edition", edition])
+        assert code == 2
+        err = capsys.readouterr().err
+        assert len(err.strip().splitlines()) == 1 and "edition.toml" in err
+    assert not (tmp_path / "out").exists()
