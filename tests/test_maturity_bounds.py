@@ -100,21 +100,20 @@ MEANS = st.sampled_from([None, Fraction(2), Fraction(3), Fraction(7, 2), Fractio
 
 
 @settings(max_examples=examples(200), deadline=None)
-@given(means=st.lists(MEANS, min_size=10, max_size=10), weaker=st.booleans())
-def test_every_classification_falls_in_one_of_the_rows(rules, means, weaker):
+@given(
+    means=st.lists(MEANS, min_size=10, max_size=10),
+    invalid=st.dictionaries(st.integers(1, 10), st.frozensets(MEANS, min_size=1), max_size=3),
+    weaker=st.booleans(),
+)
+def test_every_classification_falls_in_one_of_the_rows(rules, means, invalid, weaker):
+    # Unanswered directives (None) and invalid answers (the means they could have given) alike.
     rules = weaker_c(rules) if weaker else rules
-    result = classify(dict(enumerate(means, start=1)), rules)
-    rows = level_ranges(rules.levels, no_level_possible(rules))
+    result = classify(dict(enumerate(means, start=1)), rules, invalid)
+    no_level = no_level_possible(rules)
     if result.level is None:
-        assert (result.level_min, result.level_max) in rows
-        assert (
-            bound_counts(
-                pd.DataFrame({"level": [None], "level_min": [result.level_min], "level_max": [result.level_max]}),
-                rules.levels,
-                no_level_possible(rules),
-            ).sum()
-            == 1
-        )
+        assert (result.level_min, result.level_max) in level_ranges(rules.levels, no_level)
+        one = pd.DataFrame({"level": [None], "level_min": [result.level_min], "level_max": [result.level_max]})
+        assert bound_counts(one, rules.levels, no_level).sum() == 1
     else:
         assert result.level_min == result.level_max == result.level
 
