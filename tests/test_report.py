@@ -500,7 +500,7 @@ def test_publishable_leaves_out_a_table_without_a_layout(codebook):
     out = publishable([ReportTable("no_layout", "t", "t", frame, counts=("n", "m"))], 5, codebook=codebook)
     assert [t.name for t in out] == ["appendix_omitted"]
     assert out[0].frame["omitted_item"].tolist() == ["no_layout"]
-    assert "宣言されていない" in out[0].frame["omitted_reason"].iloc[0]
+    assert "定義されていない" in out[0].frame["omitted_reason"].iloc[0]
 
 
 def test_every_table_with_counts_declares_a_layout(sample_processed):
