@@ -318,7 +318,7 @@ def test_a_figure_drawn_by_the_size_of_a_hidden_count_is_left_out(codebook):
     assert "radar" not in [i.name for i in out.items]
     row = out.items[-1].frame.iloc[0]
     assert row["omitted_item"] == "radar"
-    assert row["omitted_reason"] == "描かれる内容から秘匿した件数の範囲が分かるため非公開"
+    assert row["omitted_reason"] == "図の内容から秘匿した件数の範囲が分かるため非公開"
     visible = level_table("maturity_levels", 2021, {"A": 5, "B": 5, "C": 6})
     radar = ReportFigure(
         "radar",
