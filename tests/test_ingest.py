@@ -1,6 +1,7 @@
 """Round trip and one test per bad input of the foundation issue."""
 
 import hashlib
+import json
 import shutil
 import subprocess
 import sys
@@ -171,6 +172,18 @@ def test_raw_folder_untouched_and_accounting_adds_up(tmp_path, sample_raw):
     cells = result.cells
     assert cells["read"] == cells["loaded"] + cells["reported"] > 1000
     assert result.n_errors == 0
+
+
+def test_manifest_hashes_every_input_as_read(tmp_path, sample_raw):
+    # The workers hash the bytes they parse; files never parsed are hashed by the ingest itself.
+    shutil.copytree(sample_raw / "2021", tmp_path / "raw")
+    (tmp_path / "raw" / "notes.txt").write_text("not a workbook")
+    (tmp_path / "raw" / "broken.xlsx").write_bytes(b"not a zip")
+    ingest(tmp_path / "raw", tmp_path / "out", fiscal_year=2021)
+    manifest = json.loads((tmp_path / "out" / "ingest.json").read_text(encoding="utf-8"))
+    listed = {entry["file"]: entry["sha256"] for entry in manifest["inputs"]}
+    assert listed == {str(name): digest for name, digest in _digest(tmp_path / "raw").items()}
+    assert "notes.txt" in listed and "broken.xlsx" in listed and len(listed) == 18
 
 
 def test_killed_ingest_leaves_previous_output(tmp_path, codebook):

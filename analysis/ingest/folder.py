@@ -11,7 +11,7 @@ import io
 import json
 import sys
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -49,6 +49,8 @@ class IngestResult:
     files: pd.DataFrame
     edition: str
     fiscal_year: int | None = None
+    # sha256 of each file read, by its name under the raw folder (what the workers hashed as they read)
+    hashes: dict[str, str] = field(default_factory=dict)
 
     @property
     def n_errors(self) -> int:
@@ -151,6 +153,7 @@ def _validate(
         return ParsedWorkbook(file=name).skip("", "", _refusal(outcome))
     result = parse_workbook(outcome, codebook, fiscal_year)
     result.file = name
+    result.sha256 = outcome.sha256
     result.problems = [Problem("warning", name, "", "", _said(note)) for note in outcome.notes] + [
         Problem(p.severity, name, p.sheet, p.cell, p.what) for p in result.problems
     ]
@@ -159,6 +162,19 @@ def _validate(
             for record in records:
                 record["source"] = str(Source.parse(record["source"])._replace(file=name))
     return result
+
+
+@dataclass(frozen=True)
+class _Validation:
+    """Validation of each file as a worker reads it (:class:`~analysis.ingest.isolation.ParserPool`'s
+    ``then``): the parent receives records and problems, not grids, and the workers do the work."""
+
+    raw_dir: Path
+    codebook: Codebook
+    fiscal_year: int | None
+
+    def __call__(self, path: Path, outcome: RawWorkbook | UnreadableFile) -> ParsedWorkbook:
+        return _validate(str(path.relative_to(self.raw_dir)), outcome, self.codebook, self.fiscal_year)
 
 
 def _said(what: object) -> Message:
@@ -198,7 +214,8 @@ def read_folder(
     skip = unused_sheets(codebook)
     # The pool is made before the progress bar: the bar's monitor thread would otherwise make
     # the pool start its workers the slow, thread-safe way.
-    pool = ParserPool(limits, workers, skip) if workers != 0 and wanted else None
+    validation = _Validation(raw_dir, codebook, fiscal_year)
+    pool = ParserPool(limits, workers, skip, then=validation) if workers != 0 and wanted else None
     show = progress if progress is not None else (len(paths) >= _PROGRESS_MIN_FILES and _interactive())
     bar = None
     if show:
@@ -206,14 +223,19 @@ def read_folder(
         from tqdm.auto import tqdm
 
         bar = tqdm(total=len(paths), initial=len(paths) - len(wanted), desc="ingest", unit="file")
-    outcomes: Iterable[tuple[int, RawWorkbook | UnreadableFile]]
+    outcomes: Iterable[tuple[int, ParsedWorkbook | UnreadableFile]]
     if pool is None:
-        outcomes = ((j, read_one(paths[i], limits, skip)) for j, i in enumerate(wanted))
+        outcomes = ((j, validation(paths[i], read_one(paths[i], limits, skip))) for j, i in enumerate(wanted))
     else:
         outcomes = pool.read([paths[i] for i in wanted])
     try:
         for j, outcome in outcomes:
-            parsed[wanted[j]] = _validate(names[wanted[j]], outcome, codebook, fiscal_year)
+            # A file whose worker died or timed out comes back as the limit it broke.
+            parsed[wanted[j]] = (
+                _validate(names[wanted[j]], outcome, codebook, fiscal_year)
+                if isinstance(outcome, UnreadableFile)
+                else outcome
+            )
             if bar is not None:
                 bar.update()
     finally:
@@ -266,7 +288,12 @@ def assemble(parsed: Sequence[ParsedWorkbook], codebook: Codebook, fiscal_year: 
     problems += merged + redacted + _check_respondents_known(tables)
     problems = sorted(dict.fromkeys(problems), key=lambda p: (p.file, p.sheet, cell_order(p.cell), p.message))
     return IngestResult(
-        tables=tables, problems=problems, files=_files_frame(parsed), edition=codebook.edition, fiscal_year=fiscal_year
+        tables=tables,
+        problems=problems,
+        files=_files_frame(parsed),
+        edition=codebook.edition,
+        fiscal_year=fiscal_year,
+        hashes={book.file: book.sha256 for book in parsed if book.sha256},
     )
 
 
@@ -511,14 +538,17 @@ def write_processed(
             "cells": result.cells,
             "errors": result.n_errors,
             "warnings": result.n_warnings,
-            "inputs": [
-                {"file": str(Path(p).relative_to(raw_dir)) if raw_dir else Path(p).name, "sha256": _sha256(p)}
-                for p in inputs
-                if Path(p).is_file()
-            ],
+            "inputs": [_input(Path(p), raw_dir, result.hashes) for p in inputs if Path(p).is_file()],
         }
         (staged / "ingest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     return out_dir
+
+
+def _input(path: Path, raw_dir: Path | None, hashes: dict[str, str]) -> dict[str, str]:
+    """A file's entry in ``ingest.json``: its name and sha256 (as read by the ingest, when it was)."""
+    name = str(path.relative_to(raw_dir)) if raw_dir else path.name
+    known = hashes.get(name) if raw_dir else None
+    return {"file": name, "sha256": known or _sha256(path)}
 
 
 def _sha256(path: Path) -> str:

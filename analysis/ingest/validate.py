@@ -105,6 +105,7 @@ class ParsedWorkbook:
     folder_year: int | None = None  # the fiscal year of the folder being ingested (None: not checked)
     # Names read from personal cells: never written, only used to redact free text (analysis.ingest.redact).
     names: list[FoundName] = field(default_factory=list)
+    sha256: str = ""  # of the file as read ("" when it was not read), for the ingest's manifest
 
     @property
     def cells_loaded(self) -> int:
