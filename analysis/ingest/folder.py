@@ -24,9 +24,9 @@ from analysis.errors import DataError, UsageError
 from analysis.ingest.derived import derive
 from analysis.ingest.isolation import ParserPool, read_one
 from analysis.ingest.problems import Message, Problem, Source, Text, cell_order, format_problem, problems_frame
-from analysis.ingest.redact import build_redactor, free_text_columns, legal_forms, name_marks, redact_records
+from analysis.ingest.redact import build_redactor, free_text_columns, legal_forms, name_marks, redact_columns
 from analysis.ingest.safety import DEFAULT_LIMITS, Limits, UnreadableFile, check_location, check_xml_defences
-from analysis.ingest.validate import PRECEDENCE, ParsedWorkbook, parse_workbook, unused_sheets
+from analysis.ingest.validate import PRECEDENCE, Columns, ParsedWorkbook, parse_workbook, to_columns, unused_sheets
 from analysis.ingest.workbook import SPREADSHEET_SUFFIXES, RawWorkbook
 from analysis.output.atomic import claim_output, staging_dir
 from analysis.output.safe import csv_safe_frame
@@ -161,7 +161,7 @@ def _validate(
         for records in result.records.values():
             for record in records:
                 record["source"] = str(Source.parse(record["source"])._replace(file=name))
-    return result
+    return result.seal()
 
 
 @dataclass(frozen=True)
@@ -271,19 +271,22 @@ def _status(parsed: ParsedWorkbook) -> str:
 
 
 def assemble(parsed: Sequence[ParsedWorkbook], codebook: Codebook, fiscal_year: int | None = None) -> IngestResult:
-    """Combine the workbooks of one ingest: cross-file checks, then tidy frames."""
+    """Combine the workbooks of one ingest: cross-file checks, then tidy frames.
+
+    Each table is built from the workbooks' columns (:meth:`ParsedWorkbook.seal`), never one dict per row.
+    """
+    for book in parsed:
+        book.seal()  # books validated in this process come with records
     _refuse_shared_respondents(parsed)
     _drop_repeated_answers(parsed)
     problems = [p for book in parsed for p in book.problems]
     problems += _nothing_loaded(parsed, problems)
-    rows: dict[str, list[dict]] = {name: [] for name in TABLES}
-    for book in parsed:
-        for table, records in ({} if book.skipped else book.records).items():
-            rows[table].extend(records)
-    rows["respondents"], merged = _merge_respondents(rows["respondents"])
-    _number_statements(rows["statements"])
-    rows, redacted = _redact_names(parsed, rows, codebook)
-    tables = {name: conform(name, pd.DataFrame(records)) for name, records in rows.items()}
+    columns = _gather(parsed)
+    respondents, merged = _merge_respondents(_rows(columns["respondents"]))
+    columns["respondents"] = to_columns(respondents)
+    _number_statements(columns["statements"])
+    columns, redacted = _redact_names(parsed, columns, codebook)
+    tables = {name: conform(name, values) for name, values in columns.items()}
     tables.update(derive(tables, codebook))
     problems += merged + redacted + _check_respondents_known(tables)
     problems = sorted(dict.fromkeys(problems), key=lambda p: (p.file, p.sheet, cell_order(p.cell), p.message))
@@ -302,8 +305,9 @@ def _refuse_shared_respondents(parsed: Sequence[ParsedWorkbook]) -> None:
     owners: dict[tuple, list[ParsedWorkbook]] = {}
     for book in parsed:
         if book.instrument == "self_assessment" and not book.skipped:
-            for record in book.records.get("respondents", []):
-                owners.setdefault((record["respondent_id"], record["fiscal_year"]), []).append(book)
+            respondents = book.columns.get("respondents", {})
+            for key in zip(respondents.get("respondent_id", ()), respondents.get("fiscal_year", ()), strict=True):
+                owners.setdefault(key, []).append(book)
     for (rid, year), books in owners.items():
         if len(books) > 1:
             names = tuple(b.file for b in books)
@@ -318,18 +322,50 @@ def _drop_repeated_answers(parsed: Sequence[ParsedWorkbook]) -> None:
     for book in parsed:
         if book.instrument != "presurvey" or book.skipped:
             continue
+        answers = book.columns.get("presurvey")
+        if not answers:
+            continue
         kept = []
-        for record in book.records.get("presurvey", []):
-            key = (record["respondent_id"], record["fiscal_year"], record["question_id"])
+        keys = zip(answers["respondent_id"], answers["fiscal_year"], answers["question_id"], strict=True)
+        for i, key in enumerate(keys):
             owner = first_seen.setdefault(key, book.file)
             if owner == book.file:
-                kept.append(record)
+                kept.append(i)
                 continue
-            _, sheet, cell = Source.parse(record["source"])
+            _, sheet, cell = Source.parse(answers["source"][i])
             message = Message.of("answered_elsewhere", respondent=key[0], question=key[2], year=key[1], file=owner)
             book.error(sheet, cell, message)
             book.cells_reported += 1
-        book.records["presurvey"] = kept
+        if len(kept) < len(answers["source"]):
+            book.columns["presurvey"] = {column: [values[i] for i in kept] for column, values in answers.items()}
+
+
+def _gather(parsed: Sequence[ParsedWorkbook]) -> dict[str, Columns]:
+    """Every table's columns over the workbooks that landed (``None`` where a workbook's rows
+    lack a column)."""
+    out: dict[str, Columns] = {name: {} for name in TABLES}
+    sizes = dict.fromkeys(TABLES, 0)
+    for book in parsed:
+        if book.skipped:
+            continue
+        for table, values in book.columns.items():
+            have, before = out[table], sizes[table]
+            n = len(next(iter(values.values()), []))
+            for column, cells in values.items():
+                if column not in have:
+                    have[column] = [None] * before
+                have[column].extend(cells)
+            for column, cells in have.items():
+                if column not in values:
+                    cells.extend([None] * n)
+            sizes[table] = before + n
+    return out
+
+
+def _rows(columns: Columns) -> list[dict]:
+    """A (small) table's columns as one dict per row."""
+    names = list(columns)
+    return [dict(zip(names, row, strict=True)) for row in zip(*columns.values(), strict=True)]
 
 
 def _nothing_loaded(parsed: Sequence[ParsedWorkbook], problems: Sequence[Problem]) -> list[Problem]:
@@ -445,14 +481,18 @@ def _merge_respondents(records: list[dict]) -> tuple[list[dict], list[Problem]]:
     return list(merged.values()), problems
 
 
-def _number_statements(records: list[dict]) -> None:
+def _number_statements(statements: Columns) -> None:
+    """Give each statement its id: respondent, year and its number in the order of its cells."""
+    if not statements:
+        return
+    years, respondents, sources = statements["fiscal_year"], statements["respondent_id"], statements["source"]
+    ids: list[str | None] = [None] * len(sources)
     counters: dict[tuple, int] = {}
-    for record in sorted(
-        records, key=lambda r: (r["fiscal_year"], r["respondent_id"], Source.parse(r["source"]).sort_key())
-    ):
-        key = (record["fiscal_year"], record["respondent_id"])
+    for i in sorted(range(len(sources)), key=lambda i: (years[i], respondents[i], Source.parse(sources[i]).sort_key())):
+        key = (years[i], respondents[i])
         counters[key] = counters.get(key, 0) + 1
-        record["statement_id"] = f"{record['respondent_id']}-{record['fiscal_year']}-{counters[key]:03d}"
+        ids[i] = f"{respondents[i]}-{years[i]}-{counters[key]:03d}"
+    statements["statement_id"] = ids
 
 
 # Text that csv_safe_frame changes: a formula prefix (RISKY_PREFIXES) or a control character
@@ -612,14 +652,14 @@ def ingest(
 
 
 def _redact_names(
-    parsed: Sequence[ParsedWorkbook], rows: dict[str, list[dict]], codebook: Codebook
-) -> tuple[dict[str, list[dict]], list[Problem]]:
+    parsed: Sequence[ParsedWorkbook], tables: dict[str, Columns], codebook: Codebook
+) -> tuple[dict[str, Columns], list[Problem]]:
     """Every name read from a personal cell of any workbook (skipped ones too) replaced in the
     free text of every table (:mod:`analysis.ingest.redact`); one warning per replaced value, so that
     the researcher rewords it, and per name too short to be looked for. No message holds a name."""
     names = [name for book in parsed for name in book.names]
     redactor = build_redactor(names, name_marks(codebook), legal_forms(codebook))
-    rows, cells = redact_records(rows, redactor, free_text_columns(codebook))
+    tables, cells = redact_columns(tables, redactor, free_text_columns(codebook))
     problems = []
     for cell in cells:
         problems.append(
@@ -639,4 +679,4 @@ def _redact_names(
                         Message.of("name_too_short"),
                     )
                 )
-    return rows, problems
+    return tables, problems

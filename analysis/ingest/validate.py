@@ -29,6 +29,7 @@ from analysis.ingest.redact import FoundName
 from analysis.ingest.workbook import ErrorValue, Grid, RawWorkbook, cell_name
 
 __all__ = [
+    "Columns",
     "ParsedWorkbook",
     "PRECEDENCE",
     "YEAR_SOURCE",
@@ -36,6 +37,7 @@ __all__ = [
     "cell_error",
     "identify_instrument",
     "parse_workbook",
+    "to_columns",
     "unused_sheets",
 ]
 
@@ -79,6 +81,19 @@ def cell_error(value: object) -> Message | None:
     return None
 
 
+# A table as columns: column name -> values, every list of one length.
+Columns = dict[str, list]
+
+
+def to_columns(records: list[dict]) -> Columns:
+    """``records`` as columns: every key of any record, in first-seen order, ``None`` where a
+    record lacks it (the tidy tables do not tell a missing key from ``None``)."""
+    keys = list(dict.fromkeys(key for record in records for key in record))
+    if all(len(record) == len(keys) for record in records):  # the usual case: one shape of record
+        return {key: [record[key] for record in records] for key in keys}
+    return {key: [record.get(key) for record in records] for key in keys}
+
+
 def _blank(value: object) -> bool:
     """An empty cell: no text and no error value (an error or NaN is never blank)."""
     return _text(value) == "" and cell_error(value) is None
@@ -106,10 +121,20 @@ class ParsedWorkbook:
     # Names read from personal cells: never written, only used to redact free text (analysis.ingest.redact).
     names: list[FoundName] = field(default_factory=list)
     sha256: str = ""  # of the file as read ("" when it was not read), for the ingest's manifest
+    # The records as columns once validation is over (:meth:`seal`): what the ingest sends and assembles.
+    columns: dict[str, Columns] = field(default_factory=dict)
 
     @property
     def cells_loaded(self) -> int:
         return self.cells_read - self.cells_reported
+
+    def seal(self) -> ParsedWorkbook:
+        """Move the records into :attr:`columns` (validation is over): a few lists per table
+        pickle and concatenate much faster than one dict per row."""
+        for table, records in self.records.items():
+            self.columns[table] = to_columns(records)
+        self.records = {}
+        return self
 
     def add(self, table: str, record: dict) -> None:
         self.records.setdefault(table, []).append(record)
@@ -124,6 +149,7 @@ class ParsedWorkbook:
         """Reject the whole workbook: nothing from it lands, every cell read is reported."""
         self.error(sheet, cell, message)
         self.records = {}
+        self.columns = {}
         self.cells_reported = self.cells_read
         self.skipped = True
         return self
