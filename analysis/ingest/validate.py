@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from functools import cache
 
 from analysis.codebook import Codebook, ColumnSpec, SheetSpec
+from analysis.codebook.filters import option_label
 from analysis.collect.layout import INSTRUCTIONS_SHEET, META_SHEET, STAMP_EDITION, STAMP_INSTRUMENT
 from analysis.ingest.normalise import (
     InvalidValue,
@@ -822,8 +823,8 @@ def _mark_eligible(codebook: Codebook, parsed: ParsedWorkbook) -> None:
         warned.add(record["source"])
         assert codes is not None  # not eligible: the filter question was answered
         answer = Text(
-            "".join(f"「{c}={_option_label(codebook, rule.on, c, 'ja')}」" for c in codes),
-            " and ".join(f"{c} ({_option_label(codebook, rule.on, c, 'en')})" for c in codes),
+            "".join(f"「{c}={option_label(codebook, rule.on, c, 'ja')}」" for c in codes),
+            " and ".join(f"{c} ({option_label(codebook, rule.on, c, 'en')})" for c in codes),
         )
         message = Message.of(
             "answered_against_filter",
@@ -835,13 +836,6 @@ def _mark_eligible(codebook: Codebook, parsed: ParsedWorkbook) -> None:
         )
         where = Source.parse(record["source"])
         parsed.warning(where.sheet, where.cell, message)
-
-
-def _option_label(codebook: Codebook, question: str, code: int, lang: str) -> str:
-    """The label of option ``code`` of pre-survey question ``question``."""
-    options = codebook.table("presurvey_options")
-    hit = options.loc[(options["question_id"] == question) & (options["code"] == code), f"label_{lang}"]
-    return str(hit.iloc[0]) if len(hit) else str(code)
 
 
 def _parse_roster(book: RawWorkbook, codebook: Codebook, parsed: ParsedWorkbook) -> None:
@@ -870,7 +864,14 @@ def _parse_roster(book: RawWorkbook, codebook: Codebook, parsed: ParsedWorkbook)
 
 def _parse_statements(book: RawWorkbook, codebook: Codebook, parsed: ParsedWorkbook) -> None:
     (sheet,) = codebook.instrument_sheets("statements")
-    categories = codebook.table("statement_categories").set_index("category_id")
+    # Looked up per statement: a dict, not a row selection of the codebook table each time.
+    table = codebook.table("statement_categories")
+    categories = {
+        str(c): (g, s, str(label))
+        for c, g, s, label in zip(
+            table["category_id"], table["respondent_group"], table["section"], table["label_ja"], strict=True
+        )
+    }
     sections = codebook.table("statement_sections")
     known_sections = set(zip(sections["respondent_group"], sections["section"], strict=True))
     counter: dict[tuple, int] = {}
@@ -882,14 +883,14 @@ def _parse_statements(book: RawWorkbook, codebook: Codebook, parsed: ParsedWorkb
                 grid.name, row.cells["section"], Message.of("section_not_in_frame", section=section, group=group)
             )
             return False
-        cat = categories.loc[category]
-        if (cat["respondent_group"], int(cat["section"])) != (group, section):
+        its_group, its_section, label = categories[category]
+        if (its_group, int(its_section)) != (group, section):
             message = Message.of(
                 "category_elsewhere",
                 category=category,
-                label=str(cat["label_ja"]),
-                its_group=str(cat["respondent_group"]),
-                its_section=str(cat["section"]),
+                label=label,
+                its_group=str(its_group),
+                its_section=str(its_section),
                 group=group,
                 section=section,
             )
@@ -918,7 +919,8 @@ def _parse_statements(book: RawWorkbook, codebook: Codebook, parsed: ParsedWorkb
 
 def _parse_disclosures(book: RawWorkbook, codebook: Codebook, parsed: ParsedWorkbook) -> None:
     companies_spec, disclosures_spec = codebook.instrument_sheets("disclosures")
-    countries = codebook.table("countries").set_index("country")
+    countries = codebook.table("countries")
+    region_of = dict(zip(countries["country"], countries["region"], strict=True))
     companies: dict[str, dict] = {}
 
     def company(row: Row, record: dict, grid: Grid) -> bool:
@@ -926,7 +928,7 @@ def _parse_disclosures(book: RawWorkbook, codebook: Codebook, parsed: ParsedWork
         if cid in companies:
             parsed.error(grid.name, row.cells["company_id"], Message.of("company_twice", company=cid))
             return False
-        expected_region = countries.loc[record["country"], "region"]
+        expected_region = region_of[record["country"]]
         if expected_region != record["region"]:
             message = Message.of(
                 "region_mismatch", region=record["region"], country=record["country"], expected=str(expected_region)
