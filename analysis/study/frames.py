@@ -171,7 +171,8 @@ def _categorical(values: pd.Series, codes: list[str], fill: str | None = None) -
     if fill is not None:
         text = text.where(text.notna(), fill)
     text = text.map(lambda v: v if v is None else str(v))
-    extra = sorted({v for v in text.dropna() if v not in set(codes)})
+    known = set(codes)  # once: a set per value made writing a large table quadratic in the vocabulary
+    extra = sorted({v for v in text.dropna() if v not in known})
     return pd.Series(
         pd.Categorical(text, categories=[*codes, *extra], ordered=True), index=values.index, name=values.name
     )
