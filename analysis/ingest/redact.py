@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cache, cached_property
 
 from analysis.codebook import Codebook
 from analysis.ingest.normalise import normalise_text
@@ -115,10 +115,16 @@ def _strip_forms(core: str, forms: Sequence[str]) -> str:
 def _cores(name: str, forms: Sequence[str]) -> set[str]:
     """The spellings of ``name`` to look for: as typed, without a trailing note in brackets
     ("サンプル社 (架空)"), and both without their legal forms."""
-    skeletons = sorted({f for f in (_skeleton(f) for f in forms) if f}, key=len, reverse=True)
+    skeletons = _form_skeletons(tuple(forms))
     full = _skeleton(name)
     bare = re.sub(r"\([^()]*\)$", "", full) or full
     return {full, bare, _strip_forms(full, skeletons), _strip_forms(bare, skeletons)}
+
+
+@cache
+def _form_skeletons(forms: tuple[str, ...]) -> tuple[str, ...]:
+    """The legal forms as matched, longest first (once per list, not once per name)."""
+    return tuple(sorted({f for f in (_skeleton(f) for f in forms) if f}, key=len, reverse=True))
 
 
 def _trie_pattern(words: Iterable[str]) -> str:
