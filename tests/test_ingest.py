@@ -252,3 +252,23 @@ def test_profile_wins_over_a_roster_row_whatever_the_files_are_called(tmp_path, 
     assert respondents.set_index("respondent_id").loc["U01", "industry"] == "manufacturing"
     (warning,) = [p for p in result.problems if "industry is" in p.message]
     assert warning.file == "a_people.xlsx" and "kept the latter" in warning.message
+
+
+def test_ingest_leaves_garbage_collection_as_it_found_it(tmp_path, sample_raw):
+    # Collections are paused while reading and assembling, and must come back even on an error.
+    import gc
+
+    from analysis.errors import DataError
+
+    ingest(sample_raw / "2021", fiscal_year=2021, workers=1)
+    assert gc.isenabled()
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(DataError):
+        ingest(tmp_path / "empty")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        ingest(sample_raw / "2021", fiscal_year=2021, workers=0)
+        assert not gc.isenabled()  # a caller's choice is kept too
+    finally:
+        gc.enable()

@@ -6,11 +6,13 @@ checks and tidy frames), :func:`write_processed` is the output edge (one atomic 
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import hashlib
 import io
 import json
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -630,9 +632,10 @@ def ingest(
         claim_output(Path(out_dir), "ingest", [raw_dir], force)
     # The folder is listed once: the files read are the files hashed into ingest.json.
     listed = list_inputs(raw_dir)
-    parsed = read_folder(
-        raw_dir, codebook, progress=progress, limits=limits, workers=workers, fiscal_year=fiscal_year, inputs=listed
-    )
+    with _collections_paused():
+        parsed = read_folder(
+            raw_dir, codebook, progress=progress, limits=limits, workers=workers, fiscal_year=fiscal_year, inputs=listed
+        )
     # Nothing that even looks like a survey workbook (an empty folder, the wrong folder): an
     # error before anything is written. Workbooks that could not be read are errors of their
     # own, each with its reason in issues.csv.
@@ -643,12 +646,30 @@ def ingest(
             f"no workbook of any {codebook.edition} instrument under {raw_dir} ({len(parsed)} file(s)); "
             "check the folder (no output was written)",
         )
-    result = assemble(parsed, codebook, fiscal_year=fiscal_year)
+    with _collections_paused():
+        result = assemble(parsed, codebook, fiscal_year=fiscal_year)
     if out_dir is not None:
         # Files refused unopened (links out of the raw folder, pipes) are not hashed either.
         inputs = [p for p in listed if check_location(p, raw_dir) is None]
         write_processed(result, out_dir, inputs=inputs, raw_dir=raw_dir, force=force)
     return result
+
+
+@contextlib.contextmanager
+def _collections_paused() -> Iterator[None]:
+    """No cyclic garbage collection meanwhile.
+
+    Reading and assembling keep every object they make until the tables are built, so the
+    collector, triggered again and again by those allocations, would walk an ever larger heap
+    for nothing (a tenth of the parent's time); reference counting still frees the rest.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _redact_names(

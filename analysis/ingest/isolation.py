@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import faulthandler
+import gc
 import multiprocessing
 import os
 import selectors
@@ -118,6 +119,11 @@ def _address_space() -> int | None:
 def _confine(limits: Limits) -> None:
     """Limit this worker: memory, no core dumps, no terminal output, no Ctrl-C of its own."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when workers stop
+    # What the worker inherited is never its garbage: its collections look only at what it
+    # makes, instead of walking (and copying, page by page) the parent's whole heap. And the
+    # parent may have paused collections while it forked (see analysis.ingest.folder).
+    gc.enable()
+    gc.freeze()
     # A Rust abort prints a backtrace; the parent reports the crash instead. Holding no copy
     # of the parent's output also lets whoever reads it see its end when the parent ends.
     faulthandler.disable()  # it may hold its own copy of the parent's stderr (pytest's does)
