@@ -119,10 +119,16 @@ def vocabulary(codebook: Codebook, name: str) -> pd.DataFrame:
         table = codebook.codelist(name)
         key = codebook.codelist_key(name)
         ja, en = _label_column(table, "ja"), _label_column(table, "en")
-        rows = [
-            (str(code), str(table[ja].iloc[i]) if ja else str(code), str(table[en].iloc[i]) if en else str(code))
-            for i, code in enumerate(table[key])
-        ]
+        codes = [str(code) for code in table[key]]
+        # Columns read whole (one .iloc per code and language made this the slowest part of writing a table).
+        rows = list(
+            zip(
+                codes,
+                [str(v) for v in table[ja]] if ja else codes,
+                [str(v) for v in table[en]] if en else codes,
+                strict=True,
+            )
+        )
     out = pd.DataFrame(rows, columns=["code", "label_ja", "label_en"])
     return out.drop_duplicates("code").reset_index(drop=True)
 
