@@ -189,3 +189,17 @@ def test_an_exception_in_then_is_raised_in_the_caller(tmp_path):
     # A bug in validation is not a bad file: it must not pass as one file's problem.
     with ParserPool(workers=1, then=_broken) as pool, pytest.raises(RuntimeError, match="a bug on ok.xlsx"):
         _read_all(pool, [minimal_xlsx(tmp_path / "ok.xlsx")])
+
+
+def _exhausting(path, outcome):
+    if isinstance(outcome, RawWorkbook) and path.name == "big.xlsx":
+        raise MemoryError  # as if validating this file had needed more than the limit
+    return type(outcome).__name__
+
+
+def test_running_out_of_memory_in_then_costs_one_file_and_a_fresh_worker(tmp_path):
+    paths = [minimal_xlsx(tmp_path / "big.xlsx"), minimal_xlsx(tmp_path / "ok.xlsx")]
+    with ParserPool(workers=1, then=_exhausting) as pool:
+        big, fine = _read_all(pool, paths)
+        assert pool.restarts == 1
+    assert (big, fine) == ("LimitExceeded", "RawWorkbook")

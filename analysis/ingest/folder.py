@@ -105,6 +105,8 @@ def read_file(
 ) -> ParsedWorkbook:
     """Read and validate one file in this process; never raises for bad input (the problem is recorded).
 
+    Its records come as columns, per table (:attr:`ParsedWorkbook.columns`), as :func:`read_folder` gives them.
+
     The checks before parsing run as always, but the parser is not isolated: for files from
     outside, :func:`read_folder` (worker processes) is the safe way.
     """

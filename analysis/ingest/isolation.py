@@ -154,14 +154,17 @@ class _Raised:
     error: str  # the worker's traceback
 
 
-def _then(then: Then, path: Path, outcome: Outcome, limits: Limits) -> Any:
-    """``then(path, outcome)`` in a worker; running out of memory there is the file's problem too."""
+def _then(then: Then, path: Path, outcome: Outcome, limits: Limits) -> tuple[Any, Outcome]:
+    """``then(path, outcome)`` in a worker, and the outcome it ended with: running out of memory
+    there is the file's problem too (``then`` of the memory limit instead, and a fresh worker)."""
     try:
-        return then(path, outcome)
-    except MemoryError:
-        return then(path, _memory_error(limits))
+        try:
+            return then(path, outcome), outcome
+        except MemoryError:
+            failed = _memory_error(limits)
+            return then(path, failed), failed
     except Exception:
-        return _Raised(str(path), traceback.format_exc())
+        return _Raised(str(path), traceback.format_exc()), outcome
 
 
 def _worker_main(
@@ -195,12 +198,14 @@ def _worker_main(
                 if isinstance(error, (KeyboardInterrupt, SystemExit)):
                     raise
                 outcome = UnreadableFile(_parser_failed(error))
-            sent = outcome if then is None else _then(then, Path(path), outcome, limits)
+            sent = outcome
+            if then is not None:
+                sent, outcome = _then(then, Path(path), outcome, limits)
             try:
                 conn.send((index, sent))
             except MemoryError:
-                failed = _memory_error(limits)
-                conn.send((index, failed if then is None else _then(then, Path(path), failed, limits)))
+                outcome = _memory_error(limits)
+                conn.send((index, outcome if then is None else _then(then, Path(path), outcome, limits)[0]))
             except (BrokenPipeError, OSError):
                 return
             if isinstance(outcome, LimitExceeded) and outcome.limit == "worker_memory_mb":
