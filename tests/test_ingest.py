@@ -1,6 +1,7 @@
 """Round trip and one test per bad input of the foundation issue."""
 
 import hashlib
+import json
 import shutil
 import subprocess
 import sys
@@ -173,6 +174,18 @@ def test_raw_folder_untouched_and_accounting_adds_up(tmp_path, sample_raw):
     assert result.n_errors == 0
 
 
+def test_manifest_hashes_every_input_as_read(tmp_path, sample_raw):
+    # The workers hash the bytes they parse; files never parsed are hashed by the ingest itself.
+    shutil.copytree(sample_raw / "2021", tmp_path / "raw")
+    (tmp_path / "raw" / "notes.txt").write_text("not a workbook")
+    (tmp_path / "raw" / "broken.xlsx").write_bytes(b"not a zip")
+    ingest(tmp_path / "raw", tmp_path / "out", fiscal_year=2021)
+    manifest = json.loads((tmp_path / "out" / "ingest.json").read_text(encoding="utf-8"))
+    listed = {entry["file"]: entry["sha256"] for entry in manifest["inputs"]}
+    assert listed == {str(name): digest for name, digest in _digest(tmp_path / "raw").items()}
+    assert "notes.txt" in listed and "broken.xlsx" in listed and len(listed) == 18
+
+
 def test_killed_ingest_leaves_previous_output(tmp_path, codebook):
     raw = tmp_path / "raw"
     for i in range(30):
@@ -239,3 +252,23 @@ def test_profile_wins_over_a_roster_row_whatever_the_files_are_called(tmp_path, 
     assert respondents.set_index("respondent_id").loc["U01", "industry"] == "manufacturing"
     (warning,) = [p for p in result.problems if "industry is" in p.message]
     assert warning.file == "a_people.xlsx" and "kept the latter" in warning.message
+
+
+def test_ingest_leaves_garbage_collection_as_it_found_it(tmp_path, sample_raw):
+    # Collections are paused while reading and assembling, and must come back even on an error.
+    import gc
+
+    from analysis.errors import DataError
+
+    ingest(sample_raw / "2021", fiscal_year=2021, workers=1)
+    assert gc.isenabled()
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(DataError):
+        ingest(tmp_path / "empty")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        ingest(sample_raw / "2021", fiscal_year=2021, workers=0)
+        assert not gc.isenabled()  # a caller's choice is kept too
+    finally:
+        gc.enable()

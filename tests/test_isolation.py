@@ -165,3 +165,41 @@ def test_an_abandoned_read_leaves_no_stale_answers(tmp_path):
             break  # the caller stops early: answers for the other files are still on their way
         (outcome,) = _read_all(pool, second)
     assert outcome.path.name == "b.xlsx" and outcome.sheets["S"].rows == [["second"]]
+
+
+def _pid_and_kind(path, outcome):
+    return os.getpid(), path.name, type(outcome).__name__
+
+
+def test_then_runs_in_the_worker_and_a_crash_still_costs_one_file(tmp_path):
+    paths = [minimal_xlsx(tmp_path / "a.xlsx"), far_cell(tmp_path / "crash.xlsx"), minimal_xlsx(tmp_path / "b.xlsx")]
+    with ParserPool(PAST_CHECKS, workers=1, then=_pid_and_kind) as pool:
+        first, crashed, last = _read_all(pool, paths)
+    assert first[1:] == ("a.xlsx", "RawWorkbook") and last[1:] == ("b.xlsx", "RawWorkbook")
+    assert os.getpid() not in (first[0], last[0])
+    # The worker died in the parser, before `then`: the file's limit comes back as is.
+    assert isinstance(crashed, LimitExceeded) and crashed.limit == "worker_memory_mb"
+
+
+def _broken(path, outcome):
+    raise ValueError(f"a bug on {path.name}")
+
+
+def test_an_exception_in_then_is_raised_in_the_caller(tmp_path):
+    # A bug in validation is not a bad file: it must not pass as one file's problem.
+    with ParserPool(workers=1, then=_broken) as pool, pytest.raises(RuntimeError, match="a bug on ok.xlsx"):
+        _read_all(pool, [minimal_xlsx(tmp_path / "ok.xlsx")])
+
+
+def _exhausting(path, outcome):
+    if isinstance(outcome, RawWorkbook) and path.name == "big.xlsx":
+        raise MemoryError  # as if validating this file had needed more than the limit
+    return type(outcome).__name__
+
+
+def test_running_out_of_memory_in_then_costs_one_file_and_a_fresh_worker(tmp_path):
+    paths = [minimal_xlsx(tmp_path / "big.xlsx"), minimal_xlsx(tmp_path / "ok.xlsx")]
+    with ParserPool(workers=1, then=_exhausting) as pool:
+        big, fine = _read_all(pool, paths)
+        assert pool.restarts == 1
+    assert (big, fine) == ("LimitExceeded", "RawWorkbook")

@@ -480,3 +480,50 @@ def test_directive_change(codebook):
     assert tuple(summary.loc[1, ["n", "n_up", "n_same", "n_down"]]) == (2, 1, 0, 1)
     assert summary.loc[1, "mean_change"] == pytest.approx(0.25)
     assert tuple(summary.loc[10, ["n", "n_up", "n_same", "n_down"]]) == (1, 0, 1, 0)  # U01 left it unanswered
+
+
+# -- the integer classification against its Fraction oracle ------------------------------------------
+
+_ANSWER = st.one_of(st.integers(1, 5), st.sampled_from(["unanswered", "not_applicable", "dont_know", "invalid"]))
+
+
+@settings(max_examples=examples(60), deadline=None)
+@given(data=st.data())
+def test_integer_classification_equals_the_fraction_oracle(codebook, data):
+    """Every column (level, level_min, level_max, counters, reasons) is the same as one Fraction
+    mean at a time gives, for any answers (missing and invalid ones included) and thresholds
+    moved to any quarter, third or seventh."""
+    from analysis.maturity.classification import _classified, _classified_exact
+
+    n = data.draw(st.integers(1, 6))
+    # Mostly one answer repeated per respondent with a few changes, so that whole directives
+    # go missing or invalid as often as single answers do.
+    frames = []
+    for i in range(n):
+        base = data.draw(_ANSWER)
+        answers = [base] * 40
+        for index, value in data.draw(st.dictionaries(st.integers(0, 39), _ANSWER, max_size=40)).items():
+            answers[index] = value
+        frames.append(_rows(answers, codebook).assign(respondent_id=f"R{i}", fiscal_year=2021 + i % 2))
+    scores = directive_scores(pd.concat(frames, ignore_index=True), codebook)
+    rules = rules_from_codebook(codebook)
+    shift = {
+        name: Fraction(data.draw(st.integers(-8, 8)), data.draw(st.sampled_from([1, 3, 4, 7])))
+        for name, _ in rules.thresholds
+    }
+    rules = rules.shifted(shift)
+    # Thresholds that meet name two counters alike: a table neither way can hold.
+    assume(len({rules.counter_column(c) for c in rules.counters}) == len(rules.counters))
+    reasons = {"reason": "en", "reason_ja": "ja"}
+    pd.testing.assert_frame_equal(_classified(scores, rules, reasons), _classified_exact(scores, rules, reasons))
+
+
+def test_integer_classification_falls_back_to_the_oracle_beyond_int64(codebook):
+    # Products that could overflow int64 are compared by the oracle instead: still exact.
+    from analysis.maturity.classification import _classified, _classified_exact
+
+    scores = directive_scores(_rows([3] * 40, codebook), codebook)
+    rules = rules_from_codebook(codebook).shifted({"low": Fraction(1, 1 << 61)})
+    reasons = {"reason": "en"}
+    pd.testing.assert_frame_equal(_classified(scores, rules, reasons), _classified_exact(scores, rules, reasons))
+    assert _classified(scores, rules, reasons)["n_below_3"].iloc[0] == 10

@@ -23,7 +23,7 @@ from analysis.errors import DataError
 if TYPE_CHECKING:
     from analysis.codebook import Codebook
 
-__all__ = ["FILE", "FilterError", "QuestionFilter", "parse_filter", "question_filters"]
+__all__ = ["FILE", "FilterError", "QuestionFilter", "option_label", "parse_filter", "question_filters"]
 
 FILE = "presurvey_questions.csv"
 _SYNTAX = re.compile(r"^\s*(?P<question>[^\s;]+)\s+in\s+(?P<codes>\d+(?:\s*;\s*\d+)*)\s*$")
@@ -52,14 +52,28 @@ class QuestionFilter:
 
     def describe(self, codebook: Codebook, lang: str = "ja") -> str:
         """Who is asked, in words: 「Q1-1で「1=活用している」「2=一部活用している」と回答した方」."""
-        options = codebook.table("presurvey_options")
-        mine = options[options["question_id"] == self.on]
-        label = dict(zip(mine["code"].astype(int), mine[f"label_{lang}"].astype(str), strict=True))
         if lang == "ja":
-            chosen = "".join(f"「{c}={label[c]}」" for c in self.codes)
+            chosen = "".join(f"「{c}={option_label(codebook, self.on, c, lang)}」" for c in self.codes)
             return f"{self.on}で{chosen}と回答した方"
-        chosen = " or ".join(f"{c} ({label[c]})" for c in self.codes)
+        chosen = " or ".join(f"{c} ({option_label(codebook, self.on, c, lang)})" for c in self.codes)
         return f"those who answered {self.on} with {chosen}"
+
+
+def option_label(codebook: Codebook, question: str, code: int, lang: str = "ja") -> str:
+    """The label of option ``code`` of pre-survey question ``question`` in ``lang`` (the code
+    itself when the question has no such option)."""
+    return _option_labels(codebook, lang).get((question, int(code)), str(code))
+
+
+@cache
+def _option_labels(codebook: Codebook, lang: str) -> dict[tuple[str, int], str]:
+    # One index per codebook and language: the ingest names options in every filter warning,
+    # and selecting rows of the options table for each took most of a large pre-survey's time.
+    options = codebook.table("presurvey_options")
+    return {
+        (str(q), int(c)): str(label)
+        for q, c, label in zip(options["question_id"], options["code"], options[f"label_{lang}"], strict=True)
+    }
 
 
 def parse_filter(question: str, text: str) -> QuestionFilter | None:

@@ -6,12 +6,14 @@ checks and tidy frames), :func:`write_processed` is the output edge (one atomic 
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import hashlib
 import io
 import json
 import sys
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -24,9 +26,9 @@ from analysis.errors import DataError, UsageError
 from analysis.ingest.derived import derive
 from analysis.ingest.isolation import ParserPool, read_one
 from analysis.ingest.problems import Message, Problem, Source, Text, cell_order, format_problem, problems_frame
-from analysis.ingest.redact import build_redactor, free_text_columns, legal_forms, name_marks, redact_records
+from analysis.ingest.redact import build_redactor, free_text_columns, legal_forms, name_marks, redact_columns
 from analysis.ingest.safety import DEFAULT_LIMITS, Limits, UnreadableFile, check_location, check_xml_defences
-from analysis.ingest.validate import PRECEDENCE, ParsedWorkbook, parse_workbook, unused_sheets
+from analysis.ingest.validate import PRECEDENCE, Columns, ParsedWorkbook, parse_workbook, to_columns, unused_sheets
 from analysis.ingest.workbook import SPREADSHEET_SUFFIXES, RawWorkbook
 from analysis.output.atomic import claim_output, staging_dir
 from analysis.output.safe import csv_safe_frame
@@ -49,6 +51,8 @@ class IngestResult:
     files: pd.DataFrame
     edition: str
     fiscal_year: int | None = None
+    # sha256 of each file read, by its name under the raw folder (what the workers hashed as they read)
+    hashes: dict[str, str] = field(default_factory=dict)
 
     @property
     def n_errors(self) -> int:
@@ -101,6 +105,8 @@ def read_file(
 ) -> ParsedWorkbook:
     """Read and validate one file in this process; never raises for bad input (the problem is recorded).
 
+    Its records come as columns, per table (:attr:`ParsedWorkbook.columns`), as :func:`read_folder` gives them.
+
     The checks before parsing run as always, but the parser is not isolated: for files from
     outside, :func:`read_folder` (worker processes) is the safe way.
     """
@@ -151,6 +157,7 @@ def _validate(
         return ParsedWorkbook(file=name).skip("", "", _refusal(outcome))
     result = parse_workbook(outcome, codebook, fiscal_year)
     result.file = name
+    result.sha256 = outcome.sha256
     result.problems = [Problem("warning", name, "", "", _said(note)) for note in outcome.notes] + [
         Problem(p.severity, name, p.sheet, p.cell, p.what) for p in result.problems
     ]
@@ -158,7 +165,20 @@ def _validate(
         for records in result.records.values():
             for record in records:
                 record["source"] = str(Source.parse(record["source"])._replace(file=name))
-    return result
+    return result.seal()
+
+
+@dataclass(frozen=True)
+class _Validation:
+    """Validation of each file as a worker reads it (:class:`~analysis.ingest.isolation.ParserPool`'s
+    ``then``): the parent receives records and problems, not grids, and the workers do the work."""
+
+    raw_dir: Path
+    codebook: Codebook
+    fiscal_year: int | None
+
+    def __call__(self, path: Path, outcome: RawWorkbook | UnreadableFile) -> ParsedWorkbook:
+        return _validate(str(path.relative_to(self.raw_dir)), outcome, self.codebook, self.fiscal_year)
 
 
 def _said(what: object) -> Message:
@@ -198,7 +218,8 @@ def read_folder(
     skip = unused_sheets(codebook)
     # The pool is made before the progress bar: the bar's monitor thread would otherwise make
     # the pool start its workers the slow, thread-safe way.
-    pool = ParserPool(limits, workers, skip) if workers != 0 and wanted else None
+    validation = _Validation(raw_dir, codebook, fiscal_year)
+    pool = ParserPool(limits, workers, skip, then=validation) if workers != 0 and wanted else None
     show = progress if progress is not None else (len(paths) >= _PROGRESS_MIN_FILES and _interactive())
     bar = None
     if show:
@@ -206,14 +227,19 @@ def read_folder(
         from tqdm.auto import tqdm
 
         bar = tqdm(total=len(paths), initial=len(paths) - len(wanted), desc="ingest", unit="file")
-    outcomes: Iterable[tuple[int, RawWorkbook | UnreadableFile]]
+    outcomes: Iterable[tuple[int, ParsedWorkbook | UnreadableFile]]
     if pool is None:
-        outcomes = ((j, read_one(paths[i], limits, skip)) for j, i in enumerate(wanted))
+        outcomes = ((j, validation(paths[i], read_one(paths[i], limits, skip))) for j, i in enumerate(wanted))
     else:
         outcomes = pool.read([paths[i] for i in wanted])
     try:
         for j, outcome in outcomes:
-            parsed[wanted[j]] = _validate(names[wanted[j]], outcome, codebook, fiscal_year)
+            # A file whose worker died or timed out comes back as the limit it broke.
+            parsed[wanted[j]] = (
+                _validate(names[wanted[j]], outcome, codebook, fiscal_year)
+                if isinstance(outcome, UnreadableFile)
+                else outcome
+            )
             if bar is not None:
                 bar.update()
     finally:
@@ -249,24 +275,32 @@ def _status(parsed: ParsedWorkbook) -> str:
 
 
 def assemble(parsed: Sequence[ParsedWorkbook], codebook: Codebook, fiscal_year: int | None = None) -> IngestResult:
-    """Combine the workbooks of one ingest: cross-file checks, then tidy frames."""
+    """Combine the workbooks of one ingest: cross-file checks, then tidy frames.
+
+    Each table is built from the workbooks' columns (:meth:`ParsedWorkbook.seal`), never one dict per row.
+    """
+    for book in parsed:
+        book.seal()  # books validated in this process come with records
     _refuse_shared_respondents(parsed)
     _drop_repeated_answers(parsed)
     problems = [p for book in parsed for p in book.problems]
     problems += _nothing_loaded(parsed, problems)
-    rows: dict[str, list[dict]] = {name: [] for name in TABLES}
-    for book in parsed:
-        for table, records in ({} if book.skipped else book.records).items():
-            rows[table].extend(records)
-    rows["respondents"], merged = _merge_respondents(rows["respondents"])
-    _number_statements(rows["statements"])
-    rows, redacted = _redact_names(parsed, rows, codebook)
-    tables = {name: conform(name, pd.DataFrame(records)) for name, records in rows.items()}
+    columns = _gather(parsed)
+    respondents, merged = _merge_respondents(_rows(columns["respondents"]))
+    columns["respondents"] = to_columns(respondents)
+    _number_statements(columns["statements"])
+    columns, redacted = _redact_names(parsed, columns, codebook)
+    tables = {name: conform(name, values) for name, values in columns.items()}
     tables.update(derive(tables, codebook))
     problems += merged + redacted + _check_respondents_known(tables)
     problems = sorted(dict.fromkeys(problems), key=lambda p: (p.file, p.sheet, cell_order(p.cell), p.message))
     return IngestResult(
-        tables=tables, problems=problems, files=_files_frame(parsed), edition=codebook.edition, fiscal_year=fiscal_year
+        tables=tables,
+        problems=problems,
+        files=_files_frame(parsed),
+        edition=codebook.edition,
+        fiscal_year=fiscal_year,
+        hashes={book.file: book.sha256 for book in parsed if book.sha256},
     )
 
 
@@ -275,8 +309,9 @@ def _refuse_shared_respondents(parsed: Sequence[ParsedWorkbook]) -> None:
     owners: dict[tuple, list[ParsedWorkbook]] = {}
     for book in parsed:
         if book.instrument == "self_assessment" and not book.skipped:
-            for record in book.records.get("respondents", []):
-                owners.setdefault((record["respondent_id"], record["fiscal_year"]), []).append(book)
+            respondents = book.columns.get("respondents", {})
+            for key in zip(respondents.get("respondent_id", ()), respondents.get("fiscal_year", ()), strict=True):
+                owners.setdefault(key, []).append(book)
     for (rid, year), books in owners.items():
         if len(books) > 1:
             names = tuple(b.file for b in books)
@@ -291,18 +326,50 @@ def _drop_repeated_answers(parsed: Sequence[ParsedWorkbook]) -> None:
     for book in parsed:
         if book.instrument != "presurvey" or book.skipped:
             continue
+        answers = book.columns.get("presurvey")
+        if not answers:
+            continue
         kept = []
-        for record in book.records.get("presurvey", []):
-            key = (record["respondent_id"], record["fiscal_year"], record["question_id"])
+        keys = zip(answers["respondent_id"], answers["fiscal_year"], answers["question_id"], strict=True)
+        for i, key in enumerate(keys):
             owner = first_seen.setdefault(key, book.file)
             if owner == book.file:
-                kept.append(record)
+                kept.append(i)
                 continue
-            _, sheet, cell = Source.parse(record["source"])
+            _, sheet, cell = Source.parse(answers["source"][i])
             message = Message.of("answered_elsewhere", respondent=key[0], question=key[2], year=key[1], file=owner)
             book.error(sheet, cell, message)
             book.cells_reported += 1
-        book.records["presurvey"] = kept
+        if len(kept) < len(answers["source"]):
+            book.columns["presurvey"] = {column: [values[i] for i in kept] for column, values in answers.items()}
+
+
+def _gather(parsed: Sequence[ParsedWorkbook]) -> dict[str, Columns]:
+    """Every table's columns over the workbooks that landed (``None`` where a workbook's rows
+    lack a column)."""
+    out: dict[str, Columns] = {name: {} for name in TABLES}
+    sizes = dict.fromkeys(TABLES, 0)
+    for book in parsed:
+        if book.skipped:
+            continue
+        for table, values in book.columns.items():
+            have, before = out[table], sizes[table]
+            n = len(next(iter(values.values()), []))
+            for column, cells in values.items():
+                if column not in have:
+                    have[column] = [None] * before
+                have[column].extend(cells)
+            for column, cells in have.items():
+                if column not in values:
+                    cells.extend([None] * n)
+            sizes[table] = before + n
+    return out
+
+
+def _rows(columns: Columns) -> list[dict]:
+    """A (small) table's columns as one dict per row."""
+    names = list(columns)
+    return [dict(zip(names, row, strict=True)) for row in zip(*columns.values(), strict=True)]
 
 
 def _nothing_loaded(parsed: Sequence[ParsedWorkbook], problems: Sequence[Problem]) -> list[Problem]:
@@ -418,14 +485,18 @@ def _merge_respondents(records: list[dict]) -> tuple[list[dict], list[Problem]]:
     return list(merged.values()), problems
 
 
-def _number_statements(records: list[dict]) -> None:
+def _number_statements(statements: Columns) -> None:
+    """Give each statement its id: respondent, year and its number in the order of its cells."""
+    if not statements:
+        return
+    years, respondents, sources = statements["fiscal_year"], statements["respondent_id"], statements["source"]
+    ids: list[str | None] = [None] * len(sources)
     counters: dict[tuple, int] = {}
-    for record in sorted(
-        records, key=lambda r: (r["fiscal_year"], r["respondent_id"], Source.parse(r["source"]).sort_key())
-    ):
-        key = (record["fiscal_year"], record["respondent_id"])
+    for i in sorted(range(len(sources)), key=lambda i: (years[i], respondents[i], Source.parse(sources[i]).sort_key())):
+        key = (years[i], respondents[i])
         counters[key] = counters.get(key, 0) + 1
-        record["statement_id"] = f"{record['respondent_id']}-{record['fiscal_year']}-{counters[key]:03d}"
+        ids[i] = f"{respondents[i]}-{years[i]}-{counters[key]:03d}"
+    statements["statement_id"] = ids
 
 
 # Text that csv_safe_frame changes: a formula prefix (RISKY_PREFIXES) or a control character
@@ -511,14 +582,17 @@ def write_processed(
             "cells": result.cells,
             "errors": result.n_errors,
             "warnings": result.n_warnings,
-            "inputs": [
-                {"file": str(Path(p).relative_to(raw_dir)) if raw_dir else Path(p).name, "sha256": _sha256(p)}
-                for p in inputs
-                if Path(p).is_file()
-            ],
+            "inputs": [_input(Path(p), raw_dir, result.hashes) for p in inputs if Path(p).is_file()],
         }
         (staged / "ingest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     return out_dir
+
+
+def _input(path: Path, raw_dir: Path | None, hashes: dict[str, str]) -> dict[str, str]:
+    """A file's entry in ``ingest.json``: its name and sha256 (as read by the ingest, when it was)."""
+    name = str(path.relative_to(raw_dir)) if raw_dir else path.name
+    known = hashes.get(name) if raw_dir else None
+    return {"file": name, "sha256": known or _sha256(path)}
 
 
 def _sha256(path: Path) -> str:
@@ -560,9 +634,10 @@ def ingest(
         claim_output(Path(out_dir), "ingest", [raw_dir], force)
     # The folder is listed once: the files read are the files hashed into ingest.json.
     listed = list_inputs(raw_dir)
-    parsed = read_folder(
-        raw_dir, codebook, progress=progress, limits=limits, workers=workers, fiscal_year=fiscal_year, inputs=listed
-    )
+    with _collections_paused():
+        parsed = read_folder(
+            raw_dir, codebook, progress=progress, limits=limits, workers=workers, fiscal_year=fiscal_year, inputs=listed
+        )
     # Nothing that even looks like a survey workbook (an empty folder, the wrong folder): an
     # error before anything is written. Workbooks that could not be read are errors of their
     # own, each with its reason in issues.csv.
@@ -573,7 +648,8 @@ def ingest(
             f"no workbook of any {codebook.edition} instrument under {raw_dir} ({len(parsed)} file(s)); "
             "check the folder (no output was written)",
         )
-    result = assemble(parsed, codebook, fiscal_year=fiscal_year)
+    with _collections_paused():
+        result = assemble(parsed, codebook, fiscal_year=fiscal_year)
     if out_dir is not None:
         # Files refused unopened (links out of the raw folder, pipes) are not hashed either.
         inputs = [p for p in listed if check_location(p, raw_dir) is None]
@@ -581,15 +657,32 @@ def ingest(
     return result
 
 
+@contextlib.contextmanager
+def _collections_paused() -> Iterator[None]:
+    """No cyclic garbage collection meanwhile.
+
+    Reading and assembling keep every object they make until the tables are built, so the
+    collector, triggered again and again by those allocations, would walk an ever larger heap
+    for nothing (a tenth of the parent's time); reference counting still frees the rest.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def _redact_names(
-    parsed: Sequence[ParsedWorkbook], rows: dict[str, list[dict]], codebook: Codebook
-) -> tuple[dict[str, list[dict]], list[Problem]]:
+    parsed: Sequence[ParsedWorkbook], tables: dict[str, Columns], codebook: Codebook
+) -> tuple[dict[str, Columns], list[Problem]]:
     """Every name read from a personal cell of any workbook (skipped ones too) replaced in the
     free text of every table (:mod:`analysis.ingest.redact`); one warning per replaced value, so that
     the researcher rewords it, and per name too short to be looked for. No message holds a name."""
     names = [name for book in parsed for name in book.names]
     redactor = build_redactor(names, name_marks(codebook), legal_forms(codebook))
-    rows, cells = redact_records(rows, redactor, free_text_columns(codebook))
+    tables, cells = redact_columns(tables, redactor, free_text_columns(codebook))
     problems = []
     for cell in cells:
         problems.append(
@@ -609,4 +702,4 @@ def _redact_names(
                         Message.of("name_too_short"),
                     )
                 )
-    return rows, problems
+    return tables, problems

@@ -9,27 +9,30 @@ the worker is replaced and the other files go on.
 
 Workers are forked where the platform allows it (no re-import, a few milliseconds each)
 and started by a fork server when other threads run in the process.
-They only turn files into grids (:func:`analysis.ingest.workbook.read_workbook`, checks included);
-validation stays in the calling process.
+They turn files into grids (:func:`analysis.ingest.workbook.read_workbook`, checks included)
+and, given a ``then`` function, run it on each outcome there too (the ingest validates in the
+workers, so that the parent receives compact records instead of grids).
 """
 
 from __future__ import annotations
 
 import contextlib
 import faulthandler
+import gc
 import multiprocessing
 import os
 import selectors
 import signal
 import threading
 import time
+import traceback
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from analysis.ingest.problems import Message
 from analysis.ingest.safety import DEFAULT_LIMITS, LimitExceeded, Limits, UnreadableFile
@@ -50,6 +53,8 @@ _WATCH_PARENT_S = 1.0  # how often an idle worker checks that its parent is stil
 _MAX_CHUNK = 16
 
 Outcome = RawWorkbook | UnreadableFile
+# What a worker does with an outcome before sending it (the path it read, the outcome).
+Then = Callable[[Path, Outcome], Any]
 
 
 def default_workers() -> int:
@@ -114,6 +119,11 @@ def _address_space() -> int | None:
 def _confine(limits: Limits) -> None:
     """Limit this worker: memory, no core dumps, no terminal output, no Ctrl-C of its own."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when workers stop
+    # What the worker inherited is never its garbage: its collections look only at what it
+    # makes, instead of walking (and copying, page by page) the parent's whole heap. And the
+    # parent may have paused collections while it forked (see analysis.ingest.folder).
+    gc.enable()
+    gc.freeze()
     # A Rust abort prints a backtrace; the parent reports the crash instead. Holding no copy
     # of the parent's output also lets whoever reads it see its end when the parent ends.
     faulthandler.disable()  # it may hold its own copy of the parent's stderr (pytest's does)
@@ -136,8 +146,34 @@ def _confine(limits: Limits) -> None:
                 resource.setrlimit(resource.RLIMIT_AS, (wanted, hard))
 
 
+@dataclass(frozen=True)
+class _Raised:
+    """``then`` raised in a worker: a bug, not a bad file, so the parent raises it again."""
+
+    path: str
+    error: str  # the worker's traceback
+
+
+def _then(then: Then, path: Path, outcome: Outcome, limits: Limits) -> tuple[Any, Outcome]:
+    """``then(path, outcome)`` in a worker, and the outcome it ended with: running out of memory
+    there is the file's problem too (``then`` of the memory limit instead, and a fresh worker)."""
+    try:
+        try:
+            return then(path, outcome), outcome
+        except MemoryError:
+            failed = _memory_error(limits)
+            return then(path, failed), failed
+    except Exception:
+        return _Raised(str(path), traceback.format_exc()), outcome
+
+
 def _worker_main(
-    conn: Connection, spare: Connection | None, limits: Limits, skip: Callable[[str], bool] | None, parent: int | None
+    conn: Connection,
+    spare: Connection | None,
+    limits: Limits,
+    skip: Callable[[str], bool] | None,
+    parent: int | None,
+    then: Then | None = None,
 ) -> None:
     if spare is not None:
         spare.close()  # the parent's end: without closing it, the parent's death would go unnoticed
@@ -162,10 +198,14 @@ def _worker_main(
                 if isinstance(error, (KeyboardInterrupt, SystemExit)):
                     raise
                 outcome = UnreadableFile(_parser_failed(error))
+            sent = outcome
+            if then is not None:
+                sent, outcome = _then(then, Path(path), outcome, limits)
             try:
-                conn.send((index, outcome))
+                conn.send((index, sent))
             except MemoryError:
-                conn.send((index, _memory_error(limits)))
+                outcome = _memory_error(limits)
+                conn.send((index, outcome if then is None else _then(then, Path(path), outcome, limits)[0]))
             except (BrokenPipeError, OSError):
                 return
             if isinstance(outcome, LimitExceeded) and outcome.limit == "worker_memory_mb":
@@ -195,13 +235,23 @@ class ParserPool:
         Number of worker processes (default: one per CPU core).
     skip
         Sheets (by name) that need not be parsed (see :func:`analysis.ingest.workbook.read_workbook`).
+    then
+        Run in the worker on each file's path and outcome; :meth:`read` then yields what it
+        returns, except for a file whose worker died or timed out (that one's
+        :class:`~analysis.ingest.safety.LimitExceeded` comes as is). Under the same limits as the
+        parser; an exception in it is raised again in the calling process.
     """
 
     def __init__(
-        self, limits: Limits = DEFAULT_LIMITS, workers: int | None = None, skip: Callable[[str], bool] | None = None
+        self,
+        limits: Limits = DEFAULT_LIMITS,
+        workers: int | None = None,
+        skip: Callable[[str], bool] | None = None,
+        then: Then | None = None,
     ) -> None:
         self.limits = limits
         self.skip = skip
+        self.then = then
         self.size = max(1, workers or default_workers())
         self._context = _start_context()
         self._workers: list[_Worker] = []
@@ -224,7 +274,14 @@ class ParserPool:
             target=_worker_main,
             daemon=True,
             name="survey-parser",
-            args=(child_end, parent_end if forked else None, self.limits, self.skip, os.getpid() if forked else None),
+            args=(
+                child_end,
+                parent_end if forked else None,
+                self.limits,
+                self.skip,
+                os.getpid() if forked else None,
+                self.then,
+            ),
         )
         process.start()
         child_end.close()
@@ -253,8 +310,9 @@ class ParserPool:
             self._forget(worker)
         self._workers = []
 
-    def read(self, paths: Sequence[Path]) -> Iterator[tuple[int, Outcome]]:
-        """Read every file; yield ``(index into paths, workbook or problem)`` as each finishes.
+    def read(self, paths: Sequence[Path]) -> Iterator[tuple[int, Any]]:
+        """Read every file; yield ``(index into paths, workbook or problem)`` as each finishes
+        (with ``then``: what it made of them).
 
         Exactly one outcome is yielded per path, whatever happens to the workers.
         """
@@ -303,6 +361,8 @@ class ParserPool:
                 try:
                     while worker.conn.poll():
                         index, outcome = worker.conn.recv()
+                        if isinstance(outcome, _Raised):
+                            raise RuntimeError(f"a worker failed on {outcome.path}:\n{outcome.error}")
                         worker.inflight.popleft()
                         worker.since = time.monotonic()
                         remaining -= 1

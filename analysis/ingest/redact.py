@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cache, cached_property
 
 from analysis.codebook import Codebook
 from analysis.ingest.normalise import normalise_text
@@ -33,6 +33,7 @@ __all__ = [
     "free_text_columns",
     "legal_forms",
     "name_marks",
+    "redact_columns",
     "redact_records",
 ]
 
@@ -114,10 +115,16 @@ def _strip_forms(core: str, forms: Sequence[str]) -> str:
 def _cores(name: str, forms: Sequence[str]) -> set[str]:
     """The spellings of ``name`` to look for: as typed, without a trailing note in brackets
     ("サンプル社 (架空)"), and both without their legal forms."""
-    skeletons = sorted({f for f in (_skeleton(f) for f in forms) if f}, key=len, reverse=True)
+    skeletons = _form_skeletons(tuple(forms))
     full = _skeleton(name)
     bare = re.sub(r"\([^()]*\)$", "", full) or full
     return {full, bare, _strip_forms(full, skeletons), _strip_forms(bare, skeletons)}
+
+
+@cache
+def _form_skeletons(forms: tuple[str, ...]) -> tuple[str, ...]:
+    """The legal forms as matched, longest first (once per list, not once per name)."""
+    return tuple(sorted({f for f in (_skeleton(f) for f in forms) if f}, key=len, reverse=True))
 
 
 def _trie_pattern(words: Iterable[str]) -> str:
@@ -206,24 +213,50 @@ class RedactedCell:
     source: str
 
 
+def redact_columns(
+    tables: Mapping[str, Mapping[str, list]], redactor: NameRedactor, columns: frozenset[str]
+) -> tuple[dict[str, dict[str, list]], list[RedactedCell]]:
+    """Every table (as columns: name -> values) with its free-text ``columns`` redacted and
+    :data:`FLAG_COLUMN` added (True on a row where a name was replaced); and where."""
+    out: dict[str, dict[str, list]] = {}
+    where: list[RedactedCell] = []
+    for table, values in tables.items():
+        n = len(next(iter(values.values()), []))
+        flags = [False] * n
+        new = dict(values)
+        sources = values.get("source") or [None] * n
+        for column in sorted(columns & values.keys()):
+            cells = list(values[column])
+            for i, value in enumerate(cells):
+                cells[i], hit = redactor.redact(value)
+                if hit:
+                    flags[i] = True
+                    where.append(RedactedCell(table, column, str(sources[i] or "")))
+            new[column] = cells
+        new[FLAG_COLUMN] = flags
+        out[table] = new
+    return out, where
+
+
 def redact_records(
     rows: Mapping[str, list[dict]], redactor: NameRedactor, columns: frozenset[str]
 ) -> tuple[dict[str, list[dict]], list[RedactedCell]]:
-    """Every record of every table with its free-text ``columns`` redacted and
-    :data:`FLAG_COLUMN` set (True when a name was replaced in the record); and where."""
-    out: dict[str, list[dict]] = {}
-    where: list[RedactedCell] = []
-    for table, records in rows.items():
-        kept = []
-        for record in records:
-            new, flagged = dict(record), False
-            for column in columns:
-                if column in new:
-                    new[column], hit = redactor.redact(new[column])
-                    if hit:
-                        flagged = True
-                        where.append(RedactedCell(table, column, str(new.get("source") or "")))
-            new[FLAG_COLUMN] = flagged
-            kept.append(new)
-        out[table] = kept
+    """:func:`redact_columns` of tables given as records (one dict per row); each record keeps its keys."""
+    wanted = sorted(columns | {"source"})  # a record without a column reads as None: nothing to redact
+    done, where = redact_columns(
+        {table: {c: [r.get(c) for r in records] for c in wanted} for table, records in rows.items()},
+        redactor,
+        columns,
+    )
+    out = {
+        table: [
+            {
+                **record,
+                **{c: done[table][c][i] for c in columns if c in record},
+                FLAG_COLUMN: done[table][FLAG_COLUMN][i],
+            }
+            for i, record in enumerate(records)
+        ]
+        for table, records in rows.items()
+    }
     return out, where

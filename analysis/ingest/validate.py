@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from functools import cache
 
 from analysis.codebook import Codebook, ColumnSpec, SheetSpec
+from analysis.codebook.filters import option_label
 from analysis.collect.layout import INSTRUCTIONS_SHEET, META_SHEET, STAMP_EDITION, STAMP_INSTRUMENT
 from analysis.ingest.normalise import (
     InvalidValue,
@@ -29,6 +30,7 @@ from analysis.ingest.redact import FoundName
 from analysis.ingest.workbook import ErrorValue, Grid, RawWorkbook, cell_name
 
 __all__ = [
+    "Columns",
     "ParsedWorkbook",
     "PRECEDENCE",
     "YEAR_SOURCE",
@@ -36,6 +38,7 @@ __all__ = [
     "cell_error",
     "identify_instrument",
     "parse_workbook",
+    "to_columns",
     "unused_sheets",
 ]
 
@@ -79,6 +82,19 @@ def cell_error(value: object) -> Message | None:
     return None
 
 
+# A table as columns: column name -> values, every list of one length.
+Columns = dict[str, list]
+
+
+def to_columns(records: list[dict]) -> Columns:
+    """``records`` as columns: every key of any record, in first-seen order, ``None`` where a
+    record lacks it (the tidy tables do not tell a missing key from ``None``)."""
+    keys = list(dict.fromkeys(key for record in records for key in record))
+    if all(len(record) == len(keys) for record in records):  # the usual case: one shape of record
+        return {key: [record[key] for record in records] for key in keys}
+    return {key: [record.get(key) for record in records] for key in keys}
+
+
 def _blank(value: object) -> bool:
     """An empty cell: no text and no error value (an error or NaN is never blank)."""
     return _text(value) == "" and cell_error(value) is None
@@ -105,10 +121,21 @@ class ParsedWorkbook:
     folder_year: int | None = None  # the fiscal year of the folder being ingested (None: not checked)
     # Names read from personal cells: never written, only used to redact free text (analysis.ingest.redact).
     names: list[FoundName] = field(default_factory=list)
+    sha256: str = ""  # of the file as read ("" when it was not read), for the ingest's manifest
+    # The records as columns once validation is over (:meth:`seal`): what the ingest sends and assembles.
+    columns: dict[str, Columns] = field(default_factory=dict)
 
     @property
     def cells_loaded(self) -> int:
         return self.cells_read - self.cells_reported
+
+    def seal(self) -> ParsedWorkbook:
+        """Move the records into :attr:`columns` (validation is over): a few lists per table
+        pickle and concatenate much faster than one dict per row."""
+        for table, records in self.records.items():
+            self.columns[table] = to_columns(records)
+        self.records = {}
+        return self
 
     def add(self, table: str, record: dict) -> None:
         self.records.setdefault(table, []).append(record)
@@ -123,6 +150,7 @@ class ParsedWorkbook:
         """Reject the whole workbook: nothing from it lands, every cell read is reported."""
         self.error(sheet, cell, message)
         self.records = {}
+        self.columns = {}
         self.cells_reported = self.cells_read
         self.skipped = True
         return self
@@ -795,8 +823,8 @@ def _mark_eligible(codebook: Codebook, parsed: ParsedWorkbook) -> None:
         warned.add(record["source"])
         assert codes is not None  # not eligible: the filter question was answered
         answer = Text(
-            "".join(f"「{c}={_option_label(codebook, rule.on, c, 'ja')}」" for c in codes),
-            " and ".join(f"{c} ({_option_label(codebook, rule.on, c, 'en')})" for c in codes),
+            "".join(f"「{c}={option_label(codebook, rule.on, c, 'ja')}」" for c in codes),
+            " and ".join(f"{c} ({option_label(codebook, rule.on, c, 'en')})" for c in codes),
         )
         message = Message.of(
             "answered_against_filter",
@@ -808,13 +836,6 @@ def _mark_eligible(codebook: Codebook, parsed: ParsedWorkbook) -> None:
         )
         where = Source.parse(record["source"])
         parsed.warning(where.sheet, where.cell, message)
-
-
-def _option_label(codebook: Codebook, question: str, code: int, lang: str) -> str:
-    """The label of option ``code`` of pre-survey question ``question``."""
-    options = codebook.table("presurvey_options")
-    hit = options.loc[(options["question_id"] == question) & (options["code"] == code), f"label_{lang}"]
-    return str(hit.iloc[0]) if len(hit) else str(code)
 
 
 def _parse_roster(book: RawWorkbook, codebook: Codebook, parsed: ParsedWorkbook) -> None:
@@ -843,7 +864,14 @@ def _parse_roster(book: RawWorkbook, codebook: Codebook, parsed: ParsedWorkbook)
 
 def _parse_statements(book: RawWorkbook, codebook: Codebook, parsed: ParsedWorkbook) -> None:
     (sheet,) = codebook.instrument_sheets("statements")
-    categories = codebook.table("statement_categories").set_index("category_id")
+    # Looked up per statement: a dict, not a row selection of the codebook table each time.
+    table = codebook.table("statement_categories")
+    categories = {
+        str(c): (g, s, str(label))
+        for c, g, s, label in zip(
+            table["category_id"], table["respondent_group"], table["section"], table["label_ja"], strict=True
+        )
+    }
     sections = codebook.table("statement_sections")
     known_sections = set(zip(sections["respondent_group"], sections["section"], strict=True))
     counter: dict[tuple, int] = {}
@@ -855,14 +883,14 @@ def _parse_statements(book: RawWorkbook, codebook: Codebook, parsed: ParsedWorkb
                 grid.name, row.cells["section"], Message.of("section_not_in_frame", section=section, group=group)
             )
             return False
-        cat = categories.loc[category]
-        if (cat["respondent_group"], int(cat["section"])) != (group, section):
+        its_group, its_section, label = categories[category]
+        if (its_group, int(its_section)) != (group, section):
             message = Message.of(
                 "category_elsewhere",
                 category=category,
-                label=str(cat["label_ja"]),
-                its_group=str(cat["respondent_group"]),
-                its_section=str(cat["section"]),
+                label=label,
+                its_group=str(its_group),
+                its_section=str(its_section),
                 group=group,
                 section=section,
             )
@@ -891,7 +919,8 @@ def _parse_statements(book: RawWorkbook, codebook: Codebook, parsed: ParsedWorkb
 
 def _parse_disclosures(book: RawWorkbook, codebook: Codebook, parsed: ParsedWorkbook) -> None:
     companies_spec, disclosures_spec = codebook.instrument_sheets("disclosures")
-    countries = codebook.table("countries").set_index("country")
+    countries = codebook.table("countries")
+    region_of = dict(zip(countries["country"], countries["region"], strict=True))
     companies: dict[str, dict] = {}
 
     def company(row: Row, record: dict, grid: Grid) -> bool:
@@ -899,7 +928,7 @@ def _parse_disclosures(book: RawWorkbook, codebook: Codebook, parsed: ParsedWork
         if cid in companies:
             parsed.error(grid.name, row.cells["company_id"], Message.of("company_twice", company=cid))
             return False
-        expected_region = countries.loc[record["country"], "region"]
+        expected_region = region_of[record["country"]]
         if expected_region != record["region"]:
             message = Message.of(
                 "region_mismatch", region=record["region"], country=record["country"], expected=str(expected_region)

@@ -11,6 +11,7 @@ validation reports both instead of reading blank answers. Every file passes the 
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import re
@@ -90,6 +91,7 @@ class RawWorkbook:
     path: Path
     sheets: dict[str, Grid] = field(default_factory=dict)
     notes: tuple[object, ...] = ()  # warnings about the file itself (e.g. macros found and ignored)
+    sha256: str = ""  # of the bytes parsed: the ingest's manifest, without reading the file again
 
     @property
     def file(self) -> str:
@@ -163,7 +165,7 @@ def read_workbook(
         raise UnreadableFile(Message.of("password_protected")) from None
     except (python_calamine.CalamineError, ValueError, OSError) as error:
         raise UnreadableFile(Message.of("spreadsheet_unparsable", reason=_short(error))) from None
-    return RawWorkbook(path=path, sheets=sheets, notes=package.notes)
+    return RawWorkbook(path=path, sheets=sheets, notes=package.notes, sha256=hashlib.sha256(data).hexdigest())
 
 
 def _read_bounded(path: Path, limits: Limits) -> bytes:

@@ -21,6 +21,7 @@ from fractions import Fraction
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
 from analysis.codebook import Codebook
@@ -447,27 +448,116 @@ def classify_scores(scores: pd.DataFrame, rules: MaturityRules, lang: str = "en"
 
 
 def _classified(scores: pd.DataFrame, rules: MaturityRules, reasons: Mapping[str, str]) -> pd.DataFrame:
-    """:func:`classify_scores` with one reason column per entry of ``reasons`` (column -> language)."""
-    count_columns = [rules.counter_column(c) for c in rules.counters]
+    """:func:`classify_scores` with one reason column per entry of ``reasons`` (column -> language).
+
+    Exact without fractions: a mean ``score_sum / n_answered`` is compared with a threshold
+    ``p / q`` as ``score_sum * q`` with ``p * n_answered``, in integer numpy over all rows at
+    once. What :func:`classify` makes of a respondent depends only on the counters, on which
+    interval between thresholds each directive's mean is in (or may be in) and on which
+    directives are missing or invalid; respondents alike in those share one call of it.
+    :func:`_classified_exact` (one :class:`~fractions.Fraction` mean at a time) is the oracle
+    that this must equal (a property test holds them together).
+    """
+    reps = rules.representatives()
+    counters = [(counter, *_counter(counter)) for counter in rules.counters]
+    total = scores["score_sum"].to_numpy(dtype="int64", na_value=0)
+    n = scores["n_answered"].to_numpy(dtype="int64", na_value=0)
+    column = f"n_{INVALID}"
+    invalid = (
+        scores[column].to_numpy(dtype="int64", na_value=0) if column in scores.columns else np.zeros(len(n), "int64")
+    )
+    fractions = [*reps, *(rules.threshold(name) for _, _, name in counters)]
+    if len(n) and not _fits(total, n, fractions):
+        return _classified_exact(scores, rules, reasons)
+    answered = n > 0
+    # The interval of each mean: how many representatives it reaches (the oracle's representative()).
+    interval = _at_least(total, n, reps).sum(axis=1) - 1
+    if (answered & (interval < 0)).any():
+        return _classified_exact(scores, rules, reasons)  # a mean below the scale: the oracle says why
+    # Which counter each answered mean counts in: at least the threshold, or (for "below") not.
+    hits = np.zeros((len(n), len(counters)), dtype=bool)
+    for j, (_, kind, name) in enumerate(counters):
+        hits[:, j] = _at_least(total, n, [rules.threshold(name)])[:, 0] ^ (kind == "below")
+    hits &= answered[:, None]
+    keys: dict[tuple[str, int], list[int]] = {}
+    for row, key in enumerate(zip(scores["respondent_id"], scores["fiscal_year"], strict=True)):
+        keys.setdefault((str(key[0]), int(key[1])), []).append(row)
+    directives = scores["directive"].to_numpy(dtype="int64")
+    made: dict[tuple, dict[str, Any]] = {}
+    records = []
+    for (rid, year), rows in keys.items():
+        plain, missing, opened = [], [], []
+        for row in rows:
+            d, current = int(directives[row]), int(interval[row]) if answered[row] else None
+            if invalid[row] > 0:
+                options = possible_means(int(total[row]), int(n[row]), int(invalid[row]), rules)
+                reached = tuple(sorted({reps.index(rules.representative(m)) if m is not None else -1 for m in options}))
+                opened.append((d, current, reached))
+            elif current is None:
+                missing.append(d)
+            else:
+                plain.append(current)
+        counts = tuple(int(c) for c in hits[rows].sum(axis=0))
+        case = (tuple(sorted(plain)), tuple(sorted(missing)), tuple(sorted(opened)), counts)
+        if case not in made:
+            made[case] = _case_record(case, rules, reasons)
+        records.append({"respondent_id": rid, "fiscal_year": year, **made[case]})
+    return _frame(records, rules, reasons)
+
+
+def _fits(total: np.ndarray, n: np.ndarray, fractions: Sequence[Fraction]) -> bool:
+    """Whether every product of the integer comparisons stays far inside int64."""
+    largest = max([abs(f.numerator) for f in fractions] + [f.denominator for f in fractions] + [1])
+    return max(int(np.abs(total).max()), int(n.max()), 1) * largest < 1 << 62
+
+
+def _at_least(total: np.ndarray, n: np.ndarray, values: Sequence[Fraction]) -> np.ndarray:
+    """``total / n >= value`` for every row and value, exactly: ``total * q >= p * n`` for ``value = p / q``."""
+    p = np.array([v.numerator for v in values], dtype="int64")
+    q = np.array([v.denominator for v in values], dtype="int64")
+    return total[:, None] * q[None, :] >= p[None, :] * n[:, None]
+
+
+def _case_record(case: tuple, rules: MaturityRules, reasons: Mapping[str, str]) -> dict[str, Any]:
+    """The columns of every respondent in ``case`` (see :func:`_classified`): :func:`classify` of
+    one mean per interval, with the counters as counted exactly."""
+    plain, missing, opened, counts = case
+    reps = rules.representatives()
+    # The answered directives' numbers appear in no output: stand-ins below any real one.
+    means: dict[int, Fraction | None] = {-1 - i: reps[x] for i, x in enumerate(plain)}
+    means.update(dict.fromkeys(missing))
+    means.update({d: None if current is None else reps[current] for d, current, _ in opened})
+    open_means = {d: frozenset(None if x < 0 else reps[x] for x in reached) for d, _, reached in opened}
+    result = replace(classify(means, rules, open_means), counts=dict(zip(rules.counters, counts, strict=True)))
+    return _record(result, rules, reasons)
+
+
+def _record(result: Classification, rules: MaturityRules, reasons: Mapping[str, str]) -> dict[str, Any]:
+    """One row of the table but its keys."""
+    record: dict[str, Any] = {"level": result.level, "level_min": result.level_min, "level_max": result.level_max}
+    record.update({rules.counter_column(c): result.counts[c] for c in rules.counters})
+    record.update(
+        n_missing_directives=len(result.missing_directives),
+        rules_matched=";".join(result.rules_matched) or None,
+        conflict=result.conflict,
+    )
+    record.update({column: describe(result, rules, lang) or None for column, lang in reasons.items()})
+    return record
+
+
+def _classified_exact(scores: pd.DataFrame, rules: MaturityRules, reasons: Mapping[str, str]) -> pd.DataFrame:
+    """:func:`_classified` one respondent at a time with :class:`~fractions.Fraction` means: the oracle."""
     open_means = _open_means(scores, rules)
     records = []
     for (rid, year), means in exact_means(scores).items():
         result = classify(means, rules, open_means.get((rid, year)))
-        record: dict[str, Any] = {
-            "respondent_id": rid,
-            "fiscal_year": year,
-            "level": result.level,
-            "level_min": result.level_min,
-            "level_max": result.level_max,
-        }
-        record.update({rules.counter_column(c): result.counts[c] for c in rules.counters})
-        record.update(
-            n_missing_directives=len(result.missing_directives),
-            rules_matched=";".join(result.rules_matched) or None,
-            conflict=result.conflict,
-        )
-        record.update({column: describe(result, rules, lang) or None for column, lang in reasons.items()})
-        records.append(record)
+        records.append({"respondent_id": rid, "fiscal_year": year, **_record(result, rules, reasons)})
+    return _frame(records, rules, reasons)
+
+
+def _frame(records: list[dict[str, Any]], rules: MaturityRules, reasons: Mapping[str, str]) -> pd.DataFrame:
+    """The classification table from its rows, typed and sorted."""
+    count_columns = [rules.counter_column(c) for c in rules.counters]
     columns = [
         *KEYS,
         "level",

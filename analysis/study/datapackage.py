@@ -49,7 +49,9 @@ def _field_type(table: str, column: str, dtype: np.dtype | pd.api.extensions.Ext
 
 
 def _schema(name: str, frame: pd.DataFrame, codebook: Codebook) -> dict:
-    typed = typed_frame(name, frame, codebook)
+    # Only the labels and descriptions are wanted, and they depend on the columns alone:
+    # typing no rows spares converting every value of a large table a second time.
+    typed = typed_frame(name, frame.iloc[:0], codebook)
     fields = []
     for column in frame.columns:
         labels = typed.attrs["labels"][column]

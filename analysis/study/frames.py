@@ -119,10 +119,16 @@ def vocabulary(codebook: Codebook, name: str) -> pd.DataFrame:
         table = codebook.codelist(name)
         key = codebook.codelist_key(name)
         ja, en = _label_column(table, "ja"), _label_column(table, "en")
-        rows = [
-            (str(code), str(table[ja].iloc[i]) if ja else str(code), str(table[en].iloc[i]) if en else str(code))
-            for i, code in enumerate(table[key])
-        ]
+        codes = [str(code) for code in table[key]]
+        # Columns read whole (one .iloc per code and language made this the slowest part of writing a table).
+        rows = list(
+            zip(
+                codes,
+                [str(v) for v in table[ja]] if ja else codes,
+                [str(v) for v in table[en]] if en else codes,
+                strict=True,
+            )
+        )
     out = pd.DataFrame(rows, columns=["code", "label_ja", "label_en"])
     return out.drop_duplicates("code").reset_index(drop=True)
 
@@ -171,7 +177,8 @@ def _categorical(values: pd.Series, codes: list[str], fill: str | None = None) -
     if fill is not None:
         text = text.where(text.notna(), fill)
     text = text.map(lambda v: v if v is None else str(v))
-    extra = sorted({v for v in text.dropna() if v not in set(codes)})
+    known = set(codes)  # once: a set per value made writing a large table quadratic in the vocabulary
+    extra = sorted({v for v in text.dropna() if v not in known})
     return pd.Series(
         pd.Categorical(text, categories=[*codes, *extra], ordered=True), index=values.index, name=values.name
     )

@@ -3,6 +3,8 @@ enforced by :func:`conform`)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import pandas as pd
 
 __all__ = ["TABLES", "TABLE_KEYS", "TABLE_DOCS", "conform", "empty_table"]
@@ -125,16 +127,24 @@ def empty_table(name: str) -> pd.DataFrame:
     return conform(name, pd.DataFrame())
 
 
-def conform(name: str, frame: pd.DataFrame) -> pd.DataFrame:
-    """Return ``frame`` with exactly the declared columns, types and sort order of ``name``."""
+def conform(name: str, frame: pd.DataFrame | Mapping[str, list]) -> pd.DataFrame:
+    """Return ``frame`` (a frame, or columns: name -> values) with exactly the declared columns,
+    types and sort order of ``name``."""
     columns = TABLES[name]
-    out = pd.DataFrame(index=frame.index)
+    if isinstance(frame, pd.DataFrame):
+        n = len(frame)
+        given = {column: frame[column] for column in columns if column in frame}
+    else:
+        n = len(next(iter(frame.values()), ()))
+        given = {column: pd.Series(frame[column], dtype="object") for column in columns if column in frame}
+    out = {}
     for column, dtype in columns.items():
-        values = frame[column] if column in frame else pd.Series([None] * len(frame), index=frame.index)
+        values = given[column] if column in given else pd.Series([None] * n, dtype="object")
         values = values.astype("object").where(values.notna(), None)
         # pandas-stubs accept dtype names as literals only; TABLES holds them as str.
         out[column] = pd.array(values.tolist() if len(values) else [], dtype=dtype)  # pyright: ignore[reportCallIssue, reportArgumentType]
-    keys = [k for k in TABLE_KEYS[name] if k in out]
-    if len(out):
-        out = out.sort_values(keys, kind="stable", na_position="first")
-    return out.reset_index(drop=True)
+    table = pd.DataFrame(out) if out else pd.DataFrame(index=range(n))
+    keys = [k for k in TABLE_KEYS[name] if k in table]
+    if len(table):
+        table = table.sort_values(keys, kind="stable", na_position="first")
+    return table.reset_index(drop=True)
