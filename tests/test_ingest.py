@@ -272,3 +272,36 @@ def test_ingest_leaves_garbage_collection_as_it_found_it(tmp_path, sample_raw):
         assert not gc.isenabled()  # a caller's choice is kept too
     finally:
         gc.enable()
+
+
+# -- a filter question answered in another file --------------------------------------------------------
+
+
+def test_a_filter_answered_in_another_file_decides_eligibility_and_warns_there(codebook):
+    """Q1-2 is asked of those who answered Q1-1 with 1 or 2. When Q1-1 and Q1-2 come in two files
+    (e.g. the pre-survey returned in parts), the ingest decides from both, as within one file."""
+    from pathlib import Path
+
+    from analysis.ingest.folder import assemble
+    from analysis.ingest.validate import parse_workbook
+    from analysis.ingest.workbook import Grid, RawWorkbook
+
+    def presurvey(file: str, rows: list[list]) -> object:
+        grid = Grid("回答", [["回答者ID", "年度", "設問ID", "回答"], *rows])
+        return parse_workbook(RawWorkbook(Path(file), {"回答": grid}), codebook)
+
+    first = presurvey("a.xlsx", [["U01", 2021, "Q1-1", 4], ["U02", 2021, "Q1-1", 1]])
+    second = presurvey(
+        "b.xlsx",
+        [["U01", 2021, "Q1-2", "1;3"], ["U02", 2021, "Q1-2", "2"], ["U03", 2021, "Q1-2", "2"]],
+    )
+    assert not second.problems  # alone, the second file cannot tell
+    result = assemble([first, second], codebook, fiscal_year=2021)
+    table = result.tables["presurvey"]
+    q12 = table[table["question_id"] == "Q1-2"]
+    eligible = dict(zip(q12["respondent_id"], q12["eligible"].astype("object"), strict=False))
+    assert [eligible["U01"], eligible["U02"]] == [False, True]
+    assert pd.isna(eligible["U03"])  # Q1-1 answered nowhere: unknown, counted as asked
+    warnings = [p for p in result.problems if p.code == "answered_against_filter"]
+    assert [(w.file, w.sheet, w.cell) for w in warnings] == [("b.xlsx", "回答", "D2")]  # once per cell
+    assert "U01" in warnings[0].text("ja") and "「4=知らない」" in warnings[0].text("ja")

@@ -28,7 +28,15 @@ from analysis.ingest.isolation import ParserPool, read_one
 from analysis.ingest.problems import Message, Problem, Source, Text, cell_order, format_problem, problems_frame
 from analysis.ingest.redact import build_redactor, free_text_columns, legal_forms, name_marks, redact_columns
 from analysis.ingest.safety import DEFAULT_LIMITS, Limits, UnreadableFile, check_location, check_xml_defences
-from analysis.ingest.validate import PRECEDENCE, Columns, ParsedWorkbook, parse_workbook, to_columns, unused_sheets
+from analysis.ingest.validate import (
+    PRECEDENCE,
+    Columns,
+    ParsedWorkbook,
+    against_filter,
+    parse_workbook,
+    to_columns,
+    unused_sheets,
+)
 from analysis.ingest.workbook import SPREADSHEET_SUFFIXES, RawWorkbook
 from analysis.output.atomic import claim_output, staging_dir
 from analysis.output.safe import csv_safe_frame
@@ -283,6 +291,7 @@ def assemble(parsed: Sequence[ParsedWorkbook], codebook: Codebook, fiscal_year: 
         book.seal()  # books validated in this process come with records
     _refuse_shared_respondents(parsed)
     _drop_repeated_answers(parsed)
+    _decide_eligibility_across_files(parsed, codebook)
     problems = [p for book in parsed for p in book.problems]
     problems += _nothing_loaded(parsed, problems)
     columns = _gather(parsed)
@@ -302,6 +311,43 @@ def assemble(parsed: Sequence[ParsedWorkbook], codebook: Codebook, fiscal_year: 
         fiscal_year=fiscal_year,
         hashes={book.file: book.sha256 for book in parsed if book.sha256},
     )
+
+
+def _decide_eligibility_across_files(parsed: Sequence[ParsedWorkbook], codebook: Codebook) -> None:
+    """A filtered pre-survey answer whose filter question was answered in another file: decide
+    its ``eligible`` from that file, and warn at its cell when the respondent was not asked (as
+    the workbook's own check does when both are in one file)."""
+    filters = codebook.filters
+    books = [b for b in parsed if b.instrument == "presurvey" and not b.skipped and "presurvey" in b.columns]
+    if not filters or len(books) < 2:
+        return
+    chosen: dict[tuple[object, object, str], list[int]] = {}
+    for book in books:
+        table = book.columns["presurvey"]
+        for rid, year, question, code in zip(
+            table["respondent_id"], table["fiscal_year"], table["question_id"], table["option_code"], strict=True
+        ):
+            if code is not None and question in {rule.on for rule in filters.values()}:
+                chosen.setdefault((rid, year, question), []).append(int(code))
+    for book in books:
+        table = book.columns["presurvey"]
+        warned: set[str] = set()
+        for i, question in enumerate(table["question_id"]):
+            rule = filters.get(question)
+            if rule is None or table["eligible"][i] is not None:
+                continue  # not filtered, or decided within its own workbook
+            codes = chosen.get((table["respondent_id"][i], table["fiscal_year"][i], rule.on))
+            if not codes:
+                continue  # the filter question is unanswered everywhere: unknown, counted as asked
+            eligible = any(rule.admits(code) for code in codes)
+            table["eligible"][i] = eligible
+            answered = table["option_code"][i] is not None or table["answer_text"][i] is not None
+            source = table["source"][i]
+            if eligible or not answered or source in warned:
+                continue
+            warned.add(source)
+            where = Source.parse(source)
+            book.warning(where.sheet, where.cell, against_filter(codebook, rule, table["respondent_id"][i], codes))
 
 
 def _refuse_shared_respondents(parsed: Sequence[ParsedWorkbook]) -> None:

@@ -7,12 +7,12 @@ problem, and :class:`ParsedWorkbook` counts both so that the ingest can show the
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 
 from analysis.codebook import Codebook, ColumnSpec, SheetSpec
-from analysis.codebook.filters import option_label
+from analysis.codebook.filters import QuestionFilter, option_label
 from analysis.collect.layout import INSTRUCTIONS_SHEET, META_SHEET, STAMP_EDITION, STAMP_INSTRUMENT
 from analysis.ingest.normalise import (
     InvalidValue,
@@ -798,7 +798,8 @@ def _mark_eligible(codebook: Codebook, parsed: ParsedWorkbook) -> None:
 
     A filtered question's eligibility comes from the same respondent's answer to the filter
     question in this workbook: ``True`` or ``False``, or ``None`` (unknown) when that answer is
-    missing, rejected or in another file; the cross-tabulations count unknown as eligible. An
+    missing, rejected or in another file (the ingest then decides from the other files:
+    :func:`analysis.ingest.folder.assemble`); the cross-tabulations count unknown as eligible. An
     answer given by a respondent who is not asked the question is kept, marked ``False`` (out
     of the percentages) and warned about once at its cell.
     """
@@ -822,20 +823,25 @@ def _mark_eligible(codebook: Codebook, parsed: ParsedWorkbook) -> None:
             continue
         warned.add(record["source"])
         assert codes is not None  # not eligible: the filter question was answered
-        answer = Text(
-            "".join(f"「{c}={option_label(codebook, rule.on, c, 'ja')}」" for c in codes),
-            " and ".join(f"{c} ({option_label(codebook, rule.on, c, 'en')})" for c in codes),
-        )
-        message = Message.of(
-            "answered_against_filter",
-            respondent=str(record["respondent_id"]),
-            question=rule.question,
-            on=rule.on,
-            answer=answer,
-            asked=Text(rule.describe(codebook, "ja"), rule.describe(codebook, "en")),
-        )
         where = Source.parse(record["source"])
-        parsed.warning(where.sheet, where.cell, message)
+        parsed.warning(where.sheet, where.cell, against_filter(codebook, rule, record["respondent_id"], codes))
+
+
+def against_filter(codebook: Codebook, rule: QuestionFilter, respondent: object, codes: Sequence[int]) -> Message:
+    """The warning for an answer to ``rule.question`` from a respondent whose answer ``codes`` to
+    the filter question means it was not asked."""
+    answer = Text(
+        "".join(f"「{c}={option_label(codebook, rule.on, c, 'ja')}」" for c in codes),
+        " and ".join(f"{c} ({option_label(codebook, rule.on, c, 'en')})" for c in codes),
+    )
+    return Message.of(
+        "answered_against_filter",
+        respondent=str(respondent),
+        question=rule.question,
+        on=rule.on,
+        answer=answer,
+        asked=Text(rule.describe(codebook, "ja"), rule.describe(codebook, "en")),
+    )
 
 
 def _parse_roster(book: RawWorkbook, codebook: Codebook, parsed: ParsedWorkbook) -> None:
