@@ -168,7 +168,7 @@ def _select_year(frame: pd.DataFrame, year: int | None) -> pd.DataFrame:
 
 def _missing_labels(codebook: Codebook, words: Mapping[str, Mapping[str, str]]) -> dict[str, dict[str, str]]:
     out: dict[str, dict[str, str]] = {"ja": {}, "en": {}}
-    for code in codebook.meta["missing"]:
+    for code in codebook.missing_entries:
         for lang in ("ja", "en"):
             out[lang][missing_key(code["reason"])] = code[f"label_{lang}"]
     for lang in ("ja", "en"):
@@ -207,7 +207,7 @@ def _respondent_variable(study: Any, name: str, year: int | None, words, missing
     codebook: Codebook = study.codebook
     codelist = RESPONDENT_VARIABLES[name]
     table = codebook.codelist(codelist)
-    key = codebook.meta["codelists"][codelist]["key"]
+    key = codebook.codelist_key(codelist)
     categories = tuple(str(c) for c in table[key])
     roster = _select_year(study.tables["respondents"], year).drop_duplicates("respondent_id")
     values = roster[name].astype("object")
@@ -321,7 +321,7 @@ def _presurvey_variable(study: Any, question_id: str, year: int | None, missing_
     # Reasons only the ingest gives (invalid answers) get a row only where they occur.
     given = {r["missing_reason"] for r in records}
     reasons_all = tuple(
-        code["reason"] for code in codebook.meta["missing"] if code.get("entered", True) or code["reason"] in given
+        code["reason"] for code in codebook.missing_entries if code.get("entered", True) or code["reason"] in given
     )
     text = {
         lang: {str(c): str(label) for c, label in zip(options["code"], options[f"label_{lang}"], strict=True)}
