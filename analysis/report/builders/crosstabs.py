@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from analysis.report.labels import table_texts
+from analysis.codebook.words import table_texts
 from analysis.report.registry import ReportContext, ReportTable
 from analysis.study.load import Study
 from analysis.tabulation.crosstabs import CrossTab, join_sentences, labels, maturity_levels, presurvey_by

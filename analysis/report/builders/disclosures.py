@@ -17,10 +17,10 @@ from functools import partial
 import pandas as pd
 
 from analysis.codebook import Codebook
+from analysis.codebook.words import Words, figure_titles, table_texts
 from analysis.disclosure import review as ds
 from analysis.disclosure.findings import FINDINGS, finding_title, run_checks
 from analysis.figures.disclosure import heatmap_figure, trend_figure
-from analysis.report.labels import figure_titles, table_text, table_texts
 from analysis.report.registry import ReportContext, ReportFigure, ReportItem, ReportTable, TableTexts
 from analysis.study.load import Study
 from analysis.tabulation.suppression import TableLayout
@@ -173,7 +173,7 @@ def findings_table(
     frame = checks[["finding", "holds"]].reset_index(drop=True)
     frame["supported_by"] = [";".join(tables[name]) for name in frame["finding"]]
     named = dict.fromkeys(t for ts in tables.values() for t in ts)
-    titles = {lang: {t: table_text(codebook, t, lang)[0] for t in named} for lang in ("ja", "en")}
+    titles = {lang: {t: Words(codebook, lang).title(t) for t in named} for lang in ("ja", "en")}
     listed = {lang: "\n".join(f"{t}: {title}" for t, title in titles[lang].items() if title != t) for lang in titles}
     return ReportTable(name="findings", frame=frame, section=SECTION, **_noted(texts, listed))
 

@@ -12,6 +12,7 @@ from functools import partial
 
 import pandas as pd
 
+from analysis.codebook.words import figure_titles, table_texts
 from analysis.figures.maturity import (
     DEFAULT_MIN_INDUSTRY_N,
     directive_labels,
@@ -35,7 +36,6 @@ from analysis.maturity.classification import (
     transition_matrix,
 )
 from analysis.maturity.scores import directive_scores
-from analysis.report.labels import figure_titles, table_texts
 from analysis.report.registry import ReportContext, ReportFigure, ReportTable
 from analysis.study.load import Study
 from analysis.tabulation.suppression import TableLayout

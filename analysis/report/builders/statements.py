@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from analysis.report.labels import table_texts
+from analysis.codebook.words import table_texts
 from analysis.report.registry import ReportContext, ReportTable, TableTexts
 from analysis.statements.coding import (
     findings_layout,
