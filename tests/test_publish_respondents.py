@@ -296,20 +296,20 @@ def test_planted_names_never_reach_publish_outputs(planted):
 
 
 def test_internal_report_flags_the_statement_to_reword(planted):
+    from analysis.codebook.words import Words
     from analysis.report.builders.statements import statement_tables
     from analysis.report.registry import ReportContext
     from analysis.study.load import load_study
-    from analysis.tabulation.crosstabs import labels
 
     root, _ = planted
     study = load_study(root / "processed" / "2021")
-    words = labels(study.codebook, "ja")
-    internal = {t.name: t.frame for t in statement_tables(study, ReportContext(publish=False))}
+    words = Words(study.codebook, "ja")
+    internal = {t.name: t.labelled(words) for t in statement_tables(study, ReportContext(publish=False))}
     listing = internal["findings_user"]
-    flagged = listing[listing[words["name_redacted"]]]
-    assert len(flagged) == 1 and "[企業名]" in flagged[words["text"]].iloc[0]
-    published = {t.name: t.frame for t in statement_tables(study, ReportContext(publish=True))}
-    assert words["name_redacted"] not in published["findings_user"]
+    flagged = listing[listing[words.label("name_redacted", "crosstab")]]
+    assert len(flagged) == 1 and "[企業名]" in flagged[words.label("text", "crosstab")].iloc[0]
+    published = {t.name: t.labelled(words) for t in statement_tables(study, ReportContext(publish=True))}
+    assert words.label("name_redacted", "crosstab") not in published["findings_user"]
 
 
 def test_no_respondent_id_in_any_publish_output(planted):

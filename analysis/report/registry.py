@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from analysis.codebook.words import FigureTitles, TableTexts
+from analysis.codebook.words import FigureTitles, TableTexts, Words
 from analysis.maturity.classification import DEFAULT_DELTA
 from analysis.study.load import Study
 
@@ -69,6 +69,10 @@ class ReportTable:
 
     def title(self, lang: str) -> str:
         return self.title_ja if lang == "ja" else self.title_en
+
+    def labelled(self, words: Words) -> pd.DataFrame:
+        """The frame with the headers a reader sees (``words``), for notebooks and checks."""
+        return self.frame.rename(columns=lambda column: words.header(column, self.scope))
 
 
 @dataclass(frozen=True)

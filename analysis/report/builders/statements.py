@@ -47,19 +47,19 @@ def _texts(codebook, key: str, group: str) -> TableTexts:
 
 
 def _layout_frame(statements: pd.DataFrame, codebook, lang: str, group: str, publish: bool) -> pd.DataFrame:
-    words = labels(codebook, lang)
+    """The statement listing by column id (headers: word scope ``crosstab``)."""
     layout = findings_layout(statements, codebook, lang, group)
     frame = pd.DataFrame(
         {
-            words["section"]: layout["section"].to_numpy(),
-            words["section_title"]: layout["section_title"].to_numpy(),
-            words["category_label"]: layout["category"].to_numpy(),
-            words["maturity"]: layout["maturity_label"].to_numpy(),
-            words["text"]: layout["text"].to_numpy(),
+            "section": layout["section"].to_numpy(),
+            "section_title": layout["section_title"].to_numpy(),
+            "category_label": layout["category"].to_numpy(),
+            "maturity": layout["maturity_label"].to_numpy(),
+            "text": layout["text"].to_numpy(),
         }
     )
     if not publish:  # for the researcher: statements to reword before publication
-        frame[words["name_redacted"]] = layout["name_redacted"].to_numpy()
+        frame["name_redacted"] = layout["name_redacted"].to_numpy()
     return frame
 
 
@@ -156,19 +156,20 @@ def statement_tables(study: Study, ctx: ReportContext) -> list[ReportTable]:
             )
         )
         listing = _layout_frame(statements, codebook, lang, group, ctx.publish)
-        withheld = maturity_notes if (listing[words["maturity"]] == words["maturity_withheld"]).any() else {}
+        withheld = maturity_notes if (listing["maturity"] == words["maturity_withheld"]).any() else {}
         out.append(
             ReportTable(
                 name=f"findings_{group}",
                 frame=listing,
                 section=SECTION,
+                scope="crosstab",
                 **_with_note(_texts(codebook, "findings_layout", group), withheld),
             )
         )
         # One row per respondent: built in every report and marked respondent_level, so that
         # publication leaves it out and lists it in the appendix (internal reports keep it).
         matrix = statement_matrix(statements, codebook, value="count", respondent_group=group)
-        matrix = matrix.reset_index().rename(columns={"respondent_id": words["respondent_id"]})
+        matrix = matrix.reset_index()
         # A reader sees the category's name, not only its id (u01-01 活用方法)
         categories = codebook.table("statement_categories")
         names = dict(zip(categories["category_id"].astype(str), categories[f"label_{lang}"].astype(str), strict=True))
@@ -178,8 +179,9 @@ def statement_tables(study: Study, ctx: ReportContext) -> list[ReportTable]:
                 name=f"statements_matrix_{group}",
                 frame=matrix,
                 section=SECTION,
-                respondent_columns=(words["respondent_id"],),
+                respondent_columns=("respondent_id",),
                 respondent_level=True,
+                scope="crosstab",
                 **_texts(codebook, "statements_matrix", group),
             )
         )
