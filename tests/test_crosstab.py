@@ -7,12 +7,12 @@ import pandas as pd
 import pytest
 from scipy import stats as sp
 
+from analysis.codebook.words import Words
 from analysis.study.load import study_from_tables
 from analysis.tabulation.crosstabs import (
     CrossTab,
     crosstab,
     describe_test,
-    labels,
     presurvey_by,
     variable,
     variable_names,
@@ -171,7 +171,7 @@ def test_describe_monte_carlo_states_resamples(codebook):
     from analysis.tabulation.stats import fisher_monte_carlo
 
     result = fisher_monte_carlo([[3, 1, 0], [0, 2, 1], [1, 0, 2]], n_resamples=999, seed=5)
-    text = describe_test(result, labels(codebook, "en"))
+    text = describe_test(result, Words(codebook, "en").words("crosstab"))
     assert "999 resamples, seed 5" in text
 
 

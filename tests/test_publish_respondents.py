@@ -383,12 +383,12 @@ def test_counting_rows_of_a_published_listing_recovers_no_hidden_cell(planted):
     """Every statement count printed is the number of listing rows it counts, so counting rows
     gives nothing that is hidden; no count of companies is printed beside the statements; no
     maturity group of fewer than k companies is named."""
+    from analysis.codebook.words import Words
     from analysis.study.load import load_study
-    from analysis.tabulation.crosstabs import labels
 
     root, _ = planted
     study = load_study(root / "processed" / "2021")
-    words = labels(study.codebook, "ja")
+    words = Words(study.codebook, "ja").words("crosstab")
     tables = root / "publish" / "tables"
     maturity = study.tables["maturity"]
     sizes = maturity["level"].value_counts()

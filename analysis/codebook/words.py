@@ -17,6 +17,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
+from types import MappingProxyType
 from typing import TypedDict
 
 from analysis.codebook import Codebook, _words
@@ -55,7 +56,8 @@ class Words:
 
     def words(self, scope: str = "") -> Mapping[str, str]:
         """Every word of ``scope`` (the shared words, then the scope's own), ``{key: word}``."""
-        return {} if self.codebook is None else _words(self.codebook, self.lang, scope)
+        # read-only: the words are cached for every caller
+        return MappingProxyType({} if self.codebook is None else _words(self.codebook, self.lang, scope))
 
     def label(self, key: str, scope: str = "", default: str | None = None, **values: object) -> str:
         """The word of ``key`` with ``{name}`` filled from ``values``; else ``default`` (else ``key``)."""

@@ -16,7 +16,7 @@ from typing import Any, overload
 import pandas as pd
 
 from analysis.codebook import Codebook
-from analysis.tabulation.crosstabs import labels
+from analysis.codebook.words import Words
 from analysis.tabulation.suppression import TableLayout
 
 __all__ = [
@@ -169,8 +169,8 @@ def _section_titles(codebook: Codebook, lang: str) -> dict[tuple[str, int], str]
 def _maturity_labels(codebook: Codebook, lang: str) -> dict[str, str]:
     groups = codebook.table("maturity_groups")
     out = dict(zip(groups["code"].astype(str), groups[f"label_{lang}"], strict=True))
-    out[NO_MATURITY] = labels(codebook, lang)["no_maturity"]
-    out[WITHHELD] = labels(codebook, lang)["maturity_withheld"]
+    out[NO_MATURITY] = Words(codebook, lang).words("crosstab")["no_maturity"]
+    out[WITHHELD] = Words(codebook, lang).words("crosstab")["maturity_withheld"]
     return out
 
 
@@ -212,7 +212,7 @@ def section_by_maturity(
 ) -> pd.DataFrame:
     """Statements per section (rows, every section of the group) and maturity mentioned
     (columns 高, 中, 低, none), with totals. ``attrs`` describe the layout for suppression."""
-    words = labels(codebook, lang)
+    words = Words(codebook, lang).words("crosstab")
     chosen = statements[statements["respondent_group"].astype(str) == respondent_group]
     sections = codebook.table("statement_sections")
     sections = sections[sections["respondent_group"] == respondent_group]
@@ -246,7 +246,7 @@ def statements_by_category(
 ) -> pd.DataFrame:
     """Per category of the group: its section, the number of statements and of respondents
     who made at least one (every codebook category, zeros included)."""
-    words = labels(codebook, lang)
+    words = Words(codebook, lang).words("crosstab")
     chosen = statements[statements["respondent_group"].astype(str) == respondent_group]
     categories = _categories(codebook, [respondent_group])
     n_statements = chosen.groupby(chosen["category_id"].astype(str)).size()

@@ -31,6 +31,7 @@ import pandas as pd
 
 from analysis.codebook import Codebook
 from analysis.codebook.filters import QuestionFilter
+from analysis.codebook.words import Words
 from analysis.maturity.classification import UNCLASSIFIED
 from analysis.tabulation.stats import (
     DEFAULT_RESAMPLES,
@@ -49,7 +50,6 @@ __all__ = [
     "crosstab",
     "describe_test",
     "join_sentences",
-    "labels",
     "maturity_levels",
     "presurvey_by",
     "variable",
@@ -67,11 +67,6 @@ RESPONDENT_VARIABLES: dict[str, str] = {
 TOTAL = "total"
 ANSWERED = "answered"
 ALL = "all"
-
-
-def labels(codebook: Codebook, lang: str) -> dict[str, str]:
-    """The words of cross-tabulations and statement tables (:meth:`Codebook.words`, scope ``crosstab``)."""
-    return codebook.words(lang, "crosstab")
 
 
 def missing_key(reason: str) -> str:
@@ -191,7 +186,7 @@ def variable(
     """Build variable ``name`` (see :func:`variable_names`) from the study's tidy tables."""
     codebook: Codebook = study.codebook
     year = fiscal_year if fiscal_year is not None else study.fiscal_year
-    words = {lang: labels(codebook, lang) for lang in ("ja", "en")}
+    words = {lang: Words(codebook, lang).words("crosstab") for lang in ("ja", "en")}
     missing_text = _missing_labels(codebook, words)
     if name in RESPONDENT_VARIABLES:
         return _respondent_variable(study, name, year, words, missing_text)
@@ -533,7 +528,7 @@ class CrossTab:
         hiding interval bounds in every row with a hidden count or denominator and the
         q-values wholly as soon as any count is hidden.
         """
-        words = labels(self.codebook, lang)
+        words = Words(self.codebook, lang).words("crosstab")
         shares = self.percent(percent)
         intervals = self.intervals(percent, confidence) if ci else None
         level = f"{confidence * 100:g}"
@@ -616,7 +611,7 @@ class CrossTab:
     def __repr__(self) -> str:
         shape = f"{len(self.counts.index)}x{len(self.counts.columns)}"
         test = (
-            describe_test(self.test, labels(self.codebook, "en"))
+            describe_test(self.test, Words(self.codebook, "en").words("crosstab"))
             if self.test is not None
             else (f"{len(self.option_tests)} option tests" if self.option_tests else "no test")
         )
@@ -628,7 +623,7 @@ class CrossTab:
         note (with the test) as caption. Rendered here so that no template engine is needed."""
         from html import escape
 
-        words = labels(self.codebook, lang)
+        words = Words(self.codebook, lang).words("crosstab")
         shares = self.percent(percent)
         columns = list(self.counts.columns)
         head_top = "".join(
@@ -680,7 +675,7 @@ class CrossTab:
         """What the percentages are of, and which test was made (``with_test=False``: the
         test result is withheld, as in a published table with hidden cells); with ``ci`` what
         the intervals and q-values are."""
-        words = labels(self.codebook, lang)
+        words = Words(self.codebook, lang).words("crosstab")
         extra = [words["note:ci"].replace("{level}", f"{confidence * 100:g}")] if ci else []
         if with_test and self.option_tests:
             extra.append(words["note:q"])

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import re
 
-from analysis.codebook.words import table_texts
+from analysis.codebook.words import Words, table_texts
 from analysis.report.registry import ReportContext, ReportTable
 from analysis.study.load import Study
-from analysis.tabulation.crosstabs import CrossTab, join_sentences, labels, maturity_levels, presurvey_by
+from analysis.tabulation.crosstabs import CrossTab, join_sentences, maturity_levels, presurvey_by
 from analysis.tabulation.suppression import TableLayout
 
 __all__ = ["presurvey_tables"]
@@ -48,12 +48,16 @@ def _item(table: CrossTab, by: str, ctx: ReportContext, fallback: bool, maturity
         # A whole-table test printed in a note cannot be hidden with the counts it uses: a
         # published table states the test made, not its result.
         note = table.note(lang, with_test=not ctx.publish, ci=True)
-        notes[lang] = join_sentences(lang, note, labels(codebook, lang)["by_group_fallback"]) if fallback else note
+        notes[lang] = (
+            join_sentences(lang, note, Words(codebook, lang).label("by_group_fallback", "crosstab"))
+            if fallback
+            else note
+        )
         texts[lang] = table.row.title(lang).removeprefix(question).strip()
     by_title = {lang: table.column.title(lang) for lang in ("ja", "en")}
     titled = table_texts(codebook, "presurvey_by", question=question, by=by_title, text=texts, note=notes)
     frame = table.frame(ctx.lang, ci=True)
-    words = labels(codebook, ctx.lang)
+    words = Words(codebook, ctx.lang).words("crosstab")
     name = "presurvey_" + re.sub(r"\W", "_", table.row.name.lower()) + f"_by_{by}"
     # The layout (totals, a multiple-response table's options and answered row) is in
     # frame.attrs["layout"]: each % is a percentage of its count (percent_of) and each interval

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from analysis.codebook.words import table_texts
+from analysis.codebook.words import Words, table_texts
 from analysis.report.registry import ReportContext, ReportTable, TableTexts
 from analysis.statements.coding import (
     findings_layout,
@@ -33,7 +33,6 @@ from analysis.statements.coding import (
     withhold_maturity,
 )
 from analysis.study.load import Study
-from analysis.tabulation.crosstabs import labels
 from analysis.tabulation.suppression import TableLayout
 
 __all__ = ["statement_tables"]
@@ -84,7 +83,7 @@ def _published_statements(
         return statements, {}, []
     notes = {}
     for lang in ("ja", "en"):
-        words = labels(codebook, lang)
+        words = Words(codebook, lang).words("crosstab")
         groups = codebook.table("maturity_groups")
         names = [str(g[f"label_{lang}"]) for _, g in groups.iterrows() if str(g["code"]) in small]
         notes[lang] = (
@@ -108,12 +107,12 @@ def statement_tables(study: Study, ctx: ReportContext) -> list[ReportTable]:
     if statements is None or statements.empty:
         return []
     codebook, lang = study.codebook, ctx.lang
-    words = labels(codebook, lang)
+    words = Words(codebook, lang).words("crosstab")
     maturity_notes: dict[str, str] = {}
     hidden_groups: list[str] = []
     if ctx.publish:
         statements, maturity_notes, hidden_groups = _published_statements(study, ctx, statements)
-    published = {lang_: labels(codebook, lang_)["note:statements_published"] for lang_ in ("ja", "en")}
+    published = {lang_: Words(codebook, lang_).words("crosstab")["note:statements_published"] for lang_ in ("ja", "en")}
     order = list(codebook.table("respondent_groups")["group"])
     present = set(statements["respondent_group"].astype(str))
     out: list[ReportTable] = []
