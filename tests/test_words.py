@@ -73,3 +73,10 @@ def test_texts_in_both_languages_take_values_by_language(codebook):
     assert set(texts) == {"title_ja", "title_en", "note_ja", "note_en"}
     titles = figure_titles(codebook, "figure:level_radar")
     assert set(titles) == {"title_ja", "title_en"} and titles["title_ja"] != "figure:level_radar"
+
+
+def test_a_code_list_placeholder_matches_its_codes_and_shows_their_labels(codebook):
+    assert Words(codebook, "ja").header("n_domestic", "disclosure") == "国内 開示企業数"
+    assert Words(codebook, "en").header("total_overseas", "disclosure") == "Overseas N"
+    assert Words(codebook, "ja").header("share_nowhere", "disclosure") == "share_nowhere"
+    assert Words(codebook, "ja").header("n_domestic", "report") == "n_domestic"  # a word of its scope only

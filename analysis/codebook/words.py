@@ -6,9 +6,11 @@
 column ids (``n``, ``n_2021``, ``n_below_3``) and labelled when they are written, so the words
 of a header live here once, whatever builds the table.
 
-A key with placeholders (``n_{year}``, ``n_below_{t}``, ``n_{level}``) is the template of every
-column id it matches: ``{year}`` a four-digit year, ``{t}`` a number, ``{level}`` one of the
-edition's maturity levels.
+A key with placeholders (``n_{year}``, ``n_below_{t}``, ``n_{level}``, ``n_{region}``) is the
+template of every column id it matches: ``{year}`` a four-digit year, ``{t}`` a number,
+``{level}`` one of the edition's maturity levels, each shown as it is; and a placeholder named
+after the key column of a code list (``{region}``: ``regions.csv``) one of its codes, shown by
+its label (``n_domestic``: 国内 開示企業数).
 """
 
 from __future__ import annotations
@@ -70,10 +72,11 @@ class Words:
         found = self.words(scope).get(name)
         if found:
             return found
-        for pattern, template in _templates(self, scope):
+        for pattern, template, shown in _templates(self, scope):
             match = pattern.fullmatch(name)
             if match:
-                return _fill(template, self.lang, match.groupdict())
+                values = {k: shown.get(k, {}).get(v, v) for k, v in match.groupdict().items()}
+                return _fill(template, self.lang, values)
         return name
 
     def title(self, table_key: str, **values: object) -> str:
@@ -138,15 +141,34 @@ def _table_rows(codebook: Codebook) -> dict[str, dict[str, str]]:
     return rows
 
 
-def _templates(words: Words, scope: str) -> tuple[tuple[re.Pattern[str], str], ...]:
+# A template: the pattern of the column ids it names, its word, and the labels of the codes its
+# code-list placeholders match ({placeholder: {code: label}}).
+_Template = tuple[re.Pattern[str], str, dict[str, dict[str, str]]]
+
+
+def _templates(words: Words, scope: str) -> tuple[_Template, ...]:
     return () if words.codebook is None else _compiled(words.codebook, words.lang, scope)
 
 
+def _one_of(codes: list[str]) -> str:
+    # longest first, so that a code that begins another does not cut it short
+    return "|".join(re.escape(code) for code in sorted(codes, key=len, reverse=True)) or r"(?!)"
+
+
 @cache
-def _compiled(codebook: Codebook, lang: str, scope: str) -> tuple[tuple[re.Pattern[str], str], ...]:
+def _compiled(codebook: Codebook, lang: str, scope: str) -> tuple[_Template, ...]:
     """The template keys of ``scope`` as patterns of column ids, with their words."""
     levels = [str(rule["level"]) for rule in codebook.meta.get("maturity", {}).get("rules", ())]
-    patterns = dict(_PATTERNS, level="|".join(re.escape(level) for level in levels) or r"(?!)")
+    patterns = dict(_PATTERNS, level=_one_of(levels))
+    keys = [codebook.codelist_key(name) for name in codebook.meta.get("codelists", {})]
+    shown: dict[str, dict[str, str]] = {}
+    for name in codebook.meta.get("codelists", {}):
+        key = codebook.codelist_key(name)
+        if keys.count(key) == 1 and key not in patterns:  # a key several lists share names none of them
+            frame = codebook.codelist(name)
+            labels = frame[f"label_{lang}"] if f"label_{lang}" in frame else frame[key]
+            shown[key] = dict(zip(frame[key].astype(str), labels.astype(str), strict=True))
+            patterns[key] = _one_of(list(shown[key]))
     out = []
     for key, word in _words(codebook, lang, scope).items():
         names = _PLACEHOLDER.findall(key)
@@ -156,5 +178,5 @@ def _compiled(codebook: Codebook, lang: str, scope: str) -> tuple[tuple[re.Patte
         regex = "".join(
             re.escape(part) if i % 2 == 0 else f"(?P<{part}>{patterns[part]})" for i, part in enumerate(parts)
         )
-        out.append((re.compile(regex), word))
+        out.append((re.compile(regex), word, {n: shown[n] for n in names if n in shown}))
     return tuple(out)
