@@ -2,7 +2,7 @@
 
 The level comes from :func:`analysis.maturity.classification.maturity_table` (imported lazily through
 :func:`analysis.tabulation.crosstabs.maturity_levels`); without it the tables are by respondent group.
-Titles and notes are codebook data (``report_tables.csv``; words: :meth:`analysis.codebook.Codebook.words`).
+Titles and notes are codebook data (``report_tables.csv``; words: :class:`analysis.codebook.words.Words`).
 """
 
 from __future__ import annotations

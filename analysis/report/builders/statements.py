@@ -4,7 +4,7 @@ matrix (one row per respondent: ``respondent_level``, so a published report leav
 lists it in its appendix).
 
 Titles and notes are codebook data (``report_tables.csv``); headers the cross-tabulation words
-(:meth:`analysis.codebook.Codebook.words`).
+(:class:`analysis.codebook.words.Words`).
 
 The publication rule for statements (``--publish``): the statements are published, grouped by
 section, category and maturity as the study prints them, without respondent ids. Every count
