@@ -398,3 +398,17 @@ def test_a_filtered_table_says_whom_it_counts(filtered):
 def test_an_unfiltered_table_has_no_eligibility(single):
     assert single.eligibility == {} and single.frame().attrs["eligibility"] == {}
     assert "asked only of" not in single.note("en")
+
+
+def test_a_frame_by_id_names_the_same_columns_and_carries_their_headers(single, multiple):
+    for table in (single, multiple):
+        labelled = table.frame("en", ci=True)
+        by_id = table.frame("en", ci=True, ids=True)
+        headers = by_id.attrs["headers"]
+        assert [headers[c] for c in by_id.columns] == list(labelled.columns)
+        assert by_id.attrs["count_columns"][-1] == "n:total" and "n:A" in by_id.columns
+        assert [headers[c] for c in by_id.attrs["count_columns"]] == labelled.attrs["count_columns"]
+        assert [headers[c] for c in by_id.attrs["ci_columns"]] == labelled.attrs["ci_columns"]
+        layout = TableLayout.from_mapping(by_id.attrs["layout"]).renamed(lambda c, h=headers: h.get(c, c))
+        assert layout == TableLayout.from_mapping(labelled.attrs["layout"])
+        assert by_id.drop(columns="option").to_numpy().tolist() == labelled.iloc[:, 1:].to_numpy().tolist()

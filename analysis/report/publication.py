@@ -561,12 +561,14 @@ class Published:
         """The declaration and true values with columns named by their headers in ``words``, as
         the written files name them (:func:`analysis.report.writers.prepare_table`): what the
         audit of the files attacks. Headers of a table's columns must be distinct."""
-        scopes = {item.name: item.scope for item in self.items if hasattr(item, "scope")}
+        from analysis.report.registry import ReportTable
+
+        items = {item.name: item for item in self.items if isinstance(item, ReportTable)}
         headers: dict[str, dict[str, str]] = {}
         tables = []
         for table in self.declaration["tables"]:
-            scope = scopes.get(table["name"], "report")
-            head = {c: words.header(c, scope) for c in table["columns"]}
+            item = items.get(table["name"])
+            head = {c: item.header(c, words) if item else words.header(c, "report") for c in table["columns"]}
             if len(set(head.values())) < len(head):
                 raise PublicationError(f"table {table['name']!r} gives two columns the same header: {head}")
             headers[table["name"]] = head

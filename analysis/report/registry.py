@@ -8,7 +8,7 @@ and listing it in :func:`analysis.report.build.builders`. Builders compute; they
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
@@ -47,7 +47,8 @@ class ReportTable:
     listed in the appendix. Builders declare; :mod:`analysis.report.publication` hides.
 
     Columns are named by id (``n``, ``share``, ``n_2021``); the writer gives them their headers
-    from the codebook's words in ``scope`` (:meth:`analysis.codebook.words.Words.header`), so
+    (:meth:`header`): from the codebook's words in ``scope``, or, for ids of the table's own
+    categories (``n:A`` of a cross-tabulation), from ``headers`` (in the report's language). So
     every column name above is an id.
     """
 
@@ -66,13 +67,18 @@ class ReportTable:
     layout: Mapping[str, Any] | None = None
     respondent_level: bool = False  # rows are single respondents: left out in publish mode
     scope: str = "report"  # the word scope of its column ids (headers are given when written)
+    headers: Mapping[str, str] = field(default_factory=dict)  # ids no word names (its own categories)
 
     def title(self, lang: str) -> str:
         return self.title_ja if lang == "ja" else self.title_en
 
+    def header(self, column: object, words: Words) -> str:
+        """The header of column id ``column``: the table's own, else its word in ``scope``."""
+        return self.headers.get(str(column)) or words.header(column, self.scope)
+
     def labelled(self, words: Words) -> pd.DataFrame:
         """The frame with the headers a reader sees (``words``), for notebooks and checks."""
-        return self.frame.rename(columns=lambda column: words.header(column, self.scope))
+        return self.frame.rename(columns=lambda column: self.header(column, words))
 
 
 @dataclass(frozen=True)

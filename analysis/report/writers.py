@@ -174,7 +174,7 @@ def prepare_table(table: ReportTable, words: Words) -> PreparedTable:
         title=table.title(words.lang),
         note=table.note_ja if words.lang == "ja" else table.note_en,
         section=section,
-        headers=tuple(words.header(c, table.scope) for c in columns),
+        headers=tuple(table.header(c, words) for c in columns),
         kinds=kinds,
         rows=rows,
         row_headers=min(row_headers, len(columns)),

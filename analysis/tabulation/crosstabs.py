@@ -515,8 +515,14 @@ class CrossTab:
         ci: bool = False,
         confidence: float = 0.95,
         q: bool = True,
+        ids: bool = False,
     ) -> pd.DataFrame:
         """The table as printed: a label column, then ``n`` and ``%`` per column, then the total.
+
+        ``ids=True`` keeps column ids (``option``, ``n:<column>``, ``pct:<column>``,
+        ``ci_low:<column>``, ``ci_high:<column>``, ``p_value``, ``q_value``; the attrs name ids
+        too) with their headers in ``lang`` in ``attrs["headers"]``, for a report that labels its
+        tables when it writes them.
 
         ``ci=True`` adds the exact interval of every share after its ``%`` (columns listed in
         ``attrs["ci_columns"]``); a multiple-response table has its options' p-values and, with
@@ -537,22 +543,25 @@ class CrossTab:
             key: (words["total"] if key == TOTAL else self.column.label(key, lang)) for key in self.counts.columns
         }
         row_label = {key: self._row_label(key, lang, words) for key in self.counts.index}
-        out = pd.DataFrame({self.row.title(lang): [row_label[k] for k in self.counts.index]})
+        out = pd.DataFrame({"option": [row_label[k] for k in self.counts.index]})
+        headers = {"option": self.row.title(lang), "p_value": words["p_value"], "q_value": words["q_value"]}
         percent_of: dict[str, str] = {}
         derived_from: dict[str, tuple[str, ...]] = {}
         count_columns: list[str] = []
-        total_n = f"{column_label[TOTAL]} {words['n']}"
+        total_n = f"n:{TOTAL}"
         for key in self.counts.columns:
-            n_name = f"{column_label[key]} {words['n']}"
-            p_name = f"{column_label[key]} {words['pct']}"
+            n_name, p_name = f"n:{key}", f"pct:{key}"
+            headers[n_name] = f"{column_label[key]} {words['n']}"
+            headers[p_name] = f"{column_label[key]} {words['pct']}"
             out[n_name] = pd.array(self.counts[key].to_numpy(), dtype="Int64")
             out[p_name] = pd.array(shares[key].to_numpy(), dtype="Float64")
             percent_of[p_name] = n_name
             count_columns.append(n_name)
             if intervals is not None:
                 low, high = intervals
-                for bound, values in ((words["ci_low"], low), (words["ci_high"], high)):
-                    name = f"{column_label[key]} {bound.replace('{level}', level)}"
+                for bound, values in (("ci_low", low), ("ci_high", high)):
+                    name = f"{bound}:{key}"
+                    headers[name] = f"{column_label[key]} {words[bound].replace('{level}', level)}"
                     out[name] = pd.array(values[key].to_numpy(), dtype="Float64")
                     # An interval bound gives its count away as a % does, and the bound of a 0
                     # count its denominator: declared derived from the count and the denominator
@@ -562,14 +571,14 @@ class CrossTab:
                     ci_columns.append(name)
         table_statistics: list[str] = []
         if self.option_tests:
-            out[words["p_value"]] = pd.array(
+            out["p_value"] = pd.array(
                 [self.option_tests[k].p_value if k in self.option_tests else None for k in self.counts.index],
                 dtype="Float64",
             )
             if q:
                 q_of = self.q_values()
-                out[words["q_value"]] = pd.array([q_of.get(k) for k in self.counts.index], dtype="Float64")
-                table_statistics.append(words["q_value"])
+                out["q_value"] = pd.array([q_of.get(k) for k in self.counts.index], dtype="Float64")
+                table_statistics.append("q_value")
         positions = {key: i for i, key in enumerate(self.counts.index)}
         additive = (
             [positions[k] for k in self.counts.index if k.startswith("missing:")] + [positions[ANSWERED]]
@@ -578,12 +587,12 @@ class CrossTab:
         )
         layout = TableLayout(
             total_row=positions[TOTAL],
-            total_column=f"{column_label[TOTAL]} {words['n']}",
+            total_column=total_n,
             additive_rows=tuple(additive) if additive is not None else None,
             percent_of=percent_of,
             denominator_rows=(positions[self.base], positions[TOTAL]),
             derived_from=derived_from,
-            dependent_columns=(words["p_value"],) if self.option_tests else (),
+            dependent_columns=("p_value",) if self.option_tests else (),
         )
         out.attrs["layout"] = layout.as_mapping()
         out.attrs["count_columns"] = count_columns
@@ -606,7 +615,8 @@ class CrossTab:
             if hidden.any():
                 for name in table_statistics:
                     out[name] = out[name].mask(np.ones(len(out), dtype=bool))
-        return out
+        out.attrs["headers"] = {c: headers[c] for c in out.columns}
+        return out if ids else _labelled(out)
 
     def __repr__(self) -> str:
         shape = f"{len(self.counts.index)}x{len(self.counts.columns)}"
@@ -708,6 +718,23 @@ class CrossTab:
             if with_test and self.test is not None:
                 note = join_sentences(lang, note, words["note:test"].replace("{test}", describe_test(self.test, words)))
         return note if with_test else join_sentences(lang, note, words["test_withheld"])
+
+
+def _labelled(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` (of :meth:`CrossTab.frame` with ``ids=True``) with its columns named by their headers,
+    and its attrs naming them so."""
+    headers: dict[str, str] = frame.attrs["headers"]
+
+    def name(column: str) -> str:
+        return headers.get(column, column)
+
+    out = frame.rename(columns=headers)
+    out.attrs = dict(frame.attrs)
+    out.attrs["layout"] = TableLayout.from_mapping(frame.attrs["layout"]).renamed(name).as_mapping()
+    for key in ("count_columns", "percent_columns", "ci_columns", "table_statistics"):
+        out.attrs[key] = [name(c) for c in frame.attrs[key]]
+    del out.attrs["headers"]
+    return out
 
 
 def join_sentences(lang: str, *sentences: str) -> str:

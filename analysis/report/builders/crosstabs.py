@@ -56,8 +56,8 @@ def _item(table: CrossTab, by: str, ctx: ReportContext, fallback: bool, maturity
         texts[lang] = table.row.title(lang).removeprefix(question).strip()
     by_title = {lang: table.column.title(lang) for lang in ("ja", "en")}
     titled = table_texts(codebook, "presurvey_by", question=question, by=by_title, text=texts, note=notes)
-    frame = table.frame(ctx.lang, ci=True)
-    words = Words(codebook, ctx.lang).words("crosstab")
+    # Column ids (n:A, pct:A, p_value…); their headers ("成熟度A(高) n") are the table's own.
+    frame = table.frame(ctx.lang, ci=True, ids=True)
     name = "presurvey_" + re.sub(r"\W", "_", table.row.name.lower()) + f"_by_{by}"
     # The layout (totals, a multiple-response table's options and answered row) is in
     # frame.attrs["layout"]: each % is a percentage of its count (percent_of) and each interval
@@ -71,7 +71,7 @@ def _item(table: CrossTab, by: str, ctx: ReportContext, fallback: bool, maturity
         layout = TableLayout.from_mapping(
             {**layout.as_mapping(), "links": [list(x) for x in _margin_links(table, frame, maturity, year)]}
         )
-    statistics = tuple(c for c in (words["p_value"],) if c in frame)
+    statistics = tuple(c for c in ("p_value",) if c in frame)
     table_statistics = tuple(c for c in frame.attrs["table_statistics"] if c in frame)
     return ReportTable(
         name=name,
@@ -82,6 +82,8 @@ def _item(table: CrossTab, by: str, ctx: ReportContext, fallback: bool, maturity
         statistics=statistics,
         table_statistics=table_statistics,
         layout=layout.as_mapping(),
+        scope="crosstab",
+        headers=frame.attrs["headers"],
         **titled,
     )
 
