@@ -25,6 +25,7 @@ import pandas as pd
 from analysis.codebook.words import Words, table_texts
 from analysis.report.registry import ReportContext, ReportTable, TableTexts
 from analysis.statements.coding import (
+    WITHHELD,
     findings_layout,
     section_by_maturity,
     small_maturity_groups,
@@ -75,7 +76,7 @@ def _published_statements(
     study, ctx: ReportContext, statements: pd.DataFrame
 ) -> tuple[pd.DataFrame, dict[str, str], list[str]]:
     """The statements as published (maturity groups of fewer than k companies withheld), the
-    note saying which groups were withheld (empty when none) and their labels in ``ctx.lang``."""
+    note saying which groups were withheld (empty when none) and their codes (column ids)."""
     codebook = study.codebook
     k = codebook.suppression_k  # the publication rule's k (analysis.report.publication)
     small = small_maturity_groups(study.tables.get("maturity"), codebook, k, study.fiscal_year)
@@ -92,12 +93,7 @@ def _published_statements(
             .replace("{groups}", ("、" if lang == "ja" else ", ").join(names))
             .replace("{label}", words["maturity_withheld"])
         )
-    groups = codebook.table("maturity_groups")
-    hidden = [
-        str(label)
-        for code, label in zip(groups["code"], groups[f"label_{ctx.lang}"], strict=True)
-        if str(code) in small
-    ]
+    hidden = [str(code) for code in codebook.table("maturity_groups")["code"] if str(code) in small]
     return withhold_maturity(statements, small), notes, hidden
 
 
@@ -117,7 +113,7 @@ def statement_tables(study: Study, ctx: ReportContext) -> list[ReportTable]:
     present = set(statements["respondent_group"].astype(str))
     out: list[ReportTable] = []
     for group in [g for g in order if g in present]:
-        by_category = statements_by_category(statements, codebook, lang, group)
+        by_category = statements_by_category(statements, codebook, lang, group, ids=True)
         n_statements, n_respondents = by_category.attrs["count_columns"]
         if ctx.publish:
             # Statement counts are the rows of the listing: exact. Companies per category: left out.
@@ -126,6 +122,7 @@ def statement_tables(study: Study, ctx: ReportContext) -> list[ReportTable]:
                     name=f"statements_by_category_{group}",
                     frame=by_category.drop(columns=[n_respondents]),
                     section=SECTION,
+                    scope="crosstab",
                     **_with_note(_texts(codebook, "statements_by_category", group), published),
                 )
             )
@@ -140,17 +137,20 @@ def statement_tables(study: Study, ctx: ReportContext) -> list[ReportTable]:
                     section=SECTION,
                     counts=tuple(by_category.attrs["count_columns"]),
                     layout=layout.as_mapping(),
+                    scope="crosstab",
                     **_texts(codebook, "statements_by_category", group),
                 )
             )
         # A withheld group's column would read as "no statement about this group": left out.
-        by_maturity = section_by_maturity(statements, codebook, lang, group).drop(columns=hidden_groups)
-        withheld = maturity_notes if words["maturity_withheld"] in by_maturity else {}
+        by_maturity = section_by_maturity(statements, codebook, lang, group, ids=True).drop(columns=hidden_groups)
+        withheld = maturity_notes if WITHHELD in by_maturity else {}
         out.append(
             ReportTable(
                 name=f"statements_by_maturity_{group}",
                 frame=by_maturity,
                 section=SECTION,
+                scope="crosstab",
+                headers=by_maturity.attrs["headers"],
                 **_with_note(_texts(codebook, "statements_by_maturity", group), withheld),
             )
         )
