@@ -65,7 +65,7 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    from analysis.report.build import build_report, first_screen
+    from analysis.report.build import build_report, failed_builders, first_screen
 
     previous = Path(args.previous) if args.previous else None
     try:
@@ -80,9 +80,10 @@ def _cmd_report(args: argparse.Namespace) -> int:
         )
     except RuntimeError as error:  # --publish without its suppression module: refused, nothing written
         raise UsageError("報告書を作れませんでした", str(error)) from error
-    print(first_screen(Path(args.processed_dir), args.lang))
+    print(first_screen(Path(args.processed_dir), args.lang, written))
     print(_say(args.lang, f"報告書を {written} に書きました", f"Wrote the report to {written}"))
-    return 0
+    # A report with a table missing is written (the rest is worth reading) but is not a success.
+    return 1 if failed_builders(written) else 0
 
 
 def year_folders(raw_root: Path) -> list[tuple[int, Path]]:
@@ -97,7 +98,7 @@ def year_folders(raw_root: Path) -> list[tuple[int, Path]]:
 def _cmd_run(args: argparse.Namespace) -> int:
     from analysis.ingest.folder import ingest
     from analysis.output.atomic import refuse_overlap
-    from analysis.report.build import build_report, first_screen
+    from analysis.report.build import build_report, failed_builders, first_screen
 
     raw_root, processed_root, reports_root = Path(args.raw), Path(args.processed), Path(args.reports)
     if not raw_root.is_dir():
@@ -137,7 +138,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
             force=args.force,
             per_respondent=args.per_respondent,
         )
-        print(first_screen(out, args.lang))
+        print(first_screen(out, args.lang, report_dir))
+        status |= 1 if failed_builders(report_dir) else 0
         print(_say(args.lang, f"== {year}年度: 報告書 → {report_dir}", f"== {year}: report -> {report_dir}"))
         previous = out
     _build_db(processed_root, args.force)

@@ -7,7 +7,7 @@ on (usage, folders, permissions, disk), 1 for the data.
 
 from __future__ import annotations
 
-__all__ = ["DataError", "SurveyError", "UsageError"]
+__all__ = ["DataError", "SurveyError", "UnprotectedCellsWarning", "UsageError"]
 
 
 class SurveyError(Exception):
@@ -30,3 +30,13 @@ class DataError(SurveyError):
     """The input data cannot give a result (e.g. a raw folder without any survey workbook)."""
 
     exit_code = 1
+
+
+class UnprotectedCellsWarning(UserWarning):
+    """An analyst's table (:func:`analysis.tabulation.suppress`) has hidden counts that its
+    published totals give away. The report never warns: publish mode leaves such a table out
+    and says why in its appendix. The message is Japanese, then English after `` / ``."""
+
+    def __init__(self, ja: str, en: str):
+        super().__init__(f"{ja} / {en}")
+        self.ja, self.en = ja, en

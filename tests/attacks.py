@@ -169,9 +169,9 @@ def quantity_keys(pub: Published) -> dict[tuple[str, str, str], tuple]:
 
     The same key in two places is the same number: the level distribution (``level``) is
     the 件数 of ``maturity_levels``, a year's columns of ``yoy_maturity_levels``, the 基準 row
-    of the sensitivity table and the 合計 row of every single-response pre-survey table; a
-    region's disclosing companies per item (``disc``) appear by region, summed by country and
-    in the trend table of every year.
+    of the sensitivity table, the 計 of ``maturity_bounds`` (unclassified only) and the 合計 row
+    of every single-response pre-survey table; a region's disclosing companies per item
+    (``disc``) appear by region, summed by country and in the trend table of every year.
     """
     year = pub.year
     keys = {}
@@ -187,6 +187,10 @@ def quantity_keys(pub: Published) -> dict[tuple[str, str, str], tuple]:
             for i, r in enumerate(rows):
                 if "件数" in frame.columns:
                     put(i, "件数", ("N", year) if r in TOTAL_LABELS else ("level", year, level_of(r)))
+        elif name == "maturity_bounds":  # unclassified companies by range: its 計 is the 判定不能 count
+            for i in range(len(frame)):
+                if "件数" in frame.columns and str(frame.iloc[i][labels[0]]) in TOTAL_LABELS:
+                    put(i, "件数", ("level", year, "判定不能"))
         elif name == "yoy_maturity_levels":
             for column in frame.columns:
                 found = re.fullmatch(r"(20\d\d)年度 件数", column)
@@ -478,7 +482,7 @@ def table_system(pub: Published, name: str) -> System:
             )
             for e in eligible:
                 system.add([(1, cell(a, column)), (-1, cell(e, column))], sense="<=", how="answered <= eligible")
-        elif total_rows and label_count == 1:
+        elif total_rows and (label_count == 1 or name == "maturity_bounds"):  # its 2nd label: a range's code
             total = total_rows[0]
             system.add(
                 [(1, cell(i, column)) for i in range(len(frame)) if i != total] + [(-1, cell(total, column))],

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -18,6 +21,11 @@ from hypothesis import settings
 
 from analysis.codebook import Codebook, load_codebook
 from analysis.collect.template import build_workbook, workbook_bytes
+
+try:
+    import fcntl
+except ImportError:  # Windows: no shared session folder (see sample_study)
+    fcntl = None
 
 # Hypothesis profiles, chosen with HYPOTHESIS_PROFILE (default: "ci" when CI is set, else "dev").
 # Shared 2-core machines are noisy: no per-example deadline in any profile. Tests that set their
@@ -62,18 +70,47 @@ def pytest_collection_modifyitems(items):
 
 @pytest.fixture(scope="session")
 def sample_study(tmp_path_factory):
-    """The session folder of the sample study; fails the session if a test changed what is in it."""
-    root = tmp_path_factory.mktemp("sample_study")
+    """The session folder of the sample study; fails the session if a test changed what is in it.
+
+    The suite runs in parallel (pytest-xdist, one worker per core): the workers of one run share
+    one folder, and each part is built by the first worker that needs it, under a file lock, so
+    the sample is ingested and reported once per run, not once per worker.
+    """
+    if os.environ.get("PYTEST_XDIST_WORKER") and fcntl is not None:
+        root = tmp_path_factory.getbasetemp().parent / "sample_study"
+        root.mkdir(exist_ok=True)
+    else:
+        root = tmp_path_factory.mktemp("sample_study")
     built: list[tuple[Path, str]] = []
     yield root, built
     for folder, digest in built:
         assert tree_hash(folder) == digest, f"a test wrote into the shared {folder.name}; copy it first"
 
 
+@contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``path`` (a no-op where there is no ``fcntl``: then every worker
+    has its own session folder)."""
+    if fcntl is None:
+        yield
+        return
+    with open(path, "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def _built(sample_study, name: str, build) -> Path:
     root, built = sample_study
-    folder = root / name
-    build(folder)
+    folder, done = root / name, root / f".{name}.done"
+    with _locked(root / f".{name}.lock"):
+        if not done.exists():
+            if folder.exists():  # a worker that failed half-way left it
+                shutil.rmtree(folder)
+            build(folder)
+            done.touch()
     built.append((folder, tree_hash(folder)))
     return folder
 

@@ -253,7 +253,7 @@ def test_a_workbook_of_another_year_is_kept_out_of_the_years_tables(tmp_path, co
     (error,) = issues[issues.severity == "error"].itertuples()
     assert (error.file, error.sheet, error.cell) == ("U03.xlsx", "基本情報", "B3")
     assert "fiscal year 2021" in error.message_en
-    assert "年度が2021ですが、このフォルダは2022年度のもの" in error.message_ja
+    assert "入力された年度は2021年度ですが、このフォルダは2022年度のもの" in error.message_ja
     respondents = pd.read_parquet(out / "respondents.parquet")
     maturity = pd.read_parquet(out / "maturity.parquet")
     users = respondents[respondents.group == "user"]

@@ -412,3 +412,27 @@ def test_a_frame_by_id_names_the_same_columns_and_carries_their_headers(single, 
         layout = TableLayout.from_mapping(by_id.attrs["layout"]).renamed(lambda c, h=headers: h.get(c, c))
         assert layout == TableLayout.from_mapping(labelled.attrs["layout"])
         assert by_id.drop(columns="option").to_numpy().tolist() == labelled.iloc[:, 1:].to_numpy().tolist()
+
+
+def test_a_filtered_column_question_counts_only_those_asked(study, maturity):
+    """A single-choice question asked of some respondents only, used as the column: those not
+    asked are out of the whole table, not in its 'unanswered' column (codebook filter on a
+    column; today's edition filters only a multiple-choice question, so the rule is built here)."""
+    from dataclasses import replace
+
+    from analysis.codebook.filters import QuestionFilter
+
+    plain = variable(study, "Q1-1")
+    asked = {"U1", "U2", "U3", "U4", "U6"}  # U6 asked but gave no answer: it stays, as unanswered
+    responses = plain.responses[plain.responses["respondent_id"].isin(asked)]
+    rule = QuestionFilter(question="Q1-1", on="Q1-2", codes=(1,))
+    filtered_column = replace(plain, filter=rule, responses=responses, not_asked=3)
+    table = crosstab(study, "maturity", filtered_column, maturity=maturity)
+    unfiltered = crosstab(study, "maturity", plain, maturity=maturity)
+    assert int(unfiltered.counts.loc["total", "total"]) == 8
+    assert int(table.counts.loc["total", "total"]) == len(asked)
+    assert int(table.counts.loc["total", "missing:unanswered"]) == 1  # U6, asked
+    assert table.counts.loc["A"].tolist()[:3] == [2, 1, 0]  # U1, U2 chose 1; U3 chose 2
+    assert table.eligibility["column_filter"] == "Q1-2 in 1" and table.eligibility["column_not_asked_n"] == 3
+    assert table.eligibility["filter"] is None
+    assert "Q1-1 is asked only of" in table.note("en")

@@ -96,7 +96,7 @@ def test_message_renders_each_language_and_joins_lists():
     )
     assert message.en == "missing sheet 回答 (answers); the workbook has: 基本情報, メモ. Start from `survey template`"
     nested = Message.of("kept_invalid", reason=Message.of("not_whole_number", value="'x'"), label="無効")
-    assert nested.ja == "整数が必要です(入力値: 'x')。無効回答(無効)として記録しました"
+    assert nested.ja == "整数を入力してください(入力値: 'x')。無効回答(無効)として記録しました"
     assert nested.en == "expected a whole number, got 'x'; kept as an invalid answer (無効)"
 
 
@@ -117,11 +117,11 @@ def test_problem_frame_keeps_code_and_both_messages():
         "回答",
         "D14",
         "not_whole_number",
-        "整数が必要です(入力値: 'x')",
+        "整数を入力してください(入力値: 'x')",
         "expected a whole number, got 'x'",
     ]
     assert format_problem(problem, "en") == "ERROR   a.xlsx: 回答!D14: expected a whole number, got 'x'"
-    assert format_problem(problem) == "エラー a.xlsx: 回答!D14: 整数が必要です(入力値: 'x')"
+    assert format_problem(problem) == "エラー a.xlsx: 回答!D14: 整数を入力してください(入力値: 'x')"
 
 
 def test_messages_survive_pickling_between_processes():

@@ -7,12 +7,15 @@ years and assert that the audit recovers nothing from what publication prints.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pandas as pd
 import pytest
 from conftest import examples
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from analysis.maturity.bounds import bound_counts, level_ranges
 from analysis.report.audit import audit_reports, report_from_items
 from analysis.report.publication import PublicationRule, publish
 from analysis.report.registry import ReportTable
@@ -51,6 +54,17 @@ def level_table(name: str, year: int, levels: dict[str, int], column: str = "n")
     links = [(i, column, ("maturity_level", year, level)) for i, level in enumerate(LEVELS)]
     links.append((len(LEVELS), column, ("respondents", year)))
     return counts_table(name, rows, [column], links=links)
+
+
+def bounds_table(name: str, year: int, ranges: list, no_level: bool) -> ReportTable:
+    """Unclassified companies per range (``ranges``: one ``(level_min, level_max)`` per company),
+    then their total: the unclassified count of ``level_table``, as the report links it."""
+    maturity = pd.DataFrame(
+        {"level": [None] * len(ranges), "level_min": [r[0] for r in ranges], "level_max": [r[1] for r in ranges]}
+    )
+    counts = bound_counts(maturity, LEVELS[:-1], no_level)
+    rows = {code: [int(n)] for code, n in counts.items()} | {"total": [len(ranges)]}
+    return counts_table(name, rows, ["n"], links=[(len(counts), "n", ("maturity_level", year, "unclassified"))])
 
 
 def crosstab(name: str, year: int, answers: dict[str, dict[str, int]], options: list[str]) -> ReportTable:
@@ -304,7 +318,7 @@ def test_a_figure_drawn_by_the_size_of_a_hidden_count_is_left_out(codebook):
     assert "radar" not in [i.name for i in out.items]
     row = out.items[-1].frame.iloc[0]
     assert row["omitted_item"] == "radar"
-    assert row["omitted_reason"] == "描かれる内容から秘匿した件数の範囲が分かるため非公開"
+    assert row["omitted_reason"] == "図の内容から秘匿した件数の範囲が分かるため非公開"
     visible = level_table("maturity_levels", 2021, {"A": 5, "B": 5, "C": 6})
     radar = ReportFigure(
         "radar",
@@ -365,6 +379,17 @@ def studies(draw, year: int = 2021):
     items = []
     counts = {level: levels.count(level) for level in LEVELS}
     items.append(level_table("levels", year, counts))
+    no_level = draw(st.booleans())
+    ranges = level_ranges(LEVELS[:-1], no_level)
+    unclassified = counts["unclassified"]
+    items.append(
+        bounds_table(
+            "bounds",
+            year,
+            draw(st.lists(st.sampled_from(ranges), min_size=unclassified, max_size=unclassified)),
+            no_level,
+        )
+    )
     for q in range(n_questions):
         options = ["o1", "o2", "o3"][: draw(st.integers(2, 3))]
         picks = draw(st.lists(st.sampled_from(options), min_size=n, max_size=n))
@@ -391,6 +416,37 @@ def test_the_audit_recovers_nothing_from_a_random_study(study):
     result = audit(published)
     assert result.ok, result.failures
     assert len(result.frame) == published.hidden_cells
+
+
+@FAST
+@given(studies())
+def test_the_bounds_table_never_narrows_a_hidden_unclassified_or_bound_count(study):
+    items, _ = study
+    published = publish(items, RULE)
+    shown = {item.name: item.frame for item in published.items}
+    assert "bounds" in shown  # always protectable: never left out
+    # Its total is the same quantity as the level distribution's unclassified row.
+    assert (shown["bounds"]["n"].iloc[-1] == "x") == (shown["levels"]["n"].iloc[LEVELS.index("unclassified")] == "x")
+    truth = next(item for item in items if item.name == "bounds").frame["n"]
+    assert all(s == "x" for s, n in zip(shown["bounds"]["n"], truth, strict=True) if 0 < n < RULE.k)
+    result = audit(published)
+    attacked = result.frame[result.frame["table"] == "bounds"]
+    assert len(attacked) == (shown["bounds"]["n"] == "x").sum()  # every hidden cell attacked
+    assert result.ok, result.failures
+
+
+def test_a_bounds_table_printed_in_full_gives_away_the_unclassified_count():
+    items = [
+        level_table("levels", 2021, {"A": 6, "B": 7, "C": 5, "unclassified": 2}),
+        bounds_table("bounds", 2021, [("B", "A"), ("C", "B")], False),
+    ]
+    published = publish(items, RULE)
+    assert audit(published).ok
+    assert published.items[1].frame["n"].tolist() == ["x", 0, "x", "x"]
+    # The same report with the bounds printed as counted: their sum is the hidden 判定不能.
+    leaked = replace(published, items=[published.items[0], items[1]])
+    failures = audit(leaked).failures.set_index(["table", "row"])
+    assert failures.loc[("levels", LEVELS.index("unclassified")), ["lo", "hi"]].tolist() == [2, 2]
 
 
 @FAST

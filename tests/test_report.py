@@ -13,7 +13,7 @@ import pytest
 from conftest import HtmlReferences
 
 from analysis.report import build
-from analysis.report.build import build_report, publishable
+from analysis.report.build import build_report, first_screen, publishable
 from analysis.report.registry import ReportTable
 from analysis.report.writers import HEADER_ROW
 from analysis.study.load import load_study
@@ -346,11 +346,38 @@ def test_a_failing_builder_is_listed_and_the_rest_still_written(own_builders, ye
 
     _before(own_builders, "appendix.ingest", ("test.broken", broken))
     _, current = years
-    with pytest.warns(RuntimeWarning, match="test.broken"):
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # said to the reader, not raised as a Python warning
         out = build_report(current, tmp_path / "report")
     failures = pd.read_csv(out / "tables" / "appendix_failures.csv", dtype="str")
     assert failures.values.tolist() == [["test.broken", "KeyError: 'no such column'"]]
     assert "table_1_1" in _csv_tables(out)
+    # The first screen says so: the terminal line, the page's header and the workbook's contents.
+    said = "作成できなかった表・図があります:1 件(test.broken)"
+    assert said in first_screen(current, "ja", out)
+    assert said not in first_screen(current, "ja")  # the processed folder alone knows of no report
+    assert said in (out / "index.html").read_text(encoding="utf-8").split("</header>")[0]
+    assert said in str(openpyxl.load_workbook(out / "tables.xlsx").worksheets[0]["A3"].value)
+    assert "1 builder(s) could not build" in first_screen(current, "en", out)
+
+
+def test_the_command_exits_1_when_a_builder_failed_and_0_otherwise(own_builders, years, tmp_path, capsys):
+    from analysis.cli import main
+
+    _, current = years
+    assert main(["report", str(current), "--out", str(tmp_path / "fine")]) == 0
+    assert "作成できなかった" not in capsys.readouterr().out
+
+    def broken(study, ctx):
+        raise ValueError("bad")
+
+    _before(own_builders, "appendix.ingest", ("test.broken", broken))
+    assert main(["report", str(current), "--out", str(tmp_path / "broken")]) == 1
+    out = capsys.readouterr().out
+    assert "作成できなかった表・図があります:1 件(test.broken)" in out
+    assert "報告書を" in out  # written all the same: one broken table does not hide the others
 
 
 def test_publish_leaves_out_respondent_level_tables_with_a_note_and_no_warning(own_builders, years, tmp_path):
@@ -473,7 +500,7 @@ def test_publishable_leaves_out_a_table_without_a_layout(codebook):
     out = publishable([ReportTable("no_layout", "t", "t", frame, counts=("n", "m"))], 5, codebook=codebook)
     assert [t.name for t in out] == ["appendix_omitted"]
     assert out[0].frame["omitted_item"].tolist() == ["no_layout"]
-    assert "宣言されていない" in out[0].frame["omitted_reason"].iloc[0]
+    assert "定義されていない" in out[0].frame["omitted_reason"].iloc[0]
 
 
 def test_every_table_with_counts_declares_a_layout(sample_processed):

@@ -76,9 +76,20 @@ _PROBE = """<script>
 window.addEventListener("load", function () {
   var d = document.documentElement, imgs = [].slice.call(document.images);
   var broken = imgs.filter(function (i) { return !(i.complete && i.naturalWidth > 0); }).length;
+  // Table cells whose last line holds one character alone (a date ending in 日, いいえ)
+  var orphans = [];
+  [].slice.call(document.querySelectorAll("td, th")).forEach(function (cell) {
+    var node = cell.firstChild;
+    if (!node || node.nodeType !== 3 || node.length < 2) return;
+    var r = document.createRange(), tops = [];
+    [node.length - 2, node.length - 1].forEach(function (i) {
+      r.setStart(node, i); r.setEnd(node, i + 1); tops.push(r.getBoundingClientRect().top);
+    });
+    if (node.data.slice(-2, -1).trim() && tops[1] > tops[0] + 2) orphans.push(node.data);
+  });
   var p = document.createElement("pre"); p.id = "probe";
   p.textContent = JSON.stringify({scrollWidth: d.scrollWidth, clientWidth: d.clientWidth,
-                                  images: imgs.length, broken: broken});
+                                  images: imgs.length, broken: broken, orphans: orphans.slice(0, 20)});
   document.body.appendChild(p);
 });
 </script>"""
@@ -106,6 +117,7 @@ def test_chromium_at_1280px_shows_no_overflow_and_every_figure(report, tmp_path)
     probe = json.loads(found.group(1).replace("&quot;", '"'))
     assert probe["scrollWidth"] <= probe["clientWidth"], probe  # no horizontal scrolling of the page
     assert probe["images"] > 0 and probe["broken"] == 0, probe
+    assert probe["orphans"] == [], probe["orphans"]  # no cell wraps one character onto a line alone
     shot = tmp_path / "page.png"
     subprocess.run(
         [*command, f"--screenshot={shot}", (report / "index.html").as_uri()], capture_output=True, timeout=120

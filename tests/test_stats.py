@@ -13,6 +13,7 @@ from analysis.tabulation.stats import (
     TooManyTables,
     association_test,
     chi_square,
+    count_tables,
     cramers_v,
     fisher_exact_2x2,
     fisher_exact_rxc,
@@ -257,3 +258,70 @@ def test_bh_q_values_bound_p_and_keep_its_order(p_values):
     assert np.all(q >= p - 1e-12) and np.all(q <= 1.0)
     order = np.argsort(p, kind="stable")
     assert np.all(np.diff(q[order]) >= -1e-12)
+
+
+# -- the enumeration against brute force ------------------------------------------------------------
+
+
+def _brute_force_tables(rows: tuple[int, ...], columns: tuple[int, ...]) -> list[np.ndarray]:
+    """Every table with these sums, by trying every value of the free cells (all but the last
+    row and column, which the sums then fix): the oracle, for tiny tables only."""
+    import itertools
+
+    r, c = len(rows), len(columns)
+    ranges = [range(min(rows[i], columns[j]) + 1) for i in range(r - 1) for j in range(c - 1)]
+    found = []
+    for values in itertools.product(*ranges):
+        table = np.zeros((r, c), dtype=np.int64)
+        table[: r - 1, : c - 1] = np.array(values, dtype=np.int64).reshape(r - 1, c - 1)
+        table[: r - 1, c - 1] = np.array(rows[: r - 1]) - table[: r - 1, : c - 1].sum(axis=1)
+        table[r - 1, :] = np.array(columns) - table[: r - 1, :].sum(axis=0)
+        if (table >= 0).all() and table[r - 1].sum() == rows[r - 1]:
+            found.append(table)
+    return found
+
+
+def _brute_force_p(table: np.ndarray) -> float:
+    rows, columns = tuple(table.sum(axis=1)), tuple(table.sum(axis=0))
+    n = int(table.sum())
+
+    def probability(t: np.ndarray) -> float:
+        top = math.prod(math.factorial(int(x)) for x in (*rows, *columns))
+        return top / (math.factorial(n) * math.prod(math.factorial(int(x)) for x in t.ravel()))
+
+    observed = probability(table)
+    return sum(p for t in _brute_force_tables(rows, columns) if (p := probability(t)) <= observed * (1 + 1e-7))
+
+
+_TINY = st.integers(2, 3).flatmap(
+    lambda r: st.integers(2, 3).flatmap(
+        lambda c: st.lists(st.integers(0, 3), min_size=r * c, max_size=r * c).map(lambda v: np.array(v).reshape(r, c))
+    )
+)
+
+
+@settings(max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_TINY)
+def test_enumeration_equals_brute_force(table):
+    """Property: the exact p-value and the number of tables equal those of trying every cell."""
+    trimmed = table[table.sum(axis=1) > 0][:, table.sum(axis=0) > 0]
+    if min(trimmed.shape, default=0) < 2:
+        return
+    rows, columns = tuple(int(x) for x in trimmed.sum(axis=1)), tuple(int(x) for x in trimmed.sum(axis=0))
+    every = _brute_force_tables(rows, columns)
+    assert count_tables(rows, columns, limit=10**9) == len(every)
+    result = fisher_exact_rxc(trimmed)
+    assert result.details["n_tables"] == len(every)
+    assert result.p_value == pytest.approx(min(1.0, _brute_force_p(trimmed)), rel=1e-9, abs=1e-12)
+
+
+def test_counting_stops_past_the_limit_without_enumerating():
+    # 3 x 5 margins of 300 companies: astronomically many tables; counted past the limit at once.
+    import time
+
+    started = time.process_time()
+    assert count_tables((100, 100, 100), (60, 60, 60, 60, 60), limit=200_000) == 200_001
+    with pytest.raises(TooManyTables):
+        fisher_exact_rxc([[20, 20, 20, 20, 20], [20, 20, 20, 20, 20], [20, 20, 20, 20, 20]])
+    # A generous bound (the old enumeration took seconds here): proof that nothing was enumerated.
+    assert time.process_time() - started < 5

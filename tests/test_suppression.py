@@ -323,9 +323,15 @@ def test_property_no_hidden_cell_recoverable(rows, k, printed_margins):
 
 
 def test_margins_alone_can_give_a_cell_away():
+    from analysis.errors import UnprotectedCellsWarning
+
     frame = interior([[0, 0, 0], [0, 0, 1]])
-    with pytest.warns(UserWarning, match="cannot be protected"):
-        suppress_counts(frame, COUNTS)
+    with pytest.warns(UnprotectedCellsWarning, match="cannot be protected") as caught:
+        out = suppress_counts(frame, COUNTS)
+    assert "秘匿" in caught[0].message.ja  # Japanese first, as every message of the toolkit
+    assert out.attrs["suppression"]["unprotected"] is True
+    # A table the totals do not give away says so too (no warning to catch in a loop).
+    assert suppress_counts(interior([[5, 5, 5], [5, 5, 5]]), COUNTS).attrs["suppression"]["unprotected"] is False
 
 
 @settings(max_examples=examples(25), deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -533,7 +539,7 @@ def test_row_inequalities_round_trip_and_bound():
 
 
 def test_the_warning_names_the_table():
-    with pytest.warns(UserWarning, match="table 'q1'.*cannot be protected"):
+    with pytest.warns(UserWarning, match="表 'q1'.*table 'q1'.*cannot be protected"):
         suppress_counts(interior([[0, 0, 0], [0, 0, 1]]), COUNTS, name="q1")
 
 

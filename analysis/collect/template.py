@@ -139,7 +139,7 @@ def _validate(ws: Worksheet, lists: _Lists, values: Sequence[str], cells: str, l
     dv = DataValidation(type="list", formula1=lists.ref(values), allow_blank=True)
     # A warning, not a stop: typing the level number (4) or a code is also accepted.
     dv.errorStyle = "warning"
-    dv.error = "一覧にない値です。" if lang == "ja" else "Not in the list."
+    dv.error = "一覧にない値です。番号やコードなら、そのまま続行できます。" if lang == "ja" else "Not in the list."
     ws.add_data_validation(dv)
     dv.add(cells)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import time
-import warnings
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -31,6 +31,7 @@ __all__ = [
     "build_report",
     "builders",
     "collect_items",
+    "failed_builders",
     "first_screen",
     "ingest_summary",
     "publishable",
@@ -84,10 +85,9 @@ def collect_items(
         try:
             produced = list(builder(study, ctx) or [])
         except Exception as error:  # noqa: BLE001 - reported in the appendix, see docstring
+            # Said on the report's first screen and in its appendix (not as a Python warning,
+            # which a researcher running `survey report` reads as a crash of the toolkit).
             failures.append(BuildFailure(name, f"{type(error).__name__}: {error}"))
-            warnings.warn(
-                f"report builder {name} failed: {type(error).__name__}: {error}", RuntimeWarning, stacklevel=2
-            )
             continue
         finally:
             if timings is not None:
@@ -221,7 +221,8 @@ def ingest_summary(study: Study, manifest: dict[str, Any]) -> dict[str, int]:
     return {"errors": errors, "warnings": warnings_, "companies": len(companies), "incomplete": len(incomplete)}
 
 
-def _ingest_line(summary: dict[str, int], words: Words) -> str:
+def _ingest_line(summary: dict[str, int], words: Words, failed: Sequence[str] = ()) -> str:
+    """The first screen's line: the ingest's counts and, when builders failed, which ones."""
     default = (
         "Ingest: {errors} error(s), {warnings} warning(s); "
         "{incomplete} of {companies} companies with incomplete answers"
@@ -229,14 +230,27 @@ def _ingest_line(summary: dict[str, int], words: Words) -> str:
     line = words.label("ui:ingest_summary", "report", default)
     for key, value in summary.items():
         line = line.replace(f"{{{key}}}", f"{value:,}")
+    if failed:
+        said = words.label("ui:failures_summary", "report", "{n} builder(s) failed ({builders}); see the appendix.")
+        line += " " + said.replace("{n}", f"{len(failed):,}").replace("{builders}", ", ".join(failed))
     return line
 
 
-def first_screen(processed_dir: Path, lang: str = "ja") -> str:
-    """The line that opens the report of ``processed_dir`` (errors, warnings, incomplete companies)."""
+def first_screen(processed_dir: Path, lang: str = "ja", report_dir: Path | None = None) -> str:
+    """The line that opens the report of ``processed_dir`` (errors, warnings, incomplete
+    companies) and, given the report's folder, the builders that failed in it."""
     manifest = read_manifest(processed_dir)
     study = load_study(Path(processed_dir))
-    return _ingest_line(ingest_summary(study, manifest), Words(study.codebook, lang))
+    failed = failed_builders(report_dir) if report_dir is not None else ()
+    return _ingest_line(ingest_summary(study, manifest), Words(study.codebook, lang), failed)
+
+
+def failed_builders(report_dir: Path) -> list[str]:
+    """The builders that failed in the report at ``report_dir`` (from its ``report.json``)."""
+    path = Path(report_dir) / RUN_RECORD
+    if not path.is_file():
+        return []
+    return [str(f["builder"]) for f in json.loads(path.read_text(encoding="utf-8")).get("failures", [])]
 
 
 def build_report(
@@ -325,25 +339,29 @@ def build_report(
             words,
             _heading(words, study.fiscal_year),
             publish=publish,
-            ingest=_ingest_line(ingest_summary(study, manifest), words),
+            ingest=_ingest_line(ingest_summary(study, manifest), words, [f.builder for f in failures]),
             timings=timings,
         )
         if published is not None:
             clock = time.perf_counter()
             _write_and_audit(staged, published, words)
             timings["audit"] = time.perf_counter() - clock
-        _write_run_record(staged, timings)
+        _write_run_record(staged, timings, failures)
     return out_dir
 
 
 RUN_RECORD = "report.json"
 
 
-def _write_run_record(staged: Path, timings: dict[str, float]) -> None:
+def _write_run_record(staged: Path, timings: dict[str, float], failures: Sequence[BuildFailure] = ()) -> None:
     """Write ``report.json``: how long each stage of this build took (wall seconds), for whoever
-    runs the toolkit at scale. A record of the run, not of the data: never a table, never
-    published content, and the one file of the folder that differs from run to run."""
-    record = {"timings": {stage: round(seconds, 3) for stage, seconds in timings.items()}}
+    runs the toolkit at scale, and the builders that failed (the command's first screen and exit
+    status read them). A record of the run, not of the data: never a table, never published
+    content, and the one file of the folder that differs from run to run."""
+    record = {
+        "timings": {stage: round(seconds, 3) for stage, seconds in timings.items()},
+        "failures": [{"builder": f.builder, "error": f.error} for f in failures],
+    }
     (staged / RUN_RECORD).write_text(json.dumps(record, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
 
 

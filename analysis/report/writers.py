@@ -475,6 +475,8 @@ def save_figure(figure: Any, folder: Path, stem: str) -> list[Path]:
 
 # -- page --------------------------------------------------------------------------------------------
 
+# text-wrap:pretty keeps a cell's last character off a line of its own (Chromium, Safari; other
+# browsers wrap as before); short cells (dates, yes/no) never wrap at all (_SHORT).
 _CSS = """
 body{font-family:"Hiragino Kaku Gothic ProN","Hiragino Sans","Yu Gothic","YuGothic","Meiryo",
 "Noto Sans CJK JP","Noto Sans JP",sans-serif;margin:2rem auto;max-width:78rem;padding:0 1rem;color:#1a1a1a;
@@ -487,7 +489,8 @@ h3{font-size:1.1rem;margin-top:2rem}
 .scroll{overflow-x:auto;max-width:100%;margin:.5rem 0}
 table{border-collapse:collapse;font-size:.9rem}
 caption{clip-path:inset(50%);height:1px;width:1px;overflow:hidden;position:absolute;white-space:nowrap}
-th,td{border:1px solid #bbb;padding:.25rem .5rem;vertical-align:top;overflow-wrap:normal;word-break:normal}
+th,td{border:1px solid #bbb;padding:.25rem .5rem;vertical-align:top;overflow-wrap:normal;word-break:normal;
+text-wrap:pretty}
 th{background:#dde4ee;min-width:3.5em}th[scope=row]{background:#f1f4f8;text-align:left;font-weight:normal}
 th.group{text-align:center}td.num{text-align:right;white-space:nowrap}
 .short{white-space:nowrap}td.long{min-width:16em}thead th[rowspan]:first-child{min-width:10em}
@@ -502,7 +505,7 @@ section{break-before:page;page-break-before:always}a{color:inherit;text-decorati
 .banner,.ingest,th{-webkit-print-color-adjust:exact;print-color-adjust:exact}
 }
 """
-_SHORT = 12  # cells no wider than this (in half-width characters) never wrap
+_SHORT = 16  # cells no wider than this (in half-width characters, e.g. 2018年11月30日) never wrap
 
 
 def _anchor(prefix: str, name: str) -> str:

@@ -402,8 +402,8 @@ class CrossTab:
         ``eligible_n`` the respondents asked (the ``total`` row), ``answered_n`` those of them who
         answered (the denominator of an option's share), ``not_asked_n`` the respondents left out
         and ``eligibility_unknown_n`` those counted as asked for want of an answer to decide by."""
-        rule = self.row.filter
-        if rule is None:
+        rule, column_rule = self.row.filter, self.column.filter
+        if rule is None and column_rule is None:
             return {}
         answered = self.base if self.multiple else TOTAL
         if not self.multiple:
@@ -411,13 +411,20 @@ class CrossTab:
             n_answered = int(_cell(self.counts, TOTAL, TOTAL)) - int(self.counts.loc[missing, TOTAL].sum())
         else:
             n_answered = int(_cell(self.counts, answered, TOTAL))
-        return {
-            "filter": rule.text,
+        out: dict[str, object] = {
+            "filter": None if rule is None else rule.text,
             "eligible_n": int(_cell(self.counts, TOTAL, TOTAL)),
             "answered_n": n_answered,
             "not_asked_n": self.row.not_asked,
             "eligibility_unknown_n": self.row.eligibility_unknown,
         }
+        if column_rule is not None:
+            out |= {
+                "column_filter": column_rule.text,
+                "column_not_asked_n": self.column.not_asked,
+                "column_eligibility_unknown_n": self.column.eligibility_unknown,
+            }
+        return out
 
     def _denominator_row(self, key: str) -> str:
         return self.base if key in self.row.categories else TOTAL
@@ -692,15 +699,18 @@ class CrossTab:
         return join_sentences(lang, self._filter_note(lang, words), self._note(lang, with_test, words), *extra)
 
     def _filter_note(self, lang: str, words: Mapping[str, str]) -> str:
-        """Who was asked a filtered question (no counts: the table's own rows give them)."""
-        rule = self.row.filter
-        if rule is None:
-            return ""
-        return (
-            words["note:filter"]
-            .replace("{question}", rule.question)
-            .replace("{asked}", rule.describe(self.codebook, lang))
-            .replace("{on}", rule.on)
+        """Who was asked a filtered question, row or column (no counts: the table's own rows give
+        them)."""
+        return join_sentences(
+            lang,
+            *(
+                words["note:filter"]
+                .replace("{question}", rule.question)
+                .replace("{asked}", rule.describe(self.codebook, lang))
+                .replace("{on}", rule.on)
+                for rule in (self.row.filter, self.column.filter)
+                if rule is not None
+            ),
         )
 
     def _note(self, lang: str, with_test: bool, words: Mapping[str, str]) -> str:
@@ -776,7 +786,8 @@ def crosstab(
 
     The respondents of ``row`` are the base: a respondent without an answer to ``column`` is
     counted in its missing column (``unanswered``, or ``unclassified`` for maturity). A
-    multiple-response variable must be the row.
+    multiple-response variable must be the row. A filtered question (the codebook's
+    ``filter``), row or column, counts only those asked it; the note says whom.
     """
     if isinstance(row, str):
         row = variable(study, row, maturity=maturity, fiscal_year=fiscal_year)
@@ -785,6 +796,11 @@ def crosstab(
     if column.kind == "multiple":
         raise ValueError(f"{column.name} is multiple response; put it on the rows")
     row_answers = row.answer_keys()
+    if column.filter is not None:
+        # A filtered column question: those not asked it are left out of the whole table (as
+        # for a filtered row), not counted as if they had skipped it.
+        asked = set(column.responses["respondent_id"].astype(str))
+        row_answers = row_answers[row_answers["respondent_id"].isin(asked)]
     column_answers = column.answer_keys().drop_duplicates("respondent_id")
     fallback = missing_key(column.missing_reasons[0])
     column_of = dict(zip(column_answers["respondent_id"], column_answers["key"], strict=True))

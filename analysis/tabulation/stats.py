@@ -21,7 +21,7 @@ tests of one question).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, cast
 
@@ -165,30 +165,59 @@ def fisher_exact_2x2(table: object, alternative: str = "two-sided") -> Associati
     )
 
 
-def _tables(rows: tuple[int, ...], columns: tuple[int, ...]) -> Iterator[np.ndarray]:
-    """Every table with the given row and column sums (row by row, last row forced)."""
-    n_rows, n_columns = len(rows), len(columns)
-
-    def compositions(total: int, caps: list[int]) -> Iterator[list[int]]:
-        if len(caps) == 1:
-            if total <= caps[0]:
-                yield [total]
-            return
-        rest_cap = sum(caps[1:])
-        for first in range(max(0, total - rest_cap), min(total, caps[0]) + 1):
-            for tail in compositions(total - first, caps[1:]):
-                yield [first, *tail]
-
-    def fill(i: int, remaining: list[int], done: list[list[int]]) -> Iterator[np.ndarray]:
-        if i == n_rows - 1:
-            yield np.array([*done, remaining], dtype=np.int64)
-            return
-        for row in compositions(rows[i], remaining):
-            yield from fill(i + 1, [r - x for r, x in zip(remaining, row, strict=True)], [*done, row])
-
-    if n_rows == 0 or n_columns == 0:
+def _compositions(total: int, caps: Sequence[int]) -> Iterator[tuple[int, ...]]:
+    """Every way of writing ``total`` as ``len(caps)`` parts, part ``j`` at most ``caps[j]``."""
+    if len(caps) == 1:
+        if total <= caps[0]:
+            yield (total,)
         return
-    yield from fill(0, list(columns), [])
+    rest_cap = sum(caps[1:])
+    for first in range(max(0, total - rest_cap), min(total, caps[0]) + 1):
+        for tail in _compositions(total - first, caps[1:]):
+            yield (first, *tail)
+
+
+def _count_compositions(total: int, caps: Sequence[int]) -> int:
+    """How many :func:`_compositions` there are, without listing them (a knapsack count)."""
+    ways = [1] + [0] * total
+    for cap in caps:
+        # ways'[t] = sum of ways[t - k] for k in 0..cap, as a running window sum.
+        running, updated = 0, [0] * (total + 1)
+        for t in range(total + 1):
+            running += ways[t]
+            if t - cap - 1 >= 0:
+                running -= ways[t - cap - 1]
+            updated[t] = running
+        ways = updated
+    return ways[total]
+
+
+def count_tables(rows: Sequence[int], columns: Sequence[int], limit: int) -> int:
+    """How many tables have row sums ``rows`` and column sums ``columns``; ``limit + 1`` as soon
+    as there are more than ``limit`` (so that choosing the test costs little even for tables
+    far too many to enumerate). Counted row by row; the column sums left are sorted for the
+    memo, since the number of completions does not depend on their order."""
+    memo: dict[tuple[int, tuple[int, ...]], int] = {}
+
+    def completions(i: int, remaining: tuple[int, ...]) -> int:
+        if i == len(rows) - 1:
+            return 1  # the last row takes what is left (the sums agree)
+        if i == len(rows) - 2:
+            return _count_compositions(rows[i], remaining)  # then the last row is forced
+        key = (i, tuple(sorted(remaining)))
+        if key in memo:
+            return memo[key]
+        found = 0
+        for row in _compositions(rows[i], remaining):
+            found += completions(i + 1, tuple(r - x for r, x in zip(remaining, row, strict=True)))
+            if found > limit:
+                break
+        memo[key] = min(found, limit + 1)
+        return memo[key]
+
+    if not rows or not columns or sum(rows) != sum(columns):
+        return 0
+    return completions(0, tuple(columns))
 
 
 def _log_probability(table: np.ndarray, constant: float) -> float:
@@ -200,7 +229,7 @@ def fisher_exact_rxc(table: object, max_tables: int = MAX_EXACT_TABLES) -> Assoc
 
     The p-value is the total probability (multivariate hypergeometric, margins fixed) of the
     tables no more probable than the observed one. Raises :class:`TooManyTables` when more
-    than ``max_tables`` tables share the margins.
+    than ``max_tables`` tables share the margins (counted before any is enumerated).
     """
     array, _, _ = _trim(_as_table(table))
     if min(array.shape, default=0) < 2:
@@ -208,17 +237,32 @@ def fisher_exact_rxc(table: object, max_tables: int = MAX_EXACT_TABLES) -> Assoc
     rows = tuple(int(x) for x in array.sum(axis=1))
     columns = tuple(int(x) for x in array.sum(axis=0))
     n = sum(rows)
+    if count_tables(rows, columns, max_tables) > max_tables:
+        raise TooManyTables(f"more than {max_tables:,} tables share these margins")
     constant = sum(math.lgamma(r + 1) for r in rows) + sum(math.lgamma(c + 1) for c in columns) - math.lgamma(n + 1)
     observed = _log_probability(array, constant)
     threshold = observed + math.log1p(_RELATIVE_TOLERANCE)
+    # log(x!) looked up, and each row's share of the log-probability summed once per row,
+    # not once per table: the enumeration's inner step is a lookup and an addition.
+    log_factorial = [math.lgamma(x + 1) for x in range(n + 1)]
     p_value, visited = 0.0, 0
-    for candidate in _tables(rows, columns):
-        visited += 1
-        if visited > max_tables:
-            raise TooManyTables(f"more than {max_tables:,} tables share these margins")
-        log_p = _log_probability(candidate, constant)
-        if log_p <= threshold:
-            p_value += math.exp(log_p)
+
+    def fill(i: int, remaining: tuple[int, ...], log_p: float) -> None:
+        nonlocal p_value, visited
+        if i == len(rows) - 1:
+            visited += 1
+            log_p -= sum(log_factorial[x] for x in remaining)
+            if log_p <= threshold:
+                p_value += math.exp(log_p)
+            return
+        for row in _compositions(rows[i], remaining):
+            fill(
+                i + 1,
+                tuple(r - x for r, x in zip(remaining, row, strict=True)),
+                log_p - sum(log_factorial[x] for x in row),
+            )
+
+    fill(0, columns, constant)
     details = _base_details(array) | {"n_tables": visited}
     return AssociationResult(
         "fisher_freeman_halton", "Fisher-Freeman-Halton exact test", math.exp(observed), min(1.0, p_value), details

@@ -57,6 +57,8 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import linprog
 
+from analysis.errors import UnprotectedCellsWarning
+
 __all__ = [
     "TableLayout",
     "derived_masks",
@@ -286,7 +288,9 @@ def suppress_counts(
     -------
     DataFrame
         Count columns as ``Int64`` and percent columns as ``Float64``, hidden cells NA;
-        ``attrs["suppression"]`` records k and the number of cells hidden.
+        ``attrs["suppression"]`` records k, the number of cells hidden and ``unprotected``
+        (a hidden count the totals still give away; also warned as
+        :class:`~analysis.errors.UnprotectedCellsWarning`, in Japanese and English).
     """
     if k < 1:
         raise ValueError(f"k must be at least 1, got {k}")
@@ -297,15 +301,21 @@ def suppress_counts(
     structure = _structure(frame, count_columns, values, layout, margins, given)
 
     primary = {cell for cell, value in values.items() if (0 < value < k) or (suppress_zero and value == 0)}
-    where = f"table {name!r}: " if name else ""
+    where_ja, where_en = (f"表 {name!r}: ", f"table {name!r}: ") if name else ("", "")
+    unprotected = False
     # Cells the known totals fix whatever is hidden (e.g. the answered row of a question every
     # respondent answered equals the known total row): no suppression can protect them, and
     # trying would hide the whole table. They are constants of the proof from here on.
     forced = _determined(set(values), structure, values) if margins else set()
     if forced & primary:
+        unprotected = True
         warnings.warn(
-            f"{where}some hidden counts equal a published total and cannot be protected "
-            "(the totals known to readers fix them); publish fewer totals or merge categories",
+            UnprotectedCellsWarning(
+                f"{where_ja}秘匿すべき件数が公表される合計と等しく、秘匿しても読者に分かります。"
+                "合計の公表を減らすか、区分を統合してください",
+                f"{where_en}some hidden counts equal a published total and cannot be protected "
+                "(the totals known to readers fix them); publish fewer totals or merge categories",
+            ),
             stacklevel=2,
         )
     structure = replace(structure, known=structure.known | frozenset(forced))
@@ -330,9 +340,14 @@ def suppress_counts(
             # of its row or column through the full structure instead.
             extra = _best_extra(determined, hidden, replace(structure, known=frozenset(forced)), values)
         if extra is None:
+            unprotected = True
             warnings.warn(
-                f"{where}some hidden counts equal a published total and cannot be protected; "
-                "publish fewer totals or merge categories",
+                UnprotectedCellsWarning(
+                    f"{where_ja}合計から秘匿した件数が分かってしまい、追加の秘匿でも守れません。"
+                    "合計の公表を減らすか、区分を統合してください",
+                    f"{where_en}some hidden counts equal a published total and cannot be protected; "
+                    "publish fewer totals or merge categories",
+                ),
                 stacklevel=2,
             )
             break
@@ -363,6 +378,7 @@ def suppress_counts(
         "suppress_zero": suppress_zero,
         "primary": len(primary),
         "complementary": len(hidden - primary),
+        "unprotected": unprotected,
     }
     return out
 

@@ -1,5 +1,6 @@
-"""Maturity tables and figures of the report: level distribution, per-company table, directive
-profile by level, sensitivity to the thresholds, and (with the previous year) transitions.
+"""Maturity tables and figures of the report: level distribution, unclassified companies by the
+levels they could reach, per-company table, directive profile by level, sensitivity to the
+thresholds, and (with the previous year) transitions.
 
 Levels are the study's ``maturity`` table (:func:`analysis.maturity.classification.maturity_table`,
 written by the ingest with its reasons in both languages). Titles, notes and headers are codebook data
@@ -24,6 +25,7 @@ from analysis.figures.maturity import (
     radar_references,
     respondent_radar,
 )
+from analysis.maturity.bounds import bound_counts, level_range, level_ranges, no_level_possible
 from analysis.maturity.classification import (
     UNCLASSIFIED,
     MaturityRules,
@@ -41,7 +43,7 @@ from analysis.report.registry import ReportContext, ReportFigure, ReportTable
 from analysis.study.load import Study
 from analysis.tabulation.suppression import TableLayout
 
-__all__ = ["level_distribution_table", "maturity_items", "profile_by_level", "respondent_table"]
+__all__ = ["bounds_table", "level_distribution_table", "maturity_items", "profile_by_level", "respondent_table"]
 
 SECTION = "maturity"
 
@@ -92,6 +94,22 @@ def level_distribution_table(maturity: pd.DataFrame, rules: MaturityRules, codeb
     return frame.astype({"share": "Float64"})
 
 
+def bounds_table(maturity: pd.DataFrame, rules: MaturityRules, codebook, lang: str = "ja") -> pd.DataFrame:
+    """Unclassified companies per range of reachable levels (fixed rows from the rules, zeros
+    included, then the total): ``level_range`` (words), ``range_code`` (``B..A``), ``n``."""
+    labels = Words(codebook, lang).words("maturity")
+    no_level = no_level_possible(rules)
+    counts = bound_counts(maturity, rules.levels, no_level)
+    return pd.DataFrame(
+        {
+            "level_range": [level_range(*r, rules.levels, labels) for r in level_ranges(rules.levels, no_level)]
+            + [labels["total"]],
+            "range_code": [*counts.index, UNCLASSIFIED],
+            "n": pd.array([*counts.tolist(), int(counts.sum())], dtype="Int64"),
+        }
+    )
+
+
 def respondent_table(
     scores: pd.DataFrame, maturity: pd.DataFrame, respondents: pd.DataFrame, codebook, lang: str = "ja"
 ) -> pd.DataFrame:
@@ -110,6 +128,12 @@ def respondent_table(
     codes = {i for i in frame["industry"].dropna().unique() if isinstance(i, str) and i}
     names_of = {i: codebook.label("industries", i, lang) for i in codes}
     frame["industry"] = [names_of.get(i) if isinstance(i, str) else None for i in frame["industry"]]
+    if {"level_min", "level_max"} <= set(frame.columns):  # the range an unclassified company could reach
+        levels, words = rules_from_codebook(codebook).levels, Words(codebook, lang).words("maturity")
+        frame["level_range"] = [
+            None if pd.notna(lv) else level_range(lo, hi, levels, words)
+            for lv, lo, hi in zip(frame["level"], frame["level_min"], frame["level_max"], strict=True)
+        ]
     frame["level"] = (
         frame["level"]
         .astype("object")
@@ -121,6 +145,7 @@ def respondent_table(
         "industry",
         *names.values(),
         "level",
+        "level_range",
         *count_columns,
         "rules_matched",
         "conflict",
@@ -300,6 +325,19 @@ def maturity_items(study: Study, ctx: ReportContext) -> list[ReportTable | Repor
         links=level_links(year, rules, "n"),
         **table_texts(cb, "maturity_levels", year=year, n=len(maturity), rules=note),
     )
+    if {"level_min", "level_max"} <= set(maturity.columns):  # a maturity table written before the bounds has none
+        bounds = bounds_table(maturity, rules, cb, lang)
+        # Its total is the level distribution's unclassified count (one quantity, hidden everywhere
+        # or nowhere) and its rows add up to it.
+        total = len(bounds) - 1
+        table(
+            "maturity_bounds",
+            bounds,
+            counts=("n",),
+            total_row=total,
+            links=((total, "n", ("maturity_level", int(year), UNCLASSIFIED)),),
+            **table_texts(cb, "maturity_bounds", year=year),
+        )
     # One row per company (industry, ten means, level): counting its rows would give every
     # hidden cell of the level tables, so it is internal only, whatever columns are dropped; and
     # one row per company grows with the study, so only on request (--per-respondent).
