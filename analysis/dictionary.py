@@ -31,7 +31,7 @@ def _missing_reasons(codebook: Codebook) -> str:
         f"{code['reason']} ({code['label_ja']}"
         + ("" if code.get("entered", True) else ", given by the ingest to a rejected answer")
         + ")"
-        for code in codebook.meta["missing"]
+        for code in codebook.missing_entries
     ]
     return ", ".join(reasons) + "; empty when answered."
 

@@ -15,9 +15,10 @@ from typing import Any
 
 import pandas as pd
 
+from analysis.codebook.words import Words
 from analysis.study.frames import labelled
 from analysis.study.load import Study
-from analysis.tabulation.crosstabs import TOTAL, CrossTab, crosstab, labels, maturity_levels, variable_names
+from analysis.tabulation.crosstabs import TOTAL, CrossTab, crosstab, maturity_levels, variable_names
 
 __all__ = ["FILTERS", "browse_statements", "crosstab_view", "explorer", "filter_study", "share_figure"]
 
@@ -174,7 +175,7 @@ def explorer(studies: Study | Mapping[int, Study], lang: str = "ja"):  # pragma:
     years = sorted(studies)
     first = studies[years[-1]]
     names = variable_names(first.codebook)
-    words = labels(first.codebook, lang)
+    words = Words(first.codebook, lang).words("crosstab")
     year = widgets.Dropdown(options=years, value=years[-1], description="年度" if lang == "ja" else "Year")
     row = widgets.Dropdown(
         options=names, value=names[-1] if names else None, description="行" if lang == "ja" else "Rows"

@@ -165,3 +165,11 @@ def test_an_edition_without_filter_column_asks_everyone(tmp_path):
         writer.writeheader()
         writer.writerows(rows)
     assert load_codebook(folder).filters == {}
+
+
+def test_missing_entries_keep_the_declared_order_and_the_ingest_only_reason(codebook):
+    entries = codebook.missing_entries
+    assert tuple(e["reason"] for e in entries) == codebook.missing_reasons
+    given = [e["reason"] for e in entries if not e.get("entered", True)]
+    assert given == ["invalid"]
+    assert entries[0]["label_ja"] == "未回答"

@@ -7,12 +7,12 @@ import pandas as pd
 import pytest
 from scipy import stats as sp
 
+from analysis.codebook.words import Words
 from analysis.study.load import study_from_tables
 from analysis.tabulation.crosstabs import (
     CrossTab,
     crosstab,
     describe_test,
-    labels,
     presurvey_by,
     variable,
     variable_names,
@@ -171,7 +171,7 @@ def test_describe_monte_carlo_states_resamples(codebook):
     from analysis.tabulation.stats import fisher_monte_carlo
 
     result = fisher_monte_carlo([[3, 1, 0], [0, 2, 1], [1, 0, 2]], n_resamples=999, seed=5)
-    text = describe_test(result, labels(codebook, "en"))
+    text = describe_test(result, Words(codebook, "en").words("crosstab"))
     assert "999 resamples, seed 5" in text
 
 
@@ -398,6 +398,20 @@ def test_a_filtered_table_says_whom_it_counts(filtered):
 def test_an_unfiltered_table_has_no_eligibility(single):
     assert single.eligibility == {} and single.frame().attrs["eligibility"] == {}
     assert "asked only of" not in single.note("en")
+
+
+def test_a_frame_by_id_names_the_same_columns_and_carries_their_headers(single, multiple):
+    for table in (single, multiple):
+        labelled = table.frame("en", ci=True)
+        by_id = table.frame("en", ci=True, ids=True)
+        headers = by_id.attrs["headers"]
+        assert [headers[c] for c in by_id.columns] == list(labelled.columns)
+        assert by_id.attrs["count_columns"][-1] == "n:total" and "n:A" in by_id.columns
+        assert [headers[c] for c in by_id.attrs["count_columns"]] == labelled.attrs["count_columns"]
+        assert [headers[c] for c in by_id.attrs["ci_columns"]] == labelled.attrs["ci_columns"]
+        layout = TableLayout.from_mapping(by_id.attrs["layout"]).renamed(lambda c, h=headers: h.get(c, c))
+        assert layout == TableLayout.from_mapping(labelled.attrs["layout"])
+        assert by_id.drop(columns="option").to_numpy().tolist() == labelled.iloc[:, 1:].to_numpy().tolist()
 
 
 def test_a_filtered_column_question_counts_only_those_asked(study, maturity):

@@ -458,3 +458,31 @@ def test_the_audit_recovers_nothing_from_two_random_years(first, second):
     published = publish([*new_items, yoy], RULE, previous=before.rescoped("previous"))
     result = audit(published, others=[report_from_items(before.items, before.declaration, "r1")])
     assert result.ok, result.failures
+
+
+def test_the_files_name_columns_by_their_headers_and_the_audit_finds_the_same_cells(codebook):
+    from analysis.codebook.words import Words
+    from analysis.report.publication import PublicationError
+
+    levels = level_table("levels", 2021, {"A": 2, "B": 6, "C": 7, "unclassified": 1})
+    table = crosstab(
+        "q1",
+        2021,
+        {"A": {"yes": 1, "no": 1}, "B": {"yes": 4, "no": 2}, "C": {"yes": 5, "no": 2}, "unclassified": {"no": 1}},
+        ["yes", "no"],
+    )
+    published = publish([levels, table], RULE)
+    labelled = published.labelled(Words(codebook, "ja"))
+    (declared,) = [t for t in labelled.declaration["tables"] if t["name"] == "q1"]
+    assert declared["columns"] == ["label", "A", "B", "C", "判定不能", "計"]
+    assert declared["layout"]["total_column"] == "計"
+    assert {column for _, column, _ in declared["layout"]["links"]} <= set(declared["columns"])
+    assert {column for _, _, column in labelled.values} <= {"件数", "A", "B", "C", "判定不能", "計"}
+    by_id, by_header = audit(published), audit(labelled)
+    assert by_header.ok and len(by_header.frame) == len(by_id.frame) > 0
+    headers = {"n": "件数", "unclassified": "判定不能", "total": "計"}
+    assert by_header.frame["column"].tolist() == [headers.get(c, c) for c in by_id.frame["column"]]
+
+    clash = counts_table("clash", {"a": [1, 1], "total": [1, 1]}, ["n", "件数"])
+    with pytest.raises(PublicationError, match="same header"):
+        publish([clash], RULE).labelled(Words(codebook, "ja"))

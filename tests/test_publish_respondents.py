@@ -296,20 +296,20 @@ def test_planted_names_never_reach_publish_outputs(planted):
 
 
 def test_internal_report_flags_the_statement_to_reword(planted):
+    from analysis.codebook.words import Words
     from analysis.report.builders.statements import statement_tables
     from analysis.report.registry import ReportContext
     from analysis.study.load import load_study
-    from analysis.tabulation.crosstabs import labels
 
     root, _ = planted
     study = load_study(root / "processed" / "2021")
-    words = labels(study.codebook, "ja")
-    internal = {t.name: t.frame for t in statement_tables(study, ReportContext(publish=False))}
+    words = Words(study.codebook, "ja")
+    internal = {t.name: t.labelled(words) for t in statement_tables(study, ReportContext(publish=False))}
     listing = internal["findings_user"]
-    flagged = listing[listing[words["name_redacted"]]]
-    assert len(flagged) == 1 and "[企業名]" in flagged[words["text"]].iloc[0]
-    published = {t.name: t.frame for t in statement_tables(study, ReportContext(publish=True))}
-    assert words["name_redacted"] not in published["findings_user"]
+    flagged = listing[listing[words.label("name_redacted", "crosstab")]]
+    assert len(flagged) == 1 and "[企業名]" in flagged[words.label("text", "crosstab")].iloc[0]
+    published = {t.name: t.labelled(words) for t in statement_tables(study, ReportContext(publish=True))}
+    assert words.label("name_redacted", "crosstab") not in published["findings_user"]
 
 
 def test_no_respondent_id_in_any_publish_output(planted):
@@ -383,12 +383,12 @@ def test_counting_rows_of_a_published_listing_recovers_no_hidden_cell(planted):
     """Every statement count printed is the number of listing rows it counts, so counting rows
     gives nothing that is hidden; no count of companies is printed beside the statements; no
     maturity group of fewer than k companies is named."""
+    from analysis.codebook.words import Words
     from analysis.study.load import load_study
-    from analysis.tabulation.crosstabs import labels
 
     root, _ = planted
     study = load_study(root / "processed" / "2021")
-    words = labels(study.codebook, "ja")
+    words = Words(study.codebook, "ja").words("crosstab")
     tables = root / "publish" / "tables"
     maturity = study.tables["maturity"]
     sizes = maturity["level"].value_counts()

@@ -45,13 +45,13 @@ def test_workbook_reads_as_a_statistician_hands_it_over(tmp_path, codebook):
 
     import openpyxl
 
-    from analysis.report.labels import report_labels
+    from analysis.codebook.words import Words
     from analysis.report.writers import HEADER_ROW, prepare_table, write_workbook
 
-    labels = report_labels(codebook, "ja")
+    words = Words(codebook, "ja")
     long_title = "事前アンケート Q1-1×成熟度: サイバーセキュリティ経営ガイドラインVer.2.0を活用していますか。"
     tables = [
-        prepare_table(t, "ja", labels)
+        prepare_table(t, words)
         for t in (
             _p_table("table_1_1", "表1.1 調査実施内容"),
             _p_table("q1", long_title),
@@ -60,7 +60,7 @@ def test_workbook_reads_as_a_statistician_hands_it_over(tmp_path, codebook):
         )
     ]
     path = tmp_path / "tables.xlsx"
-    names = write_workbook(tables, path, labels, heading="見出し")
+    names = write_workbook(tables, path, words, heading="見出し")
     assert names[:3] == ["表1.1 調査実施内容", "事前アンケート Q1-1×成熟度", "事前アンケート Q1-1×成熟度~2"]
     assert all(len(n) <= 31 and not re.search(r"[\[\]:*?/\\]", n) for n in names)
     assert len({n.lower() for n in names}) == len(names)
@@ -177,9 +177,9 @@ def test_every_help_text_has_both_languages(codebook):
 
 
 def test_labelled_p_columns_get_the_p_value_format(codebook):
-    from analysis.report.labels import report_labels
+    from analysis.codebook.words import Words
     from analysis.report.writers import prepare_table
 
     frame = pd.DataFrame({"開示項目": ["a"], "p値(Fisherの正確検定)": [0.0042], "割合": [0.5], "percent": [0.2]})
     table = ReportTable(name="t", title_ja="t", title_en="t", frame=frame)
-    assert prepare_table(table, "ja", report_labels(codebook, "ja")).kinds == ("text", "pvalue", "float", "float")
+    assert prepare_table(table, Words(codebook, "ja")).kinds == ("text", "pvalue", "float", "float")

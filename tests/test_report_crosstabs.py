@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from analysis.codebook.words import Words
 from analysis.report.build import builders, publishable
 from analysis.report.builders import crosstabs
 from analysis.report.builders.crosstabs import presurvey_tables
@@ -54,7 +55,7 @@ def test_one_table_per_question(study):
     assert "Fisher-Freeman-Halton" in first.note_en
     assert set(first.counts) | set(first.percents) <= set(first.frame.columns)
     # A-level column: U01, U02 answered option 1; the column's denominator is 2.
-    frame = first.frame
+    frame = first.labelled(Words(study.codebook, "ja"))
     assert frame.loc[0, "成熟度A(高) n"] == 2 and frame.loc[0, "成熟度A(高) %"] == pytest.approx(1.0)
     assert frame.iloc[-1]["合計 n"] == 10
 
@@ -71,8 +72,10 @@ def test_publish_withholds_tests_and_hides_small_cells(study):
     first = items[0]
     assert "p = " not in first.note_en and "withheld" in first.note_en
     multiple = next(item for item in items if item.name == "presurvey_q1_2_by_maturity")
-    shown = publishable([multiple], 5)[0].frame
+    shown_table = publishable([multiple], 5)[0]
+    shown = shown_table.frame
     rows = (shown[list(multiple.counts)] == "x").any(axis=1)
+    shown = shown_table.labelled(Words(study.codebook, "ja"))
     assert rows.any() and (shown.loc[rows, "p値"].isin(["x"]) | shown.loc[rows, "p値"].isna()).all()
     published = publishable(items[:1], 5)[0]
     counts = list(first.counts)
@@ -99,11 +102,14 @@ def test_report_tables_carry_exact_intervals_and_q_values(study):
     # declared derived from its count (and so from its denominator, the count's margin row)
     assert all(set(layout.derived_from[c]) <= set(first.counts) for c in ci)
     # A column: 2 of 2 chose option 1 -> [0.158, 1].
-    assert first.frame.loc[0, "成熟度A(高) 95%信頼区間 下限"] == pytest.approx(0.025 ** (1 / 2))
-    assert first.frame.loc[0, "成熟度A(高) 95%信頼区間 上限"] == 1.0
+    words = Words(study.codebook, "ja")
+    shown = first.labelled(words)
+    assert shown.loc[0, "成熟度A(高) 95%信頼区間 下限"] == pytest.approx(0.025 ** (1 / 2))
+    assert shown.loc[0, "成熟度A(高) 95%信頼区間 上限"] == 1.0
     assert "Clopper–Pearson" in first.note_ja and "Clopper–Pearson" in first.note_en
     multiple = next(item for item in items if item.name == "presurvey_q1_2_by_maturity")
-    assert multiple.table_statistics == ("q値(BH法)",) and "q値(BH法)" in multiple.frame.columns
+    statistics = tuple(multiple.header(c, words) for c in multiple.table_statistics)
+    assert statistics == ("q値(BH法)",) and "q値(BH法)" in multiple.labelled(words).columns
     assert "Benjamini–Hochberg" in multiple.note_ja
 
 
@@ -132,11 +138,14 @@ def test_publish_hides_intervals_with_their_counts(study):
     assert checked
     # q-values use every option's p: wholly hidden as soon as a count is; p-values with their row
     multiple = next(item for item in items if item.name == "presurvey_q1_2_by_maturity")
-    assert multiple.table_statistics == ("q値(BH法)",) and "p値" in "".join(multiple.statistics)
+    words = Words(study.codebook, "ja")
+    statistics = [multiple.header(c, words) for c in multiple.statistics]
+    assert tuple(multiple.header(c, words) for c in multiple.table_statistics) == ("q値(BH法)",)
+    assert "p値" in "".join(statistics)
     out = publish([multiple], PublicationRule(k=5))
     shown = out.items[0].frame
     if (shown[list(multiple.counts)] == "x").any().any():
-        assert (shown["q値(BH法)"].dropna() == "x").all()
+        assert (out.items[0].labelled(words)["q値(BH法)"].dropna() == "x").all()
     # and the audit, reading the files a reader gets, finds no column printed beside a hidden count
     both = publish([first, multiple], PublicationRule(k=5))
     values = {("r0", t, r, c): v for (t, r, c), v in both.values.items()}

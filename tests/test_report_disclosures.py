@@ -6,6 +6,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import pytest
 
+from analysis.codebook.words import Words
 from analysis.figures.plotting import assert_no_missing_glyphs
 from analysis.report.build import builders
 from analysis.report.builders.disclosures import disclosure_report
@@ -97,21 +98,23 @@ def test_tables_and_figures_of_the_section(study):
 
 
 def test_labels_and_numbers_in_japanese(study):
+    words = Words(study.codebook, "ja")
     table = by_name(disclosure_report(study, ReportContext(lang="ja")))["disclosure_items_by_region"]
-    first = table.frame.iloc[0]
+    first = table.labelled(words).iloc[0]
     assert first["開示項目"] == "ガバナンス体制"
     assert (first["国内 開示企業数"], first["国内 調査企業数"], first["海外 開示企業数"]) == (1, 2, 2)
     assert first["国内 割合"] == pytest.approx(0.5)
-    assert table.percents == ("国内 割合", "海外 割合")
-    depth = by_name(disclosure_report(study, ReportContext(lang="ja")))["disclosure_depth_by_region"].frame
+    assert tuple(words.header(c, table.scope) for c in table.percents) == ("国内 割合", "海外 割合")
+    depth = by_name(disclosure_report(study, ReportContext(lang="ja")))["disclosure_depth_by_region"].labelled(words)
     assert list(depth["開示の深さ"]) == ["開示なし", "ガバナンス体制まで", "リスクの記述まで", "対策まで"]
 
 
 def test_labels_in_english(study):
+    words = Words(study.codebook, "en")
     items = by_name(disclosure_report(study, ReportContext(lang="en")))
-    venues = items["disclosure_venues_by_region"].frame.set_index("Where disclosed")
+    venues = items["disclosure_venues_by_region"].labelled(words).set_index("Where disclosed")
     assert venues.loc["Annual report", "Overseas n"] == 1 and venues.loc["Annual report", "Overseas N"] == 2
-    assert items["disclosure_sustainability_by_region"].frame.iloc[0]["Domestic n"] == 1
+    assert items["disclosure_sustainability_by_region"].labelled(words).iloc[0]["Domestic n"] == 1
 
 
 def test_findings_table_columns_and_values(study):
@@ -138,7 +141,8 @@ def test_findings_table_columns_and_values(study):
 
 def test_publish_mode_marks_ids_and_hides_them_from_the_heatmap(study):
     items = by_name(disclosure_report(study, ReportContext(publish=True)))
-    assert items["disclosure_peer_pairs"].respondent_columns == ("海外企業ID", "国内比較企業ID")
+    pairs, words = items["disclosure_peer_pairs"], Words(study.codebook, "ja")
+    assert tuple(words.header(c, pairs.scope) for c in pairs.respondent_columns) == ("海外企業ID", "国内比較企業ID")
     rows = [t.get_text() for t in items["disclosure_heatmap"].render().axes[0].get_yticklabels()]
     assert rows == ["日本", "日本", "米国", "英国"]
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from analysis.codebook.words import Words
 from analysis.maturity.classification import maturity_table
 from analysis.report.audit import audit_reports, report_from_items
 from analysis.report.builders.maturity import maturity_items
@@ -72,34 +73,38 @@ def test_unclassified_companies_are_counted_by_range_after_the_level_distributio
     names = list(tables)
     assert names.index("maturity_bounds") == names.index("maturity_levels") + 1
     bounds = tables["maturity_bounds"]
-    assert bounds.frame.columns.tolist() == header
-    assert bounds.frame[header[0]].tolist() == words
-    assert bounds.frame[header[1]].tolist() == ["B..A", "C..A", "C..B", "unclassified"]
-    assert bounds.frame[header[2]].tolist() == [2, 0, 1, 3]
-    levels = tables["maturity_levels"].frame
+    shown = bounds.labelled(Words(study.codebook, lang))  # as written
+    assert shown.columns.tolist() == header
+    assert shown[header[0]].tolist() == words
+    assert shown[header[1]].tolist() == ["B..A", "C..A", "C..B", "unclassified"]
+    assert shown[header[2]].tolist() == [2, 0, 1, 3]
+    levels = tables["maturity_levels"].labelled(Words(study.codebook, lang))
     assert levels[header[2]].tolist()[:4] == [5, 0, 1, 3]  # A, B, C, unclassified
     assert str(YEAR) in bounds.title_ja and "判定不能の内訳" in bounds.title_ja
     assert "B or better" in bounds.note_en and "「B以上」" in bounds.note_ja
 
 
 def test_the_total_is_the_unclassified_count_and_the_rows_its_parts(study):
-    bounds = tables_of(study)["maturity_bounds"]
+    bounds, words = tables_of(study)["maturity_bounds"], Words(study.codebook, "ja")
     layout = bounds.layout
-    assert layout is not None and bounds.counts == ("件数",)
+    assert layout is not None and tuple(bounds.header(c, words) for c in bounds.counts) == ("件数",)
     assert layout["total_row"] == 3 and layout.get("additive_rows") is None  # every other row adds up
-    links = [(row, column, tuple(key)) for row, column, key in layout["links"]]  # the layout is plain data
+    # the layout is plain data, naming column ids (written under their headers)
+    links = [(row, bounds.header(column, words), tuple(key)) for row, column, key in layout["links"]]
     assert links == [(3, "件数", ("maturity_level", YEAR, "unclassified"))]
 
 
 def test_the_rows_do_not_depend_on_the_companies(codebook, study):
     everyone_classified = study_of({rid: [4.5] * 10 for rid in PROFILES}, codebook)
-    frame = tables_of(everyone_classified)["maturity_bounds"].frame
-    assert frame["範囲(記号)"].tolist() == tables_of(study)["maturity_bounds"].frame["範囲(記号)"].tolist()
+    words = Words(codebook, "ja")
+    frame = tables_of(everyone_classified)["maturity_bounds"].labelled(words)
+    assert frame["範囲(記号)"].tolist() == tables_of(study)["maturity_bounds"].labelled(words)["範囲(記号)"].tolist()
     assert frame["件数"].tolist() == [0, 0, 0, 0]
 
 
 def test_the_per_company_table_names_the_range_of_each_unclassified_company(study):
-    frame = tables_of(study, per_respondent=True)["maturity_respondents"].frame.set_index("回答者ID")
+    table = tables_of(study, per_respondent=True)["maturity_respondents"]
+    frame = table.labelled(Words(study.codebook, "ja")).set_index("回答者ID")
     assert frame.loc["U08", "到達しうるレベルの範囲"] == "C〜B"
     assert frame.loc["U06", "到達しうるレベルの範囲"] == "B以上"
     assert pd.isna(frame.loc["U01", "到達しうるレベルの範囲"])
@@ -117,7 +122,7 @@ def test_published_bounds_are_hidden_with_the_unclassified_count(codebook, study
     rule = PublicationRule.from_codebook(codebook)
     items = list(tables_of(study).values())
     published = publish(items, rule)
-    shown = {item.name: item.frame for item in published.items}
+    shown = {item.name: item.labelled(Words(codebook, "ja")) for item in published.items}
     # 3 unclassified companies (B以上 2, C〜B 1): hidden here and in the level distribution.
     assert shown["maturity_bounds"]["件数"].tolist() == ["x", 0, "x", "x"]
     assert shown["maturity_levels"]["件数"].tolist()[3] == "x"

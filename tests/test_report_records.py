@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from analysis.codebook.words import Words
 from analysis.ingest.folder import ingest
 from analysis.report.builders.records import (
     appendix_tables,
@@ -23,7 +24,6 @@ from analysis.report.builders.records import (
     survey_items_table,
     vendors_table,
 )
-from analysis.report.labels import column_label, report_labels
 from analysis.report.registry import ReportContext
 from analysis.study.load import study_from_tables
 
@@ -298,7 +298,7 @@ def sample_records(codebook, tmp_path_factory):
 
 def test_administrative_tables_match_the_report_cell_by_cell(sample_records, codebook):
     printed = json.loads(FIXTURE.read_text(encoding="utf-8"))
-    labels = report_labels(codebook, "ja")
+    words = Words(codebook, "ja")
     built = {t.name: t for t in sample_records}
     assert sorted(built) == sorted(f"table_{k.replace('.', '_')}" for k in printed if not k.startswith("_"))
     for table_id, expected in printed.items():
@@ -307,7 +307,7 @@ def test_administrative_tables_match_the_report_cell_by_cell(sample_records, cod
         table = built[f"table_{table_id.replace('.', '_')}"]
         assert table.title_ja == expected["caption"], table_id
         shown = table.frame.drop(columns=NOT_PRINTED, errors="ignore")
-        assert [column_label(c, labels) for c in shown.columns] == expected["header"], table_id
+        assert [words.header(c, table.scope) for c in shown.columns] == expected["header"], table_id
         assert len(shown) == len(expected["rows"]), table_id
         for i, row in enumerate(expected["rows"]):
             for j, cell in enumerate(row):

@@ -140,6 +140,7 @@ def test_writer_draws_each_figure_after_the_previous_is_let_go(tmp_path):
     import gc
     import weakref
 
+    from analysis.codebook.words import Words
     from analysis.report.registry import ReportFigure
     from analysis.report.writers import write_report
 
@@ -154,7 +155,7 @@ def test_writer_draws_each_figure_after_the_previous_is_let_go(tmp_path):
         return figure
 
     items = [ReportFigure(f"f{i}", "図", "figure", draw=draw) for i in range(4)]
-    write_report(tmp_path / "out", items, "ja", {}, "見出し")
+    write_report(tmp_path / "out", items, Words(None, "ja"), "見出し")
     assert alive_when_drawn == [0, 0, 0, 0]  # none held while the next one is drawn
     for i in range(4):
         assert (tmp_path / "out" / "figures" / f"f{i}.png").is_file()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from analysis.codebook.words import Words
 from analysis.report.build import builders
 from analysis.report.builders.statements import statement_tables
 from analysis.report.registry import ReportContext
@@ -38,12 +39,13 @@ def test_tables_per_group(study):
         for group in ("user", "investor")
         for kind in ("statements_by_category", "statements_by_maturity", "findings", "statements_matrix")
     }
-    findings = items["findings_user"].frame
+    words = Words(study.codebook, "ja")
+    findings = items["findings_user"].labelled(words)
     assert findings["発言"].tolist() == ["ガイドラインを活用している。", "成熟度低の企業では活用し始めた。"]
     assert findings["成熟度"].tolist() == ["", "成熟度低"]
     matrix = items["statements_matrix_user"]
-    assert matrix.respondent_columns == ("回答者ID",)
-    assert matrix.frame.set_index("回答者ID").loc["U02", "u01-01 活用方法"] == 1  # id and name
+    assert tuple(words.header(c, matrix.scope) for c in matrix.respondent_columns) == ("回答者ID",)
+    assert matrix.labelled(words).set_index("回答者ID").loc["U02", "u01-01 活用方法"] == 1  # id and name
     for item in items.values():
         assert set(item.counts) <= set(item.frame.columns)
         assert item.title_ja and item.title_en

@@ -77,6 +77,22 @@ def test_statements_by_category(statements, codebook):
     assert frame.loc[frame["Category ID"] == "u13-01", "Statements"].item() == 0
 
 
+def test_tables_by_id_name_the_same_columns_and_values(statements, codebook):
+    from analysis.codebook.words import Words
+
+    by_id = section_by_maturity(statements, codebook, "ja", "user", ids=True)
+    labelled = section_by_maturity(statements, codebook, "ja", "user")
+    assert [by_id.attrs["headers"][c] for c in by_id.columns] == list(labelled.columns)
+    assert by_id.attrs["layout"]["total_column"] == "total" and by_id.attrs["count_columns"][-1] == "total"
+    assert by_id.to_numpy().tolist() == labelled.to_numpy().tolist()
+    by_id = statements_by_category(statements, codebook, "en", "user", ids=True)
+    labelled = statements_by_category(statements, codebook, "en", "user")
+    words = Words(codebook, "en")
+    assert [words.header(c, "crosstab") for c in by_id.columns] == list(labelled.columns)
+    assert by_id.attrs["count_columns"] == ["n_statements", "n_respondents"]
+    assert by_id.to_numpy().tolist() == labelled.to_numpy().tolist()
+
+
 def test_find_statements(statements, codebook):
     assert len(find_statements(statements, section=1)) == 4
     assert len(find_statements(statements, category="u07-03")) == 2

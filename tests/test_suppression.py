@@ -652,3 +652,22 @@ def test_property_multiple_response_not_recoverable(groups):
             assert caught and round(fixed[cell][0]) == round(fixed[cell][1]), (cell, frame, out)
     intervals = protection_intervals(frame, out, columns, layout=layout)
     assert set(zip(intervals["row"], intervals["column"], strict=True)) == set(ranges)
+
+
+def test_a_renamed_layout_names_every_column_it_mentions():
+    layout = TableLayout(
+        total_column="n",
+        percent_of={"share": "n"},
+        dependent_columns=("p",),
+        part_columns=("a", "b"),
+        row_inequalities=((("a",), ("n",)),),
+        derived_from={"d": ("a", "b")},
+        links=((0, "n", ("respondents", 2021)),),
+        listing=(("listed",), ("a",)),
+    )
+    renamed = layout.renamed(str.upper)
+    assert renamed.total_column == "N" and renamed.percent_of == {"SHARE": "N"}
+    assert renamed.dependent_columns == ("P",) and renamed.part_columns == ("A", "B")
+    assert renamed.row_inequalities == ((("A",), ("N",)),) and renamed.derived_from == {"D": ("A", "B")}
+    assert renamed.links == ((0, "N", ("respondents", 2021)),) and renamed.listing == (("listed",), ("A",))
+    assert TableLayout.from_mapping(renamed.as_mapping()) == renamed

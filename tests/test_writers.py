@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from conftest import HtmlReferences
 
-from analysis.report.labels import report_labels
+from analysis.codebook.words import Words
 from analysis.report.registry import ReportFigure, ReportTable
 from analysis.report.writers import (
     HEADER_ROW,
@@ -24,8 +24,8 @@ from analysis.report.writers import (
 
 
 @pytest.fixture(scope="module")
-def labels(codebook):
-    return report_labels(codebook, "ja")
+def words(codebook):
+    return Words(codebook, "ja")
 
 
 def sample_table(name: str = "sample") -> ReportTable:
@@ -51,8 +51,8 @@ def sample_table(name: str = "sample") -> ReportTable:
     )
 
 
-def test_prepare_types_every_column(labels):
-    prepared = prepare_table(sample_table(), "ja", labels)
+def test_prepare_types_every_column(words):
+    prepared = prepare_table(sample_table(), words)
     assert prepared.headers == ("回答者区分", "件数", "割合", "平均", "large_cap", "発言")
     assert prepared.kinds == ("text", "int", "percent", "float", "bool", "text")
     assert prepared.rows[0] == ("user", 10, 0.625, 3.25, True, '=HYPERLINK("x","y")')
@@ -60,16 +60,16 @@ def test_prepare_types_every_column(labels):
     assert prepared.section == "報告書の表"
 
 
-def test_an_object_column_of_counts_with_a_suppression_marker_keeps_numbers(labels):
+def test_an_object_column_of_counts_with_a_suppression_marker_keeps_numbers(words):
     frame = pd.DataFrame({"n": pd.Series([12, "<5", None], dtype="object"), "x": pd.Series([1, 2, 3], dtype="object")})
     table = ReportTable(name="t", title_ja="t", title_en="t", frame=frame, counts=("n",))
-    prepared = prepare_table(table, "ja", labels)
+    prepared = prepare_table(table, words)
     assert prepared.kinds == ("int", "int")
     assert [row[0] for row in prepared.rows] == [12, "<5", None]
 
 
-def test_csv_bytes_are_exact(labels):
-    data = csv_bytes(prepare_table(sample_table(), "ja", labels))
+def test_csv_bytes_are_exact(words):
+    data = csv_bytes(prepare_table(sample_table(), words))
     expected = (
         "回答者区分,件数,割合,平均,large_cap,発言\n"
         'user,10,0.625,3.25,True,"\'=HYPERLINK(""x"",""y"")"\n'
@@ -79,13 +79,13 @@ def test_csv_bytes_are_exact(labels):
     assert data.startswith(b"\xef\xbb\xbf") and not data.startswith(b"\xef\xbb\xbf\xef\xbb\xbf")
 
 
-def test_csv_float_noise_is_rounded_away(labels):
+def test_csv_float_noise_is_rounded_away(words):
     table = ReportTable(name="t", title_ja="t", title_en="t", frame=pd.DataFrame({"x": [0.3 - 0.1, -0.5]}))
-    assert csv_bytes(prepare_table(table, "ja", labels)) == b"\xef\xbb\xbfx\n0.2\n-0.5\n"
+    assert csv_bytes(prepare_table(table, words)) == b"\xef\xbb\xbfx\n0.2\n-0.5\n"
 
 
-def test_markdown_is_exact(labels):
-    text = markdown_text(prepare_table(sample_table(), "ja", labels), labels)
+def test_markdown_is_exact(words):
+    text = markdown_text(prepare_table(sample_table(), words), words)
     assert text == (
         "# 表 テスト\n\n"
         "| 回答者区分 | 件数 | 割合 | 平均 | large\\_cap | 発言 |\n"
@@ -96,25 +96,25 @@ def test_markdown_is_exact(labels):
     )
 
 
-def test_markdown_escapes_angle_brackets_so_text_is_not_swallowed_as_html(labels):
+def test_markdown_escapes_angle_brackets_so_text_is_not_swallowed_as_html(words):
     frame = pd.DataFrame({"title": ["スキル可視化<1.0 版>"]})
     table = ReportTable(name="t", title_ja="t", title_en="t", frame=frame)
-    assert "スキル可視化\\<1.0 版>" in markdown_text(prepare_table(table, "ja", labels), labels)
+    assert "スキル可視化\\<1.0 版>" in markdown_text(prepare_table(table, words), words)
 
 
-def test_an_empty_table_says_so(labels):
+def test_an_empty_table_says_so(words):
     frame = pd.DataFrame({"n": pd.array([], dtype="Int64")})
     table = ReportTable(name="t", title_ja="空", title_en="empty", frame=frame)
-    assert "(該当なし)" in markdown_text(prepare_table(table, "ja", labels), labels)
+    assert "(該当なし)" in markdown_text(prepare_table(table, words), words)
 
 
-def test_workbook_contents_links_every_sheet_with_typed_cells(tmp_path, labels):
+def test_workbook_contents_links_every_sheet_with_typed_cells(tmp_path, words):
     tables = [
-        prepare_table(sample_table("first"), "ja", labels),
-        prepare_table(sample_table("a:very/long*name[that]needs-cleaning-up"), "ja", labels),
+        prepare_table(sample_table("first"), words),
+        prepare_table(sample_table("a:very/long*name[that]needs-cleaning-up"), words),
     ]
     path = tmp_path / "tables.xlsx"
-    names = write_workbook(tables, path, labels, heading="見出し", banner="内部用")
+    names = write_workbook(tables, path, words, heading="見出し", banner="内部用")
     book = openpyxl.load_workbook(path)
     contents = book["目次"]
     assert book.sheetnames == ["目次", *names]
@@ -146,7 +146,7 @@ def _figure():
     return fig
 
 
-def test_report_page_references_only_files_that_exist(tmp_path, labels):
+def test_report_page_references_only_files_that_exist(tmp_path, words):
     findings = ReportTable(
         name="findings",
         title_ja="所見",
@@ -158,7 +158,7 @@ def test_report_page_references_only_files_that_exist(tmp_path, labels):
         ReportFigure(name="levels", title_ja="成熟度", title_en="Levels", figure=_figure(), section="maturity"),
         findings,
     ]
-    written = write_report(tmp_path, items, "ja", labels, heading="見出し")
+    written = write_report(tmp_path, items, words, heading="見出し")
     assert {p.relative_to(tmp_path).as_posix() for p in written} >= {
         "tables.xlsx",
         "index.html",
@@ -199,30 +199,30 @@ def test_figures_are_png_and_svg_with_the_same_bytes_every_time(tmp_path):
         assert Path(a).read_bytes() == Path(b).read_bytes()
 
 
-def test_tables_with_clashing_file_names_get_distinct_files(tmp_path, labels):
+def test_tables_with_clashing_file_names_get_distinct_files(tmp_path, words):
     items = [sample_table("a/b"), sample_table("a_b")]
-    write_report(tmp_path, items, "en", labels, heading="h")
+    write_report(tmp_path, items, words, heading="h")
     assert sorted(p.name for p in (tmp_path / "tables").glob("*.csv")) == ["a_b.csv", "a_b~2.csv"]
 
 
-def test_negative_numbers_are_numbers_in_csv_and_markdown(labels):
+def test_negative_numbers_are_numbers_in_csv_and_markdown(words):
     frame = pd.DataFrame({"change_n": pd.array([-2], dtype="Int64"), "change_share": [-0.2], "text": ["-2"]})
     table = ReportTable(name="t", title_ja="t", title_en="t", frame=frame, percents=("change_share",))
-    prepared = prepare_table(table, "ja", labels)
+    prepared = prepare_table(table, words)
     assert csv_bytes(prepared).decode("utf-8-sig").splitlines()[1] == "-2,-0.2,'-2"
-    assert markdown_text(prepared, labels).splitlines()[4] == "| -2 | -20.0% | '-2 |"
+    assert markdown_text(prepared, words).splitlines()[4] == "| -2 | -20.0% | '-2 |"
 
 
-def test_a_meaningful_index_and_multiindex_columns_are_kept(labels):
+def test_a_meaningful_index_and_multiindex_columns_are_kept(words):
     frame = pd.DataFrame(
         [[1, 2], [3, 4]],
         index=pd.Index(["高", "低"], name="maturity"),
         columns=pd.MultiIndex.from_tuples([("Q1", "yes"), ("Q1", "no")]),
     )
-    prepared = prepare_table(ReportTable(name="t", title_ja="t", title_en="t", frame=frame), "ja", labels)
+    prepared = prepare_table(ReportTable(name="t", title_ja="t", title_en="t", frame=frame), words)
     assert prepared.headers == ("成熟度", "Q1 / yes", "Q1 / no")
     assert prepared.rows == (("高", 1, 2), ("低", 3, 4))
     filtered = pd.DataFrame({"n": [5, 6, 7]}).iloc[[0, 2]]  # row numbers of a filtered frame: not shown
     table = ReportTable(name="t", title_ja="t", title_en="t", frame=filtered)
-    assert prepare_table(table, "ja", labels).headers == ("件数",)
-    assert prepare_table(table, "ja", labels).rows == ((5,), (7,))
+    assert prepare_table(table, words).headers == ("件数",)
+    assert prepare_table(table, words).rows == ((5,), (7,))

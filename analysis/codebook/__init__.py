@@ -96,9 +96,15 @@ class Codebook:
         return tuple(str(level[f"label_{lang}"]) for level in self.meta["scale"]["levels"])
 
     @property
+    def missing_entries(self) -> tuple[dict[str, Any], ...]:
+        """Every ``[[missing]]`` entry as declared (``reason``, ``label_ja``, ``label_en``, ``aliases``,
+        ``entered``), in the codebook's order (``entered = false`` ones included)."""
+        return tuple(self.meta["missing"])
+
+    @property
     def missing_reasons(self) -> tuple[str, ...]:
         """Every missing-answer reason, in the codebook's order (``entered = false`` ones included)."""
-        return tuple(str(code["reason"]) for code in self.meta["missing"])
+        return tuple(str(code["reason"]) for code in self.missing_entries)
 
     @property
     def suppression(self) -> dict[str, Any]:
@@ -276,7 +282,7 @@ def _scale_values(codebook: Codebook) -> frozenset[int]:
 
 def entered_missing(codebook: Codebook) -> list[dict[str, Any]]:
     """Missing reasons a respondent may give (``entered = false`` ones are given by the ingest only)."""
-    return [code for code in codebook.meta["missing"] if code.get("entered", True)]
+    return [code for code in codebook.missing_entries if code.get("entered", True)]
 
 
 @cache

@@ -62,7 +62,7 @@ def _year_text(year: int | None, lang: str) -> str:
 def study_title(codebook: Codebook, year: int | None, lang: str = "ja") -> str:
     """The study's title stamped with ``year`` (「サイバーセキュリティ経営に関する調査 (令和4年度)」):
     the edition's title with its own year in brackets replaced."""
-    title = re.sub(r"\s*[((][^()()]*(?:令和|平成|FY|\d{4})[^()()]*[))]\s*$", "", str(codebook.meta[f"title_{lang}"]))
+    title = re.sub(r"\s*[((][^()()]*(?:令和|平成|FY|\d{4})[^()()]*[))]\s*$", "", codebook.title(lang))
     stamp = _year_text(year, lang)
     return f"{title} ({stamp})" if stamp else title
 
@@ -99,7 +99,7 @@ def _choices(codebook: Codebook, spec: ColumnSpec, lang: str) -> list[str]:
     labels repeat (categories called 全般 in several sections) offer their codes.
     """
     if spec.type == "scale":
-        levels = [lv[f"label_{lang}"] for lv in codebook.meta["scale"]["levels"]]
+        levels = list(codebook.scale_labels(lang))
         missing = [m[f"label_{lang}"] for m in entered_missing(codebook) if m["reason"] != "unanswered"]
         return levels + missing
     if spec.type == "bool":
@@ -109,7 +109,7 @@ def _choices(codebook: Codebook, spec: ColumnSpec, lang: str) -> list[str]:
         labels = frame.get(f"label_{lang}")
         if labels is not None and labels.ne("").all() and labels.is_unique:
             return [str(v) for v in labels]
-        return [str(v) for v in frame[codebook.meta["codelists"][spec.codelist]["key"]]]
+        return [str(v) for v in frame[codebook.codelist_key(spec.codelist)]]
     return []
 
 
@@ -203,8 +203,8 @@ def _write_instructions(ws: Worksheet, codebook: Codebook, instrument: str, lang
     if any(c.type == "scale" for s in codebook.instrument_sheets(instrument) for c in s.columns):
         ws.append([])
         ws.append(["回答の尺度" if lang == "ja" else "Answer scale"])
-        for level in codebook.meta["scale"]["levels"]:
-            ws.append([level["value"], level[f"label_{lang}"]])
+        for value, label in zip(codebook.scale_values, codebook.scale_labels(lang), strict=True):
+            ws.append([value, label])
         for code in entered_missing(codebook):
             # the reason's id (not_applicable) is English: only the English template shows it
             ws.append(["", code[f"label_{lang}"]] + ([code["reason"]] if lang == "en" else []))

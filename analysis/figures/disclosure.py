@@ -15,16 +15,13 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from analysis.codebook import Codebook
+from analysis.codebook.words import Words
 from analysis.disclosure.review import heatmap_matrix, trend_by_region
 from analysis.figures.plotting import OKABE_ITO, wrap_label  # importing it sets the Japanese font
 
 __all__ = ["heatmap_figure", "trend_figure"]
 
 _NOT_DISCLOSED, _DISCLOSED, _NOT_CODED, _HATCH = "#e4e4e4", OKABE_ITO[0], "#ffffff", "#c8c8c8"
-
-
-def _term(codebook: Codebook, term: str, lang: str) -> str:
-    return codebook.words(lang, "disclosure").get(term, term)
 
 
 def heatmap_figure(
@@ -91,11 +88,11 @@ def heatmap_figure(
         side.tick_params(length=0, labelsize=11)
     else:
         ax.set_yticks([])
-    ax.set_xlabel(_term(codebook, "item", lang))
-    ax.set_ylabel(_term(codebook, "company", lang))
+    ax.set_xlabel(Words(codebook, lang).label("item", "disclosure"))
+    ax.set_ylabel(Words(codebook, lang).label("company", "disclosure"))
     figure.legend(
         handles=[
-            Patch(facecolor=color, edgecolor="grey", hatch=hatch, label=_term(codebook, term, lang))
+            Patch(facecolor=color, edgecolor="grey", hatch=hatch, label=Words(codebook, lang).label(term, "disclosure"))
             for term, color, hatch in (
                 ("disclosed", _DISCLOSED, ""),
                 ("not_disclosed", _NOT_DISCLOSED, ""),
@@ -179,8 +176,8 @@ def trend_figure(
             ax.set_xticks(years, [str(y) for y in years])
     for ax in list(axes.flat)[len(order) :]:
         ax.set_visible(False)
-    figure.supxlabel(_term(codebook, "fiscal_year", lang))
-    figure.supylabel(_term(codebook, "share_disclosing", lang))
+    figure.supxlabel(Words(codebook, lang).label("fiscal_year", "disclosure"))
+    figure.supylabel(Words(codebook, lang).label("share_disclosing", "disclosure"))
     handles = [Line2D([], [], color=palette[r], marker="o", label=codebook.label("regions", r, lang)) for r in regions]
     figure.legend(handles=handles, loc="upper center", ncol=len(regions), frameon=False)
     figure.tight_layout(rect=(0, 0, 1, 0.93))

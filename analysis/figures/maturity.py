@@ -19,6 +19,7 @@ from matplotlib.figure import Figure
 from matplotlib.projections.polar import PolarAxes
 
 from analysis.codebook import Codebook
+from analysis.codebook.words import Words
 from analysis.figures.plotting import OKABE_ITO, SEQUENTIAL, wrap_label  # importing it sets a font with Japanese glyphs
 from analysis.maturity.classification import UNCLASSIFIED, rules_from_codebook
 from analysis.maturity.scores import KEYS, wide_means
@@ -39,12 +40,6 @@ __all__ = [
 DEFAULT_MIN_INDUSTRY_N = 3
 
 
-def _texts(codebook: Codebook, lang: str) -> dict[str, str]:
-    """Figure captions and legends (``figure:`` keys of the codebook's maturity labels)."""
-    words = codebook.words(lang, "maturity")
-    return {key.removeprefix("figure:"): text for key, text in words.items() if key.startswith("figure:")}
-
-
 def directive_labels(codebook: Codebook, lang: str = "ja") -> list[str]:
     """Short directive labels in directive order (``short_ja`` or ``short_en``)."""
     frame = codebook.directives.sort_values("directive")
@@ -56,7 +51,7 @@ def level_label(level: object, codebook: Codebook, lang: str = "ja") -> str:
     """The codebook label of a maturity level; the codebook's "unclassified" label for NA."""
     # pd.isna takes any scalar; pandas-stubs lists its own scalar types only, not object.
     if level is None or pd.isna(level) or level == UNCLASSIFIED:  # pyright: ignore[reportCallIssue, reportArgumentType]
-        return codebook.words(lang, "maturity")["unclassified"]
+        return Words(codebook, lang).label("unclassified", "maturity")
     return rules_from_codebook(codebook).rule(str(level)).label(lang)
 
 
@@ -164,7 +159,7 @@ def respondent_radar(
         references = radar_references(scores, respondents, fiscal_year)
     elif references.fiscal_year != fiscal_year:
         raise ValueError(f"references are of {references.fiscal_year}, not {fiscal_year}")
-    text = _texts(codebook, lang)
+    words = Words(codebook, lang)  # captions and legends: figure:<key> of the maturity scope
     wide = references.wide
     if (respondent_id, fiscal_year) not in wide.index:
         raise KeyError(f"{respondent_id} has no self-assessment in {fiscal_year}")
@@ -173,21 +168,23 @@ def respondent_radar(
     total = len(wide)
     industry = references.industry_of.get(respondent_id)
     n_peers = references.industry_n.get(industry, 0) if industry is not None else 0
-    industry_name = codebook.label("industries", industry, lang) if industry else text["no_industry"]
+    industry_name = (
+        codebook.label("industries", industry, lang) if industry else words.label("figure:no_industry", "maturity")
+    )
 
     labels = directive_labels(codebook, lang)
     figure = _figure(figsize=(12, 5.6))
-    title = text["respondent"].format(rid=respondent_id, year=fiscal_year)
+    title = words.label("figure:respondent", "maturity", rid=respondent_id, year=fiscal_year)
     left = _polar(figure, 121, labels, codebook)
-    _trace(left, overall, text["overall"].format(n=total), fill=True, color="0.45", linestyle="--")
+    _trace(left, overall, words.label("figure:overall", "maturity", n=total), fill=True, color="0.45", linestyle="--")
     _trace(left, own, title, color=OKABE_ITO[0], linewidth=2)
-    left.set_title(text["vs_overall"], pad=22)
+    left.set_title(words.label("figure:vs_overall", "maturity"), pad=22)
     right = _polar(figure, 122, labels, codebook)
     if industry is not None and n_peers >= min_industry_n:
         _trace(
             right,
             references.industry_mean[industry],
-            text["industry"].format(industry=industry_name, n=n_peers),
+            words.label("figure:industry", "maturity", industry=industry_name, n=n_peers),
             fill=True,
             color=OKABE_ITO[1],
             linestyle="--",
@@ -196,13 +193,15 @@ def respondent_radar(
         _trace(
             right,
             overall,
-            text["fallback"].format(industry=industry_name, n=n_peers, min=min_industry_n, total=total),
+            words.label(
+                "figure:fallback", "maturity", industry=industry_name, n=n_peers, min=min_industry_n, total=total
+            ),
             fill=True,
             color="0.45",
             linestyle="--",
         )
     _trace(right, own, title, color=OKABE_ITO[0], linewidth=2)
-    right.set_title(text["vs_industry"], pad=22)
+    right.set_title(words.label("figure:vs_industry", "maturity"), pad=22)
     for ax in (left, right):
         ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.08), fontsize=8, frameon=False)
     figure.suptitle(title)
@@ -234,7 +233,7 @@ def level_radar(
     describes those companies), and ``show_n=False`` leaves the sizes (which suppression may
     hide in the tables) out of the legend.
     """
-    text = _texts(codebook, lang)
+    words = Words(codebook, lang)  # captions and legends: figure:<key> of the maturity scope
     wide = wide_means(_year(scores, fiscal_year))
     levels = _levels_of(wide, maturity, fiscal_year)
     figure = _figure(figsize=(7.5, 7))
@@ -246,13 +245,13 @@ def level_radar(
         if not len(members) or len(members) < min_n:
             continue
         label = (
-            text["level_n"].format(label=level_label(level, codebook, lang), n=len(members))
+            words.label("figure:level_n", "maturity", label=level_label(level, codebook, lang), n=len(members))
             if show_n
             else level_label(level, codebook, lang)
         )
         _trace(ax, members.mean(axis=0, skipna=True).to_numpy(), label, fill=True, color=colour, linewidth=2)
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.06), fontsize=9, frameon=False, ncol=2)
-    ax.set_title(text["by_level"], pad=22)
+    ax.set_title(words.label("figure:by_level", "maturity"), pad=22)
     return figure
 
 
@@ -268,7 +267,7 @@ def level_heatmap(
 
     ``hide_ids`` labels rows by level and a running number instead of respondent ids.
     """
-    text = _texts(codebook, lang)
+    words = Words(codebook, lang)  # captions and legends: figure:<key> of the maturity scope
     wide = wide_means(_year(scores, fiscal_year))
     levels = _levels_of(wide, maturity, fiscal_year)
     order = _levels_in_order(codebook)
@@ -291,7 +290,7 @@ def level_heatmap(
     boundaries = np.flatnonzero(np.diff(frame["_rank"].to_numpy())) + 1
     for row in boundaries.tolist():
         ax.axhline(row, color="black", linewidth=1.5)
-    ax.set_title(text["heatmap"])
+    ax.set_title(words.label("figure:heatmap", "maturity"))
     return figure
 
 
@@ -332,21 +331,21 @@ def level_mean_heatmap(
     than ``min_n`` answering companies is left blank (such a mean describes those companies);
     ``show_n=False`` leaves the levels' sizes out of the row labels.
     """
-    text = _texts(codebook, lang)
+    words = Words(codebook, lang)  # captions and legends: figure:<key> of the maturity scope
     means, answered = level_means(scores, maturity, fiscal_year, codebook)
     keep = answered["n"] >= min_n
     means, answered = means[keep], answered[keep]
     values = means.to_numpy(dtype=float)
     values[answered[list(means.columns)].to_numpy() < min_n] = np.nan
     rows = [
-        text["level_n"].format(label=level_label(level, codebook, lang), n=int(n))
+        words.label("figure:level_n", "maturity", label=level_label(level, codebook, lang), n=int(n))
         if show_n
         else level_label(level, codebook, lang)
         for level, n in zip(means.index, answered["n"], strict=True)
     ]
     figure = _figure(figsize=(10, 1.8 + 0.5 * max(len(rows), 1)))
     ax = _directive_heatmap(figure, values, rows, codebook, lang, shrink=0.8)
-    ax.set_title(text["level_heatmap"])
+    ax.set_title(words.label("figure:level_heatmap", "maturity"))
     return figure
 
 

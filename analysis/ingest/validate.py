@@ -409,7 +409,7 @@ def _other_year(year: object, folder_year: int | None, what: Message, also: Mess
 def invalid_reason(codebook: Codebook) -> tuple[str, str]:
     """The missing reason (and its Japanese label) that the ingest gives a rejected answer: the
     one respondents cannot enter (``entered = false`` in ``edition.toml``)."""
-    given = [code for code in codebook.meta["missing"] if not code.get("entered", True)]
+    given = [code for code in codebook.missing_entries if not code.get("entered", True)]
     if len(given) != 1:
         raise ValueError(f"codebook {codebook.edition} must declare one missing reason with entered = false")
     return str(given[0]["reason"]), str(given[0]["label_ja"])
@@ -683,7 +683,7 @@ class _AnswerRows:
 @cache
 def _codes(codebook: Codebook, codelist: str) -> tuple[str, ...]:
     """The codes of code list ``codelist``, in codebook order."""
-    key = codebook.meta["codelists"][codelist]["key"]
+    key = codebook.codelist_key(codelist)
     return tuple(str(code) for code in codebook.codelist(codelist)[key])
 
 

@@ -240,13 +240,14 @@ def _printed_beside(
 def report_from_items(items: Sequence, declaration: Mapping, tag: str = "r0") -> PublishedReport:
     """The report a reader would hold, built in memory from published ``items`` (the same CSV
     text the writer produces), for tests and benchmarks."""
+    from analysis.codebook.words import Words
     from analysis.report.registry import ReportFigure
     from analysis.report.writers import csv_bytes, prepare_table
 
     tables = {}
     for item in items:
         if not isinstance(item, ReportFigure):
-            text = csv_bytes(prepare_table(item, "ja", {})).decode("utf-8-sig")
+            text = csv_bytes(prepare_table(item, Words(None))).decode("utf-8-sig")
             tables[item.name] = list(csv.reader(io.StringIO(text)))[1:]
     return PublishedReport(tag, declaration, tables)
 

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import pandas as pd
 
 from analysis.codebook import Codebook
+from analysis.codebook.words import Words
 from analysis.report.registry import Builder, ReportContext, ReportFigure, ReportItem, ReportTable
 from analysis.study.load import Study, load_study
 
@@ -103,7 +104,7 @@ def collect_items(
 
 
 def _failures_table(failures: list[BuildFailure], codebook):
-    from analysis.report.labels import table_texts
+    from analysis.codebook.words import table_texts
 
     frame = pd.DataFrame(failures, columns=["builder", "error"], dtype="str")
     return ReportTable(
@@ -118,15 +119,15 @@ class AuditFailed(RuntimeError):
 
 def _omitted_table(codebook, lang: str = "ja"):
     """The appendix table listing what publication left out, and why (codebook words)."""
-    from analysis.report.labels import report_labels, table_texts
+    from analysis.codebook.words import table_texts
 
     def build(rows: list[tuple[str, str, str, str]]):
-        words = report_labels(codebook, lang)
+        words = Words(codebook, lang)
         frame = pd.DataFrame(
             {
                 "omitted_item": [name for name, *_ in rows],
                 "omitted_title": [ja if lang == "ja" else en for _, ja, en, _ in rows],
-                "omitted_reason": [words.get(f"ui:omitted:{reason}", reason) for *_, reason in rows],
+                "omitted_reason": [words.label(f"ui:omitted:{reason}", "report", reason) for *_, reason in rows],
             },
             dtype="str",
         )
@@ -162,12 +163,10 @@ def publishable(
     return publish(items, rule, marker=marker, notes=notes, omitted_table=omitted).items
 
 
-def _heading(labels: dict[str, str], fiscal_year: int | None) -> str:
-    from analysis.report.labels import text
-
-    if fiscal_year is not None and labels.get("ui:heading_year"):
-        return labels["ui:heading_year"].replace("{year}", str(fiscal_year))
-    return text(labels, "ui:report_title", "Report")
+def _heading(words: Words, fiscal_year: int | None) -> str:
+    if fiscal_year is not None and words.words("report").get("ui:heading_year"):
+        return words.label("ui:heading_year", "report", year=fiscal_year)
+    return words.label("ui:report_title", "report", "Report")
 
 
 def read_manifest(processed_dir: Path, what: str = "processed_dir") -> dict[str, Any]:
@@ -222,20 +221,17 @@ def ingest_summary(study: Study, manifest: dict[str, Any]) -> dict[str, int]:
     return {"errors": errors, "warnings": warnings_, "companies": len(companies), "incomplete": len(incomplete)}
 
 
-def _ingest_line(summary: dict[str, int], labels: dict[str, str], failed: Sequence[str] = ()) -> str:
+def _ingest_line(summary: dict[str, int], words: Words, failed: Sequence[str] = ()) -> str:
     """The first screen's line: the ingest's counts and, when builders failed, which ones."""
-    from analysis.report.labels import text
-
-    line = text(
-        labels,
-        "ui:ingest_summary",
+    default = (
         "Ingest: {errors} error(s), {warnings} warning(s); "
-        "{incomplete} of {companies} companies with incomplete answers",
+        "{incomplete} of {companies} companies with incomplete answers"
     )
+    line = words.label("ui:ingest_summary", "report", default)
     for key, value in summary.items():
         line = line.replace(f"{{{key}}}", f"{value:,}")
     if failed:
-        said = text(labels, "ui:failures_summary", "{n} builder(s) failed ({builders}); see the appendix.")
+        said = words.label("ui:failures_summary", "report", "{n} builder(s) failed ({builders}); see the appendix.")
         line += " " + said.replace("{n}", f"{len(failed):,}").replace("{builders}", ", ".join(failed))
     return line
 
@@ -243,12 +239,10 @@ def _ingest_line(summary: dict[str, int], labels: dict[str, str], failed: Sequen
 def first_screen(processed_dir: Path, lang: str = "ja", report_dir: Path | None = None) -> str:
     """The line that opens the report of ``processed_dir`` (errors, warnings, incomplete
     companies) and, given the report's folder, the builders that failed in it."""
-    from analysis.report.labels import report_labels
-
     manifest = read_manifest(processed_dir)
     study = load_study(Path(processed_dir))
     failed = failed_builders(report_dir) if report_dir is not None else ()
-    return _ingest_line(ingest_summary(study, manifest), report_labels(study.codebook, lang), failed)
+    return _ingest_line(ingest_summary(study, manifest), Words(study.codebook, lang), failed)
 
 
 def failed_builders(report_dir: Path) -> list[str]:
@@ -306,7 +300,6 @@ def build_report(
         Publish mode could not protect the report as declared; nothing is written.
     """
     from analysis.output.atomic import claim_output, staging_dir
-    from analysis.report.labels import report_labels
     from analysis.report.writers import write_report
 
     if lang not in ("ja", "en"):
@@ -331,11 +324,11 @@ def build_report(
     items, failures = collect_items(study, ctx, timings)
     if failures:
         items.append(_failures_table(failures, study.codebook))
-    labels = report_labels(study.codebook, lang)
+    words = Words(study.codebook, lang)
     published = None
     if publish:
         clock = time.perf_counter()
-        published = _publish(items, rule, study, previous, lang, labels)
+        published = _publish(items, rule, study, previous, words)
         items = published.items
         timings["publication"] = time.perf_counter() - clock
 
@@ -343,16 +336,15 @@ def build_report(
         write_report(
             staged,
             items,
-            lang,
-            labels,
-            _heading(labels, study.fiscal_year),
+            words,
+            _heading(words, study.fiscal_year),
             publish=publish,
-            ingest=_ingest_line(ingest_summary(study, manifest), labels, [f.builder for f in failures]),
+            ingest=_ingest_line(ingest_summary(study, manifest), words, [f.builder for f in failures]),
             timings=timings,
         )
         if published is not None:
             clock = time.perf_counter()
-            _write_and_audit(staged, published)
+            _write_and_audit(staged, published, words)
             timings["audit"] = time.perf_counter() - clock
         _write_run_record(staged, timings, failures)
     return out_dir
@@ -373,33 +365,34 @@ def _write_run_record(staged: Path, timings: dict[str, float], failures: Sequenc
     (staged / RUN_RECORD).write_text(json.dumps(record, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
 
 
-def _publish(items: list, rule, study, previous, lang: str, labels: dict[str, str]):
+def _publish(items: list, rule, study, previous, words: Words):
     """Publish ``items``. With a previous year, its report is first published as that year's
     report was (same builders, same rule, no year before it), and joins the linked model: the
     year-over-year tables print both years."""
-    from analysis.report.labels import report_labels
     from analysis.report.publication import publish
 
-    marker = labels.get("ui:suppressed_marker", "x")
+    lang = words.lang
+    marker = words.label("ui:suppressed_marker", "report", "x")
     before = None
     if previous is not None:
         previous_items, _ = collect_items(previous, ReportContext(lang=lang, publish=True))
         before = publish(previous_items, rule, marker=marker).rescoped("previous")
-    ja, en = (
-        report_labels(study.codebook, code).get("ui:suppressed_note", "").replace("{k}", str(rule.k))
-        for code in ("ja", "en")
-    )
+    ja, en = (Words(study.codebook, code).label("ui:suppressed_note", "report", "", k=rule.k) for code in ("ja", "en"))
     notes = (ja, en)
     return publish(
         items, rule, previous=before, marker=marker, notes=notes, omitted_table=_omitted_table(study.codebook, lang)
     )
 
 
-def _write_and_audit(staged: Path, published) -> None:
+def _write_and_audit(staged: Path, published, words: Words) -> None:
     """Write ``publication.json``, attack the staged report and write ``audit.csv``; raise
-    :class:`AuditFailed` (nothing is swapped in) when a hidden cell is not protected."""
+    :class:`AuditFailed` (nothing is swapped in) when a hidden cell is not protected.
+
+    Publication named the columns by id; the files name them by their headers (``words``), so
+    the declaration and the true values are labelled as the writer labelled the tables."""
     from analysis.report.audit import audit_csv, audit_reports, read_report
 
+    published = published.labelled(words)
     (staged / "publication.json").write_text(
         json.dumps(published.declaration, ensure_ascii=False, indent=1, default=str), encoding="utf-8"
     )

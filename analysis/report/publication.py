@@ -34,6 +34,7 @@ import pandas as pd
 from scipy import sparse
 from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 
+from analysis.codebook.words import Words
 from analysis.tabulation.suppression import TableLayout, derived_masks, table_constraints
 
 __all__ = [
@@ -520,6 +521,10 @@ def _complement(key: Key, hidden: set[Key], model: LinearModel, by_key: Mapping[
 # -- the whole report ---------------------------------------------------------------------------------------
 
 
+# The fields of a declared table that name columns.
+_COLUMN_FIELDS = ("columns", "counts", "percents", "statistics", "table_statistics")
+
+
 @dataclass
 class Published:
     """What :func:`publish` returns: the items to write and what the audit needs."""
@@ -551,6 +556,39 @@ class Published:
             hidden_keys={rename(k) for k in self.hidden_keys},
             by_key={rename(k): v for k, v in self.by_key.items()},
         )
+
+    def labelled(self, words: Words) -> Published:
+        """The declaration and true values with columns named by their headers in ``words``, as
+        the written files name them (:func:`analysis.report.writers.prepare_table`): what the
+        audit of the files attacks. Headers of a table's columns must be distinct."""
+        from analysis.report.registry import ReportTable
+
+        items = {item.name: item for item in self.items if isinstance(item, ReportTable)}
+        headers: dict[str, dict[str, str]] = {}
+        tables = []
+        for table in self.declaration["tables"]:
+            item = items.get(table["name"])
+            head = {c: item.header(c, words) if item else words.header(c, "report") for c in table["columns"]}
+            if len(set(head.values())) < len(head):
+                raise PublicationError(f"table {table['name']!r} gives two columns the same header: {head}")
+            headers[table["name"]] = head
+
+            def name(column: str, head: dict[str, str] = head) -> str:
+                return head.get(column, column)
+
+            layout = table["layout"]
+            tables.append(
+                {
+                    **table,
+                    **{f: [name(c) for c in table[f]] for f in _COLUMN_FIELDS},
+                    "layout": None if layout is None else TableLayout.from_mapping(layout).renamed(name).as_mapping(),
+                }
+            )
+        values = {
+            (table, row, headers.get(table, {}).get(column, column)): value
+            for (table, row, column), value in self.values.items()
+        }
+        return replace(self, declaration={**self.declaration, "tables": tables}, values=values)
 
 
 def _listed_keys(item: Any) -> set[Key]:
@@ -707,7 +745,7 @@ def declaration(items: Sequence[Any], rule: PublicationRule, marker: str) -> dic
         layout = _positional(_layout_of(item), item.frame.index) if (item.counts or item.layout) else None
         columns = [str(c) for c in item.frame.columns]
         # The writer may print a meaningful index as leading columns: count them.
-        offset = len(prepare_table(item, "ja", {}).headers) - len(columns) if len(item.frame) else 0
+        offset = len(prepare_table(item, Words(None)).headers) - len(columns) if len(item.frame) else 0
         tables.append(
             {
                 "name": item.name,

@@ -8,12 +8,13 @@ and listing it in :func:`analysis.report.build.builders`. Builders compute; they
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import TYPE_CHECKING, Any, TypedDict
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from analysis.codebook.words import FigureTitles, TableTexts, Words
 from analysis.maturity.classification import DEFAULT_DELTA
 from analysis.study.load import Study
 
@@ -21,20 +22,6 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 __all__ = ["Builder", "FigureTitles", "ReportContext", "ReportFigure", "ReportItem", "ReportTable", "TableTexts"]
-
-
-class FigureTitles(TypedDict):
-    """A figure's title in both languages (``ReportFigure(**titles)``)."""
-
-    title_ja: str
-    title_en: str
-
-
-class TableTexts(FigureTitles):
-    """A table's title and note in both languages (``ReportTable(**texts)``)."""
-
-    note_ja: str
-    note_en: str
 
 
 @dataclass(frozen=True)
@@ -58,6 +45,11 @@ class ReportTable:
     single respondents (per-company scores, one-year-only lists, peer pairs, respondent x
     category matrices): they are left out in publish mode, whatever columns are dropped, and
     listed in the appendix. Builders declare; :mod:`analysis.report.publication` hides.
+
+    Columns are named by id (``n``, ``share``, ``n_2021``); the writer gives them their headers
+    (:meth:`header`): from the codebook's words in ``scope``, or, for ids of the table's own
+    categories (``n:A`` of a cross-tabulation), from ``headers`` (in the report's language). So
+    every column name above is an id.
     """
 
     name: str
@@ -74,9 +66,19 @@ class ReportTable:
     table_statistics: tuple[str, ...] = ()
     layout: Mapping[str, Any] | None = None
     respondent_level: bool = False  # rows are single respondents: left out in publish mode
+    scope: str = "report"  # the word scope of its column ids (headers are given when written)
+    headers: Mapping[str, str] = field(default_factory=dict)  # ids no word names (its own categories)
 
     def title(self, lang: str) -> str:
         return self.title_ja if lang == "ja" else self.title_en
+
+    def header(self, column: object, words: Words) -> str:
+        """The header of column id ``column``: the table's own, else its word in ``scope``."""
+        return self.headers.get(str(column)) or words.header(column, self.scope)
+
+    def labelled(self, words: Words) -> pd.DataFrame:
+        """The frame with the headers a reader sees (``words``), for notebooks and checks."""
+        return self.frame.rename(columns=lambda column: self.header(column, words))
 
 
 @dataclass(frozen=True)

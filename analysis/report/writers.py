@@ -3,8 +3,10 @@ PNG and SVG, and a self-contained index.html.
 
 Every writer reads a :class:`PreparedTable` (headers in the report's language, plain Python
 cell values, one kind per column), so the workbook, the CSV, the Markdown and the page show the
-same numbers. Text cells pass through :mod:`analysis.output.safe`. Output bytes depend only on
-the tables (no time stamps in CSV, Markdown or HTML).
+same numbers. Tables keep their column ids until here: :func:`prepare_table` gives them their
+headers (:meth:`analysis.codebook.words.Words.header`, in the table's word scope). Text cells
+pass through :mod:`analysis.output.safe`. Output bytes depend only on the tables (no time stamps
+in CSV, Markdown or HTML).
 """
 
 from __future__ import annotations
@@ -26,8 +28,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from analysis.codebook.words import Words
 from analysis.output.safe import neutralise, set_cell
-from analysis.report.labels import column_label, text
 from analysis.report.registry import ReportFigure, ReportTable
 
 __all__ = [
@@ -137,8 +139,13 @@ def file_stem(name: str) -> str:
     return re.sub(r"[^\w.-]", "_", name).strip(".") or "table"
 
 
-def prepare_table(table: ReportTable, lang: str, labels: dict[str, str]) -> PreparedTable:
-    """Turn ``table`` into a :class:`PreparedTable` with headers in ``lang``.
+def _ui(words: Words, key: str, default: str) -> str:
+    """A word of the report's page text (scope ``report``), else ``default``."""
+    return words.label(key, "report", default)
+
+
+def prepare_table(table: ReportTable, words: Words) -> PreparedTable:
+    """Turn ``table`` into a :class:`PreparedTable` with headers in ``words.lang``.
 
     A meaningful index (named, or of labels rather than row numbers) becomes leading columns;
     the levels of a column MultiIndex are joined with " / ".
@@ -160,14 +167,14 @@ def prepare_table(table: ReportTable, lang: str, labels: dict[str, str]) -> Prep
     )
     if not row_headers and kinds and kinds[0] == "text":
         row_headers = 1  # a first text column (a label per row) reads as the row's header
-    section = text(labels, f"section:{table.section}", table.section) if table.section else ""
+    section = _ui(words, f"section:{table.section}", table.section) if table.section else ""
     return PreparedTable(
         name=table.name,
         file_stem=file_stem(table.name),
-        title=table.title(lang),
-        note=table.note_ja if lang == "ja" else table.note_en,
+        title=table.title(words.lang),
+        note=table.note_ja if words.lang == "ja" else table.note_en,
         section=section,
-        headers=tuple(column_label(c, labels) for c in columns),
+        headers=tuple(table.header(c, words) for c in columns),
         kinds=kinds,
         rows=rows,
         row_headers=min(row_headers, len(columns)),
@@ -189,12 +196,12 @@ def _csv_cell(value: Any) -> str:
     return neutralise(value)
 
 
-def _display(value: Any, kind: str, labels: dict[str, str]) -> str:
+def _display(value: Any, kind: str, words: Words) -> str:
     """The text a reader sees for a cell (Markdown and HTML)."""
     if value is None:
         return ""
     if isinstance(value, bool):
-        return text(labels, "ui:yes", "yes") if value else text(labels, "ui:no", "no")
+        return _ui(words, "ui:yes", "yes") if value else _ui(words, "ui:no", "no")
     if isinstance(value, int | float):
         if kind == "percent":
             return f"{value * 100:.1f}%"
@@ -248,19 +255,19 @@ def _markdown_cell(value: str, raw: Any = "") -> str:
     return re.sub(r"\r\n|\r|\n", "<br>", value)
 
 
-def markdown_text(table: PreparedTable, labels: dict[str, str]) -> str:
+def markdown_text(table: PreparedTable, words: Words) -> str:
     """The table as a Markdown document (title, pipe table, note)."""
     lines = [f"# {_markdown_cell(table.title)}", ""]
     if table.headers:
         lines.append("| " + " | ".join(_markdown_cell(h) for h in table.headers) + " |")
         lines.append("| " + " | ".join("---:" if k != "text" else "---" for k in table.kinds) + " |")
         for row in table.rows:
-            cells = (_markdown_cell(_display(v, k, labels), v) for v, k in zip(row, table.kinds, strict=True))
+            cells = (_markdown_cell(_display(v, k, words), v) for v, k in zip(row, table.kinds, strict=True))
             lines.append("| " + " | ".join(cells) + " |")
     if not table.rows:
-        lines += ["", text(labels, "ui:no_rows", "(no rows)")]
+        lines += ["", _ui(words, "ui:no_rows", "(no rows)")]
     if table.note:
-        lines += ["", f"{text(labels, 'ui:note', 'Note')}: {_markdown_cell(table.note)}"]
+        lines += ["", f"{_ui(words, 'ui:note', 'Note')}: {_markdown_cell(table.note)}"]
     return "\n".join(lines) + "\n"
 
 
@@ -324,7 +331,7 @@ def _print_setup(sheet: Any, landscape: bool, title_rows: str | None) -> None:
 def write_workbook(
     tables: Sequence[PreparedTable],
     path: Path,
-    labels: dict[str, str],
+    words: Words,
     heading: str,
     banner: str = "",
     ingest: str = "",
@@ -344,7 +351,7 @@ def write_workbook(
 
     base = Font(name=_FONT_NAME, size=11)
     bold, header_fill = Font(name=_FONT_NAME, size=11, bold=True), PatternFill("solid", fgColor="DDE4EE")
-    contents_name = text(labels, "ui:contents", "Contents")
+    contents_name = _ui(words, "ui:contents", "Contents")
     sheet_names = _sheet_names([_sheet_title(t.title) for t in tables], reserved=[contents_name])
 
     book = Workbook()
@@ -357,12 +364,12 @@ def write_workbook(
     set_cell(contents.cell(3, 1), ingest or None)
     headers = [
         "No.",
-        text(labels, "ui:sheet", "Sheet"),
-        text(labels, "ui:title", "Title"),
-        text(labels, "ui:section", "Section"),
-        text(labels, "ui:rows", "Rows"),
+        _ui(words, "ui:sheet", "Sheet"),
+        _ui(words, "ui:title", "Title"),
+        _ui(words, "ui:section", "Section"),
+        _ui(words, "ui:rows", "Rows"),
         "CSV",
-        text(labels, "ui:table_id", "Table id"),
+        _ui(words, "ui:table_id", "Table id"),
     ]
     for j, header in enumerate(headers, start=1):
         cell = contents.cell(HEADER_ROW, j)
@@ -378,7 +385,7 @@ def write_workbook(
         set_cell(contents.cell(r, 5), len(table.rows))
         set_cell(contents.cell(r, 6), f"tables/{table.file_stem}.csv")  # ties a cut sheet name to its table
         set_cell(contents.cell(r, 7), table.name)
-    set_cell(contents.cell(1, 7), text(labels, "ui:font_note", "") or None)  # beside the heading, off the list
+    set_cell(contents.cell(1, 7), _ui(words, "ui:font_note", "") or None)  # beside the heading, off the list
     contents.freeze_panes = contents.cell(HEADER_ROW + 1, 1).coordinate
     for j, width in enumerate((6, 34, 70, 18, 8, 36, 30), start=1):
         contents.column_dimensions[get_column_letter(j)].width = width
@@ -388,7 +395,7 @@ def write_workbook(
         sheet = book.create_sheet(sheet_name)
         set_cell(sheet.cell(1, 1), table.title)
         sheet.cell(1, 1).font = Font(name=_FONT_NAME, bold=True, size=12)
-        set_cell(sheet.cell(2, 1), text(labels, "ui:back", "Contents"))
+        set_cell(sheet.cell(2, 1), _ui(words, "ui:back", "Contents"))
         _internal_link(sheet.cell(2, 1), contents_name)
         set_cell(sheet.cell(3, 1), table.note or None)
         for j, header in enumerate(table.headers, start=1):
@@ -406,10 +413,10 @@ def write_workbook(
                     cell.alignment = Alignment(wrap_text=True, vertical="top")
         if table.note:  # under the table too: that is where a printed table's reader looks
             below = sheet.cell(HEADER_ROW + max(len(table.rows), 1) + 2, 1)
-            set_cell(below, f"{text(labels, 'ui:note', 'Note')}: {table.note}")
+            set_cell(below, f"{_ui(words, 'ui:note', 'Note')}: {table.note}")
         total_width = 0.0
         for j, (header, kind) in enumerate(zip(table.headers, table.kinds, strict=True), start=1):
-            shown = [_display(row[j - 1], kind, labels) for row in table.rows]
+            shown = [_display(row[j - 1], kind, words) for row in table.rows]
             width = max([_display_width(header)] + [_display_width(s) for s in shown]) + 2
             width = min(max(width, _MIN_WIDTH), _MAX_WIDTH)
             sheet.column_dimensions[get_column_letter(j)].width = width
@@ -550,7 +557,7 @@ def _thead(table: PreparedTable) -> str:
     return f"<thead><tr>{''.join(top)}</tr><tr>{''.join(leaves)}</tr></thead>"
 
 
-def _html_table(table: PreparedTable, labels: dict[str, str]) -> str:
+def _html_table(table: PreparedTable, words: Words) -> str:
     esc = html.escape
     parts = [
         f'<div class="scroll" role="region" tabindex="0" aria-label="{esc(table.title)}"><table>',
@@ -561,7 +568,7 @@ def _html_table(table: PreparedTable, labels: dict[str, str]) -> str:
     for row in table.rows:
         cells = []
         for j, (value, kind) in enumerate(zip(row, table.kinds, strict=True)):
-            text_ = _display(value, kind, labels)
+            text_ = _display(value, kind, words)
             shown = esc(text_).replace("\n", "<br>")
             numeric = isinstance(value, int | float) and not isinstance(value, bool)
             width = _display_width(text_)
@@ -574,7 +581,7 @@ def _html_table(table: PreparedTable, labels: dict[str, str]) -> str:
         parts.append("<tr>" + "".join(cells) + "</tr>")
     parts.append("</tbody></table></div>")
     if not table.rows:
-        parts.append(f"<p>{esc(text(labels, 'ui:no_rows', '(no rows)'))}</p>")
+        parts.append(f"<p>{esc(_ui(words, 'ui:no_rows', '(no rows)'))}</p>")
     return "\n".join(parts)
 
 
@@ -585,8 +592,7 @@ def _link(href: str, label: str, files: set[str]) -> str:
 
 def html_page(
     items: Sequence[PreparedTable | tuple[str, str, str]],
-    labels: dict[str, str],
-    lang: str,
+    words: Words,
     heading: str,
     banner: str,
     publish: bool,
@@ -612,14 +618,14 @@ def html_page(
     downloads = [
         link
         for link in (
-            _link("tables.xlsx", text(labels, "ui:workbook", "All tables (Excel)"), files),
-            _link("findings.csv", text(labels, "ui:findings", "Findings (CSV)"), files),
+            _link("tables.xlsx", _ui(words, "ui:workbook", "All tables (Excel)"), files),
+            _link("findings.csv", _ui(words, "ui:findings", "Findings (CSV)"), files),
         )
         if link
     ]
     head = [
         "<!DOCTYPE html>",
-        f'<html lang="{esc(lang)}">',
+        f'<html lang="{esc(words.lang)}">',
         "<head>",
         '<meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
@@ -633,10 +639,10 @@ def html_page(
     if ingest:
         head.append(f'<p class="ingest">{esc(ingest)}</p>')
     if downloads:
-        head.append(f"<p>{esc(text(labels, 'ui:downloads', 'Downloads'))}: " + " · ".join(downloads) + "</p>")
+        head.append(f"<p>{esc(_ui(words, 'ui:downloads', 'Downloads'))}: " + " · ".join(downloads) + "</p>")
     head.append("</header>")
 
-    nav = [f"<nav><h2>{esc(text(labels, 'ui:contents', 'Contents'))}</h2><ol>"]
+    nav = [f"<nav><h2>{esc(_ui(words, 'ui:contents', 'Contents'))}</h2><ol>"]
     body = ["<main>"]
     for section, members in sections.items():
         nav.append(f"<li>{esc(section)}<ol>" if section else "<li><ol>")
@@ -646,9 +652,9 @@ def html_page(
                 anchor = _anchor("t-", item.name)
                 nav.append(f'<li><a href="#{anchor}">{esc(item.title)}</a></li>')
                 body.append(f'<article id="{anchor}"><h3>{esc(item.title)}</h3>')
-                body.append(_html_table(item, labels))
+                body.append(_html_table(item, words))
                 if item.note:
-                    body.append(f'<p class="note">{esc(text(labels, "ui:note", "Note"))}: {esc(item.note)}</p>')
+                    body.append(f'<p class="note">{esc(_ui(words, "ui:note", "Note"))}: {esc(item.note)}</p>')
                 links = [
                     link
                     for link in (
@@ -685,8 +691,7 @@ def html_page(
 def write_report(
     folder: Path,
     items: Sequence[ReportTable | ReportFigure],
-    lang: str,
-    labels: dict[str, str],
+    words: Words,
     heading: str,
     publish: bool = False,
     ingest: str = "",
@@ -702,7 +707,7 @@ def write_report(
     files written.
     """
     folder = Path(folder)
-    banner = text(labels, "ui:publish_banner" if publish else "ui:internal_banner", "")
+    banner = _ui(words, "ui:publish_banner" if publish else "ui:internal_banner", "")
     written: list[Path] = []
     page_items: list[PreparedTable | tuple[str, str, str]] = []
     tables: list[PreparedTable] = []
@@ -722,12 +727,12 @@ def write_report(
     for item in items:
         started = time.perf_counter()
         if isinstance(item, ReportTable):
-            prepared = prepare_table(item, lang, labels)
+            prepared = prepare_table(item, words)
             prepared = replace(prepared, file_stem=unique(prepared.file_stem))
             data = csv_bytes(prepared)
             for path, content in (
                 (folder / "tables" / f"{prepared.file_stem}.csv", data),
-                (folder / "tables" / f"{prepared.file_stem}.md", markdown_text(prepared, labels).encode("utf-8")),
+                (folder / "tables" / f"{prepared.file_stem}.md", markdown_text(prepared, words).encode("utf-8")),
             ):
                 path.write_bytes(content)
                 written.append(path)
@@ -747,16 +752,16 @@ def write_report(
             written += saved
             svg = next(p for p in saved if p.suffix == ".svg")
             images[stem] = "data:image/svg+xml;base64," + base64.b64encode(svg.read_bytes()).decode("ascii")
-            section = text(labels, f"section:{item.section}", item.section) if item.section else ""
-            page_items.append((stem, item.title(lang), section))
+            section = _ui(words, f"section:{item.section}", item.section) if item.section else ""
+            page_items.append((stem, item.title(words.lang), section))
             spent["figures"] += time.perf_counter() - started
     started = time.perf_counter()
-    write_workbook(tables, folder / "tables.xlsx", labels, heading, banner, ingest)
+    write_workbook(tables, folder / "tables.xlsx", words, heading, banner, ingest)
     written.append(folder / "tables.xlsx")
     spent["workbook"] = time.perf_counter() - started
     started = time.perf_counter()
     files = {p.relative_to(folder).as_posix() for p in written}
-    page = html_page(page_items, labels, lang, heading, banner, publish, files, ingest, images)
+    page = html_page(page_items, words, heading, banner, publish, files, ingest, images)
     (folder / "index.html").write_text(page, encoding="utf-8")
     written.append(folder / "index.html")
     spent["page"] = time.perf_counter() - started

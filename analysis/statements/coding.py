@@ -16,7 +16,7 @@ from typing import Any, overload
 import pandas as pd
 
 from analysis.codebook import Codebook
-from analysis.tabulation.crosstabs import labels
+from analysis.codebook.words import Words
 from analysis.tabulation.suppression import TableLayout
 
 __all__ = [
@@ -169,8 +169,8 @@ def _section_titles(codebook: Codebook, lang: str) -> dict[tuple[str, int], str]
 def _maturity_labels(codebook: Codebook, lang: str) -> dict[str, str]:
     groups = codebook.table("maturity_groups")
     out = dict(zip(groups["code"].astype(str), groups[f"label_{lang}"], strict=True))
-    out[NO_MATURITY] = labels(codebook, lang)["no_maturity"]
-    out[WITHHELD] = labels(codebook, lang)["maturity_withheld"]
+    out[NO_MATURITY] = Words(codebook, lang).words("crosstab")["no_maturity"]
+    out[WITHHELD] = Words(codebook, lang).words("crosstab")["maturity_withheld"]
     return out
 
 
@@ -208,11 +208,14 @@ def withhold_maturity(statements: pd.DataFrame, groups: Iterable[str]) -> pd.Dat
 
 
 def section_by_maturity(
-    statements: pd.DataFrame, codebook: Codebook, lang: str = "ja", respondent_group: str = "user"
+    statements: pd.DataFrame, codebook: Codebook, lang: str = "ja", respondent_group: str = "user", ids: bool = False
 ) -> pd.DataFrame:
     """Statements per section (rows, every section of the group) and maturity mentioned
-    (columns 高, 中, 低, none), with totals. ``attrs`` describe the layout for suppression."""
-    words = labels(codebook, lang)
+    (columns 高, 中, 低, none), with totals. ``attrs`` describe the layout for suppression.
+
+    ``ids=True`` names the columns by id (``section``, the maturity groups' codes, ``withheld``,
+    ``none``, ``total``) with their headers in ``lang`` in ``attrs["headers"]``."""
+    words = Words(codebook, lang).words("crosstab")
     chosen = statements[statements["respondent_group"].astype(str) == respondent_group]
     sections = codebook.table("statement_sections")
     sections = sections[sections["respondent_group"] == respondent_group]
@@ -230,23 +233,32 @@ def section_by_maturity(
         in_section = (section == number).fillna(False).to_numpy()
         counts = [int((maturity[in_section] == code).sum()) for code in codes]
         rows.append([f"{number} {titles[(respondent_group, number)]}", *counts, sum(counts)])
-    count_columns = [mature[c] for c in codes] + [words["total"]]
-    frame = pd.DataFrame(rows, columns=[words["section"], *count_columns])
+    headers = {"section": words["section"], **{c: mature[c] for c in codes}, "total": words["total"]}
+    name = (lambda column: column) if ids else headers.__getitem__
+    count_columns = [name(c) for c in [*codes, "total"]]
+    frame = pd.DataFrame(rows, columns=[name("section"), *count_columns])
     total = [words["total"], *frame[count_columns].sum().tolist()]
     frame.loc[len(frame)] = total
     for column in count_columns:
         frame[column] = frame[column].astype("int64").astype("Int64")
-    frame.attrs["layout"] = TableLayout(total_row=len(frame) - 1, total_column=words["total"]).as_mapping()
+    frame.attrs["layout"] = TableLayout(total_row=len(frame) - 1, total_column=name("total")).as_mapping()
     frame.attrs["count_columns"] = count_columns
+    if ids:
+        frame.attrs["headers"] = headers
     return frame
 
 
 def statements_by_category(
-    statements: pd.DataFrame, codebook: Codebook, lang: str = "ja", respondent_group: str = "user"
+    statements: pd.DataFrame, codebook: Codebook, lang: str = "ja", respondent_group: str = "user", ids: bool = False
 ) -> pd.DataFrame:
     """Per category of the group: its section, the number of statements and of respondents
-    who made at least one (every codebook category, zeros included)."""
-    words = labels(codebook, lang)
+    who made at least one (every codebook category, zeros included).
+
+    ``ids=True`` names the columns by id (``section``, ``category_id``, ``category_label``,
+    ``n_statements``, ``n_respondents``: words of the ``crosstab`` scope)."""
+    words = Words(codebook, lang).words("crosstab")
+    if ids:
+        words = {key: key for key in ("section", "category_id", "category_label", "n_statements", "n_respondents")}
     chosen = statements[statements["respondent_group"].astype(str) == respondent_group]
     categories = _categories(codebook, [respondent_group])
     n_statements = chosen.groupby(chosen["category_id"].astype(str)).size()

@@ -31,6 +31,7 @@ import pandas as pd
 
 from analysis.codebook import Codebook
 from analysis.codebook.filters import QuestionFilter
+from analysis.codebook.words import Words
 from analysis.maturity.classification import UNCLASSIFIED
 from analysis.tabulation.stats import (
     DEFAULT_RESAMPLES,
@@ -49,7 +50,6 @@ __all__ = [
     "crosstab",
     "describe_test",
     "join_sentences",
-    "labels",
     "maturity_levels",
     "presurvey_by",
     "variable",
@@ -67,11 +67,6 @@ RESPONDENT_VARIABLES: dict[str, str] = {
 TOTAL = "total"
 ANSWERED = "answered"
 ALL = "all"
-
-
-def labels(codebook: Codebook, lang: str) -> dict[str, str]:
-    """The words of cross-tabulations and statement tables (:meth:`Codebook.words`, scope ``crosstab``)."""
-    return codebook.words(lang, "crosstab")
 
 
 def missing_key(reason: str) -> str:
@@ -168,7 +163,7 @@ def _select_year(frame: pd.DataFrame, year: int | None) -> pd.DataFrame:
 
 def _missing_labels(codebook: Codebook, words: Mapping[str, Mapping[str, str]]) -> dict[str, dict[str, str]]:
     out: dict[str, dict[str, str]] = {"ja": {}, "en": {}}
-    for code in codebook.meta["missing"]:
+    for code in codebook.missing_entries:
         for lang in ("ja", "en"):
             out[lang][missing_key(code["reason"])] = code[f"label_{lang}"]
     for lang in ("ja", "en"):
@@ -191,7 +186,7 @@ def variable(
     """Build variable ``name`` (see :func:`variable_names`) from the study's tidy tables."""
     codebook: Codebook = study.codebook
     year = fiscal_year if fiscal_year is not None else study.fiscal_year
-    words = {lang: labels(codebook, lang) for lang in ("ja", "en")}
+    words = {lang: Words(codebook, lang).words("crosstab") for lang in ("ja", "en")}
     missing_text = _missing_labels(codebook, words)
     if name in RESPONDENT_VARIABLES:
         return _respondent_variable(study, name, year, words, missing_text)
@@ -207,7 +202,7 @@ def _respondent_variable(study: Any, name: str, year: int | None, words, missing
     codebook: Codebook = study.codebook
     codelist = RESPONDENT_VARIABLES[name]
     table = codebook.codelist(codelist)
-    key = codebook.meta["codelists"][codelist]["key"]
+    key = codebook.codelist_key(codelist)
     categories = tuple(str(c) for c in table[key])
     roster = _select_year(study.tables["respondents"], year).drop_duplicates("respondent_id")
     values = roster[name].astype("object")
@@ -321,7 +316,7 @@ def _presurvey_variable(study: Any, question_id: str, year: int | None, missing_
     # Reasons only the ingest gives (invalid answers) get a row only where they occur.
     given = {r["missing_reason"] for r in records}
     reasons_all = tuple(
-        code["reason"] for code in codebook.meta["missing"] if code.get("entered", True) or code["reason"] in given
+        code["reason"] for code in codebook.missing_entries if code.get("entered", True) or code["reason"] in given
     )
     text = {
         lang: {str(c): str(label) for c, label in zip(options["code"], options[f"label_{lang}"], strict=True)}
@@ -527,8 +522,14 @@ class CrossTab:
         ci: bool = False,
         confidence: float = 0.95,
         q: bool = True,
+        ids: bool = False,
     ) -> pd.DataFrame:
         """The table as printed: a label column, then ``n`` and ``%`` per column, then the total.
+
+        ``ids=True`` keeps column ids (``option``, ``n:<column>``, ``pct:<column>``,
+        ``ci_low:<column>``, ``ci_high:<column>``, ``p_value``, ``q_value``; the attrs name ids
+        too) with their headers in ``lang`` in ``attrs["headers"]``, for a report that labels its
+        tables when it writes them.
 
         ``ci=True`` adds the exact interval of every share after its ``%`` (columns listed in
         ``attrs["ci_columns"]``); a multiple-response table has its options' p-values and, with
@@ -540,7 +541,7 @@ class CrossTab:
         hiding interval bounds in every row with a hidden count or denominator and the
         q-values wholly as soon as any count is hidden.
         """
-        words = labels(self.codebook, lang)
+        words = Words(self.codebook, lang).words("crosstab")
         shares = self.percent(percent)
         intervals = self.intervals(percent, confidence) if ci else None
         level = f"{confidence * 100:g}"
@@ -549,22 +550,25 @@ class CrossTab:
             key: (words["total"] if key == TOTAL else self.column.label(key, lang)) for key in self.counts.columns
         }
         row_label = {key: self._row_label(key, lang, words) for key in self.counts.index}
-        out = pd.DataFrame({self.row.title(lang): [row_label[k] for k in self.counts.index]})
+        out = pd.DataFrame({"option": [row_label[k] for k in self.counts.index]})
+        headers = {"option": self.row.title(lang), "p_value": words["p_value"], "q_value": words["q_value"]}
         percent_of: dict[str, str] = {}
         derived_from: dict[str, tuple[str, ...]] = {}
         count_columns: list[str] = []
-        total_n = f"{column_label[TOTAL]} {words['n']}"
+        total_n = f"n:{TOTAL}"
         for key in self.counts.columns:
-            n_name = f"{column_label[key]} {words['n']}"
-            p_name = f"{column_label[key]} {words['pct']}"
+            n_name, p_name = f"n:{key}", f"pct:{key}"
+            headers[n_name] = f"{column_label[key]} {words['n']}"
+            headers[p_name] = f"{column_label[key]} {words['pct']}"
             out[n_name] = pd.array(self.counts[key].to_numpy(), dtype="Int64")
             out[p_name] = pd.array(shares[key].to_numpy(), dtype="Float64")
             percent_of[p_name] = n_name
             count_columns.append(n_name)
             if intervals is not None:
                 low, high = intervals
-                for bound, values in ((words["ci_low"], low), (words["ci_high"], high)):
-                    name = f"{column_label[key]} {bound.replace('{level}', level)}"
+                for bound, values in (("ci_low", low), ("ci_high", high)):
+                    name = f"{bound}:{key}"
+                    headers[name] = f"{column_label[key]} {words[bound].replace('{level}', level)}"
                     out[name] = pd.array(values[key].to_numpy(), dtype="Float64")
                     # An interval bound gives its count away as a % does, and the bound of a 0
                     # count its denominator: declared derived from the count and the denominator
@@ -574,14 +578,14 @@ class CrossTab:
                     ci_columns.append(name)
         table_statistics: list[str] = []
         if self.option_tests:
-            out[words["p_value"]] = pd.array(
+            out["p_value"] = pd.array(
                 [self.option_tests[k].p_value if k in self.option_tests else None for k in self.counts.index],
                 dtype="Float64",
             )
             if q:
                 q_of = self.q_values()
-                out[words["q_value"]] = pd.array([q_of.get(k) for k in self.counts.index], dtype="Float64")
-                table_statistics.append(words["q_value"])
+                out["q_value"] = pd.array([q_of.get(k) for k in self.counts.index], dtype="Float64")
+                table_statistics.append("q_value")
         positions = {key: i for i, key in enumerate(self.counts.index)}
         additive = (
             [positions[k] for k in self.counts.index if k.startswith("missing:")] + [positions[ANSWERED]]
@@ -590,12 +594,12 @@ class CrossTab:
         )
         layout = TableLayout(
             total_row=positions[TOTAL],
-            total_column=f"{column_label[TOTAL]} {words['n']}",
+            total_column=total_n,
             additive_rows=tuple(additive) if additive is not None else None,
             percent_of=percent_of,
             denominator_rows=(positions[self.base], positions[TOTAL]),
             derived_from=derived_from,
-            dependent_columns=(words["p_value"],) if self.option_tests else (),
+            dependent_columns=("p_value",) if self.option_tests else (),
         )
         out.attrs["layout"] = layout.as_mapping()
         out.attrs["count_columns"] = count_columns
@@ -618,12 +622,13 @@ class CrossTab:
             if hidden.any():
                 for name in table_statistics:
                     out[name] = out[name].mask(np.ones(len(out), dtype=bool))
-        return out
+        out.attrs["headers"] = {c: headers[c] for c in out.columns}
+        return out if ids else _labelled(out)
 
     def __repr__(self) -> str:
         shape = f"{len(self.counts.index)}x{len(self.counts.columns)}"
         test = (
-            describe_test(self.test, labels(self.codebook, "en"))
+            describe_test(self.test, Words(self.codebook, "en").words("crosstab"))
             if self.test is not None
             else (f"{len(self.option_tests)} option tests" if self.option_tests else "no test")
         )
@@ -635,7 +640,7 @@ class CrossTab:
         note (with the test) as caption. Rendered here so that no template engine is needed."""
         from html import escape
 
-        words = labels(self.codebook, lang)
+        words = Words(self.codebook, lang).words("crosstab")
         shares = self.percent(percent)
         columns = list(self.counts.columns)
         head_top = "".join(
@@ -687,7 +692,7 @@ class CrossTab:
         """What the percentages are of, and which test was made (``with_test=False``: the
         test result is withheld, as in a published table with hidden cells); with ``ci`` what
         the intervals and q-values are."""
-        words = labels(self.codebook, lang)
+        words = Words(self.codebook, lang).words("crosstab")
         extra = [words["note:ci"].replace("{level}", f"{confidence * 100:g}")] if ci else []
         if with_test and self.option_tests:
             extra.append(words["note:q"])
@@ -723,6 +728,23 @@ class CrossTab:
             if with_test and self.test is not None:
                 note = join_sentences(lang, note, words["note:test"].replace("{test}", describe_test(self.test, words)))
         return note if with_test else join_sentences(lang, note, words["test_withheld"])
+
+
+def _labelled(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` (of :meth:`CrossTab.frame` with ``ids=True``) with its columns named by their headers,
+    and its attrs naming them so."""
+    headers: dict[str, str] = frame.attrs["headers"]
+
+    def name(column: str) -> str:
+        return headers.get(column, column)
+
+    out = frame.rename(columns=headers)
+    out.attrs = dict(frame.attrs)
+    out.attrs["layout"] = TableLayout.from_mapping(frame.attrs["layout"]).renamed(name).as_mapping()
+    for key in ("count_columns", "percent_columns", "ci_columns", "table_statistics"):
+        out.attrs[key] = [name(c) for c in frame.attrs[key]]
+    del out.attrs["headers"]
+    return out
 
 
 def join_sentences(lang: str, *sentences: str) -> str:

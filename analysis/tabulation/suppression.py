@@ -49,7 +49,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Hashable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -168,6 +168,24 @@ class TableLayout:
             identities=tuple(
                 (_as_key(total), tuple(_as_key(p) for p in parts)) for total, parts in (spec.get("identities") or ())
             ),
+        )
+
+    def renamed(self, name: Callable[[str], str]) -> TableLayout:
+        """The same layout with every column named ``name(column)`` (column ids to headers)."""
+
+        def names(columns: Iterable[str]) -> tuple[str, ...]:
+            return tuple(name(c) for c in columns)
+
+        return replace(
+            self,
+            total_column=None if self.total_column is None else name(self.total_column),
+            percent_of={name(c): name(of) for c, of in self.percent_of.items()},
+            dependent_columns=names(self.dependent_columns),
+            part_columns=None if self.part_columns is None else names(self.part_columns),
+            row_inequalities=tuple((names(small), names(large)) for small, large in self.row_inequalities),
+            derived_from={name(c): names(sources) for c, sources in self.derived_from.items()},
+            links=tuple((row, name(column), key) for row, column, key in self.links),
+            listing=None if self.listing is None else (self.listing[0], names(self.listing[1])),
         )
 
     def as_mapping(self) -> dict[str, object]:

@@ -168,7 +168,7 @@ def _self_assessment(codebook: Codebook, year: int, rng: np.random.Generator) ->
             profile_values["industry"] = "\u2fa6融・保険業"  # Kangxi radical GOLD for 金
             profile_values["fiscal_year"] = "FY2021"
         if year == 2020 and rid == "U05":
-            labels = {lv["value"]: lv["label_ja"] for lv in codebook.meta["scale"]["levels"]}
+            labels = dict(zip(codebook.scale_values, codebook.scale_labels("ja"), strict=True))
             answers = {q: labels.get(v, v) if isinstance(v, int) else v for q, v in answers.items()}
         if year == 2021 and rid == "U06":
             # A question left blank in a directive whose other answers keep its mean's side.

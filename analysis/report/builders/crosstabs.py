@@ -2,17 +2,17 @@
 
 The level comes from :func:`analysis.maturity.classification.maturity_table` (imported lazily through
 :func:`analysis.tabulation.crosstabs.maturity_levels`); without it the tables are by respondent group.
-Titles and notes are codebook data (``report_tables.csv``; words: :meth:`analysis.codebook.Codebook.words`).
+Titles and notes are codebook data (``report_tables.csv``; words: :class:`analysis.codebook.words.Words`).
 """
 
 from __future__ import annotations
 
 import re
 
-from analysis.report.labels import table_texts
+from analysis.codebook.words import Words, table_texts
 from analysis.report.registry import ReportContext, ReportTable
 from analysis.study.load import Study
-from analysis.tabulation.crosstabs import CrossTab, join_sentences, labels, maturity_levels, presurvey_by
+from analysis.tabulation.crosstabs import CrossTab, join_sentences, maturity_levels, presurvey_by
 from analysis.tabulation.suppression import TableLayout
 
 __all__ = ["presurvey_tables"]
@@ -48,12 +48,16 @@ def _item(table: CrossTab, by: str, ctx: ReportContext, fallback: bool, maturity
         # A whole-table test printed in a note cannot be hidden with the counts it uses: a
         # published table states the test made, not its result.
         note = table.note(lang, with_test=not ctx.publish, ci=True)
-        notes[lang] = join_sentences(lang, note, labels(codebook, lang)["by_group_fallback"]) if fallback else note
+        notes[lang] = (
+            join_sentences(lang, note, Words(codebook, lang).label("by_group_fallback", "crosstab"))
+            if fallback
+            else note
+        )
         texts[lang] = table.row.title(lang).removeprefix(question).strip()
     by_title = {lang: table.column.title(lang) for lang in ("ja", "en")}
     titled = table_texts(codebook, "presurvey_by", question=question, by=by_title, text=texts, note=notes)
-    frame = table.frame(ctx.lang, ci=True)
-    words = labels(codebook, ctx.lang)
+    # Column ids (n:A, pct:A, p_value…); their headers ("成熟度A(高) n") are the table's own.
+    frame = table.frame(ctx.lang, ci=True, ids=True)
     name = "presurvey_" + re.sub(r"\W", "_", table.row.name.lower()) + f"_by_{by}"
     # The layout (totals, a multiple-response table's options and answered row) is in
     # frame.attrs["layout"]: each % is a percentage of its count (percent_of) and each interval
@@ -67,7 +71,7 @@ def _item(table: CrossTab, by: str, ctx: ReportContext, fallback: bool, maturity
         layout = TableLayout.from_mapping(
             {**layout.as_mapping(), "links": [list(x) for x in _margin_links(table, frame, maturity, year)]}
         )
-    statistics = tuple(c for c in (words["p_value"],) if c in frame)
+    statistics = tuple(c for c in ("p_value",) if c in frame)
     table_statistics = tuple(c for c in frame.attrs["table_statistics"] if c in frame)
     return ReportTable(
         name=name,
@@ -78,6 +82,8 @@ def _item(table: CrossTab, by: str, ctx: ReportContext, fallback: bool, maturity
         statistics=statistics,
         table_statistics=table_statistics,
         layout=layout.as_mapping(),
+        scope="crosstab",
+        headers=frame.attrs["headers"],
         **titled,
     )
 

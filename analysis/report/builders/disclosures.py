@@ -2,8 +2,9 @@
 
 Tables of :mod:`analysis.disclosure.review` with codebook labels and headers, the heatmap and trend
 figures, and the checked findings of 2.4(2) (table ``findings``, also written as
-``findings.csv``). Titles and notes come from ``report_tables.csv``, headers and terms from the
-codebook's words (scope ``disclosure``) and the code lists.
+``findings.csv``). Titles and notes come from ``report_tables.csv``, terms and code labels from
+the codebook's words (scope ``disclosure``) and code lists. Tables keep their column ids
+(``n_domestic``, ``p_fisher``) and get their headers when written (``n_{region}``: 国内 開示企業数).
 """
 
 from __future__ import annotations
@@ -17,10 +18,10 @@ from functools import partial
 import pandas as pd
 
 from analysis.codebook import Codebook
+from analysis.codebook.words import Words, figure_titles, table_texts
 from analysis.disclosure import review as ds
 from analysis.disclosure.findings import FINDINGS, finding_title, run_checks
 from analysis.figures.disclosure import heatmap_figure, trend_figure
-from analysis.report.labels import figure_titles, table_text, table_texts
 from analysis.report.registry import ReportContext, ReportFigure, ReportItem, ReportTable, TableTexts
 from analysis.study.load import Study
 from analysis.tabulation.suppression import TableLayout
@@ -30,37 +31,12 @@ __all__ = ["disclosure_report", "findings_table"]
 SECTION = "disclosures"
 
 
-class _Words:
-    """Labels in one language: table texts, terms and code labels from the codebook."""
-
-    def __init__(self, codebook: Codebook, lang: str) -> None:
-        self.codebook, self.lang = codebook, lang
-        self.terms = codebook.words(lang, "disclosure")
-        self.regions = list(codebook.table("regions")["region"])
-
-    def term(self, key: str, **values: str) -> str:
-        label = self.terms.get(key, key)
-        for name, value in values.items():
-            label = label.replace(f"{{{name}}}", value)
-        return label
-
-    def code(self, codelist: str, code: object) -> str:
-        return self.codebook.label(codelist, code, self.lang)
-
-    def texts(self, key: str) -> TableTexts:
-        return table_texts(self.codebook, key)
-
-    def region_columns(self) -> dict[str, str]:
-        columns = {}
-        for region in self.regions:
-            name = self.code("regions", region)
-            for stem in ("n", "total", "share"):
-                columns[f"{stem}_{region}"] = self.term(f"{stem}_region", region=name)
-        return columns
+def _regions(codebook: Codebook) -> list[str]:
+    return [str(region) for region in codebook.table("regions")["region"]]
 
 
 def _region_table(
-    words: _Words,
+    codebook: Codebook,
     name: str,
     frame: pd.DataFrame,
     key: str,
@@ -68,35 +44,36 @@ def _region_table(
     header: str,
     p_term: str = "p_fisher",
 ) -> ReportTable:
-    """A by-region comparison with rows labelled by ``label(code)`` (None: no label) and display headers."""
+    """A by-region comparison with rows labelled by ``label(code)`` (None: no label): column ids
+    ``header`` (the rows' column), ``n_<region>``, ``total_<region>``, ``share_<region>`` and ``p_term``."""
+    regions = _regions(codebook)
     out = frame.copy()
     out[key] = out[key].map(label)
-    columns = {key: header, **words.region_columns(), "p_value": words.term(p_term)}
-    out = out.rename(columns=columns)[list(columns.values())]
-    counts = tuple(
-        words.term(f"{s}_region", region=words.code("regions", r)) for r in words.regions for s in ("n", "total")
-    )
-    percents = tuple(words.term("share_region", region=words.code("regions", r)) for r in words.regions)
+    columns = {key: header, **{f"{s}_{r}": f"{s}_{r}" for r in regions for s in ("n", "total", "share")}}
+    out = out.rename(columns={**columns, "p_value": p_term})[[*columns.values(), p_term]]
+    counts = tuple(f"{s}_{r}" for r in regions for s in ("n", "total"))
     # Each row is its own 2 x 2 comparison: no total row or column; n <= N in every region. The
     # Fisher p-value of a row is computed from its counts (it can be inverted to recover them).
     layout = TableLayout(
         part_columns=(),
-        row_inequalities=tuple(((counts[2 * i],), (counts[2 * i + 1],)) for i in range(len(words.regions))),
+        row_inequalities=tuple(((f"n_{r}",), (f"total_{r}",)) for r in regions),
     )
     return ReportTable(
         name=name,
         frame=out,
         section=SECTION,
         counts=counts,
-        percents=percents,
-        statistics=(columns["p_value"],),
+        percents=tuple(f"share_{r}" for r in regions),
+        statistics=(p_term,),
         layout=layout.as_mapping(),
-        **words.texts(name),
+        scope="disclosure",
+        **table_texts(codebook, name),
     )
 
 
 def _long_table(
-    words: _Words,
+    codebook: Codebook,
+    lang: str,
     name: str,
     frame: pd.DataFrame,
     labelled: dict[str, tuple[str, str | None]],
@@ -108,7 +85,7 @@ def _long_table(
     at_most: tuple[tuple[str, str], ...] = (),
     respondent_level: bool = False,
 ) -> ReportTable:
-    """A long table: ``labelled`` maps column -> (term of its header, code list of its values or None).
+    """A long table: ``labelled`` maps column -> (its id in the report, code list of its values or None).
 
     Its layout: ``total`` (a count column the other counts add up to, else none: each count
     column stands alone) and ``at_most`` pairs ``(n, N)`` (n <= N in every row); ``statistics``
@@ -116,28 +93,29 @@ def _long_table(
     company or one pair of companies (never published).
     """
     out = frame.copy()
-    headers = {}
+    ids_of = {}
     for column, (term, codelist) in labelled.items():
         if codelist:
-            out[column] = out[column].map(lambda code, cl=codelist: words.code(cl, code))
-        headers[column] = words.term(term)
-    out = out.rename(columns=headers)[list(headers.values())]
+            out[column] = out[column].map(lambda code, cl=codelist: codebook.label(cl, code, lang))
+        ids_of[column] = term
+    out = out.rename(columns=ids_of)[list(ids_of.values())]
     layout = TableLayout(
-        total_column=None if total is None else headers[total],
-        part_columns=tuple(headers[c] for c in counts if c != total) if total is not None else (),
-        row_inequalities=tuple(((headers[a],), (headers[b],)) for a, b in at_most),
+        total_column=None if total is None else ids_of[total],
+        part_columns=tuple(ids_of[c] for c in counts if c != total) if total is not None else (),
+        row_inequalities=tuple(((ids_of[a],), (ids_of[b],)) for a, b in at_most),
     )
     return ReportTable(
         name=name,
         frame=out,
         section=SECTION,
-        counts=tuple(headers[c] for c in counts),
-        percents=tuple(headers[c] for c in percents),
-        respondent_columns=tuple(headers[c] for c in ids),
-        statistics=tuple(headers[c] for c in statistics),
+        counts=tuple(ids_of[c] for c in counts),
+        percents=tuple(ids_of[c] for c in percents),
+        respondent_columns=tuple(ids_of[c] for c in ids),
+        statistics=tuple(ids_of[c] for c in statistics),
         layout=layout.as_mapping() if counts else None,
         respondent_level=respondent_level,
-        **words.texts(name),
+        scope="disclosure",
+        **table_texts(codebook, name),
     )
 
 
@@ -173,7 +151,7 @@ def findings_table(
     frame = checks[["finding", "holds"]].reset_index(drop=True)
     frame["supported_by"] = [";".join(tables[name]) for name in frame["finding"]]
     named = dict.fromkeys(t for ts in tables.values() for t in ts)
-    titles = {lang: {t: table_text(codebook, t, lang)[0] for t in named} for lang in ("ja", "en")}
+    titles = {lang: {t: Words(codebook, lang).title(t) for t in named} for lang in ("ja", "en")}
     listed = {lang: "\n".join(f"{t}: {title}" for t, title in titles[lang].items() if title != t) for lang in titles}
     return ReportTable(name="findings", frame=frame, section=SECTION, **_noted(texts, listed))
 
@@ -193,28 +171,36 @@ def disclosure_report(study: Study, ctx: ReportContext) -> list[ReportItem]:
     disclosures, codebook = study.disclosures, study.codebook
     if disclosures.empty:
         return []
-    words = _Words(codebook, ctx.lang)
+    lang = ctx.lang
+    words = Words(codebook, lang)
+    # A column is named by its id where the section has a word for it, else (region, country,
+    # venue, basis: words of the instrument) by the instrument's header, shown as it is.
     headers = {
-        spec.column: spec.header_ja if ctx.lang == "ja" else spec.header_en
+        spec.column: spec.header_ja if lang == "ja" else spec.header_en
         for sheet in codebook.instrument_sheets("disclosures")
         for spec in sheet.columns
     }
-    words.terms = {**headers, **words.terms}  # instrument headers, then this section's own terms
+    terms = words.words("disclosure")
+
+    def column(term: str) -> str:
+        return term if term in terms else headers.get(term, term)
+
+    def code(codelist: str) -> Callable[[str], str]:
+        return lambda value: codebook.label(codelist, value, lang)
+
+    def long(name: str, frame: pd.DataFrame, labelled: dict[str, tuple[str, str | None]], **layout) -> ReportTable:
+        named = {c: (column(term), codelist) for c, (term, codelist) in labelled.items()}
+        return _long_table(codebook, lang, name, frame, named, **layout)
+
     depth_labels = codebook.table("disclosure_depths").set_index("depth")[f"label_{ctx.lang}"].to_dict()
     by_region = ds.items_by_region(disclosures, codebook)
     by_country = ds.items_by_country(disclosures, codebook)
     trend = ds.trend_by_region(disclosures, codebook)
     tables = [
         _region_table(
-            words,
-            "disclosure_items_by_region",
-            by_region,
-            "item",
-            lambda code: words.code("disclosure_items", code),
-            words.term("item"),
+            codebook, "disclosure_items_by_region", by_region, "item", code("disclosure_items"), column("item")
         ),
-        _long_table(
-            words,
+        long(
             "disclosure_items_by_country",
             by_country,
             {
@@ -230,39 +216,38 @@ def disclosure_report(study: Study, ctx: ReportContext) -> list[ReportItem]:
             at_most=(("n", "total"),),
         ),
         _region_table(
-            words,
+            codebook,
             "disclosure_depth_by_region",
             ds.depth_by_region(disclosures, codebook),
             "depth",
             depth_labels.get,
-            words.term("depth"),
+            column("depth"),
         ),
         _region_table(
-            words,
+            codebook,
             "disclosure_venues_by_region",
             ds.venues_by_region(disclosures, codebook),
             "venue",
-            lambda code: words.code("disclosure_venues", code),
-            words.term("venue"),
+            code("disclosure_venues"),
+            column("venue"),
         ),
         _region_table(
-            words,
+            codebook,
             "disclosure_bases_by_region",
             ds.bases_by_region(disclosures, codebook),
             "basis",
-            lambda code: words.code("disclosure_bases", code),
-            words.term("basis"),
+            code("disclosure_bases"),
+            column("basis"),
         ),
         _region_table(
-            words,
+            codebook,
             "disclosure_sustainability_by_region",
             ds.sustainability_by_region(disclosures, codebook),
             "measure",
-            lambda _: words.term("sustainability"),
-            words.term("measure"),
+            lambda _: words.label("sustainability", "disclosure"),
+            column("measure"),
         ),
-        _long_table(
-            words,
+        long(
             "disclosure_peer_pairs",
             ds.peer_pair_summary(disclosures, codebook),
             {
@@ -283,8 +268,7 @@ def disclosure_report(study: Study, ctx: ReportContext) -> list[ReportItem]:
             statistics=("p_value",),
             respondent_level=True,
         ),  # one pair of companies per row
-        _long_table(
-            words,
+        long(
             "disclosure_peer_items",
             ds.peer_item_tests(disclosures, codebook),
             {
@@ -301,8 +285,7 @@ def disclosure_report(study: Study, ctx: ReportContext) -> list[ReportItem]:
             statistics=("p_value",),
             total="compared",
         ),
-        _long_table(
-            words,
+        long(
             "disclosure_trend",
             trend,
             {
@@ -319,7 +302,7 @@ def disclosure_report(study: Study, ctx: ReportContext) -> list[ReportItem]:
         ),
         findings_table(disclosures, codebook, publish=ctx.publish, lang=ctx.lang),
     ]
-    tables = _linked(tables, words, by_region, by_country, trend)
+    tables = _linked(tables, _regions(codebook), by_region, by_country, trend)
     figures = [
         # One row per company (labelled by country when ids are hidden): internal only.
         ReportFigure(
@@ -347,7 +330,7 @@ def _count(value: object) -> int | None:
 
 
 def _linked(
-    tables: list, words: _Words, by_region: pd.DataFrame, by_country: pd.DataFrame, trend: pd.DataFrame
+    tables: list, regions: list[str], by_region: pd.DataFrame, by_country: pd.DataFrame, trend: pd.DataFrame
 ) -> list:
     """Declare the quantities the disclosure tables share, so that publication hides each one
     everywhere or nowhere: per region and item, companies disclosing it and companies reviewed
@@ -355,12 +338,8 @@ def _linked(
     companies reviewed per region in the depth, venue, basis and sustainability tables (the same
     number in every row); and that a region's counts are the sums of its countries'. A link is
     declared only where the numbers agree (one quantity, one value)."""
-    head = {
-        (stem, region): words.term(f"{stem}_region", region=words.code("regions", region))
-        for region in words.regions
-        for stem in ("n", "total")
-    }
-    n_col, total_col = words.term("n"), words.term("total")
+    head = {(stem, region): f"{stem}_{region}" for region in regions for stem in ("n", "total")}
+    n_col, total_col = "n", "total"
     value_of: dict[tuple, int] = {}
     links: dict[str, list] = {t.name: [] for t in tables}
 
@@ -371,7 +350,7 @@ def _linked(
         links[name].append((row, column, key))
 
     for row, record in enumerate(by_region.itertuples(index=False)):
-        for region in words.regions:
+        for region in regions:
             link(
                 "disclosure_items_by_region",
                 row,
@@ -395,7 +374,7 @@ def _linked(
         table = next((t for t in tables if t.name == name), None)
         if table is None:
             continue
-        for region in words.regions:
+        for region in regions:
             column = table.frame[head[("total", region)]]
             if column.notna().any() and column.nunique() == 1:  # the same number in every row that has one
                 for row, value in enumerate(column.tolist()):

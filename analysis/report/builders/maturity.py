@@ -4,7 +4,8 @@ thresholds, and (with the previous year) transitions.
 
 Levels are the study's ``maturity`` table (:func:`analysis.maturity.classification.maturity_table`,
 written by the ingest with its reasons in both languages). Titles, notes and headers are codebook data
-(``report_tables.csv``; words: :meth:`analysis.codebook.Codebook.words`, scope ``maturity``).
+(``report_tables.csv``; words: :class:`analysis.codebook.words.Words`, scope ``maturity``): tables
+keep their column ids (``n``, ``n_A``, ``n_below_3``) and get their headers when written.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from functools import partial
 
 import pandas as pd
 
+from analysis.codebook.words import Words, figure_titles, table_texts
 from analysis.figures.maturity import (
     DEFAULT_MIN_INDUSTRY_N,
     directive_labels,
@@ -37,7 +39,6 @@ from analysis.maturity.classification import (
     transition_matrix,
 )
 from analysis.maturity.scores import directive_scores
-from analysis.report.labels import figure_titles, table_texts
 from analysis.report.registry import ReportContext, ReportFigure, ReportTable
 from analysis.study.load import Study
 from analysis.tabulation.suppression import TableLayout
@@ -50,43 +51,23 @@ SECTION = "maturity"
 # -- words from the codebook ----------------------------------------------------------------
 
 
-def _labels(codebook, lang: str) -> dict[str, str]:
-    return codebook.words(lang, "maturity")
-
-
-def _header(column: str, labels: dict[str, str], rules: MaturityRules) -> str:
-    if column in labels:
-        return labels[column]
-    for counter in rules.counters:
-        if rules.counter_column(counter) == column:
-            kind, threshold = column.removeprefix("n_").rsplit("_", 1)
-            return labels[f"n_{kind}_{{t}}"].replace("{t}", threshold)
-    if column.startswith("n_") and column[2:] in rules.levels:
-        return labels["n_{level}"].replace("{level}", column[2:])
-    return column
-
-
-def _display(frame: pd.DataFrame, labels: dict[str, str], rules: MaturityRules) -> pd.DataFrame:
-    return frame.rename(columns={c: _header(str(c), labels, rules) for c in frame.columns})
-
-
 def _rules_note(codebook, rules: MaturityRules) -> dict[str, str]:
     scale = codebook.scale_values
     out = {}
     for lang in ("ja", "en"):
-        labels = _labels(codebook, lang)
         spec = {r["level"]: r for r in codebook.maturity_rules["rules"]}
         sep = "; " if lang == "en" else "、"
         words = sep.join(
             f"{r.level}: " + (spec[r.level].get("source_ja") if lang == "ja" else describe_rule(rules, r.level, "en"))
             for r in rules.rules
         )
-        out[lang] = (
-            labels["rules_note"]
-            .replace("{rules}", words)
-            .replace("{precedence}", " > ".join(rules.precedence))
-            .replace("{min}", str(min(scale)))
-            .replace("{max}", str(max(scale)))
+        out[lang] = Words(codebook, lang).label(
+            "rules_note",
+            "maturity",
+            rules=words,
+            precedence=" > ".join(rules.precedence),
+            min=min(scale),
+            max=max(scale),
         )
     return out
 
@@ -102,10 +83,10 @@ def level_distribution_table(maturity: pd.DataFrame, rules: MaturityRules, codeb
     """Companies per level (levels in order, then unclassified, then the total): ``level``, ``n``, ``share``."""
     counts = level_counts(maturity, rules.levels)
     total = len(maturity)
-    labels = _labels(codebook, lang)
     frame = pd.DataFrame(
         {
-            "level": [_level_name(level, codebook, lang) for level in counts.index] + [labels["total"]],
+            "level": [_level_name(level, codebook, lang) for level in counts.index]
+            + [Words(codebook, lang).label("total", "maturity")],
             "n": pd.array([*counts.tolist(), total], dtype="Int64"),
         }
     )
@@ -116,7 +97,7 @@ def level_distribution_table(maturity: pd.DataFrame, rules: MaturityRules, codeb
 def bounds_table(maturity: pd.DataFrame, rules: MaturityRules, codebook, lang: str = "ja") -> pd.DataFrame:
     """Unclassified companies per range of reachable levels (fixed rows from the rules, zeros
     included, then the total): ``level_range`` (words), ``range_code`` (``B..A``), ``n``."""
-    labels = _labels(codebook, lang)
+    labels = Words(codebook, lang).words("maturity")
     no_level = no_level_possible(rules)
     counts = bound_counts(maturity, rules.levels, no_level)
     return pd.DataFrame(
@@ -148,13 +129,15 @@ def respondent_table(
     names_of = {i: codebook.label("industries", i, lang) for i in codes}
     frame["industry"] = [names_of.get(i) if isinstance(i, str) else None for i in frame["industry"]]
     if {"level_min", "level_max"} <= set(frame.columns):  # the range an unclassified company could reach
-        levels, words = rules_from_codebook(codebook).levels, _labels(codebook, lang)
+        levels, words = rules_from_codebook(codebook).levels, Words(codebook, lang).words("maturity")
         frame["level_range"] = [
             None if pd.notna(lv) else level_range(lo, hi, levels, words)
             for lv, lo, hi in zip(frame["level"], frame["level_min"], frame["level_max"], strict=True)
         ]
     frame["level"] = (
-        frame["level"].astype("object").where(frame["level"].notna(), _labels(codebook, lang)["unclassified"])
+        frame["level"]
+        .astype("object")
+        .where(frame["level"].notna(), Words(codebook, lang).label("unclassified", "maturity"))
     )
     count_columns = [c for c in maturity.columns if c.startswith("n_")]
     columns = [
@@ -238,11 +221,11 @@ def _profile_links(profile: pd.DataFrame, levels_frame: pd.DataFrame, year: int 
     )
 
 
-def _scenario_label(scenario: str, labels: dict[str, str]) -> str:
+def _scenario_label(scenario: str, words: Words) -> str:
     if scenario == "baseline":
-        return labels["scenario:baseline"]
+        return words.label("scenario:baseline", "maturity")
     name, shift = scenario.split(" ", 1)
-    return f"{labels.get(f'scenario:{name}', name)} {shift}"
+    return f"{words.label(f'scenario:{name}', 'maturity', name)} {shift}"
 
 
 def year_maturity(study: Study, lang: str = "ja") -> tuple[int | None, pd.DataFrame]:
@@ -283,7 +266,7 @@ def maturity_items(study: Study, ctx: ReportContext) -> list[ReportTable | Repor
     if year is None or maturity.empty or scores.empty:
         return []
     rules = rules_from_codebook(cb)
-    labels = _labels(cb, lang)
+    words = Words(cb, lang)
     note = _rules_note(cb, rules)
     out: list[ReportTable | ReportFigure] = []
 
@@ -302,35 +285,30 @@ def maturity_items(study: Study, ctx: ReportContext) -> list[ReportTable | Repor
         respondent_level: bool = False,
         **texts,
     ) -> None:
-        """One table; its layout: ``total_row`` (position), ``total_column`` with its ``parts``
-        (count columns not among them stand alone), ``at_most`` = ((smaller...), (larger...)),
-        ``links`` = ((row, column, quantity key), ...) for counts other tables print too;
-        ``respondent_level`` when its rows are single companies (never published)."""
-        shown = _display(frame, labels, rules)
-        head = {
-            c: _header(c, labels, rules)
-            for c in (*counts, *percents, *respondent, *statistics, *parts, *(c for p in at_most for s in p for c in s))
-        }
+        """One table, by column id (headers: word scope ``maturity``); its layout: ``total_row``
+        (position), ``total_column`` with its ``parts`` (count columns not among them stand
+        alone), ``at_most`` = ((smaller...), (larger...)), ``links`` = ((row, column, quantity
+        key), ...) for counts other tables print too; ``respondent_level`` when its rows are
+        single companies (never published)."""
         layout = TableLayout(
             total_row=total_row,
-            total_column=None if total_column is None else _header(total_column, labels, rules),
-            part_columns=tuple(head[c] for c in parts),
-            row_inequalities=tuple(
-                (tuple(head[c] for c in small), tuple(head[c] for c in large)) for small, large in at_most
-            ),
-            links=tuple((row, _header(column, labels, rules), key) for row, column, key in links),
+            total_column=total_column,
+            part_columns=tuple(parts),
+            row_inequalities=tuple((tuple(small), tuple(large)) for small, large in at_most),
+            links=tuple(links),
         )
         out.append(
             ReportTable(
                 name=name,
-                frame=shown,
+                frame=frame,
                 section=SECTION,
-                counts=tuple(head[c] for c in counts),
-                percents=tuple(head[c] for c in percents),
-                respondent_columns=tuple(head[c] for c in respondent),
-                statistics=tuple(head[c] for c in statistics),
+                counts=tuple(counts),
+                percents=tuple(percents),
+                respondent_columns=tuple(respondent),
+                statistics=tuple(statistics),
                 layout=layout.as_mapping() if counts else None,
                 respondent_level=respondent_level,
+                scope="maturity",
                 **texts,
             )
         )
@@ -385,8 +363,8 @@ def maturity_items(study: Study, ctx: ReportContext) -> list[ReportTable | Repor
 
     delta = ctx.maturity_delta
     sens = sensitivity(scores, cb, delta)
-    sens["scenario"] = [_scenario_label(s, labels) for s in sens["scenario"]]
-    sens["changed"] = sens["changed"].str.replace(UNCLASSIFIED, labels["unclassified"], regex=False)
+    sens["scenario"] = [_scenario_label(s, words) for s in sens["scenario"]]
+    sens["changed"] = sens["changed"].str.replace(UNCLASSIFIED, words.label("unclassified", "maturity"), regex=False)
     level_counts = [c for c in sens.columns if c.startswith("n_")]
     delta_text = str(float(delta)).removesuffix(".0")
     # Per scenario: the level columns add up to n_respondents (printed); changes up and down are
@@ -412,7 +390,8 @@ def maturity_items(study: Study, ctx: ReportContext) -> list[ReportTable | Repor
             years = {"previous": prev_year, "current": year}
             matrix = transition_matrix(both, prev_year, year, rules.levels)
             n_both = int(matrix["total"].sum())
-            matrix["from_level"] = [labels["unclassified"] if v == UNCLASSIFIED else v for v in matrix["from_level"]]
+            unclassified = words.label("unclassified", "maturity")
+            matrix["from_level"] = [unclassified if v == UNCLASSIFIED else v for v in matrix["from_level"]]
             matrix = matrix.rename(columns={UNCLASSIFIED: "unclassified"})
             table(
                 "maturity_transitions",

@@ -13,7 +13,7 @@ from datetime import date
 
 import pandas as pd
 
-from analysis.report.labels import report_labels, table_text, table_texts, text
+from analysis.codebook.words import Words, table_texts
 from analysis.report.registry import ReportContext, ReportTable
 from analysis.study.load import Study
 from analysis.study.schema import TABLE_DOCS, TABLES
@@ -76,14 +76,14 @@ def fill_counts(template: str, study: Study) -> str:
     return _PLACEHOLDER.sub(lambda m: str(placeholder_count(study, m["kind"], m["arg"])), template)
 
 
-def describe(template: str, study, labels: dict[str, str]) -> str:
+def describe(template: str, study, words: Words) -> str:
     """A Table 1.1 description from the year's records: ``template`` with its counts filled in,
     or, when the year has no record behind any of its counts, the sentence that says so
-    (``records_none:<kind>`` of ``report_labels.csv``, e.g. 「本年度は会議の記録がありません。」)
+    (``records_none:<kind>`` of the codebook's words, e.g. 「本年度は会議の記録がありません。」)
     instead of the template's wording with zeros (「全0回の開催」)."""
     found = list(_PLACEHOLDER.finditer(template))
     if found and all(placeholder_count(study, m["kind"], m["arg"]) == 0 for m in found):
-        none = text(labels, f"records_none:{found[0]['kind']}", "")
+        none = words.label(f"records_none:{found[0]['kind']}", "report", "")
         if none:
             return none
     return fill_counts(template, study)
@@ -93,7 +93,7 @@ def survey_items_table(study: Study, lang: str = "ja") -> pd.DataFrame:
     """Table 1.1: survey items with their descriptions and respondent counts from the data."""
     cb = study.codebook
     items = cb.table("survey_items")
-    labels = report_labels(cb, lang)
+    words = Words(cb, lang)
     joiner = "・" if lang == "ja" else ", "
     rows = []
     for item in items.itertuples(index=False):
@@ -108,7 +108,7 @@ def survey_items_table(study: Study, lang: str = "ja") -> pd.DataFrame:
                     if str(item.minor_id) == str(item.major_id)
                     else f"{item.minor_id} {getattr(item, f'minor_{lang}')}"
                 ),
-                "description": describe(getattr(item, f"description_{lang}"), study, labels),
+                "description": describe(getattr(item, f"description_{lang}"), study, words),
                 "target_groups": joiner.join(cb.label("respondent_groups", g, lang) for g in groups),
                 "n_respondents": sum(counts) if groups else None,
             }
@@ -200,20 +200,20 @@ def meetings_tables(study: Study, lang: str = "ja") -> list[ReportTable]:
 
     Table ids that list the same meetings (same body, rounds and dates: 2.3 and 3.1 in FY2021)
     are one table in the report, printed under each id with the topics of every one of them;
-    the header of each topics column is ``topics:<table>:<track>`` in ``report_labels.csv``.
+    the header of each topics column is ``topics:<table>:<track>`` in the codebook's words.
     """
     meetings = study.meetings
-    labels = report_labels(study.codebook, lang)
+    words = Words(study.codebook, lang)
     ids = sorted(meetings["table"].dropna().unique(), key=_table_sort_key)
     parts = {t: meetings[meetings["table"] == t].sort_values(["round", "date"], kind="stable") for t in ids}
     schedules = {t: _schedule(parts[t]) for t in ids}
-    name_of = text(labels, "meeting_name", "{round}")
+    name_of = words.label("meeting_name", "report", "{round}")
     tables = []
     for table_id in ids:
         part = parts[table_id]
         linked = [t for t in ids if schedules[t] == schedules[table_id]]
         key = f"meetings:{table_id}"
-        specific = table_text(study.codebook, key)[0] != key
+        specific = Words(study.codebook).has_table(key)
         frame = pd.DataFrame(
             {
                 "meeting": [name_of.replace("{round}", _cell(r)) for r in part["round"]],
@@ -228,7 +228,7 @@ def meetings_tables(study: Study, lang: str = "ja") -> list[ReportTable]:
             header = (
                 "topics"
                 if len(linked) == 1
-                else text(labels, f"topics:{table_id}:{track}", f"{text(labels, 'topics')} ({track})")
+                else words.label(f"topics:{table_id}:{track}", "report", f"{words.label('topics', 'report')} ({track})")
             )
             frame[header] = topics
         year = {"year": study.fiscal_year} if study.fiscal_year is not None else {}
@@ -245,7 +245,7 @@ def literature_tables(study: Study) -> list[ReportTable]:
     for table_id in sorted(literature["table"].dropna().unique(), key=_table_sort_key):
         part = literature[literature["table"] == table_id]
         key = f"literature:{table_id}"
-        specific = table_text(study.codebook, key)[0] != key
+        specific = Words(study.codebook).has_table(key)
         text_of = table_texts(study.codebook, key if specific else "literature", table=table_id)
         frame = pd.DataFrame(
             {
@@ -268,12 +268,12 @@ def appendix_tables(study: Study, lang: str = "ja", publish: bool = False) -> li
     For publication only the number of problems by severity is shown: problems name input files,
     and file names can name companies.
     """
-    labels = report_labels(study.codebook, lang)
+    words = Words(study.codebook, lang)
     names = [n for n in TABLES if n in study.tables] + sorted(n for n in study.tables if n not in TABLES)
     index = pd.DataFrame(
         {
             "table": names,
-            "about": [text(labels, f"tidy:{n}", TABLE_DOCS.get(n, "")) for n in names],
+            "about": [words.label(f"tidy:{n}", "report", TABLE_DOCS.get(n, "")) for n in names],
             "rows": pd.array([len(study.tables[n]) for n in names], dtype="Int64"),
         }
     )
@@ -287,7 +287,7 @@ def appendix_tables(study: Study, lang: str = "ja", publish: bool = False) -> li
     severity = issues["severity"] if "severity" in issues else pd.Series([], dtype="str")
     counts = pd.DataFrame(
         {
-            "severity": [text(labels, f"value:severity:{s}", s) for s in ("error", "warning")],
+            "severity": [words.label(f"value:severity:{s}", "report", s) for s in ("error", "warning")],
             "n": pd.array([int((severity == s).sum()) for s in ("error", "warning")], dtype="Int64"),
         }
     )
@@ -302,7 +302,7 @@ def appendix_tables(study: Study, lang: str = "ja", publish: bool = False) -> li
             issues = issues.drop(columns="message", errors="ignore").rename(columns={f"message_{lang}": "message"})
         problems = pd.DataFrame({c: issues[c] if c in issues else pd.Series(dtype="str") for c in columns})
         problems = problems.reset_index(drop=True).astype("str")
-        problems["severity"] = [text(labels, f"value:severity:{s}", s) for s in problems["severity"]]
+        problems["severity"] = [words.label(f"value:severity:{s}", "report", s) for s in problems["severity"]]
         out.append(
             ReportTable(
                 name="appendix_problems",

@@ -4,7 +4,7 @@ matrix (one row per respondent: ``respondent_level``, so a published report leav
 lists it in its appendix).
 
 Titles and notes are codebook data (``report_tables.csv``); headers the cross-tabulation words
-(:meth:`analysis.codebook.Codebook.words`).
+(:class:`analysis.codebook.words.Words`).
 
 The publication rule for statements (``--publish``): the statements are published, grouped by
 section, category and maturity as the study prints them, without respondent ids. Every count
@@ -22,9 +22,10 @@ from __future__ import annotations
 
 import pandas as pd
 
-from analysis.report.labels import table_texts
+from analysis.codebook.words import Words, table_texts
 from analysis.report.registry import ReportContext, ReportTable, TableTexts
 from analysis.statements.coding import (
+    WITHHELD,
     findings_layout,
     section_by_maturity,
     small_maturity_groups,
@@ -33,7 +34,6 @@ from analysis.statements.coding import (
     withhold_maturity,
 )
 from analysis.study.load import Study
-from analysis.tabulation.crosstabs import labels
 from analysis.tabulation.suppression import TableLayout
 
 __all__ = ["statement_tables"]
@@ -47,19 +47,19 @@ def _texts(codebook, key: str, group: str) -> TableTexts:
 
 
 def _layout_frame(statements: pd.DataFrame, codebook, lang: str, group: str, publish: bool) -> pd.DataFrame:
-    words = labels(codebook, lang)
+    """The statement listing by column id (headers: word scope ``crosstab``)."""
     layout = findings_layout(statements, codebook, lang, group)
     frame = pd.DataFrame(
         {
-            words["section"]: layout["section"].to_numpy(),
-            words["section_title"]: layout["section_title"].to_numpy(),
-            words["category_label"]: layout["category"].to_numpy(),
-            words["maturity"]: layout["maturity_label"].to_numpy(),
-            words["text"]: layout["text"].to_numpy(),
+            "section": layout["section"].to_numpy(),
+            "section_title": layout["section_title"].to_numpy(),
+            "category_label": layout["category"].to_numpy(),
+            "maturity": layout["maturity_label"].to_numpy(),
+            "text": layout["text"].to_numpy(),
         }
     )
     if not publish:  # for the researcher: statements to reword before publication
-        frame[words["name_redacted"]] = layout["name_redacted"].to_numpy()
+        frame["name_redacted"] = layout["name_redacted"].to_numpy()
     return frame
 
 
@@ -76,7 +76,7 @@ def _published_statements(
     study, ctx: ReportContext, statements: pd.DataFrame
 ) -> tuple[pd.DataFrame, dict[str, str], list[str]]:
     """The statements as published (maturity groups of fewer than k companies withheld), the
-    note saying which groups were withheld (empty when none) and their labels in ``ctx.lang``."""
+    note saying which groups were withheld (empty when none) and their codes (column ids)."""
     codebook = study.codebook
     k = codebook.suppression_k  # the publication rule's k (analysis.report.publication)
     small = small_maturity_groups(study.tables.get("maturity"), codebook, k, study.fiscal_year)
@@ -84,7 +84,7 @@ def _published_statements(
         return statements, {}, []
     notes = {}
     for lang in ("ja", "en"):
-        words = labels(codebook, lang)
+        words = Words(codebook, lang).words("crosstab")
         groups = codebook.table("maturity_groups")
         names = [str(g[f"label_{lang}"]) for _, g in groups.iterrows() if str(g["code"]) in small]
         notes[lang] = (
@@ -93,12 +93,7 @@ def _published_statements(
             .replace("{groups}", ("、" if lang == "ja" else ", ").join(names))
             .replace("{label}", words["maturity_withheld"])
         )
-    groups = codebook.table("maturity_groups")
-    hidden = [
-        str(label)
-        for code, label in zip(groups["code"], groups[f"label_{ctx.lang}"], strict=True)
-        if str(code) in small
-    ]
+    hidden = [str(code) for code in codebook.table("maturity_groups")["code"] if str(code) in small]
     return withhold_maturity(statements, small), notes, hidden
 
 
@@ -108,17 +103,17 @@ def statement_tables(study: Study, ctx: ReportContext) -> list[ReportTable]:
     if statements is None or statements.empty:
         return []
     codebook, lang = study.codebook, ctx.lang
-    words = labels(codebook, lang)
+    words = Words(codebook, lang).words("crosstab")
     maturity_notes: dict[str, str] = {}
     hidden_groups: list[str] = []
     if ctx.publish:
         statements, maturity_notes, hidden_groups = _published_statements(study, ctx, statements)
-    published = {lang_: labels(codebook, lang_)["note:statements_published"] for lang_ in ("ja", "en")}
+    published = {lang_: Words(codebook, lang_).words("crosstab")["note:statements_published"] for lang_ in ("ja", "en")}
     order = list(codebook.table("respondent_groups")["group"])
     present = set(statements["respondent_group"].astype(str))
     out: list[ReportTable] = []
     for group in [g for g in order if g in present]:
-        by_category = statements_by_category(statements, codebook, lang, group)
+        by_category = statements_by_category(statements, codebook, lang, group, ids=True)
         n_statements, n_respondents = by_category.attrs["count_columns"]
         if ctx.publish:
             # Statement counts are the rows of the listing: exact. Companies per category: left out.
@@ -127,6 +122,7 @@ def statement_tables(study: Study, ctx: ReportContext) -> list[ReportTable]:
                     name=f"statements_by_category_{group}",
                     frame=by_category.drop(columns=[n_respondents]),
                     section=SECTION,
+                    scope="crosstab",
                     **_with_note(_texts(codebook, "statements_by_category", group), published),
                 )
             )
@@ -141,34 +137,38 @@ def statement_tables(study: Study, ctx: ReportContext) -> list[ReportTable]:
                     section=SECTION,
                     counts=tuple(by_category.attrs["count_columns"]),
                     layout=layout.as_mapping(),
+                    scope="crosstab",
                     **_texts(codebook, "statements_by_category", group),
                 )
             )
         # A withheld group's column would read as "no statement about this group": left out.
-        by_maturity = section_by_maturity(statements, codebook, lang, group).drop(columns=hidden_groups)
-        withheld = maturity_notes if words["maturity_withheld"] in by_maturity else {}
+        by_maturity = section_by_maturity(statements, codebook, lang, group, ids=True).drop(columns=hidden_groups)
+        withheld = maturity_notes if WITHHELD in by_maturity else {}
         out.append(
             ReportTable(
                 name=f"statements_by_maturity_{group}",
                 frame=by_maturity,
                 section=SECTION,
+                scope="crosstab",
+                headers=by_maturity.attrs["headers"],
                 **_with_note(_texts(codebook, "statements_by_maturity", group), withheld),
             )
         )
         listing = _layout_frame(statements, codebook, lang, group, ctx.publish)
-        withheld = maturity_notes if (listing[words["maturity"]] == words["maturity_withheld"]).any() else {}
+        withheld = maturity_notes if (listing["maturity"] == words["maturity_withheld"]).any() else {}
         out.append(
             ReportTable(
                 name=f"findings_{group}",
                 frame=listing,
                 section=SECTION,
+                scope="crosstab",
                 **_with_note(_texts(codebook, "findings_layout", group), withheld),
             )
         )
         # One row per respondent: built in every report and marked respondent_level, so that
         # publication leaves it out and lists it in the appendix (internal reports keep it).
         matrix = statement_matrix(statements, codebook, value="count", respondent_group=group)
-        matrix = matrix.reset_index().rename(columns={"respondent_id": words["respondent_id"]})
+        matrix = matrix.reset_index()
         # A reader sees the category's name, not only its id (u01-01 活用方法)
         categories = codebook.table("statement_categories")
         names = dict(zip(categories["category_id"].astype(str), categories[f"label_{lang}"].astype(str), strict=True))
@@ -178,8 +178,9 @@ def statement_tables(study: Study, ctx: ReportContext) -> list[ReportTable]:
                 name=f"statements_matrix_{group}",
                 frame=matrix,
                 section=SECTION,
-                respondent_columns=(words["respondent_id"],),
+                respondent_columns=("respondent_id",),
                 respondent_level=True,
+                scope="crosstab",
                 **_texts(codebook, "statements_matrix", group),
             )
         )

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import pandas as pd
 
+from analysis.codebook.words import table_texts
 from analysis.maturity.classification import rules_from_codebook
 from analysis.report.builders.maturity import level_distribution_table, level_links, year_maturity
-from analysis.report.labels import table_texts
 from analysis.report.registry import ReportContext, ReportTable
 from analysis.study.load import Study
 from analysis.tabulation.suppression import TableLayout
