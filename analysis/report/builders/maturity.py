@@ -104,7 +104,9 @@ def bounds_table(maturity: pd.DataFrame, rules: MaturityRules, codebook, lang: s
         {
             "level_range": [level_range(*r, rules.levels, labels) for r in level_ranges(rules.levels, no_level)]
             + [labels["total"]],
-            "range_code": [*counts.index, UNCLASSIFIED],
+            # The total has no range: its code cell stays blank (a machine word such as
+            # "unclassified" would be the one English word of the Japanese table).
+            "range_code": [*counts.index, ""],
             "n": pd.array([*counts.tolist(), int(counts.sum())], dtype="Int64"),
         }
     )
