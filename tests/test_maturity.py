@@ -419,6 +419,12 @@ def test_sensitivity_counts_changes_per_scenario(codebook):
         assert tuple(got) == values, scenario
     assert table.loc["high -0.25", "changed"] == "Y (2021): B>A"
     assert (table["n_respondents"] == 3).all() and (table["n_unclassified"] == 0).all()
+    # Without the list of companies (the report's default): the same counts, no ids anywhere.
+    counts_only = sensitivity(scores, codebook, list_changed=False)
+    assert "changed" not in counts_only
+    assert counts_only.drop(columns=["scenario"]).equals(
+        table.reset_index().drop(columns=["scenario", "changed"])[counts_only.columns.drop("scenario")]
+    )
 
 
 def test_sensitivity_delta_is_a_parameter(codebook):

@@ -32,8 +32,14 @@ def test_registered():
     assert "statements" in [name for name, _ in builders()]
 
 
+def test_the_matrix_is_built_only_on_request(study):
+    """One row per company grows with the study: only with --per-respondent (issue 16)."""
+    names = {item.name for item in statement_tables(study, ReportContext(lang="ja"))}
+    assert names and not [n for n in names if n.startswith("statements_matrix")]
+
+
 def test_tables_per_group(study):
-    items = {item.name: item for item in statement_tables(study, ReportContext(lang="ja"))}
+    items = {item.name: item for item in statement_tables(study, ReportContext(lang="ja", per_respondent=True))}
     assert set(items) == {
         f"{kind}_{group}"
         for group in ("user", "investor")
@@ -55,7 +61,7 @@ def test_publish_leaves_out_the_matrix(study, codebook):
     from analysis.report.build import _omitted_table
     from analysis.report.publication import PublicationRule, publish
 
-    items = statement_tables(study, ReportContext(publish=True))
+    items = statement_tables(study, ReportContext(publish=True, per_respondent=True))
     matrices = [item for item in items if item.name.startswith("statements_matrix")]
     assert matrices and all(item.respondent_level for item in matrices)  # declared, so publication drops it
     out = publish(items, PublicationRule(k=5), omitted_table=_omitted_table(codebook))

@@ -656,14 +656,17 @@ def _change(before: object, after: object, levels: Sequence[str]) -> int:
     return 1 if levels.index(after) < levels.index(before) else -1
 
 
-def sensitivity(scores: pd.DataFrame, codebook: Codebook, delta: Fraction | float = DEFAULT_DELTA) -> pd.DataFrame:
+def sensitivity(
+    scores: pd.DataFrame, codebook: Codebook, delta: Fraction | float = DEFAULT_DELTA, *, list_changed: bool = True
+) -> pd.DataFrame:
     """How many respondents change level when thresholds move by ±``delta``.
 
     One row per scenario: baseline, each threshold moved down and up alone, and all together.
     Columns: ``scenario``, one ``<name>_threshold`` per threshold, ``n_<level>`` per level,
     ``n_unclassified``, ``n_respondents``, ``n_changed``, ``n_up``, ``n_down`` (a higher or lower
-    level than the baseline; changes to or from unclassified count in ``n_changed`` only) and
-    ``changed`` (``id:before>after`` for every change).
+    level than the baseline; changes to or from unclassified count in ``n_changed`` only) and,
+    with ``list_changed``, ``changed`` (``id (year): before>after`` for every change: a list of
+    companies, which grows with the study).
     """
     delta = _fraction(delta)
     base = rules_from_codebook(codebook)
@@ -692,7 +695,9 @@ def sensitivity(scores: pd.DataFrame, codebook: Codebook, delta: Fraction | floa
             n_changed=len(changed),
             n_up=moves.count(1),
             n_down=moves.count(-1),
-            changed="; ".join(
+        )
+        if list_changed:
+            row["changed"] = "; ".join(
                 f"{r} ({y}): {b if pd.notna(b) else UNCLASSIFIED}>{a if pd.notna(a) else UNCLASSIFIED}"
                 for r, y, b, a in zip(
                     changed["respondent_id"],
@@ -701,8 +706,7 @@ def sensitivity(scores: pd.DataFrame, codebook: Codebook, delta: Fraction | floa
                     changed["level"],
                     strict=True,
                 )
-            ),
-        )
+            )
         rows.append(row)
     return pd.DataFrame(rows)
 

@@ -364,9 +364,13 @@ def maturity_items(study: Study, ctx: ReportContext) -> list[ReportTable | Repor
     )
 
     delta = ctx.maturity_delta
-    sens = sensitivity(scores, cb, delta)
+    # Which companies changed is a list of companies: on request only (--per-respondent), like
+    # the per-company table; the counts of changes are always there.
+    sens = sensitivity(scores, cb, delta, list_changed=ctx.per_respondent)
     sens["scenario"] = [_scenario_label(s, words) for s in sens["scenario"]]
-    sens["changed"] = sens["changed"].str.replace(UNCLASSIFIED, words.label("unclassified", "maturity"), regex=False)
+    if "changed" in sens:
+        unclassified = words.label("unclassified", "maturity")
+        sens["changed"] = sens["changed"].str.replace(UNCLASSIFIED, unclassified, regex=False)
     level_counts = [c for c in sens.columns if c.startswith("n_")]
     delta_text = str(float(delta)).removesuffix(".0")
     # Per scenario: the level columns add up to n_respondents (printed); changes up and down are
@@ -376,7 +380,7 @@ def maturity_items(study: Study, ctx: ReportContext) -> list[ReportTable | Repor
         "maturity_sensitivity",
         sens,
         counts=tuple(level_counts),
-        respondent=("changed",),
+        respondent=("changed",) if "changed" in sens else (),
         total_column="n_respondents",
         parts=tuple(c for c in level_parts if c in level_counts),
         at_most=((("n_up", "n_down"), ("n_changed",)), (("n_changed",), ("n_respondents",))),

@@ -1,7 +1,7 @@
 """Coded statements in the report: per respondent group, statements and respondents per
-category, section x maturity mentioned, the findings layout, and the respondent x category
-matrix (one row per respondent: ``respondent_level``, so a published report leaves it out and
-lists it in its appendix).
+category, section x maturity mentioned, the findings layout, and, with ``--per-respondent``, the
+respondent x category matrix (one row per respondent: ``respondent_level``, so a published report
+leaves it out and lists it in its appendix).
 
 Titles and notes are codebook data (``report_tables.csv``); headers the cross-tabulation words
 (:class:`analysis.codebook.words.Words`).
@@ -165,8 +165,11 @@ def statement_tables(study: Study, ctx: ReportContext) -> list[ReportTable]:
                 **_with_note(_texts(codebook, "findings_layout", group), withheld),
             )
         )
-        # One row per respondent: built in every report and marked respondent_level, so that
-        # publication leaves it out and lists it in the appendix (internal reports keep it).
+        # One row per respondent: a per-company artefact that grows with the study, so only on
+        # request (--per-respondent), and marked respondent_level so that publication leaves it
+        # out and lists it in the appendix.
+        if not ctx.per_respondent:
+            continue
         matrix = statement_matrix(statements, codebook, value="count", respondent_group=group)
         matrix = matrix.reset_index()
         # A reader sees the category's name, not only its id (u01-01 活用方法)
