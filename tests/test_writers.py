@@ -199,6 +199,26 @@ def test_figures_are_png_and_svg_with_the_same_bytes_every_time(tmp_path):
         assert Path(a).read_bytes() == Path(b).read_bytes()
 
 
+def test_figures_drawn_in_worker_processes_are_the_figures_drawn_here(tmp_path, monkeypatch):
+    """Many figures (a radar per company) are drawn side by side; the files are the same bytes."""
+    import multiprocessing
+
+    from analysis.report import writers
+
+    if "fork" not in multiprocessing.get_all_start_methods():
+        pytest.skip("no fork on this platform: figures are always drawn in one process")
+    monkeypatch.setattr(writers, "PARALLEL_FIGURES", 2)
+    figures = [(ReportFigure(f"f{i}", "図", "figure", draw=_figure), f"f{i}") for i in range(5)]
+    here = writers.render_figures(figures, tmp_path / "here", workers=1)
+    there = writers.render_figures(figures, tmp_path / "there", workers=2)
+    assert list(here) == list(there) == [f"f{i}" for i in range(5)]
+    for stem in here:
+        assert [p.name for p in here[stem]] == [p.name for p in there[stem]] == [f"{stem}.png", f"{stem}.svg"]
+        for a, b in zip(here[stem], there[stem], strict=True):
+            assert a.read_bytes() == b.read_bytes()
+    assert writers._PENDING == []  # nothing of the report kept after drawing
+
+
 def test_tables_with_clashing_file_names_get_distinct_files(tmp_path, words):
     items = [sample_table("a/b"), sample_table("a_b")]
     write_report(tmp_path, items, words, heading="h")

@@ -436,6 +436,47 @@ def write_workbook(
 
 # -- figures ----------------------------------------------------------------------------------------
 
+# Figures are drawn in worker processes when there are at least this many (a report with
+# --per-respondent has one radar chart per company); fewer are drawn here, one at a time.
+PARALLEL_FIGURES = 8
+_PENDING: list[tuple[ReportFigure, str]] = []  # what the forked workers draw (inherited, not pickled)
+
+
+def _draw_pending(job: tuple[int, str]) -> list[str]:
+    index, folder = job
+    item, stem = _PENDING[index]
+    return [str(p) for p in save_figure(item.render(), Path(folder), stem)]
+
+
+def render_figures(
+    figures: Sequence[tuple[ReportFigure, str]], folder: Path, workers: int | None = None
+) -> dict[str, list[Path]]:
+    """Draw and save every ``(figure, stem)`` into ``folder``; return the files of each stem.
+
+    Each figure is drawn, saved (:func:`save_figure`) and let go before the next. With at least
+    :data:`PARALLEL_FIGURES` figures and more than one core, worker processes draw them side by
+    side (forked, so they read the figures from this process's memory rather than receive
+    copies); the files are the same either way (tested). ``workers`` defaults to the cores, at
+    most 4.
+    """
+    import multiprocessing
+    import os
+
+    global _PENDING
+    workers = workers if workers is not None else min(os.cpu_count() or 1, 4)
+    forkable = "fork" in multiprocessing.get_all_start_methods()
+    if len(figures) < PARALLEL_FIGURES or workers < 2 or not forkable:
+        return {stem: save_figure(item.render(), folder, stem) for item, stem in figures}
+    folder.mkdir(parents=True, exist_ok=True)
+    _PENDING = list(figures)
+    try:
+        with multiprocessing.get_context("fork").Pool(processes=workers, maxtasksperchild=64) as pool:
+            jobs = [(i, str(folder)) for i in range(len(figures))]
+            saved = pool.map(_draw_pending, jobs, chunksize=max(1, len(jobs) // (workers * 8)))
+    finally:
+        _PENDING = []
+    return {stem: [Path(p) for p in paths] for (_, stem), paths in zip(figures, saved, strict=True)}
+
 
 def save_figure(figure: Any, folder: Path, stem: str) -> list[Path]:
     """Save ``figure`` (a matplotlib Figure, or an object with ``.figure``) as PNG and SVG, and close it.
@@ -724,11 +765,16 @@ def write_report(
 
     spent = {"tables": 0.0, "figures": 0.0}
     (folder / "tables").mkdir(parents=True, exist_ok=True)
-    for item in items:
+    # File names first (tables and figures share one namespace), then every figure at once.
+    stem_of = [unique(file_stem(item.name)) for item in items]
+    started = time.perf_counter()
+    figures = [(item, stem) for item, stem in zip(items, stem_of, strict=True) if isinstance(item, ReportFigure)]
+    saved_of = render_figures(figures, folder / "figures")
+    spent["figures"] += time.perf_counter() - started
+    for item, stem in zip(items, stem_of, strict=True):
         started = time.perf_counter()
         if isinstance(item, ReportTable):
-            prepared = prepare_table(item, words)
-            prepared = replace(prepared, file_stem=unique(prepared.file_stem))
+            prepared = replace(prepare_table(item, words), file_stem=stem)
             data = csv_bytes(prepared)
             for path, content in (
                 (folder / "tables" / f"{prepared.file_stem}.csv", data),
@@ -746,9 +792,7 @@ def write_report(
             page_items.append(prepared)
             spent["tables"] += time.perf_counter() - started
         else:
-            stem = unique(file_stem(item.name))
-            # Drawn, saved and closed here, one at a time: the report never holds all its figures.
-            saved = save_figure(item.render(), folder / "figures", stem)
+            saved = saved_of[stem]
             written += saved
             svg = next(p for p in saved if p.suffix == ".svg")
             images[stem] = "data:image/svg+xml;base64," + base64.b64encode(svg.read_bytes()).decode("ascii")
