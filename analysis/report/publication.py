@@ -32,9 +32,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from scipy import sparse
-from scipy.optimize import Bounds, LinearConstraint, linprog, milp
+from scipy.optimize import Bounds, LinearConstraint, milp
 
 from analysis.codebook.words import Words
+from analysis.tabulation.linear import INFEASIBLE, LinearProgramme, Solution
 from analysis.tabulation.suppression import TableLayout, derived_masks, table_constraints
 
 __all__ = [
@@ -264,13 +265,10 @@ class LinearModel:
 
         return (*system(self.equations), *system(self.inequalities))
 
-    def _solve(self, i: int, sign: float, n: int, system) -> Any:
-        a_eq, b_eq, a_ub, b_ub = system
-        objective = np.zeros(n)
-        objective[i] = sign
-        result = linprog(objective, A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=b_eq, bounds=(0, None), method="highs")
+    def _solve(self, programme: LinearProgramme, i: int, sign: float) -> Solution:
+        result = programme.solve(i, sign)
         self.solves += 1
-        if result.status == 2:
+        if result.status == INFEASIBLE:
             raise PublicationError("the published tables contradict each other")
         return result
 
@@ -285,11 +283,12 @@ class LinearModel:
         for component in _components(hidden, self.equations + self.inequalities):
             order = sorted(component, key=repr)
             system = self._system(order, known)
+            programme = LinearProgramme(len(order), *system)  # built once, solved per cell and side
             small = len(order) <= ilp_limit
             for i, key in enumerate(order):
                 extremes, method = [], "lp"
                 for sign in (1.0, -1.0):
-                    result = self._solve(i, sign, len(order), system)
+                    result = self._solve(programme, i, sign)
                     if result.status == 3:
                         extremes.append(math.inf)
                         continue
@@ -347,13 +346,13 @@ class LinearModel:
             below = np.array([values[k] - min(values[k], rule.level(values[k])) for k in order], dtype=float)
             above = np.array([values[k] + rule.level(values[k]) for k in order], dtype=float)
             low_ok, high_ok = np.zeros(len(order), bool), np.zeros(len(order), bool)
-            system = self._system(order, known)
+            programme = LinearProgramme(len(order), *self._system(order, known))
             for key in sorted(wanted, key=repr):
                 i = index[key]
                 for sign, ok in ((-1.0, high_ok), (1.0, low_ok)):
                     if ok[i]:
                         continue
-                    result = self._solve(i, sign, len(order), system)
+                    result = self._solve(programme, i, sign)
                     if result.status == 3:  # unbounded above
                         high_ok[i] = True
                         continue
