@@ -55,9 +55,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import linprog
 
 from analysis.errors import UnprotectedCellsWarning
+from analysis.tabulation.linear import OPTIMAL, UNBOUNDED, LinearProgramme
 
 __all__ = [
     "TableLayout",
@@ -906,23 +906,14 @@ def _bounds(hidden: set[Cell], structure: _Structure, values: dict[Cell, int]) -
     # (the true counts must not leak in as a cap). A cell on a cycle of hidden cells with no
     # known total is unbounded above: its upper end is infinite.
     bounds: dict[Cell, tuple[float, float]] = {}
+    programme = LinearProgramme(len(order), a_eq, b_eq, a_ub, b_ub)  # one model, every cell's bounds
     for cell, i in index.items():
-        objective = np.zeros(len(order))
-        objective[i] = 1.0
         extremes = []
         for sign in (1.0, -1.0):
-            result = linprog(
-                sign * objective,
-                A_ub=a_ub,
-                b_ub=b_ub,
-                A_eq=a_eq,
-                b_eq=b_eq,
-                bounds=[(0, None)] * len(order),
-                method="highs",
-            )
-            if result.status == 3:  # unbounded (only a maximum can be: counts are >= 0)
+            result = programme.solve(i, sign)
+            if result.status == UNBOUNDED:  # only a maximum can be: counts are >= 0
                 extremes.append(math.inf)
-            elif not result.success:  # cannot happen for a consistent table; be safe
+            elif result.status != OPTIMAL:  # cannot happen for a consistent table; be safe
                 extremes.append(values[cell])
             else:
                 extremes.append(sign * result.fun)
