@@ -47,7 +47,18 @@ def test_every_bound_equals_linprog(programme):
         for sign in (1.0, -1.0):
             cost = np.zeros(n)
             cost[i] = sign
-            expected = linprog(cost, A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=b_eq, bounds=(0, None), method="highs")
+            # Without presolve: with it, HiGHS calls some unbounded programmes infeasible (e.g.
+            # -x0+x1+x2 <= 0, x0-x1-x2 <= 1, maximising x0), which the model here answers right.
+            expected = linprog(
+                cost,
+                A_ub=a_ub,
+                b_ub=b_ub,
+                A_eq=a_eq,
+                b_eq=b_eq,
+                bounds=(0, None),
+                method="highs",
+                options={"presolve": False},
+            )
             got = lp.solve(i, sign)
             assert got.status == expected.status, (i, sign, got, expected.message)
             if got.status == OPTIMAL:
@@ -67,6 +78,9 @@ def test_statuses_by_hand():
     assert lp.solve(0, 1.0).fun == 0 and lp.solve(0, -1.0).fun == -4
     assert LinearProgramme(1).solve(0, -1.0).status == UNBOUNDED  # nothing holds x0 down
     assert LinearProgramme(1, np.array([[1.0]]), np.array([-1.0])).solve(0, 1.0).status == INFEASIBLE
+    # Feasible (x = 0) and unbounded above; linprog with presolve calls it infeasible.
+    lp = LinearProgramme(3, a_ub=np.array([[-1.0, 1.0, 1.0], [1.0, -1.0, -1.0]]), b_ub=np.array([0.0, 1.0]))
+    assert lp.solve(0, -1.0).status == UNBOUNDED and lp.solve(0, 1.0).fun == 0
 
 
 def test_nothing_is_printed_on_standard_output():

@@ -67,9 +67,11 @@ def test_page_embeds_every_figure_and_labels_every_table(report):
     assert "overflow-x:auto" in style and "white-space:nowrap" in style
 
 
-def test_matrix_headers_name_the_categories(report):
+def test_the_default_page_has_no_respondent_by_category_matrix(report):
+    # One row per company: only with --per-respondent (its headers name the categories, as
+    # tests/test_report_statements.py checks).
     page = (report / "index.html").read_text(encoding="utf-8")
-    assert "u01-01 活用方法" in page
+    assert "findings_user" in page and "statements_matrix" not in page
 
 
 _PROBE = """<script>
