@@ -117,8 +117,8 @@ class Codebook:
         return int(self.meta["suppression"]["k"])
 
     def title(self, lang: str = "ja") -> str:
-        """The study's title in ``lang``."""
-        return str(self.meta[f"title_{lang}"])
+        """The study's title in ``lang`` (the edition's name when it declares none)."""
+        return str(self.meta.get(f"title_{lang}", self.edition))
 
     def codelist_key(self, name: str) -> str:
         """The column of code list ``name``'s table that holds its codes."""

@@ -83,7 +83,6 @@ def _schema(name: str, frame: pd.DataFrame, codebook: Codebook) -> dict:
 
 def datapackage(tables: Mapping[str, pd.DataFrame], codebook: Codebook, fiscal_year: int | None = None) -> dict:
     """The Data Package describing the CSV (and Parquet) file of every table in ``tables``."""
-    meta = codebook.meta
     resources = []
     for name, frame in tables.items():
         resources.append(
@@ -106,8 +105,8 @@ def datapackage(tables: Mapping[str, pd.DataFrame], codebook: Codebook, fiscal_y
     package = {
         "profile": "tabular-data-package",
         "name": f"survey-{codebook.edition}" + (f"-{fiscal_year}" if fiscal_year is not None else ""),
-        "title": meta.get("title_ja", codebook.edition),
-        "title_en": meta.get("title_en", codebook.edition),
+        "title": codebook.title("ja"),
+        "title_en": codebook.title("en"),
         # The CSV copies are for people opening them in a spreadsheet program (analysis.output.safe).
         "description": "CSV files are UTF-8 with BOM and formula-safe: text starting with = + - @, tab or CR "
         "has a leading ' and control characters are written as \\x1b; the Parquet files keep "
