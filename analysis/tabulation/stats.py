@@ -177,33 +177,43 @@ def _compositions(total: int, caps: Sequence[int]) -> Iterator[tuple[int, ...]]:
             yield (first, *tail)
 
 
-def _count_compositions(total: int, caps: Sequence[int]) -> int:
-    """How many :func:`_compositions` there are, without listing them (a knapsack count)."""
-    ways = [1] + [0] * total
+def _count_compositions(total: int, caps: Sequence[int], limit: int) -> int:
+    """How many :func:`_compositions` there are, ``limit + 1`` when more (a knapsack count in
+    numpy; the counts saturate at ``limit + 1``, which keeps them exact below it and small)."""
+    ways = np.zeros(total + 1, dtype=np.int64)
+    ways[0] = 1
     for cap in caps:
-        # ways'[t] = sum of ways[t - k] for k in 0..cap, as a running window sum.
-        running, updated = 0, [0] * (total + 1)
-        for t in range(total + 1):
-            running += ways[t]
-            if t - cap - 1 >= 0:
-                running -= ways[t - cap - 1]
-            updated[t] = running
-        ways = updated
-    return ways[total]
+        # ways'[t] = ways[t] + ... + ways[t - cap]: a window of the running sum.
+        running = np.cumsum(ways)
+        updated = running.copy()
+        if cap + 1 <= total:
+            updated[cap + 1 :] -= running[: total - cap]
+        ways = np.minimum(updated, limit + 1)
+    return int(ways[total])
 
 
 def count_tables(rows: Sequence[int], columns: Sequence[int], limit: int) -> int:
     """How many tables have row sums ``rows`` and column sums ``columns``; ``limit + 1`` as soon
     as there are more than ``limit`` (so that choosing the test costs little even for tables
-    far too many to enumerate). Counted row by row; the column sums left are sorted for the
-    memo, since the number of completions does not depend on their order."""
+    far too many to enumerate).
+
+    First a lower bound: any placement of one row within the column sums leaves margins that
+    some table completes, so there are at least as many tables as ways to place the row that
+    has most. Only when that is within the limit are the tables counted row by row; the column
+    sums left are sorted for the memo, since the number of completions does not depend on
+    their order.
+    """
+    if not rows or not columns or sum(rows) != sum(columns):
+        return 0
+    if max(_count_compositions(row, columns, limit) for row in rows) > limit:
+        return limit + 1
     memo: dict[tuple[int, tuple[int, ...]], int] = {}
 
     def completions(i: int, remaining: tuple[int, ...]) -> int:
         if i == len(rows) - 1:
             return 1  # the last row takes what is left (the sums agree)
         if i == len(rows) - 2:
-            return _count_compositions(rows[i], remaining)  # then the last row is forced
+            return _count_compositions(rows[i], remaining, limit)  # then the last row is forced
         key = (i, tuple(sorted(remaining)))
         if key in memo:
             return memo[key]
@@ -215,8 +225,6 @@ def count_tables(rows: Sequence[int], columns: Sequence[int], limit: int) -> int
         memo[key] = min(found, limit + 1)
         return memo[key]
 
-    if not rows or not columns or sum(rows) != sum(columns):
-        return 0
     return completions(0, tuple(columns))
 
 
