@@ -461,10 +461,13 @@ def render_figures(
     """
     import multiprocessing
     import os
+    import sys
 
     global _PENDING
     workers = workers if workers is not None else min(os.cpu_count() or 1, 4)
-    forkable = "fork" in multiprocessing.get_all_start_methods()
+    # Fork only where it is the platform's own way (Linux): macOS offers it but its system
+    # libraries are not safe in a forked child, and Windows has none.
+    forkable = sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods()
     if len(figures) < PARALLEL_FIGURES or workers < 2 or not forkable:
         return {stem: save_figure(item.render(), folder, stem) for item, stem in figures}
     folder.mkdir(parents=True, exist_ok=True)
