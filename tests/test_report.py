@@ -363,6 +363,32 @@ def test_a_failing_builder_is_listed_and_the_rest_still_written(own_builders, ye
     assert "1 builder(s) could not build" in first_screen(current, "en", out)
 
 
+def test_a_published_report_never_quotes_a_failing_builders_message(own_builders, years, tmp_path):
+    """An error message may quote what the builder read (here a respondent id and a company's
+    name): the published report names the builder and the exception's class only."""
+
+    def leaky(study, ctx):
+        raise ValueError("U03 (サンプルU03株式会社) chose several options")
+
+    _before(own_builders, "appendix.ingest", ("test.leaky", leaky))
+    _, current = years
+    internal = build_report(current, tmp_path / "internal")
+    published = build_report(current, tmp_path / "published", publish=True)
+    rows = pd.read_csv(published / "tables" / "appendix_failures.csv", dtype="str", encoding="utf-8-sig")
+    assert rows.values.tolist() == [["test.leaky", "ValueError"]]
+    for path in published.rglob("*"):
+        if path.is_file() and path.suffix in (".csv", ".md", ".html", ".json", ".svg"):
+            text = path.read_text(encoding="utf-8-sig")
+            assert "U03" not in text and "サンプル" not in text, path.name
+    assert json.loads((published / "report.json").read_text(encoding="utf-8"))["failures"] == [
+        {"builder": "test.leaky"}
+    ]
+    # The internal report keeps the whole message for the researcher.
+    kept = (internal / "tables" / "appendix_failures.csv").read_text(encoding="utf-8-sig")
+    assert "U03 (サンプルU03株式会社)" in kept
+    assert "作成できなかった表・図があります:1 件(test.leaky)" in first_screen(current, "ja", published)
+
+
 def test_the_command_exits_1_when_a_builder_failed_and_0_otherwise(own_builders, years, tmp_path, capsys):
     from analysis.cli import main
 

@@ -65,7 +65,8 @@ class BuildFailure(NamedTuple):
     """A builder that raised, or returned something other than tables and figures."""
 
     builder: str
-    error: str
+    error: str  # the whole message: it may quote data (ids, cell values), so internal only
+    kind: str = ""  # the exception's class, or what was wrong with the result: safe to publish
 
 
 def collect_items(
@@ -87,26 +88,37 @@ def collect_items(
         except Exception as error:  # noqa: BLE001 - reported in the appendix, see docstring
             # Said on the report's first screen and in its appendix (not as a Python warning,
             # which a researcher running `survey report` reads as a crash of the toolkit).
-            failures.append(BuildFailure(name, f"{type(error).__name__}: {error}"))
+            failures.append(BuildFailure(name, f"{type(error).__name__}: {error}", type(error).__name__))
             continue
         finally:
             if timings is not None:
                 timings[f"builder:{name}"] = time.perf_counter() - started
         for item in produced:
             if not isinstance(item, ReportTable | ReportFigure):
-                failures.append(BuildFailure(name, f"returned {type(item).__name__}, not a ReportTable/ReportFigure"))
+                failures.append(
+                    BuildFailure(
+                        name, f"returned {type(item).__name__}, not a ReportTable/ReportFigure", "not a table or figure"
+                    )
+                )
             elif item.name in seen:
-                failures.append(BuildFailure(name, f"table name {item.name!r} is already used by {seen[item.name]}"))
+                failures.append(
+                    BuildFailure(
+                        name, f"table name {item.name!r} is already used by {seen[item.name]}", "duplicate table name"
+                    )
+                )
             else:
                 seen[item.name] = name
                 items.append(item)
     return items, failures
 
 
-def _failures_table(failures: list[BuildFailure], codebook):
+def _failures_table(failures: list[BuildFailure], codebook, publish: bool = False):
+    """Appendix C. A published report names each failure's kind only: an error message may
+    quote what the builder read (a respondent id, a cell's text)."""
     from analysis.codebook.words import table_texts
 
-    frame = pd.DataFrame(failures, columns=["builder", "error"], dtype="str")
+    rows = [(f.builder, f.kind if publish else f.error) for f in failures]
+    frame = pd.DataFrame(rows, columns=["builder", "error"], dtype="str")
     return ReportTable(
         name="appendix_failures", frame=frame, section="appendix", **table_texts(codebook, "appendix_failures")
     )
@@ -323,7 +335,7 @@ def build_report(
 
     items, failures = collect_items(study, ctx, timings)
     if failures:
-        items.append(_failures_table(failures, study.codebook))
+        items.append(_failures_table(failures, study.codebook, publish))
     words = Words(study.codebook, lang)
     published = None
     if publish:
@@ -355,12 +367,13 @@ RUN_RECORD = "report.json"
 
 def _write_run_record(staged: Path, timings: dict[str, float], failures: Sequence[BuildFailure] = ()) -> None:
     """Write ``report.json``: how long each stage of this build took (wall seconds), for whoever
-    runs the toolkit at scale, and the builders that failed (the command's first screen and exit
-    status read them). A record of the run, not of the data: never a table, never published
+    runs the toolkit at scale, and the names of the builders that failed (the command's first
+    screen and exit status read them). A record of the run, not of the data: never a table, never published
     content, and the one file of the folder that differs from run to run."""
     record = {
         "timings": {stage: round(seconds, 3) for stage, seconds in timings.items()},
-        "failures": [{"builder": f.builder, "error": f.error} for f in failures],
+        # Builder names only: the messages may quote data, and this file sits in published folders.
+        "failures": [{"builder": f.builder} for f in failures],
     }
     (staged / RUN_RECORD).write_text(json.dumps(record, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
 
