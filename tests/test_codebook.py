@@ -173,3 +173,12 @@ def test_missing_entries_keep_the_declared_order_and_the_ingest_only_reason(code
     given = [e["reason"] for e in entries if not e.get("entered", True)]
     assert given == ["invalid"]
     assert entries[0]["label_ja"] == "未回答"
+
+
+def test_a_filter_decides_from_the_codes_chosen_and_says_when_it_cannot():
+    from analysis.codebook.filters import QuestionFilter, chosen_codes
+
+    rule = QuestionFilter(question="Q1-2", on="Q1-1", codes=(1, 2))
+    assert rule.asks([2]) is True and rule.asks([3, 4]) is False and rule.asks([]) is None
+    answers = [("U01", 2021, "Q1-1", 4), ("U01", 2021, "Q1-2", 1), ("U02", 2021, "Q1-1", None)]
+    assert chosen_codes(answers, {"Q1-1"}) == {("U01", 2021, "Q1-1"): [4]}  # other questions and blanks out

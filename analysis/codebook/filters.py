@@ -14,6 +14,7 @@ with the file and row named); templates, the ingest and the cross-tabulations us
 from __future__ import annotations
 
 import re
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING
@@ -49,6 +50,11 @@ class QuestionFilter:
     def admits(self, code: int) -> bool:
         """Whether an answer ``code`` to the filter question makes a respondent eligible."""
         return code in self.codes
+
+    def asks(self, codes: Collection[int]) -> bool | None:
+        """Whether a respondent who chose ``codes`` for the filter question is asked the
+        question; ``None`` (unknown) when the filter question has no answer."""
+        return any(self.admits(code) for code in codes) if codes else None
 
     def describe(self, codebook: Codebook, lang: str = "ja") -> str:
         """Who is asked, in words: 「Q1-1で「1=活用している」「2=一部活用している」と回答した方」."""
@@ -166,3 +172,15 @@ def question_filters(codebook: Codebook) -> dict[str, QuestionFilter]:
             )
         found[qid] = parsed
     return found
+
+
+def chosen_codes(
+    answers: Iterable[tuple[object, object, object, object]], questions: Collection[str]
+) -> dict[tuple[object, object, str], list[int]]:
+    """``{(respondent, year, question): codes chosen}`` of pre-survey answers given as
+    ``(respondent_id, fiscal_year, question_id, option_code)``, for ``questions`` only."""
+    out: dict[tuple[object, object, str], list[int]] = {}
+    for respondent, year, question, code in answers:
+        if code is not None and question in questions:
+            out.setdefault((respondent, year, str(question)), []).append(int(code))  # pyright: ignore[reportArgumentType]
+    return out

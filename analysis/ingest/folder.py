@@ -22,6 +22,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
 from analysis.codebook import Codebook, load_codebook
+from analysis.codebook.filters import chosen_codes
 from analysis.errors import DataError, UsageError
 from analysis.ingest.derived import derive
 from analysis.ingest.isolation import ParserPool, read_one
@@ -321,14 +322,17 @@ def _decide_eligibility_across_files(parsed: Sequence[ParsedWorkbook], codebook:
     books = [b for b in parsed if b.instrument == "presurvey" and not b.skipped and "presurvey" in b.columns]
     if not filters or len(books) < 2:
         return
-    chosen: dict[tuple[object, object, str], list[int]] = {}
-    for book in books:
-        table = book.columns["presurvey"]
-        for rid, year, question, code in zip(
-            table["respondent_id"], table["fiscal_year"], table["question_id"], table["option_code"], strict=True
-        ):
-            if code is not None and question in {rule.on for rule in filters.values()}:
-                chosen.setdefault((rid, year, question), []).append(int(code))
+    chosen = chosen_codes(
+        (
+            answer
+            for book in books
+            for answer in zip(
+                *(book.columns["presurvey"][c] for c in ("respondent_id", "fiscal_year", "question_id", "option_code")),
+                strict=True,
+            )
+        ),
+        {rule.on for rule in filters.values()},
+    )
     for book in books:
         table = book.columns["presurvey"]
         warned: set[str] = set()
@@ -336,10 +340,10 @@ def _decide_eligibility_across_files(parsed: Sequence[ParsedWorkbook], codebook:
             rule = filters.get(question)
             if rule is None or table["eligible"][i] is not None:
                 continue  # not filtered, or decided within its own workbook
-            codes = chosen.get((table["respondent_id"][i], table["fiscal_year"][i], rule.on))
-            if not codes:
+            codes = chosen.get((table["respondent_id"][i], table["fiscal_year"][i], rule.on), [])
+            eligible = rule.asks(codes)
+            if eligible is None:
                 continue  # the filter question is unanswered everywhere: unknown, counted as asked
-            eligible = any(rule.admits(code) for code in codes)
             table["eligible"][i] = eligible
             answered = table["option_code"][i] is not None or table["answer_text"][i] is not None
             source = table["source"][i]

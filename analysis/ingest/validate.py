@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from functools import cache
 
 from analysis.codebook import Codebook, ColumnSpec, SheetSpec
-from analysis.codebook.filters import QuestionFilter, option_label
+from analysis.codebook.filters import QuestionFilter, chosen_codes, option_label
 from analysis.collect.layout import INSTRUCTIONS_SHEET, META_SHEET, STAMP_EDITION, STAMP_INSTRUMENT
 from analysis.ingest.normalise import (
     InvalidValue,
@@ -805,11 +805,10 @@ def _mark_eligible(codebook: Codebook, parsed: ParsedWorkbook) -> None:
     """
     records = parsed.records.get("presurvey", [])
     filters = codebook.filters
-    chosen: dict[tuple[object, object, str], list[int]] = {}
-    for record in records:
-        if record["option_code"] is not None:
-            key = (record["respondent_id"], record["fiscal_year"], record["question_id"])
-            chosen.setdefault(key, []).append(int(record["option_code"]))
+    chosen = chosen_codes(
+        ((r["respondent_id"], r["fiscal_year"], r["question_id"], r["option_code"]) for r in records),
+        {rule.on for rule in filters.values()},
+    )
     warned: set[str] = set()
     for record in records:
         rule = filters.get(record["question_id"])
@@ -817,7 +816,7 @@ def _mark_eligible(codebook: Codebook, parsed: ParsedWorkbook) -> None:
             record["eligible"] = True
             continue
         codes = chosen.get((record["respondent_id"], record["fiscal_year"], rule.on))
-        record["eligible"] = any(rule.admits(code) for code in codes) if codes else None
+        record["eligible"] = rule.asks(codes or ())
         answered = record["option_code"] is not None or record["answer_text"] is not None
         if record["eligible"] is not False or not answered or record["source"] in warned:
             continue

@@ -364,7 +364,7 @@ def _not_asked(
             continue
         if rid not in codes:
             unknown.add(rid)
-        elif not any(rule.admits(c) for c in codes[rid]):
+        elif not rule.asks(codes[rid]):
             out.add(rid)
     return out, unknown
 
