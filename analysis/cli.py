@@ -238,7 +238,8 @@ def _add_per_respondent(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--per-respondent",
         action="store_true",
-        help="also a radar chart per company and the per-company tables and heatmap "
+        help="also a radar chart per company, the per-company tables and heatmap, the statement "
+        "matrix and the companies that change level in the sensitivity table "
         "(internal reports; their size grows with the number of companies)",
     )
 
