@@ -14,7 +14,7 @@ from pathlib import Path
 
 import openpyxl
 
-_CONTENT_TYPES = (
+CONTENT_TYPES = (
     b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
     b'<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
     b'<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
@@ -27,7 +27,7 @@ _CONTENT_TYPES = (
     b'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/>'
     b"</Types>"
 )
-_ROOT_RELS = (
+ROOT_RELS = (
     b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
     b'<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
     b'<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
@@ -76,8 +76,8 @@ def minimal_xlsx(
     """A one-sheet xlsx package written part by part (A1 = 'hello' unless told otherwise)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as package:
-        package.writestr("[Content_Types].xml", _CONTENT_TYPES)
-        package.writestr("_rels/.rels", _ROOT_RELS)
+        package.writestr("[Content_Types].xml", CONTENT_TYPES)
+        package.writestr("_rels/.rels", ROOT_RELS)
         package.writestr("xl/workbook.xml", _WORKBOOK)
         package.writestr("xl/_rels/workbook.xml.rels", _WORKBOOK_RELS)
         package.writestr("xl/worksheets/sheet1.xml", sheet if sheet is not None else sheet_xml())
@@ -121,8 +121,8 @@ def gigabyte_sheet(path: Path, size: int = 1 << 30) -> Path:
     )
     tail = b"--></worksheet>"
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as package:
-        package.writestr("[Content_Types].xml", _CONTENT_TYPES)
-        package.writestr("_rels/.rels", _ROOT_RELS)
+        package.writestr("[Content_Types].xml", CONTENT_TYPES)
+        package.writestr("_rels/.rels", ROOT_RELS)
         package.writestr("xl/workbook.xml", _WORKBOOK)
         package.writestr("xl/_rels/workbook.xml.rels", _WORKBOOK_RELS)
         package.writestr("xl/sharedStrings.xml", shared_strings_xml())

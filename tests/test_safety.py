@@ -6,6 +6,8 @@ import zipfile
 import pytest
 from conftest import examples
 from hostile_corpus import (
+    CONTENT_TYPES,
+    ROOT_RELS,
     billion_laughs_in_shared_strings,
     billion_laughs_in_sheet,
     encrypted_workbook,
@@ -335,3 +337,152 @@ def test_cell_extent_bounds_what_the_parser_allocates(tmp_path_factory, rows):
         assert end[0] < 9999 and end[1] < 702
     else:
         assert ours >= parser
+
+
+# -- sheets the parser skips, and where the parser finds a sheet ---------------------------------
+
+_REL_WORKSHEET = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet"
+
+
+def _two_sheet_package(
+    entries: dict[str, bytes], targets: tuple[str, str], workbook_extra: bytes = b"", names=("説明", "回答")
+) -> bytes:
+    """A workbook whose first sheet (skipped by the ingest) and second sheet (read) point at
+    ``targets``; ``entries`` are the package's worksheet parts by name."""
+    import io
+
+    sheets = b"".join(
+        b'<sheet name="%s" sheetId="%d" r:id="rId%d"/>' % (name.encode(), i, i) for i, name in enumerate(names, 1)
+    )
+    workbook = (
+        b'<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+        b'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
+        + workbook_extra
+        + b"<sheets>"
+        + sheets
+        + b"</sheets></workbook>"
+    )
+    rels = (
+        b'<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+        + b"".join(
+            b'<Relationship Id="rId%d" Type="%s" Target="%s"/>' % (i, _REL_WORKSHEET.encode(), t.encode())
+            for i, t in enumerate(targets, 1)
+        )
+        + b"</Relationships>"
+    )
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as package:
+        package.writestr("[Content_Types].xml", CONTENT_TYPES)
+        package.writestr("_rels/.rels", ROOT_RELS)
+        package.writestr("xl/workbook.xml", workbook)
+        package.writestr("xl/_rels/workbook.xml.rels", rels)
+        for name, data in entries.items():
+            package.writestr(name, data)
+    return buffer.getvalue()
+
+
+def _marked_sheet(marker: str, far: bool = False) -> bytes:
+    cell = b'<c r="A1" t="inlineStr"><is><t>%s</t></is></c>' % marker.encode()
+    if far:
+        cell += b'<c r="XFD1048576"><v>1</v></c>'
+    return sheet_xml(b'<row r="1">' + cell + b"</row>")
+
+
+def _skip(name: str) -> bool:
+    from analysis.ingest.validate import UnusedSheets
+
+    return UnusedSheets(frozenset({"回答"}))(name)
+
+
+def test_a_sheet_the_parser_skips_gets_only_the_declaration_check(tmp_path):
+    entries = {
+        "xl/worksheets/sheet1.xml": _marked_sheet("skipped", far=True),
+        "xl/worksheets/sheet2.xml": _marked_sheet("read"),
+    }
+    data = _two_sheet_package(entries, ("worksheets/sheet1.xml", "worksheets/sheet2.xml"))
+    package = inspect_package(data, ".xlsx", skip=_skip)
+    assert list(package.worksheets) == ["xl/worksheets/sheet2.xml"]
+    # Without the skip, or when a read sheet shares its part, the far cell is measured.
+    with pytest.raises(LimitExceeded, match="has cells spanning"):
+        inspect_package(data, ".xlsx")
+    shared = _two_sheet_package(entries, ("worksheets/sheet1.xml", "worksheets/sheet1.xml"))
+    with pytest.raises(LimitExceeded, match="has cells spanning"):
+        inspect_package(shared, ".xlsx", skip=_skip)
+    # A declaration in the skipped sheet is still refused.
+    declared = dict(entries, **{"xl/worksheets/sheet1.xml": sheet_xml(doctype=b'<!DOCTYPE x [<!ENTITY a "a">]>')})
+    with pytest.raises(UnreadableFile, match="document type declaration"):
+        inspect_package(
+            _two_sheet_package(declared, ("worksheets/sheet1.xml", "worksheets/sheet2.xml")), ".xlsx", skip=_skip
+        )
+
+
+@pytest.mark.parametrize(
+    "unplain",
+    [
+        {"workbook_extra": b"<!-- a comment -->"},
+        {"workbook_extra": '<x:sheet xmlns:x="urn:x" name="回答" r:id="rId1"/>'.encode()},  # a second sheet for rId1
+        {"names": ("説明", "&#x56DE;答")},  # a reference in a name
+        {"names": ("説明", "_x\n")},  # a line break in a name
+        {"targets": ("worksheets/../worksheets/sheet1.xml", "worksheets/sheet2.xml")},
+        {"targets": ("/xl/worksheets/SHEET1.xml", "worksheets/sheet2.xml")},
+    ],
+)
+def test_a_workbook_that_names_its_sheets_unplainly_gets_every_check(unplain):
+    entries = {
+        "xl/worksheets/sheet1.xml": _marked_sheet("skipped", far=True),
+        "xl/worksheets/sheet2.xml": _marked_sheet("read"),
+    }
+    targets = unplain.pop("targets", ("worksheets/sheet1.xml", "worksheets/sheet2.xml"))
+    data = _two_sheet_package(entries, targets, **unplain)
+    with pytest.raises(LimitExceeded, match="has cells spanning"):
+        inspect_package(data, ".xlsx", skip=_skip)
+
+
+# Spellings of a relationship's target and of the part it may name: the reader joins some
+# literally, some after normalising, and looks parts up in any case.
+_TARGETS = [
+    "worksheets/sheet2.xml",
+    "/xl/worksheets/sheet2.xml",
+    "x/../worksheets/sheet2.xml",
+    "../data/s.xml",
+    "/data/s.xml",
+    "Worksheets/Sheet2.xml",
+    "worksheets//sheet2.xml",
+    "worksheets/./sheet2.xml",
+    "xl/worksheets/sheet2.xml",
+]
+_ENTRIES = [
+    "xl/worksheets/sheet2.xml",
+    "xl/x/../worksheets/sheet2.xml",
+    "xl/../data/s.xml",
+    "data/s.xml",
+    "xl/worksheets//sheet2.xml",
+    "xl/worksheets/./sheet2.xml",
+    "xl/xl/worksheets/sheet2.xml",
+    "XL/WORKSHEETS/SHEET2.XML",
+]
+
+
+@settings(max_examples=examples(60), deadline=None)
+@given(
+    read_target=st.sampled_from(_TARGETS),
+    skipped_target=st.sampled_from(_TARGETS + ["worksheets/sheet1.xml"]),
+    entries=st.sets(st.sampled_from(_ENTRIES), min_size=1, max_size=4),
+)
+def test_every_part_the_parser_reads_was_checked(read_target, skipped_target, entries):
+    """Whatever the targets and part names, the part python-calamine reads for a sheet the ingest
+    reads is among the fully checked parts (each part holds its own marker in A1)."""
+    import io
+
+    import python_calamine
+
+    parts = {name: _marked_sheet(name) for name in entries}
+    parts.setdefault("xl/worksheets/sheet1.xml", _marked_sheet("xl/worksheets/sheet1.xml"))
+    data = _two_sheet_package(parts, (skipped_target, read_target))
+    try:
+        book = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
+        rows = book.get_sheet_by_name("回答").to_python()
+    except Exception:  # the parser finds no sheet there: nothing was read
+        return
+    read = str(rows[0][0])
+    assert read in inspect_package(data, ".xlsx", skip=_skip).worksheets

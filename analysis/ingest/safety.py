@@ -15,12 +15,20 @@ from __future__ import annotations
 import os
 import re
 import stat
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import TypeVar
 
-from analysis.ingest.package import ZIP_MAGIC, PackageReader, UnreadableFile, ZipEntry, zip_directory
+from analysis.ingest.package import (
+    XML_ATTRS,
+    ZIP_MAGIC,
+    PackageReader,
+    UnreadableFile,
+    ZipEntry,
+    unescape,
+    zip_directory,
+)
 from analysis.ingest.problems import Message, Text
 
 __all__ = [
@@ -48,9 +56,9 @@ _RATIO_FLOOR = _MB
 _HEAD_BYTES = 64 * 1024
 _DTD_RE = re.compile(rb"<!(?:DOCTYPE|ENTITY)", re.I)
 _ROOT_RE = re.compile(rb"<[^!?/\s]")  # the start of the first element: the prolog ends there
-# Sheet XML is read as XML, not as one writer's spelling of it: attribute values in single or
-# double quotes (either may hold '>'), spaces around '=', namespace prefixes on elements.
-_ATTRS = rb"""((?:[^>"']|"[^"]*"|'[^']*')*)"""
+# Sheet XML is read as XML, not as one writer's spelling of it (XML_ATTRS), with namespace
+# prefixes on elements.
+_ATTRS = XML_ATTRS
 _DIMENSION_RE = re.compile(rb"<(?:[\w.-]+:)?dimension(?=[\s/>])" + _ATTRS + rb">")
 _REF_ATTR_RE = re.compile(rb"""(?<![\w.:-])ref\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 _R_ATTR_RE = re.compile(rb"""(?<![\w.:-])r\s*=\s*(?:"([^"]*)"|'([^']*)')""")
@@ -64,7 +72,6 @@ _CELL_OR_ROW_RE = re.compile(rb"<(/?)(?:[\w.-]+:)?(row|c)(?=[\s/>])" + _ATTRS + 
 # whitespace removed (so that r = "…" and r="…" look alike).
 _WHITESPACE = b" \t\n\r"
 _NEAR_CELL_RE = re.compile(rb'<cr="[A-Z]{1,2}[0-9]{1,4}"')
-_CHAR_REF_RE = re.compile(rb"&#(x[0-9A-Fa-f]+|[0-9]+);")
 
 
 class LimitExceeded(UnreadableFile):
@@ -193,7 +200,9 @@ class Package:
     reader: PackageReader | None = None
 
 
-def inspect_package(data: bytes, suffix: str, limits: Limits = DEFAULT_LIMITS) -> Package:
+def inspect_package(
+    data: bytes, suffix: str, limits: Limits = DEFAULT_LIMITS, skip: Callable[[str], bool] | None = None
+) -> Package:
     """Check a file's bytes against ``limits`` before any parser sees them.
 
     Parameters
@@ -202,6 +211,12 @@ def inspect_package(data: bytes, suffix: str, limits: Limits = DEFAULT_LIMITS) -
         The whole file (its size was checked against ``max_file_mb`` before reading).
     suffix
         The file's extension in lower case (``.xlsx``, ``.xlsm``, ``.xls``, ``.ods``).
+    skip
+        Sheets (by name) the parser will not be asked to read. When the workbook names its
+        sheets plainly (:meth:`~analysis.ingest.package.PackageReader.plain_sheet_parts`), a
+        part that only such sheets use gets the document-type check of its head, not the
+        extent scan, and is left out of :attr:`Package.worksheets`; otherwise every part gets
+        every check.
 
     Raises
     ------
@@ -233,7 +248,7 @@ def inspect_package(data: bytes, suffix: str, limits: Limits = DEFAULT_LIMITS) -
         return Package(kind="zip", notes=notes, reader=package)
     if "xl/workbook.xml" not in package.names:
         raise UnreadableFile(_not_a_workbook(package.names, suffix))
-    worksheets = _check_worksheets(package, limits)
+    worksheets = _check_worksheets(package, limits, _parts_not_parsed(package, skip))
     for part in _xml_parts(package.names):
         if part not in worksheets:
             _check_no_dtd(part, package.head(part, 1024), package)
@@ -339,11 +354,23 @@ def _as_utf8(xml: bytes) -> bytes:
     return xml
 
 
-def _check_worksheets(package: PackageReader, limits: Limits) -> dict[str, bytes]:
-    """Check each worksheet's declared and actual extent; return the unpacked XML by part."""
+def _parts_not_parsed(package: PackageReader, skip: Callable[[str], bool] | None) -> set[str]:
+    """Worksheet parts that only sheets the parser will skip use (none unless named plainly)."""
+    sheets = package.plain_sheet_parts() if skip is not None else None
+    if not sheets or skip is None:
+        return set()
+    parsed = {part for name, part in sheets if not skip(name)}
+    return {part for name, part in sheets if skip(name)} - parsed
+
+
+def _check_worksheets(package: PackageReader, limits: Limits, not_parsed: set[str]) -> dict[str, bytes]:
+    """Check the declared and actual extent of each worksheet the parser may read; return the
+    unpacked XML by part (the others get the check of every other XML part: no DTD)."""
     budget = limits.max_cells
     sheets: dict[str, bytes] = {}
     for part in package.worksheet_parts():
+        if part in not_parsed:
+            continue
         # A big sheet's head is looked at before the rest is unpacked; a small one is unpacked once.
         small = package.infos[part].file_size <= _HEAD_BYTES
         head = package.read(part) if small else package.head(part, _HEAD_BYTES)
@@ -379,26 +406,13 @@ def _declared_cells(head: bytes) -> int:
     ref = _REF_ATTR_RE.search(match.group(1)) if match else None
     if not ref:
         return 0
-    value = _unescape(ref.group(1) if ref.group(1) is not None else ref.group(2))
+    value = unescape(ref.group(1) if ref.group(1) is not None else ref.group(2))
     corners = [_REF_RE.match(part.strip()) for part in value.split(b":")]
     if not corners or not all(corners) or len(corners) > 2:
         return 0
     rows = [int(c.group(2)) for c in corners]  # type: ignore[union-attr]
     cols = [_column_number(c.group(1)) for c in corners]  # type: ignore[union-attr]
     return (max(rows) - min(rows) + 1) * (max(cols) - min(cols) + 1)
-
-
-def _unescape(value: bytes) -> bytes:
-    """An attribute value with character references (``&#88;``) resolved, as a parser sees it."""
-    if b"&" not in value:
-        return value
-
-    def char(match: re.Match[bytes]) -> bytes:
-        code = match.group(1)
-        number = int(code[1:], 16) if code[:1] == b"x" else int(code)
-        return chr(number).encode("utf-8", "replace") if number < 0x110000 else b"?"
-
-    return _CHAR_REF_RE.sub(char, value)
 
 
 def _needs_extent(xml: bytes) -> bool:
@@ -432,7 +446,7 @@ def _used_extent(xml: bytes, budget: int | None = None) -> int:
     for match in _CELL_OR_ROW_RE.finditer(xml):
         if match.group(1):  # </row>
             continue
-        refs = [_unescape(double or single) for double, single in _R_ATTR_RE.findall(match.group(3))]
+        refs = [unescape(double or single) for double, single in _R_ATTR_RE.findall(match.group(3))]
         if match.group(2) == b"row":
             numbers = [int(m.group(1)) - 1 for r in refs if (m := _ROW_NUMBER_RE.match(r))]
             row, col = (max(numbers) if numbers else row + 1), -1
