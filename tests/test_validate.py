@@ -164,8 +164,8 @@ def test_another_edition_is_ingested_from_its_codebook_alone(codebook):
     )
     parsed = parse_workbook(book, edition)
     assert parsed.instrument == "self_assessment"
-    assert [(r["group"], r["respondent_id"]) for r in parsed.records["respondents"]] == [("member", "M01")]
-    answers = [(r["question_id"], r["directive"], r["score"]) for r in parsed.records["self_assessment"]]
+    assert [(r["group"], r["respondent_id"]) for r in parsed.rows("respondents")] == [("member", "M01")]
+    answers = [(r["question_id"], r["directive"], r["score"]) for r in parsed.rows("self_assessment")]
     assert answers == [("A-1", 1, 4), ("C-1", 3, 2)]
     ((cell, message),) = [(p.cell, p.message) for p in parsed.problems if p.severity == "error"]
     assert cell == "A4" and "(A-1, A-2, B-1, C-1)" in message
@@ -185,7 +185,7 @@ def test_presurvey_answer_naming_no_option_is_reported_and_kept_invalid(codebook
     )
     parsed = parse_workbook(RawWorkbook(Path("p.xlsx"), {"回答": grid}), codebook)
     assert parsed.instrument == "presurvey"
-    rows = [(r["question_id"], r["option_code"], r["missing_reason"]) for r in parsed.records["presurvey"]]
+    rows = [(r["question_id"], r["option_code"], r["missing_reason"]) for r in parsed.rows("presurvey")]
     assert rows == [("Q1-2", 1, None), ("Q1-2", 3, None), ("Q2-2", None, "invalid"), ("Q1-1", None, "invalid")]
     assert [(p.cell, p.message.split(" (")[0]) for p in parsed.problems] == [
         ("D3", "Q2-2 expects option codes separated by ';'"),
@@ -211,9 +211,7 @@ def test_an_answer_against_the_filter_is_a_warning_at_its_cell_and_kept_marked(c
         ],
     )
     parsed = parse_workbook(RawWorkbook(Path("p.xlsx"), {"回答": grid}), codebook)
-    rows = [
-        (r["respondent_id"], r["question_id"], r["option_code"], r["eligible"]) for r in parsed.records["presurvey"]
-    ]
+    rows = [(r["respondent_id"], r["question_id"], r["option_code"], r["eligible"]) for r in parsed.rows("presurvey")]
     assert rows == [
         ("U01", "Q1-2", 1, False),
         ("U01", "Q1-2", 3, False),
@@ -269,10 +267,10 @@ def accounted(parsed) -> bool:
 def test_a_filled_workbook_gives_its_records_and_no_problem(codebook):
     parsed = parse_workbook(self_assessment(codebook), codebook)
     assert parsed.instrument == "self_assessment" and parsed.problems == []
-    (respondent,) = parsed.records["respondents"]
+    (respondent,) = parsed.rows("respondents")
     assert respondent["respondent_id"] == "U01" and respondent["fiscal_year"] == 2021
     assert respondent["source"] == "sa.xlsx!基本情報!B2"
-    answers = parsed.records["self_assessment"]
+    answers = parsed.rows("self_assessment")
     assert [a["question_id"] for a in answers] == list(codebook.questions["question_id"])
     assert {a["score"] for a in answers} == {3} and answers[0]["source"] == "sa.xlsx!回答!D2"
     assert parsed.cells_read == 2 + 2 * 40 and parsed.cells_reported == 0
@@ -287,9 +285,9 @@ def test_a_wrong_answer_is_reported_at_its_cell_in_japanese_and_kept_as_invalid(
     assert (sheet, cell) == ("回答", "D14")
     # The message names the allowed answers by their Japanese labels and what became of the answer.
     assert "from 1 to 5" in message and "未実施" in message and "該当なし" in message and "無効回答" in message
-    (record,) = [r for r in parsed.records["self_assessment"] if r["question_id"] == "4-1"]
+    (record,) = [r for r in parsed.rows("self_assessment") if r["question_id"] == "4-1"]
     assert record["score"] is None and record["missing_reason"] == "invalid"
-    assert len(parsed.records["self_assessment"]) == 40
+    assert len(parsed.rows("self_assessment")) == 40
     assert parsed.cells_reported == 1 and accounted(parsed)
 
 
@@ -299,7 +297,7 @@ def test_an_excel_error_value_is_an_invalid_answer_at_its_cell(codebook):
     parsed = parse_workbook(self_assessment(codebook, answers), codebook)
     ((sheet, cell, message),) = _errors(parsed)
     assert (sheet, cell) == ("回答", "D3") and "#N/A" in message
-    (record,) = [r for r in parsed.records["self_assessment"] if r["question_id"] == "1-2"]
+    (record,) = [r for r in parsed.rows("self_assessment") if r["question_id"] == "1-2"]
     assert record["missing_reason"] == "invalid"
 
 
@@ -327,7 +325,7 @@ def test_profile_keys_may_be_english_and_anywhere_on_their_row(codebook):
     book.sheets["基本情報"] = Grid(grid.name, [["", *row] for row in grid.rows])  # keys in column B
     parsed = parse_workbook(book, codebook)
     assert parsed.problems == []
-    (respondent,) = parsed.records["respondents"]
+    (respondent,) = parsed.rows("respondents")
     assert (respondent["respondent_id"], respondent["fiscal_year"]) == ("U07", 2021)
     assert respondent["source"] == "sa.xlsx!基本情報!C2"
 
@@ -339,11 +337,11 @@ def test_an_unknown_question_id_is_reported_at_its_cell_and_its_row_left_out(cod
     parsed = parse_workbook(self_assessment(codebook, answers), codebook)
     ((sheet, cell, message),) = _errors(parsed)
     assert (sheet, cell) == ("回答", "A5") and "unknown question id" in message and "'11-1'" in message
-    assert "11-1" not in {r["question_id"] for r in parsed.records["self_assessment"]}
+    assert "11-1" not in {r["question_id"] for r in parsed.rows("self_assessment")}
     # The question without a row is a warning: left out, not counted as unanswered.
     (warning,) = [p for p in parsed.problems if p.severity == "warning"]
     assert "1-4" in warning.message and "not counted as unanswered" in warning.message
-    assert len(parsed.records["self_assessment"]) == 39 and accounted(parsed)
+    assert len(parsed.rows("self_assessment")) == 39 and accounted(parsed)
 
 
 def test_a_duplicate_row_is_reported_naming_the_first_which_is_kept(codebook):
@@ -353,7 +351,7 @@ def test_a_duplicate_row_is_reported_naming_the_first_which_is_kept(codebook):
     parsed = parse_workbook(book, codebook)
     ((sheet, cell, message),) = _errors(parsed)
     assert (sheet, cell) == ("回答", "A7") and "1-1 appears twice (first at A2)" in message
-    (first,) = [r for r in parsed.records["self_assessment"] if r["question_id"] == "1-1"]
+    (first,) = [r for r in parsed.rows("self_assessment") if r["question_id"] == "1-1"]
     assert first["score"] == 3 and first["source"] == "sa.xlsx!回答!D2"
     assert parsed.cells_reported == 2 and accounted(parsed)
 
@@ -364,7 +362,7 @@ def test_an_answer_without_a_question_id_is_reported(codebook):
     parsed = parse_workbook(book, codebook)
     ((sheet, cell, message),) = _errors(parsed)
     assert (sheet, cell) == ("回答", "D42") and "設問ID" in message
-    assert len(parsed.records["self_assessment"]) == 40 and accounted(parsed)
+    assert len(parsed.rows("self_assessment")) == 40 and accounted(parsed)
 
 
 def test_another_edition_skips_the_workbook_and_says_which_to_use(codebook):
@@ -410,7 +408,7 @@ def test_a_formula_without_cached_value_is_an_invalid_answer_at_its_cell(tmp_pat
     parsed = parse_workbook(read_workbook(path), codebook)
     ((sheet, cell, message),) = _errors(parsed)
     assert (sheet, cell) == ("回答", "D9") and "no cached value" in message
-    (record,) = [r for r in parsed.records["self_assessment"] if r["source"] == "formula.xlsx!回答!D9"]
+    (record,) = [r for r in parsed.rows("self_assessment") if r["source"] == "formula.xlsx!回答!D9"]
     assert record["missing_reason"] == "invalid"
 
 
@@ -426,7 +424,7 @@ def test_presurvey_multiple_response_rows(tmp_path, codebook):
     path.write_bytes(workbook_bytes(build_workbook(codebook, "presurvey", data={"answers": rows})))
     parsed = parse_workbook(read_workbook(path), codebook)
     assert parsed.instrument == "presurvey"
-    pre = parsed.records["presurvey"]
+    pre = parsed.rows("presurvey")
     assert [r["option_code"] for r in pre if r["question_id"] == "Q1-2"] == [1, 3]
     assert [r["option_code"] for r in pre if r["question_id"] == "Q1-1"] == [1]
     assert [r["answer_text"] for r in pre if r["question_id"] == "Q1-4"] == ["記述です"]

@@ -60,8 +60,9 @@ def test_skipping_unused_sheets_changes_nothing_in_validation(tmp_path, codebook
     full, lean = read_workbook(path), read_workbook(path, skip=skip)
     assert [name for name, grid in lean.sheets.items() if grid.unread] == ["説明", "_lists"]
     a, b = parse_workbook(full, codebook), parse_workbook(lean, codebook)
-    assert (a.records, a.problems, a.cells_read, a.cells_reported) == (
+    assert (a.records, a.columns, a.problems, a.cells_read, a.cells_reported) == (
         b.records,
+        b.columns,
         b.problems,
         b.cells_read,
         b.cells_reported,

@@ -164,16 +164,9 @@ def _validate(
     """Validate what the reader made of file ``name`` (or record why it could not be read)."""
     if isinstance(outcome, UnreadableFile):
         return ParsedWorkbook(file=name).skip("", "", _refusal(outcome))
-    result = parse_workbook(outcome, codebook, fiscal_year)
-    result.file = name
+    result = parse_workbook(outcome, codebook, fiscal_year, file=name)
     result.sha256 = outcome.sha256
-    result.problems = [Problem("warning", name, "", "", _said(note)) for note in outcome.notes] + [
-        Problem(p.severity, name, p.sheet, p.cell, p.what) for p in result.problems
-    ]
-    if name != outcome.file:
-        for records in result.records.values():
-            for record in records:
-                record["source"] = str(Source.parse(record["source"])._replace(file=name))
+    result.problems = [Problem("warning", name, "", "", _said(note)) for note in outcome.notes] + result.problems
     return result.seal()
 
 

@@ -133,12 +133,29 @@ class ParsedWorkbook:
         """Move the records into :attr:`columns` (validation is over): a few lists per table
         pickle and concatenate much faster than one dict per row."""
         for table, records in self.records.items():
+            if table in self.columns:
+                raise ValueError(f"table {table} has both records and columns")
             self.columns[table] = to_columns(records)
         self.records = {}
         return self
 
     def add(self, table: str, record: dict) -> None:
         self.records.setdefault(table, []).append(record)
+
+    def rows(self, table: str) -> list[dict]:
+        """The rows of ``table`` as one dict each, whether they were added as records or as columns."""
+        if table in self.records:
+            return list(self.records[table])
+        columns = self.columns.get(table, {})
+        keys = list(columns)
+        return [dict(zip(keys, values, strict=True)) for values in zip(*columns.values(), strict=True)]
+
+    def add_columns(self, table: str, columns: Columns) -> None:
+        """Add rows given as columns (every list of one length) to ``table``: what a long grid
+        gives, without a dict per row. A table takes either records or columns, not both."""
+        if table in self.records:
+            raise ValueError(f"table {table} already has records")
+        self.columns[table] = columns
 
     def error(self, sheet: str, cell: str, message: Message) -> None:
         self.problems.append(Problem("error", self.file, sheet, cell, message))
@@ -406,6 +423,7 @@ def _other_year(year: object, folder_year: int | None, what: Message, also: Mess
 
 
 @cache
+@cache
 def invalid_reason(codebook: Codebook) -> tuple[str, str]:
     """The missing reason (and its Japanese label) that the ingest gives a rejected answer: the
     one respondents cannot enter (``entered = false`` in ``edition.toml``)."""
@@ -554,17 +572,26 @@ def _parse_self_assessment(book: RawWorkbook, codebook: Codebook, parsed: Parsed
         },
     )
     directive_of = _directive_of(codebook)
-    respondent = {"respondent_id": profile.values["respondent_id"], "fiscal_year": year, "edition": codebook.edition}
+    # One list per column, filled as the grid is read (the table's shape: see ParsedWorkbook.seal).
+    qids, scores, reasons, sources = [], [], [], []
     for qid, score, reason, where in read_answer_grid(grids[1], answers_spec, codebook, parsed):
-        parsed.add(
+        qids.append(qid)
+        scores.append(score)
+        reasons.append(reason)
+        sources.append(where)
+    if qids:
+        n = len(qids)
+        parsed.add_columns(
             "self_assessment",
             {
-                **respondent,
-                "directive": directive_of[qid],
-                "question_id": qid,
-                "score": score,
-                "missing_reason": reason,
-                "source": where,
+                "respondent_id": [profile.values["respondent_id"]] * n,
+                "fiscal_year": [year] * n,
+                "edition": [codebook.edition] * n,
+                "directive": [directive_of[qid] for qid in qids],
+                "question_id": qids,
+                "score": scores,
+                "missing_reason": reasons,
+                "source": sources,
             },
         )
 
@@ -1034,13 +1061,16 @@ PARSERS: dict[str, Callable[[RawWorkbook, Codebook, ParsedWorkbook], None]] = {
 }
 
 
-def parse_workbook(book: RawWorkbook, codebook: Codebook, folder_year: int | None = None) -> ParsedWorkbook:
+def parse_workbook(
+    book: RawWorkbook, codebook: Codebook, folder_year: int | None = None, file: str | None = None
+) -> ParsedWorkbook:
     """Identify, validate and normalise one workbook against ``codebook``.
 
     With ``folder_year``, rows and workbooks of another fiscal year are reported at their year
-    cell and kept out (one year per processed folder).
+    cell and kept out (one year per processed folder). ``file`` names the workbook in sources
+    and problems (the ingest gives its path under the raw folder; default: the file's name).
     """
-    parsed = ParsedWorkbook(file=book.file, folder_year=folder_year)
+    parsed = ParsedWorkbook(file=file or book.file, folder_year=folder_year)
     edition, cell = read_meta(book).get(STAMP_EDITION, ("", ""))
     if edition and edition != codebook.edition:
         parsed.cells_read = _count_all_cells(book)
