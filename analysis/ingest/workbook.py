@@ -206,11 +206,12 @@ def _cells_of_note(package: Package) -> tuple[dict[str, tuple[str, ...]], dict[s
         if _HAS_FORMULA_RE.search(xml) or _HAS_NS_FORMULA_RE.search(xml)
         if (cells := tuple(_empty_formula_cells(xml)))
     }
-    # Error cells are rare: a literal search for the value "e" first, the pattern only then.
+    # Error cells are rare: a search for the value "e" in either quotes first (one pass, led by
+    # the letter: several times faster than `in` on XML full of quotes), the pattern only then.
     errors = {
         part: cells
         for part, xml in package.worksheets.items()
-        if (b'"e"' in xml or b"'e'" in xml) and _HAS_ERROR_RE.search(xml)
+        if _QUOTED_E_RE.search(xml) and _HAS_ERROR_RE.search(xml)
         if (cells := _error_cells(xml))
     }
     # Only now are sheet names needed: map each worksheet part of note back to its name.
@@ -313,6 +314,7 @@ _V_RE = re.compile(rb"<(?:\w+:)?v>\s*[^<\s]")
 
 # A cell of type error: <c r="A1" t="e"><v>#DIV/0!</v></c> (any quoting or spacing of t).
 _HAS_ERROR_RE = re.compile(rb"""\bt\s*=\s*["']e["']""")
+_QUOTED_E_RE = re.compile(rb"""e["'](?<=["']e["'])""")
 _ERROR_REF_RE = re.compile(rb"""\br\s*=\s*["']([A-Z]+[0-9]+)["']""")
 _V_TEXT_RE = re.compile(rb"<(?:\w+:)?v>\s*([^<]*?)\s*</")
 _A1_RE = re.compile(r"([A-Z]{1,3})([0-9]{1,7})")
