@@ -577,17 +577,22 @@ def _csv_column(series: pd.Series) -> pa.Array | None:
         return pa.array([None if pd.isna(v) else str(bool(v)) for v in series], pa.string())
     if pd.api.types.is_integer_dtype(dtype):
         return pc.cast(pa.array(series, from_pandas=True), pa.string())
-    if isinstance(dtype, pd.CategoricalDtype):
-        series = series.astype(object)
-    elif not (pd.api.types.is_object_dtype(dtype) or pd.api.types.is_string_dtype(dtype)):
+    if isinstance(dtype, pd.CategoricalDtype) and all(isinstance(c, str) for c in dtype.categories):
+        # Arrow-backed already: no Python object per cell.
+        text = pc.cast(pa.array(series).dictionary_decode(), pa.string())  # pyright: ignore[reportAttributeAccessIssue]
+    elif pd.api.types.is_string_dtype(dtype) and not pd.api.types.is_object_dtype(dtype):
+        text = pc.cast(pa.array(series), pa.string())
+    elif pd.api.types.is_object_dtype(dtype) or isinstance(dtype, pd.CategoricalDtype):
+        values = series.astype(object).tolist()
+        if not all(isinstance(v, str) or v is None or (isinstance(v, float) and v != v) for v in values):
+            return None  # numbers in a text column: pandas spells them
+        text = pa.array(values, pa.string(), from_pandas=True)
+    else:
         return None
-    values = series.tolist()
-    if not all(isinstance(v, str) or v is None or (isinstance(v, float) and v != v) for v in values):
-        return None  # numbers in a text column: pandas spells them
-    text = pa.array(values, pa.string(), from_pandas=True)
     unsafe = pc.match_substring_regex(text, _UNSAFE_TEXT)  # pyright: ignore[reportAttributeAccessIssue]
     if pc.any(unsafe).as_py():  # pyright: ignore[reportAttributeAccessIssue]
         flagged = pc.fill_null(unsafe, False).to_numpy(zero_copy_only=False)
+        values = text.to_pylist()
         safe = csv_safe_frame(pd.DataFrame({"v": [v for v, f in zip(values, flagged, strict=True) if f]}))["v"]
         replaced = iter(safe.tolist())
         text = pa.array(

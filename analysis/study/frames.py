@@ -173,14 +173,16 @@ def table_description(name: str) -> str:
 def _categorical(values: pd.Series, codes: list[str], fill: str | None = None) -> pd.Series:
     """Ordered categorical of ``codes``; values outside them are kept as extra categories at the
     end (never silently turned into NaN)."""
-    text = values.astype("object").where(values.notna(), None)
     if fill is not None:
-        text = text.where(text.notna(), fill)
-    text = text.map(lambda v: v if v is None else str(v))
-    known = set(codes)  # once: a set per value made writing a large table quadratic in the vocabulary
-    extra = sorted({v for v in text.dropna() if v not in known})
+        values = values.where(values.notna(), fill)
+    present = pd.unique(values.dropna())  # few: the vocabulary actually used
+    if not all(isinstance(v, str) for v in present):  # numbers or mixed: compared as their text
+        values = values.astype("object").where(values.notna(), None).map(lambda v: v if v is None else str(v))
+        present = pd.unique(values.dropna())
+    known = set(codes)
+    extra = sorted({v for v in present if v not in known})
     return pd.Series(
-        pd.Categorical(text, categories=[*codes, *extra], ordered=True), index=values.index, name=values.name
+        pd.Categorical(values, categories=[*codes, *extra], ordered=True), index=values.index, name=values.name
     )
 
 
