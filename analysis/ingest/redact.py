@@ -101,9 +101,12 @@ def _skeleton(text: str) -> str:
 
 def _strip_forms(core: str, forms: Sequence[str]) -> str:
     """``core`` without legal forms at either end (repeatedly; never down to nothing)."""
+    ends = _form_ends(tuple(forms))
     changed = True
     while changed:
         changed = False
+        if core[:1] not in ends[0] and core[-1:] not in ends[1]:
+            break  # no form starts or ends as this does: the pass below would change nothing
         for form in forms:
             if core.startswith(form) and len(core) > len(form):
                 core, changed = core[len(form) :], True
@@ -119,6 +122,12 @@ def _cores(name: str, forms: Sequence[str]) -> set[str]:
     full = _skeleton(name)
     bare = re.sub(r"\([^()]*\)$", "", full) or full
     return {full, bare, _strip_forms(full, skeletons), _strip_forms(bare, skeletons)}
+
+
+@cache
+def _form_ends(forms: tuple[str, ...]) -> tuple[frozenset[str], frozenset[str]]:
+    """The first and the last letters of the legal forms."""
+    return frozenset(f[:1] for f in forms), frozenset(f[-1:] for f in forms)
 
 
 @cache
@@ -154,24 +163,36 @@ def _trie_pattern(words: Iterable[str]) -> str:
 class NameRedactor:
     """Finds the recognised names in text and replaces them by their marks.
 
-    ``too_short`` lists the names that are looked for only in part or not at all (a spelling, e.g.
-    without the legal form, shorter than :data:`MIN_LENGTH`): the ingest warns at their cells.
+    ``marks`` maps each spelling looked for (as matched) to its mark; ``forms`` are the legal
+    forms allowed around a name (as matched, longest first). ``too_short`` lists the names that
+    are looked for only in part or not at all (a spelling, e.g. without the legal form, shorter
+    than :data:`MIN_LENGTH`): the ingest warns at their cells.
     """
 
-    source: str | None  # the pattern's source, compiled when first needed
     marks: Mapping[str, str]
     default_mark: str
+    forms: tuple[str, ...] = ()
     too_short: tuple[FoundName, ...] = ()
 
     @cached_property
+    def source(self) -> str | None:
+        """The pattern's source: built (a trie of every spelling) when first needed."""
+        if not self.marks:
+            return None
+        form = _trie_pattern(self.forms)
+        affix_before = f"(?:{form}{_GAP})?" if form else ""
+        affix_after = f"(?:{_GAP}{form})?" if form else ""
+        return f"{_START}{affix_before}(?P<core>{_trie_pattern(self.marks)}){affix_after}{_END}"
+
+    @cached_property
     def pattern(self) -> re.Pattern[str] | None:
-        """The compiled pattern: compiling one for thousands of names takes about a second, which
-        an ingest without free text (only scores and codes) need not spend."""
+        """The compiled pattern: building and compiling one for thousands of names takes about
+        a second, which an ingest without free text (only scores and codes) need not spend."""
         return None if self.source is None else re.compile(self.source, re.IGNORECASE)
 
     def redact(self, text: object) -> tuple[object, bool]:
         """``text`` with every name replaced, and whether anything was replaced (non-text as is)."""
-        if self.source is None or not isinstance(text, str) or not text or self.pattern is None:
+        if not self.marks or not isinstance(text, str) or not text or self.pattern is None:
             return text, False
         out, n = self.pattern.subn(
             lambda m: self.marks.get(_skeleton(m.group("core")), self.default_mark), normalise_text(text)
@@ -194,14 +215,7 @@ def build_redactor(
             too_short.append(found)
         for core in cores:
             by_core.setdefault(core, marks.get(found.column, default))
-    if not by_core:
-        return NameRedactor(None, {}, default, tuple(too_short))
-    form_alternatives = sorted({_skeleton(f) for f in forms if _skeleton(f)}, key=len, reverse=True)
-    form = _trie_pattern(form_alternatives)
-    affix_before = f"(?:{form}{_GAP})?" if form else ""
-    affix_after = f"(?:{_GAP}{form})?" if form else ""
-    source = f"{_START}{affix_before}(?P<core>{_trie_pattern(by_core)}){affix_after}{_END}"
-    return NameRedactor(source, by_core, default, tuple(too_short))
+    return NameRedactor(by_core, default, _form_skeletons(tuple(forms)), tuple(too_short))
 
 
 @dataclass(frozen=True)
