@@ -479,15 +479,41 @@ def _classified(scores: pd.DataFrame, rules: MaturityRules, reasons: Mapping[str
     for j, (_, kind, name) in enumerate(counters):
         hits[:, j] = _at_least(total, n, [rules.threshold(name)])[:, 0] ^ (kind == "below")
     hits &= answered[:, None]
-    keys: dict[tuple[str, int], list[int]] = {}
-    for row, key in enumerate(zip(scores["respondent_id"], scores["fiscal_year"], strict=True)):
-        keys.setdefault((str(key[0]), int(key[1])), []).append(row)
+    group, respondents = _respondent_years(scores)
     directives = scores["directive"].to_numpy(dtype="int64")
     made: dict[tuple, dict[str, Any]] = {}
     records = []
-    for (rid, year), rows in keys.items():
+    # A respondent's case, without invalid answers, is a signature of counts: answered
+    # directives per interval (the sorted intervals), missing directives per directive, and
+    # the counters; respondents with equal signatures are one case (found by numpy at once).
+    opened_groups = np.zeros(len(respondents), dtype=bool)
+    opened_groups[group[invalid > 0]] = True
+    plain_rows, missing_rows = answered & (invalid <= 0), ~answered & (invalid <= 0)
+    known_directives, directive_index = np.unique(directives, return_inverse=True)
+    signature = np.zeros((len(respondents), len(reps) + len(known_directives) + len(counters)), dtype="int64")
+    np.add.at(signature, (group[plain_rows], interval[plain_rows]), 1)
+    np.add.at(signature, (group[missing_rows], len(reps) + directive_index[missing_rows]), 1)
+    np.add.at(signature[:, len(reps) + len(known_directives) :], group, hits.astype("int64"))
+    closed = np.flatnonzero(~opened_groups)
+    if len(closed):
+        cases, case_of = np.unique(signature[closed], axis=0, return_inverse=True)
+        records_of_case = []
+        for row in cases:
+            plain = tuple(x for x in range(len(reps)) for _ in range(int(row[x])))
+            missing = tuple(int(d) for j, d in enumerate(known_directives) for _ in range(int(row[len(reps) + j])))
+            counts = tuple(int(c) for c in row[len(reps) + len(known_directives) :])
+            case = (plain, missing, (), counts)
+            if case not in made:
+                made[case] = _case_record(case, rules, reasons)
+            records_of_case.append(made[case])
+        for g, c in zip(closed.tolist(), case_of.reshape(-1).tolist(), strict=True):
+            rid, year = respondents[g]
+            records.append({"respondent_id": rid, "fiscal_year": year, **records_of_case[c]})
+    # Respondents with invalid answers: their possible means, one respondent at a time.
+    for g in np.flatnonzero(opened_groups).tolist():
         plain, missing, opened = [], [], []
-        for row in rows:
+        rows = np.flatnonzero(group == g)
+        for row in rows.tolist():
             d, current = int(directives[row]), int(interval[row]) if answered[row] else None
             if invalid[row] > 0:
                 options = possible_means(int(total[row]), int(n[row]), int(invalid[row]), rules)
@@ -501,8 +527,19 @@ def _classified(scores: pd.DataFrame, rules: MaturityRules, reasons: Mapping[str
         case = (tuple(sorted(plain)), tuple(sorted(missing)), tuple(sorted(opened)), counts)
         if case not in made:
             made[case] = _case_record(case, rules, reasons)
+        rid, year = respondents[g]
         records.append({"respondent_id": rid, "fiscal_year": year, **made[case]})
     return _frame(records, rules, reasons)
+
+
+def _respondent_years(scores: pd.DataFrame) -> tuple[np.ndarray, list[tuple[str, int]]]:
+    """Each row's respondent-year as a number, and the respondent-years in order of appearance."""
+    keys = pd.DataFrame(
+        {"r": scores["respondent_id"].astype("object").map(str), "y": scores["fiscal_year"].astype("int64")}
+    )
+    group = keys.groupby(["r", "y"], sort=False).ngroup().to_numpy(dtype="int64")
+    firsts = keys.drop_duplicates()
+    return group, list(zip(firsts["r"].tolist(), firsts["y"].tolist(), strict=True))
 
 
 def _fits(total: np.ndarray, n: np.ndarray, fractions: Sequence[Fraction]) -> bool:
