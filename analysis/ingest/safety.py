@@ -15,20 +15,12 @@ from __future__ import annotations
 import os
 import re
 import stat
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import TypeVar
 
-from analysis.ingest.package import (
-    XML_ATTRS,
-    ZIP_MAGIC,
-    PackageReader,
-    UnreadableFile,
-    ZipEntry,
-    unescape,
-    zip_directory,
-)
+from analysis.ingest.package import ZIP_MAGIC, PackageReader, UnreadableFile, ZipEntry, zip_directory
 from analysis.ingest.problems import Message, Text
 
 __all__ = [
@@ -52,18 +44,21 @@ _ENCRYPTED_PACKAGE = "EncryptedPackage".encode("utf-16-le")
 _ENCRYPTION_INFO = "EncryptionInfo".encode("utf-16-le")
 # Small parts compress extremely well (repeated tags); the ratio only means something for big ones.
 _RATIO_FLOOR = _MB
-# How far into a sheet's XML the <dimension> element and any DTD are looked for.
+# How far into a sheet's XML the <dimension> element is looked for.
 _HEAD_BYTES = 64 * 1024
 _DTD_RE = re.compile(rb"<!(?:DOCTYPE|ENTITY)", re.I)
 _ROOT_RE = re.compile(rb"<[^!?/\s]")  # the start of the first element: the prolog ends there
-# Sheet XML is read as XML, not as one writer's spelling of it (XML_ATTRS), with namespace
-# prefixes on elements.
-_ATTRS = XML_ATTRS
+# Sheet XML is read as XML, not as one writer's spelling of it: attribute values in single or
+# double quotes (either may hold '>'), spaces around '=', namespace prefixes on elements.
+# Possessive (Python 3.11+): a start tag that never ends costs one pass, not a backtracking storm.
+_ATTRS = rb"""((?:[^>"']++|"[^"]*+"|'[^']*+')*+)"""
 _DIMENSION_RE = re.compile(rb"<(?:[\w.-]+:)?dimension(?=[\s/>])" + _ATTRS + rb">")
 _REF_ATTR_RE = re.compile(rb"""(?<![\w.:-])ref\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 _R_ATTR_RE = re.compile(rb"""(?<![\w.:-])r\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 _REF_RE = re.compile(rb"^\s*\$?([A-Za-z]{1,3})\$?([0-9]{1,7})\s*$")
 _ROW_NUMBER_RE = re.compile(rb"^\s*([0-9]{1,7})\s*$")
+# The element that holds a worksheet's cells, as UTF-16 text spells it.
+_SHEET_DATA_UTF16 = ("sheetData".encode("utf-16-le"), "sheetData".encode("utf-16-be"))
 _CELL_OR_ROW_RE = re.compile(rb"<(/?)(?:[\w.-]+:)?(row|c)(?=[\s/>])" + _ATTRS + rb">")
 # Excel writes every cell with its position first, in double quotes (<c r="B3" …>). A sheet
 # whose cells all carry such a position within ZZ9999 has a small extent whatever its rows say
@@ -201,9 +196,7 @@ class Package:
     reader: PackageReader | None = None
 
 
-def inspect_package(
-    data: bytes, suffix: str, limits: Limits = DEFAULT_LIMITS, skip: Callable[[str], bool] | None = None
-) -> Package:
+def inspect_package(data: bytes, suffix: str, limits: Limits = DEFAULT_LIMITS) -> Package:
     """Check a file's bytes against ``limits`` before any parser sees them.
 
     Parameters
@@ -212,12 +205,6 @@ def inspect_package(
         The whole file (its size was checked against ``max_file_mb`` before reading).
     suffix
         The file's extension in lower case (``.xlsx``, ``.xlsm``, ``.xls``, ``.ods``).
-    skip
-        Sheets (by name) the parser will not be asked to read. When the workbook names its
-        sheets plainly (:meth:`~analysis.ingest.package.PackageReader.plain_sheet_parts`), a
-        part that only such sheets use gets the document-type check of its head, not the
-        extent scan, and is left out of :attr:`Package.worksheets`; otherwise every part gets
-        every check.
 
     Raises
     ------
@@ -249,10 +236,11 @@ def inspect_package(
         return Package(kind="zip", notes=notes, reader=package)
     if "xl/workbook.xml" not in package.names:
         raise UnreadableFile(_not_a_workbook(package.names, suffix))
-    worksheets = _check_worksheets(package, limits, _parts_not_parsed(package, skip))
-    for part in _xml_parts(package.names):
-        if part not in worksheets:
-            _check_no_dtd(part, package.head(part, 1024), package)
+    worksheets = _check_worksheets(package, limits)
+    for part in sorted(package.names - worksheets.keys()):
+        head = package.head(part, 1024)
+        if part.lower().endswith((".xml", ".rels")) or _looks_like_xml(head):
+            _check_no_dtd(part, head, package)
     return Package(kind="zip", notes=notes, worksheets=worksheets, reader=package)
 
 
@@ -355,31 +343,28 @@ def _as_utf8(xml: bytes) -> bytes:
     return xml
 
 
-def _parts_not_parsed(package: PackageReader, skip: Callable[[str], bool] | None) -> set[str]:
-    """Worksheet parts that only sheets the parser will skip use (none unless named plainly)."""
-    sheets = package.plain_sheet_parts() if skip is not None else None
-    if not sheets or skip is None:
-        return set()
-    parsed = {part for name, part in sheets if not skip(name)}
-    return {part for name, part in sheets if skip(name)} - parsed
+def _check_worksheets(package: PackageReader, limits: Limits) -> dict[str, bytes]:
+    """Check the declared and actual extent of every part the parser could read as a worksheet;
+    return the unpacked XML by part.
 
-
-def _check_worksheets(package: PackageReader, limits: Limits, not_parsed: set[str]) -> dict[str, bytes]:
-    """Check the declared and actual extent of each worksheet the parser may read; return the
-    unpacked XML by part (the others get the check of every other XML part: no DTD)."""
+    Those are the parts that hold a ``sheetData`` element, whatever their names: a package can
+    point the parser at a part in ways a reader of its relationships does not see (python-calamine
+    joins targets to ``xl/`` literally and looks them up in any case; another workbook part can be
+    named in ``_rels/.rels``; a zip entry can be spelt with backslashes or renamed by a
+    Unicode-path extra field), so what is measured is decided by the content, not by the names.
+    """
     budget = limits.max_cells
     sheets: dict[str, bytes] = {}
-    for part in package.worksheet_parts():
-        if part in not_parsed:
+    for part in sorted(package.names):
+        content = package.read(part)  # whole (bounded by the size limits): does it hold cells?
+        if not _holds_cells(content):
             continue
-        # A big sheet's head is looked at before the rest is unpacked; a small one is unpacked once.
-        small = package.infos[part].file_size <= _HEAD_BYTES
-        head = package.read(part) if small else package.head(part, _HEAD_BYTES)
+        head = content[:_HEAD_BYTES]
         _check_no_dtd(part, head, package)
         declared = _declared_cells(head)
         if declared > budget:
             raise _too_many_cells(part, declared, "declares", limits)
-        xml = head if small else package.read(part)
+        xml = _as_utf8(content)
         # The declared dimension may lie; the parser sizes its grid from the cells themselves.
         actual = _used_extent(xml, budget) if _needs_extent(xml) else 0
         if actual > budget:
@@ -387,6 +372,20 @@ def _check_worksheets(package: PackageReader, limits: Limits, not_parsed: set[st
         budget -= max(declared, actual)
         sheets[part] = xml
     return sheets
+
+
+def _holds_cells(content: bytes) -> bool:
+    """Whether a part has a ``sheetData`` element's name in it, in UTF-8 or (when it starts as
+    UTF-16 XML does) in UTF-16."""
+    if b"sheetData" in content:
+        return True
+    utf16 = content[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\x00" in content[:4]
+    return utf16 and any(marker in content for marker in _SHEET_DATA_UTF16)
+
+
+def _looks_like_xml(head: bytes) -> bool:
+    """Whether a part's first bytes are XML's (a ``<`` after a byte-order mark and spaces)."""
+    return _as_utf8(head).lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<")
 
 
 def _too_many_cells(part: str, cells: int, verb: str, limits: Limits) -> LimitExceeded:
@@ -407,13 +406,34 @@ def _declared_cells(head: bytes) -> int:
     ref = _REF_ATTR_RE.search(match.group(1)) if match else None
     if not ref:
         return 0
-    value = unescape(ref.group(1) if ref.group(1) is not None else ref.group(2))
+    value = _unescape(ref.group(1) if ref.group(1) is not None else ref.group(2))
     corners = [_REF_RE.match(part.strip()) for part in value.split(b":")]
     if not corners or not all(corners) or len(corners) > 2:
         return 0
     rows = [int(c.group(2)) for c in corners]  # type: ignore[union-attr]
     cols = [_column_number(c.group(1)) for c in corners]  # type: ignore[union-attr]
     return (max(rows) - min(rows) + 1) * (max(cols) - min(cols) + 1)
+
+
+_CHAR_REF_RE = re.compile(rb"&#(x[0-9A-Fa-f]+|[0-9]+);")
+_XML_ENTITIES = {b"&lt;": b"<", b"&gt;": b">", b"&quot;": b'"', b"&apos;": b"'"}
+
+
+def _unescape(value: bytes) -> bytes:
+    """An attribute value with character references (``&#88;``) and XML's own entities resolved,
+    as a parser sees it."""
+    if b"&" not in value:
+        return value
+
+    def char(match: re.Match[bytes]) -> bytes:
+        code = match.group(1)
+        number = int(code[1:], 16) if code[:1] in (b"x", b"X") else int(code)
+        return chr(number).encode("utf-8", "replace") if number < 0x110000 else b"?"
+
+    value = _CHAR_REF_RE.sub(char, value)
+    for entity, text in _XML_ENTITIES.items():
+        value = value.replace(entity, text)
+    return value.replace(b"&amp;", b"&")
 
 
 def _needs_extent(xml: bytes) -> bool:
@@ -447,7 +467,7 @@ def _used_extent(xml: bytes, budget: int | None = None) -> int:
     for match in _CELL_OR_ROW_RE.finditer(xml):
         if match.group(1):  # </row>
             continue
-        refs = [unescape(double or single) for double, single in _R_ATTR_RE.findall(match.group(3))]
+        refs = [_unescape(double or single) for double, single in _R_ATTR_RE.findall(match.group(3))]
         if match.group(2) == b"row":
             numbers = [int(m.group(1)) - 1 for r in refs if (m := _ROW_NUMBER_RE.match(r))]
             row, col = (max(numbers) if numbers else row + 1), -1

@@ -103,8 +103,8 @@ def read_workbook(
 ) -> RawWorkbook:
     """Check the spreadsheet at ``path`` against ``limits``, then read every sheet.
 
-    The checks of :func:`analysis.ingest.safety.inspect_package` always run first (skipped
-    sheets get the checks of parts no parser reads); the parser only sees files that pass them. This function does
+    The checks of :func:`analysis.ingest.safety.inspect_package` always run first (on every part,
+    skipped sheets included); the parser only sees files that pass them. This function does
     not isolate the parser: untrusted files should be read through :mod:`analysis.ingest.isolation`.
 
     Parameters
@@ -130,7 +130,7 @@ def read_workbook(
             )
         )
     data = _read_bounded(path, limits)
-    package = inspect_package(data, suffix, limits, skip)
+    package = inspect_package(data, suffix, limits)
     missing_values, error_values = _cells_of_note(package) if package.worksheets else ({}, {})
     if suffix == ".ods" and package.reader is not None:
         error_values = _ods_error_cells(package.reader)
