@@ -556,3 +556,73 @@ def test_a_declaration_in_any_part_that_reads_as_xml_is_refused(tmp_path):
     # Binary parts (images) are not read as XML, whatever bytes they hold.
     image = b"\x89PNG\r\n\x1a\n" + b"<!DOCTYPE x>" + bytes(range(256))
     assert _inspect(minimal_xlsx(tmp_path / "png.xlsx", extra={"xl/media/image1.png": image})).kind == "zip"
+
+
+# -- what a second attacker review found: spellings the parser reads its own way -----------------
+
+_MARKER = b'<c r="A1" t="inlineStr"><is><t>MARKER</t></is></c>'
+_SPELLED = {
+    # Positions the parser reads past our patterns: leading zeros, four letters, a number past 2^32.
+    "leading zeros": b'<row r="1">' + _MARKER + b'<c r="XFD0001048576"><v>1</v></c></row>',
+    "four letters": b'<row r="1">' + _MARKER + b'<c r="AAAA01048576"><v>1</v></c></row>',
+    "wrapping number": b'<row r="1">' + _MARKER + b'<c r="XFD4295015872"><v>1</v></c></row>',
+    "row with leading zeros": b'<row r="1">' + _MARKER + b'<c r="XFD1"><v>1</v></c></row>'
+    b'<row r="01048576"><c><v>1</v></c></row>',
+    "row with letters": b'<row r="1">' + _MARKER + b'<c r="XFD1"><v>1</v></c></row>'
+    b'<row r="A1048576"><c><v>1</v></c></row>',
+    # Prefixes the parser splits at the first colon, whatever the letters (or none).
+    "non-ASCII prefix": b'<row r="1">' + _MARKER + '<é:c r="XFD1048576"><v>1</v></é:c></row>'.encode(),
+    "empty prefix": b'<row r="1">' + _MARKER + b'<:c r="XFD1048576"><v>1</v></:c></row>',
+    # The parser moves to the next row at every </row>, even one that closes something else.
+    "stray row ends": b'<row r="1">'
+    + _MARKER
+    + b'<c r="XFD1"><v>1</v></c></row>'
+    + b"<x>" * 400
+    + b"</row>" * 400
+    + b"<row><c><v>1</v></c></row>",
+}
+
+
+@pytest.mark.parametrize("spelling", sorted(_SPELLED))
+def test_positions_the_parser_reads_its_own_way_are_refused(tmp_path, spelling):
+    path = minimal_xlsx(tmp_path / "x.xlsx", sheet=sheet_xml(_SPELLED[spelling]))
+    # A small limit shows the stray row ends: 401 rows x 16,384 columns.
+    with pytest.raises(LimitExceeded, match="has cells spanning|cannot be read|読み取れないセル位置") as caught:
+        _inspect(path, Limits(max_cells=1_000_000))
+    assert caught.value.limit == "max_cells"
+
+
+def _glued(benign: bytes, hostile: bytes) -> bytes:
+    """``hostile`` then ``benign`` whose end record claims a one-byte comment that is not there:
+    Python's zipfile reads the second, python-calamine's zip library the first."""
+    import struct
+
+    tail = bytearray(benign)
+    end = tail.rfind(b"PK\x05\x06")
+    struct.pack_into("<H", tail, end + 20, 1)
+    return hostile + bytes(tail)
+
+
+def test_a_package_laid_out_unusually_is_refused(tmp_path):
+    far = sheet_xml(b'<row r="1">' + _MARKER + b'</row><row r="1048576"><c r="XFD1048576"><v>1</v></c></row>')
+    hostile = minimal_xlsx(tmp_path / "m.xlsx", sheet=far).read_bytes()
+    benign = minimal_xlsx(tmp_path / "b.xlsx").read_bytes()
+    with pytest.raises(UnreadableFile, match="laid out unusually"):
+        inspect_package(_glued(benign, hostile), ".xlsx")
+    # A zip64 locator before the end record: the two readers differ on which directory counts.
+    locator = b"PK\x06\x07" + bytes(16)
+    end = benign.rfind(b"PK\x05\x06")
+    with pytest.raises(UnreadableFile, match="laid out unusually"):
+        inspect_package(benign[:end] + locator + benign[end:], ".xlsx")
+    # Data before the package (a self-extracting stub): not a package at all.
+    with pytest.raises(UnreadableFile, match="must be a zip package"):
+        inspect_package(b"MZ" + bytes(100) + benign, ".xlsx")
+
+
+@pytest.mark.parametrize("part", ["content.xml", "mimetype", "xl/workbook.bin"])
+def test_a_workbook_holding_another_formats_parts_is_refused(tmp_path, part):
+    # The parser tries OpenDocument (and xlsb) when its xlsx reader fails: an .xlsx holding an
+    # OpenDocument content.xml could be read as that, which no check measured.
+    path = minimal_xlsx(tmp_path / "mixed.xlsx", extra={part: b"<x/>"})
+    with pytest.raises(UnreadableFile, match="another format"):
+        _inspect(path)

@@ -54,46 +54,48 @@ _CENTRAL = struct.Struct("<4sHHHHHHIIIHHHHHII")
 _ZIP64_FIELD = 0xFFFFFFFF
 
 
-def zip_directory(data: bytes) -> Sequence[ZipEntry]:
+def zip_directory(data: bytes, suffix: str = ".xlsx") -> Sequence[ZipEntry]:
     """The entries of a zip package's central directory.
 
-    The common case (one disk, no zip64, nothing before the package) is read directly,
-    several times faster than :class:`zipfile.ZipFile`; anything else goes to zipfile.
+    Only the layout every spreadsheet program writes is read: one end record at the very end
+    (its comment exactly as long as it says), the directory right before it, no zip64 records,
+    nothing before the package. Readers disagree about anything else (python-calamine's zip
+    library and Python's zipfile pick different directories from a package glued to another,
+    or from a zip64 record that points elsewhere), so the checks could look at one package
+    and the parser read another: such a file is refused.
     """
     end = data.rfind(b"PK\x05\x06", max(0, len(data) - 22 - 0xFFFF))
+    if end < 0 or end + 22 > len(data):
+        raise UnreadableFile(Message.of("zip_directory_broken"))
     entries: list[_Entry] = []
-    if end >= 0 and end + 22 <= len(data):
-        _, disk, cd_disk, _, count, cd_size, cd_offset, comment = _EOCD.unpack_from(data, end)
-        simple = (
-            disk == cd_disk == 0
-            and end + 22 + comment == len(data)
-            and cd_offset + cd_size == end
-            and count != 0xFFFF
-            and _ZIP64_FIELD not in (cd_size, cd_offset)
-            and data[end - 20 : end - 16] != b"PK\x06\x07"
-        )
-        position = cd_offset
-        while simple and len(entries) < count:
-            if position + 46 > end or data[position : position + 4] != b"PK\x01\x02":
-                simple = False
-                break
-            fields = _CENTRAL.unpack_from(data, position)
-            flags, method, crc, packed, size = fields[3], fields[4], fields[7], fields[8], fields[9]
-            name_length, extra_length, comment_length, offset = fields[10], fields[11], fields[12], fields[16]
-            if _ZIP64_FIELD in (packed, size, offset) or fields[13] != 0:
-                simple = False
-                break
-            raw = data[position + 46 : position + 46 + name_length]
-            name = raw.decode("utf-8" if flags & 0x800 else "cp437", "replace")
-            entries.append(_Entry(name, flags, method, crc, packed, size, offset))
-            position += 46 + name_length + extra_length + comment_length
-        if simple and position == end:
-            return entries
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as zipped:
-            return zipped.infolist()
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError):
-        raise UnreadableFile(Message.of("zip_directory_broken")) from None
+    _, disk, cd_disk, _, count, cd_size, cd_offset, comment = _EOCD.unpack_from(data, end)
+    simple = (
+        disk == cd_disk == 0
+        and end + 22 + comment == len(data)
+        and cd_offset + cd_size == end
+        and count != 0xFFFF
+        and _ZIP64_FIELD not in (cd_size, cd_offset)
+        and data[end - 20 : end - 16] != b"PK\x06\x07"
+    )
+    position = cd_offset
+    while simple and len(entries) < count:
+        if position + 46 > end or data[position : position + 4] != b"PK\x01\x02":
+            raise UnreadableFile(Message.of("zip_directory_broken"))
+        fields = _CENTRAL.unpack_from(data, position)
+        flags, method, crc, packed, size = fields[3], fields[4], fields[7], fields[8], fields[9]
+        name_length, extra_length, comment_length, offset = fields[10], fields[11], fields[12], fields[16]
+        if _ZIP64_FIELD in (packed, size, offset) or fields[13] != 0:
+            simple = False
+            break
+        raw = data[position + 46 : position + 46 + name_length]
+        name = raw.decode("utf-8" if flags & 0x800 else "cp437", "replace")
+        entries.append(_Entry(name, flags, method, crc, packed, size, offset))
+        position += 46 + name_length + extra_length + comment_length
+    if not simple:
+        raise UnreadableFile(Message.of("zip_layout_unusual", suffix=suffix))
+    if position != end:
+        raise UnreadableFile(Message.of("zip_directory_broken"))
+    return entries
 
 
 class PackageReader:

@@ -38,6 +38,8 @@ __all__ = [
 _MB = 1 << 20
 _Number = TypeVar("_Number", int, float)
 _EMPTY_ZIP_MAGIC = b"PK\x05\x06"
+# Parts that make a zip package another format to a parser that guesses: OpenDocument, xlsb.
+_OTHER_FORMATS = frozenset({"content.xml", "mimetype", "xl/workbook.bin"})
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 # An encrypted OOXML workbook is an OLE compound file holding these streams (MS-OFFCRYPTO).
 _ENCRYPTED_PACKAGE = "EncryptedPackage".encode("utf-16-le")
@@ -52,14 +54,16 @@ _ROOT_RE = re.compile(rb"<[^!?/\s]")  # the start of the first element: the prol
 # double quotes (either may hold '>'), spaces around '=', namespace prefixes on elements.
 # Possessive (Python 3.11+): a start tag that never ends costs one pass, not a backtracking storm.
 _ATTRS = rb"""((?:[^>"']++|"[^"]*+"|'[^']*+')*+)"""
-_DIMENSION_RE = re.compile(rb"<(?:[\w.-]+:)?dimension(?=[\s/>])" + _ATTRS + rb">")
+# A prefix is anything before the element name's first colon (the parser's reading).
+_PREFIX = rb"(?:[^\s<>/:!?\"']*:)?"
+_DIMENSION_RE = re.compile(rb"<" + _PREFIX + rb"dimension(?=[\s/>])" + _ATTRS + rb">")
 _REF_ATTR_RE = re.compile(rb"""(?<![\w.:-])ref\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 _R_ATTR_RE = re.compile(rb"""(?<![\w.:-])r\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 _REF_RE = re.compile(rb"^\s*\$?([A-Za-z]{1,3})\$?([0-9]{1,7})\s*$")
 _ROW_NUMBER_RE = re.compile(rb"^\s*([0-9]{1,7})\s*$")
 # The element that holds a worksheet's cells, as UTF-16 text spells it.
 _SHEET_DATA_UTF16 = ("sheetData".encode("utf-16-le"), "sheetData".encode("utf-16-be"))
-_CELL_OR_ROW_RE = re.compile(rb"<(/?)(?:[\w.-]+:)?(row|c)(?=[\s/>])" + _ATTRS + rb">")
+_CELL_OR_ROW_RE = re.compile(rb"<(/?)" + _PREFIX + rb"(row|c)(?=[\s/>])" + _ATTRS + rb">")
 # Excel writes every cell with its position first, in double quotes (<c r="B3" …>). A sheet
 # whose cells all carry such a position within ZZ9999 has a small extent whatever its rows say
 # (a cell's r decides its place); anything else (see _needs_extent) is measured. These tests run
@@ -227,7 +231,7 @@ def inspect_package(data: bytes, suffix: str, limits: Limits = DEFAULT_LIMITS) -
         raise UnreadableFile(Message.of("xls_named_other", suffix=suffix))
     if not data.startswith(ZIP_MAGIC) and not data.startswith(_EMPTY_ZIP_MAGIC):
         raise UnreadableFile(Message.of("not_zip", suffix=suffix))
-    infos = zip_directory(data)
+    infos = zip_directory(data, suffix)
     _check_directory(infos, limits)
     package = PackageReader(data, infos)
     notes = _macro_notes(package.names)
@@ -236,6 +240,10 @@ def inspect_package(data: bytes, suffix: str, limits: Limits = DEFAULT_LIMITS) -
         return Package(kind="zip", notes=notes, reader=package)
     if "xl/workbook.xml" not in package.names:
         raise UnreadableFile(_not_a_workbook(package.names, suffix))
+    # The parser tries other formats when one fails: a workbook must not hold another's parts.
+    other = sorted(n for n in package.names if n.lower() in _OTHER_FORMATS)
+    if other:
+        raise UnreadableFile(Message.of("mixed_package", part=other[0], suffix=suffix))
     worksheets = _check_worksheets(package, limits)
     for part in sorted(package.names - worksheets.keys()):
         head = package.head(part, 1024)
@@ -366,7 +374,11 @@ def _check_worksheets(package: PackageReader, limits: Limits) -> dict[str, bytes
             raise _too_many_cells(part, declared, "declares", limits)
         xml = _as_utf8(content)
         # The declared dimension may lie; the parser sizes its grid from the cells themselves.
-        actual = _used_extent(xml, budget) if _needs_extent(xml) else 0
+        try:
+            actual = _used_extent(xml, budget) if _needs_extent(xml) else 0
+        except UnreadablePosition as position:
+            message = Message.of("cell_position_unreadable", part=part, value=str(position))
+            raise LimitExceeded(message, "max_cells") from None
         if actual > budget:
             raise _too_many_cells(part, actual, "has cells spanning", limits)
         budget -= max(declared, actual)
@@ -453,32 +465,45 @@ def _needs_extent(xml: bytes) -> bool:
     return len(_NEAR_CELL_RE.findall(data)) != cells
 
 
+class UnreadablePosition(ValueError):
+    """A cell or row position the extent scan cannot read as the parser would (``args[0]``)."""
+
+
 def _used_extent(xml: bytes, budget: int | None = None) -> int:
     """Cells of the rectangle that the sheet's cells span (what the parser will allocate).
 
     Positions follow the parser: a cell's ``r`` gives its row and column; a cell without one
-    is in its row element's row, right of the previous cell; a row without ``r`` follows the
-    previous row element.
-    Every ``r`` of an element counts (a duplicate must not hide a far one). The scan stops
-    once the rectangle exceeds ``budget``.
+    is in its row's row, right of the previous cell. A row without ``r`` follows the previous
+    row element, or comes after as many row ends as were read (the parser moves on at every
+    ``</row>``, even one that closes something else): a cell without ``r`` counts at both
+    places. Every ``r`` of an element counts (a duplicate must not hide a far one); one that
+    is not a plain position (``B12``, ``$B$12``, a row number; at most 7 digits) raises
+    :class:`UnreadablePosition`, since the parser reads such spellings its own way (leading
+    zeros, numbers past 2³² wrapped). The scan stops once the rectangle exceeds ``budget``.
     """
-    row, col = -1, -1
+    row, counter, col = -1, 0, -1  # row by row elements; row by the parser's count of ends; column
     corners: tuple[int, int, int, int] | None = None  # top, left, bottom, right
     for match in _CELL_OR_ROW_RE.finditer(xml):
-        if match.group(1):  # </row>
+        if match.group(1):  # an end tag: </row>, or </c> (nothing to do)
+            if match.group(2) == b"row":
+                counter += 1
             continue
         refs = [_unescape(double or single) for double, single in _R_ATTR_RE.findall(match.group(3))]
         if match.group(2) == b"row":
-            numbers = [int(m.group(1)) - 1 for r in refs if (m := _ROW_NUMBER_RE.match(r))]
-            row, col = (max(numbers) if numbers else row + 1), -1
+            numbers = [int(_matched(_ROW_NUMBER_RE, r).group(1)) - 1 for r in refs]
+            if numbers:
+                row = counter = max(numbers)
+            else:
+                row += 1  # the parser's count stays where the ends left it
+            col = -1
             continue
-        places = [(int(m.group(2)) - 1, _column_number(m.group(1)) - 1) for r in refs if (m := _REF_RE.match(r))]
+        places = [(int(m.group(2)) - 1, _column_number(m.group(1)) - 1) for m in (_matched(_REF_RE, r) for r in refs)]
         if places:
             col = max(p[1] for p in places)
             cells = places
         else:
             col += 1
-            cells = [(max(row, 0), col)]
+            cells = [(max(row, 0), col), (counter, col)]
         for r, c in cells:
             if corners is None:
                 corners = (r, c, r, c)
@@ -488,6 +513,13 @@ def _used_extent(xml: bytes, budget: int | None = None) -> int:
         if budget is not None and corners is not None and _area(corners) > budget:
             break
     return 0 if corners is None else _area(corners)
+
+
+def _matched(pattern: re.Pattern[bytes], value: bytes) -> re.Match[bytes]:
+    match = pattern.match(value)
+    if match is None:
+        raise UnreadablePosition(value.decode("utf-8", "replace")[:40])
+    return match
 
 
 def _area(corners: tuple[int, int, int, int]) -> int:
