@@ -1,5 +1,6 @@
 """Pre-parse checks and limits: each refuses the file before any parser sees it."""
 
+import io
 import os
 import zipfile
 
@@ -626,3 +627,227 @@ def test_a_workbook_holding_another_formats_parts_is_refused(tmp_path, part):
     path = minimal_xlsx(tmp_path / "mixed.xlsx", extra={part: b"<x/>"})
     with pytest.raises(UnreadableFile, match="another format"):
         _inspect(path)
+
+
+# -- OpenDocument: the grid repeated rows and cells make the parser allocate ---------------------
+
+_ODS_NS = (
+    'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+    'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
+    'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" '
+    'xmlns:calcext="urn:org:documentfoundation:names:experimental:calc:xmlns:calcext:1.0"'
+)
+_ODS_MANIFEST = (
+    '<?xml version="1.0" encoding="UTF-8"?>'
+    '<manifest:manifest xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0">'
+    '<manifest:file-entry manifest:full-path="/" manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/>'
+    '<manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/></manifest:manifest>'
+)
+_V = (
+    '<table:table-cell office:value-type="float" office:value="1" calcext:value-type="float">'
+    "<text:p>1</text:p></table:table-cell>"
+)
+_S = '<table:table-cell office:value-type="string" calcext:value-type="string"><text:p>x</text:p></table:table-cell>'
+_FORMULA = '<table:table-cell table:formula="of:=1"/>'
+_COVERED = '<table:covered-table-cell table:number-columns-repeated="4"/>'
+_STYLED = ' table:style-name="ce1"'
+
+
+def _empty(repeats: int = 1, extra: str = "") -> str:
+    return f'<table:table-cell{extra} table:number-columns-repeated="{repeats}"/>'
+
+
+def _values(repeats: int) -> str:
+    return f'<table:table-cell office:value="1" table:number-columns-repeated="{repeats}"/>'
+
+
+def _row(cells: str, repeats: int = 1) -> str:
+    return f'<table:table-row table:number-rows-repeated="{repeats}">{cells}</table:table-row>'
+
+
+def _ods_content(*tables: str) -> bytes:
+    body = "".join(f'<table:table table:name="T{i}">{rows}</table:table>' for i, rows in enumerate(tables))
+    return (
+        f'<?xml version="1.0" encoding="UTF-8"?><office:document-content {_ODS_NS} office:version="1.3">'
+        f"<office:body><office:spreadsheet>{body}</office:spreadsheet></office:body></office:document-content>"
+    ).encode()
+
+
+def _ods_package(parts: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as package:
+        package.writestr(zipfile.ZipInfo("mimetype"), "application/vnd.oasis.opendocument.spreadsheet")
+        for name, content in parts.items():
+            package.writestr(name, content)
+        package.writestr("META-INF/manifest.xml", _ODS_MANIFEST)
+    return buffer.getvalue()
+
+
+def _ods(*tables: str) -> bytes:
+    return _ods_package({"content.xml": _ods_content(*tables)})
+
+
+def _calamine_cells(data: bytes) -> int:
+    """Cells of the grids python-calamine returns for the tables of an .ods, summed."""
+    import python_calamine
+
+    book = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
+    try:
+        grids = [book.get_sheet_by_name(name).to_python() for name in book.sheet_names]
+    finally:
+        book.close()
+    return sum(len(rows) * len(rows[0]) for rows in grids if rows)
+
+
+def _ods_count(*tables: str) -> int:
+    from analysis.ingest.safety import _ods_tables_extent
+
+    return _ods_tables_extent("content.xml", _ods_content(*tables), 10**12, DEFAULT_LIMITS)
+
+
+# LibreOffice's usual fillers: 1024 columns declared, every row ends in an empty repeated cell
+# up to column 1024, styled empty cells, and a last row repeated to the sheet's end.
+_LIBREOFFICE_TABLE = (
+    '<table:table-column table:style-name="co1" table:number-columns-repeated="1024" '
+    'table:default-cell-style-name="Default"/>'
+    + _row(_S * 4 + _empty(1020))
+    + _row(_S + _V + _V + _empty(1, _STYLED) + _empty(1020)) * 30
+    + _row(_empty(3) + _empty(2, _STYLED) + _empty(1019), 500)
+    + _row(_empty(1024), 1048553 - 500 - 31)
+    + _row(_empty(1024))
+)
+_LIBREOFFICE_EMPTY_TABLE = _row(_empty(1024), 1048576)
+
+
+def test_an_ods_with_libreoffices_trailing_fillers_passes():
+    data = _ods(_LIBREOFFICE_TABLE, _LIBREOFFICE_EMPTY_TABLE)
+    assert inspect_package(data, ".ods", Limits(max_cells=1_000)).kind == "zip"
+    # calamine returns 31 rows × 4 columns; it also stores the styled empty cells followed by
+    # a filler (one per data row, and 5 of the 500 repeated rows, stored once): 129.
+    assert _calamine_cells(data) == 31 * 4
+    assert _ods_count(_LIBREOFFICE_TABLE, _LIBREOFFICE_EMPTY_TABLE) == 129
+
+
+_HOSTILE_ODS = {
+    # 1 KB: a value, 16,382 empty cells and a value; 6,000 empty rows; a value (98 million cells)
+    "value_after_repeats": (_row(_S + _empty(16382) + _V) + _row(_empty(1), 6000) + _row(_V),),
+    # a row holding a value, repeated: every repeat is allocated
+    "repeated_value_row": (_row(_V + _empty(16382) + _V, 1000),),
+    # a repeated cell with a value is stored that many times
+    "repeated_value_cell": (_row(_values(16384), 400),),
+    # no value at all, but the empty cells before a last one are stored, row by row (1.7 GB)
+    "stored_empties": (_row(_empty(16383) + _empty(1)) * 2000,),
+    # formulas get a grid of their own
+    "far_formulas": (_row(_FORMULA) + _row(_empty(1), 5000) + _row(_empty(999) + _FORMULA),),
+    # each table within the limit, the workbook not
+    "summed_over_tables": (_row(_V + _empty(998) + _V) + _row(_empty(1), 2998) + _row(_V),) * 2,
+    # rows inside header rows and groups are rows
+    "grouped_rows": (
+        "<table:table-header-rows>"
+        + _row(_V)
+        + "</table:table-header-rows><table:table-row-group>"
+        + _row(_empty(1), 100_000)
+        + _row(_empty(99) + _V)
+        + "</table:table-row-group>",
+    ),
+}
+
+
+@pytest.mark.parametrize("attack", sorted(_HOSTILE_ODS))
+def test_an_ods_whose_repeats_span_too_many_cells_is_refused(attack):
+    with pytest.raises(LimitExceeded) as error:
+        inspect_package(_ods(*_HOSTILE_ODS[attack]), ".ods")
+    assert error.value.limit == "max_cells" and error.value.args[0].code == "cells_spanning"
+    assert "content.xml (T" in str(error.value)
+
+
+def test_an_ods_table_is_measured_as_calamine_spells_it_under_any_part_name():
+    hostile = _ods_content(*_HOSTILE_ODS["value_after_repeats"])
+    # calamine matches "table:table-row" as spelt: whatever the prefix means, or if it means nothing
+    elsewhere = hostile.replace(b'"urn:oasis:names:tc:opendocument:xmlns:table:1.0"', b'"urn:x"')
+    undeclared = hostile.replace(b'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0"', b"")
+    for parts in [{"Content.xml": hostile}, {"content.xml": elsewhere}, {"content.xml": undeclared}]:
+        with pytest.raises(LimitExceeded):
+            inspect_package(_ods_package(parts), ".ods")
+    # and reads nothing of a table spelt with another prefix
+    prefixed = _ods_package({"content.xml": hostile.replace(b"xmlns:table=", b"xmlns:t=").replace(b"table:", b"t:")})
+    assert inspect_package(prefixed, ".ods").kind == "zip" and _calamine_cells(prefixed) == 0
+
+
+def test_an_ods_whose_tables_cannot_be_measured_is_refused():
+    # calamine does not check end tags; the count cannot follow it there
+    content = _ods_content(_row(_V)).replace(b"</table:table-row>", b"</table:row>")
+    with pytest.raises(UnreadableFile, match="could not be parsed"):
+        inspect_package(_ods_package({"content.xml": content}), ".ods")
+    with pytest.raises(UnreadableFile, match="document type declaration"):
+        inspect_package(_ods_package({"content": b"<!DOCTYPE x []>" + _ods_content(_row(_V))[38:]}), ".ods")
+
+
+# Rows of one table, and whether the count is exactly calamine's grid (False: calamine also
+# stores empty cells it does not return, or a grid of formulas, and the count is larger).
+_ODS_CASES = {
+    "trailing_empty_cells": (_row(_V + _empty(1020)), True),
+    "two_trailing_fillers": (_row(_V + _empty(5, _STYLED) + _empty(1015)), False),
+    "empty_rows_at_the_end": (_row(_V) + _row(_empty(1024), 1048553), True),
+    "empty_rows_between": (_row(_V) + _row(_empty(3), 5) + _row(_V), True),
+    "empty_cells_between": (_row(_V + _empty(7) + _V), True),
+    "leading_empty_rows": (_row(_empty(4), 10) + _row(_V), True),
+    "leading_empty_cells": (_row(_empty(9) + _V), False),
+    "repeated_value_cells": (_row(_empty(2) + _values(6)), False),
+    "repeated_value_row": (_row(_V + _empty(2) + _V, 7), True),
+    "covered_cells": (_row(_V + _COVERED + _V), True),
+    "style_only": (_row(_V + _empty(3, _STYLED)) + _row(_empty(6, _STYLED), 4), True),
+    "header_rows": (
+        "<table:table-header-rows>" + _row(_V + _empty(2) + _V, 3) + "</table:table-header-rows>" + _row(_V),
+        True,
+    ),
+    "row_group": (
+        _row(_V) + "<table:table-row-group>" + _row(_empty(2), 4) + _row(_empty(3) + _V) + "</table:table-row-group>",
+        True,
+    ),
+    "value_after_large_empty": (_row(_V + _empty(100) + _V) + _row(_empty(1), 200) + _row(_V), True),
+    "empty_string": (_row(_V) + _row(_empty(5) + '<table:table-cell office:value-type="string"/>'), True),
+    "formula_without_value": (_row(_V) + _row(_empty(5) + _FORMULA), False),
+    "rows_past_the_last_row": (_row(_V, 1048576) + _row(_V) + _row(_V + _empty(3) + _V), True),
+    "columns_past_the_last_column": (_row(_V + _empty(16380) + _V + _empty(10) + _V), False),
+    "all_empty": (_row(_empty(5), 10), True),
+    "no_rows": ("", True),
+}
+
+
+@pytest.mark.parametrize("case", sorted(_ODS_CASES))
+def test_the_ods_count_is_the_grid_calamine_allocates(case):
+    rows, exact = _ODS_CASES[case]
+    count, cells = _ods_count(rows), _calamine_cells(_ods(rows))
+    assert count == cells if exact else count >= cells
+
+
+_ODS_CELL_KINDS = [
+    _values,
+    lambda n: _S.replace(">", f' table:number-columns-repeated="{n}">', 1),
+    _empty,
+    lambda n: _empty(n, _STYLED),
+    lambda n: _COVERED.replace('"4"', f'"{n}"'),
+]
+
+
+@settings(max_examples=examples(60), deadline=None)
+@given(
+    tables=st.lists(
+        st.lists(
+            st.tuples(
+                st.lists(st.tuples(st.integers(0, len(_ODS_CELL_KINDS) - 1), st.integers(0, 5)), max_size=6),
+                st.integers(1, 6),
+            ),
+            max_size=6,
+        ),
+        min_size=1,
+        max_size=3,
+    )
+)
+def test_the_ods_count_is_at_least_calamines_grid(tables):
+    built = ["".join(_row("".join(_ODS_CELL_KINDS[k](n) for k, n in cells), rep) for cells, rep in t) for t in tables]
+    count, cells = _ods_count(*built), _calamine_cells(_ods(*built))
+    assert count >= cells
+    if all(k < 2 for t in tables for row, _ in t for k, _ in row):
+        assert count == cells  # only values: calamine stores nothing outside its grid

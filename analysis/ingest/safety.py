@@ -19,6 +19,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import TypeVar
+from xml.parsers import expat
+
+from defusedxml.common import DTDForbidden
 
 from analysis.ingest.package import ZIP_MAGIC, PackageReader, UnreadableFile, ZipEntry, zip_directory
 from analysis.ingest.problems import Message, Text
@@ -236,7 +239,7 @@ def inspect_package(data: bytes, suffix: str, limits: Limits = DEFAULT_LIMITS) -
     package = PackageReader(data, infos)
     notes = _macro_notes(package.names)
     if suffix == ".ods":
-        _check_ods(package)
+        _check_ods(package, limits)
         return Package(kind="zip", notes=notes, reader=package)
     if "xl/workbook.xml" not in package.names:
         raise UnreadableFile(_not_a_workbook(package.names, suffix))
@@ -309,13 +312,196 @@ def _not_a_workbook(names: set[str], suffix: str) -> Message:
     return Message.of("zip_not_workbook", suffix=suffix)
 
 
-def _check_ods(package: PackageReader) -> None:
+def _check_ods(package: PackageReader, limits: Limits) -> None:
     if "META-INF/manifest.xml" in package.names:
         manifest = package.read("META-INF/manifest.xml")  # its size was checked against the limits
         if b"encryption-data" in manifest:
             raise UnreadableFile(Message.of("encrypted"))
     for part in _xml_parts(package.names):
         _check_no_dtd(part, package.head(part, 1024), package)
+    _check_ods_tables(package, limits)
+
+
+# python-calamine 0.9.1 (calamine 0.37) reads at most this many rows and columns of a table.
+_ODS_MAX_ROWS = 1_048_576
+_ODS_MAX_COLUMNS = 16_384
+# calamine matches names as spelt (prefix included), not by namespace; so does the count.
+_ODS_CELLS = frozenset({"table:table-cell", "table:covered-table-cell"})
+# Attributes that give a cell a value to calamine; so does office:value-type="string".
+_ODS_VALUE_ATTRS = frozenset(
+    {"office:value", "office:string-value", "office:date-value", "office:time-value", "office:boolean-value"}
+)
+_ODS_ROW_MARKERS = (b"table:table-row", "table:table-row".encode("utf-16-le"), "table:table-row".encode("utf-16-be"))
+
+
+def _check_ods_tables(package: PackageReader, limits: Limits) -> None:
+    """Refuse an OpenDocument workbook whose tables make the parser allocate more than
+    ``max_cells`` cells, summed over its tables.
+
+    Every part with table rows in it is measured, not only ``content.xml``: a part can reach
+    the parser under another name in the directory (a zip Unicode-path field), so what is
+    measured is decided by the content, as for xlsx.
+    """
+    budget = limits.max_cells
+    for part in sorted(package.names):
+        content = package.read(part)  # bounded by the size limits
+        if any(marker in content for marker in _ODS_ROW_MARKERS):
+            budget -= _ods_tables_extent(part, content, budget, limits)
+
+
+class _OdsRow:
+    """One ``table:table-row`` as calamine reads it: the cells it stores (empty cells only when
+    another cell follows them, ``pending`` until then) and the first and last stored position
+    holding a value and a formula."""
+
+    __slots__ = ("formulas", "pending", "repeats", "stored", "values")
+
+    def __init__(self, repeats: int) -> None:
+        self.repeats = repeats
+        self.stored = self.pending = 0
+        self.values: tuple[int, int] | None = None
+        self.formulas: tuple[int, int] | None = None
+
+    def add_cell(self, attrib: dict[str, str]) -> None:
+        # Runs for every cell of the workbook: written for speed (no calls on the usual path).
+        stored = self.stored
+        if self.pending:  # the empty cells before this one are stored
+            stored = min(stored + self.pending, _ODS_MAX_COLUMNS)
+            self.pending = 0
+        text = attrib.get("table:number-columns-repeated")
+        repeats = 1 if text is None else _ods_repeats(text)
+        if stored + repeats > _ODS_MAX_COLUMNS:
+            repeats = _ODS_MAX_COLUMNS - stored
+        value = not _ODS_VALUE_ATTRS.isdisjoint(attrib) or attrib.get("office:value-type") == "string"
+        formula = bool(attrib.get("table:formula"))
+        if not (value or formula):
+            self.stored, self.pending = stored, repeats  # stored only if another cell follows
+            return
+        if repeats > 0:  # a repeated cell with a value is stored that many times
+            span = (stored, stored + repeats - 1)
+            if value:
+                self.values = span if self.values is None else (self.values[0], span[1])
+            if formula:
+                self.formulas = span if self.formulas is None else (self.formulas[0], span[1])
+        self.stored = stored + repeats
+
+
+class _OdsGrid:
+    """The rectangle calamine builds for a table's values (or formulas): from the first row
+    holding one to the last, every row repeated as often as it says (empty rows between
+    included), and from the leftmost such cell to the rightmost."""
+
+    __slots__ = ("left", "right", "rows", "seen")
+
+    def __init__(self) -> None:
+        self.rows = self.seen = 0  # rows up to the last with content; rows since the first
+        self.left, self.right = _ODS_MAX_COLUMNS, -1
+
+    def add(self, repeats: int, span: tuple[int, int] | None) -> None:
+        if span is None and self.right < 0:
+            return  # empty rows before the first content are not allocated
+        self.seen += repeats
+        if span is not None:  # empty rows after the last content are not either
+            self.rows = self.seen
+            self.left, self.right = min(self.left, span[0]), max(self.right, span[1])
+
+    @property
+    def cells(self) -> int:
+        return self.rows * (self.right - self.left + 1) if self.right >= 0 else 0
+
+
+def _ods_repeats(text: str | None) -> int:
+    """A repeat count (1 when absent). calamine fails on a count it cannot read, so any
+    number will do then."""
+    if text is None:
+        return 1
+    try:
+        return max(int(text), 0)
+    except ValueError:
+        return 1
+
+
+class _OdsTables:
+    """Expat handlers that count, table by table, the cells calamine allocates (see
+    :func:`_ods_tables_extent`)."""
+
+    def __init__(self, part: str, budget: int, limits: Limits) -> None:
+        self.part, self.budget, self.limits = part, budget, limits
+        self.spent = 0  # by the tables read whole
+        self.depth = 0  # of open tables
+        self.name = ""  # of the outermost open table
+        self.total_rows = self.stored = 0
+        self.values, self.formulas = _OdsGrid(), _OdsGrid()
+        self.rows: list[_OdsRow] = []  # open rows, innermost last
+
+    def start(self, tag: str, attrib: dict[str, str]) -> None:
+        if tag in _ODS_CELLS:
+            if self.rows:
+                self.rows[-1].add_cell(attrib)
+        elif tag == "table:table-row":
+            if self.depth:
+                repeats = _ods_repeats(attrib.get("table:number-rows-repeated"))
+                repeats = min(repeats, _ODS_MAX_ROWS - self.total_rows)  # calamine's cap
+                self.total_rows += repeats
+                self.rows.append(_OdsRow(repeats))
+        elif tag == "table:table":
+            self.depth += 1
+            if self.depth == 1:
+                self.name = attrib.get("table:name", "")
+                self.total_rows = self.stored = 0
+                self.values, self.formulas = _OdsGrid(), _OdsGrid()
+
+    def end(self, tag: str) -> None:
+        if tag == "table:table-row" and self.rows:
+            row = self.rows.pop()
+            self.stored += row.stored
+            self.values.add(row.repeats, row.values)
+            self.formulas.add(row.repeats, row.formulas)
+            cells = self.cells
+            if cells > self.budget - self.spent:  # stop here: the rest cannot make it smaller
+                where = f"{self.part} ({self.name[:40]})" if self.name else self.part
+                raise _too_many_cells(where, cells, "has cells spanning", self.limits)
+        elif tag == "table:table" and self.depth:
+            self.depth -= 1
+            if self.depth == 0:
+                self.spent += self.cells
+
+    @property
+    def cells(self) -> int:
+        return max(self.stored, self.values.cells, self.formulas.cells)
+
+
+def _forbid_dtd(name: str, *_: object) -> None:
+    raise DTDForbidden(name, "", "")
+
+
+def _ods_tables_extent(part: str, content: bytes, budget: int, limits: Limits) -> int:
+    """Cells calamine allocates for the tables in one part: for each table the most of the
+    cells it stores while reading rows (each row once) and of the rectangles it then builds
+    for values and for formulas. Raise :class:`LimitExceeded` as soon as that passes ``budget``.
+
+    Names are read as spelt, as calamine reads them (expat without namespaces: also 3× faster
+    than ElementTree's parser, which costs more than the count). Where calamine would fail or
+    skip (a row inside a row, a table inside a table) the count errs on the high side: every
+    row in a table counts for its outermost table, every cell for its innermost row.
+    """
+    tables = _OdsTables(part, budget, limits)
+    parser = expat.ParserCreate()
+    # defusedxml's defence, as expat handlers: no document type declaration, so no entities.
+    parser.StartDoctypeDeclHandler = _forbid_dtd
+    parser.EntityDeclHandler = _forbid_dtd
+    parser.StartElementHandler = tables.start
+    parser.EndElementHandler = tables.end
+    try:
+        parser.Parse(content, True)
+    except DTDForbidden:
+        raise UnreadableFile(Message.of("xml_dtd", part=part)) from None
+    except expat.ExpatError as error:
+        # calamine's reader is lenient (it does not check end tags); what cannot be measured
+        # is not parsed.
+        reason = f"{part}: {expat.ErrorString(error.code)}, line {error.lineno}"
+        raise UnreadableFile(Message.of("spreadsheet_unparsable", reason=reason)) from None
+    return tables.spent
 
 
 def _xml_parts(names: set[str]) -> list[str]:
