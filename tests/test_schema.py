@@ -39,3 +39,13 @@ def test_columns_and_a_frame_of_them_conform_alike(case):
     pd.testing.assert_frame_equal(from_lists, from_frame)
     assert list(from_lists.columns) == list(TABLES[name])
     assert {str(t) for t in from_lists.dtypes} <= {"Int64", "boolean", "str"}
+
+
+def test_a_categorical_level_with_a_gap_is_typed_with_its_fill(codebook):
+    # typed_frame fills a missing level with "unclassified"; a column that is already
+    # categorical (its categories without the fill) or numeric must take it too.
+    from analysis.study.frames import typed_frame
+
+    level = pd.Categorical(["A", None], categories=["A", "B", "C"])
+    maturity = pd.DataFrame({"respondent_id": ["U01", "U02"], "fiscal_year": [2021, 2021], "level": level})
+    assert list(typed_frame("maturity", maturity, codebook)["level"].astype(str)) == ["A", "unclassified"]

@@ -432,3 +432,19 @@ def test_presurvey_multiple_response_rows(tmp_path, codebook):
     ((_, cell, message),) = _errors(parsed)
     assert cell == "D6" and "Q2-1 expects one option" in message
     assert accounted(parsed)
+
+
+def test_rows_added_as_columns_add_up_and_do_not_mix_with_records():
+    from analysis.ingest.validate import ParsedWorkbook
+
+    parsed = ParsedWorkbook(file="x.xlsx")
+    parsed.add_columns("t", {"a": [1, 2], "b": ["x", "y"]})
+    parsed.add_columns("t", {"a": [3], "b": ["z"]})
+    assert parsed.rows("t") == [{"a": 1, "b": "x"}, {"a": 2, "b": "y"}, {"a": 3, "b": "z"}]
+    with pytest.raises(ValueError, match="columns"):
+        parsed.add_columns("t", {"a": [4]})
+    with pytest.raises(ValueError, match="as columns"):
+        parsed.add("t", {"a": 5, "b": "w"})
+    parsed.add("u", {"a": 1})
+    with pytest.raises(ValueError, match="records"):
+        parsed.add_columns("u", {"a": [2]})

@@ -21,7 +21,7 @@ from defusedxml import ElementTree as SafeET
 
 from analysis.ingest.problems import Message
 
-__all__ = ["PackageReader", "UnreadableFile", "ZIP_MAGIC", "ZipEntry", "damaged", "zip_directory"]
+__all__ = ["PackageReader", "SMALL_PART_BYTES", "UnreadableFile", "ZIP_MAGIC", "ZipEntry", "damaged", "zip_directory"]
 
 ZIP_MAGIC = b"PK\x03\x04"
 _WORKBOOK = "xl/workbook.xml"
@@ -52,6 +52,9 @@ ZipEntry = _Entry | zipfile.ZipInfo
 _EOCD = struct.Struct("<4sHHHHIIH")
 _CENTRAL = struct.Struct("<4sHHHHHHIIIHHHHHII")
 _ZIP64_FIELD = 0xFFFFFFFF
+_UNICODE_PATH = 0x7075  # Info-ZIP Unicode Path extra field
+SMALL_PART_BYTES = 64 * 1024  # parts up to this size are kept once read whole
+_PIECE_BYTES = 1 << 20  # how much of a large part is unpacked at a time when searching it
 
 
 def zip_directory(data: bytes, suffix: str = ".xlsx") -> Sequence[ZipEntry]:
@@ -59,10 +62,11 @@ def zip_directory(data: bytes, suffix: str = ".xlsx") -> Sequence[ZipEntry]:
 
     Only the layout every spreadsheet program writes is read: one end record at the very end
     (its comment exactly as long as it says), the directory right before it, no zip64 records,
-    nothing before the package. Readers disagree about anything else (python-calamine's zip
-    library and Python's zipfile pick different directories from a package glued to another,
-    or from a zip64 record that points elsewhere), so the checks could look at one package
-    and the parser read another: such a file is refused.
+    nothing before the package, no entry renamed by a Unicode-path extra field. Readers
+    disagree about anything else (python-calamine's zip library and Python's zipfile pick
+    different directories from a package glued to another, or from a zip64 record that points
+    elsewhere; the former renames an entry by its Unicode-path field), so the checks could
+    look at one package and the parser read another: such a file is refused.
     """
     end = data.rfind(b"PK\x05\x06", max(0, len(data) - 22 - 0xFFFF))
     if end < 0 or end + 22 > len(data):
@@ -89,6 +93,10 @@ def zip_directory(data: bytes, suffix: str = ".xlsx") -> Sequence[ZipEntry]:
             break
         raw = data[position + 46 : position + 46 + name_length]
         name = raw.decode("utf-8" if flags & 0x800 else "cp437", "replace")
+        extra = data[position + 46 + name_length : position + 46 + name_length + extra_length]
+        if _UNICODE_PATH in _extra_ids(extra):  # renames the entry for some readers, not for others
+            simple = False
+            break
         entries.append(_Entry(name, flags, method, crc, packed, size, offset))
         position += 46 + name_length + extra_length + comment_length
     if not simple:
@@ -98,14 +106,23 @@ def zip_directory(data: bytes, suffix: str = ".xlsx") -> Sequence[ZipEntry]:
     return entries
 
 
+def _extra_ids(extra: bytes) -> set[int]:
+    """The header ids of a zip entry's extra fields."""
+    ids, position = set(), 0
+    while position + 4 <= len(extra):
+        header, size = struct.unpack_from("<HH", extra, position)
+        ids.add(header)
+        position += 4 + size
+    return ids
+
+
 class PackageReader:
     """Unpack parts of a zip package held in memory, bounded by the sizes of its directory.
 
     zipfile's reader costs tens of microseconds per part in Python overhead; the ingest
     reads ten parts per workbook, so deflate is driven directly here. A part whose data
-    does not match its directory entry (size or CRC) is reported as damaged. Parts read
-    whole are kept (the checks look at most parts more than once; the package's size is
-    bounded by the limits).
+    does not match its directory entry (size or CRC) is reported as damaged. Small parts read
+    whole are kept (the checks look at most of them more than once).
     """
 
     def __init__(self, data: bytes, infos: Sequence[ZipEntry]) -> None:
@@ -154,8 +171,36 @@ class PackageReader:
             return self._fallback(info)
         if len(out) != info.file_size or zlib.crc32(out) != info.CRC:
             raise damaged(name, "its content does not match the size or checksum in the zip directory")
-        self._whole[name] = out
+        if len(out) <= SMALL_PART_BYTES:
+            self._whole[name] = out
         return out
+
+    def contains(self, name: str, needles: Sequence[bytes]) -> bool:
+        """Whether part ``name`` holds any of ``needles``, unpacked piece by piece (a large part,
+        an image, is never held whole) and checked against its directory entry."""
+        info = self.infos[name]
+        if name in self._whole or info.file_size <= SMALL_PART_BYTES or info.compress_type != zipfile.ZIP_DEFLATED:
+            data = self.read(name)
+            return any(needle in data for needle in needles)
+        overlap = max(len(needle) for needle in needles) - 1
+        inflater, source = zlib.decompressobj(-15), self._compressed(info)
+        found, size, crc, tail = False, 0, 0, b""
+        try:
+            while source or inflater.unconsumed_tail:
+                piece = inflater.decompress(inflater.unconsumed_tail or source, _PIECE_BYTES)
+                source = b""
+                if not piece:
+                    break
+                size, crc = size + len(piece), zlib.crc32(piece, crc)
+                if size > info.file_size:
+                    break
+                found = found or any(needle in tail + piece for needle in needles)
+                tail = piece[-overlap:] if overlap else b""
+        except zlib.error as error:
+            raise damaged(name, error) from None
+        if size != info.file_size or crc != info.CRC:
+            raise damaged(name, "its content does not match the size or checksum in the zip directory")
+        return found
 
     def _fallback(self, info: ZipEntry) -> bytes:
         # Other compression methods (rare in spreadsheets): zipfile stops at the declared size

@@ -23,7 +23,7 @@ from xml.parsers import expat
 
 from defusedxml.common import DTDForbidden
 
-from analysis.ingest.package import ZIP_MAGIC, PackageReader, UnreadableFile, ZipEntry, zip_directory
+from analysis.ingest.package import SMALL_PART_BYTES, ZIP_MAGIC, PackageReader, UnreadableFile, ZipEntry, zip_directory
 from analysis.ingest.problems import Message, Text
 
 __all__ = [
@@ -43,6 +43,7 @@ _Number = TypeVar("_Number", int, float)
 _EMPTY_ZIP_MAGIC = b"PK\x05\x06"
 # Parts that make a zip package another format to a parser that guesses: OpenDocument, xlsb.
 _OTHER_FORMATS = frozenset({"content.xml", "mimetype", "xl/workbook.bin"})
+_EXCEL_PARTS = frozenset({"xl/workbook.xml", "xl/workbook.bin"})
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 # An encrypted OOXML workbook is an OLE compound file holding these streams (MS-OFFCRYPTO).
 _ENCRYPTED_PACKAGE = "EncryptedPackage".encode("utf-16-le")
@@ -69,11 +70,18 @@ _SHEET_DATA_UTF16 = ("sheetData".encode("utf-16-le"), "sheetData".encode("utf-16
 _CELL_OR_ROW_RE = re.compile(rb"<(/?)" + _PREFIX + rb"(row|c)(?=[\s/>])" + _ATTRS + rb">")
 # Excel writes every cell with its position first, in double quotes (<c r="B3" …>). A sheet
 # whose cells all carry such a position within ZZ9999 has a small extent whatever its rows say
-# (a cell's r decides its place); anything else (see _needs_extent) is measured. These tests run
+# (a cell's r decides its place); anything else (see _plain_extent) is measured. These tests run
 # on every sheet, so they are byte counts and one literal-led pattern, on the sheet data with
 # whitespace removed (so that r = "…" and r="…" look alike).
 _WHITESPACE = b" \t\n\r"
-_NEAR_CELL_RE = re.compile(rb'<cr="[A-Z]{1,2}[0-9]{1,4}"')
+_NEAR_CELL_RE = re.compile(rb'<cr="([A-Z]{1,2})([0-9]{1,4})"')
+# The column of each one- or two-letter name (A..ZZ), for the plain sheets' rectangle.
+_NEAR_COLUMNS = {
+    name.encode(): number
+    for number, name in enumerate(
+        [chr(65 + i) for i in range(26)] + [chr(65 + i) + chr(65 + j) for i in range(26) for j in range(26)], 1
+    )
+}
 _PREFIXED_CELL_RE = re.compile(rb":c")  # the regex engine's literal search beats `in` here by 3×
 
 
@@ -239,6 +247,11 @@ def inspect_package(data: bytes, suffix: str, limits: Limits = DEFAULT_LIMITS) -
     package = PackageReader(data, infos)
     notes = _macro_notes(package.names)
     if suffix == ".ods":
+        # The parser tries other formats when one fails: an OpenDocument file holding an Excel
+        # workbook's parts could be read as that, which the checks below would not have seen.
+        excel = sorted(n for n in package.names if n.lower() in _EXCEL_PARTS)
+        if excel:
+            raise UnreadableFile(Message.of("mixed_package", part=excel[0], suffix=suffix))
         _check_ods(package, limits)
         return Package(kind="zip", notes=notes, reader=package)
     if "xl/workbook.xml" not in package.names:
@@ -550,9 +563,9 @@ def _check_worksheets(package: PackageReader, limits: Limits) -> dict[str, bytes
     budget = limits.max_cells
     sheets: dict[str, bytes] = {}
     for part in sorted(package.names):
-        content = package.read(part)  # whole (bounded by the size limits): does it hold cells?
-        if not _holds_cells(content):
+        if not _holds_cells(package, part):
             continue
+        content = package.read(part)
         head = content[:_HEAD_BYTES]
         _check_no_dtd(part, head, package)
         declared = _declared_cells(head)
@@ -561,7 +574,8 @@ def _check_worksheets(package: PackageReader, limits: Limits) -> dict[str, bytes
         xml = _as_utf8(content)
         # The declared dimension may lie; the parser sizes its grid from the cells themselves.
         try:
-            actual = _used_extent(xml, budget) if _needs_extent(xml) else 0
+            plain = _plain_extent(xml)
+            actual = _used_extent(xml, budget) if plain is None else plain
         except UnreadablePosition as position:
             message = Message.of("cell_position_unreadable", part=part, value=str(position))
             raise LimitExceeded(message, "max_cells") from None
@@ -572,13 +586,14 @@ def _check_worksheets(package: PackageReader, limits: Limits) -> dict[str, bytes
     return sheets
 
 
-def _holds_cells(content: bytes) -> bool:
+def _holds_cells(package: PackageReader, part: str) -> bool:
     """Whether a part has a ``sheetData`` element's name in it, in UTF-8 or (when it starts as
-    UTF-16 XML does) in UTF-16."""
-    if b"sheetData" in content:
-        return True
-    utf16 = content[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\x00" in content[:4]
-    return utf16 and any(marker in content for marker in _SHEET_DATA_UTF16)
+    UTF-16 XML does) in UTF-16. A small part is read whole once (the checks need it again); a
+    large one is searched piece by piece."""
+    small = package.infos[part].file_size <= SMALL_PART_BYTES
+    start = package.read(part)[:4] if small else package.head(part, 4)
+    utf16 = start[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\x00" in start
+    return package.contains(part, (b"sheetData", *_SHEET_DATA_UTF16) if utf16 else (b"sheetData",))
 
 
 def _looks_like_xml(head: bytes) -> bool:
@@ -634,21 +649,30 @@ def _unescape(value: bytes) -> bytes:
     return value.replace(b"&amp;", b"&")
 
 
-def _needs_extent(xml: bytes) -> bool:
-    """Whether a sheet's cells could span more than ZZ9999 (cheap: counts and one pattern).
+def _plain_extent(xml: bytes) -> int | None:
+    """Cells of the rectangle a plain sheet's cells span, or ``None`` when it must be measured
+    by :func:`_used_extent` (cheap: counts and one pattern).
 
-    ``False`` only when, in the sheet data, every ``<c`` starts ``<c r="`` with an upper-case
-    position within ZZ9999, no other ``r`` attribute exists (rows may carry one each), and no
-    element has a namespace prefix. Anything else is measured by :func:`_used_extent`.
+    Plain means: in the sheet data, every ``<c`` starts ``<c r="`` with an upper-case position
+    within ZZ9999, no other ``r`` attribute exists (rows may carry one each), and no element
+    has a namespace prefix. Then every cell's place is its own ``r``.
     """
     start, end = xml.find(b"<sheetData"), xml.rfind(b"</sheetData>")
     if start < 0 or end < start or b":sheetData" in xml:
-        return start >= 0 or b":sheetData" in xml or b"<c" in xml
+        return None if start >= 0 or b":sheetData" in xml or b"<c" in xml else 0
     data = xml[start:end].translate(None, _WHITESPACE)
     cells = data.count(b"<c")
     if data.count(b"r=") != cells + data.count(b'<rowr="') or _PREFIXED_CELL_RE.search(data):
-        return True
-    return len(_NEAR_CELL_RE.findall(data)) != cells
+        return None
+    places = _NEAR_CELL_RE.findall(data)
+    if len(places) != cells:
+        return None
+    if not places:
+        return 0
+    letters, digits = zip(*places, strict=True)
+    # The distinct spellings only: a column's letters and a row's digits repeat down the sheet.
+    rows, columns = [int(d) for d in set(digits)], [_NEAR_COLUMNS[name] for name in set(letters)]
+    return (max(rows) - min(rows) + 1) * (max(columns) - min(columns) + 1)
 
 
 class UnreadablePosition(ValueError):
@@ -660,19 +684,22 @@ def _used_extent(xml: bytes, budget: int | None = None) -> int:
 
     Positions follow the parser: a cell's ``r`` gives its row and column; a cell without one
     is in its row's row, right of the previous cell. A row without ``r`` follows the previous
-    row element, or comes after as many row ends as were read (the parser moves on at every
-    ``</row>``, even one that closes something else): a cell without ``r`` counts at both
-    places. Every ``r`` of an element counts (a duplicate must not hide a far one); one that
-    is not a plain position (``B12``, ``$B$12``, a row number; at most 7 digits) raises
+    row element, or comes after as many row ends as were read, and the column starts again
+    at a row element, or only at a row end (the parser moves on at every ``</row>``, even one
+    that closes something else, and nowhere else): a cell without ``r`` counts at both places.
+    Every ``r`` of an element counts (a duplicate must not hide a far one); one that is not a
+    plain position (``B12``, ``$B$12``, a row number; at most 7 digits) raises
     :class:`UnreadablePosition`, since the parser reads such spellings its own way (leading
     zeros, numbers past 2³² wrapped). The scan stops once the rectangle exceeds ``budget``.
     """
-    row, counter, col = -1, 0, -1  # row by row elements; row by the parser's count of ends; column
+    # The row by row elements, and by the parser's count of row ends; the column as a new row
+    # element resets it, and as only a row end does (the parser's).
+    row, counter, col, run = -1, 0, -1, -1
     corners: tuple[int, int, int, int] | None = None  # top, left, bottom, right
     for match in _CELL_OR_ROW_RE.finditer(xml):
         if match.group(1):  # an end tag: </row>, or </c> (nothing to do)
             if match.group(2) == b"row":
-                counter += 1
+                counter, run = counter + 1, -1
             continue
         refs = [_unescape(double or single) for double, single in _R_ATTR_RE.findall(match.group(3))]
         if match.group(2) == b"row":
@@ -685,11 +712,11 @@ def _used_extent(xml: bytes, budget: int | None = None) -> int:
             continue
         places = [(int(m.group(2)) - 1, _column_number(m.group(1)) - 1) for m in (_matched(_REF_RE, r) for r in refs)]
         if places:
-            col = max(p[1] for p in places)
+            col = run = max(p[1] for p in places)
             cells = places
         else:
-            col += 1
-            cells = [(max(row, 0), col), (counter, col)]
+            col, run = col + 1, run + 1
+            cells = [(max(row, 0), col), (counter, run)]
         for r, c in cells:
             if corners is None:
                 corners = (r, c, r, c)

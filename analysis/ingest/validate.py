@@ -140,6 +140,8 @@ class ParsedWorkbook:
         return self
 
     def add(self, table: str, record: dict) -> None:
+        if table in self.columns:
+            raise ValueError(f"table {table} already has rows added as columns")
         self.records.setdefault(table, []).append(record)
 
     def rows(self, table: str) -> list[dict]:
@@ -155,7 +157,14 @@ class ParsedWorkbook:
         gives, without a dict per row. A table takes either records or columns, not both."""
         if table in self.records:
             raise ValueError(f"table {table} already has records")
-        self.columns[table] = columns
+        if table not in self.columns:
+            self.columns[table] = {key: list(values) for key, values in columns.items()}
+            return
+        present = self.columns[table]
+        if set(present) != set(columns):
+            raise ValueError(f"table {table} has columns {sorted(present)}, not {sorted(columns)}")
+        for key, values in columns.items():
+            present[key].extend(values)
 
     def error(self, sheet: str, cell: str, message: Message) -> None:
         self.problems.append(Problem("error", self.file, sheet, cell, message))

@@ -173,8 +173,8 @@ def table_description(name: str) -> str:
 def _categorical(values: pd.Series, codes: list[str], fill: str | None = None) -> pd.Series:
     """Ordered categorical of ``codes``; values outside them are kept as extra categories at the
     end (never silently turned into NaN)."""
-    if fill is not None:
-        values = values.where(values.notna(), fill)
+    if fill is not None:  # as text: a categorical or numeric column may not hold the fill
+        values = values.astype("object").where(values.notna(), fill)
     present = pd.unique(values.dropna())  # few: the vocabulary actually used
     if not all(isinstance(v, str) for v in present):  # numbers or mixed: compared as their text
         values = values.astype("object").where(values.notna(), None).map(lambda v: v if v is None else str(v))
