@@ -510,9 +510,12 @@ def _classified(scores: pd.DataFrame, rules: MaturityRules, reasons: Mapping[str
             rid, year = respondents[g]
             records.append({"respondent_id": rid, "fiscal_year": year, **records_of_case[c]})
     # Respondents with invalid answers: their possible means, one respondent at a time.
+    # Rows of each respondent-year, found once (not one pass over every row per respondent).
+    by_group = np.argsort(group, kind="stable")
+    bounds = np.concatenate([[0], np.cumsum(np.bincount(group, minlength=len(respondents)))])
     for g in np.flatnonzero(opened_groups).tolist():
         plain, missing, opened = [], [], []
-        rows = np.flatnonzero(group == g)
+        rows = by_group[bounds[g] : bounds[g + 1]]
         for row in rows.tolist():
             d, current = int(directives[row]), int(interval[row]) if answered[row] else None
             if invalid[row] > 0:
