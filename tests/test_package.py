@@ -41,3 +41,29 @@ def test_a_part_that_does_not_match_its_directory_is_damaged():
     data = buffer.getvalue().replace(b"hello", b"HELLO")
     with pytest.raises(UnreadableFile, match="part a.xml of the zip package is damaged"):
         _reader(data).read("a.xml")
+
+
+@pytest.mark.parametrize("where", [0, (1 << 20) - 4, 3 * (1 << 20) - 9])
+def test_a_large_part_is_searched_piece_by_piece(where):
+    # Parts over 64 KB are searched as they are unpacked (1 MB at a time): a needle across
+    # two pieces, or in the output inflate still holds when its input is used up, is found.
+    text = b"x" * where + b"sheetData" + b"y" * (3 * (1 << 20) - where)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zipped:
+        zipped.writestr("big.xml", text)
+        zipped.writestr("plain.bin", b"z" * (2 << 20))
+    reader = _reader(buffer.getvalue())
+    assert reader.contains("big.xml", (b"sheetData",))
+    assert not reader.contains("plain.bin", (b"sheetData",))
+    assert "big.xml" not in reader._whole  # never held whole
+
+
+def test_a_large_part_that_lies_about_its_content_is_damaged():
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zipped:
+        zipped.writestr("big.xml", b"a" * (1 << 20))
+    data = bytearray(buffer.getvalue())
+    infos = zip_directory(bytes(data))
+    lying = [infos[0]._replace(CRC=infos[0].CRC ^ 1)]
+    with pytest.raises(UnreadableFile, match="checksum"):
+        PackageReader(bytes(data), lying).contains("big.xml", (b"sheetData",))

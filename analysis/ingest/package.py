@@ -183,14 +183,15 @@ class PackageReader:
             data = self.read(name)
             return any(needle in data for needle in needles)
         overlap = max(len(needle) for needle in needles) - 1
-        inflater, source = zlib.decompressobj(-15), self._compressed(info)
-        found, size, crc, tail = False, 0, 0, b""
+        inflater, source = zlib.decompressobj(-15), bytes(self._compressed(info))
+        found, size, crc, tail, pending = False, 0, 0, b"", source
         try:
-            while source or inflater.unconsumed_tail:
-                piece = inflater.decompress(inflater.unconsumed_tail or source, _PIECE_BYTES)
-                source = b""
-                if not piece:
-                    break
+            while not inflater.eof:
+                # With the input used up, inflate may still hold output (a long match at the end).
+                piece = inflater.decompress(pending, _PIECE_BYTES)
+                pending = inflater.unconsumed_tail
+                if not piece and not pending:
+                    break  # the data ends before the stream does: damaged (below)
                 size, crc = size + len(piece), zlib.crc32(piece, crc)
                 if size > info.file_size:
                     break
