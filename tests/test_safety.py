@@ -884,3 +884,15 @@ def test_cells_without_positions_count_where_the_parser_puts_them():
     inner = "".join("<row>" + "<c><v>1</v></c>" * 50 for _ in range(40))
     xml = sheet_xml(b'<row r="1"><c r="A1"><v>1</v></c></row><row r="3">' + inner.encode() + b"</row>" * 41)
     assert _used_extent(xml) >= 3 * 2000
+
+
+def test_a_workbook_with_a_large_compressible_part_passes(tmp_path):
+    # Parts over 64 KB are searched while unpacked; a valid one passes end to end (text that
+    # compresses a few times, under the zip-bomb ratio; test_package holds the search itself
+    # to the output inflate keeps after its input is used up).
+    import random
+
+    rng = random.Random(7)
+    words = [bytes(rng.choices(b"abcdefghijklmnop", k=6)) for _ in range(5000)]
+    big = b"<a>" + b" ".join(rng.choices(words, k=500_000)) + b"</a>"
+    assert _inspect(minimal_xlsx(tmp_path / "big.xlsx", extra={"docProps/custom.xml": big})).kind == "zip"
