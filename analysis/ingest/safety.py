@@ -16,6 +16,7 @@ import os
 import re
 import stat
 from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import TypeVar
@@ -41,9 +42,12 @@ __all__ = [
 _MB = 1 << 20
 _Number = TypeVar("_Number", int, float)
 _EMPTY_ZIP_MAGIC = b"PK\x05\x06"
-# Parts that make a zip package another format to a parser that guesses: OpenDocument, xlsb.
-_OTHER_FORMATS = frozenset({"content.xml", "mimetype", "xl/workbook.bin"})
-_EXCEL_PARTS = frozenset({"xl/workbook.xml", "xl/workbook.bin"})
+# Parts that make a zip package another format to a parser that guesses the format (it tries
+# the next when one fails): in an xlsx, OpenDocument and xlsb parts; in an ods, Excel's.
+_FOREIGN_PARTS = {
+    "ods": frozenset({"xl/workbook.xml", "xl/workbook.bin"}),
+    "excel": frozenset({"content.xml", "mimetype", "xl/workbook.bin"}),
+}
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 # An encrypted OOXML workbook is an OLE compound file holding these streams (MS-OFFCRYPTO).
 _ENCRYPTED_PACKAGE = "EncryptedPackage".encode("utf-16-le")
@@ -65,8 +69,6 @@ _REF_ATTR_RE = re.compile(rb"""(?<![\w.:-])ref\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 _R_ATTR_RE = re.compile(rb"""(?<![\w.:-])r\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 _REF_RE = re.compile(rb"^\s*\$?([A-Za-z]{1,3})\$?([0-9]{1,7})\s*$")
 _ROW_NUMBER_RE = re.compile(rb"^\s*([0-9]{1,7})\s*$")
-# The element that holds a worksheet's cells, as UTF-16 text spells it.
-_SHEET_DATA_UTF16 = ("sheetData".encode("utf-16-le"), "sheetData".encode("utf-16-be"))
 _CELL_OR_ROW_RE = re.compile(rb"<(/?)" + _PREFIX + rb"(row|c)(?=[\s/>])" + _ATTRS + rb">")
 # Excel writes every cell with its position first, in double quotes (<c r="B3" …>). A sheet
 # whose cells all carry such a position within ZZ9999 has a small extent whatever its rows say
@@ -75,13 +77,6 @@ _CELL_OR_ROW_RE = re.compile(rb"<(/?)" + _PREFIX + rb"(row|c)(?=[\s/>])" + _ATTR
 # whitespace removed (so that r = "…" and r="…" look alike).
 _WHITESPACE = b" \t\n\r"
 _NEAR_CELL_RE = re.compile(rb'<cr="([A-Z]{1,2})([0-9]{1,4})"')
-# The column of each one- or two-letter name (A..ZZ), for the plain sheets' rectangle.
-_NEAR_COLUMNS = {
-    name.encode(): number
-    for number, name in enumerate(
-        [chr(65 + i) for i in range(26)] + [chr(65 + i) + chr(65 + j) for i in range(26) for j in range(26)], 1
-    )
-}
 _PREFIXED_CELL_RE = re.compile(rb":c")  # the regex engine's literal search beats `in` here by 3×
 
 
@@ -246,25 +241,18 @@ def inspect_package(data: bytes, suffix: str, limits: Limits = DEFAULT_LIMITS) -
     _check_directory(infos, limits)
     package = PackageReader(data, infos)
     notes = _macro_notes(package.names)
-    if suffix == ".ods":
-        # The parser tries other formats when one fails: an OpenDocument file holding an Excel
-        # workbook's parts could be read as that, which the checks below would not have seen.
-        excel = sorted(n for n in package.names if n.lower() in _EXCEL_PARTS)
-        if excel:
-            raise UnreadableFile(Message.of("mixed_package", part=excel[0], suffix=suffix))
-        _check_ods(package, limits)
-        return Package(kind="zip", notes=notes, reader=package)
-    if "xl/workbook.xml" not in package.names:
+    if suffix != ".ods" and "xl/workbook.xml" not in package.names:
         raise UnreadableFile(_not_a_workbook(package.names, suffix))
-    # The parser tries other formats when one fails: a workbook must not hold another's parts.
-    other = sorted(n for n in package.names if n.lower() in _OTHER_FORMATS)
-    if other:
-        raise UnreadableFile(Message.of("mixed_package", part=other[0], suffix=suffix))
+    # A package must not hold another format's parts: the parser could read those instead.
+    foreign = sorted(n for n in package.names if n.lower() in _FOREIGN_PARTS["ods" if suffix == ".ods" else "excel"])
+    if foreign:
+        raise UnreadableFile(Message.of("mixed_package", part=foreign[0], suffix=suffix))
+    if suffix == ".ods":
+        _check_ods(package, limits)
+        _check_declarations(package)
+        return Package(kind="zip", notes=notes, reader=package)
     worksheets = _check_worksheets(package, limits)
-    for part in sorted(package.names - worksheets.keys()):
-        head = package.head(part, 1024)
-        if part.lower().endswith((".xml", ".rels")) or _looks_like_xml(head):
-            _check_no_dtd(part, head, package)
+    _check_declarations(package, checked=set(worksheets))
     return Package(kind="zip", notes=notes, worksheets=worksheets, reader=package)
 
 
@@ -330,8 +318,6 @@ def _check_ods(package: PackageReader, limits: Limits) -> None:
         manifest = package.read("META-INF/manifest.xml")  # its size was checked against the limits
         if b"encryption-data" in manifest:
             raise UnreadableFile(Message.of("encrypted"))
-    for part in _xml_parts(package.names):
-        _check_no_dtd(part, package.head(part, 1024), package)
     _check_ods_tables(package, limits)
 
 
@@ -344,7 +330,6 @@ _ODS_CELLS = frozenset({"table:table-cell", "table:covered-table-cell"})
 _ODS_VALUE_ATTRS = frozenset(
     {"office:value", "office:string-value", "office:date-value", "office:time-value", "office:boolean-value"}
 )
-_ODS_ROW_MARKERS = (b"table:table-row", "table:table-row".encode("utf-16-le"), "table:table-row".encode("utf-16-be"))
 
 
 def _check_ods_tables(package: PackageReader, limits: Limits) -> None:
@@ -357,9 +342,8 @@ def _check_ods_tables(package: PackageReader, limits: Limits) -> None:
     """
     budget = limits.max_cells
     for part in sorted(package.names):
-        content = package.read(part)  # bounded by the size limits
-        if any(marker in content for marker in _ODS_ROW_MARKERS):
-            budget -= _ods_tables_extent(part, content, budget, limits)
+        if _holds(package, part, "table:table-row"):
+            budget -= _ods_tables_extent(part, package.read(part), budget, limits)
 
 
 class _OdsRow:
@@ -517,9 +501,14 @@ def _ods_tables_extent(part: str, content: bytes, budget: int, limits: Limits) -
     return tables.spent
 
 
-def _xml_parts(names: set[str]) -> list[str]:
-    """Every part a parser may read as XML (wherever the package's relationships point)."""
-    return sorted(n for n in names if n.lower().endswith((".xml", ".rels")))
+def _check_declarations(package: PackageReader, checked: AbstractSet[str] = frozenset()) -> None:
+    """The declaration check (:func:`_check_no_dtd`) of every part a parser may read as XML, but
+    ``checked``: by its name, or by its first bytes (a relationship can point a parser at a
+    part of any name)."""
+    for part in sorted(package.names - checked):
+        head = package.head(part, 1024)
+        if part.lower().endswith((".xml", ".rels")) or _looks_like_xml(head):
+            _check_no_dtd(part, head, package)
 
 
 def _check_no_dtd(name: str, head: bytes, package: PackageReader | None = None) -> None:
@@ -563,7 +552,7 @@ def _check_worksheets(package: PackageReader, limits: Limits) -> dict[str, bytes
     budget = limits.max_cells
     sheets: dict[str, bytes] = {}
     for part in sorted(package.names):
-        if not _holds_cells(package, part):
+        if not _holds(package, part, "sheetData"):
             continue
         content = package.read(part)
         head = content[:_HEAD_BYTES]
@@ -586,14 +575,17 @@ def _check_worksheets(package: PackageReader, limits: Limits) -> dict[str, bytes
     return sheets
 
 
-def _holds_cells(package: PackageReader, part: str) -> bool:
-    """Whether a part has a ``sheetData`` element's name in it, in UTF-8 or (when it starts as
-    UTF-16 XML does) in UTF-16. A small part is read whole once (the checks need it again); a
-    large one is searched piece by piece."""
+def _holds(package: PackageReader, part: str, element: str) -> bool:
+    """Whether a part has ``element``'s name in it (``sheetData``: a worksheet's cells;
+    ``table:table-row``: an OpenDocument table's), in UTF-8 or, when the part starts as UTF-16
+    XML does, in UTF-16. A small part is read whole once (the checks need it again); a large
+    one is searched piece by piece."""
     small = package.infos[part].file_size <= SMALL_PART_BYTES
     start = package.read(part)[:4] if small else package.head(part, 4)
-    utf16 = start[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\x00" in start
-    return package.contains(part, (b"sheetData", *_SHEET_DATA_UTF16) if utf16 else (b"sheetData",))
+    names = [element.encode()]
+    if start[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\x00" in start:
+        names += [element.encode("utf-16-le"), element.encode("utf-16-be")]
+    return package.contains(part, names)
 
 
 def _looks_like_xml(head: bytes) -> bool:
@@ -611,6 +603,11 @@ def _column_number(letters: bytes) -> int:
     for letter in letters.upper():
         number = number * 26 + (letter - 64)
     return number
+
+
+# The column of each one- or two-letter name (A..ZZ), for the plain sheets' rectangle.
+_LETTERS = [bytes([65 + i]) for i in range(26)]
+_NEAR_COLUMNS = {name: _column_number(name) for name in _LETTERS + [a + b for a in _LETTERS for b in _LETTERS]}
 
 
 def _declared_cells(head: bytes) -> int:
