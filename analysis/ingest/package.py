@@ -35,7 +35,7 @@ class UnreadableFile(Exception):
     """A file that cannot be read as a spreadsheet; the message says why and what to do."""
 
 
-class _Entry(NamedTuple):
+class ZipEntry(NamedTuple):
     """One entry of a zip directory (the fields of :class:`zipfile.ZipInfo` used here)."""
 
     filename: str
@@ -47,8 +47,6 @@ class _Entry(NamedTuple):
     header_offset: int
 
 
-# A directory entry as read here or, for unusual packages, by zipfile.
-ZipEntry = _Entry | zipfile.ZipInfo
 _EOCD = struct.Struct("<4sHHHHIIH")
 _CENTRAL = struct.Struct("<4sHHHHHHIIIHHHHHII")
 _ZIP64_FIELD = 0xFFFFFFFF
@@ -71,7 +69,7 @@ def zip_directory(data: bytes, suffix: str = ".xlsx") -> Sequence[ZipEntry]:
     end = data.rfind(b"PK\x05\x06", max(0, len(data) - 22 - 0xFFFF))
     if end < 0 or end + 22 > len(data):
         raise UnreadableFile(Message.of("zip_directory_broken"))
-    entries: list[_Entry] = []
+    entries: list[ZipEntry] = []
     _, disk, cd_disk, _, count, cd_size, cd_offset, comment = _EOCD.unpack_from(data, end)
     simple = (
         disk == cd_disk == 0
@@ -97,7 +95,7 @@ def zip_directory(data: bytes, suffix: str = ".xlsx") -> Sequence[ZipEntry]:
         if _UNICODE_PATH in _extra_ids(extra):  # renames the entry for some readers, not for others
             simple = False
             break
-        entries.append(_Entry(name, flags, method, crc, packed, size, offset))
+        entries.append(ZipEntry(name, flags, method, crc, packed, size, offset))
         position += 46 + name_length + extra_length + comment_length
     if not simple:
         raise UnreadableFile(Message.of("zip_layout_unusual", suffix=suffix))
