@@ -36,6 +36,7 @@ from analysis.ingest.validate import (
     against_filter,
     parse_workbook,
     to_columns,
+    to_records,
     unused_sheets,
 )
 from analysis.ingest.workbook import SPREADSHEET_SUFFIXES, RawWorkbook
@@ -289,7 +290,7 @@ def assemble(parsed: Sequence[ParsedWorkbook], codebook: Codebook, fiscal_year: 
     problems = [p for book in parsed for p in book.problems]
     problems += _nothing_loaded(parsed, problems)
     columns = _gather(parsed)
-    respondents, merged = _merge_respondents(_rows(columns["respondents"]))
+    respondents, merged = _merge_respondents(to_records(columns["respondents"]))
     columns["respondents"] = to_columns(respondents)
     _number_statements(columns["statements"])
     columns, redacted = _redact_names(parsed, columns, codebook)
@@ -407,12 +408,6 @@ def _gather(parsed: Sequence[ParsedWorkbook]) -> dict[str, Columns]:
                     cells.extend([None] * n)
             sizes[table] = before + n
     return out
-
-
-def _rows(columns: Columns) -> list[dict]:
-    """A (small) table's columns as one dict per row."""
-    names = list(columns)
-    return [dict(zip(names, row, strict=True)) for row in zip(*columns.values(), strict=True)]
 
 
 def _nothing_loaded(parsed: Sequence[ParsedWorkbook], problems: Sequence[Problem]) -> list[Problem]:

@@ -39,6 +39,7 @@ __all__ = [
     "identify_instrument",
     "parse_workbook",
     "to_columns",
+    "to_records",
     "unused_sheets",
 ]
 
@@ -95,6 +96,12 @@ def to_columns(records: list[dict]) -> Columns:
     return {key: [record.get(key) for record in records] for key in keys}
 
 
+def to_records(columns: Columns) -> list[dict]:
+    """``columns`` as one dict per row (the inverse of :func:`to_columns`)."""
+    keys = list(columns)
+    return [dict(zip(keys, values, strict=True)) for values in zip(*columns.values(), strict=True)]
+
+
 def _blank(value: object) -> bool:
     """An empty cell: no text and no error value (an error or NaN is never blank)."""
     return _text(value) == "" and cell_error(value) is None
@@ -148,9 +155,7 @@ class ParsedWorkbook:
         """The rows of ``table`` as one dict each, whether they were added as records or as columns."""
         if table in self.records:
             return list(self.records[table])
-        columns = self.columns.get(table, {})
-        keys = list(columns)
-        return [dict(zip(keys, values, strict=True)) for values in zip(*columns.values(), strict=True)]
+        return to_records(self.columns.get(table, {}))
 
     def add_columns(self, table: str, columns: Columns) -> None:
         """Add rows given as columns (every list of one length) to ``table``: what a long grid
