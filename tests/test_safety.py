@@ -896,3 +896,17 @@ def test_a_workbook_with_a_large_compressible_part_passes(tmp_path):
     words = [bytes(rng.choices(b"abcdefghijklmnop", k=6)) for _ in range(5000)]
     big = b"<a>" + b" ".join(rng.choices(words, k=500_000)) + b"</a>"
     assert _inspect(minimal_xlsx(tmp_path / "big.xlsx", extra={"docProps/custom.xml": big})).kind == "zip"
+
+
+def test_a_hostile_position_reaches_no_terminal_as_a_control_character(tmp_path):
+    # The refusal quotes the position it could not read; a character reference can make that
+    # an escape sequence. The message is shown with it escaped, never sent to the terminal.
+    from analysis.ingest.problems import Problem, format_problem
+
+    path = minimal_xlsx(
+        tmp_path / "esc.xlsx", sheet=sheet_xml(b'<row r="1"><c r="&#27;]0;pwned&#7;A1"><v>1</v></c></row>')
+    )
+    with pytest.raises(LimitExceeded, match="cannot be read") as caught:
+        _inspect(path)
+    shown = format_problem(Problem("error", "esc.xlsx", "", "", caught.value.args[0]), "en")
+    assert "pwned" in shown and "\x1b" not in shown and "\x07" not in shown
