@@ -209,6 +209,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("ingest_options", nargs="*", help="extra options for survey ingest, after --")
     args = parser.parse_args(argv)
+    if args.n < 1 or args.repeat < 1 or args.naive_files < 1:
+        parser.error("--n, --repeat and --naive-files must be at least 1")
 
     print(f"machine: {machine()}")
     raw = ensure_workbooks(args.n)
@@ -220,7 +222,7 @@ def main(argv: list[str] | None = None) -> int:
     bare_calamine(paths[: min(50, len(paths))])
     out = WORK / f"processed_{args.n}"
     rounds: list[dict] = []
-    for _ in range(max(1, args.repeat)):
+    for _ in range(args.repeat):
         # In turn, so that a busy moment of the machine falls on all of them alike.
         a, a_cpu = bare_calamine(paths)
         a2, a2_cpu = bare_calamine_parallel(paths)
