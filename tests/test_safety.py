@@ -39,11 +39,12 @@ def _inspect(path, limits=DEFAULT_LIMITS):
     return inspect_package(path.read_bytes(), path.suffix.lower(), limits)
 
 
-def test_a_plain_workbook_passes_and_its_sheet_xml_is_kept(tmp_path):
+def test_a_plain_workbook_passes_and_its_sheet_is_measured(tmp_path):
     package = _inspect(minimal_xlsx(tmp_path / "ok.xlsx"))
     assert package.kind == "zip" and package.notes == ()
-    assert list(package.worksheets) == ["xl/worksheets/sheet1.xml"]
-    assert b"<sheetData>" in package.worksheets["xl/worksheets/sheet1.xml"]
+    assert list(package.sheets) == ["xl/worksheets/sheet1.xml"]
+    facts = package.sheets["xl/worksheets/sheet1.xml"]
+    assert facts.sheet and facts.dtd is False and facts.plain is not None and facts.plain > 0
 
 
 def test_limits_describe_their_option_and_refuse_nonsense():
@@ -77,13 +78,13 @@ def test_a_lying_dimension_is_caught_by_the_cells_themselves(tmp_path):
     with pytest.raises(LimitExceeded, match=r"has cells spanning 17,179,869,184 cells"):
         _inspect(path)
     # Raised far enough, the limit lets it through to the parser (which the worker pool isolates).
-    assert _inspect(path, Limits(max_cells=20_000_000_000)).worksheets
+    assert _inspect(path, Limits(max_cells=20_000_000_000)).sheets
 
 
 def test_cell_limit_is_for_the_whole_workbook(tmp_path):
     cells = b'<row r="1"><c r="A1"><v>1</v></c></row><row r="100"><c r="J100"><v>1</v></c></row>'
     path = minimal_xlsx(tmp_path / "wide.xlsx", sheet=sheet_xml(cells, dimension=b"A1:J100"))
-    assert _inspect(path, Limits(max_cells=1000)).worksheets
+    assert _inspect(path, Limits(max_cells=1000)).sheets
     with pytest.raises(LimitExceeded, match="1,000 cells"):
         _inspect(path, Limits(max_cells=999))
 
@@ -99,7 +100,7 @@ def test_member_size_total_size_and_ratio(tmp_path):
     with pytest.raises(LimitExceeded, match="zip bomb") as caught:
         _inspect(path)  # 3 MB of blanks pack into a few KB: far above 100×
     assert caught.value.limit == "max_ratio"
-    assert _inspect(path, Limits(max_ratio=1_000_000)).worksheets
+    assert _inspect(path, Limits(max_ratio=1_000_000)).sheets
 
 
 def test_number_of_parts(tmp_path):
@@ -271,7 +272,7 @@ def test_a_part_anywhere_in_the_package_is_checked(tmp_path):
 def test_cell_extent_reads_positions_as_the_parser_does(variant, cells):
     from hostile_corpus import SHEET_VARIANTS, sheet_xml
 
-    from analysis.ingest.safety import _plain_extent, _used_extent
+    from analysis.ingest.sheetxml import plain_extent as _plain_extent, used_extent as _used_extent
 
     xml = sheet_xml(SHEET_VARIANTS[variant])
     assert _plain_extent(xml) is None and _used_extent(xml) == cells
@@ -280,7 +281,7 @@ def test_cell_extent_reads_positions_as_the_parser_does(variant, cells):
 def test_plain_sheets_skip_the_extent_scan():
     from hostile_corpus import sheet_xml
 
-    from analysis.ingest.safety import _plain_extent, _used_extent
+    from analysis.ingest.sheetxml import plain_extent as _plain_extent, used_extent as _used_extent
 
     xml = sheet_xml(
         b'<row r="1" spans="1:2"><c r="A1" t="s"><v>0</v></c><c r="B1"><v>1</v></c></row>'
@@ -310,7 +311,7 @@ def test_cell_extent_bounds_what_the_parser_allocates(tmp_path_factory, rows):
     import python_calamine
     from hostile_corpus import minimal_xlsx, sheet_xml
 
-    from analysis.ingest.safety import _plain_extent, _used_extent
+    from analysis.ingest.sheetxml import plain_extent as _plain_extent, used_extent as _used_extent
     from analysis.ingest.workbook import cell_name
 
     xml = b""
@@ -547,7 +548,7 @@ def test_every_part_the_parser_reads_was_checked(read_target, skipped_target, en
     except Exception:  # the parser finds no sheet there: nothing was read
         return
     read = str(rows[0][0])
-    assert read in inspect_package(data, ".xlsx").worksheets
+    assert read in inspect_package(data, ".xlsx").sheets
 
 
 def test_a_declaration_in_any_part_that_reads_as_xml_is_refused(tmp_path):
@@ -857,7 +858,7 @@ def test_the_ods_count_is_at_least_calamines_grid(tables):
 def test_plain_sheets_are_charged_the_cells_they_span():
     # Every position within ZZ9999 (the plain form, no full scan): the rectangle still counts,
     # per sheet and summed over the workbook's sheets.
-    from analysis.ingest.safety import _plain_extent
+    from analysis.ingest.sheetxml import plain_extent as _plain_extent
 
     far_corner = sheet_xml(b'<row r="1"><c r="A1"><v>1</v></c></row><row r="9999"><c r="ZZ9999"><v>2</v></c></row>')
     assert _plain_extent(far_corner) == 9999 * 702
@@ -871,7 +872,7 @@ def test_plain_sheets_are_charged_the_cells_they_span():
     three_million = sheet_xml(b'<row r="1"><c r="A1"><v>1</v></c></row><row r="5000"><c r="WL5000"><v>2</v></c></row>')
     assert _plain_extent(three_million) == 5000 * 610
     parts = {"xl/workbook.xml": _workbook(b""), "xl/worksheets/sheet1.xml": three_million}
-    assert inspect_package(_package(parts), ".xlsx").worksheets
+    assert inspect_package(_package(parts), ".xlsx").sheets
     with pytest.raises(LimitExceeded, match="has cells spanning"):
         inspect_package(_package({**parts, "xl/worksheets/sheet2.xml": three_million}), ".xlsx")
 
@@ -879,7 +880,7 @@ def test_plain_sheets_are_charged_the_cells_they_span():
 def test_cells_without_positions_count_where_the_parser_puts_them():
     # Rows opened inside a row: the parser starts its column again only at a row end, so the
     # cells of the inner rows run on in one long row.
-    from analysis.ingest.safety import _used_extent
+    from analysis.ingest.sheetxml import used_extent as _used_extent
 
     inner = "".join("<row>" + "<c><v>1</v></c>" * 50 for _ in range(40))
     xml = sheet_xml(b'<row r="1"><c r="A1"><v>1</v></c></row><row r="3">' + inner.encode() + b"</row>" * 41)
@@ -910,3 +911,53 @@ def test_a_hostile_position_reaches_no_terminal_as_a_control_character(tmp_path)
         _inspect(path)
     shown = format_problem(Problem("error", "esc.xlsx", "", "", caught.value.args[0]), "en")
     assert "pwned" in shown and "\x1b" not in shown and "\x07" not in shown
+
+
+def test_a_part_met_again_is_not_measured_again_but_still_checked(tmp_path, monkeypatch):
+    from analysis.ingest import safety
+
+    cells = b'<row r="1"><c r="A1"><v>1</v></c></row><row r="3"><c r="C3"><f>A1</f></c></row>'
+    path = minimal_xlsx(tmp_path / "a.xlsx", sheet=sheet_xml(cells, dimension=b"A1:C3"))
+    monkeypatch.setattr(safety, "_MEMO", safety._FactsMemo())
+    measured: list[str] = []
+    measure = safety._measure
+    monkeypatch.setattr(safety, "_measure", lambda package, part: measured.append(part) or measure(package, part))
+    first = _inspect(path)
+    assert "xl/worksheets/sheet1.xml" in measured
+    measured.clear()
+    second = _inspect(path)
+    assert measured == [] and second.sheets == first.sheets
+    assert second.sheets["xl/worksheets/sheet1.xml"].formulas == ("C3",)
+    # What is remembered are facts, not verdicts: a smaller budget refuses the same parts.
+    with pytest.raises(LimitExceeded) as error:
+        _inspect(path, Limits(max_cells=8))
+    assert error.value.args[0].code == "cells_declared"
+
+
+def test_a_part_with_a_remembered_size_and_checksum_but_other_bytes_is_read_afresh(tmp_path):
+    import struct
+
+    path = minimal_xlsx(tmp_path / "a.xlsx")
+    _inspect(path)  # its parts are remembered now
+    data = bytearray(path.read_bytes())
+    with zipfile.ZipFile(path) as package:
+        info = package.getinfo("xl/worksheets/sheet1.xml")
+    name_length, extra_length = struct.unpack_from("<HH", data, info.header_offset + 26)
+    start = info.header_offset + 30 + name_length + extra_length
+    data[start + info.compress_size // 2] ^= 0x55  # the directory still declares the old size and checksum
+    with pytest.raises(UnreadableFile, match="sheet1.xml of the zip package is damaged"):
+        inspect_package(bytes(data), ".xlsx")
+
+
+def test_the_memo_of_parts_stays_within_its_bounds():
+    from analysis.ingest.safety import PartFacts, _FactsMemo
+
+    memo = _FactsMemo(entries=3, max_bytes=100)
+    facts = PartFacts(sheet=False, dtd=False)
+    for i in range(5):
+        memo.put((8, i, 10, bytes(30)), facts)
+    assert memo.get((8, 0, 10, bytes(30))) is None and memo.get((8, 4, 10, bytes(30))) is facts
+    memo.put((8, 9, 10, bytes(90)), facts)  # the oldest go until the bytes fit
+    assert memo.get((8, 9, 10, bytes(90))) is facts and memo.get((8, 3, 10, bytes(30))) is None
+    memo.put((8, 10, 10, bytes(101)), facts)  # larger than the memo: never kept
+    assert memo.get((8, 10, 10, bytes(101))) is None

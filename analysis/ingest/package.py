@@ -139,6 +139,15 @@ class PackageReader:
             raise damaged(info.filename, "the file ends inside it")
         return self.data[start : start + info.compress_size]
 
+    def content_key(self, name: str) -> tuple[int, int, int, bytes] | None:
+        """What identifies part ``name``'s content exactly without unpacking it: its method, its
+        declared checksum and size, and its packed bytes (``None`` for a part larger than
+        ``SMALL_PART_BYTES`` or packed in another way)."""
+        info = self.infos[name]
+        if info.file_size > SMALL_PART_BYTES or info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+            return None
+        return (info.compress_type, info.CRC, info.file_size, bytes(self._compressed(info)))
+
     def head(self, name: str, size: int) -> bytes:
         """The first ``size`` unpacked bytes of part ``name``."""
         if name in self._whole:

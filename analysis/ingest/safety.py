@@ -15,7 +15,8 @@ from __future__ import annotations
 import os
 import re
 import stat
-from collections.abc import Sequence
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -26,6 +27,15 @@ from defusedxml.common import DTDForbidden
 
 from analysis.ingest.package import SMALL_PART_BYTES, ZIP_MAGIC, PackageReader, UnreadableFile, ZipEntry, zip_directory
 from analysis.ingest.problems import Message, Text
+from analysis.ingest.sheetxml import (
+    UnreadablePosition,
+    as_utf8,
+    declared_cells,
+    error_cells,
+    formulas_without_value,
+    plain_extent,
+    used_extent,
+)
 
 __all__ = [
     "DEFAULT_LIMITS",
@@ -58,26 +68,6 @@ _RATIO_FLOOR = _MB
 _HEAD_BYTES = 64 * 1024
 _DTD_RE = re.compile(rb"<!(?:DOCTYPE|ENTITY)", re.I)
 _ROOT_RE = re.compile(rb"<[^!?/\s]")  # the start of the first element: the prolog ends there
-# Sheet XML is read as XML, not as one writer's spelling of it: attribute values in single or
-# double quotes (either may hold '>'), spaces around '=', namespace prefixes on elements.
-# Possessive (Python 3.11+): a start tag that never ends costs one pass, not a backtracking storm.
-_ATTRS = rb"""((?:[^>"']++|"[^"]*+"|'[^']*+')*+)"""
-# A prefix is anything before the element name's first colon (the parser's reading).
-_PREFIX = rb"(?:[^\s<>/:!?\"']*:)?"
-_DIMENSION_RE = re.compile(rb"<" + _PREFIX + rb"dimension(?=[\s/>])" + _ATTRS + rb">")
-_REF_ATTR_RE = re.compile(rb"""(?<![\w.:-])ref\s*=\s*(?:"([^"]*)"|'([^']*)')""")
-_R_ATTR_RE = re.compile(rb"""(?<![\w.:-])r\s*=\s*(?:"([^"]*)"|'([^']*)')""")
-_REF_RE = re.compile(rb"^\s*\$?([A-Za-z]{1,3})\$?([0-9]{1,7})\s*$")
-_ROW_NUMBER_RE = re.compile(rb"^\s*([0-9]{1,7})\s*$")
-_CELL_OR_ROW_RE = re.compile(rb"<(/?)" + _PREFIX + rb"(row|c)(?=[\s/>])" + _ATTRS + rb">")
-# Excel writes every cell with its position first, in double quotes (<c r="B3" …>). A sheet
-# whose cells all carry such a position within ZZ9999 has a small extent whatever its rows say
-# (a cell's r decides its place); anything else (see _plain_extent) is measured. These tests run
-# on every sheet, so they are byte counts and one literal-led pattern, on the sheet data with
-# whitespace removed (so that r = "…" and r="…" look alike).
-_WHITESPACE = b" \t\n\r"
-_NEAR_CELL_RE = re.compile(rb'<cr="([A-Z]{1,2})([0-9]{1,4})"')
-_PREFIXED_CELL_RE = re.compile(rb":c")  # the regex engine's literal search beats `in` here by 3×
 
 
 class LimitExceeded(UnreadableFile):
@@ -194,15 +184,15 @@ def check_location(path: Path, raw_dir: Path) -> Message | None:
 class Package:
     """What the pre-parse checks learnt about a file.
 
-    ``worksheets`` holds the unpacked XML of each worksheet part of an xlsx package (read
-    for the checks anyway, so that the formula scan does not unpack it again); ``notes`` are
+    ``sheets`` holds what the checks read off each worksheet part of an xlsx package (among
+    it the cells the cell reader puts back); ``notes`` are
     warnings for the user (e.g. macros found and ignored); ``reader`` unpacks other parts of a
     zip package that passed the checks.
     """
 
     kind: str  # "zip" or "ole"
     notes: tuple[Message, ...] = ()
-    worksheets: dict[str, bytes] = field(default_factory=dict)
+    sheets: dict[str, PartFacts] = field(default_factory=dict)
     reader: PackageReader | None = None
 
 
@@ -249,11 +239,12 @@ def inspect_package(data: bytes, suffix: str, limits: Limits = DEFAULT_LIMITS) -
         raise UnreadableFile(Message.of("mixed_package", part=foreign[0], suffix=suffix))
     if suffix == ".ods":
         _check_ods(package, limits)
-        _check_declarations(package)
+        _check_declarations(package, {})
         return Package(kind="zip", notes=notes, reader=package)
-    worksheets = _check_worksheets(package, limits)
-    _check_declarations(package, checked=set(worksheets))
-    return Package(kind="zip", notes=notes, worksheets=worksheets, reader=package)
+    facts: dict[str, PartFacts] = {}
+    sheets = _check_worksheets(package, limits, facts)
+    _check_declarations(package, facts, checked=set(sheets))
+    return Package(kind="zip", notes=notes, sheets=sheets, reader=package)
 
 
 def _check_directory(infos: Sequence[ZipEntry], limits: Limits) -> None:
@@ -501,47 +492,129 @@ def _ods_tables_extent(part: str, content: bytes, budget: int, limits: Limits) -
     return tables.spent
 
 
-def _check_declarations(package: PackageReader, checked: AbstractSet[str] = frozenset()) -> None:
-    """The declaration check (:func:`_check_no_dtd`) of every part a parser may read as XML, but
-    ``checked``: by its name, or by its first bytes (a relationship can point a parser at a
-    part of any name)."""
+def _check_declarations(
+    package: PackageReader, facts: dict[str, PartFacts], checked: AbstractSet[str] = frozenset()
+) -> None:
+    """The declaration check of every part a parser may read as XML, but ``checked``: by its
+    name, or by its first bytes (a relationship can point a parser at a part of any name)."""
     for part in sorted(package.names - checked):
-        head = package.head(part, 1024)
-        if part.lower().endswith((".xml", ".rels")) or _looks_like_xml(head):
-            _check_no_dtd(part, head, package)
+        known = _facts(package, part, facts)
+        dtd = known.dtd
+        if dtd is None and part.lower().endswith((".xml", ".rels")):
+            dtd = _declares_dtd(package.head(part, 1024), package, part)
+        if dtd:
+            raise UnreadableFile(Message.of("xml_dtd", part=part))
 
 
-def _check_no_dtd(name: str, head: bytes, package: PackageReader | None = None) -> None:
-    """Refuse a part whose prolog carries a document type declaration.
+def _declares_dtd(head: bytes, package: PackageReader, name: str) -> bool:
+    """Whether a part's prolog carries a document type declaration.
 
     Spreadsheet programs never write one; entity declarations are how billion-laughs,
     quadratic blow-up and external-entity (XXE) attacks work. A declaration must come before
     the root element, so only the prolog is searched: the head of the part, or the whole part
     (bounded by the size limits) when comments pad the prolog past the head.
     """
-    text = _as_utf8(head)
+    text = as_utf8(head)
     root = _ROOT_RE.search(text)
-    if root is None and package is not None:
-        text = _as_utf8(package.read(name))
+    if root is None:
+        text = as_utf8(package.read(name))
         root = _ROOT_RE.search(text)
     prolog = text[: root.start()] if root else text
-    if b"<!" in prolog and _DTD_RE.search(prolog):
-        raise UnreadableFile(Message.of("xml_dtd", part=name))
+    return b"<!" in prolog and _DTD_RE.search(prolog) is not None
 
 
-def _as_utf8(xml: bytes) -> bytes:
-    """UTF-16 XML (with a byte-order mark, or starting ``<`` then a zero byte) as UTF-8."""
-    if xml[:2] in (b"\xff\xfe", b"\xfe\xff") or xml[:2] in (b"<\x00", b"\x00<"):
-        encoding = (
-            "utf-16" if xml[:2] in (b"\xff\xfe", b"\xfe\xff") else ("utf-16-le" if xml[:1] == b"<" else "utf-16-be")
-        )
-        return xml[: len(xml) // 2 * 2].decode(encoding, "replace").encode("utf-8")
-    return xml
+@dataclass(frozen=True)
+class PartFacts:
+    """What the checks read off one part of a package: facts of its content alone, so that a
+    part met again byte for byte (the unchanged sheets of a template) is not read again.
+
+    ``dtd`` is known for parts that look like XML and for worksheets (``None`` otherwise);
+    the rest only for worksheets (parts holding ``sheetData``): the cells the ``<dimension>``
+    declares, the cells they span when every cell names its place (``plain``; otherwise
+    ``xml`` is kept, to be measured against what is left of the budget), and the cells of note
+    to the cell reader (formulas without a value, error values).
+    """
+
+    sheet: bool
+    dtd: bool | None
+    declared: int = 0
+    plain: int | None = None
+    formulas: tuple[str, ...] = ()
+    errors: Mapping[str, str] = field(default_factory=dict)
+    xml: bytes | None = field(default=None, repr=False)
 
 
-def _check_worksheets(package: PackageReader, limits: Limits) -> dict[str, bytes]:
+class _FactsMemo:
+    """Facts of parts already checked, by their exact packed bytes (with the method, size and
+    checksum their directory entry declares, which the unpacked content matched): equal keys
+    unpack to equal content, so a forged checksum cannot borrow another part's facts. The
+    least recently used go first; the memo stays within ``entries`` and ``max_bytes``."""
+
+    def __init__(self, entries: int = 256, max_bytes: int = 8 * _MB) -> None:
+        self.entries, self.max_bytes = entries, max_bytes
+        self._facts: OrderedDict[tuple[int, int, int, bytes], PartFacts] = OrderedDict()
+        self._bytes = 0
+
+    def get(self, key: tuple[int, int, int, bytes]) -> PartFacts | None:
+        facts = self._facts.get(key)
+        if facts is not None:
+            self._facts.move_to_end(key)
+        return facts
+
+    def put(self, key: tuple[int, int, int, bytes], facts: PartFacts) -> None:
+        if key in self._facts or len(key[3]) > self.max_bytes:
+            return
+        self._facts[key] = facts
+        self._bytes += len(key[3])
+        while len(self._facts) > self.entries or self._bytes > self.max_bytes:
+            old, _ = self._facts.popitem(last=False)
+            self._bytes -= len(old[3])
+
+    def clear(self) -> None:
+        self._facts.clear()
+        self._bytes = 0
+
+
+_MEMO = _FactsMemo()
+
+
+def _facts(package: PackageReader, part: str, facts: dict[str, PartFacts]) -> PartFacts:
+    """The facts of ``part`` (measured once per package, and once per content while the memo
+    holds it)."""
+    if part in facts:
+        return facts[part]
+    key = package.content_key(part)
+    known = _MEMO.get(key) if key is not None else None
+    if known is None:
+        known = _measure(package, part)
+        if key is not None and known.xml is None:
+            _MEMO.put(key, known)
+    facts[part] = known
+    return known
+
+
+def _measure(package: PackageReader, part: str) -> PartFacts:
+    if not _holds(package, part, "sheetData"):
+        head = package.head(part, 1024)
+        return PartFacts(sheet=False, dtd=_declares_dtd(head, package, part) if _looks_like_xml(head) else None)
+    content = package.read(part)
+    head = content[:_HEAD_BYTES]
+    xml = as_utf8(content)
+    plain = plain_extent(xml)
+    return PartFacts(
+        sheet=True,
+        dtd=_declares_dtd(head, package, part),
+        declared=declared_cells(head),
+        plain=plain,
+        formulas=formulas_without_value(xml),
+        errors=error_cells(xml),
+        xml=xml if plain is None else None,
+    )
+
+
+def _check_worksheets(package: PackageReader, limits: Limits, facts: dict[str, PartFacts]) -> dict[str, PartFacts]:
     """Check the declared and actual extent of every part the parser could read as a worksheet;
-    return the unpacked XML by part.
+    return their facts by part.
 
     Those are the parts that hold a ``sheetData`` element, whatever their names: a package can
     point the parser at a part in ways a reader of its relationships does not see (python-calamine
@@ -550,28 +623,25 @@ def _check_worksheets(package: PackageReader, limits: Limits) -> dict[str, bytes
     Unicode-path extra field), so what is measured is decided by the content, not by the names.
     """
     budget = limits.max_cells
-    sheets: dict[str, bytes] = {}
+    sheets: dict[str, PartFacts] = {}
     for part in sorted(package.names):
-        if not _holds(package, part, "sheetData"):
+        known = _facts(package, part, facts)
+        if not known.sheet:
             continue
-        content = package.read(part)
-        head = content[:_HEAD_BYTES]
-        _check_no_dtd(part, head, package)
-        declared = _declared_cells(head)
-        if declared > budget:
-            raise _too_many_cells(part, declared, "declares", limits)
-        xml = _as_utf8(content)
+        if known.dtd:
+            raise UnreadableFile(Message.of("xml_dtd", part=part))
+        if known.declared > budget:
+            raise _too_many_cells(part, known.declared, "declares", limits)
         # The declared dimension may lie; the parser sizes its grid from the cells themselves.
         try:
-            plain = _plain_extent(xml)
-            actual = _used_extent(xml, budget) if plain is None else plain
+            actual = known.plain if known.plain is not None else used_extent(known.xml or b"", budget)
         except UnreadablePosition as position:
             message = Message.of("cell_position_unreadable", part=part, value=str(position))
             raise LimitExceeded(message, "max_cells") from None
         if actual > budget:
             raise _too_many_cells(part, actual, "has cells spanning", limits)
-        budget -= max(declared, actual)
-        sheets[part] = xml
+        budget -= max(known.declared, actual)
+        sheets[part] = known
     return sheets
 
 
@@ -590,148 +660,9 @@ def _holds(package: PackageReader, part: str, element: str) -> bool:
 
 def _looks_like_xml(head: bytes) -> bool:
     """Whether a part's first bytes are XML's (a ``<`` after a byte-order mark and spaces)."""
-    return _as_utf8(head).lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<")
+    return as_utf8(head).lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<")
 
 
 def _too_many_cells(part: str, cells: int, verb: str, limits: Limits) -> LimitExceeded:
     code = "cells_declared" if verb == "declares" else "cells_spanning"
     return LimitExceeded(Message.of(code, part=part, n=f"{cells:,}", limit=limits.describe("max_cells")), "max_cells")
-
-
-def _column_number(letters: bytes) -> int:
-    number = 0
-    for letter in letters.upper():
-        number = number * 26 + (letter - 64)
-    return number
-
-
-# The column of each one- or two-letter name (A..ZZ), for the plain sheets' rectangle.
-_LETTERS = [bytes([65 + i]) for i in range(26)]
-_NEAR_COLUMNS = {name: _column_number(name) for name in _LETTERS + [a + b for a in _LETTERS for b in _LETTERS]}
-
-
-def _declared_cells(head: bytes) -> int:
-    """Cells in the ``<dimension ref="A1:D40">`` of a sheet (0 when absent or unreadable)."""
-    match = _DIMENSION_RE.search(head)
-    ref = _REF_ATTR_RE.search(match.group(1)) if match else None
-    if not ref:
-        return 0
-    value = _unescape(ref.group(1) if ref.group(1) is not None else ref.group(2))
-    corners = [_REF_RE.match(part.strip()) for part in value.split(b":")]
-    if not corners or not all(corners) or len(corners) > 2:
-        return 0
-    rows = [int(c.group(2)) for c in corners]  # type: ignore[union-attr]
-    cols = [_column_number(c.group(1)) for c in corners]  # type: ignore[union-attr]
-    return (max(rows) - min(rows) + 1) * (max(cols) - min(cols) + 1)
-
-
-_CHAR_REF_RE = re.compile(rb"&#(x[0-9A-Fa-f]+|[0-9]+);")
-_XML_ENTITIES = {b"&lt;": b"<", b"&gt;": b">", b"&quot;": b'"', b"&apos;": b"'"}
-
-
-def _unescape(value: bytes) -> bytes:
-    """An attribute value with character references (``&#88;``) and XML's own entities resolved,
-    as a parser sees it."""
-    if b"&" not in value:
-        return value
-
-    def char(match: re.Match[bytes]) -> bytes:
-        code = match.group(1)
-        number = int(code[1:], 16) if code[:1] in (b"x", b"X") else int(code)
-        return chr(number).encode("utf-8", "replace") if number < 0x110000 else b"?"
-
-    value = _CHAR_REF_RE.sub(char, value)
-    for entity, text in _XML_ENTITIES.items():
-        value = value.replace(entity, text)
-    return value.replace(b"&amp;", b"&")
-
-
-def _plain_extent(xml: bytes) -> int | None:
-    """Cells of the rectangle a plain sheet's cells span, or ``None`` when it must be measured
-    by :func:`_used_extent` (cheap: counts and one pattern).
-
-    Plain means: in the sheet data, every ``<c`` starts ``<c r="`` with an upper-case position
-    within ZZ9999, no other ``r`` attribute exists (rows may carry one each), and no element
-    has a namespace prefix. Then every cell's place is its own ``r``.
-    """
-    start, end = xml.find(b"<sheetData"), xml.rfind(b"</sheetData>")
-    if start < 0 or end < start or b":sheetData" in xml:
-        return None if start >= 0 or b":sheetData" in xml or b"<c" in xml else 0
-    data = xml[start:end].translate(None, _WHITESPACE)
-    cells = data.count(b"<c")
-    if data.count(b"r=") != cells + data.count(b'<rowr="') or _PREFIXED_CELL_RE.search(data):
-        return None
-    places = _NEAR_CELL_RE.findall(data)
-    if len(places) != cells:
-        return None
-    if not places:
-        return 0
-    letters, digits = zip(*places, strict=True)
-    # The distinct spellings only: a column's letters and a row's digits repeat down the sheet.
-    rows, columns = [int(d) for d in set(digits)], [_NEAR_COLUMNS[name] for name in set(letters)]
-    return (max(rows) - min(rows) + 1) * (max(columns) - min(columns) + 1)
-
-
-class UnreadablePosition(ValueError):
-    """A cell or row position the extent scan cannot read as the parser would (``args[0]``)."""
-
-
-def _used_extent(xml: bytes, budget: int | None = None) -> int:
-    """Cells of the rectangle that the sheet's cells span (what the parser will allocate).
-
-    Positions follow the parser: a cell's ``r`` gives its row and column; a cell without one
-    is in its row's row, right of the previous cell. A row without ``r`` follows the previous
-    row element, or comes after as many row ends as were read, and the column starts again
-    at a row element, or only at a row end (the parser moves on at every ``</row>``, even one
-    that closes something else, and nowhere else): a cell without ``r`` counts at both places.
-    Every ``r`` of an element counts (a duplicate must not hide a far one); one that is not a
-    plain position (``B12``, ``$B$12``, a row number; at most 7 digits) raises
-    :class:`UnreadablePosition`, since the parser reads such spellings its own way (leading
-    zeros, numbers past 2³² wrapped). The scan stops once the rectangle exceeds ``budget``.
-    """
-    # The row by row elements, and by the parser's count of row ends; the column as a new row
-    # element resets it, and as only a row end does (the parser's).
-    row, counter, col, run = -1, 0, -1, -1
-    corners: tuple[int, int, int, int] | None = None  # top, left, bottom, right
-    for match in _CELL_OR_ROW_RE.finditer(xml):
-        if match.group(1):  # an end tag: </row>, or </c> (nothing to do)
-            if match.group(2) == b"row":
-                counter, run = counter + 1, -1
-            continue
-        refs = [_unescape(double or single) for double, single in _R_ATTR_RE.findall(match.group(3))]
-        if match.group(2) == b"row":
-            numbers = [int(_matched(_ROW_NUMBER_RE, r).group(1)) - 1 for r in refs]
-            if numbers:
-                row = counter = max(numbers)
-            else:
-                row += 1  # the parser's count stays where the ends left it
-            col = -1
-            continue
-        places = [(int(m.group(2)) - 1, _column_number(m.group(1)) - 1) for m in (_matched(_REF_RE, r) for r in refs)]
-        if places:
-            col = run = max(p[1] for p in places)
-            cells = places
-        else:
-            col, run = col + 1, run + 1
-            cells = [(max(row, 0), col), (counter, run)]
-        for r, c in cells:
-            if corners is None:
-                corners = (r, c, r, c)
-            else:
-                top, left, bottom, right = corners
-                corners = (min(top, r), min(left, c), max(bottom, r), max(right, c))
-        if budget is not None and corners is not None and _area(corners) > budget:
-            break
-    return 0 if corners is None else _area(corners)
-
-
-def _matched(pattern: re.Pattern[bytes], value: bytes) -> re.Match[bytes]:
-    match = pattern.match(value)
-    if match is None:
-        raise UnreadablePosition(value.decode("utf-8", "replace")[:40])
-    return match
-
-
-def _area(corners: tuple[int, int, int, int]) -> int:
-    top, left, bottom, right = corners
-    return (bottom - top + 1) * (right - left + 1)

@@ -131,7 +131,7 @@ def read_workbook(
         )
     data = _read_bounded(path, limits)
     package = inspect_package(data, suffix, limits)
-    missing_values, error_values = _cells_of_note(package) if package.worksheets else ({}, {})
+    missing_values, error_values = _cells_of_note(package) if package.sheets else ({}, {})
     if suffix == ".ods" and package.reader is not None:
         error_values = _ods_error_cells(package.reader)
     try:
@@ -200,20 +200,8 @@ def _read_bounded(path: Path, limits: Limits) -> bytes:
 
 def _cells_of_note(package: Package) -> tuple[dict[str, tuple[str, ...]], dict[str, dict[str, str]]]:
     """Formula cells with no cached value, and cells holding an error value, by sheet name."""
-    formulas = {
-        part: cells
-        for part, xml in package.worksheets.items()
-        if _HAS_FORMULA_RE.search(xml) or _HAS_NS_FORMULA_RE.search(xml)
-        if (cells := tuple(_empty_formula_cells(xml)))
-    }
-    # Error cells are rare: a search for the value "e" in either quotes first (one pass, led by
-    # the letter: several times faster than `in` on XML full of quotes), the pattern only then.
-    errors = {
-        part: cells
-        for part, xml in package.worksheets.items()
-        if _QUOTED_E_RE.search(xml) and _HAS_ERROR_RE.search(xml)
-        if (cells := _error_cells(xml))
-    }
+    formulas = {part: facts.formulas for part, facts in package.sheets.items() if facts.formulas}
+    errors = {part: dict(facts.errors) for part, facts in package.sheets.items() if facts.errors}
     # Only now are sheet names needed: map each worksheet part of note back to its name.
     names = package.reader.sheet_names(set(formulas) | set(errors)) if package.reader is not None else {}
     return (
@@ -302,46 +290,7 @@ def _put_errors(rows: list[list[object]], top: int, left: int, errors: dict[str,
     return top, left
 
 
-# A formula element <f>, <f t="shared" …/> or with a namespace prefix (<x:f>); not <formula1>
-# of a data validation. Two literal-led patterns are several times faster than one general one.
-_HAS_FORMULA_RE = re.compile(rb"<f[ >/]")
-_HAS_NS_FORMULA_RE = re.compile(rb":f[ >/]")
-_CELL_RE = re.compile(rb"<(?:\w+:)?c\b([^>]*?)(?:/>|>(.*?)</(?:\w+:)?c>)", re.S)
-_REF_RE = re.compile(rb'\br="([A-Z]+[0-9]+)"')
-_F_RE = re.compile(rb"<(?:\w+:)?f\b")
-_V_RE = re.compile(rb"<(?:\w+:)?v>\s*[^<\s]")
-
-
-# A cell of type error: <c r="A1" t="e"><v>#DIV/0!</v></c> (any quoting or spacing of t).
-_HAS_ERROR_RE = re.compile(rb"""\bt\s*=\s*["']e["']""")
-_QUOTED_E_RE = re.compile(rb"""e["'](?<=["']e["'])""")
-_ERROR_REF_RE = re.compile(rb"""\br\s*=\s*["']([A-Z]+[0-9]+)["']""")
-_V_TEXT_RE = re.compile(rb"<(?:\w+:)?v>\s*([^<]*?)\s*</")
 _A1_RE = re.compile(r"([A-Z]{1,3})([0-9]{1,7})")
-
-
-def _error_cells(xml: bytes) -> dict[str, str]:
-    """Cells of type error, by reference, with their error text (cells without ``r`` cannot be placed)."""
-    cells = {}
-    for match in _CELL_RE.finditer(xml):
-        attrs = match.group(1)
-        if not _HAS_ERROR_RE.search(attrs):
-            continue
-        ref = _ERROR_REF_RE.search(attrs)
-        value = _V_TEXT_RE.search(match.group(2) or b"")
-        if ref:
-            cells[ref.group(1).decode()] = value.group(1).decode("utf-8", "replace") if value else "#ERROR"
-    return cells
-
-
-def _empty_formula_cells(xml: bytes) -> list[str]:
-    cells = []
-    for match in _CELL_RE.finditer(xml):
-        body = match.group(2) or b""
-        if _F_RE.search(body) and not _V_RE.search(body):
-            ref = _REF_RE.search(match.group(1))
-            cells.append(ref.group(1).decode() if ref else "?")
-    return cells
 
 
 def _short(error: BaseException) -> str:
