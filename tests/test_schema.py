@@ -49,3 +49,16 @@ def test_a_categorical_level_with_a_gap_is_typed_with_its_fill(codebook):
     level = pd.Categorical(["A", None], categories=["A", "B", "C"])
     maturity = pd.DataFrame({"respondent_id": ["U01", "U02"], "fiscal_year": [2021, 2021], "level": level})
     assert list(typed_frame("maturity", maturity, codebook)["level"].astype(str)) == ["A", "unclassified"]
+
+
+_ANY_VALUE = st.one_of(st.text(max_size=4), st.integers(-3, 3), st.floats(allow_nan=True), st.booleans(), _MISSING)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(_ANY_VALUE, max_size=8))
+def test_text_columns_are_typed_as_pandas_types_them(values):
+    # Text goes through Arrow first (fast); whatever Arrow takes must come out as pandas makes it.
+    from analysis.study.schema import _typed
+
+    fast, plain = _typed(list(values), "str"), pd.array(list(values), dtype="str")
+    pd.testing.assert_extension_array_equal(fast, plain)
