@@ -272,22 +272,22 @@ def test_a_part_anywhere_in_the_package_is_checked(tmp_path):
 def test_cell_extent_reads_positions_as_the_parser_does(variant, cells):
     from hostile_corpus import SHEET_VARIANTS, sheet_xml
 
-    from analysis.ingest.sheetxml import plain_extent as _plain_extent, used_extent as _used_extent
+    from analysis.ingest.sheetxml import plain_extent, used_extent
 
     xml = sheet_xml(SHEET_VARIANTS[variant])
-    assert _plain_extent(xml) is None and _used_extent(xml) == cells
+    assert plain_extent(xml) is None and used_extent(xml) == cells
 
 
 def test_plain_sheets_skip_the_extent_scan():
     from hostile_corpus import sheet_xml
 
-    from analysis.ingest.sheetxml import plain_extent as _plain_extent, used_extent as _used_extent
+    from analysis.ingest.sheetxml import plain_extent, used_extent
 
     xml = sheet_xml(
         b'<row r="1" spans="1:2"><c r="A1" t="s"><v>0</v></c><c r="B1"><v>1</v></c></row>'
         b'<row r="40"><c r="ZZ40" s="1"><v>1</v></c></row>'
     )
-    assert _plain_extent(xml) == _used_extent(xml) == 40 * 702
+    assert plain_extent(xml) == used_extent(xml) == 40 * 702
 
 
 _SPELLINGS = ('r="{}"', "r='{}'", 'r = "{}"', "r\t=\t'{}'")
@@ -311,7 +311,7 @@ def test_cell_extent_bounds_what_the_parser_allocates(tmp_path_factory, rows):
     import python_calamine
     from hostile_corpus import minimal_xlsx, sheet_xml
 
-    from analysis.ingest.sheetxml import plain_extent as _plain_extent, used_extent as _used_extent
+    from analysis.ingest.sheetxml import plain_extent, used_extent
     from analysis.ingest.workbook import cell_name
 
     xml = b""
@@ -331,8 +331,8 @@ def test_cell_extent_bounds_what_the_parser_allocates(tmp_path_factory, rows):
         start, end = sheet.start, sheet.end
     finally:
         book.close()
-    plain = _plain_extent(whole)
-    ours = _used_extent(whole) if plain is None else plain
+    plain = plain_extent(whole)
+    ours = used_extent(whole) if plain is None else plain
     if start is None:
         return
     parser = (end[0] - start[0] + 1) * (end[1] - start[1] + 1)
@@ -858,19 +858,19 @@ def test_the_ods_count_is_at_least_calamines_grid(tables):
 def test_plain_sheets_are_charged_the_cells_they_span():
     # Every position within ZZ9999 (the plain form, no full scan): the rectangle still counts,
     # per sheet and summed over the workbook's sheets.
-    from analysis.ingest.sheetxml import plain_extent as _plain_extent
+    from analysis.ingest.sheetxml import plain_extent
 
     far_corner = sheet_xml(b'<row r="1"><c r="A1"><v>1</v></c></row><row r="9999"><c r="ZZ9999"><v>2</v></c></row>')
-    assert _plain_extent(far_corner) == 9999 * 702
+    assert plain_extent(far_corner) == 9999 * 702
     small = sheet_xml(
         b'<row r="2"><c r="B2"><v>1</v></c><c r="D2"><v>1</v></c></row><row r="5"><c r="C5"><v>1</v></c></row>'
     )
-    assert _plain_extent(small) == 4 * 3
+    assert plain_extent(small) == 4 * 3
     with pytest.raises(LimitExceeded, match="has cells spanning"):
         inspect_package(_package({"xl/workbook.xml": _workbook(b""), "xl/worksheets/sheet1.xml": far_corner}), ".xlsx")
     # Two sheets of 3,000,000 cells each: under the limit one by one, over it together.
     three_million = sheet_xml(b'<row r="1"><c r="A1"><v>1</v></c></row><row r="5000"><c r="WL5000"><v>2</v></c></row>')
-    assert _plain_extent(three_million) == 5000 * 610
+    assert plain_extent(three_million) == 5000 * 610
     parts = {"xl/workbook.xml": _workbook(b""), "xl/worksheets/sheet1.xml": three_million}
     assert inspect_package(_package(parts), ".xlsx").sheets
     with pytest.raises(LimitExceeded, match="has cells spanning"):
@@ -880,11 +880,11 @@ def test_plain_sheets_are_charged_the_cells_they_span():
 def test_cells_without_positions_count_where_the_parser_puts_them():
     # Rows opened inside a row: the parser starts its column again only at a row end, so the
     # cells of the inner rows run on in one long row.
-    from analysis.ingest.sheetxml import used_extent as _used_extent
+    from analysis.ingest.sheetxml import used_extent
 
     inner = "".join("<row>" + "<c><v>1</v></c>" * 50 for _ in range(40))
     xml = sheet_xml(b'<row r="1"><c r="A1"><v>1</v></c></row><row r="3">' + inner.encode() + b"</row>" * 41)
-    assert _used_extent(xml) >= 3 * 2000
+    assert used_extent(xml) >= 3 * 2000
 
 
 def test_a_workbook_with_a_large_compressible_part_passes(tmp_path):
