@@ -11,6 +11,7 @@ import gc
 import hashlib
 import io
 import json
+import os
 import sys
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -625,17 +626,31 @@ def write_processed(
             "cells": result.cells,
             "errors": result.n_errors,
             "warnings": result.n_warnings,
-            "inputs": [_input(Path(p), raw_dir, result.hashes) for p in inputs if Path(p).is_file()],
+            "inputs": _inputs(inputs, raw_dir, result.hashes),
         }
         (staged / "ingest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     return out_dir
 
 
-def _input(path: Path, raw_dir: Path | None, hashes: dict[str, str]) -> dict[str, str]:
-    """A file's entry in ``ingest.json``: its name and sha256 (as read by the ingest, when it was)."""
-    name = str(path.relative_to(raw_dir)) if raw_dir else path.name
-    known = hashes.get(name) if raw_dir else None
-    return {"file": name, "sha256": known or _sha256(path)}
+def _inputs(inputs: Sequence[Path], raw_dir: Path | None, hashes: dict[str, str]) -> list[dict[str, str]]:
+    """The files' entries in ``ingest.json``: name and sha256, as read by the ingest when it was
+    (not read again), else of the file as it is now (a file gone meanwhile is left out)."""
+    entries = []
+    # Names are relative to the raw folder; what list_inputs gives starts with it (no pathlib per file).
+    prefix = os.path.join(str(raw_dir), "") if raw_dir else None
+    for path in inputs:
+        text = str(path)
+        if prefix is None:
+            name = Path(path).name
+        elif text.startswith(prefix):
+            name = text[len(prefix) :]
+        else:
+            name = str(Path(path).relative_to(raw_dir or "."))
+        known = hashes.get(name) if prefix is not None else None
+        if known is None and not Path(path).is_file():
+            continue
+        entries.append({"file": name, "sha256": known or _sha256(Path(path))})
+    return entries
 
 
 def _sha256(path: Path) -> str:
@@ -681,22 +696,21 @@ def ingest(
         parsed = read_folder(
             raw_dir, codebook, progress=progress, limits=limits, workers=workers, fiscal_year=fiscal_year, inputs=listed
         )
-    # Nothing that even looks like a survey workbook (an empty folder, the wrong folder): an
-    # error before anything is written. Workbooks that could not be read are errors of their
-    # own, each with its reason in issues.csv.
-    if not any(book.instrument or any(p.severity == "error" for p in book.problems) for book in parsed):
-        raise DataError(
-            f"{raw_dir} に調査票のブック({codebook.edition})が1つもありません({len(parsed)} ファイル)。"
-            "フォルダを確かめてください。出力は書き換えていません",
-            f"no workbook of any {codebook.edition} instrument under {raw_dir} ({len(parsed)} file(s)); "
-            "check the folder (no output was written)",
-        )
-    with _collections_paused():
+        # Nothing that even looks like a survey workbook (an empty folder, the wrong folder): an
+        # error before anything is written. Workbooks that could not be read are errors of their
+        # own, each with its reason in issues.csv.
+        if not any(book.instrument or any(p.severity == "error" for p in book.problems) for book in parsed):
+            raise DataError(
+                f"{raw_dir} に調査票のブック({codebook.edition})が1つもありません({len(parsed)} ファイル)。"
+                "フォルダを確かめてください。出力は書き換えていません",
+                f"no workbook of any {codebook.edition} instrument under {raw_dir} ({len(parsed)} file(s)); "
+                "check the folder (no output was written)",
+            )
         result = assemble(parsed, codebook, fiscal_year=fiscal_year)
-    if out_dir is not None:
-        # Files refused unopened (links out of the raw folder, pipes) are not hashed either.
-        inputs = [p for p in listed if check_location(p, raw_dir) is None]
-        write_processed(result, out_dir, inputs=inputs, raw_dir=raw_dir, force=force)
+        if out_dir is not None:
+            # Files refused unopened (links out of the raw folder, pipes) are not hashed either.
+            inputs = [p for p in listed if check_location(p, raw_dir) is None]
+            write_processed(result, out_dir, inputs=inputs, raw_dir=raw_dir, force=force)
     return result
 
 
@@ -704,9 +718,9 @@ def ingest(
 def _collections_paused() -> Iterator[None]:
     """No cyclic garbage collection meanwhile.
 
-    Reading and assembling keep every object they make until the tables are built, so the
-    collector, triggered again and again by those allocations, would walk an ever larger heap
-    for nothing (a tenth of the parent's time); reference counting still frees the rest.
+    Reading, assembling and writing keep every object they make until the tables are written,
+    so the collector, triggered again and again by those allocations, would walk an ever larger
+    heap for nothing (a tenth of the parent's time); reference counting still frees the rest.
     """
     enabled = gc.isenabled()
     gc.disable()

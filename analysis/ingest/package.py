@@ -81,22 +81,23 @@ def zip_directory(data: bytes, suffix: str = ".xlsx") -> Sequence[ZipEntry]:
     )
     position = cd_offset
     while simple and len(entries) < count:
-        if position + 46 > end or data[position : position + 4] != b"PK\x01\x02":
+        if position + 46 > end:
             raise UnreadableFile(Message.of("zip_directory_broken"))
-        fields = _CENTRAL.unpack_from(data, position)
-        flags, method, crc, packed, size = fields[3], fields[4], fields[7], fields[8], fields[9]
-        name_length, extra_length, comment_length, offset = fields[10], fields[11], fields[12], fields[16]
-        if _ZIP64_FIELD in (packed, size, offset) or fields[13] != 0:
+        (signature, _, _, flags, method, _, _, crc, packed, size, name_length, extra_length, comment_length, disk_start,
+         _, _, offset) = _CENTRAL.unpack_from(data, position)  # fmt: skip
+        if signature != b"PK\x01\x02":
+            raise UnreadableFile(Message.of("zip_directory_broken"))
+        if _ZIP64_FIELD in (packed, size, offset) or disk_start != 0:
             simple = False
             break
-        raw = data[position + 46 : position + 46 + name_length]
-        name = raw.decode("utf-8" if flags & 0x800 else "cp437", "replace")
-        extra = data[position + 46 + name_length : position + 46 + name_length + extra_length]
-        if _UNICODE_PATH in _extra_ids(extra):  # renames the entry for some readers, not for others
+        start = position + 46
+        name = data[start : start + name_length].decode("utf-8" if flags & 0x800 else "cp437", "replace")
+        # A Unicode-path extra field renames the entry for some readers, not for others.
+        if extra_length and _UNICODE_PATH in _extra_ids(data[start + name_length : start + name_length + extra_length]):
             simple = False
             break
         entries.append(ZipEntry(name, flags, method, crc, packed, size, offset))
-        position += 46 + name_length + extra_length + comment_length
+        position = start + name_length + extra_length + comment_length
     if not simple:
         raise UnreadableFile(Message.of("zip_layout_unusual", suffix=suffix))
     if position != end:
