@@ -11,6 +11,8 @@ import openpyxl
 import pandas as pd
 import pytest
 from conftest import all_answers, write_self_assessment
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from analysis.codebook import ColumnSpec, SheetSpec
 from analysis.collect.template import build_workbook, workbook_bytes
@@ -448,3 +450,50 @@ def test_rows_added_as_columns_add_up_and_do_not_mix_with_records():
     parsed.add("u", {"a": 1})
     with pytest.raises(ValueError, match="records"):
         parsed.add_columns("u", {"a": [2]})
+
+
+# -- clean rows remembered across workbooks ------------------------------------------------------
+
+_ANSWERS = [1, 3, 5, 7, 0, 3.0, True, "3", "３", "abc", "", None, "該当なし", "わからない", ErrorValue("#N/A")]
+
+
+def _answer_rows(codebook, draw_rows):
+    questions = list(codebook.questions["question_id"])
+    keys = st.sampled_from([*questions[:6], "9-9", "", None, 1.0])
+    return draw_rows(st.lists(st.tuples(keys, st.sampled_from(_ANSWERS)), min_size=1, max_size=12))
+
+
+@settings(max_examples=120, deadline=None)
+@given(data=st.data())
+def test_remembered_rows_read_as_rows_read_afresh(codebook, data):
+    # A workbook read with nothing remembered, and after its rows were remembered from another
+    # workbook (the same rows, in another order, without formulas): the same records, problems
+    # (duplicates, formulas, bad answers) and cell accounting.
+    from analysis.ingest import validate
+
+    rows = _answer_rows(codebook, data.draw)
+    formulas = data.draw(st.sets(st.sampled_from([f"D{r + 2}" for r in range(len(rows))])))
+    earlier = data.draw(st.permutations(rows))
+
+    def read(rows, formulas=()):
+        book = self_assessment(codebook)
+        answers = replace(book.sheets["回答"], formulas_without_value=tuple(sorted(formulas)))
+        answers.rows[1:] = [[key, "", "", answer] for key, answer in rows]
+        parsed = parse_workbook(replace(book, sheets={**book.sheets, "回答": answers}), codebook)
+        return (
+            parsed.columns,
+            [(p.severity, p.sheet, p.cell, str(p.message)) for p in parsed.problems],
+            parsed.cells_read,
+            parsed.cells_reported,
+        )
+
+    limit = validate._CLEAN_ROWS
+    validate._clean_rows.cache_clear()
+    try:
+        validate._CLEAN_ROWS = 0  # nothing remembered: every row read afresh
+        fresh = read(rows, formulas)
+    finally:
+        validate._CLEAN_ROWS = limit
+    read(earlier)
+    read(rows)  # every clean row remembered now
+    assert read(rows, formulas) == fresh

@@ -638,16 +638,40 @@ def read_answer_grid(
     key_letters = cell_name(0, columns[rows.key.column])[:-1]
     answer_letters = cell_name(0, columns[answer_spec.column])[:-1]
     source_prefix = _source(parsed, grid, "")  # a source ends with its cell
+    # Rows that read cleanly, by their two values (and types: 1, 1.0 and True differ): the same
+    # question and answer come back in workbook after workbook, and reading them is pure.
+    clean = _clean_rows(codebook, rows.key.codelist)
+    seen = rows.seen
     for r in range(header + 1, grid.n_rows):
         row = grid.rows[r - grid.top]
         key_raw = row[key_col] if 0 <= key_col < len(row) else ""
         answer = row[answer_col] if 0 <= answer_col < len(row) else ""
         answer_cell = f"{answer_letters}{r + 1}"
+        values = (type(key_raw), key_raw, type(answer), answer)
+        known = clean.get(values)
+        if known is not None and known[0] not in seen and answer_cell not in formulas:
+            code, score, reason = known
+            parsed.cells_read += 2
+            seen[code] = f"{key_letters}{r + 1}"
+            yield code, score, reason, source_prefix + answer_cell
+            continue
+        problems, reported = len(parsed.problems), parsed.cells_reported
         code = rows.code(key_raw, f"{key_letters}{r + 1}", answer, answer_cell)
         if code is not None:
             score, reason = rows.score(answer, answer_cell, answer_cell in formulas)
+            if len(parsed.problems) == problems and parsed.cells_reported == reported and len(clean) < _CLEAN_ROWS:
+                clean[values] = (code, score, reason)
             yield code, score, reason, source_prefix + answer_cell
     rows.warn_absent()
+
+
+_CLEAN_ROWS = 4096  # per code list: questions × the spellings of answers seen
+
+
+@cache
+def _clean_rows(codebook: Codebook, codelist: str) -> dict[tuple, tuple[str, int | None, str | None]]:
+    """The remembered clean rows of an answer grid keyed by ``codelist`` (see :func:`read_answer_grid`)."""
+    return {}
 
 
 @dataclass
