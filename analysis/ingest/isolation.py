@@ -52,6 +52,7 @@ __all__ = ["ParserPool", "default_workers", "read_one"]
 _MB = 1 << 20
 _WATCH_PARENT_S = 1.0  # how often an idle worker checks that its parent is still alive
 _MAX_CHUNK = 16
+_GATHER_S = 0.004  # how long answers may wait in the pipes while every worker has work queued
 
 Outcome = RawWorkbook | UnreadableFile
 # What a worker does with an outcome before sending it (the path it read, the outcome).
@@ -339,6 +340,7 @@ class ParserPool:
             self._workers.append(self._start())
         chunk = max(1, min(_MAX_CHUNK, len(queue) // (4 * len(self._workers))))
         remaining = len(queue)
+        answered = 0  # by the last pass of the loop
         while remaining:
             now = time.monotonic()
             for position, worker in enumerate(self._workers):
@@ -362,10 +364,15 @@ class ParserPool:
             if not busy:  # cannot happen while files remain; never wait forever on nothing
                 break
             timeout = max(0.0, min(w.since + self.limits.timeout_s for w in busy) - now)
+            if answered and all(len(w.inflight) > chunk for w in busy):
+                # Every worker has more than a chunk to go: let answers gather in the pipes
+                # instead of waking for each one (each wake-up costs both sides a context switch).
+                time.sleep(min(_GATHER_S, timeout))
             ready: dict[_Worker, set[str]] = {}
             for key, _ in self._selector.select(timeout):
                 worker, what = key.data
                 ready.setdefault(worker, set()).add(what)
+            answered = 0
             for position, worker in enumerate(self._workers):
                 if worker not in ready:
                     continue
@@ -378,6 +385,7 @@ class ParserPool:
                         worker.inflight.popleft()
                         worker.since = time.monotonic()
                         remaining -= 1
+                        answered += 1
                         yield index, outcome
                 except (EOFError, OSError):
                     alive = False
