@@ -6,6 +6,9 @@ from fractions import Fraction
 
 import pandas as pd
 import pytest
+from conftest import examples
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from analysis.maturity.scores import directive_scores, exact_means, reason_columns, wide_means
 from analysis.study.load import study_from_tables
@@ -129,3 +132,58 @@ def test_empty_input_gives_empty_frame(codebook):
     assert len(scores) == 0
     assert "mean" in scores.columns
     assert exact_means(scores) == {}
+
+
+@st.composite
+def _self_assessments(draw: st.DrawFn, codebook) -> pd.DataFrame:
+    """Random self-assessment rows: codebook questions once each per respondent and year (as
+    the ingest writes them), or with one oddity: a question twice, under another directive,
+    outside the codebook, or a key missing."""
+    questions = list(zip(codebook.questions["question_id"], codebook.questions["directive"], strict=True))
+    rows = []
+    for rid in draw(st.lists(st.sampled_from(["R1", "R2", "R3"]), min_size=1, max_size=3, unique=True)):
+        for year in draw(st.lists(st.sampled_from([2020, 2021]), min_size=1, max_size=2, unique=True)):
+            for qid, directive in draw(st.lists(st.sampled_from(questions), max_size=12, unique=True)):
+                rows.append(
+                    {
+                        "respondent_id": rid,
+                        "fiscal_year": year,
+                        "directive": directive,
+                        "question_id": qid,
+                        "score": draw(st.one_of(st.none(), st.integers(1, 5))),
+                        "missing_reason": draw(
+                            st.sampled_from([None, "not_applicable", "dont_know", "invalid", "unanswered", "other"])
+                        ),
+                    }
+                )
+    oddity = draw(st.sampled_from(["", "twice", "directive", "outside", "no_key"]))
+    if oddity and rows:
+        i = draw(st.integers(0, len(rows) - 1))
+        odd = dict(rows[i])
+        if oddity == "twice":
+            rows.append({**odd, "score": draw(st.one_of(st.none(), st.integers(1, 5)))})
+        else:
+            change = {"directive": {"directive": odd["directive"] % 10 + 1}, "outside": {"question_id": "99-9"}}
+            rows[i] = {**odd, **change.get(oddity, {"respondent_id": None})}
+    columns = ["respondent_id", "fiscal_year", "directive", "question_id", "score", "missing_reason"]
+    return pd.DataFrame(rows, columns=columns).astype({"fiscal_year": "Int64", "directive": "Int64", "score": "Int64"})
+
+
+@settings(max_examples=examples(150), deadline=None)
+@given(data=st.data())
+def test_counting_with_arrays_gives_what_merging_the_grid_gives(codebook, data):
+    # The array count (taken when every row is a codebook question of its directive, once per
+    # respondent and year, as the ingest writes them) must equal the reference merge on the grid.
+    sa = data.draw(_self_assessments(codebook))
+    pd.testing.assert_frame_equal(directive_scores(sa, codebook), directive_scores(sa, codebook, fast=False))
+
+
+def test_a_complete_ingest_like_table_is_counted_with_arrays(codebook, monkeypatch):
+    from analysis.maturity import scores
+
+    answers = {qid: 1 + i % 5 for i, qid in enumerate(codebook.questions["question_id"])}
+    answers["3-1"] = "dont_know"
+    sa = pd.DataFrame(sa_rows("U1", 2021, answers) + sa_rows("U2", 2021, {"1-1": 4}))
+    reference = directive_scores(sa, codebook, fast=False)
+    monkeypatch.setattr(scores, "_counts_by_merging", None)  # would fail if called
+    pd.testing.assert_frame_equal(directive_scores(sa, codebook), reference)
