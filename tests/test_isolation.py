@@ -203,3 +203,21 @@ def test_running_out_of_memory_in_then_costs_one_file_and_a_fresh_worker(tmp_pat
         big, fine = _read_all(pool, paths)
         assert pool.restarts == 1
     assert (big, fine) == ("LimitExceeded", "RawWorkbook")
+
+
+def test_answers_gather_only_while_no_worker_can_run_out_of_files():
+    # The parent lets answers gather in the pipes (fewer wake-ups) only for as long as every
+    # worker still has more than a chunk queued at its recent pace: quick files are not held up.
+    from collections import deque
+    from types import SimpleNamespace
+
+    from analysis.ingest.isolation import _GATHER_S, _gather_pause
+
+    def worker(queued: int, pace: float):
+        return SimpleNamespace(inflight=deque(range(queued)), pace=pace)
+
+    assert _gather_pause([worker(32, 0.001), worker(32, 0.002)], 16) == _GATHER_S  # slow files: the full pause
+    assert _gather_pause([worker(32, 0.00005), worker(32, 0.001)], 16) == pytest.approx(16 * 0.00005)
+    assert _gather_pause([worker(32, 0.001), worker(16, 0.001)], 16) == 0  # one has a chunk or less left
+    assert _gather_pause([worker(32, 0.0)], 16) == 0  # pace not known yet
+    assert _gather_pause([], 16) == 0

@@ -1,7 +1,10 @@
 """The zip package reader that the safety checks and the cell reader share."""
 
 import io
+import os
+import struct
 import zipfile
+import zlib
 
 import pytest
 
@@ -67,3 +70,37 @@ def test_a_large_part_that_lies_about_its_content_is_damaged():
     lying = [infos[0]._replace(CRC=infos[0].CRC ^ 1)]
     with pytest.raises(UnreadableFile, match="checksum"):
         PackageReader(bytes(data), lying).contains("big.xml", (b"sheetData",))
+
+
+def _small_parts_with_a_huge_packed_tail(parts: int, tail_mb: int) -> bytes:
+    """``parts`` directory entries sharing one local entry: ~100 bytes unpacked, ``tail_mb`` MB
+    packed (a deflate stream followed by bytes inflate never reaches)."""
+    content = b'<?xml version="1.0"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"/>'
+    deflate = zlib.compressobj(9, zlib.DEFLATED, -15)
+    packed = deflate.compress(content) + deflate.flush() + os.urandom(1024) * (tail_mb * 1024)
+    crc, first = zlib.crc32(content), b"xl/workbook.xml"
+    local = struct.pack("<4sHHHHHIIIHH", b"PK\x03\x04", 20, 0, 8, 0, 0, crc, len(packed), len(content), len(first), 0)
+    data = local + first + packed
+    central = b""
+    for name in [first] + [b"p%d.bin" % i for i in range(parts - 1)]:
+        central += struct.pack(
+            "<4sHHHHHHIIIHHHHHII", b"PK\x01\x02", 20, 20, 0, 8, 0, 0, crc, len(packed), len(content), len(name),
+            0, 0, 0, 0, 0, 0,
+        ) + name  # fmt: skip
+    end = struct.pack("<4sHHHHIIH", b"PK\x05\x06", 0, 0, parts, parts, len(central), len(data), 0)
+    return data + central + end
+
+
+def test_the_content_key_of_a_small_part_is_small():
+    # A part of 100 bytes can have megabytes behind its deflate stream, and many directory
+    # entries can point at it: its key must not copy and hash all that.
+    from analysis.ingest.package import SMALL_PART_BYTES, PackageReader, zip_directory
+
+    data = _small_parts_with_a_huge_packed_tail(parts=2, tail_mb=4)
+    reader = PackageReader(data, zip_directory(data))
+    for name in reader.names:
+        key = reader.content_key(name)
+        packed = 0 if key is None else len(key[3])
+        assert packed <= SMALL_PART_BYTES, (
+            f"{name}: a key of {packed:,} packed bytes for {reader.infos[name].file_size} bytes"
+        )

@@ -2,6 +2,7 @@
 
 import io
 import os
+import sys
 import zipfile
 
 import pytest
@@ -23,6 +24,7 @@ from hostile_corpus import (
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from analysis.ingest.isolation import ParserPool
 from analysis.ingest.safety import (
     DEFAULT_LIMITS,
     LimitExceeded,
@@ -33,6 +35,7 @@ from analysis.ingest.safety import (
     check_xml_defences,
     inspect_package,
 )
+from analysis.ingest.workbook import RawWorkbook
 
 
 def _inspect(path, limits=DEFAULT_LIMITS):
@@ -952,12 +955,101 @@ def test_a_part_with_a_remembered_size_and_checksum_but_other_bytes_is_read_afre
 def test_the_memo_of_parts_stays_within_its_bounds():
     from analysis.ingest.safety import PartFacts, _FactsMemo
 
-    memo = _FactsMemo(entries=3, max_bytes=100)
     facts = PartFacts(sheet=False, dtd=False)
+    cost = 30 + facts.size  # the key's packed bytes and what the facts hold
+    memo = _FactsMemo(entries=3, max_bytes=4 * cost)
     for i in range(5):
         memo.put((8, i, 10, bytes(30)), facts)
     assert memo.get((8, 0, 10, bytes(30))) is None and memo.get((8, 4, 10, bytes(30))) is facts
-    memo.put((8, 9, 10, bytes(90)), facts)  # the oldest go until the bytes fit
-    assert memo.get((8, 9, 10, bytes(90))) is facts and memo.get((8, 3, 10, bytes(30))) is None
-    memo.put((8, 10, 10, bytes(101)), facts)  # larger than the memo: never kept
-    assert memo.get((8, 10, 10, bytes(101))) is None
+    memo.put((8, 9, 10, bytes(3 * cost - facts.size)), facts)  # the oldest go until the bytes fit
+    assert memo.get((8, 9, 10, bytes(3 * cost - facts.size))) is facts and memo.get((8, 3, 10, bytes(30))) is None
+    assert memo._bytes <= memo.max_bytes
+    memo.put((8, 10, 10, bytes(4 * cost)), facts)  # larger than the memo: never kept
+    assert memo.get((8, 10, 10, bytes(4 * cost))) is None
+
+
+# -- parts of note that must not cost what the checks are there to bound ---------------------------
+
+# Unclosed cells typed as errors: the cell scans' `<c …>(.*?)</c>` runs to the end of the part for
+# each one (quadratic). 20,000 of them are 180 KB (2 KB packed): ~15 s of scanning.
+_UNCLOSED_CELLS = b'<c t="e">' * 20_000
+
+_ODS_NS = (
+    'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+    'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
+    'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0"'
+)
+
+_ODS_MANIFEST = (
+    '<?xml version="1.0" encoding="UTF-8"?>'
+    '<manifest:manifest xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0">'
+    '<manifest:file-entry manifest:full-path="/" manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/>'
+    '<manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/></manifest:manifest>'
+)
+
+
+def _ods_with_comment(comment: bytes) -> bytes:
+    """A one-cell .ods whose content.xml carries ``comment`` in an XML comment (calamine ignores it)."""
+    content = (
+        f'<?xml version="1.0" encoding="UTF-8"?><office:document-content {_ODS_NS} office:version="1.3">'
+        '<office:body><office:spreadsheet><table:table table:name="T"><table:table-row>'
+        '<table:table-cell office:value-type="float" office:value="1"><text:p>1</text:p></table:table-cell>'
+        "</table:table-row></table:table></office:spreadsheet></office:body></office:document-content>"
+    ).encode()
+    content = content.replace(b"<office:body>", b"<!-- " + comment + b" --><office:body>")
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as package:
+        package.writestr(zipfile.ZipInfo("mimetype"), "application/vnd.oasis.opendocument.spreadsheet")
+        package.writestr("content.xml", content)
+        package.writestr("META-INF/manifest.xml", _ODS_MANIFEST)
+    return buffer.getvalue()
+
+
+def _read_in_pool(path, timeout_s: float = 3.0):
+    with ParserPool(Limits(timeout_s=timeout_s), workers=1) as pool:
+        ((_, outcome),) = list(pool.read([path]))
+    return outcome
+
+
+def test_an_ods_that_mentions_sheetdata_is_not_scanned_as_an_xlsx_sheet(tmp_path):
+    # The scans for an xlsx sheet's cells of note run only on xlsx sheets that passed every
+    # check: an .ods mentioning sheetData (in a comment) is read in milliseconds, not timed out.
+    path = tmp_path / "return.ods"
+    path.write_bytes(_ods_with_comment(b"sheetData " + _UNCLOSED_CELLS))
+    outcome = _read_in_pool(path)
+    assert isinstance(outcome, RawWorkbook), outcome
+
+
+@pytest.mark.parametrize(
+    ("options", "code"),
+    [({"doctype": b"<!DOCTYPE x []>"}, "xml_dtd"), ({"dimension": b"A1:XFD1048576"}, "cells_declared")],
+)
+def test_a_sheet_refused_by_its_prolog_or_dimension_is_refused_for_that_not_a_timeout(tmp_path, options, code):
+    # The verdicts come before any scan for cells of note (which, on unclosed cells, must not
+    # be quadratic either): refused for what the sheet is, not timed out.
+    path = minimal_xlsx(tmp_path / "r.xlsx", sheet=sheet_xml(b"<!--" + _UNCLOSED_CELLS + b"-->", **options))
+    outcome = _read_in_pool(path)
+    assert isinstance(outcome, UnreadableFile) and getattr(outcome.args[0], "code", None) == code, outcome
+
+
+def _deep_size(facts) -> int:
+    return (
+        sys.getsizeof(facts.formulas)
+        + sum(sys.getsizeof(ref) for ref in (facts.formulas or ()))
+        + sys.getsizeof(facts.errors)
+        + sum(sys.getsizeof(k) + sys.getsizeof(v) for k, v in (facts.errors or {}).items())
+    )
+
+
+def test_the_memo_keeps_within_its_byte_bound(tmp_path, monkeypatch):
+    # A 60 KB sheet of formula cells packs into ~360 bytes but its facts hold ~3,300 strings:
+    # the memo's bound counts what the facts hold, not only the key.
+    from analysis.ingest import safety
+
+    memo = safety._FactsMemo(entries=256, max_bytes=1 << 20)
+    monkeypatch.setattr(safety, "_MEMO", memo)
+    for i in range(16):
+        cells = b'<row r="1">' + b'<c r="A1"><f/></c>' * 3300 + b"</row><!--%d-->" % i
+        inspect_package(minimal_xlsx(tmp_path / f"{i}.xlsx", sheet=sheet_xml(cells)).read_bytes(), ".xlsx")
+    kept = sum(_deep_size(facts) for facts in memo._facts.values())
+    assert kept <= memo.max_bytes, f"{kept:,} bytes kept, {memo._bytes:,} accounted"

@@ -224,6 +224,15 @@ class _Worker:
     inflight: deque = field(default_factory=deque)  # (index, path) sent and not yet answered, in order
     since: float = 0.0  # when the file now being read was started (or the last answer came)
     poller: Any = None  # select.poll on the answer pipe where the platform has it
+    pace: float = 0.0  # seconds per file lately (0 until two answers came)
+
+    def answered(self, now: float) -> None:
+        """An answer came at ``now``: the next file's clock starts, the pace is updated."""
+        if self.since and self.pace:
+            self.pace = 0.8 * self.pace + 0.2 * (now - self.since)
+        elif self.since:
+            self.pace = now - self.since
+        self.since = now
 
     def has_answer(self) -> bool:
         """Whether an answer is waiting (Connection.poll builds a selector per call: a tenth of
@@ -231,6 +240,14 @@ class _Worker:
         if self.poller is None:
             return self.conn.poll()
         return bool(self.poller.poll(0))
+
+
+def _gather_pause(workers: Sequence[_Worker], chunk: int) -> float:
+    """How long answers may gather in the pipes: up to ``_GATHER_S``, and only while every
+    worker would still have a chunk left to read at its recent pace (none may go idle)."""
+    if not workers or any(len(w.inflight) <= chunk or w.pace <= 0 for w in workers):
+        return 0.0
+    return min(_GATHER_S, min((len(w.inflight) - chunk) * w.pace for w in workers))
 
 
 class ParserPool:
@@ -364,10 +381,10 @@ class ParserPool:
             if not busy:  # cannot happen while files remain; never wait forever on nothing
                 break
             timeout = max(0.0, min(w.since + self.limits.timeout_s for w in busy) - now)
-            if answered and all(len(w.inflight) > chunk for w in busy):
-                # Every worker has more than a chunk to go: let answers gather in the pipes
-                # instead of waking for each one (each wake-up costs both sides a context switch).
-                time.sleep(min(_GATHER_S, timeout))
+            if answered:
+                # Let answers gather in the pipes instead of waking for each one (each wake-up
+                # costs both sides a context switch), while no worker can run out of work.
+                time.sleep(min(_gather_pause(busy, chunk), timeout))
             ready: dict[_Worker, set[str]] = {}
             for key, _ in self._selector.select(timeout):
                 worker, what = key.data
@@ -383,7 +400,7 @@ class ParserPool:
                         if isinstance(outcome, _Raised):
                             raise RuntimeError(f"a worker failed on {outcome.path}:\n{outcome.error}")
                         worker.inflight.popleft()
-                        worker.since = time.monotonic()
+                        worker.answered(time.monotonic())
                         remaining -= 1
                         answered += 1
                         yield index, outcome

@@ -143,9 +143,10 @@ class PackageReader:
     def content_key(self, name: str) -> tuple[int, int, int, bytes] | None:
         """What identifies part ``name``'s content exactly without unpacking it: its method, its
         declared checksum and size, and its packed bytes (``None`` for a part larger than
-        ``SMALL_PART_BYTES`` or packed in another way)."""
+        ``SMALL_PART_BYTES``, packed or unpacked, or packed in another way)."""
         info = self.infos[name]
-        if info.file_size > SMALL_PART_BYTES or info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+        small = info.file_size <= SMALL_PART_BYTES and info.compress_size <= SMALL_PART_BYTES
+        if not small or info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
             return None
         return (info.compress_type, info.CRC, info.file_size, bytes(self._compressed(info)))
 

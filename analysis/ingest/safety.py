@@ -18,7 +18,7 @@ import stat
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import TypeVar
 from xml.parsers import expat
@@ -531,44 +531,56 @@ class PartFacts:
     ``dtd`` is known for parts that look like XML and for worksheets (``None`` otherwise);
     the rest only for worksheets (parts holding ``sheetData``): the cells the ``<dimension>``
     declares, the cells they span when every cell names its place (``plain``; otherwise
-    ``xml`` is kept, to be measured against what is left of the budget), and the cells of note
-    to the cell reader (formulas without a value, error values).
+    ``xml`` is kept, to be measured against what is left of the budget), and, once the sheet
+    passed every check, the cells of note to the cell reader (``formulas`` without a value,
+    ``errors``; ``None`` until then: such scans never run on a part the checks refuse).
     """
 
     sheet: bool
     dtd: bool | None
     declared: int = 0
     plain: int | None = None
-    formulas: tuple[str, ...] = ()
-    errors: Mapping[str, str] = field(default_factory=dict)
+    formulas: tuple[str, ...] | None = None
+    errors: Mapping[str, str] | None = None
     xml: bytes | None = field(default=None, repr=False)
+
+    @property
+    def size(self) -> int:
+        """Roughly what the facts hold in memory, in bytes (the cells of note dominate)."""
+        notes = (*(self.formulas or ()), *(self.errors or {}), *(self.errors or {}).values())
+        return 200 + sum(60 + len(text) for text in notes)
+
+
+Key = tuple[int, int, int, bytes]
 
 
 class _FactsMemo:
     """Facts of parts already checked, by their exact packed bytes (with the method, size and
     checksum their directory entry declares, which the unpacked content matched): equal keys
     unpack to equal content, so a forged checksum cannot borrow another part's facts. The
-    least recently used go first; the memo stays within ``entries`` and ``max_bytes``."""
+    least recently used go first; the memo stays within ``entries`` and ``max_bytes`` (keys
+    and facts)."""
 
     def __init__(self, entries: int = 256, max_bytes: int = 8 * _MB) -> None:
         self.entries, self.max_bytes = entries, max_bytes
-        self._facts: OrderedDict[tuple[int, int, int, bytes], PartFacts] = OrderedDict()
+        self._facts: OrderedDict[Key, PartFacts] = OrderedDict()
         self._bytes = 0
 
-    def get(self, key: tuple[int, int, int, bytes]) -> PartFacts | None:
+    def get(self, key: Key) -> PartFacts | None:
         facts = self._facts.get(key)
         if facts is not None:
             self._facts.move_to_end(key)
         return facts
 
-    def put(self, key: tuple[int, int, int, bytes], facts: PartFacts) -> None:
-        if key in self._facts or len(key[3]) > self.max_bytes:
+    def put(self, key: Key, facts: PartFacts) -> None:
+        cost = len(key[3]) + facts.size
+        if key in self._facts or cost > self.max_bytes:
             return
         self._facts[key] = facts
-        self._bytes += len(key[3])
+        self._bytes += cost
         while len(self._facts) > self.entries or self._bytes > self.max_bytes:
-            old, _ = self._facts.popitem(last=False)
-            self._bytes -= len(old[3])
+            old, gone = self._facts.popitem(last=False)
+            self._bytes -= len(old[3]) + gone.size
 
     def clear(self) -> None:
         self._facts.clear()
@@ -580,20 +592,21 @@ _MEMO = _FactsMemo()
 
 def _facts(package: PackageReader, part: str, facts: dict[str, PartFacts]) -> PartFacts:
     """The facts of ``part`` (measured once per package, and once per content while the memo
-    holds it)."""
+    holds it). A worksheet's are remembered only once it passed the checks (:func:`_noted`)."""
     if part in facts:
         return facts[part]
     key = package.content_key(part)
     known = _MEMO.get(key) if key is not None else None
     if known is None:
         known = _measure(package, part)
-        if key is not None and known.xml is None:
+        if key is not None and not known.sheet:
             _MEMO.put(key, known)
     facts[part] = known
     return known
 
 
 def _measure(package: PackageReader, part: str) -> PartFacts:
+    """The facts of one part that every check needs: scans linear in its size, nothing else."""
     if not _holds(package, part, "sheetData"):
         head = package.head(part, 1024)
         return PartFacts(sheet=False, dtd=_declares_dtd(head, package, part) if _looks_like_xml(head) else None)
@@ -606,15 +619,25 @@ def _measure(package: PackageReader, part: str) -> PartFacts:
         dtd=_declares_dtd(head, package, part),
         declared=declared_cells(head),
         plain=plain,
-        formulas=formulas_without_value(xml),
-        errors=error_cells(xml),
         xml=xml if plain is None else None,
     )
 
 
+def _noted(package: PackageReader, part: str, known: PartFacts) -> PartFacts:
+    """``known`` with the cells of note of a worksheet that passed the checks, remembered."""
+    if known.formulas is not None and known.errors is not None:
+        return known
+    xml = known.xml if known.xml is not None else as_utf8(package.read(part))
+    noted = replace(known, formulas=formulas_without_value(xml), errors=error_cells(xml), xml=None)
+    key = package.content_key(part)
+    if key is not None and known.plain is not None:  # a measured extent depends on the budget
+        _MEMO.put(key, noted)
+    return noted
+
+
 def _check_worksheets(package: PackageReader, limits: Limits, facts: dict[str, PartFacts]) -> dict[str, PartFacts]:
     """Check the declared and actual extent of every part the parser could read as a worksheet;
-    return their facts by part.
+    return their facts by part, with the cells of note.
 
     Those are the parts that hold a ``sheetData`` element, whatever their names: a package can
     point the parser at a part in ways a reader of its relationships does not see (python-calamine
@@ -642,7 +665,8 @@ def _check_worksheets(package: PackageReader, limits: Limits, facts: dict[str, P
             raise _too_many_cells(part, actual, "has cells spanning", limits)
         budget -= max(known.declared, actual)
         sheets[part] = known
-    return sheets
+    # Only now, every sheet within the limits, are they scanned for the cells of note.
+    return {part: _noted(package, part, known) for part, known in sheets.items()}
 
 
 def _holds(package: PackageReader, part: str, element: str) -> bool:

@@ -196,7 +196,9 @@ def _area(corners: tuple[int, int, int, int]) -> int:
 # of a data validation. Two literal-led patterns are several times faster than one general one.
 _HAS_FORMULA_RE = re.compile(rb"<f[ >/]")
 _HAS_NS_FORMULA_RE = re.compile(rb":f[ >/]")
-_CELL_RE = re.compile(rb"<(?:\w+:)?c\b([^>]*?)(?:/>|>(.*?)</(?:\w+:)?c>)", re.S)
+# A cell and its body; neither may run into the next cell (an unclosed <c …> would otherwise be
+# searched to the end of the part for each one: quadratic in a hostile sheet).
+_CELL_RE = re.compile(rb"<(?:\w+:)?c\b([^<>]*?)(?:/>|>((?:(?!<(?:\w+:)?c\b).)*?)</(?:\w+:)?c>)", re.S)
 _FORMULA_REF_RE = re.compile(rb'\br="([A-Z]+[0-9]+)"')
 _F_RE = re.compile(rb"<(?:\w+:)?f\b")
 _V_RE = re.compile(rb"<(?:\w+:)?v>\s*[^<\s]")
