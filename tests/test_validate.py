@@ -497,3 +497,19 @@ def test_remembered_rows_read_as_rows_read_afresh(codebook, data):
     read(earlier)
     read(rows)  # every clean row remembered now
     assert read(rows, formulas) == fresh
+
+
+def test_a_parsed_workbook_comes_back_whole_from_a_worker(codebook):
+    # Workers pickle one per file, by its fields in order: every field must survive.
+    import pickle
+    from dataclasses import fields
+
+    answers = all_answers(codebook)
+    answers["4-1"] = "abc"  # a problem
+    parsed = parse_workbook(self_assessment(codebook, answers, file="w.xlsx"), codebook)
+    parsed.sha256, parsed.folder_year, parsed.note = "ab" * 32, 2021, None
+    back = pickle.loads(pickle.dumps(parsed))
+    assert back == parsed and back.problems and back.columns
+    assert {f.name: getattr(back, f.name) for f in fields(back)} == {
+        f.name: getattr(parsed, f.name) for f in fields(parsed)
+    }
