@@ -221,3 +221,22 @@ def test_answers_gather_only_while_no_worker_can_run_out_of_files():
     assert _gather_pause([worker(32, 0.001), worker(16, 0.001)], 16) == 0  # one has a chunk or less left
     assert _gather_pause([worker(32, 0.0)], 16) == 0  # pace not known yet
     assert _gather_pause([], 16) == 0
+
+
+def test_a_workers_pace_forgets_a_slow_file_and_its_start_up_after_a_few_answers():
+    from collections import deque
+    from types import SimpleNamespace
+
+    from analysis.ingest.isolation import _gather_pause, _Worker
+
+    worker = _Worker(process=SimpleNamespace(), conn=SimpleNamespace())
+    worker.since = 100.0  # the first chunk was sent
+    worker.answered(102.0)  # a start-up and one file of 2 s
+    assert worker.pace == 0  # not known from one answer
+    now = 102.0
+    for _ in range(20):  # then twenty files of 0.1 ms each
+        now += 0.0001
+        worker.answered(now)
+    assert worker.pace == pytest.approx(0.0001)
+    worker.inflight = deque(range(17))
+    assert _gather_pause([worker], 16) == pytest.approx(0.0001)  # it runs out of a chunk in 0.1 ms

@@ -53,6 +53,7 @@ _MB = 1 << 20
 _WATCH_PARENT_S = 1.0  # how often an idle worker checks that its parent is still alive
 _MAX_CHUNK = 16
 _GATHER_S = 0.004  # how long answers may wait in the pipes while every worker has work queued
+_PACE_ANSWERS = 17  # the answers a worker's pace is measured over
 
 Outcome = RawWorkbook | UnreadableFile
 # What a worker does with an outcome before sending it (the path it read, the outcome).
@@ -224,15 +225,19 @@ class _Worker:
     inflight: deque = field(default_factory=deque)  # (index, path) sent and not yet answered, in order
     since: float = 0.0  # when the file now being read was started (or the last answer came)
     poller: Any = None  # select.poll on the answer pipe where the platform has it
-    pace: float = 0.0  # seconds per file lately (0 until two answers came)
+    answers: deque = field(default_factory=lambda: deque(maxlen=_PACE_ANSWERS))  # when the last came
 
     def answered(self, now: float) -> None:
-        """An answer came at ``now``: the next file's clock starts, the pace is updated."""
-        if self.since and self.pace:
-            self.pace = 0.8 * self.pace + 0.2 * (now - self.since)
-        elif self.since:
-            self.pace = now - self.since
+        """An answer came at ``now``: the next file's clock starts."""
+        self.answers.append(now)
         self.since = now
+
+    @property
+    def pace(self) -> float:
+        """Seconds per file over the last answers (0 until two came): a slow file or the
+        worker's start-up weighs on it for a few answers only."""
+        answers = self.answers
+        return (answers[-1] - answers[0]) / (len(answers) - 1) if len(answers) > 1 else 0.0
 
     def has_answer(self) -> bool:
         """Whether an answer is waiting (Connection.poll builds a selector per call: a tenth of

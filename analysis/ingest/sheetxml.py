@@ -208,7 +208,9 @@ _V_RE = re.compile(rb"<(?:\w+:)?v>\s*[^<\s]")
 _HAS_ERROR_RE = re.compile(rb"""\bt\s*=\s*["']e["']""")
 _QUOTED_E_RE = re.compile(rb"""e["'](?<=["']e["'])""")
 _ERROR_REF_RE = re.compile(rb"""\br\s*=\s*["']([A-Z]+[0-9]+)["']""")
-_V_TEXT_RE = re.compile(rb"<(?:\w+:)?v>\s*([^<]*?)\s*</")
+# The value up to the next tag, stripped after the match (a lazy group between two \s* would
+# retry a long run of whitespace from every position in it: quadratic).
+_V_TEXT_RE = re.compile(rb"<(?:\w+:)?v>([^<]*)</")
 
 
 def error_cells(xml: bytes) -> dict[str, str]:
@@ -225,7 +227,8 @@ def error_cells(xml: bytes) -> dict[str, str]:
         ref = _ERROR_REF_RE.search(attrs)
         value = _V_TEXT_RE.search(match.group(2) or b"")
         if ref:
-            cells[ref.group(1).decode()] = value.group(1).decode("utf-8", "replace") if value else "#ERROR"
+            text = value.group(1).strip() if value else b""
+            cells[ref.group(1).decode()] = text.decode("utf-8", "replace") if value else "#ERROR"
     return cells
 
 
