@@ -21,7 +21,16 @@ from defusedxml import ElementTree as SafeET
 
 from analysis.ingest.problems import Message
 
-__all__ = ["PackageReader", "SMALL_PART_BYTES", "UnreadableFile", "ZIP_MAGIC", "ZipEntry", "damaged", "zip_directory"]
+__all__ = [
+    "ContentKey",
+    "PackageReader",
+    "SMALL_PART_BYTES",
+    "UnreadableFile",
+    "ZIP_MAGIC",
+    "ZipEntry",
+    "damaged",
+    "zip_directory",
+]
 
 ZIP_MAGIC = b"PK\x03\x04"
 _WORKBOOK = "xl/workbook.xml"
@@ -52,6 +61,8 @@ _CENTRAL = struct.Struct("<4sHHHHHHIIIHHHHHII")
 _ZIP64_FIELD = 0xFFFFFFFF
 _UNICODE_PATH = 0x7075  # Info-ZIP Unicode Path extra field
 SMALL_PART_BYTES = 64 * 1024  # parts up to this size are kept once read whole
+# A part's content, exactly: compression method, declared CRC and size, packed bytes.
+ContentKey = tuple[int, int, int, bytes]
 _PIECE_BYTES = 1 << 20  # how much of a large part is unpacked at a time when searching it
 
 
@@ -140,7 +151,7 @@ class PackageReader:
             raise damaged(info.filename, "the file ends inside it")
         return self.data[start : start + info.compress_size]
 
-    def content_key(self, name: str) -> tuple[int, int, int, bytes] | None:
+    def content_key(self, name: str) -> ContentKey | None:
         """What identifies part ``name``'s content exactly without unpacking it: its method, its
         declared checksum and size, and its packed bytes (``None`` for a part larger than
         ``SMALL_PART_BYTES``, packed or unpacked, or packed in another way)."""

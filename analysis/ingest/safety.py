@@ -25,7 +25,15 @@ from xml.parsers import expat
 
 from defusedxml.common import DTDForbidden
 
-from analysis.ingest.package import SMALL_PART_BYTES, ZIP_MAGIC, PackageReader, UnreadableFile, ZipEntry, zip_directory
+from analysis.ingest.package import (
+    SMALL_PART_BYTES,
+    ZIP_MAGIC,
+    ContentKey,
+    PackageReader,
+    UnreadableFile,
+    ZipEntry,
+    zip_directory,
+)
 from analysis.ingest.problems import Message, Text
 from analysis.ingest.sheetxml import (
     UnreadablePosition,
@@ -551,9 +559,6 @@ class PartFacts:
         return 200 + sum(60 + len(text) for text in notes)
 
 
-Key = tuple[int, int, int, bytes]
-
-
 class _FactsMemo:
     """Facts of parts already checked, by their exact packed bytes (with the method, size and
     checksum their directory entry declares, which the unpacked content matched): equal keys
@@ -563,16 +568,16 @@ class _FactsMemo:
 
     def __init__(self, entries: int = 256, max_bytes: int = 8 * _MB) -> None:
         self.entries, self.max_bytes = entries, max_bytes
-        self._facts: OrderedDict[Key, PartFacts] = OrderedDict()
+        self._facts: OrderedDict[ContentKey, PartFacts] = OrderedDict()
         self._bytes = 0
 
-    def get(self, key: Key) -> PartFacts | None:
+    def get(self, key: ContentKey) -> PartFacts | None:
         facts = self._facts.get(key)
         if facts is not None:
             self._facts.move_to_end(key)
         return facts
 
-    def put(self, key: Key, facts: PartFacts) -> None:
+    def put(self, key: ContentKey, facts: PartFacts) -> None:
         cost = len(key[3]) + facts.size
         if key in self._facts or cost > self.max_bytes:
             return
