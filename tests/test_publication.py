@@ -486,3 +486,22 @@ def test_the_files_name_columns_by_their_headers_and_the_audit_finds_the_same_ce
     clash = counts_table("clash", {"a": [1, 1], "total": [1, 1]}, ["n", "件数"])
     with pytest.raises(PublicationError, match="same header"):
         publish([clash], RULE).labelled(Words(codebook, "ja"))
+
+
+def test_a_table_the_search_reached_is_not_left_out_for_a_table_that_cannot_be_protected():
+    # Everyone at level A: the multiple-response table cannot be protected (its small counts
+    # have no complement in other levels). Protecting it reached the bounds table (all zeros)
+    # through the shared unclassified count; that table holds nothing to hide and stays.
+    levels = ["A"] * 9
+    chosen = [frozenset({"m1", "m2"})] * 2 + [frozenset({"m2"})] * 3 + [frozenset()] * 4
+    items = [
+        level_table("levels", 2021, {"A": 9, "B": 0, "C": 0, "unclassified": 0}),
+        bounds_table("bounds", 2021, [], False),
+        crosstab("q0", 2021, {"A": {"o1": 8, "o2": 1}}, ["o1", "o2"]),
+        crosstab("q1", 2021, {"A": {"o1": 8, "o2": 1}}, ["o1", "o2"]),
+        multiple_response("multi", 2021, levels, chosen, ["m1", "m2", "m3"]),
+    ]
+    published = publish(items, RULE)
+    assert [item.name for item in published.items] == ["levels", "bounds", "q0", "q1"]
+    assert [name for name, *_ in published.omitted] == ["multi"]
+    assert audit(published).ok

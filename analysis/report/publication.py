@@ -449,6 +449,9 @@ def suppress_report(
                 omitted.setdefault(name, "reveals_hidden")
         model = LinearModel.build([*fixed, *specs])
         hidden = set(primary)
+        # The sensitive count each hidden key protects (itself for a sensitive one): a table
+        # that cannot be protected is the one holding the count, not one the search reached.
+        origin: dict[Key, Key] = {key: key for key in primary}
         stuck: Key | None = None
         pending: set[Key] | None = None  # keys whose ranges must be (re)computed
         clash = sorted(primary & shown_before, key=repr)
@@ -469,6 +472,7 @@ def suppress_report(
                         stuck = key
                     break
                 added.add(choice)
+                origin.setdefault(choice, origin.get(key, key))
             hidden |= added
             # Hiding more only widens the other ranges (a constant becomes a free count), so only
             # the failing cells and the new ones need checking again.
@@ -476,8 +480,10 @@ def suppress_report(
         solves += model.solves
         if stuck is None:
             return Suppression(hidden, primary, omitted, solves)
-        # Not protectable even with every neighbour hidden: leave its tables out and start again.
-        names = sorted(model.tables_of.get(stuck, set()) - fixed_names)
+        # Not protectable even with every neighbour hidden: leave out the tables of the count it
+        # protects (a table reached on the way, e.g. one of zeros, stays) and start again.
+        names = sorted(model.tables_of.get(origin.get(stuck, stuck), set()) - fixed_names)
+        names = names or sorted(model.tables_of.get(stuck, set()) - fixed_names)
         if not names:
             raise PublicationError(f"{stuck!r} cannot be protected: the previous year's report already gives it away")
         for name in names:
