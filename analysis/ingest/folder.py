@@ -101,6 +101,14 @@ class IngestResult:
         return "\n".join(lines)
 
 
+def _name_under(path: Path, raw_dir: Path) -> str:
+    """``path``'s name under ``raw_dir`` (``sub/sa.xlsx``): how files are named in sources, problems,
+    files.csv and ingest.json. What :func:`list_inputs` gives starts with the folder as spelt, so
+    the prefix is cut without pathlib (once per file of a large ingest)."""
+    text, prefix = str(path), os.path.join(str(raw_dir), "")
+    return text[len(prefix) :] if text.startswith(prefix) else str(Path(path).relative_to(raw_dir))
+
+
 def list_inputs(raw_dir: Path) -> list[Path]:
     """Every file under ``raw_dir`` (hidden ones included), in a stable order.
 
@@ -123,7 +131,7 @@ def read_file(
     """
     check_xml_defences()
     path, raw_dir = Path(path), Path(raw_dir)
-    name = str(path.relative_to(raw_dir))
+    name = _name_under(path, raw_dir)
     screened = _screen(path, raw_dir, name)
     if screened is not None:
         return screened
@@ -182,7 +190,7 @@ class _Validation:
     fiscal_year: int | None
 
     def __call__(self, path: Path, outcome: RawWorkbook | UnreadableFile) -> ParsedWorkbook:
-        return _validate(str(path.relative_to(self.raw_dir)), outcome, self.codebook, self.fiscal_year)
+        return _validate(_name_under(path, self.raw_dir), outcome, self.codebook, self.fiscal_year)
 
 
 def _said(what: object) -> Message:
@@ -216,7 +224,7 @@ def read_folder(
     check_xml_defences()
     raw_dir = Path(raw_dir)
     paths = list(inputs) if inputs is not None else list_inputs(raw_dir)
-    names = [str(path.relative_to(raw_dir)) for path in paths]
+    names = [_name_under(path, raw_dir) for path in paths]
     parsed: list[ParsedWorkbook | None] = [_screen(p, raw_dir, n) for p, n in zip(paths, names, strict=True)]
     wanted = [i for i, verdict in enumerate(parsed) if verdict is None]
     skip = unused_sheets(codebook)
@@ -636,17 +644,9 @@ def _inputs(inputs: Sequence[Path], raw_dir: Path | None, hashes: dict[str, str]
     """The files' entries in ``ingest.json``: name and sha256, as read by the ingest when it was
     (not read again), else of the file as it is now (a file gone meanwhile is left out)."""
     entries = []
-    # Names are relative to the raw folder; what list_inputs gives starts with it (no pathlib per file).
-    prefix = os.path.join(str(raw_dir), "") if raw_dir else None
     for path in inputs:
-        text = str(path)
-        if prefix is None:
-            name = Path(path).name
-        elif text.startswith(prefix):
-            name = text[len(prefix) :]
-        else:
-            name = str(Path(path).relative_to(raw_dir or "."))
-        known = hashes.get(name) if prefix is not None else None
+        name = _name_under(path, raw_dir) if raw_dir else Path(path).name
+        known = hashes.get(name) if raw_dir else None
         if known is None and not Path(path).is_file():
             continue
         entries.append({"file": name, "sha256": known or _sha256(Path(path))})

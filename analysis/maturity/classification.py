@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.codebook import Codebook
-from analysis.maturity.scores import INVALID, KEYS, directive_scores, exact_means
+from analysis.maturity.scores import INVALID, KEYS, directive_scores, exact_means, respondent_years
 
 if TYPE_CHECKING:
     from analysis.study.load import Study
@@ -479,7 +479,7 @@ def _classified(scores: pd.DataFrame, rules: MaturityRules, reasons: Mapping[str
     for j, (_, kind, name) in enumerate(counters):
         hits[:, j] = _at_least(total, n, [rules.threshold(name)])[:, 0] ^ (kind == "below")
     hits &= answered[:, None]
-    group, respondents = _respondent_years(scores)
+    group, respondents = respondent_years(scores)
     directives = scores["directive"].to_numpy(dtype="int64")
     made: dict[tuple, dict[str, Any]] = {}
     records = []
@@ -533,16 +533,6 @@ def _classified(scores: pd.DataFrame, rules: MaturityRules, reasons: Mapping[str
         rid, year = respondents[g]
         records.append({"respondent_id": rid, "fiscal_year": year, **made[case]})
     return _frame(records, rules, reasons)
-
-
-def _respondent_years(scores: pd.DataFrame) -> tuple[np.ndarray, list[tuple[str, int]]]:
-    """Each row's respondent-year as a number, and the respondent-years in order of appearance."""
-    keys = pd.DataFrame(
-        {"r": scores["respondent_id"].astype("object").map(str), "y": scores["fiscal_year"].astype("int64")}
-    )
-    group = keys.groupby(["r", "y"], sort=False).ngroup().to_numpy(dtype="int64")
-    firsts = keys.drop_duplicates()
-    return group, list(zip(firsts["r"].tolist(), firsts["y"].tolist(), strict=True))
 
 
 def _fits(total: np.ndarray, n: np.ndarray, fractions: Sequence[Fraction]) -> bool:

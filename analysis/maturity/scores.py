@@ -15,7 +15,7 @@ import pandas as pd
 
 from analysis.codebook import Codebook
 
-__all__ = ["INVALID", "KEYS", "directive_scores", "exact_means", "reason_columns", "wide_means"]
+__all__ = ["INVALID", "KEYS", "directive_scores", "exact_means", "reason_columns", "respondent_years", "wide_means"]
 
 KEYS = ["respondent_id", "fiscal_year"]
 UNANSWERED = "unanswered"
@@ -124,9 +124,7 @@ def _counts_on_the_grid(
     expected = np.array([directive_of.get(str(q), -1) for q in question_ids] + [-1], dtype="int64")[question]
     if (question < 0).any() or (expected != rows["directive"].to_numpy(dtype="int64")).any():
         return None  # a key missing, a question outside the codebook or under another directive
-    respondent, _ = pd.factorize(rows["respondent_id"])
-    year, years = pd.factorize(rows["fiscal_year"])
-    pair, _ = pd.factorize(respondent.astype("int64") * len(years) + year)
+    pair, _ = respondent_years(rows)
     if pd.Series(pair.astype("int64") * len(question_ids) + question).duplicated().any():
         return None  # a question answered twice by one respondent in one year
     n_pairs, width = (int(pair.max()) + 1 if len(pair) else 0), len(directives)
@@ -156,6 +154,16 @@ def _counts_on_the_grid(
         hits = np.bincount(cell[chosen], minlength=size)
         counted[f"n_{r}"] = hits + absent if r == UNANSWERED else hits
     return counted
+
+
+def respondent_years(frame: pd.DataFrame) -> tuple[np.ndarray, list[tuple[str, int]]]:
+    """Each row's respondent-year as a number (0, 1, … in order of first appearance) and those
+    respondent-years; ``respondent_id`` and ``fiscal_year`` must both be present on every row."""
+    respondent, respondents = pd.factorize(frame["respondent_id"])
+    year, years = pd.factorize(frame["fiscal_year"])
+    pair, pairs = pd.factorize(respondent.astype("int64") * len(years) + year)
+    keys = [(str(respondents[p // len(years)]), int(years[p % len(years)])) for p in pairs.tolist()]
+    return pair.astype("int64"), keys
 
 
 def exact_means(scores: pd.DataFrame) -> dict[tuple[str, int], dict[int, Fraction | None]]:

@@ -132,21 +132,15 @@ def conform(name: str, frame: pd.DataFrame | Mapping[str, list]) -> pd.DataFrame
     """Return ``frame`` (a frame, or columns: name -> values) with exactly the declared columns,
     types and sort order of ``name``."""
     columns = TABLES[name]
-    out = {}
+    # As lists (a frame's missing values as None), then typed alike: pd.array reads None, NaN
+    # and NA alike as missing for every declared type (Int64, boolean, str).
     if isinstance(frame, pd.DataFrame):
         n = len(frame)
-        for column, dtype in columns.items():
-            values = frame[column] if column in frame else pd.Series([None] * n, dtype="object")
-            values = values.astype("object").where(values.notna(), None)
-            # pandas-stubs accept dtype names as literals only; TABLES holds them as str.
-            out[column] = pd.array(values.tolist() if len(values) else [], dtype=dtype)  # pyright: ignore[reportCallIssue, reportArgumentType]
+        given = {c: frame[c].astype("object").where(frame[c].notna(), None).tolist() for c in columns if c in frame}
     else:
-        # Lists from the ingest: pd.array reads None, NaN and NA alike as missing for every
-        # declared type (Int64, boolean, str), so no Series in between (half the time at scale).
         n = len(next(iter(frame.values()), ()))
-        for column, dtype in columns.items():
-            values = list(frame[column]) if column in frame else [None] * n
-            out[column] = _typed(values, dtype)
+        given = {c: list(frame[c]) for c in columns if c in frame}
+    out = {column: _typed(given.get(column, [None] * n), dtype) for column, dtype in columns.items()}
     table = pd.DataFrame(out) if out else pd.DataFrame(index=range(n))
     keys = [k for k in TABLE_KEYS[name] if k in table]
     if len(table):
