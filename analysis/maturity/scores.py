@@ -162,8 +162,10 @@ def respondent_years(frame: pd.DataFrame) -> tuple[np.ndarray, list[tuple[str, i
     respondent, respondents = pd.factorize(frame["respondent_id"])
     year, years = pd.factorize(frame["fiscal_year"])
     pair, pairs = pd.factorize(respondent.astype("int64") * len(years) + year)
-    keys = [(str(respondents[p // len(years)]), int(years[p % len(years)])) for p in pairs.tolist()]
-    return pair.astype("int64"), keys
+    width = max(len(years), 1)
+    ids = np.asarray(respondents, dtype=object)[pairs // width].tolist()
+    fiscal_years = np.asarray(years, dtype="int64")[pairs % width].tolist()
+    return pair.astype("int64"), [(str(r), y) for r, y in zip(ids, fiscal_years, strict=True)]
 
 
 def exact_means(scores: pd.DataFrame) -> dict[tuple[str, int], dict[int, Fraction | None]]:
