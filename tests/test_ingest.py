@@ -6,6 +6,7 @@ import shutil
 import subprocess
 import sys
 import zipfile
+from pathlib import Path
 
 import openpyxl
 import pandas as pd
@@ -305,3 +306,19 @@ def test_a_filter_answered_in_another_file_decides_eligibility_and_warns_there(c
     warnings = [p for p in result.problems if p.code == "answered_against_filter"]
     assert [(w.file, w.sheet, w.cell) for w in warnings] == [("b.xlsx", "回答", "D2")]  # once per cell
     assert "U01" in warnings[0].text("ja") and "「4=知らない」" in warnings[0].text("ja")
+
+
+@pytest.mark.parametrize("spelling", ["relative", "dot", "absolute", "dotted"])
+def test_files_are_named_under_the_raw_folder_however_it_is_spelt(tmp_path, monkeypatch, spelling):
+    # Sources, problems, files.csv and ingest.json name a file by its path under the raw folder;
+    # the name must not depend on how the folder was given on the command line.
+    from analysis.ingest.folder import _name_under, list_inputs
+
+    raw = tmp_path / "raw"
+    (raw / "sub").mkdir(parents=True)
+    for name in ("a.xlsx", "sub/b.xlsx", "raw2.xlsx"):
+        (raw / name).write_bytes(b"x")
+    monkeypatch.chdir(tmp_path if spelling != "dot" else raw)
+    given = {"relative": Path("raw"), "dot": Path("."), "absolute": raw, "dotted": Path("./raw/../raw")}[spelling]
+    names = sorted(_name_under(path, given) for path in list_inputs(given))
+    assert names == ["a.xlsx", "raw2.xlsx", str(Path("sub/b.xlsx"))]
